@@ -1,0 +1,218 @@
+/* api.c -- error text, version, the rules for forms, and the read-only
+ * queries (info, matters, revisits, lists). */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rules.h"
+#include "validate.h"
+
+#ifndef PATROL_VERSION_STRING
+#define PATROL_VERSION_STRING "0.0.0"
+#endif
+
+const char *patrol_version(void)
+{
+    return PATROL_VERSION_STRING;
+}
+
+const char *patrol_strerror(int err)
+{
+    switch (err) {
+    case PATROL_OK: return "success";
+    case PATROL_EINVAL: return "invalid or missing input";
+    case PATROL_ENOTFOUND: return "not found";
+    case PATROL_ESTATE: return "not allowed in the current state";
+    case PATROL_EREFUSED: return "outside flexible enforcement";
+    case PATROL_EEXIST: return "already exists";
+    case PATROL_EIO: return "input/output error";
+    case PATROL_ENOSPC: return "disk full";
+    case PATROL_ELOCKED: return "store in use by another process";
+    case PATROL_ESCHEMA: return "store from a newer version";
+    case PATROL_ECORRUPT: return "store damaged";
+    case PATROL_ECHANGED: return "file changed while being read";
+    case PATROL_ENOMEM: return "out of memory";
+    case PATROL_ECRYPTO: return "device key problem";
+    case PATROL_EVERIFY: return "verification failed";
+    case PATROL_ENOSTORE: return "no store";
+    default: return "unknown error";
+    }
+}
+
+const char *patrol_errmsg(const patrol *p)
+{
+    return p ? p->errmsg : "";
+}
+
+const char *patrol_kind_name(size_t i)
+{
+    size_t n;
+    const px_kind_rule *k = px_rules_all(&n);
+    return i < n ? k[i].kind : NULL;
+}
+
+const char *patrol_kind_help(const char *kind)
+{
+    const px_kind_rule *k = kind ? px_rules_find(kind) : NULL;
+    return k ? k->help : NULL;
+}
+
+int patrol_kind_field(const char *kind, size_t i, patrol_field_info *out)
+{
+    static const char *const type_names[] = {
+        [PX_F_TEXT] = "text",     [PX_F_LINE] = "line",     [PX_F_IDENT] = "code",
+        [PX_F_CHOICE] = "choice", [PX_F_BOOL] = "yes/no",   [PX_F_TRUE] = "yes",
+        [PX_F_COUNT] = "count",   [PX_F_SIZE] = "bytes",    [PX_F_DATE] = "YYYY-MM-DD",
+        [PX_F_SHA256] = "sha256", [PX_F_CREDIT] = "credit code",
+        [PX_F_IDNUM] = "id number", [PX_F_HEX] = "hex",
+    };
+    const px_kind_rule *k = kind ? px_rules_find(kind) : NULL;
+    const px_field_rule *f;
+    if (!k)
+        return PATROL_EINVAL;
+    if (i >= k->nfields)
+        return PATROL_ENOTFOUND;
+    f = &k->fields[i];
+    out->name = f->name;
+    out->help = f->help;
+    out->required = (f->flags & PX_REQ) != 0;
+    out->automatic = (f->flags & PX_AUTO) != 0;
+    out->choices = f->choices;
+    out->type = type_names[f->type];
+    return PATROL_OK;
+}
+
+static int count(patrol *p, const char *sql, uint64_t *out)
+{
+    char buf[32];
+    int err = px_get_text(p, buf, sizeof buf, sql, "");
+    *out = err ? 0 : strtoull(buf, NULL, 10);
+    return err == PATROL_ENOTFOUND ? PATROL_OK : err;
+}
+
+int patrol_get_info(patrol *p, patrol_info *out)
+{
+    uint8_t hash[PX_HASH_LEN];
+    int err;
+
+    p->errmsg[0] = '\0';
+    memset(out, 0, sizeof *out);
+    px_format_hex(p->device_id, PX_HASH_LEN, out->device_id);
+    if ((err = px_get_text(p, out->department, sizeof out->department,
+                           "SELECT department FROM device", "")) ||
+        (err = px_get_text(p, out->device_name, sizeof out->device_name,
+                           "SELECT name FROM device", "")) ||
+        (err = px_journal_head(p, &out->entries, hash)) ||
+        (err = count(p, "SELECT count(*) FROM evidence", &out->evidence_files)) ||
+        (err = count(p, "SELECT coalesce(sum(size), 0) FROM evidence", &out->evidence_bytes)))
+        return err;
+    px_format_hex(hash, PX_HASH_LEN, out->head_hash);
+    out->schema_version = PX_SCHEMA_VERSION;
+    return PATROL_OK;
+}
+
+static const char *col(sqlite3_stmt *st, int i)
+{
+    const char *s = (const char *)sqlite3_column_text(st, i);
+    return s ? s : "";
+}
+
+int patrol_matters(patrol *p, patrol_matter_cb cb, void *ud)
+{
+    sqlite3_stmt *st;
+    int rc, ret = PATROL_OK;
+    p->errmsg[0] = '\0';
+    rc = sqlite3_prepare_v2(p->db,
+                            "SELECT m.id, m.subject, s.name, m.domain, m.summary, m.state,"
+                            " m.list_item, m.opened_seq FROM matters m"
+                            " JOIN subjects s ON s.id = m.subject ORDER BY m.opened_seq",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return px_db_fail(p, rc, "reading matters");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        patrol_matter_view m = {col(st, 0), col(st, 1), col(st, 2), col(st, 3), col(st, 4),
+                                col(st, 5), col(st, 6), (uint64_t)sqlite3_column_int64(st, 7)};
+        if ((ret = cb(ud, &m)) != 0)
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        ret = px_db_fail(p, rc, "reading matters");
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int patrol_list_items(patrol *p, patrol_list_item_cb cb, void *ud)
+{
+    sqlite3_stmt *st;
+    int rc, ret = PATROL_OK;
+    p->errmsg[0] = '\0';
+    rc = sqlite3_prepare_v2(p->db,
+                            "SELECT list_type, list_version, code, domain, name, basis"
+                            " FROM list_items ORDER BY list_type, code",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return px_db_fail(p, rc, "reading the lists");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        patrol_list_item_view it = {col(st, 0), col(st, 1), col(st, 2),
+                                    col(st, 3), col(st, 4), col(st, 5)};
+        if ((ret = cb(ud, &it)) != 0)
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        ret = px_db_fail(p, rc, "reading the lists");
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int patrol_revisits(patrol *p, int due_only, const char *today, patrol_revisit_cb cb, void *ud)
+{
+    sqlite3_stmt *st;
+    int32_t now;
+    char buf[48];
+    const char *why;
+    int rc, ret = PATROL_OK;
+
+    p->errmsg[0] = '\0';
+    if (today) {
+        if ((why = px_parse_date(today, &now)))
+            return px_fail(p, PATROL_EINVAL, "date '%.16s': %s", today, why);
+    } else {
+        /* The inspector's calendar day: local time. */
+        time_t t = time(NULL);
+        struct tm tm;
+        if (!localtime_r(&t, &tm))
+            return px_fail(p, PATROL_EIO, "cannot read the clock");
+        snprintf(buf, sizeof buf, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+        if ((why = px_parse_date(buf, &now)))
+            return px_fail(p, PATROL_EINVAL, "the device clock reads %s: %s", buf, why);
+    }
+    rc = sqlite3_prepare_v2(p->db,
+                            "SELECT r.id, r.matter, s.name, r.due, coalesce(r.outcome, '')"
+                            " FROM revisits r JOIN matters m ON m.id = r.matter"
+                            " JOIN subjects s ON s.id = m.subject"
+                            " WHERE (?1 = 0 OR r.outcome IS NULL) ORDER BY r.due, r.seq",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return px_db_fail(p, rc, "reading revisits");
+    sqlite3_bind_int(st, 1, due_only);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int32_t due;
+        patrol_revisit_view r = {col(st, 0), col(st, 1), col(st, 2), col(st, 3), col(st, 4), 0};
+        if (px_parse_date(r.due, &due)) {
+            ret = px_fail(p, PATROL_ECORRUPT, "revisit %s has a damaged due date", r.id);
+            break;
+        }
+        r.days_overdue = now - due;
+        if (due_only && r.days_overdue < 0)
+            break; /* ordered by due date: the rest are later */
+        if ((ret = cb(ud, &r)) != 0)
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE && ret == PATROL_OK)
+        ret = px_db_fail(p, rc, "reading revisits");
+    sqlite3_finalize(st);
+    return ret;
+}

@@ -1,0 +1,471 @@
+/* store.c -- the store directory: database, schema and migrations, device
+ * key, lock. Opening and creating stores (patrol_init, patrol_open). */
+#include "internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "entry.h"
+#include "validate.h"
+
+#define DB_NAME "patrol.db"
+#define KEY_NAME "device.key"
+#define LOCK_NAME "LOCK"
+#define EVIDENCE_DIR "evidence"
+
+/* Schema migrations: migrations[i] takes the schema from version i to i+1.
+ * Never edit a released step; add one. The journal is append-only at the
+ * database level too (triggers), so a bug elsewhere cannot rewrite it. */
+static const char *const migrations[] = {
+    /* 0 -> 1 */
+    "CREATE TABLE journal("
+    "  seq INTEGER PRIMARY KEY,"
+    "  hash BLOB NOT NULL,"
+    "  entry BLOB NOT NULL,"
+    "  sig BLOB NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  object TEXT NOT NULL,"
+    "  matter TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX journal_matter ON journal(matter);"
+    "CREATE TRIGGER journal_no_update BEFORE UPDATE ON journal"
+    "  BEGIN SELECT RAISE(ABORT, 'journal is append-only'); END;"
+    "CREATE TRIGGER journal_no_delete BEFORE DELETE ON journal"
+    "  BEGIN SELECT RAISE(ABORT, 'journal is append-only'); END;"
+    "CREATE TABLE head(one INTEGER PRIMARY KEY CHECK (one = 1),"
+    "  seq INTEGER NOT NULL, hash BLOB NOT NULL);"
+    "CREATE TABLE device(one INTEGER PRIMARY KEY CHECK (one = 1),"
+    "  device_id BLOB NOT NULL, public_key BLOB NOT NULL,"
+    "  department TEXT NOT NULL, name TEXT NOT NULL);"
+    "CREATE TABLE inspectors(id TEXT PRIMARY KEY, name TEXT NOT NULL,"
+    "  cert_no TEXT NOT NULL UNIQUE, seq INTEGER NOT NULL REFERENCES journal(seq));"
+    "CREATE TABLE subjects(id TEXT PRIMARY KEY, type TEXT NOT NULL, name TEXT NOT NULL,"
+    "  credit_code TEXT UNIQUE, id_number TEXT UNIQUE,"
+    "  seq INTEGER NOT NULL REFERENCES journal(seq));"
+    "CREATE TABLE matters(id TEXT PRIMARY KEY,"
+    "  subject TEXT NOT NULL REFERENCES subjects(id),"
+    "  domain TEXT NOT NULL, summary TEXT NOT NULL, list_item TEXT,"
+    "  state TEXT NOT NULL CHECK (state IN ('open', 'completed', 'terminated')),"
+    "  inspectors TEXT NOT NULL,"
+    "  on_application INTEGER NOT NULL DEFAULT 0,"
+    "  consent TEXT NOT NULL DEFAULT '',"
+    "  opened_seq INTEGER NOT NULL REFERENCES journal(seq),"
+    "  closed_seq INTEGER REFERENCES journal(seq));"
+    "CREATE TABLE revisits(id TEXT PRIMARY KEY, matter TEXT NOT NULL REFERENCES matters(id),"
+    "  due TEXT NOT NULL, outcome TEXT,"
+    "  seq INTEGER NOT NULL REFERENCES journal(seq), outcome_seq INTEGER REFERENCES journal(seq));"
+    "CREATE INDEX revisits_due ON revisits(due) WHERE outcome IS NULL;"
+    "CREATE TABLE documents(id TEXT PRIMARY KEY, matter TEXT NOT NULL REFERENCES matters(id),"
+    "  seq INTEGER NOT NULL REFERENCES journal(seq), delivered_seq INTEGER REFERENCES journal(seq));"
+    "CREATE TABLE evidence(sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL,"
+    "  media_type TEXT NOT NULL);"
+    "CREATE TABLE domains(code TEXT PRIMARY KEY, name TEXT NOT NULL,"
+    "  flexible INTEGER NOT NULL CHECK (flexible IN (0, 1)));"
+    "CREATE TABLE list_items(code TEXT PRIMARY KEY, list_type TEXT NOT NULL"
+    "  CHECK (list_type IN ('no_penalty', 'lighter', 'reduced')),"
+    "  list_version TEXT NOT NULL, domain TEXT NOT NULL, name TEXT NOT NULL,"
+    "  basis TEXT NOT NULL);",
+};
+#define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
+
+int px_fail(patrol *p, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->errmsg, sizeof p->errmsg, fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+int px_db_fail(patrol *p, int rc, const char *what)
+{
+    const char *detail = p->db ? sqlite3_errmsg(p->db) : sqlite3_errstr(rc);
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return px_fail(p, PATROL_ELOCKED, "%s: the store is in use by another process", what);
+    case SQLITE_FULL:
+        return px_fail(p, PATROL_ENOSPC, "%s: the disk is full", what);
+    case SQLITE_NOMEM:
+        return px_fail(p, PATROL_ENOMEM, "%s: out of memory", what);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return px_fail(p, PATROL_ECORRUPT, "%s: the database is damaged (%s)", what, detail);
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+        /* SQLite reports a full disk during a WAL write as IOERR_WRITE. */
+        if (errno == ENOSPC || errno == EFBIG || errno == EDQUOT)
+            return px_fail(p, PATROL_ENOSPC, "%s: the disk is full", what);
+        return px_fail(p, PATROL_EIO, "%s: %s", what, detail);
+    default:
+        return px_fail(p, PATROL_EIO, "%s: %s", what, detail);
+    }
+}
+
+int px_exec(patrol *p, const char *sql)
+{
+    int rc = sqlite3_exec(p->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? PATROL_OK : px_db_fail(p, rc, "database");
+}
+
+int px_begin(patrol *p)
+{
+    return px_exec(p, "BEGIN IMMEDIATE");
+}
+
+int px_commit(patrol *p)
+{
+    int rc = sqlite3_exec(p->db, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        int err = px_db_fail(p, rc, "saving");
+        px_rollback(p);
+        return err;
+    }
+    return PATROL_OK;
+}
+
+void px_rollback(patrol *p)
+{
+    if (!sqlite3_get_autocommit(p->db))
+        sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+char *px_path(const patrol *p, const char *name)
+{
+    size_t n = strlen(p->dir) + 1 + strlen(name) + 1;
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "%s/%s", p->dir, name);
+    return s;
+}
+
+int px_fsync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY);
+    int rc;
+    if (fd < 0)
+        return -1;
+    rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+void px_make_id(const patrol *p, char prefix, uint64_t seq, char *out, size_t len)
+{
+    snprintf(out, len, "%c-%s-%llu", prefix, p->dev8, (unsigned long long)seq);
+}
+
+int px_store_open_db(patrol *p, const char *path, int create)
+{
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    int rc = sqlite3_open_v2(path, &p->db, flags, NULL);
+    if (rc != SQLITE_OK)
+        return px_db_fail(p, rc, "opening the database");
+    sqlite3_extended_result_codes(p->db, 0);
+    sqlite3_busy_timeout(p->db, 2000);
+    /* synchronous=FULL: an entry reported saved survives power loss; with
+     * NORMAL the last commits in the WAL may be lost. */
+    return px_exec(p, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                      "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;");
+}
+
+static int pragma_int(patrol *p, const char *sql, int *out)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(p->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return px_db_fail(p, rc, "reading the database");
+    rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? PATROL_OK : px_db_fail(p, rc, "reading the database");
+}
+
+int px_store_migrate(patrol *p)
+{
+    int version, appid, err;
+    char sql[64];
+
+    if ((err = pragma_int(p, "PRAGMA application_id", &appid)) ||
+        (err = pragma_int(p, "PRAGMA user_version", &version)))
+        return err;
+    if (version == 0 && appid == 0) {
+        /* new database */
+    } else if (appid != PX_APPLICATION_ID) {
+        return px_fail(p, PATROL_ECORRUPT, "the database is not a patrol store");
+    }
+    if (version > PX_SCHEMA_VERSION)
+        return px_fail(p, PATROL_ESCHEMA,
+                       "the store has schema version %d but this patrol supports up to %d: "
+                       "use a newer patrol",
+                       version, PX_SCHEMA_VERSION);
+    if (version == PX_SCHEMA_VERSION)
+        return PATROL_OK;
+    if ((err = px_begin(p)))
+        return err;
+    for (int v = version; v < N_MIGRATIONS; v++)
+        if ((err = px_exec(p, migrations[v]))) {
+            px_rollback(p);
+            return err;
+        }
+    snprintf(sql, sizeof sql, "PRAGMA user_version=%d; PRAGMA application_id=%d;",
+             PX_SCHEMA_VERSION, PX_APPLICATION_ID);
+    if ((err = px_exec(p, sql))) {
+        px_rollback(p);
+        return err;
+    }
+    return px_commit(p);
+}
+
+static int take_lock(patrol *p)
+{
+    struct flock fl;
+    char *path = px_path(p, LOCK_NAME);
+    if (!path)
+        return px_fail(p, PATROL_ENOMEM, "out of memory");
+    p->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    free(path);
+    if (p->lock_fd < 0)
+        return px_fail(p, errno == ENOSPC ? PATROL_ENOSPC : PATROL_EIO,
+                       "cannot open the store's lock file: %s", strerror(errno));
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (fcntl(p->lock_fd, F_SETLK, &fl) != 0) {
+        if (errno == EACCES || errno == EAGAIN)
+            return px_fail(p, PATROL_ELOCKED,
+                           "the store %s is in use by another patrol process", p->dir);
+        return px_fail(p, PATROL_EIO, "cannot lock the store: %s", strerror(errno));
+    }
+    return PATROL_OK;
+}
+
+static patrol *handle_new(const char *dir, char *err, size_t errlen)
+{
+    patrol *p = calloc(1, sizeof *p);
+    if (p)
+        p->dir = strdup(dir);
+    if (!p || !p->dir) {
+        free(p);
+        if (err)
+            snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    p->lock_fd = -1;
+    return p;
+}
+
+void patrol_close(patrol *p)
+{
+    if (!p)
+        return;
+    if (p->db)
+        sqlite3_close_v2(p->db);
+    px_key_free(p->key);
+    if (p->lock_fd >= 0)
+        close(p->lock_fd); /* releases the lock */
+    free(p->dir);
+    px_wipe(p, sizeof *p);
+    free(p);
+}
+
+static int fail_out(patrol *p, int err, char *errbuf, size_t errlen)
+{
+    if (errbuf && errlen)
+        snprintf(errbuf, errlen, "%s", p->errmsg[0] ? p->errmsg : patrol_strerror(err));
+    patrol_close(p);
+    return err;
+}
+
+/* Load the device row and key, and check that they belong together. */
+static int load_device(patrol *p)
+{
+    sqlite3_stmt *st;
+    const char *why = NULL;
+    char *path;
+    uint8_t id[PX_HASH_LEN];
+    int rc, err;
+
+    rc = sqlite3_prepare_v2(p->db, "SELECT device_id FROM device WHERE one = 1", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return px_db_fail(p, rc, "reading the device");
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW || sqlite3_column_bytes(st, 0) != PX_HASH_LEN) {
+        sqlite3_finalize(st);
+        return rc == SQLITE_ROW || rc == SQLITE_DONE
+                   ? px_fail(p, PATROL_ECORRUPT, "the store has no device record")
+                   : px_db_fail(p, rc, "reading the device");
+    }
+    memcpy(p->device_id, sqlite3_column_blob(st, 0), PX_HASH_LEN);
+    sqlite3_finalize(st);
+    px_format_hex(p->device_id, 4, p->dev8);
+
+    if (!(path = px_path(p, KEY_NAME)))
+        return px_fail(p, PATROL_ENOMEM, "out of memory");
+    err = px_key_load_private(path, &p->key, &why);
+    free(path);
+    if (err)
+        return px_fail(p, PATROL_ECRYPTO, "%s", why);
+    if (px_key_id(p->key, id) != 0 || memcmp(id, p->device_id, PX_HASH_LEN) != 0)
+        return px_fail(p, PATROL_ECRYPTO, "the device key does not belong to this store");
+    return PATROL_OK;
+}
+
+int patrol_open(const char *dir, patrol **out, char *errbuf, size_t errlen)
+{
+    patrol *p;
+    struct stat st;
+    char *db;
+    int err;
+
+    *out = NULL;
+    if (!dir || !*dir) {
+        if (errbuf)
+            snprintf(errbuf, errlen, "no store directory given");
+        return PATROL_EINVAL;
+    }
+    if (!(p = handle_new(dir, errbuf, errlen)))
+        return PATROL_ENOMEM;
+    if (!(db = px_path(p, DB_NAME)))
+        return fail_out(p, PATROL_ENOMEM, errbuf, errlen);
+    if (stat(db, &st) != 0) {
+        free(db);
+        px_fail(p, PATROL_ENOSTORE, "no patrol store in %s (create one with 'patrol init')", dir);
+        return fail_out(p, PATROL_ENOSTORE, errbuf, errlen);
+    }
+    if ((err = take_lock(p)) || (err = px_store_open_db(p, db, 0)) ||
+        (err = px_store_migrate(p)) || (err = load_device(p))) {
+        free(db);
+        return fail_out(p, err, errbuf, errlen);
+    }
+    free(db);
+    *out = p;
+    return PATROL_OK;
+}
+
+/* Remove what patrol_init created, for a failed init. */
+static void init_cleanup(const char *dir, int made_dir)
+{
+    static const char *const names[] = {DB_NAME, DB_NAME "-wal", DB_NAME "-shm", DB_NAME "-journal",
+                                        KEY_NAME, LOCK_NAME, EVIDENCE_DIR "/tmp", EVIDENCE_DIR};
+    char path[4096];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (unlink(path) != 0)
+            rmdir(path);
+    }
+    if (made_dir)
+        rmdir(dir);
+}
+
+static int dir_is_empty(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int empty = 1;
+    if (!d)
+        return 0;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            empty = 0;
+            break;
+        }
+    closedir(d);
+    return empty;
+}
+
+int px_init_genesis(patrol *p, const char *department, const char *device_name);
+
+int patrol_init(const char *dir, const char *department, const char *device_name, patrol **out,
+                char *errbuf, size_t errlen)
+{
+    patrol *p;
+    struct stat st;
+    const char *why;
+    char *path = NULL;
+    int err, made_dir = 0;
+
+    *out = NULL;
+    if (!dir || !*dir || !department || !device_name) {
+        if (errbuf)
+            snprintf(errbuf, errlen, "store directory, department and device name are required");
+        return PATROL_EINVAL;
+    }
+    if ((why = px_check_ident(department))) {
+        if (errbuf)
+            snprintf(errbuf, errlen, "department code '%.64s': %s", department, why);
+        return PATROL_EINVAL;
+    }
+    if ((why = px_check_line(device_name, 128))) {
+        if (errbuf)
+            snprintf(errbuf, errlen, "device name: %s", why);
+        return PATROL_EINVAL;
+    }
+    if (!(p = handle_new(dir, errbuf, errlen)))
+        return PATROL_ENOMEM;
+    if (stat(dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode) || !dir_is_empty(dir)) {
+            px_fail(p, PATROL_EEXIST, "%s exists and is not an empty directory", dir);
+            return fail_out(p, PATROL_EEXIST, errbuf, errlen);
+        }
+    } else if (mkdir(dir, 0700) != 0) {
+        px_fail(p, errno == ENOSPC ? PATROL_ENOSPC : PATROL_EIO, "cannot create %s: %s", dir,
+                strerror(errno));
+        return fail_out(p, errno == ENOSPC ? PATROL_ENOSPC : PATROL_EIO, errbuf, errlen);
+    } else {
+        made_dir = 1;
+    }
+
+    if ((err = take_lock(p)))
+        goto fail;
+    if (!(path = px_path(p, EVIDENCE_DIR)) || (mkdir(path, 0700) != 0)) {
+        err = px_fail(p, PATROL_EIO, "cannot create the evidence directory");
+        goto fail;
+    }
+    free(path);
+    if (!(path = px_path(p, EVIDENCE_DIR "/tmp")) || (mkdir(path, 0700) != 0)) {
+        err = px_fail(p, PATROL_EIO, "cannot create the evidence directory");
+        goto fail;
+    }
+    free(path);
+    if (!(path = px_path(p, KEY_NAME))) {
+        err = px_fail(p, PATROL_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (px_key_generate(&p->key, &why) != 0 || px_key_save_private(p->key, path, &why) != 0) {
+        err = px_fail(p, PATROL_ECRYPTO, "device key: %s", why);
+        goto fail;
+    }
+    free(path);
+    if (!(path = px_path(p, DB_NAME))) {
+        err = px_fail(p, PATROL_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if ((err = px_store_open_db(p, path, 1)) || (err = px_store_migrate(p)) ||
+        (err = px_init_genesis(p, department, device_name)))
+        goto fail;
+    free(path);
+    if (px_fsync_dir(dir) != 0) {
+        err = px_fail(p, PATROL_EIO, "cannot sync %s: %s", dir, strerror(errno));
+        path = NULL;
+        goto fail;
+    }
+    *out = p;
+    return PATROL_OK;
+fail:
+    free(path);
+    if (p->db) {
+        sqlite3_close_v2(p->db);
+        p->db = NULL;
+    }
+    init_cleanup(dir, made_dir);
+    return fail_out(p, err, errbuf, errlen);
+}
