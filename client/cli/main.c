@@ -5,6 +5,7 @@
  * why), 2 usage error, 3 verification found problems. */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -417,16 +418,12 @@ static int cmd_kind(int argc, char **argv, const char *usage, const char *what, 
 
 static int cmd_init(int argc, char **argv)
 {
-    static const char *const flags[][3] = {{"department", "department", NULL},
-                                           {"device-name", "device_name", NULL}};
-    spec sp = {NULL, NULL, 0, NULL, 0};
     opts o;
     const char *dept = NULL, *name = NULL, *dir;
     char err[512];
     patrol *p;
     int rc;
 
-    (void)flags;
     memset(&o, 0, sizeof o);
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--department") == 0 && i + 1 < argc)
@@ -440,7 +437,6 @@ static int cmd_init(int argc, char **argv)
         else
             return usage_error("unexpected argument '%s'", argv[i]);
     }
-    (void)sp;
     if (o.help)
         return help("init --department CODE --device-name NAME",
                     "Create a new store: database, device key (P-256, mode 0600) and the first "
@@ -475,12 +471,9 @@ static int cmd_inspector(int argc, char **argv)
 
 static int cmd_subject(int argc, char **argv)
 {
-    static const char *const flags[][3] = {{"credit-code", "credit_code", NULL},
-                                           {"id-number", "id_number", NULL}};
     opts o;
     spec sp = {"subject.add", NULL, O_JSON | O_LOCATION, NULL, 0};
     int rc;
-    (void)flags;
     if (argc < 1 || strcmp(argv[0], "add") != 0)
         return usage_error("expected 'subject add'%s", "");
     prog_cmd = "subject add";
@@ -529,10 +522,6 @@ static int cmd_matter(int argc, char **argv)
                         "matter close --matter ID (--completed | --terminated --reason R)",
                         "Close a matter: completed, or terminated with a reason.", &sp, 0,
                         "matter");
-    }
-    if (argc >= 1 && strcmp(argv[0], "list") == 0) {
-        /* handled in cmd_matter_list */
-        return -1;
     }
     return usage_error("expected 'matter open', 'matter close' or 'matter list'%s", "");
 }
@@ -1099,6 +1088,11 @@ int main(int argc, char **argv)
     char **args;
     int nargs, rc;
 
+    /* A write over the file-size limit must fail with EFBIG and a clear
+     * message ("the disk is full"), not kill the tool mid-record. */
+#ifdef SIGXFSZ
+    signal(SIGXFSZ, SIG_IGN);
+#endif
     /* A global --store before the command is passed on to it. */
     if (argc >= 3 && strcmp(argv[1], "--store") == 0) {
         store = argv[2];

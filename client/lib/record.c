@@ -140,8 +140,15 @@ static int take_fields(patrol *p, rec *r, const patrol_record_in *in)
             return px_fail(p, PATROL_EINVAL, "field '%s' is filled in by patrol", f->name);
         if (field(r, f->name))
             return px_fail(p, PATROL_EINVAL, "field '%s' given twice", f->name);
-        if ((why = px_rules_check_value(fr, f->value)))
-            return px_fail(p, PATROL_EINVAL, "field '%s': %s", f->name, why);
+        if ((why = px_rules_check_value(fr, f->value))) {
+            char detail[160] = "";
+            if (fr->type == PX_F_CREDIT)
+                px_check_credit_code(f->value, detail, sizeof detail);
+            else if (fr->type == PX_F_IDNUM)
+                px_check_id_number(f->value, detail, sizeof detail);
+            return px_fail(p, PATROL_EINVAL, "field '%s': %s%s%s", f->name, why,
+                           detail[0] ? ": " : "", detail);
+        }
         if ((int)f->conf < PATROL_CONF_NONE || f->conf > PATROL_CONF_PERSONAL_PRIVACY)
             return px_fail(p, PATROL_EINVAL, "field '%s': unknown confidentiality mark", f->name);
         r->f[r->nf] = *f;

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The main job, end to end on the embedded default: install dependencies,
+# build, create a terminal store, record a realistic flexible-enforcement
+# patrol (with real photo and audio files), and verify the whole record.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/patrol-demo.XXXXXX")
+export PATROL_STORE="$work/terminal"
+patrol() { ./build/client/patrol "$@"; }
+step() { printf '\n== %s\n' "$*"; }
+python3 scripts/make-media.py "$work/media"
+
+step "Terminal set-up (station admin)"
+patrol init --department SY-CGJ --device-name "城管执法终端-07"
+patrol inspector add --id zhangwei --name "张伟" --cert-no 32132300100
+patrol inspector add --id liuna --name "刘娜" --cert-no 32132300117
+
+step "On patrol: a shop trading beyond its door (first violation, no-penalty list)"
+shop=$(patrol subject add --credit-code 91350100M000100Y43 --name "泗阳县某某便利店" \
+        --address "泗阳县众兴镇人民路18号" --legal-rep "王某")
+m=$(patrol matter open --subject "$shop" --inspector zhangwei --inspector liuna \
+      --domain urban_management --list-item CG-NP-003 \
+      --summary "店外摆卖占用人行道约3平方米，首次发现" --location 33.7213,118.6942,8)
+echo "matter $m"
+patrol consent --matter "$m" --accept --form oral
+patrol evidence add --matter "$m" --kind photo --caption "店外摆卖现场" "$work/media/storefront.png"
+patrol act reminder --matter "$m" --form oral --source inspection \
+  --rules "《城市市容和环境卫生管理条例》关于临街商户不得超出门窗外墙摆卖的规定" \
+  --content "向店主说明占道经营的规定及后果"
+patrol leaflet --matter "$m" --title "门前三包责任告知书" --code LF-001 --copies 1
+patrol act warning --matter "$m" --minor --no-harm --no-intent --corrected \
+  --content "告诫店主不得再次占道经营" --correction "店主当场将商品搬回店内" --deadline 2026-12-10
+patrol evidence add --matter "$m" --kind photo --caption "整改后" "$work/media/corrected.png"
+doc=$(patrol document issue --matter "$m" --purpose "督促规范经营" \
+        --content "请严格落实门前三包责任，不得超出门窗外墙摆卖" \
+        --time "2026-11-26 至 2026-12-10" --personnel "张伟、刘娜")
+patrol document deliver --document "$doc" --method in_person --recipient "王某（店主）"
+r=$(patrol act revisit --matter "$m" --follows inspection --decision "$doc" \
+      --due 2026-12-10 --content "回访检查整改是否保持")
+echo "revisit $r"
+
+step "A street vendor on application: interview and guidance, completed"
+p=$(patrol subject add --id-number 11010519491231002X --name "李某" --contact "138****0000")
+m2=$(patrol matter open --subject "$p" --inspector liuna --domain market_regulation \
+       --list-item SJ-NP-002 --summary "流动摊点未明码标价" --on-application)
+patrol consent --matter "$m2" --accept
+patrol act interview --matter "$m2" --mode individual --reason complaints \
+  --participants "李某；刘娜" --departments "县城管局、县市场监管局" \
+  --content "就多次投诉的标价问题约谈" --minutes "当事人承认未标价，承诺当日整改" \
+  --confidential minutes=privacy
+patrol evidence add --matter "$m2" --kind audio --caption "约谈录音" "$work/media/interview.wav"
+patrol act guidance --matter "$m2" --topic "明码标价" --content "指导制作价签" --materials "明码标价规范示范文本"
+patrol matter close --matter "$m2" --completed
+
+step "An excluded domain is refused (nothing is written)"
+if patrol matter open --subject "$shop" --inspector zhangwei --domain food_drug_safety --summary "x"; then
+  echo "ERROR: excluded domain accepted" >&2; exit 1
+fi
+
+step "Revisits due by 2026-12-10"
+patrol revisits --due --today 2026-12-10
+
+step "The full-process record of $m"
+patrol log --matter "$m"
+
+step "Verify: every hash, chain link, signature and evidence file"
+patrol verify
+patrol info
+echo
+echo "demo store: $PATROL_STORE"

@@ -1,0 +1,1142 @@
+/* app.c -- patrold's request handling (docs/protocol.md): enrolment,
+ * durable idempotent ingest with signed receipts, resumable evidence
+ * upload, reference data, metrics. Runs on the worker threads of net.c;
+ * each worker has its own storage handle. */
+#include "app.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "entry.h"
+#include "frame.h"
+#include "patrol.pb-c.h"
+#include "rules.h"
+#include "tls.h"
+#include "validate.h"
+
+int64_t app_now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static int64_t mono_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+void app_log(const char *level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* One structured line on stderr: ts=... level=... then key=value pairs. */
+void app_log(const char *level, const char *fmt, ...)
+{
+    char line[1024], ts[40];
+    time_t t = time(NULL);
+    struct tm tm;
+    va_list ap;
+    gmtime_r(&t, &tm);
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "ts=%s level=%s %s\n", ts, level, line);
+}
+
+static void db_destroy(void *p)
+{
+    st_backend *b = p;
+    if (b)
+        b->ops->close(b);
+}
+
+st_backend *app_db(app *a)
+{
+    st_backend *b = pthread_getspecific(a->db_key);
+    char err[256];
+    if (b)
+        return b;
+    if (!(b = st_sqlite_open(a->db_path, 0, err, sizeof err))) {
+        app_log("error", "event=storage_open error=\"%s\"", err);
+        return NULL;
+    }
+    pthread_setspecific(a->db_key, b);
+    return b;
+}
+
+static void count_refusal(app *a, const char *reason)
+{
+    pthread_mutex_lock(&a->refusal_lock);
+    for (size_t i = 0; i < sizeof a->refusals / sizeof a->refusals[0]; i++) {
+        if (a->refusals[i].reason[0] == '\0')
+            snprintf(a->refusals[i].reason, sizeof a->refusals[i].reason, "%s", reason);
+        if (strcmp(a->refusals[i].reason, reason) == 0) {
+            a->refusals[i].count++;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&a->refusal_lock);
+}
+
+/* ---- responses -------------------------------------------------------- */
+
+static void set_body(srv_response *rs, int status, const char *type, uint8_t *body, size_t len)
+{
+    rs->status = status;
+    rs->content_type = type;
+    rs->body = body;
+    rs->body_len = len;
+}
+
+static void reply_msg(srv_response *rs, int status, const ProtobufCMessage *m)
+{
+    size_t n = protobuf_c_message_get_packed_size(m);
+    uint8_t *b = malloc(n ? n : 1);
+    if (!b) {
+        rs->status = 503;
+        return;
+    }
+    protobuf_c_message_pack(m, b);
+    set_body(rs, status, "application/x-protobuf", b, n);
+}
+
+static void reply_error(app *a, srv_response *rs, int status, const char *reason,
+                        uint64_t expected, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 6, 7)))
+#endif
+    ;
+
+static void reply_error(app *a, srv_response *rs, int status, const char *reason,
+                        uint64_t expected, const char *fmt, ...)
+{
+    Patrol__V1__Error e = PATROL__V1__ERROR__INIT;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    e.reason = (char *)reason;
+    e.message = msg;
+    e.expected_seq = expected;
+    reply_msg(rs, status, &e.base);
+    snprintf(rs->extra_headers, sizeof rs->extra_headers, "X-Patrol-Reason: %s\r\n", reason);
+    count_refusal(a, reason);
+}
+
+static void storage_error(app *a, srv_response *rs, st_backend *db, const char *what)
+{
+    app_log("error", "event=storage what=%s error=\"%s\"", what, db ? db->ops->errmsg(db) : "");
+    reply_error(a, rs, 503, "storage", 0, "the server could not %s; try again", what);
+}
+
+/* ---- enrolment -------------------------------------------------------- */
+
+static int ct_equal(const uint8_t *x, const uint8_t *y, size_t n)
+{
+    uint8_t d = 0;
+    for (size_t i = 0; i < n; i++)
+        d |= (uint8_t)(x[i] ^ y[i]);
+    return d == 0;
+}
+
+static void handle_enroll(app *a, const srv_request *rq, srv_response *rs)
+{
+    Patrol__V1__EnrollRequest *req;
+    Patrol__V1__EnrollResponse res = PATROL__V1__ENROLL_RESPONSE__INIT;
+    st_backend *db = app_db(a);
+    uint8_t id[8], secret[32], hash[PX_HASH_LEN], pub[PX_PUBKEY_MAX], key_id[PX_HASH_LEN];
+    size_t idlen, secretlen, publen;
+    const char *dot, *why = NULL;
+    char *cert = NULL, cn[64];
+    st_token tok;
+    st_device dev, other;
+    int rc;
+
+    if (!db)
+        return storage_error(a, rs, NULL, "open its database");
+    if (!(req = patrol__v1__enroll_request__unpack(NULL, rq->body_len, rq->body)))
+        return reply_error(a, rs, 400, "bad_request", 0, "the body is not an EnrollRequest");
+    dot = strchr(req->token, '.');
+    if (!dot || px_base64url_decode(req->token, (size_t)(dot - req->token), id, sizeof id, &idlen) ||
+        idlen != 8 ||
+        px_base64url_decode(dot + 1, strlen(dot + 1), secret, sizeof secret, &secretlen) ||
+        secretlen != 16) {
+        reply_error(a, rs, 401, "token_unknown", 0, "the enrolment token is malformed");
+        goto out;
+    }
+    if (px_csr_parse(req->csr_pem, strlen(req->csr_pem), pub, sizeof pub, &publen, &why) != 0) {
+        reply_error(a, rs, 400, "bad_csr", 0, "certificate request: %s", why);
+        goto out;
+    }
+    px_sha256(pub, publen, key_id);
+    px_sha256(secret, 16, hash);
+    if (db->ops->begin(db) != ST_OK) {
+        storage_error(a, rs, db, "start a transaction");
+        goto out;
+    }
+    rc = db->ops->token_get(db, id, &tok);
+    if (rc == ST_NOTFOUND || (rc == ST_OK && !ct_equal(hash, tok.secret_hash, 32))) {
+        reply_error(a, rs, 401, "token_unknown", 0, "no such enrolment token");
+        goto rollback;
+    }
+    if (rc != ST_OK) {
+        storage_error(a, rs, db, "read the token");
+        goto rollback;
+    }
+    if (tok.used_ms) {
+        reply_error(a, rs, 401, "token_used", 0, "this enrolment token was used already");
+        goto rollback;
+    }
+    if (tok.expires_ms < app_now_ms()) {
+        reply_error(a, rs, 401, "token_expired", 0, "this enrolment token has expired");
+        goto rollback;
+    }
+    if (db->ops->device_by_key(db, key_id, &other) == ST_OK) {
+        reply_error(a, rs, 409, "key_enrolled", 0, "this device key is enrolled already as "
+                                                   "device %lld", (long long)other.id);
+        goto rollback;
+    }
+    if (db->ops->device_get(db, tok.device, &dev) != ST_OK || dev.status != DEV_PENDING) {
+        reply_error(a, rs, 401, "token_used", 0, "the device of this token is not awaiting "
+                                                 "enrolment");
+        goto rollback;
+    }
+    snprintf(cn, sizeof cn, "patrol-device-%lld", (long long)dev.id);
+    if (px_ca_issue(a->ca_key, a->ca_cert_pem, pub, publen, cn, (uint64_t)dev.id, 3650, &cert,
+                    &why) != 0) {
+        app_log("error", "event=enroll_issue error=\"%s\"", why);
+        reply_error(a, rs, 500, "issue_failed", 0, "could not issue a certificate");
+        goto rollback;
+    }
+    if (db->ops->device_enroll(db, dev.id, pub, publen, key_id, app_now_ms()) != ST_OK ||
+        db->ops->token_use(db, id, app_now_ms()) != ST_OK) {
+        storage_error(a, rs, db, "record the enrolment");
+        goto rollback;
+    }
+    if (db->ops->commit(db) != ST_OK) {
+        storage_error(a, rs, db, "commit the enrolment");
+        goto out;
+    }
+    atomic_fetch_add(&a->counters[M_ENROLMENTS], 1);
+    app_log("info", "event=enrolled device=%lld name=\"%s\" department=%s", (long long)dev.id,
+            dev.name, dev.department);
+    res.device.data = key_id;
+    res.device.len = PX_HASH_LEN;
+    res.client_cert_pem = cert;
+    res.ca_cert_pem = a->ca_cert_pem;
+    res.receipt_key.data = a->receipt_pub;
+    res.receipt_key.len = a->receipt_pub_len;
+    res.server_name = a->server_name;
+    res.department = dev.department;
+    reply_msg(rs, 200, &res.base);
+    goto out;
+rollback:
+    db->ops->rollback(db);
+out:
+    free(cert);
+    px_wipe(secret, sizeof secret);
+    patrol__v1__enroll_request__free_unpacked(req, NULL);
+}
+
+/* ---- ingest ----------------------------------------------------------- */
+
+typedef struct pending {
+    Patrol__V1__Entry *e;
+    const Patrol__V1__SignedEntry *se;
+    uint8_t hash[PX_HASH_LEN];
+} pending;
+
+static const char *field_of(const Patrol__V1__Entry *e, const char *name)
+{
+    for (size_t i = 0; i < e->n_fields; i++)
+        if (strcmp(e->fields[i]->name, name) == 0)
+            return e->fields[i]->value;
+    return NULL;
+}
+
+typedef struct miss_ctx {
+    char **list;
+    size_t n;
+} miss_ctx;
+
+static int miss_cb(void *ud, const char *sha)
+{
+    miss_ctx *m = ud;
+    m->list[m->n] = strdup(sha);
+    if (m->list[m->n])
+        m->n++;
+    return 0;
+}
+
+static void set_ack(Patrol__V1__EntryAck *ea, uint64_t seq, Patrol__V1__EntryStatus st,
+                    const char *reason, const char *detail)
+{
+    patrol__v1__entry_ack__init(ea);
+    ea->seq = seq;
+    ea->status = st;
+    ea->reason = (char *)(reason ? reason : "");
+    ea->detail = (char *)(detail ? detail : "");
+}
+
+static void handle_batch(app *a, const st_device *dev, const srv_request *rq, srv_response *rs)
+{
+    st_backend *db = app_db(a);
+    uint8_t *raw = NULL, *stored_ack = NULL, *ackbuf = NULL, *rbody = NULL;
+    size_t rawlen, acklen, rlen;
+    const char *why = NULL;
+    Patrol__V1__Batch *b = NULL;
+    Patrol__V1__EntryAck *acks = NULL, **ackp = NULL;
+    pending *pend = NULL;
+    char (*details)[160] = NULL;
+    char *miss_store[256];
+    miss_ctx miss = {miss_store, 0};
+    px_key *devkey = NULL;
+    uint64_t last, first_new = 0;
+    uint8_t head[PX_HASH_LEN], sig[PX_SIG_LEN];
+    size_t n, npend = 0, naccepted = 0;
+    int rejected = 0, in_tx = 0;
+    int64_t t0 = mono_us(), now = app_now_ms();
+    uint64_t cnt[3] = {0, 0, 0};
+
+    if (!db)
+        return storage_error(a, rs, NULL, "open its database");
+    atomic_fetch_add(&a->counters[M_BATCH_BYTES], rq->body_len);
+    if (px_frame_decode(rq->body, rq->body_len, &px_frame_default_limits, &raw, &rawlen, &why)) {
+        int big = rq->body_len > PX_FRAME_MAX_COMPRESSED || strstr(why, "exceed") ||
+                  strstr(why, "ratio") || strstr(why, "limit");
+        return reply_error(a, rs, big ? 413 : 400, big ? "too_large" : "bad_frame", 0,
+                           "batch frame: %s", why);
+    }
+    if (!(b = patrol__v1__batch__unpack(NULL, rawlen, raw))) {
+        reply_error(a, rs, 400, "bad_protobuf", 0, "the batch is not a protobuf Batch");
+        goto out;
+    }
+    if (b->protocol != 1) {
+        reply_error(a, rs, 400, "bad_protocol", 0, "protocol version %u is not supported (1)",
+                    b->protocol);
+        goto out;
+    }
+    if (b->batch_id.len != 16) {
+        reply_error(a, rs, 400, "bad_request", 0, "batch_id must be 16 bytes");
+        goto out;
+    }
+    if (b->n_entries > APP_MAX_BATCH_ENTRIES) {
+        reply_error(a, rs, 400, "too_many_entries", 0, "%zu entries; at most %d per batch",
+                    b->n_entries, APP_MAX_BATCH_ENTRIES);
+        goto out;
+    }
+    if (b->device.len != PX_HASH_LEN || memcmp(b->device.data, dev->key_id, PX_HASH_LEN) != 0) {
+        reply_error(a, rs, 403, "foreign_device", 0,
+                    "the batch names another device than the client certificate");
+        goto out;
+    }
+    if (px_key_from_public_der(dev->public_key, dev->public_key_len, &devkey, &why) != 0) {
+        reply_error(a, rs, 500, "device_key", 0, "the enrolled device key is unusable");
+        goto out;
+    }
+    n = b->n_entries;
+    acks = calloc(n ? n : 1, sizeof *acks);
+    ackp = calloc(n ? n : 1, sizeof *ackp);
+    pend = calloc(n ? n : 1, sizeof *pend);
+    details = calloc(n ? n : 1, sizeof *details);
+    if (!acks || !ackp || !pend || !details) {
+        reply_error(a, rs, 503, "busy", 0, "out of memory");
+        goto out;
+    }
+
+    if (db->ops->begin(db) != ST_OK) {
+        storage_error(a, rs, db, "start a transaction");
+        goto out;
+    }
+    in_tx = 1;
+    /* A replay gets the stored answer, byte for byte, and stores nothing. */
+    if (db->ops->ack_get(db, dev->id, b->batch_id.data, &stored_ack, &acklen) == ST_OK) {
+        db->ops->rollback(db);
+        in_tx = 0;
+        atomic_fetch_add(&a->counters[M_BATCH_REPLAYS], 1);
+        set_body(rs, 200, "application/x-protobuf", stored_ack, acklen);
+        stored_ack = NULL;
+        goto out;
+    }
+    {
+        st_device cur;
+        if (db->ops->device_get(db, dev->id, &cur) != ST_OK) {
+            storage_error(a, rs, db, "read the device");
+            goto out;
+        }
+        last = cur.last_seq;
+        memcpy(head, cur.head, PX_HASH_LEN);
+    }
+
+    for (size_t i = 0; i < n; i++) {
+        const Patrol__V1__SignedEntry *se = b->entries[i];
+        Patrol__V1__Entry *e;
+        uint8_t hash[PX_HASH_LEN], old[PX_HASH_LEN];
+        uint64_t seq = 0;
+        ackp[i] = &acks[i];
+        if (rejected) {
+            /* best effort seq for the answer */
+            Patrol__V1__Entry *x = px_entry_decode(se->entry.data, se->entry.len, &why);
+            set_ack(&acks[i], x ? x->seq : 0, PATROL__V1__ENTRY_STATUS__REJECTED,
+                    "after_rejected", "an earlier entry of this batch was rejected");
+            px_entry_free(x);
+            continue;
+        }
+        if (!(e = px_entry_decode(se->entry.data, se->entry.len, &why))) {
+            snprintf(details[i], sizeof details[i], "%s", why);
+            set_ack(&acks[i], 0, PATROL__V1__ENTRY_STATUS__REJECTED, "bad_encoding", details[i]);
+            rejected = 1;
+            continue;
+        }
+        seq = e->seq;
+        px_entry_hash(se->entry.data, se->entry.len, hash);
+        if (memcmp(e->device.data, dev->key_id, PX_HASH_LEN) != 0) {
+            set_ack(&acks[i], seq, PATROL__V1__ENTRY_STATUS__REJECTED, "wrong_device",
+                    "the entry names another device");
+            rejected = 1;
+            px_entry_free(e);
+            continue;
+        }
+        if (seq <= last) {
+            int rc = db->ops->entry_hash(db, dev->id, seq, old);
+            if (rc != ST_OK) {
+                px_entry_free(e);
+                storage_error(a, rs, db, "read an entry");
+                goto out;
+            }
+            if (memcmp(old, hash, PX_HASH_LEN) == 0) {
+                set_ack(&acks[i], seq, PATROL__V1__ENTRY_STATUS__DUPLICATE, "", "");
+                cnt[1]++;
+            } else {
+                /* Never overwrite: quarantine the other version. */
+                st_entry fe = {seq, hash, se->entry.data, se->entry.len,
+                               se->sig.len == PX_SIG_LEN ? se->sig.data : sig, e->kind, e->object,
+                               e->wall_ms};
+                memset(sig, 0, sizeof sig);
+                if (db->ops->fork_put(db, dev->id, &fe, old, now) != ST_OK) {
+                    px_entry_free(e);
+                    storage_error(a, rs, db, "quarantine a fork");
+                    goto out;
+                }
+                atomic_fetch_add(&a->counters[M_FORKS], 1);
+                app_log("warn", "event=fork device=%lld seq=%llu", (long long)dev->id,
+                        (unsigned long long)seq);
+                set_ack(&acks[i], seq, PATROL__V1__ENTRY_STATUS__REJECTED, "fork",
+                        "another entry with this sequence number is stored; this one is "
+                        "quarantined for supervisors");
+                rejected = 1;
+            }
+            px_entry_free(e);
+            continue;
+        }
+        if (seq != last + 1) {
+            snprintf(details[i], sizeof details[i], "expected entry %llu, got %llu",
+                     (unsigned long long)(last + 1), (unsigned long long)seq);
+            set_ack(&acks[i], seq, PATROL__V1__ENTRY_STATUS__REJECTED, "gap", details[i]);
+            rejected = 1;
+            px_entry_free(e);
+            continue;
+        }
+        if (px_rules_check_entry(e, details[i], sizeof details[i]) != 0) {
+            set_ack(&acks[i], seq, PATROL__V1__ENTRY_STATUS__REJECTED, "bad_rules", details[i]);
+            rejected = 1;
+            px_entry_free(e);
+            continue;
+        }
+        if (seq == 1) {
+            char hex[2 * PX_PUBKEY_MAX + 1];
+            px_format_hex(dev->public_key, dev->public_key_len, hex);
+            if (strcmp(e->kind, "device.init") != 0 || !field_of(e, "public_key") ||
+                strcmp(field_of(e, "public_key"), hex) != 0) {
+                set_ack(&acks[i], seq, PATROL__V1__ENTRY_STATUS__REJECTED, "bad_rules",
+                        "entry 1 must introduce the enrolled device key");
+                rejected = 1;
+                px_entry_free(e);
+                continue;
+            }
+        }
+        if (memcmp(e->prev_hash.data, head, PX_HASH_LEN) != 0) {
+            set_ack(&acks[i], seq, PATROL__V1__ENTRY_STATUS__REJECTED, "chain_broken",
+                    "previous hash does not match the stored chain");
+            rejected = 1;
+            px_entry_free(e);
+            continue;
+        }
+        if (se->sig.len != PX_SIG_LEN) {
+            set_ack(&acks[i], seq, PATROL__V1__ENTRY_STATUS__REJECTED, "bad_signature",
+                    "signature must be 64 bytes");
+            rejected = 1;
+            px_entry_free(e);
+            continue;
+        }
+        pend[npend].e = e;
+        pend[npend].se = se;
+        memcpy(pend[npend].hash, hash, PX_HASH_LEN);
+        npend++;
+        set_ack(&acks[i], seq, PATROL__V1__ENTRY_STATUS__ACCEPTED, "", "");
+        last = seq;
+        memcpy(head, hash, PX_HASH_LEN);
+    }
+
+    /* Signatures: the chain head's covers every entry before it through the
+     * hash chain; only if it fails is each checked, to find the first bad. */
+    naccepted = npend;
+    if (npend > 0 && px_verify(devkey, pend[npend - 1].hash, pend[npend - 1].se->sig.data) != 0) {
+        for (naccepted = 0; naccepted < npend; naccepted++)
+            if (px_verify(devkey, pend[naccepted].hash, pend[naccepted].se->sig.data) != 0)
+                break;
+        for (size_t i = 0, k = 0; i < n; i++) {
+            if (acks[i].status != PATROL__V1__ENTRY_STATUS__ACCEPTED)
+                continue;
+            if (k == naccepted)
+                set_ack(&acks[i], acks[i].seq, PATROL__V1__ENTRY_STATUS__REJECTED, "bad_signature",
+                        "the signature does not verify with the enrolled device key");
+            else if (k > naccepted)
+                set_ack(&acks[i], acks[i].seq, PATROL__V1__ENTRY_STATUS__REJECTED,
+                        "after_rejected", "an earlier entry of this batch was rejected");
+            k++;
+        }
+        if (naccepted > 0) {
+            last = pend[naccepted - 1].e->seq;
+            memcpy(head, pend[naccepted - 1].hash, PX_HASH_LEN);
+        } else {
+            st_device cur;
+            if (db->ops->device_get(db, dev->id, &cur) != ST_OK) {
+                storage_error(a, rs, db, "read the device");
+                goto out;
+            }
+            last = cur.last_seq;
+            memcpy(head, cur.head, PX_HASH_LEN);
+        }
+    }
+    for (size_t i = 0; i < naccepted; i++) {
+        Patrol__V1__Entry *e = pend[i].e;
+        st_entry se = {e->seq, pend[i].hash, pend[i].se->entry.data, pend[i].se->entry.len,
+                       pend[i].se->sig.data, e->kind, e->object, e->wall_ms};
+        if (db->ops->entry_put(db, dev->id, &se, now) != ST_OK) {
+            storage_error(a, rs, db, "store an entry");
+            goto out;
+        }
+        if (strcmp(e->kind, "evidence.add") == 0 &&
+            db->ops->evidence_expect(db, field_of(e, "sha256"),
+                                     strtoull(field_of(e, "size"), NULL, 10), dev->id) != ST_OK) {
+            storage_error(a, rs, db, "note expected evidence");
+            goto out;
+        }
+        if (!first_new)
+            first_new = e->seq;
+    }
+    cnt[0] = naccepted;
+    if (naccepted && db->ops->device_set_head(db, dev->id, last, head, now) != ST_OK) {
+        storage_error(a, rs, db, "advance the chain head");
+        goto out;
+    }
+    if (db->ops->evidence_missing(db, dev->id, sizeof miss_store / sizeof miss_store[0], miss_cb,
+                                  &miss) != ST_OK) {
+        storage_error(a, rs, db, "list missing evidence");
+        goto out;
+    }
+
+    {
+        Patrol__V1__Ack ack = PATROL__V1__ACK__INIT;
+        Patrol__V1__Receipt rc = PATROL__V1__RECEIPT__INIT;
+        Patrol__V1__ReceiptBody body = PATROL__V1__RECEIPT_BODY__INIT;
+        uint8_t rhash[PX_HASH_LEN], rsig[PX_SIG_LEN];
+        body.device.data = (uint8_t *)dev->key_id;
+        body.device.len = PX_HASH_LEN;
+        body.first_seq = first_new;
+        body.last_seq = last;
+        body.head_hash.data = head;
+        body.head_hash.len = PX_HASH_LEN;
+        body.server_time_ms = now;
+        body.server_name = a->server_name;
+        body.batch_id = b->batch_id;
+        rlen = protobuf_c_message_get_packed_size(&body.base);
+        if (!(rbody = malloc(rlen ? rlen : 1))) {
+            reply_error(a, rs, 503, "busy", 0, "out of memory");
+            goto out;
+        }
+        protobuf_c_message_pack(&body.base, rbody);
+        px_sha256(rbody, rlen, rhash);
+        if (px_sign(a->receipt_key, rhash, rsig) != 0) {
+            reply_error(a, rs, 500, "sign_failed", 0, "could not sign the receipt");
+            goto out;
+        }
+        rc.body.data = rbody;
+        rc.body.len = rlen;
+        rc.sig.data = rsig;
+        rc.sig.len = PX_SIG_LEN;
+        ack.batch_id = b->batch_id;
+        ack.entries = ackp;
+        ack.n_entries = n;
+        ack.expected_seq = last + 1;
+        ack.receipt = &rc;
+        ack.missing_evidence = miss.list;
+        ack.n_missing_evidence = miss.n;
+        acklen = protobuf_c_message_get_packed_size(&ack.base);
+        if (!(ackbuf = malloc(acklen ? acklen : 1))) {
+            reply_error(a, rs, 503, "busy", 0, "out of memory");
+            goto out;
+        }
+        protobuf_c_message_pack(&ack.base, ackbuf);
+    }
+    if (db->ops->ack_put(db, dev->id, b->batch_id.data, ackbuf, acklen, now) != ST_OK) {
+        storage_error(a, rs, db, "store the answer");
+        goto out;
+    }
+    /* Durable first (synchronous=FULL), then acknowledged. */
+    if (db->ops->commit(db) != ST_OK) {
+        in_tx = 0;
+        storage_error(a, rs, db, "commit the batch");
+        goto out;
+    }
+    in_tx = 0;
+    for (size_t i = 0; i < n; i++)
+        if (acks[i].status == PATROL__V1__ENTRY_STATUS__REJECTED)
+            cnt[2]++;
+    atomic_fetch_add(&a->counters[M_BATCHES], 1);
+    atomic_fetch_add(&a->counters[M_ENTRIES_ACCEPTED], cnt[0]);
+    atomic_fetch_add(&a->counters[M_ENTRIES_DUPLICATE], cnt[1]);
+    atomic_fetch_add(&a->counters[M_ENTRIES_REJECTED], cnt[2]);
+    {
+        int64_t us = mono_us() - t0;
+        int bkt = 0;
+        for (int64_t lim = 1000; bkt < APP_LAT_BUCKETS && us > lim; lim *= 2)
+            bkt++;
+        atomic_fetch_add(&a->ingest_lat[bkt], 1);
+        atomic_fetch_add(&a->ingest_lat_sum_us, (uint64_t)us);
+        app_log("info",
+                "event=batch device=%lld entries=%zu accepted=%llu duplicate=%llu rejected=%llu "
+                "head=%llu ms=%.1f",
+                (long long)dev->id, n, (unsigned long long)cnt[0], (unsigned long long)cnt[1],
+                (unsigned long long)cnt[2], (unsigned long long)last, (double)us / 1000.0);
+    }
+    set_body(rs, 200, "application/x-protobuf", ackbuf, acklen);
+    ackbuf = NULL;
+out:
+    if (in_tx)
+        db->ops->rollback(db);
+    for (size_t i = 0; i < npend; i++)
+        px_entry_free(pend[i].e);
+    for (size_t i = 0; i < miss.n; i++)
+        free(miss.list[i]);
+    free(pend);
+    free(acks);
+    free(ackp);
+    free(details);
+    free(stored_ack);
+    free(ackbuf);
+    free(rbody);
+    px_key_free(devkey);
+    if (b)
+        patrol__v1__batch__free_unpacked(b, NULL);
+    free(raw);
+}
+
+/* ---- evidence (tus-style) --------------------------------------------- */
+
+static int valid_sha(const char *s)
+{
+    uint8_t tmp[PX_HASH_LEN];
+    return strlen(s) == 64 && px_parse_hex(s, tmp, sizeof tmp) == NULL;
+}
+
+static pthread_mutex_t *evidence_lock(app *a, const char *sha)
+{
+    unsigned v = 0;
+    uint8_t b;
+    px_parse_hex(sha, &b, 1);
+    v = b;
+    return &a->evidence_locks[v % 64];
+}
+
+static int fsync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+    if (fd < 0)
+        return -1;
+    rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+/* Hash the partial file and, on a match, move it into the store. 0 moved,
+ * 1 mismatch (discarded), -1 error. */
+static int evidence_finish(app *a, const char *sha, const char *partial)
+{
+    char dir[4200], final[4300], hex[65];
+    uint8_t digest[PX_HASH_LEN], *buf = malloc(256 * 1024);
+    px_sha256_ctx *h = px_sha256_new();
+    int fd = open(partial, O_RDONLY | O_CLOEXEC), rc = -1;
+    ssize_t r;
+
+    if (fd < 0 || !buf || !h)
+        goto exit;
+    while ((r = read(fd, buf, 256 * 1024)) > 0)
+        px_sha256_update(h, buf, (size_t)r);
+    if (r < 0)
+        goto exit;
+    px_sha256_final(h, digest);
+    h = NULL;
+    px_format_hex(digest, PX_HASH_LEN, hex);
+    if (strcmp(hex, sha) != 0) {
+        unlink(partial);
+        rc = 1;
+        goto exit;
+    }
+    snprintf(dir, sizeof dir, "%s/evidence/%.2s", a->data_dir, sha);
+    snprintf(final, sizeof final, "%s/%s", dir, sha);
+    if ((mkdir(dir, 0700) != 0 && errno != EEXIST) || chmod(partial, 0400) != 0 ||
+        rename(partial, final) != 0 || fsync_dir(dir) != 0)
+        goto exit;
+    snprintf(dir, sizeof dir, "%s/evidence/partial", a->data_dir);
+    fsync_dir(dir);
+    rc = 0;
+exit:
+    if (fd >= 0)
+        close(fd);
+    px_sha256_free(h);
+    free(buf);
+    return rc;
+}
+
+static void offset_headers(srv_response *rs, uint64_t off, uint64_t len, int complete)
+{
+    snprintf(rs->extra_headers, sizeof rs->extra_headers,
+             "Tus-Resumable: 1.0.0\r\nUpload-Offset: %llu\r\nUpload-Length: %llu\r\n%s",
+             (unsigned long long)off, (unsigned long long)len,
+             complete ? "Upload-Complete: 1\r\n" : "");
+}
+
+static void handle_evidence(app *a, const st_device *dev, const srv_request *rq, srv_response *rs,
+                            const char *sha)
+{
+    st_backend *db = app_db(a);
+    char partial[4200];
+    uint64_t size, off = 0, claimed;
+    int complete, rc, fd = -1;
+    struct stat st;
+    const char *hv, *why;
+    uint8_t *raw = NULL;
+    const uint8_t *data;
+    size_t datalen;
+    pthread_mutex_t *lock;
+
+    if (!valid_sha(sha))
+        return reply_error(a, rs, 400, "bad_blob_id", 0,
+                           "evidence id must be 64 lower-case hex digits");
+    if (!db)
+        return storage_error(a, rs, NULL, "open its database");
+    rc = db->ops->evidence_get(db, sha, dev->id, &size, &complete);
+    if (rc == ST_NOTFOUND)
+        return reply_error(a, rs, 404, "not_expected", 0,
+                           "no accepted entry of this device names evidence %s", sha);
+    if (rc != ST_OK)
+        return storage_error(a, rs, db, "read the evidence index");
+    if (complete) {
+        rs->status = strcmp(rq->method, "HEAD") == 0 ? 200 : 204;
+        offset_headers(rs, size, size, 1);
+        return;
+    }
+    snprintf(partial, sizeof partial, "%s/evidence/partial/%s", a->data_dir, sha);
+    lock = evidence_lock(a, sha);
+    pthread_mutex_lock(lock);
+    if (stat(partial, &st) == 0)
+        off = (uint64_t)st.st_size;
+    if (strcmp(rq->method, "HEAD") == 0) {
+        rs->status = 200;
+        offset_headers(rs, off, size, 0);
+        goto out;
+    }
+    hv = srv_header_get(rq, "upload-offset");
+    if (!hv || px_parse_u64(hv, 0, size, &claimed) != NULL) {
+        reply_error(a, rs, 400, "bad_offset", 0, "Upload-Offset is missing or out of range");
+        goto out;
+    }
+    if (claimed != off) {
+        reply_error(a, rs, 409, "offset_mismatch", 0, "the server holds %llu bytes, not %llu",
+                    (unsigned long long)off, (unsigned long long)claimed);
+        offset_headers(rs, off, size, 0);
+        goto out;
+    }
+    data = rq->body;
+    datalen = rq->body_len;
+    if ((hv = srv_header_get(rq, "upload-encoding")) && strcmp(hv, "lz4") == 0) {
+        px_frame_limits lim = {APP_MAX_PATCH_BYTES, APP_MAX_PATCH_BYTES, 255};
+        if (px_frame_decode(rq->body, rq->body_len, &lim, &raw, &datalen, &why) != 0) {
+            reply_error(a, rs, 400, "bad_frame", 0, "evidence chunk: %s", why);
+            goto out;
+        }
+        data = raw;
+    }
+    if (datalen > APP_MAX_PATCH_BYTES || off + datalen > size) {
+        reply_error(a, rs, 413, "too_large", 0, "the chunk goes past the evidence size %llu",
+                    (unsigned long long)size);
+        goto out;
+    }
+    fd = open(partial, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        app_log("error", "event=evidence_open error=\"%s\"", strerror(errno));
+        reply_error(a, rs, 503, "storage", 0, "cannot store evidence now");
+        goto out;
+    }
+    for (size_t done = 0; done < datalen;) {
+        ssize_t w = write(fd, data + done, datalen - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            /* Drop the partial write: the offset stays where it was. */
+            if (ftruncate(fd, (off_t)off) != 0)
+                app_log("error", "event=evidence_truncate error=\"%s\"", strerror(errno));
+            reply_error(a, rs, 503, "storage", 0, "cannot store evidence now");
+            goto out;
+        }
+        done += (size_t)w;
+    }
+    /* Durable before the new offset is acknowledged. */
+    if (fsync(fd) != 0) {
+        reply_error(a, rs, 503, "storage", 0, "cannot sync evidence now");
+        goto out;
+    }
+    off += datalen;
+    atomic_fetch_add(&a->counters[M_EVIDENCE_BYTES], datalen);
+    if (off == size) {
+        close(fd);
+        fd = -1;
+        rc = evidence_finish(a, sha, partial);
+        if (rc == 1) {
+            app_log("warn", "event=evidence_hash_mismatch device=%lld sha256=%s",
+                    (long long)dev->id, sha);
+            reply_error(a, rs, 422, "hash_mismatch", 0,
+                        "the uploaded bytes do not hash to %s; they were discarded", sha);
+            offset_headers(rs, 0, size, 0);
+            goto out;
+        }
+        if (rc != 0 || db->ops->evidence_complete(db, sha, app_now_ms()) != ST_OK) {
+            reply_error(a, rs, 503, "storage", 0, "cannot store evidence now");
+            goto out;
+        }
+        atomic_fetch_add(&a->counters[M_EVIDENCE_COMPLETE], 1);
+        app_log("info", "event=evidence_complete device=%lld sha256=%s bytes=%llu",
+                (long long)dev->id, sha, (unsigned long long)size);
+        rs->status = 204;
+        offset_headers(rs, size, size, 1);
+        goto out;
+    }
+    rs->status = 204;
+    offset_headers(rs, off, size, 0);
+out:
+    if (fd >= 0)
+        close(fd);
+    pthread_mutex_unlock(lock);
+    free(raw);
+}
+
+/* ---- reference data --------------------------------------------------- */
+
+static void handle_reference(app *a, const st_device *dev, const srv_request *rq, srv_response *rs)
+{
+    st_backend *db = app_db(a);
+    uint64_t since = 0, version;
+    uint8_t *blob = NULL;
+    size_t len;
+    Patrol__V1__Reference *ref;
+    int rc;
+
+    if (!db)
+        return storage_error(a, rs, NULL, "open its database");
+    if (strncmp(rq->query, "since=", 6) == 0 &&
+        px_parse_u64(rq->query + 6, 0, UINT64_MAX / 2, &since) != NULL)
+        return reply_error(a, rs, 400, "bad_request", 0, "since must be a version number");
+    rc = db->ops->reference_latest(db, &version, &blob, &len);
+    if (rc == ST_NOTFOUND || (rc == ST_OK && version <= since)) {
+        free(blob);
+        rs->status = 304;
+        return;
+    }
+    if (rc != ST_OK)
+        return storage_error(a, rs, db, "read reference data");
+    if (!(ref = patrol__v1__reference__unpack(NULL, len, blob))) {
+        free(blob);
+        return reply_error(a, rs, 500, "reference_damaged", 0, "stored reference data is damaged");
+    }
+    /* Revisits only for the device's department. */
+    {
+        size_t k = 0;
+        for (size_t i = 0; i < ref->n_revisits; i++) {
+            if (strcmp(ref->revisits[i]->department, dev->department) == 0)
+                ref->revisits[k++] = ref->revisits[i];
+            else
+                patrol__v1__assigned_revisit__free_unpacked(ref->revisits[i], NULL);
+        }
+        ref->n_revisits = k;
+    }
+    ref->version = version;
+    reply_msg(rs, 200, &ref->base);
+    patrol__v1__reference__free_unpacked(ref, NULL);
+    free(blob);
+}
+
+/* ---- metrics ---------------------------------------------------------- */
+
+typedef struct buf {
+    char *p;
+    size_t n, cap;
+} buf;
+
+static void bprintf(buf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+static void bprintf(buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int k;
+    for (;;) {
+        va_start(ap, fmt);
+        k = vsnprintf(b->p ? b->p + b->n : NULL, b->p ? b->cap - b->n : 0, fmt, ap);
+        va_end(ap);
+        if (k < 0)
+            return;
+        if (b->p && b->n + (size_t)k < b->cap) {
+            b->n += (size_t)k;
+            return;
+        }
+        size_t ncap = (b->cap ? b->cap * 2 : 4096) + (size_t)k;
+        char *np = realloc(b->p, ncap);
+        if (!np)
+            return;
+        b->p = np;
+        b->cap = ncap;
+    }
+}
+
+static void handle_metrics(app *a, srv_response *rs)
+{
+    static const char *const names[M_COUNT] = {
+        "patrold_batches_total",          "patrold_entries_accepted_total",
+        "patrold_entries_duplicate_total", "patrold_entries_rejected_total",
+        "patrold_forks_total",            "patrold_batch_replays_total",
+        "patrold_enrolments_total",       "patrold_evidence_bytes_total",
+        "patrold_evidence_complete_total", "patrold_batch_bytes_total",
+    };
+    srv_stats s;
+    buf b = {NULL, 0, 0};
+    uint64_t cum = 0;
+
+    srv_get_stats(a->net, &s);
+    bprintf(&b, "# TYPE patrold_connections_total counter\npatrold_connections_total %llu\n",
+            (unsigned long long)s.connections_accepted);
+    bprintf(&b, "# TYPE patrold_connections_open gauge\npatrold_connections_open %llu\n",
+            (unsigned long long)s.connections_open);
+    bprintf(&b, "# TYPE patrold_handshakes_total counter\n"
+                "patrold_handshakes_total{type=\"full\"} %llu\n"
+                "patrold_handshakes_total{type=\"resumed\"} %llu\n"
+                "patrold_handshakes_total{type=\"failed\"} %llu\n",
+            (unsigned long long)s.handshakes_full, (unsigned long long)s.handshakes_resumed,
+            (unsigned long long)s.handshakes_failed);
+    bprintf(&b, "# TYPE patrold_requests_total counter\npatrold_requests_total %llu\n",
+            (unsigned long long)s.requests);
+    bprintf(&b, "# TYPE patrold_bytes_total counter\npatrold_bytes_total{dir=\"in\"} %llu\n"
+                "patrold_bytes_total{dir=\"out\"} %llu\n",
+            (unsigned long long)s.bytes_in, (unsigned long long)s.bytes_out);
+    bprintf(&b, "# TYPE patrold_refusals_total counter\n");
+    bprintf(&b, "patrold_refusals_total{reason=\"header_too_large\"} %llu\n",
+            (unsigned long long)s.refused_header_too_large);
+    bprintf(&b, "patrold_refusals_total{reason=\"body_too_large\"} %llu\n",
+            (unsigned long long)s.refused_body_too_large);
+    bprintf(&b, "patrold_refusals_total{reason=\"bad_http\"} %llu\n",
+            (unsigned long long)s.refused_bad_request);
+    bprintf(&b, "patrold_refusals_total{reason=\"connection_limit\"} %llu\n",
+            (unsigned long long)s.connections_refused);
+    bprintf(&b, "patrold_refusals_total{reason=\"timeout\"} %llu\n", (unsigned long long)s.timeouts);
+    pthread_mutex_lock(&a->refusal_lock);
+    for (size_t i = 0; i < sizeof a->refusals / sizeof a->refusals[0] && a->refusals[i].reason[0];
+         i++)
+        bprintf(&b, "patrold_refusals_total{reason=\"%s\"} %llu\n", a->refusals[i].reason,
+                (unsigned long long)a->refusals[i].count);
+    pthread_mutex_unlock(&a->refusal_lock);
+    for (int i = 0; i < M_COUNT; i++)
+        bprintf(&b, "# TYPE %s counter\n%s %llu\n", names[i], names[i],
+                (unsigned long long)atomic_load(&a->counters[i]));
+    bprintf(&b, "# TYPE patrold_ingest_seconds histogram\n");
+    for (int i = 0; i < APP_LAT_BUCKETS; i++) {
+        cum += atomic_load(&a->ingest_lat[i]);
+        bprintf(&b, "patrold_ingest_seconds_bucket{le=\"%g\"} %llu\n", 0.001 * (double)(1 << i),
+                (unsigned long long)cum);
+    }
+    cum += atomic_load(&a->ingest_lat[APP_LAT_BUCKETS]);
+    bprintf(&b, "patrold_ingest_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+    bprintf(&b, "patrold_ingest_seconds_sum %.6f\npatrold_ingest_seconds_count %llu\n",
+            (double)atomic_load(&a->ingest_lat_sum_us) / 1e6, (unsigned long long)cum);
+    if (!b.p)
+        return reply_error(a, rs, 503, "busy", 0, "out of memory");
+    set_body(rs, 200, "text/plain; version=0.0.4", (uint8_t *)b.p, b.n);
+}
+
+/* ---- routing ---------------------------------------------------------- */
+
+void app_handle(void *ud, const srv_request *rq, srv_response *rs)
+{
+    app *a = ud;
+    st_backend *db;
+    st_device dev;
+    int rc;
+
+    if (strcmp(rq->path, "/metrics") == 0 && strcmp(rq->method, "GET") == 0)
+        return handle_metrics(a, rs);
+    if (strcmp(rq->path, "/v1/enroll") == 0) {
+        if (strcmp(rq->method, "POST") != 0)
+            return reply_error(a, rs, 405, "method_not_allowed", 0, "use POST");
+        return handle_enroll(a, rq, rs);
+    }
+    if (strncmp(rq->path, "/v1/", 4) != 0)
+        return reply_error(a, rs, 404, "not_found", 0, "no such endpoint");
+
+    /* Everything else needs an enrolled, active device. */
+    if (!rq->peer_key_id)
+        return reply_error(a, rs, 401, "no_client_cert", 0,
+                           "a client certificate from this server's device CA is required");
+    if (!(db = app_db(a)))
+        return storage_error(a, rs, NULL, "open its database");
+    rc = db->ops->device_by_key(db, rq->peer_key_id, &dev);
+    if (rc == ST_NOTFOUND)
+        return reply_error(a, rs, 403, "unknown_device", 0, "this certificate's key is not an "
+                                                            "enrolled device");
+    if (rc != ST_OK)
+        return storage_error(a, rs, db, "look up the device");
+    if (dev.status == DEV_REVOKED)
+        return reply_error(a, rs, 403, "revoked", 0, "device %lld is revoked", (long long)dev.id);
+
+    if (strcmp(rq->path, "/v1/batches") == 0) {
+        if (strcmp(rq->method, "POST") != 0)
+            return reply_error(a, rs, 405, "method_not_allowed", 0, "use POST");
+        return handle_batch(a, &dev, rq, rs);
+    }
+    if (strncmp(rq->path, "/v1/evidence/", 13) == 0) {
+        if (strcmp(rq->method, "HEAD") != 0 && strcmp(rq->method, "PATCH") != 0)
+            return reply_error(a, rs, 405, "method_not_allowed", 0, "use HEAD or PATCH");
+        return handle_evidence(a, &dev, rq, rs, rq->path + 13);
+    }
+    if (strcmp(rq->path, "/v1/reference") == 0 && strcmp(rq->method, "GET") == 0)
+        return handle_reference(a, &dev, rq, rs);
+    reply_error(a, rs, 404, "not_found", 0, "no such endpoint");
+}
+
+/* ---- set-up ----------------------------------------------------------- */
+
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *s = NULL;
+    long n;
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n < (1 << 20) &&
+        fseek(f, 0, SEEK_SET) == 0 && (s = malloc((size_t)n + 1))) {
+        if (fread(s, 1, (size_t)n, f) != (size_t)n) {
+            free(s);
+            s = NULL;
+        } else {
+            s[n] = '\0';
+        }
+    }
+    fclose(f);
+    return s;
+}
+
+static char *join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "%s/%s", dir, name);
+    return s;
+}
+
+int app_open(app *a, const char *data_dir, char *err, size_t errlen)
+{
+    char *path = NULL;
+    const char *why = NULL;
+    st_backend *db;
+
+    memset(a, 0, sizeof *a);
+    pthread_mutex_init(&a->refusal_lock, NULL);
+    for (int i = 0; i < 64; i++)
+        pthread_mutex_init(&a->evidence_locks[i], NULL);
+    pthread_key_create(&a->db_key, db_destroy);
+    a->data_dir = strdup(data_dir);
+    a->db_path = join(data_dir, "patrold.db");
+    if (!a->data_dir || !a->db_path)
+        goto nomem;
+    path = join(data_dir, "receipt.key");
+    if (!path || px_key_load_private(path, &a->receipt_key, &why) != 0) {
+        snprintf(err, errlen, "receipt key %s: %s (run 'patrold init')", path ? path : "",
+                 why ? why : "out of memory");
+        goto fail;
+    }
+    free(path);
+    path = join(data_dir, "ca.key");
+    if (!path || px_key_load_private(path, &a->ca_key, &why) != 0) {
+        snprintf(err, errlen, "device CA key: %s", why ? why : "out of memory");
+        goto fail;
+    }
+    free(path);
+    path = join(data_dir, "ca.crt");
+    if (!path || !(a->ca_cert_pem = read_text(path))) {
+        snprintf(err, errlen, "cannot read %s", path ? path : "ca.crt");
+        goto fail;
+    }
+    free(path);
+    path = NULL;
+    if (px_key_public_der(a->receipt_key, a->receipt_pub, sizeof a->receipt_pub,
+                          &a->receipt_pub_len) != 0) {
+        snprintf(err, errlen, "receipt key unusable");
+        goto fail;
+    }
+    if (!(db = app_db(a))) {
+        snprintf(err, errlen, "cannot open %s", a->db_path);
+        goto fail;
+    }
+    if (db->ops->meta_get(db, "server_name", a->server_name, sizeof a->server_name) != ST_OK)
+        snprintf(a->server_name, sizeof a->server_name, "patrold");
+    return 0;
+nomem:
+    snprintf(err, errlen, "out of memory");
+fail:
+    free(path);
+    app_close(a);
+    return -1;
+}
+
+void app_close(app *a)
+{
+    st_backend *db = pthread_getspecific(a->db_key);
+    if (db) {
+        db->ops->close(db);
+        pthread_setspecific(a->db_key, NULL);
+    }
+    px_key_free(a->receipt_key);
+    px_key_free(a->ca_key);
+    free(a->ca_cert_pem);
+    free(a->data_dir);
+    free(a->db_path);
+    a->receipt_key = a->ca_key = NULL;
+    a->ca_cert_pem = a->data_dir = a->db_path = NULL;
+}

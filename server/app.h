@@ -1,0 +1,61 @@
+/* app.h -- patrold's application: enrolment, ingest, evidence, reference
+ * data and metrics, as one request handler for net.h. */
+#ifndef SRV_APP_H
+#define SRV_APP_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "crypto.h"
+#include "net.h"
+#include "storage.h"
+
+#define APP_MAX_BATCH_ENTRIES 1000
+#define APP_MAX_PATCH_BYTES ((size_t)8 << 20)
+
+/* Request counters for /metrics. */
+enum {
+    M_BATCHES, M_ENTRIES_ACCEPTED, M_ENTRIES_DUPLICATE, M_ENTRIES_REJECTED, M_FORKS,
+    M_BATCH_REPLAYS, M_ENROLMENTS, M_EVIDENCE_BYTES, M_EVIDENCE_COMPLETE, M_BATCH_BYTES,
+    M_COUNT
+};
+
+#define APP_LAT_BUCKETS 10
+
+typedef struct app {
+    char *data_dir;
+    char *db_path;
+    char server_name[128];
+    px_key *receipt_key;
+    px_key *ca_key;
+    char *ca_cert_pem;
+    uint8_t receipt_pub[PX_PUBKEY_MAX];
+    size_t receipt_pub_len;
+    srv *net;
+    pthread_key_t db_key; /* per-worker storage handle */
+    pthread_mutex_t evidence_locks[64];
+    atomic_uint_fast64_t counters[M_COUNT];
+    atomic_uint_fast64_t ingest_lat[APP_LAT_BUCKETS + 1]; /* histogram, + count in last */
+    atomic_uint_fast64_t ingest_lat_sum_us;
+    pthread_mutex_t refusal_lock;
+    struct {
+        char reason[32];
+        uint64_t count;
+    } refusals[64];
+} app;
+
+/* Load keys and open storage for a data directory made by "patrold init".
+ * Returns 0, or -1 with a sentence in err. */
+int app_open(app *a, const char *data_dir, char *err, size_t errlen);
+void app_close(app *a);
+
+/* The net.h handler; ud is the app. */
+void app_handle(void *ud, const srv_request *rq, srv_response *rs);
+
+/* The calling thread's storage handle (opened on first use). */
+st_backend *app_db(app *a);
+
+int64_t app_now_ms(void);
+
+#endif

@@ -1,0 +1,104 @@
+/* net.h -- patrold's network front: TLS 1.2 (mbedtls, through proto/tls.h),
+ * HTTP/1.1 (http-parser), one event-loop thread for all connections and a
+ * pool of worker threads that run request handlers, so that one slow
+ * terminal or one fsync does not stall the others.
+ *
+ * A request is handed to a handler only when it is complete (headers and
+ * body within the limits below); the handler runs on a worker thread and
+ * fills in a response, which the loop then writes. Handlers may block
+ * (SQLite commit, fsync).
+ */
+#ifndef SRV_NET_H
+#define SRV_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Named limits (defaults in net.c; see docs/protocol.md). */
+typedef struct srv_limits {
+    size_t max_header_bytes;   /* request line + headers: 16 KiB -> 431 */
+    size_t max_headers;        /* header count: 64 -> 431 */
+    size_t max_body_bytes;     /* 9 MiB -> 413 */
+    unsigned idle_timeout_ms;  /* no byte from a keep-alive client: 30 s -> close */
+    unsigned request_timeout_ms; /* a started request must be complete in: 120 s -> 408 */
+    unsigned handshake_timeout_ms; /* 10 s */
+    unsigned max_connections;  /* 512; beyond that new connections are closed at once */
+    unsigned workers;          /* 4 */
+} srv_limits;
+
+void srv_limits_default(srv_limits *l);
+
+typedef struct srv_header {
+    const char *name;  /* lower-cased */
+    const char *value;
+} srv_header;
+
+/* What the handler sees. All pointers are valid during the call only. */
+typedef struct srv_request {
+    const char *method;          /* "GET", "POST", "HEAD", "PATCH", ... */
+    const char *path;            /* without the query string */
+    const char *query;           /* after '?', "" if none */
+    const srv_header *headers;
+    size_t n_headers;
+    const uint8_t *body;
+    size_t body_len;
+    /* The client certificate, if one was presented and chains to the
+     * device CA: SHA-256 of its public key DER (the device id), else NULL. */
+    const uint8_t *peer_key_id;
+    const char *peer_addr;       /* "127.0.0.1:53422" */
+} srv_request;
+
+/* Lookup helper: value of a header (name lower-case) or NULL. */
+const char *srv_header_get(const srv_request *rq, const char *name);
+
+/* Filled by the handler. body is malloc'd (the server frees it) or NULL. */
+typedef struct srv_response {
+    int status;
+    const char *content_type;    /* static string or NULL */
+    char extra_headers[512];     /* "Name: value\r\n" lines, may be empty */
+    uint8_t *body;
+    size_t body_len;
+    int close;                   /* close the connection after this response */
+} srv_response;
+
+typedef void (*srv_handler)(void *ud, const srv_request *rq, srv_response *rs);
+
+/* Counters for /metrics (monotonic; read without locks is fine for
+ * reporting, they are updated with atomics). */
+typedef struct srv_stats {
+    uint64_t connections_accepted;
+    uint64_t connections_refused;     /* over max_connections */
+    uint64_t connections_open;        /* gauge */
+    uint64_t handshakes_full;
+    uint64_t handshakes_resumed;
+    uint64_t handshakes_failed;
+    uint64_t requests;
+    uint64_t bytes_in;
+    uint64_t bytes_out;
+    uint64_t refused_header_too_large;
+    uint64_t refused_body_too_large;
+    uint64_t refused_bad_request;
+    uint64_t timeouts;
+} srv_stats;
+
+typedef struct srv srv;
+
+/* tls: a server TLS context from proto/tls.h (borrowed; outlives srv). */
+struct px_tls_server;
+int srv_create(srv **out, const char *listen_host, const char *listen_port,
+               struct px_tls_server *tls, const srv_limits *lim, srv_handler h, void *ud,
+               char *err, size_t errlen);
+
+/* Bound port (useful with port "0"). */
+unsigned srv_port(const srv *s);
+
+/* Run the loop until srv_stop (async-signal-safe: writes to a pipe) is
+ * called. On stop: stop accepting, finish the requests being handled and
+ * write their responses (up to 10 s), then return. Returns 0. */
+int srv_run(srv *s);
+void srv_stop(srv *s);
+
+void srv_get_stats(const srv *s, srv_stats *out);
+void srv_free(srv *s);
+
+#endif

@@ -1,0 +1,117 @@
+/* storage.h -- patrold's storage interface. The server calls only these
+ * functions; store_sqlite.c is the embedded default backend (SQLite, WAL,
+ * synchronous=FULL). Another backend implements st_ops and an opener.
+ *
+ * A backend handle is used by one thread at a time: each worker opens its
+ * own. All functions return ST_OK or a negative ST_* code; on failure
+ * st_errmsg() names the problem.
+ */
+#ifndef SRV_STORAGE_H
+#define SRV_STORAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum { ST_OK = 0, ST_ERR = -1, ST_NOTFOUND = -2, ST_EXISTS = -3, ST_BUSY = -4 };
+
+enum { DEV_PENDING = 0, DEV_ACTIVE = 1, DEV_REVOKED = 2 };
+
+typedef struct st_device {
+    int64_t id;
+    char name[128];
+    char department[64];
+    int status;                 /* DEV_* */
+    uint8_t key_id[32];         /* SHA-256 of the public key DER (enrolled only) */
+    uint8_t public_key[160];
+    size_t public_key_len;
+    uint64_t last_seq;          /* highest contiguous accepted seq */
+    uint8_t head[32];           /* hash of entry last_seq */
+    int64_t created_ms, enrolled_ms, last_sync_ms;
+    uint64_t entries;           /* for listings */
+    uint64_t evidence_pending;  /* for listings */
+    uint64_t forks;             /* quarantined entries, for listings */
+} st_device;
+
+typedef struct st_token {
+    int64_t device;
+    uint8_t secret_hash[32];
+    int64_t expires_ms;
+    int64_t used_ms; /* 0: unused */
+} st_token;
+
+typedef struct st_entry {
+    uint64_t seq;
+    const uint8_t *hash; /* 32 */
+    const uint8_t *entry;
+    size_t entry_len;
+    const uint8_t *sig;  /* 64 */
+    const char *kind;
+    const char *object;
+    int64_t wall_ms;
+} st_entry;
+
+typedef struct st_backend st_backend;
+
+typedef struct st_ops {
+    void (*close)(st_backend *b);
+    const char *(*errmsg)(st_backend *b);
+    int (*begin)(st_backend *b); /* write transaction */
+    int (*commit)(st_backend *b);
+    void (*rollback)(st_backend *b);
+
+    int (*meta_get)(st_backend *b, const char *key, char *out, size_t len);
+    int (*meta_set)(st_backend *b, const char *key, const char *value);
+
+    int (*device_add)(st_backend *b, const char *name, const char *department, int64_t now,
+                      int64_t *id);
+    int (*device_get)(st_backend *b, int64_t id, st_device *out);
+    int (*device_by_key)(st_backend *b, const uint8_t key_id[32], st_device *out);
+    int (*device_enroll)(st_backend *b, int64_t id, const uint8_t *pub, size_t publen,
+                         const uint8_t key_id[32], int64_t now);
+    int (*device_revoke)(st_backend *b, int64_t id);
+    int (*device_set_head)(st_backend *b, int64_t id, uint64_t seq, const uint8_t head[32],
+                           int64_t now);
+    int (*device_list)(st_backend *b, int (*cb)(void *ud, const st_device *d), void *ud);
+
+    int (*token_add)(st_backend *b, const uint8_t id[8], const st_token *t);
+    int (*token_get)(st_backend *b, const uint8_t id[8], st_token *out);
+    int (*token_use)(st_backend *b, const uint8_t id[8], int64_t now);
+
+    /* Hash of the stored entry (device, seq); ST_NOTFOUND if none. */
+    int (*entry_hash)(st_backend *b, int64_t device, uint64_t seq, uint8_t hash[32]);
+    int (*entry_put)(st_backend *b, int64_t device, const st_entry *e, int64_t now);
+    /* Entry bytes and signature (malloc'd, caller frees). */
+    int (*entry_get)(st_backend *b, int64_t device, uint64_t seq, uint8_t **entry, size_t *len,
+                     uint8_t sig[64]);
+    int (*fork_put)(st_backend *b, int64_t device, const st_entry *e, const uint8_t accepted[32],
+                    int64_t now);
+
+    int (*ack_get)(st_backend *b, int64_t device, const uint8_t batch_id[16], uint8_t **ack,
+                   size_t *len);
+    int (*ack_put)(st_backend *b, int64_t device, const uint8_t batch_id[16], const uint8_t *ack,
+                   size_t len, int64_t now);
+
+    /* Evidence: expected once an accepted entry names it. */
+    int (*evidence_expect)(st_backend *b, const char *sha, uint64_t size, int64_t device);
+    /* size and complete flag; ST_NOTFOUND unless this device named it. */
+    int (*evidence_get)(st_backend *b, const char *sha, int64_t device, uint64_t *size,
+                        int *complete);
+    int (*evidence_complete)(st_backend *b, const char *sha, int64_t now);
+    int (*evidence_missing)(st_backend *b, int64_t device, size_t max,
+                            int (*cb)(void *ud, const char *sha), void *ud);
+
+    int (*reference_put)(st_backend *b, const uint8_t *blob, size_t len, int64_t now,
+                         uint64_t *version);
+    /* Latest version and its blob (malloc'd); ST_NOTFOUND if none. */
+    int (*reference_latest)(st_backend *b, uint64_t *version, uint8_t **blob, size_t *len);
+} st_ops;
+
+struct st_backend {
+    const st_ops *ops;
+};
+
+/* Open (creating if create) the SQLite backend at path. NULL on failure
+ * with a message in err. */
+st_backend *st_sqlite_open(const char *path, int create, char *err, size_t errlen);
+
+#endif
