@@ -25,19 +25,22 @@ extern const px_frame_limits px_frame_default_limits;
 /* Upper bound of px_frame_encode's output for n raw bytes. */
 size_t px_frame_bound(size_t n);
 
-/* Compress raw[0..n) into one frame. On success returns 0 and *out is a
- * malloc'd buffer of *outlen bytes that the caller frees with free().
- * On failure returns -1, *out is NULL and *why names the problem. */
+/* Compress raw[0..n) into one frame (n >= 1: lz4 1.9.4 cannot declare an
+ * empty content size, so empty content is refused both ways). On success
+ * returns 0 and *out is a malloc'd buffer of *outlen bytes that the caller
+ * frees with free(). On failure returns -1, *out is NULL and *why names
+ * the problem. */
 int px_frame_encode(const void *raw, size_t n, uint8_t **out, size_t *outlen,
                     const char **why);
 
 /* Decompress exactly one frame of n bytes under lim (NULL: defaults).
- * On success returns 0 and *out (malloc'd, caller frees; never NULL, even
- * for empty content) holds *outlen bytes. On failure returns -1, *out is
- * NULL, and *why is a static string such as "frame has no content size",
- * "declared size 1073741824 exceeds limit", "content checksum mismatch",
- * "trailing bytes after frame". Nothing is allocated beyond the declared,
- * already-capped content size. */
+ * On success returns 0 and *out (malloc'd, caller frees) holds *outlen
+ * (>= 1) bytes. On failure returns -1, *out is NULL, and *why is a static
+ * string such as "frame has no content size", "declared size exceeds
+ * limit", "declared size exceeds ratio limit", lz4's own error names
+ * ("ERROR_contentChecksum_invalid"), "trailing bytes after frame".
+ * Dictionary and skippable frames are refused. Nothing is allocated beyond
+ * the declared, already-capped content size. */
 int px_frame_decode(const void *frame, size_t n, const px_frame_limits *lim,
                     uint8_t **out, size_t *outlen, const char **why);
 
