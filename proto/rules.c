@@ -74,8 +74,8 @@ static const px_field_rule f_matter_open[] = {
     F("domain", PX_F_IDENT, REQ, "enforcement domain"),
     F("emergency", PX_F_BOOL, 0, "violation exploits an emergency (refused if yes)"),
     F("list_item", PX_F_IDENT, 0, "three-list item cited"),
-    C("list_type", list_types, 0, "list of the item (filled in)"),
-    F("list_version", PX_F_LINE, 0, "version of the list (filled in)"),
+    C("list_type", list_types, PX_AUTO, "list of the item (filled in)"),
+    F("list_version", PX_F_LINE, PX_AUTO, "version of the list (filled in)"),
     F("major", PX_F_BOOL, 0, "major matter: needs hearing or published draft"),
     F("on_application", PX_F_BOOL, 0, "opened on the subject's application"),
     F("subject", PX_F_IDENT, REQ, "subject id"),
@@ -375,8 +375,14 @@ int px_rules_check_entry(const Patrol__V1__Entry *e, char *detail, size_t len)
                                   "flexible enforcement");
             return -1;
         }
-        if (field_value(e, "list_item") && !field_value(e, "list_version")) {
-            snprintf(detail, len, "a cited list item needs the list's version");
+        if (field_value(e, "list_item") &&
+            (!field_value(e, "list_version") || !field_value(e, "list_type"))) {
+            snprintf(detail, len, "a cited list item needs its list's type and version");
+            return -1;
+        }
+        if (!field_value(e, "list_item") &&
+            (field_value(e, "list_version") || field_value(e, "list_type"))) {
+            snprintf(detail, len, "a list type or version needs a cited list item");
             return -1;
         }
     } else if (strcmp(k->kind, "matter.close") == 0) {

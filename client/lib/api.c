@@ -38,6 +38,10 @@ const char *patrol_strerror(int err)
     case PATROL_ECRYPTO: return "device key problem";
     case PATROL_EVERIFY: return "verification failed";
     case PATROL_ENOSTORE: return "no store";
+    case PATROL_ENET: return "server unreachable";
+    case PATROL_ESERVER: return "refused by the server";
+    case PATROL_ETRUST: return "server not trusted";
+    case PATROL_EREJECTED: return "entry rejected by the server";
     default: return "unknown error";
     }
 }
@@ -193,7 +197,8 @@ int patrol_revisits(patrol *p, int due_only, const char *today, patrol_revisit_c
                             "SELECT r.id, r.matter, s.name, r.due, coalesce(r.outcome, '')"
                             " FROM revisits r JOIN matters m ON m.id = r.matter"
                             " JOIN subjects s ON s.id = m.subject"
-                            " WHERE (?1 = 0 OR r.outcome IS NULL) ORDER BY r.due, r.seq",
+                            " WHERE (?1 = 0 OR (r.outcome IS NULL AND m.state = 'open'))"
+                            " ORDER BY r.due, r.seq",
                             -1, &st, NULL);
     if (rc != SQLITE_OK)
         return px_db_fail(p, rc, "reading revisits");

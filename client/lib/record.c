@@ -325,7 +325,7 @@ static int check_matter_open(patrol *p, rec *r, const patrol_record_in *in)
 /* Checks that depend on the store, and the entry's object and matter. */
 static int check_in_store(patrol *p, rec *r, const patrol_record_in *in)
 {
-    const char *kind = r->rule->kind, *why;
+    const char *kind = r->rule->kind, *why = NULL;
     char buf[PATROL_ID_MAX];
     int err;
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "entry.h"
+#include "rules.h"
 #include "validate.h"
 
 typedef struct ev {
@@ -55,6 +56,46 @@ static const char *field_of(const Patrol__V1__Entry *e, const char *name)
         if (strcmp(e->fields[i]->name, name) == 0)
             return e->fields[i]->value;
     return NULL;
+}
+
+/* The matter an entry belongs to, derived from signed bytes only: the
+ * object of a matter-scoped entry, else the matter of the entry that
+ * created the revisit or document, or of the corrected entry (those rows
+ * are earlier and were checked already). "" when none. */
+static int derived_matter(patrol *p, const Patrol__V1__Entry *e, char *out, size_t len)
+{
+    const px_kind_rule *k = px_rules_find(e->kind);
+    const char *dash;
+    uint64_t seq = 0;
+    char num[24];
+
+    out[0] = '\0';
+    if (!k)
+        return -1;
+    switch (k->scope) {
+    case PX_SCOPE_MATTER:
+        snprintf(out, len, "%s", e->object);
+        return 0;
+    case PX_SCOPE_REVISIT:
+    case PX_SCOPE_DOCUMENT:
+        if (!(dash = strrchr(e->object, '-')) || px_parse_u64(dash + 1, 1, e->seq - 1, &seq))
+            return -1;
+        break;
+    case PX_SCOPE_ENTRY:
+        seq = e->corrects;
+        break;
+    default:
+        return 0;
+    }
+    snprintf(num, sizeof num, "%llu", (unsigned long long)seq);
+    switch (px_get_text(p, out, len, "SELECT matter FROM journal WHERE seq = ?", "t", num)) {
+    case PATROL_OK:
+        return 0;
+    case PATROL_ENOTFOUND:
+        return 1; /* that entry is missing: reported as a gap already */
+    default:
+        return -1;
+    }
 }
 
 static void check_evidence(patrol *p, vctx *v, const ev *x)
@@ -116,7 +157,7 @@ int patrol_verify(patrol *p, patrol_problem_cb cb, void *ud, patrol_verify_stats
     ev *evs = NULL;
     size_t nev = 0, capev = 0;
     uint8_t prev[PX_HASH_LEN] = {0}, id[PX_HASH_LEN], head_hash[PX_HASH_LEN];
-    char pubhex[2 * PX_PUBKEY_MAX + 1], detail[256];
+    char pubhex[2 * PX_PUBKEY_MAX + 1], detail[256], matter[PATROL_ID_MAX];
     const char *why;
     uint64_t expected = 1, last = 0, head_seq;
     int rc, err = PATROL_OK;
@@ -143,12 +184,14 @@ int patrol_verify(patrol *p, patrol_problem_cb cb, void *ud, patrol_verify_stats
         px_format_hex(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), pubhex);
     }
     sqlite3_finalize(st);
+    st = NULL;
     if (!key || px_key_id(key, id) != 0 || memcmp(id, p->device_id, PX_HASH_LEN) != 0) {
         problem(&v, 0, NULL, "the device public key is missing or does not match the device id");
         goto done;
     }
 
-    rc = sqlite3_prepare_v2(p->db, "SELECT seq, entry, sig, hash FROM journal ORDER BY seq", -1,
+    rc = sqlite3_prepare_v2(p->db, "SELECT seq, entry, sig, hash, kind, object, matter FROM journal"
+                            " ORDER BY seq", -1,
                             &st, NULL);
     if (rc != SQLITE_OK) {
         err = px_db_fail(p, rc, "reading the journal");
@@ -163,6 +206,7 @@ int patrol_verify(patrol *p, patrol_problem_cb cb, void *ud, patrol_verify_stats
         int stored_ok = sqlite3_column_bytes(st, 3) == PX_HASH_LEN;
         uint8_t hash[PX_HASH_LEN];
         Patrol__V1__Entry *e = NULL;
+        int rcm = 0;
 
         v.st.entries++;
         if (row != expected) {
@@ -189,6 +233,15 @@ int patrol_verify(patrol *p, patrol_problem_cb cb, void *ud, patrol_verify_stats
                                 !field_of(e, "public_key") ||
                                 strcmp(field_of(e, "public_key"), pubhex) != 0)) {
             problem(&v, row, NULL, "entry 1 does not introduce this device's key");
+        } else if (!sqlite3_column_text(st, 4) || !sqlite3_column_text(st, 5) ||
+                   !sqlite3_column_text(st, 6) ||
+                   strcmp((const char *)sqlite3_column_text(st, 4), e->kind) != 0 ||
+                   strcmp((const char *)sqlite3_column_text(st, 5), e->object) != 0 ||
+                   (rcm = derived_matter(p, e, matter, sizeof matter)) < 0 ||
+                   (rcm == 0 && strcmp((const char *)sqlite3_column_text(st, 6), matter) != 0)) {
+            problem(&v, row, NULL, "entry %llu: its index columns (kind, object, matter) do not "
+                                   "match the signed entry",
+                    (unsigned long long)row);
         } else if (strcmp(e->kind, "evidence.add") == 0) {
             if (nev == capev) {
                 size_t ncap = capev ? 2 * capev : 64;
@@ -229,13 +282,14 @@ int patrol_verify(patrol *p, patrol_problem_cb cb, void *ud, patrol_verify_stats
     if (px_journal_head(p, &head_seq, head_hash) != PATROL_OK)
         problem(&v, 0, NULL, "the journal head is damaged");
     else if (head_seq != last)
-        problem(&v, last, NULL, "the journal ends at entry %llu but %llu entries were saved: "
-                                "entries are missing at the end",
+        problem(&v, last + 1, NULL, "the journal ends at entry %llu but %llu entries were saved: "
+                                    "entries are missing at the end",
                 (unsigned long long)last, (unsigned long long)head_seq);
     else if (last && memcmp(head_hash, prev, PX_HASH_LEN) != 0)
         problem(&v, last, NULL, "the last entry is not the one saved last");
 
-    qsort(evs, nev, sizeof *evs, cmp_ev);
+    if (nev)
+        qsort(evs, nev, sizeof *evs, cmp_ev);
     for (size_t i = 0; i < nev; i++)
         if (i == 0 || strcmp(evs[i].sha, evs[i - 1].sha) != 0)
             check_evidence(p, &v, &evs[i]);
