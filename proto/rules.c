@@ -142,7 +142,7 @@ static const px_field_rule f_leaflet[] = {
 };
 static const px_field_rule f_document_issue[] = {
     F("content", PX_F_TEXT, REQ, "content of the opinion"),
-    F("doc_no", PX_F_IDENT, 0, "document number"),
+    F("doc_no", PX_F_LINE, 0, "document number (发文字号)"),
     F("personnel", PX_F_LINE, REQ, "implementing personnel"),
     F("purpose", PX_F_TEXT, REQ, "purpose"),
     F("subject", PX_F_IDENT, REQ | PX_AUTO, "subject id (filled in)"),

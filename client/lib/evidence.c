@@ -170,7 +170,7 @@ int patrol_evidence_add(patrol *p, const char *matter, const char *kind, const c
     size_t nuser = 0;
     patrol_record_in in;
     const char *base, *why;
-    int err, created = 0;
+    int err, created = 0, made_dir = 0;
 
     p->errmsg[0] = '\0';
     if (!matter || !kind || !path)
@@ -184,11 +184,29 @@ int patrol_evidence_add(patrol *p, const char *matter, const char *kind, const c
     if (strlen(p->dir) > 3000)
         return px_fail(p, PATROL_EINVAL, "store path too long");
 
+    /* Refuse before copying a 200 MB video for a matter that cannot take it
+     * (patrol_record checks again, in its transaction). */
+    {
+        char state[16];
+        if ((why = px_check_ident(matter)))
+            return px_fail(p, PATROL_EINVAL, "matter id: %s", why);
+        err = px_get_text(p, state, sizeof state, "SELECT state FROM matters WHERE id = ?", "t",
+                          matter);
+        if (err == PATROL_ENOTFOUND)
+            return px_fail(p, PATROL_ENOTFOUND, "no matter '%s' on this terminal", matter);
+        if (err)
+            return err;
+        if (strcmp(state, "open") != 0)
+            return px_fail(p, PATROL_ESTATE, "matter %s is %s: nothing more can be recorded on it "
+                                             "except corrections", matter, state);
+    }
     if ((err = import_to_tmp(p, path, tmp, sizeof tmp, sha, &size, head, &headlen)))
         return err;
     snprintf(dir, sizeof dir, "%s/evidence/%.2s", p->dir, sha);
     snprintf(final, sizeof final, "%s/%s", dir, sha);
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    if (mkdir(dir, 0700) == 0)
+        made_dir = 1;
+    else if (errno != EEXIST) {
         err = px_fail(p, io_err(errno), "cannot create %s: %s", dir, strerror(errno));
         unlink(tmp);
         return err;
@@ -237,5 +255,7 @@ int patrol_evidence_add(patrol *p, const char *matter, const char *kind, const c
 undo:
     if (created)
         unlink(final); /* nothing refers to it: leave the store as it was */
+    if (made_dir)
+        rmdir(dir);
     return err;
 }

@@ -4,18 +4,23 @@
 #define PX_INTERNAL_H
 
 #include <sqlite3.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 #include "patrol/patrol.h"
 #include "crypto.h"
 
-#define PX_SCHEMA_VERSION 1
+#define PX_SCHEMA_VERSION 2
 #define PX_APPLICATION_ID 0x50545231 /* "PTR1": marks a patrol store */
 
 struct patrol {
     sqlite3 *db;
     char *dir;
     int lock_fd;
+    int lock_registered;
+    int lock_created;        /* this open created LOCK (removed if the open fails) */     /* in the process's table of open stores */
+    dev_t lock_dev;
+    ino_t lock_ino;
     px_key *key;
     uint8_t device_id[PX_HASH_LEN];
     char dev8[9];            /* first 8 hex digits of the device id: in every id */
@@ -76,4 +81,60 @@ int px_run(patrol *p, const char *sql, const char *types, ...);
 /* Fetch the first column of the first row as text into out.
  * PATROL_ENOTFOUND if there is no row. Binds as px_run. */
 int px_get_text(patrol *p, char *out, size_t len, const char *sql, const char *types, ...);
+/* sync.c: the pieces of sync that tests/test_sync_unit.c checks alone. */
+#define PX_TOKEN_ID_LEN 8
+#define PX_TOKEN_SECRET_LEN 16
+#define PX_BATCH_ID_LEN 16
+#define PX_BATCH_MAX_ENTRIES 500     /* entries per batch (the server takes 1000) */
+#define PX_BATCH_MAX_BYTES (1u << 20) /* encoded Batch, before LZ4 */
+
+typedef struct px_token {
+    char id_secret[64];      /* "<id>.<secret>": EnrollRequest.token */
+    uint8_t pin[PX_HASH_LEN]; /* SHA-256 of the server key's SubjectPublicKeyInfo */
+} px_token;
+
+/* Parse an enrolment token "PT1.<id>.<secret>.<pin>" (base64url: 8, 16
+ * and 32 bytes; surrounding spaces ignored). Returns 0, or -1 with *why
+ * a static sentence. Whether the token is expired or used only the
+ * server knows. */
+int px_token_parse(const char *s, px_token *out, const char **why);
+
+/* One batch ready to send: an LZ4 frame holding a Batch of the signed
+ * entries first..last (n of them). sizes[i] is the signed size (entry +
+ * signature) of entry first+i. Free with px_batch_free (NULL-safe). */
+typedef struct px_batch {
+    uint8_t *frame;
+    size_t frame_len;
+    size_t raw_len; /* encoded Batch */
+    uint64_t first, last;
+    size_t n;
+    uint32_t *sizes;
+} px_batch;
+
+/* Build the batch of entries from `from` upward: as many as fit in
+ * max_entries (capped at PX_BATCH_MAX_ENTRIES) and max_bytes of encoded
+ * Batch (capped at PX_BATCH_MAX_BYTES), at least one. PATROL_ENOTFOUND if
+ * there is no entry `from`. */
+int px_batch_build(patrol *p, uint64_t from, size_t max_entries, size_t max_bytes,
+                   const uint8_t batch_id[PX_BATCH_ID_LEN], px_batch *out);
+void px_batch_free(px_batch *b);
+
+/* A receipt's body, once its signature verified. */
+typedef struct px_receipt {
+    uint64_t first_seq, last_seq;
+    uint8_t head_hash[PX_HASH_LEN];
+    int64_t server_time_ms;
+    char server_name[128];
+} px_receipt;
+
+/* Check a Receipt: sig is the receipt key's signature over
+ * SHA-256(body); body is a ReceiptBody naming device and (when batch_id is
+ * not NULL) that batch, with a 32-byte head hash when last_seq > 0.
+ * Returns 0 and fills out, or -1 with *why. Whether the head hash is this
+ * journal's is the caller's check. */
+int px_receipt_check(const px_key *receipt_key, const uint8_t *body, size_t body_len,
+                     const uint8_t *sig, size_t sig_len, const uint8_t device[PX_HASH_LEN],
+                     const uint8_t *batch_id, size_t batch_id_len, px_receipt *out,
+                     const char **why);
+
 #endif

@@ -182,6 +182,14 @@ int patrol_log(patrol *p, const char *matter, patrol_entry_cb cb, void *ud)
     int rc, ret = PATROL_OK;
 
     p->errmsg[0] = '\0';
+    if (matter) {
+        char id[PATROL_ID_MAX];
+        int err = px_get_text(p, id, sizeof id, "SELECT id FROM matters WHERE id = ?", "t", matter);
+        if (err == PATROL_ENOTFOUND)
+            return px_fail(p, PATROL_ENOTFOUND, "no matter '%.64s' on this terminal", matter);
+        if (err)
+            return err;
+    }
     rc = sqlite3_prepare_v2(p->db,
                             matter ? "SELECT seq, entry, hash, matter FROM journal WHERE matter = ?"
                                      " ORDER BY seq"

@@ -142,6 +142,10 @@ static int take_fields(patrol *p, rec *r, const patrol_record_in *in)
             return px_fail(p, PATROL_EINVAL, "field '%s' given twice", f->name);
         if ((why = px_rules_check_value(fr, f->value))) {
             char detail[160] = "";
+            size_t max = fr->type == PX_F_TEXT ? PX_TEXT_MAX : PX_LINE_MAX;
+            if ((fr->type == PX_F_TEXT || fr->type == PX_F_LINE) && strlen(f->value) > max)
+                return px_fail(p, PATROL_EINVAL, "field '%s' is too long: %zu bytes, at most %zu",
+                               f->name, strlen(f->value), max);
             if (fr->type == PX_F_CREDIT)
                 px_check_credit_code(f->value, detail, sizeof detail);
             else if (fr->type == PX_F_IDNUM)

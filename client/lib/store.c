@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -71,6 +72,38 @@ static const char *const migrations[] = {
     "  CHECK (list_type IN ('no_penalty', 'lighter', 'reduced')),"
     "  list_version TEXT NOT NULL, domain TEXT NOT NULL, name TEXT NOT NULL,"
     "  basis TEXT NOT NULL);",
+    /* 1 -> 2: sync (client/lib/sync.c, docs/protocol.md). sync_server holds
+     * what enrolment brought: the pinned server key (sha256 of its SPKI),
+     * the client certificate the device CA issued for the device key, and
+     * the key that signs receipts. sync_state.acked_seq is the highest seq
+     * a verified receipt says the server holds. Receipts are kept forever,
+     * like the journal (triggers). evidence_uploaded lists the evidence the
+     * server confirmed complete (Upload-Complete: 1). The rest is reference
+     * data pulled from the server, replaced as a whole. */
+    "CREATE TABLE sync_server(one INTEGER PRIMARY KEY CHECK (one = 1),"
+    "  url TEXT NOT NULL, pin BLOB NOT NULL CHECK (length(pin) = 32),"
+    "  client_cert TEXT NOT NULL, ca_cert TEXT NOT NULL, receipt_key BLOB NOT NULL,"
+    "  server_name TEXT NOT NULL, department TEXT NOT NULL, enrolled_ms INTEGER NOT NULL);"
+    "CREATE TABLE sync_state(one INTEGER PRIMARY KEY CHECK (one = 1),"
+    "  acked_seq INTEGER NOT NULL DEFAULT 0, last_sync_ms INTEGER NOT NULL DEFAULT 0,"
+    "  reference_version INTEGER NOT NULL DEFAULT 0,"
+    "  rejected_seq INTEGER NOT NULL DEFAULT 0, rejected_reason TEXT NOT NULL DEFAULT '',"
+    "  rejected_detail TEXT NOT NULL DEFAULT '');"
+    "INSERT INTO sync_state(one) VALUES (1);"
+    "CREATE TABLE receipts(id INTEGER PRIMARY KEY, server_pin BLOB NOT NULL,"
+    "  batch_id BLOB NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,"
+    "  head_hash BLOB NOT NULL, server_time_ms INTEGER NOT NULL, received_ms INTEGER NOT NULL,"
+    "  body BLOB NOT NULL, sig BLOB NOT NULL);"
+    "CREATE TRIGGER receipts_no_update BEFORE UPDATE ON receipts"
+    "  BEGIN SELECT RAISE(ABORT, 'receipts are kept as received'); END;"
+    "CREATE TRIGGER receipts_no_delete BEFORE DELETE ON receipts"
+    "  BEGIN SELECT RAISE(ABORT, 'receipts are kept as received'); END;"
+    "CREATE TABLE evidence_uploaded(sha256 TEXT PRIMARY KEY REFERENCES evidence(sha256),"
+    "  confirmed_ms INTEGER NOT NULL);"
+    "CREATE TABLE leaflets(code TEXT PRIMARY KEY, title TEXT NOT NULL);"
+    "CREATE TABLE roster(id TEXT PRIMARY KEY, name TEXT NOT NULL, cert_no TEXT NOT NULL);"
+    "CREATE TABLE assigned_revisits(id TEXT PRIMARY KEY, matter TEXT NOT NULL,"
+    "  subject_name TEXT NOT NULL, due TEXT NOT NULL, note TEXT NOT NULL);",
 };
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 
@@ -163,20 +196,6 @@ void px_make_id(const patrol *p, char prefix, uint64_t seq, char *out, size_t le
     snprintf(out, len, "%c-%s-%llu", prefix, p->dev8, (unsigned long long)seq);
 }
 
-int px_store_open_db(patrol *p, const char *path, int create)
-{
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-    int rc = sqlite3_open_v2(path, &p->db, flags, NULL);
-    if (rc != SQLITE_OK)
-        return px_db_fail(p, rc, "opening the database");
-    sqlite3_extended_result_codes(p->db, 0);
-    sqlite3_busy_timeout(p->db, 2000);
-    /* synchronous=FULL: an entry reported saved survives power loss; with
-     * NORMAL the last commits in the WAL may be lost. */
-    return px_exec(p, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                      "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;");
-}
-
 static int pragma_int(patrol *p, const char *sql, int *out)
 {
     sqlite3_stmt *st;
@@ -187,6 +206,37 @@ static int pragma_int(patrol *p, const char *sql, int *out)
     *out = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
     sqlite3_finalize(st);
     return rc == SQLITE_ROW ? PATROL_OK : px_db_fail(p, rc, "reading the database");
+}
+
+int px_store_open_db(patrol *p, const char *path, int create)
+{
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    int rc = sqlite3_open_v2(path, &p->db, flags, NULL);
+    if (rc != SQLITE_OK)
+        return px_db_fail(p, rc, "opening the database");
+    sqlite3_extended_result_codes(p->db, 0);
+    sqlite3_busy_timeout(p->db, 2000);
+    if (!create) {
+        /* Identify before changing anything: a foreign database must be
+         * left exactly as it is (not even switched to WAL). */
+        int appid = 0;
+        int err = pragma_int(p, "PRAGMA application_id", &appid);
+        if (err)
+            return err;
+        if (appid != PX_APPLICATION_ID)
+            return px_fail(p, PATROL_ECORRUPT, "%s is not a patrol store database", path);
+    }
+    {
+        /* Keep the WAL and shared-memory files when the last connection
+         * closes, so that opening the store to read it (verify, log) needs
+         * no new disk space: on a full disk the record stays readable. */
+        int persist = 1;
+        sqlite3_file_control(p->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+    }
+    /* synchronous=FULL: an entry reported saved survives power loss; with
+     * NORMAL the last commits in the WAL may be lost. */
+    return px_exec(p, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                      "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;");
 }
 
 int px_store_migrate(patrol *p)
@@ -225,13 +275,75 @@ int px_store_migrate(patrol *p)
     return px_commit(p);
 }
 
+/* fcntl locks belong to the process and any close() of the LOCK file drops
+ * them, so a second handle on the same store in one process would unlock
+ * it for everyone when closed. Stores open in this process are therefore
+ * also tracked here, and a second open is refused like another process's. */
+#define MAX_OPEN_STORES 64
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    dev_t dev;
+    ino_t ino;
+    pid_t pid; /* entries a child inherited across fork() are not its own */
+} open_stores[MAX_OPEN_STORES];
+
+static int is_open_here(dev_t dev, ino_t ino)
+{
+    int found = 0;
+    pthread_mutex_lock(&open_lock);
+    for (int i = 0; i < MAX_OPEN_STORES; i++)
+        if (open_stores[i].pid == getpid() && open_stores[i].dev == dev &&
+            open_stores[i].ino == ino)
+            found = 1;
+    pthread_mutex_unlock(&open_lock);
+    return found;
+}
+
+static int register_open(dev_t dev, ino_t ino)
+{
+    int rc = -1;
+    pthread_mutex_lock(&open_lock);
+    for (int i = 0; i < MAX_OPEN_STORES; i++)
+        if (open_stores[i].pid != getpid()) {
+            open_stores[i].dev = dev;
+            open_stores[i].ino = ino;
+            open_stores[i].pid = getpid();
+            rc = 0;
+            break;
+        }
+    pthread_mutex_unlock(&open_lock);
+    return rc;
+}
+
+static void unregister_open(dev_t dev, ino_t ino)
+{
+    pthread_mutex_lock(&open_lock);
+    for (int i = 0; i < MAX_OPEN_STORES; i++)
+        if (open_stores[i].pid == getpid() && open_stores[i].dev == dev &&
+            open_stores[i].ino == ino)
+            open_stores[i].pid = 0;
+    pthread_mutex_unlock(&open_lock);
+}
+
 static int take_lock(patrol *p)
 {
     struct flock fl;
+    struct stat st;
     char *path = px_path(p, LOCK_NAME);
+
     if (!path)
         return px_fail(p, PATROL_ENOMEM, "out of memory");
-    p->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    /* Check this process's table before opening: opening and closing a
+     * second descriptor on LOCK would drop the lock the first handle holds. */
+    if (stat(path, &st) == 0 && is_open_here(st.st_dev, st.st_ino)) {
+        free(path);
+        return px_fail(p, PATROL_ELOCKED, "the store %s is already open in this process", p->dir);
+    }
+    p->lock_fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (p->lock_fd >= 0)
+        p->lock_created = 1;
+    else if (errno == EEXIST)
+        p->lock_fd = open(path, O_RDWR | O_CLOEXEC);
     free(path);
     if (p->lock_fd < 0)
         return px_fail(p, errno == ENOSPC ? PATROL_ENOSPC : PATROL_EIO,
@@ -245,6 +357,11 @@ static int take_lock(patrol *p)
                            "the store %s is in use by another patrol process", p->dir);
         return px_fail(p, PATROL_EIO, "cannot lock the store: %s", strerror(errno));
     }
+    if (fstat(p->lock_fd, &st) != 0 || register_open(st.st_dev, st.st_ino) != 0)
+        return px_fail(p, PATROL_ELOCKED, "too many stores open in this process");
+    p->lock_dev = st.st_dev;
+    p->lock_ino = st.st_ino;
+    p->lock_registered = 1;
     return PATROL_OK;
 }
 
@@ -272,6 +389,8 @@ void patrol_close(patrol *p)
     px_key_free(p->key);
     if (p->lock_fd >= 0)
         close(p->lock_fd); /* releases the lock */
+    if (p->lock_registered)
+        unregister_open(p->lock_dev, p->lock_ino);
     free(p->dir);
     px_wipe(p, sizeof *p);
     free(p);
@@ -319,6 +438,24 @@ static int load_device(patrol *p)
     return PATROL_OK;
 }
 
+/* Imports cut short by a crash leave their copies in evidence/tmp; with
+ * the store locked, none is in progress, so they can go. */
+static void clean_tmp(patrol *p)
+{
+    char *tmp = px_path(p, EVIDENCE_DIR "/tmp");
+    DIR *d = tmp ? opendir(tmp) : NULL;
+    struct dirent *e;
+    char path[4200];
+    while (d && (e = readdir(d)))
+        if (strncmp(e->d_name, "import-", 7) == 0) {
+            snprintf(path, sizeof path, "%s/%s", tmp, e->d_name);
+            unlink(path);
+        }
+    if (d)
+        closedir(d);
+    free(tmp);
+}
+
 int patrol_open(const char *dir, patrol **out, char *errbuf, size_t errlen)
 {
     patrol *p;
@@ -344,9 +481,17 @@ int patrol_open(const char *dir, patrol **out, char *errbuf, size_t errlen)
     if ((err = take_lock(p)) || (err = px_store_open_db(p, db, 0)) ||
         (err = px_store_migrate(p)) || (err = load_device(p))) {
         free(db);
+        if (p->lock_created && err != PATROL_ELOCKED) {
+            /* Not a usable store: leave the directory as it was. */
+            char *lock = px_path(p, LOCK_NAME);
+            if (lock)
+                unlink(lock);
+            free(lock);
+        }
         return fail_out(p, err, errbuf, errlen);
     }
     free(db);
+    clean_tmp(p);
     *out = p;
     return PATROL_OK;
 }

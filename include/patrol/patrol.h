@@ -45,7 +45,14 @@ typedef enum patrol_err {
     PATROL_ENOMEM = -12,
     PATROL_ECRYPTO = -13, /* key missing or unusable */
     PATROL_EVERIFY = -14, /* verification found a problem */
-    PATROL_ENOSTORE = -15 /* no store in that directory */
+    PATROL_ENOSTORE = -15, /* no store in that directory */
+    PATROL_ENET = -16,     /* the server could not be reached or the link failed (after
+                            * retries); nothing was lost: sync again later */
+    PATROL_ESERVER = -17,  /* the server refused a request; patrol_errmsg() names its reason */
+    PATROL_ETRUST = -18,   /* the server is not the one enrolled with (key pin mismatch), or
+                            * its answer failed verification (receipt signature, device) */
+    PATROL_EREJECTED = -19 /* the server rejected a journal entry (fork, bad entry): a person
+                            * must look; patrol_sync_result names the entry and reason */
 } patrol_err;
 
 /* Static English text for an error code. Never NULL. */
@@ -267,6 +274,162 @@ PATROL_API int patrol_kind_field(const char *kind, size_t i, patrol_field_info *
 
 /* Library version string, e.g. "0.1.0". */
 PATROL_API const char *patrol_version(void);
+
+/* ---- sync ------------------------------------------------------------ */
+
+/* The terminal side of the sync protocol (docs/protocol.md): enrolment
+ * with the collection server (patrold), then batches of signed journal
+ * entries, evidence files and reference data over one pinned, mutually
+ * authenticated TLS connection. Every network operation is bounded in
+ * time; nothing in the journal is changed by syncing. An entry counts as
+ * synced only after the server's receipt for it verified with the receipt
+ * key obtained at enrolment; receipts are kept in the store forever. */
+
+/* What enrolment brought (all NUL-terminated). */
+typedef struct patrol_enrolment {
+    char device_id[65];   /* hex; the server's name for this terminal */
+    char server_url[256]; /* "https://host:port" */
+    char server_name[128];
+    char department[PATROL_ID_MAX]; /* the department the server enrolled the device in */
+    int department_differs;         /* 1: not the store's own department (a warning) */
+} patrol_enrolment;
+
+/* patrol_enroll flags. */
+#define PATROL_ENROLL_FORCE 1u /* replace an existing enrolment (see below) */
+
+/* Enrol this terminal with the server at server_url ("https://HOST:PORT",
+ * no user info, query or fragment) using a one-time token
+ * "PT1.<id>.<secret>.<pin>" from `patrold device add`. The connection is
+ * trusted only through the pin (SHA-256 of the server key) the token
+ * carries: no CA store is consulted. Sends a certificate request for the
+ * device key and stores the answer (client certificate, device CA
+ * certificate, receipt key, server URL and pin) in the store.
+ *
+ * A store that is enrolled already is refused with PATROL_EEXIST unless
+ * flags has PATROL_ENROLL_FORCE. A forced enrolment starts sync over for
+ * the new server: the acknowledged sequence, the reference version and the
+ * list of evidence confirmed uploaded are reset (the new server holds
+ * nothing yet); receipts from the old server are kept.
+ *
+ * A token is used up by the server's first answer. If the answer is lost
+ * on the way (PATROL_ENET after the request was sent), the next attempt
+ * gets "token_used": ask for a new token.
+ *
+ * Errors: PATROL_EINVAL (bad URL or token; nothing was sent), PATROL_EEXIST,
+ * PATROL_ETRUST (the server's key does not match the pin, or its answer is
+ * for another key), PATROL_ENET, PATROL_ESERVER (token unknown, used or
+ * expired ... the reason is in patrol_errmsg()), PATROL_EIO/ENOSPC.
+ * On error the store is unchanged. out may be NULL. */
+PATROL_API int patrol_enroll(patrol *p, const char *server_url, const char *token,
+                             unsigned flags, patrol_enrolment *out);
+
+/* Progress of a sync, for a progress bar. Totals are known at the start
+ * and may grow when the server asks for evidence it lacks. */
+typedef struct patrol_sync_progress {
+    const char *phase;      /* "entries", "evidence", "reference" (static) */
+    uint64_t entries_done;  /* entries the server has acknowledged */
+    uint64_t entries_total; /* entries pending when the sync started */
+    uint64_t bytes_done;    /* entry and evidence bytes the server holds (of bytes_total) */
+    uint64_t bytes_total;   /* pending entry bytes + evidence bytes not confirmed */
+    double rate;            /* bytes per second, smoothed; 0 while unknown */
+} patrol_sync_progress;
+
+/* Called from inside patrol_sync, at most a few times per second and once
+ * at the end of each phase. The view is valid during the call only; the
+ * callback must not call into libpatrol with the same handle. */
+typedef void (*patrol_progress_cb)(void *ud, const patrol_sync_progress *pr);
+
+/* Options of patrol_sync. Zero in any field means its default, so a
+ * zeroed struct (or NULL) gives the defaults. */
+typedef struct patrol_sync_opts {
+    patrol_progress_cb progress; /* may be NULL */
+    void *progress_ud;
+    unsigned max_attempts;       /* tries of one request before giving up: 8 */
+    unsigned backoff_initial_ms; /* first retry delay, doubled each time, with jitter: 500 */
+    unsigned backoff_max_ms;     /* cap of one retry delay: 30000 */
+    unsigned timeout_s;          /* the whole sync, all retries included: 3600 */
+    unsigned connect_timeout_s;  /* TCP + TLS handshake: 20 */
+    unsigned low_speed_bytes;    /* abort a transfer slower than this (bytes/s) ... : 64 */
+    unsigned low_speed_s;        /* ... for this long (seconds): 30 */
+    unsigned batch_entries;      /* entries per batch, at most 500: 500 */
+    unsigned batch_bytes;        /* raw bytes per batch, at most 1 MiB: 1 MiB */
+    unsigned chunk_bytes;        /* largest evidence PATCH, at most 4 MiB: 4 MiB (it shrinks
+                                  * on a slow link so one request stays well under a minute) */
+    int no_evidence;             /* 1: entries and reference data only */
+    int no_reference;            /* 1: do not pull reference data */
+    /* For tests of resumption: after this many request body bytes have
+     * been sent in total, cut the transfer once as if the link dropped. */
+    uint64_t test_cut_after_bytes;
+} patrol_sync_opts;
+
+/* What a sync did. Filled in also when patrol_sync fails (as far as it got). */
+typedef struct patrol_sync_result {
+    uint64_t acked_seq;          /* highest seq the server's verified receipt covers */
+    uint64_t head_seq;           /* this terminal's last entry */
+    uint64_t entries_accepted;   /* stored by the server now */
+    uint64_t entries_duplicate;  /* the server had them already */
+    uint64_t batches;            /* batches acknowledged */
+    uint64_t receipts;           /* receipts verified and stored */
+    uint64_t evidence_uploaded;  /* files the server confirmed complete in this sync */
+    uint64_t evidence_pending;   /* files still not confirmed at the end */
+    uint64_t bytes_sent;         /* request body bytes on the wire (after LZ4) */
+    uint64_t retries;            /* requests repeated after a network error or 5xx */
+    uint64_t reference_version;  /* version held after the sync (0: none) */
+    int reference_updated;       /* 1: new reference data was applied */
+    uint64_t rejected_seq;       /* 0, or the first entry the server rejected */
+    char rejected_reason[64];    /* machine-readable ("fork", "bad_signature", ...) */
+    char rejected_detail[256];   /* the server's sentence */
+    char evidence_failed[65];    /* "", or the sha256 of evidence the server refused */
+    int64_t duration_ms;
+} patrol_sync_result;
+
+/* Sync with the enrolled server: send every entry after the acknowledged
+ * one in batches (at most 500 entries and 1 MiB each), verify each
+ * receipt (signature, device, chain head equal to this journal's) and only
+ * then mark the entries synced; upload the evidence the server lacks,
+ * resuming from the server's offset after a cut; pull reference data newer
+ * than the version held and apply it in one transaction. Network errors
+ * and 5xx answers are retried with exponential backoff and jitter, within
+ * o->max_attempts and o->timeout_s. Memory use does not grow with the size
+ * of the evidence. o may be NULL; r may be NULL.
+ *
+ * If the server rejects an entry (a fork, a bad entry), no later entry is
+ * sent; the evidence of the entries the server accepted is still uploaded
+ * and reference data still pulled, then PATROL_EREJECTED is returned with
+ * r->rejected_* naming the entry. The journal is never changed.
+ *
+ * Errors: PATROL_ESTATE (not enrolled), PATROL_ENET, PATROL_ETRUST (pin
+ * mismatch, receipt does not verify or does not match this journal),
+ * PATROL_ESERVER (a refusal such as "revoked"; also evidence refused with
+ * "hash_mismatch", named in r->evidence_failed), PATROL_EREJECTED,
+ * PATROL_EIO/ENOSPC/ECORRUPT. Whatever was acknowledged before the error
+ * stays acknowledged. */
+PATROL_API int patrol_sync(patrol *p, const patrol_sync_opts *o, patrol_sync_result *r);
+
+/* Where sync stands, from the store alone (no network). */
+typedef struct patrol_sync_info {
+    int enrolled;                     /* 0: the fields below about the server are empty */
+    char server_url[256];
+    char server_name[128];
+    uint64_t head_seq;                /* this terminal's last entry */
+    uint64_t acked_seq;               /* highest entry covered by a verified receipt */
+    uint64_t pending_entries;         /* head_seq - acked_seq */
+    uint64_t pending_entry_bytes;     /* their signed bytes */
+    uint64_t pending_evidence_files;  /* evidence not confirmed complete by the server */
+    uint64_t pending_evidence_bytes;
+    uint64_t pending_bytes;           /* pending_entry_bytes + pending_evidence_bytes */
+    int64_t last_sync_ms;             /* end of the last complete sync, 0: never */
+    uint64_t receipts;                /* receipts stored */
+    uint64_t receipt_seq;             /* last receipt: last_seq it covers (0: none) */
+    char receipt_head[65];            /* ... its chain head hash (hex) */
+    int64_t receipt_server_time_ms;   /* ... and the server's time */
+    uint64_t reference_version;       /* 0: built-in reference data only */
+    uint64_t rejected_seq;            /* an entry the server rejected and that is still
+                                       * not acknowledged (0: none) */
+    char rejected_reason[64];
+} patrol_sync_info;
+
+PATROL_API int patrol_sync_status(patrol *p, patrol_sync_info *out);
 
 #ifdef __cplusplus
 }
