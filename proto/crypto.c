@@ -316,3 +316,11 @@ int px_verify(const px_key *k, const uint8_t hash[PX_HASH_LEN], const uint8_t si
     mbedtls_mpi_free(&s);
     return rc;
 }
+
+/* For the other files of the crypto module only (crypto_x509.c declares
+ * it): the mbedtls key inside a px_key, borrowed, and whether it can sign. */
+mbedtls_pk_context *px_key_pk_(px_key *k, int *has_private)
+{
+    *has_private = k->has_private;
+    return &k->pk;
+}

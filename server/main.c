@@ -8,6 +8,7 @@
  *   patrold --data DIR lists import FILE
  */
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -119,16 +120,21 @@ static int cmd_init(const char *data, int argc, char **argv)
     }
     if (px_check_line(name, 100))
         return die("init", "server name '%s' is not a valid one-line name", name);
-    if (mkdir(data, 0700) != 0 && errno != EEXIST)
-        return die("init", "cannot create %s", data);
+    if (mkdir(data, 0700) != 0) {
+        DIR *d = errno == EEXIST ? opendir(data) : NULL;
+        struct dirent *e;
+        int empty = d != NULL;
+        while (d && (e = readdir(d)))
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+                empty = 0;
+        if (d)
+            closedir(d);
+        if (!empty)
+            return die("init", "%s exists and is not an empty directory; nothing changed", data);
+    }
     path = join(data, "patrold.db");
     if (!path)
         return 1;
-    if (access(path, F_OK) == 0) {
-        fprintf(stderr, "patrold: init: %s holds a server already; nothing changed\n", data);
-        free(path);
-        return 1;
-    }
     {
         char *d1 = join(data, "evidence"), *d2 = join(data, "evidence/partial");
         int ok = d1 && d2 && (mkdir(d1, 0700) == 0 || errno == EEXIST) &&
@@ -140,11 +146,13 @@ static int cmd_init(const char *data, int argc, char **argv)
             return die("init", "cannot create the evidence directory in %s", data);
         }
     }
-    snprintf(cn, sizeof cn, "%s", name);
+    /* Certificate names are fixed ASCII: the server's own name (any
+     * language) goes into receipts, and terminals trust the key pin. */
+    snprintf(cn, sizeof cn, "patrold");
     if (make_key(data, "server.key", &srvk) || make_cert(data, "server.crt", srvk, cn, 0) ||
         make_key(data, "ca.key", &cak))
         goto out;
-    snprintf(cn, sizeof cn, "%s device CA", name);
+    snprintf(cn, sizeof cn, "patrold device CA");
     if (make_cert(data, "ca.crt", cak, cn, 1) || make_key(data, "receipt.key", &rk))
         goto out;
     if (!(db = st_sqlite_open(path, 1, err, sizeof err))) {
@@ -160,6 +168,18 @@ static int cmd_init(const char *data, int argc, char **argv)
     printf("server %s initialised in %s\nserver key pin sha256//%s\n", name, data, pin);
     rc = 0;
 out:
+    if (rc != 0) {
+        /* Leave nothing half-made: the directory was empty or new. */
+        static const char *const made[] = {"patrold.db", "patrold.db-wal", "patrold.db-shm",
+                                           "server.key", "server.crt", "ca.key", "ca.crt",
+                                           "receipt.key", "evidence/partial", "evidence"};
+        for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
+            char *f = join(data, made[i]);
+            if (f && unlink(f) != 0)
+                rmdir(f);
+            free(f);
+        }
+    }
     if (db)
         db->ops->close(db);
     px_key_free(srvk);

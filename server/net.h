@@ -33,7 +33,9 @@ typedef struct srv_header {
     const char *value;
 } srv_header;
 
-/* What the handler sees. All pointers are valid during the call only. */
+/* What the handler sees. All pointers are valid during the call only.
+ * Header names are lower-cased; a header sent without a value has "";
+ * chunked trailers are not kept. body is never NULL ("" when empty). */
 typedef struct srv_request {
     const char *method;          /* "GET", "POST", "HEAD", "PATCH", ... */
     const char *path;            /* without the query string */
@@ -43,7 +45,11 @@ typedef struct srv_request {
     const uint8_t *body;
     size_t body_len;
     /* The client certificate, if one was presented and chains to the
-     * device CA: SHA-256 of its public key DER (the device id), else NULL. */
+     * device CA: SHA-256 of its public key DER (the device id), else NULL.
+     * A certificate that does not chain (foreign CA, expired) fails the
+     * TLS handshake, so it never reaches a handler. A resumed session
+     * keeps the identity of its full handshake: check revocation here,
+     * per request, by device id. */
     const uint8_t *peer_key_id;
     const char *peer_addr;       /* "127.0.0.1:53422" */
 } srv_request;
@@ -51,7 +57,11 @@ typedef struct srv_request {
 /* Lookup helper: value of a header (name lower-case) or NULL. */
 const char *srv_header_get(const srv_request *rq, const char *name);
 
-/* Filled by the handler. body is malloc'd (the server frees it) or NULL. */
+/* Filled by the handler. body is malloc'd (the server frees it) or NULL.
+ * The server adds Content-Length (not for 204/304) and Connection; a HEAD
+ * response gets the Content-Length of body but no body bytes. status
+ * starts at 500; one outside 200..599, or extra_headers without its NUL,
+ * is answered 500. */
 typedef struct srv_response {
     int status;
     const char *content_type;    /* static string or NULL */
@@ -72,13 +82,13 @@ typedef struct srv_stats {
     uint64_t handshakes_full;
     uint64_t handshakes_resumed;
     uint64_t handshakes_failed;
-    uint64_t requests;
-    uint64_t bytes_in;
+    uint64_t requests;                /* handed to the handler */
+    uint64_t bytes_in;                /* HTTP bytes (TLS plaintext) */
     uint64_t bytes_out;
     uint64_t refused_header_too_large;
     uint64_t refused_body_too_large;
     uint64_t refused_bad_request;
-    uint64_t timeouts;
+    uint64_t timeouts;                /* handshake, 408, write */
 } srv_stats;
 
 typedef struct srv srv;
@@ -92,13 +102,20 @@ int srv_create(srv **out, const char *listen_host, const char *listen_port,
 /* Bound port (useful with port "0"). */
 unsigned srv_port(const srv *s);
 
-/* Run the loop until srv_stop (async-signal-safe: writes to a pipe) is
- * called. On stop: stop accepting, finish the requests being handled and
- * write their responses (up to 10 s), then return. Returns 0. */
+/* Run the loop in the calling thread until srv_stop (async-signal-safe:
+ * an atomic store and a write to a pipe; not after srv_free) is called.
+ * On stop: stop accepting, close idle and half-received requests, finish
+ * the requests being handled and write their responses with
+ * "Connection: close" (up to 10 s), then return. Returns 0. Sets SIGPIPE
+ * to SIG_IGN for the process (a peer that vanished must cost its
+ * connection only). Call once per srv. */
 int srv_run(srv *s);
 void srv_stop(srv *s);
 
 void srv_get_stats(const srv *s, srv_stats *out);
+
+/* NULL-safe. Joins the worker threads, so it waits for a handler still
+ * running after srv_run gave up on it (its response is dropped). */
 void srv_free(srv *s);
 
 #endif

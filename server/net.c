@@ -1,0 +1,1449 @@
+/* net.c -- patrold's network front (see net.h).
+ *
+ * One loop thread owns every connection: it accepts, drives TLS and HTTP
+ * parsing with poll(), and writes responses. A connection is always in one
+ * of the states below, each with its own deadline:
+ *
+ *   HANDSHAKE   TLS handshake                      handshake_timeout_ms -> close
+ *   READ_HEAD   request line + headers; before the first byte the
+ *               connection is idle                 idle_timeout_ms -> close
+ *               after it                           request_timeout_ms -> 408
+ *   READ_BODY   body (Content-Length or chunked)   request_timeout_ms -> 408
+ *   DISPATCHED  a worker runs the handler          none (the fd is not polled)
+ *   WRITE       response (or "100 Continue")       idle_timeout_ms without progress -> close
+ *   CLOSING     close_notify, then discard input until EOF so the peer
+ *               reads our last response before any RST   CLOSE_LINGER_MS -> close
+ *
+ * Complete requests go to a FIFO consumed by `workers` threads; a finished
+ * job comes back through a mutex-protected list and one byte on a pipe
+ * that wakes the loop. Only the loop thread touches a conn; a job points
+ * to its conn, which stays alive (DISPATCHED is never timed out or closed)
+ * until the loop takes the job back. The fd of a DISPATCHED conn is left
+ * out of poll(), so its input waits in the kernel (no pipelining) and a
+ * hang-up cannot spin the loop.
+ *
+ * Nothing here blocks: sockets are non-blocking, every read and accept
+ * loop has a per-wakeup budget, and every state but DISPATCHED a deadline.
+ */
+#include "net.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <http_parser.h>
+
+#include "tls.h"
+
+#define READ_BUF 16384           /* one TLS record of plaintext */
+#define READS_PER_WAKE 64        /* fairness: at most 1 MiB per connection per turn */
+#define ACCEPTS_PER_WAKE 64
+#define BODY_INITIAL ((size_t)64 << 10)
+#define CLOSE_LINGER_MS 2000
+#define LINGER_DRAIN_MAX ((size_t)16 << 20)
+#define STOP_GRACE_MS 10000
+#define POLL_MAX_MS 1000
+#define ACCEPT_BACKOFF_MS 100    /* after EMFILE/ENFILE */
+#define WORKERS_MAX 256
+#define PEER_MAX 96 /* "[v6 address]:port" */
+#define NO_VALUE ((size_t)-1) /* a header field whose value never came: "" */
+
+typedef enum {
+    ST_HANDSHAKE,
+    ST_READ_HEAD,
+    ST_READ_BODY,
+    ST_DISPATCHED,
+    ST_WRITE,
+    ST_CLOSING
+} conn_state;
+
+static const char *const state_name[] = {"handshake", "read_head", "read_body",
+                                         "dispatched", "write", "closing"};
+
+/* What follows a completed write. */
+enum after_write { AW_NEXT_REQUEST, AW_READ_BODY, AW_CLOSE };
+
+/* Which kind of token the parser callbacks are appending to. */
+enum token { TOK_NONE, TOK_URL, TOK_FIELD, TOK_VALUE };
+
+typedef struct conn conn;
+typedef struct job job;
+
+struct conn {
+    srv *s;
+    int fd;
+    px_tls_conn *tls;
+    conn_state st;
+    int64_t deadline; /* monotonic ms; 0: none */
+    int64_t req_start;
+    short want;       /* POLLIN or POLLOUT, as the TLS layer asked */
+    int ready;        /* can make progress without waiting on the fd */
+    int dead;         /* free at the next sweep */
+    char peer[PEER_MAX];
+    uint8_t peer_id[PX_HASH_LEN];
+    int has_peer;
+
+    uint8_t in[READ_BUF];
+    size_t in_off, in_len;
+
+    /* the request being parsed */
+    http_parser hp;
+    int started;      /* a byte of this request has arrived */
+    char *arena;      /* url, then header names and values, each NUL-ended */
+    size_t arena_len, arena_cap, head_bytes;
+    size_t url_off;
+    size_t *hname, *hval; /* offsets into arena, max_headers each */
+    size_t n_hdrs;
+    enum token tok;
+    int headers_done, msg_done, expect_continue, continue_sent;
+    int err_status;
+    const char *err_reason;
+    uint8_t *body;
+    size_t body_len, body_cap;
+    size_t declared;  /* Content-Length, or 0 when absent (chunked) */
+
+    /* output */
+    uint8_t *out;
+    size_t out_len, out_off;
+    enum after_write after;
+
+    /* CLOSING */
+    int notify_done;
+    size_t drained;
+};
+
+struct job {
+    job *next;
+    conn *c; /* dereferenced by the loop thread only */
+    int keep_alive, head_only;
+    srv_request rq;
+    srv_response rs;
+    srv_header *hdrs;
+    char *strings;
+    uint8_t *body;
+    uint8_t peer_id[PX_HASH_LEN];
+    char peer[PEER_MAX];
+};
+
+typedef struct {
+    _Atomic uint64_t connections_accepted, connections_refused, connections_open;
+    _Atomic uint64_t handshakes_full, handshakes_resumed, handshakes_failed;
+    _Atomic uint64_t requests, bytes_in, bytes_out;
+    _Atomic uint64_t refused_header_too_large, refused_body_too_large, refused_bad_request;
+    _Atomic uint64_t timeouts;
+} stats_atomic;
+
+struct srv {
+    srv_limits lim;
+    px_tls_server *tls;
+    srv_handler handler;
+    void *ud;
+    int lfd;
+    unsigned port;
+    int wake_r, wake_w;
+    atomic_int stop_req;
+    int stopping;
+    int64_t accept_paused_until;
+
+    conn **conns;
+    size_t nconns;
+    struct pollfd *pfd;
+    conn **pconn;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    job *q_head, *q_tail;       /* to workers */
+    job *d_head, *d_tail;       /* back to the loop */
+    int quit;
+    pthread_t *workers;
+    unsigned n_workers;
+
+    stats_atomic st;
+};
+
+#define STAT_ADD(s, f, n) atomic_fetch_add_explicit(&(s)->st.f, (uint64_t)(n), memory_order_relaxed)
+#define STAT_SUB(s, f, n) atomic_fetch_sub_explicit(&(s)->st.f, (uint64_t)(n), memory_order_relaxed)
+
+/* ---- small helpers -------------------------------------------------- */
+
+void srv_limits_default(srv_limits *l)
+{
+    l->max_header_bytes = 16 << 10;
+    l->max_headers = 64;
+    l->max_body_bytes = (size_t)9 << 20;
+    l->idle_timeout_ms = 30000;
+    l->request_timeout_ms = 120000;
+    l->handshake_timeout_ms = 10000;
+    l->max_connections = 512;
+    l->workers = 4;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A bounded line buffer: appends past the end are dropped. */
+typedef struct {
+    char b[768];
+    size_t n;
+} line_buf;
+
+static void lb_printf(line_buf *l, const char *fmt, ...)
+{
+    va_list ap;
+    int m;
+    if (l->n >= sizeof l->b - 1)
+        return;
+    va_start(ap, fmt);
+    m = vsnprintf(l->b + l->n, sizeof l->b - l->n, fmt, ap);
+    va_end(ap);
+    if (m > 0)
+        l->n += (size_t)m < sizeof l->b - l->n ? (size_t)m : sizeof l->b - 1 - l->n;
+}
+
+/* One log line on stderr, written with a single write(2):
+ *   ts=... level=warn event=handshake_failed peer=1.2.3.4:5 reason="..." k=v */
+static void log_event(const char *level, const char *event, const char *peer,
+                      const char *reason, const char *fmt, ...)
+{
+    line_buf l = {.n = 0};
+    struct timespec ts;
+    struct tm tm;
+    time_t t;
+    ssize_t w;
+
+    (void)clock_gettime(CLOCK_REALTIME, &ts);
+    t = ts.tv_sec;
+    if (gmtime_r(&t, &tm))
+        l.n = strftime(l.b, sizeof l.b, "ts=%Y-%m-%dT%H:%M:%S", &tm);
+    lb_printf(&l, ".%03ldZ level=%s event=%s", (long)(ts.tv_nsec / 1000000), level, event);
+    if (peer)
+        lb_printf(&l, " peer=%s", peer);
+    if (reason) {
+        lb_printf(&l, " reason=\"");
+        for (const char *p = reason; *p && l.n + 4 < sizeof l.b; p++) {
+            unsigned char ch = (unsigned char)*p;
+            if (ch == '"' || ch == '\\')
+                l.b[l.n++] = '\\';
+            l.b[l.n++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+        }
+        lb_printf(&l, "\"");
+    }
+    if (fmt) {
+        va_list ap;
+        int m;
+        lb_printf(&l, " ");
+        va_start(ap, fmt);
+        if (l.n < sizeof l.b - 1) {
+            m = vsnprintf(l.b + l.n, sizeof l.b - l.n, fmt, ap);
+            if (m > 0)
+                l.n += (size_t)m < sizeof l.b - l.n ? (size_t)m : sizeof l.b - 1 - l.n;
+        }
+        va_end(ap);
+    }
+    l.b[l.n++] = '\n'; /* l.n <= sizeof l.b - 1 here */
+    w = write(STDERR_FILENO, l.b, l.n);
+    (void)w;
+}
+
+static int set_nonblock_cloexec(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
+        return -1;
+    fl = fcntl(fd, F_GETFD);
+    if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) != 0)
+        return -1;
+    return 0;
+}
+
+static void errno_text(int e, char *buf, size_t n)
+{
+    if (strerror_r(e, buf, n) != 0)
+        (void)snprintf(buf, n, "errno %d", e);
+}
+
+static void addr_text(const struct sockaddr *sa, socklen_t len, char *out, size_t n)
+{
+    char host[64], serv[16]; /* NI_MAXHOST is not POSIX; numeric forms fit */
+    if (getnameinfo(sa, len, host, sizeof host, serv, sizeof serv,
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+        (void)snprintf(out, n, "?");
+        return;
+    }
+    if (sa->sa_family == AF_INET6)
+        (void)snprintf(out, n, "[%s]:%s", host, serv);
+    else
+        (void)snprintf(out, n, "%s:%s", host, serv);
+}
+
+static void wake(srv *s)
+{
+    char b = 1;
+    ssize_t w = write(s->wake_w, &b, 1); /* EAGAIN: a wake-up is pending anyway */
+    (void)w;
+}
+
+static const char *status_text(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Range Not Satisfiable";
+    case 417: return "Expectation Failed";
+    case 422: return "Unprocessable Entity";
+    case 426: return "Upgrade Required";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 507: return "Insufficient Storage";
+    default: return "Status";
+    }
+}
+
+/* ---- connections --------------------------------------------------------- */
+
+static void conn_kill(conn *c)
+{
+    c->dead = 1;
+}
+
+static void conn_free(conn *c)
+{
+    if (!c)
+        return;
+    px_tls_conn_free(c->tls);
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c->arena);
+    free(c->hname);
+    free(c->hval);
+    free(c->body);
+    free(c->out);
+    STAT_SUB(c->s, connections_open, 1);
+    free(c);
+}
+
+static void request_reset(conn *c, int64_t now)
+{
+    http_parser_init(&c->hp, HTTP_REQUEST);
+    c->hp.data = c;
+    c->arena_len = c->head_bytes = c->url_off = c->n_hdrs = 0;
+    c->tok = TOK_NONE;
+    c->headers_done = c->msg_done = c->expect_continue = c->continue_sent = 0;
+    c->err_status = 0;
+    c->err_reason = NULL;
+    free(c->body);
+    c->body = NULL;
+    c->body_len = c->body_cap = c->declared = 0;
+    c->st = ST_READ_HEAD;
+    c->want = POLLIN;
+    c->ready = 1; /* bytes may wait in our buffer or inside TLS */
+    c->started = c->in_off < c->in_len;
+    c->req_start = now;
+    c->deadline = now + (c->started ? c->s->lim.request_timeout_ms : c->s->lim.idle_timeout_ms);
+}
+
+static void start_closing(conn *c, int64_t now)
+{
+    c->st = ST_CLOSING;
+    c->deadline = now + CLOSE_LINGER_MS;
+    c->notify_done = 0;
+    c->ready = 1;
+}
+
+/* Queue bytes to write; the connection goes to WRITE. buf is taken over. */
+static void start_write(conn *c, uint8_t *buf, size_t len, enum after_write after, int64_t now)
+{
+    free(c->out);
+    c->out = buf;
+    c->out_len = len;
+    c->out_off = 0;
+    c->after = after;
+    c->st = ST_WRITE;
+    c->want = POLLOUT;
+    c->ready = 1;
+    c->deadline = now + c->s->lim.idle_timeout_ms;
+}
+
+/* Serialize a response into a new buffer; NULL when out of memory. HEAD,
+ * 1xx, 204 and 304 carry no body; 204 and 304 no Content-Length either. */
+static uint8_t *format_response(int status, const char *ctype, const char *extra,
+                                const uint8_t *body, size_t blen, int close_conn,
+                                int head_only, size_t *outlen)
+{
+    char head[1024];
+    int no_len = status == 204 || status == 304;
+    int hl;
+    size_t send_len;
+    uint8_t *out;
+    char clen[48] = "";
+
+    if (!no_len)
+        (void)snprintf(clen, sizeof clen, "Content-Length: %zu\r\n", blen);
+    hl = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\n%s%s%s%sConnection: %s\r\n%s\r\n", status,
+                  status_text(status), ctype ? "Content-Type: " : "", ctype ? ctype : "",
+                  ctype ? "\r\n" : "", clen, close_conn ? "close" : "keep-alive",
+                  extra ? extra : "");
+    if (hl < 0 || (size_t)hl >= sizeof head)
+        return NULL;
+    send_len = head_only || no_len || status < 200 ? 0 : blen;
+    if (!(out = malloc((size_t)hl + send_len + 1)))
+        return NULL;
+    memcpy(out, head, (size_t)hl);
+    if (send_len)
+        memcpy(out + hl, body, send_len);
+    *outlen = (size_t)hl + send_len;
+    return out;
+}
+
+/* Answer a request the loop refuses by itself (400, 408, 413, 417, 431)
+ * and close the connection after. */
+static void respond_error(conn *c, int status, const char *reason, int64_t now)
+{
+    srv *s = c->s;
+    char body[160];
+    size_t blen, olen;
+    uint8_t *out;
+
+    switch (status) {
+    case 431: STAT_ADD(s, refused_header_too_large, 1); break;
+    case 413: STAT_ADD(s, refused_body_too_large, 1); break;
+    case 408: STAT_ADD(s, timeouts, 1); break;
+    default: STAT_ADD(s, refused_bad_request, 1); break;
+    }
+    log_event("info", "request_refused", c->peer, reason, "status=%d state=%s", status,
+              state_name[c->st]);
+    blen = (size_t)snprintf(body, sizeof body, "%s\n", reason);
+    if (blen >= sizeof body)
+        blen = sizeof body - 1;
+    out = format_response(status, "text/plain", "", (const uint8_t *)body, blen, 1, 0, &olen);
+    if (!out) {
+        conn_kill(c);
+        return;
+    }
+    start_write(c, out, olen, AW_CLOSE, now);
+}
+
+/* ---- HTTP parser callbacks ------------------------------------------- */
+
+/* Append parser data to the arena as part of token kind k. */
+static int tok_append(conn *c, enum token k, const char *at, size_t n)
+{
+    const srv_limits *l = &c->s->lim;
+
+    if (c->headers_done) { /* chunked trailers: counted, not kept */
+        if (n > l->max_header_bytes - c->head_bytes) {
+            c->err_status = 431;
+            c->err_reason = "trailer section over limit";
+            return -1;
+        }
+        c->head_bytes += n;
+        return 0;
+    }
+    if (c->tok != k) {
+        if (c->tok != TOK_NONE)
+            c->arena[c->arena_len++] = '\0'; /* room reserved in arena_cap */
+        if (k == TOK_FIELD) {
+            if (c->n_hdrs >= l->max_headers) {
+                c->err_status = 431;
+                c->err_reason = "too many header fields";
+                return -1;
+            }
+            c->hname[c->n_hdrs] = c->arena_len;
+            c->hval[c->n_hdrs] = NO_VALUE;
+            c->n_hdrs++;
+        } else if (k == TOK_VALUE) {
+            if (c->n_hdrs == 0)
+                return -1;
+            c->hval[c->n_hdrs - 1] = c->arena_len;
+        } else {
+            c->url_off = c->arena_len;
+        }
+        c->tok = k;
+    }
+    if (n > l->max_header_bytes - c->head_bytes) {
+        c->err_status = 431;
+        c->err_reason = "request header section over limit";
+        return -1;
+    }
+    c->head_bytes += n;
+    memcpy(c->arena + c->arena_len, at, n);
+    c->arena_len += n;
+    return 0;
+}
+
+static int on_message_begin(http_parser *p)
+{
+    conn *c = p->data;
+    c->started = 1;
+    return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t n)
+{
+    return tok_append(p->data, TOK_URL, at, n);
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t n)
+{
+    return tok_append(p->data, TOK_FIELD, at, n);
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t n)
+{
+    return tok_append(p->data, TOK_VALUE, at, n);
+}
+
+/* Header value by case-insensitive name, from the arena (headers done). */
+static const char *arena_header(const conn *c, const char *name)
+{
+    for (size_t i = 0; i < c->n_hdrs; i++)
+        if (strcasecmp(c->arena + c->hname[i], name) == 0)
+            return c->hval[i] == NO_VALUE ? "" : c->arena + c->hval[i];
+    return NULL;
+}
+
+static int on_headers_complete(http_parser *p)
+{
+    conn *c = p->data;
+    const srv_limits *l = &c->s->lim;
+    const char *expect;
+
+    if (c->tok != TOK_NONE)
+        c->arena[c->arena_len++] = '\0';
+    c->tok = TOK_NONE;
+    c->headers_done = 1;
+    if (p->method == HTTP_CONNECT) {
+        c->err_status = 400;
+        c->err_reason = "CONNECT is not supported";
+        return -1;
+    }
+    if ((p->flags & F_CONTENTLENGTH) && p->content_length > l->max_body_bytes) {
+        c->err_status = 413;
+        c->err_reason = "declared Content-Length over the body limit";
+        return -1;
+    }
+    if (p->flags & F_CONTENTLENGTH)
+        c->declared = (size_t)p->content_length;
+    expect = arena_header(c, "expect");
+    if (expect) {
+        if (strcasecmp(expect, "100-continue") != 0) {
+            c->err_status = 417;
+            c->err_reason = "unsupported Expect value";
+            return -1;
+        }
+        c->expect_continue = p->http_major == 1 && p->http_minor >= 1;
+    }
+    return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t n)
+{
+    conn *c = p->data;
+    size_t max = c->s->lim.max_body_bytes;
+
+    if (n > max - c->body_len) {
+        c->err_status = 413;
+        c->err_reason = "body over limit";
+        return -1;
+    }
+    if (c->body_len + n > c->body_cap) {
+        size_t cap = c->body_cap ? c->body_cap : BODY_INITIAL;
+        uint8_t *nb;
+        while (cap < c->body_len + n)
+            cap *= 2; /* cannot overflow: the target is at most max */
+        if (cap > max)
+            cap = max;
+        if (c->declared && cap > c->declared) /* declared <= max, checked */
+            cap = c->declared;
+        if (!(nb = realloc(c->body, cap))) {
+            c->err_status = 413;
+            c->err_reason = "out of memory for body";
+            return -1;
+        }
+        c->body = nb;
+        c->body_cap = cap;
+    }
+    memcpy(c->body + c->body_len, at, n);
+    c->body_len += n;
+    return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+    conn *c = p->data;
+    c->msg_done = 1;
+    /* Stop here: bytes of a next (pipelined) request stay in c->in until
+     * this one is answered. */
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+static const http_parser_settings parser_settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+/* ---- workers ----------------------------------------------------------- */
+
+static void job_free(job *j)
+{
+    if (!j)
+        return;
+    free(j->rs.body);
+    free(j->hdrs);
+    free(j->strings);
+    free(j->body);
+    free(j);
+}
+
+static void *worker_main(void *arg)
+{
+    srv *s = arg;
+    for (;;) {
+        job *j;
+        pthread_mutex_lock(&s->mu);
+        while (!s->q_head && !s->quit)
+            pthread_cond_wait(&s->cv, &s->mu);
+        if (s->quit) {
+            pthread_mutex_unlock(&s->mu);
+            return NULL;
+        }
+        j = s->q_head;
+        s->q_head = j->next;
+        if (!s->q_head)
+            s->q_tail = NULL;
+        pthread_mutex_unlock(&s->mu);
+
+        j->next = NULL;
+        s->handler(s->ud, &j->rq, &j->rs);
+
+        pthread_mutex_lock(&s->mu);
+        if (s->d_tail)
+            s->d_tail->next = j;
+        else
+            s->d_head = j;
+        s->d_tail = j;
+        pthread_mutex_unlock(&s->mu);
+        wake(s);
+    }
+}
+
+/* Hand the complete request of c to the workers. */
+static void dispatch(conn *c, int64_t now)
+{
+    srv *s = c->s;
+    struct http_parser_url u;
+    const char *url = c->arena + c->url_off;
+    size_t path_len, query_len, strings_len;
+    job *j;
+    char *p;
+
+    http_parser_url_init(&u);
+    if (c->url_off >= c->arena_len ||
+        http_parser_parse_url(url, strlen(url), 0, &u) != 0 || !(u.field_set & (1 << UF_PATH))) {
+        respond_error(c, 400, "bad request target", now);
+        return;
+    }
+    path_len = u.field_data[UF_PATH].len;
+    query_len = (u.field_set & (1 << UF_QUERY)) ? u.field_data[UF_QUERY].len : 0;
+    strings_len = c->arena_len + path_len + query_len + 2;
+
+    if (!(j = calloc(1, sizeof *j)) || !(j->strings = malloc(strings_len)) ||
+        (c->n_hdrs && !(j->hdrs = calloc(c->n_hdrs, sizeof *j->hdrs)))) {
+        job_free(j);
+        log_event("error", "out_of_memory", c->peer, "cannot queue request", NULL);
+        conn_kill(c);
+        return;
+    }
+    memcpy(j->strings, c->arena, c->arena_len);
+    p = j->strings + c->arena_len;
+    memcpy(p, url + u.field_data[UF_PATH].off, path_len);
+    p[path_len] = '\0';
+    j->rq.path = p;
+    p += path_len + 1;
+    if (query_len)
+        memcpy(p, url + u.field_data[UF_QUERY].off, query_len);
+    p[query_len] = '\0';
+    j->rq.query = p;
+    for (size_t i = 0; i < c->n_hdrs; i++) {
+        char *name = j->strings + c->hname[i];
+        for (char *q = name; *q; q++)
+            if (*q >= 'A' && *q <= 'Z')
+                *q = (char)(*q - 'A' + 'a');
+        j->hdrs[i].name = name;
+        j->hdrs[i].value = c->hval[i] == NO_VALUE ? "" : j->strings + c->hval[i];
+    }
+    j->rq.headers = j->hdrs;
+    j->rq.n_headers = c->n_hdrs;
+    j->rq.method = http_method_str((enum http_method)c->hp.method);
+    j->body = c->body; /* moved */
+    j->rq.body = j->body ? j->body : (const uint8_t *)"";
+    j->rq.body_len = c->body_len;
+    c->body = NULL;
+    c->body_len = c->body_cap = 0;
+    if (c->has_peer) {
+        memcpy(j->peer_id, c->peer_id, sizeof j->peer_id);
+        j->rq.peer_key_id = j->peer_id;
+    }
+    memcpy(j->peer, c->peer, sizeof j->peer);
+    j->rq.peer_addr = j->peer;
+    j->rs.status = 500;
+    j->keep_alive = http_should_keep_alive(&c->hp) && !c->hp.upgrade;
+    j->head_only = c->hp.method == HTTP_HEAD;
+    j->c = c;
+
+    c->st = ST_DISPATCHED;
+    c->deadline = 0;
+    c->ready = 0;
+    STAT_ADD(s, requests, 1);
+
+    pthread_mutex_lock(&s->mu);
+    if (s->q_tail)
+        s->q_tail->next = j;
+    else
+        s->q_head = j;
+    s->q_tail = j;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* A handler finished: write its response on the job's connection. */
+static void complete(srv *s, job *j, int64_t now)
+{
+    conn *c = j->c;
+    srv_response *rs = &j->rs;
+    int status = rs->status, close_conn;
+    size_t elen = strnlen(rs->extra_headers, sizeof rs->extra_headers), olen;
+    const char *extra = rs->extra_headers;
+    uint8_t *out;
+
+    if (status < 200 || status > 599 || elen == sizeof rs->extra_headers) {
+        log_event("error", "handler_bug", c->peer, "bad status or unterminated extra_headers",
+                  "status=%d path=%s", status, j->rq.path);
+        status = 500;
+        extra = "";
+        rs->body_len = 0;
+    }
+    if (!rs->body)
+        rs->body_len = 0;
+    close_conn = !j->keep_alive || rs->close || s->stopping;
+    out = format_response(status, rs->content_type, extra, rs->body, rs->body_len, close_conn,
+                          j->head_only, &olen);
+    if (!out) {
+        log_event("error", "response_failed", c->peer, "response head too long or no memory",
+                  "status=%d", status);
+        conn_kill(c);
+        return;
+    }
+    start_write(c, out, olen, close_conn ? AW_CLOSE : AW_NEXT_REQUEST, now);
+}
+
+/* ---- connection steps ------------------------------------------------------- */
+
+static void step_handshake(conn *c, int64_t now)
+{
+    srv *s = c->s;
+    int r = px_tls_conn_handshake(c->tls);
+    const uint8_t *id;
+
+    if (r == PX_TLS_WANT_READ || r == PX_TLS_WANT_WRITE) {
+        c->want = r == PX_TLS_WANT_READ ? POLLIN : POLLOUT;
+        return;
+    }
+    if (r != PX_TLS_OK) {
+        STAT_ADD(s, handshakes_failed, 1);
+        log_event(r == PX_TLS_CLOSED ? "info" : "warn", "handshake_failed", c->peer,
+                  px_tls_conn_error(c->tls), NULL);
+        conn_kill(c);
+        return;
+    }
+    if (px_tls_conn_resumed(c->tls))
+        STAT_ADD(s, handshakes_resumed, 1);
+    else
+        STAT_ADD(s, handshakes_full, 1);
+    if ((id = px_tls_conn_peer_key_id(c->tls)) != NULL) {
+        memcpy(c->peer_id, id, sizeof c->peer_id);
+        c->has_peer = 1;
+    }
+    request_reset(c, now);
+}
+
+/* Parse what is buffered. Returns 1 when the connection left the reading
+ * states (dispatched, refused, continue), 0 to keep reading. */
+static int parse_buffered(conn *c, int64_t now)
+{
+    size_t avail = c->in_len - c->in_off, used;
+    enum http_errno e;
+
+    if (avail == 0)
+        return 0;
+    if (!c->started) {
+        c->started = 1;
+        c->req_start = now;
+        c->deadline = now + c->s->lim.request_timeout_ms;
+    }
+    used = http_parser_execute(&c->hp, &parser_settings, (const char *)c->in + c->in_off, avail);
+    c->in_off += used > avail ? avail : used;
+    e = HTTP_PARSER_ERRNO(&c->hp);
+    if (e != HPE_OK && e != HPE_PAUSED) {
+        int status = c->err_status ? c->err_status : e == HPE_HEADER_OVERFLOW ? 431 : 400;
+        const char *why = c->err_reason ? c->err_reason : http_errno_description(e);
+        respond_error(c, status, why, now);
+        return 1;
+    }
+    if (c->msg_done) {
+        dispatch(c, now);
+        return 1;
+    }
+    if (c->headers_done) {
+        c->st = ST_READ_BODY;
+        if (c->expect_continue && !c->continue_sent) {
+            static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+            uint8_t *out = malloc(sizeof cont - 1);
+            if (!out) {
+                conn_kill(c);
+                return 1;
+            }
+            memcpy(out, cont, sizeof cont - 1);
+            c->continue_sent = 1;
+            start_write(c, out, sizeof cont - 1, AW_READ_BODY, now);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void step_read(conn *c, int64_t now)
+{
+    srv *s = c->s;
+
+    for (int i = 0; i < READS_PER_WAKE; i++) {
+        int n;
+        if (c->in_off < c->in_len) {
+            if (parse_buffered(c, now))
+                return;
+            continue;
+        }
+        c->in_off = c->in_len = 0;
+        n = px_tls_conn_read(c->tls, c->in, sizeof c->in);
+        if (n == PX_TLS_WANT_READ || n == PX_TLS_WANT_WRITE) {
+            c->want = n == PX_TLS_WANT_READ ? POLLIN : POLLOUT;
+            return;
+        }
+        if (n == PX_TLS_CLOSED) {
+            if (c->started)
+                log_event("info", "request_truncated", c->peer, px_tls_conn_error(c->tls),
+                          "state=%s", state_name[c->st]);
+            conn_kill(c);
+            return;
+        }
+        if (n < 0) {
+            log_event("warn", "tls_error", c->peer, px_tls_conn_error(c->tls), "state=%s",
+                      state_name[c->st]);
+            conn_kill(c);
+            return;
+        }
+        STAT_ADD(s, bytes_in, n);
+        c->in_len = (size_t)n;
+    }
+    c->ready = 1; /* budget spent: let the others run, come back without waiting */
+}
+
+static void step_write(conn *c, int64_t now)
+{
+    srv *s = c->s;
+
+    while (c->out_off < c->out_len) {
+        /* After WANT_*, this repeats the call with the same arguments. */
+        int n = px_tls_conn_write(c->tls, c->out + c->out_off, c->out_len - c->out_off);
+        if (n == PX_TLS_WANT_READ || n == PX_TLS_WANT_WRITE) {
+            c->want = n == PX_TLS_WANT_READ ? POLLIN : POLLOUT;
+            return;
+        }
+        if (n < 0) {
+            log_event("info", "write_failed", c->peer, px_tls_conn_error(c->tls), NULL);
+            conn_kill(c);
+            return;
+        }
+        c->out_off += (size_t)n;
+        STAT_ADD(s, bytes_out, n);
+        c->deadline = now + s->lim.idle_timeout_ms;
+    }
+    free(c->out);
+    c->out = NULL;
+    c->out_len = c->out_off = 0;
+    if (s->stopping && c->after != AW_CLOSE)
+        c->after = AW_CLOSE;
+    switch (c->after) {
+    case AW_READ_BODY:
+        c->st = ST_READ_BODY;
+        c->want = POLLIN;
+        c->ready = 1;
+        c->deadline = c->req_start + s->lim.request_timeout_ms;
+        break;
+    case AW_NEXT_REQUEST:
+        request_reset(c, now);
+        break;
+    case AW_CLOSE:
+        start_closing(c, now);
+        break;
+    }
+}
+
+static void step_closing(conn *c)
+{
+    uint8_t buf[16384];
+
+    if (!c->notify_done) {
+        int r = px_tls_conn_close_notify(c->tls);
+        if (r == PX_TLS_WANT_READ || r == PX_TLS_WANT_WRITE) {
+            c->want = r == PX_TLS_WANT_READ ? POLLIN : POLLOUT;
+            return;
+        }
+        c->notify_done = 1;
+        (void)shutdown(c->fd, SHUT_WR);
+    }
+    /* Lingering close: a peer still sending (a body we refused) would get
+     * an RST on close() and might lose our response; read and discard
+     * until it closes, within CLOSE_LINGER_MS and LINGER_DRAIN_MAX, and at
+     * most READS_PER_WAKE reads per turn so others are not starved. */
+    for (int i = 0; i < READS_PER_WAKE; i++) {
+        ssize_t n = recv(c->fd, buf, sizeof buf, 0);
+        if (n > 0) {
+            c->drained += (size_t)n;
+            if (c->drained > LINGER_DRAIN_MAX) {
+                conn_kill(c);
+                return;
+            }
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            c->want = POLLIN;
+            return;
+        }
+        conn_kill(c); /* EOF or error */
+        return;
+    }
+    c->ready = 1; /* budget spent, the peer still sending: come back later */
+}
+
+static void step(conn *c, int64_t now)
+{
+    c->ready = 0;
+    switch (c->st) {
+    case ST_HANDSHAKE: step_handshake(c, now); break;
+    case ST_READ_HEAD:
+    case ST_READ_BODY: step_read(c, now); break;
+    case ST_WRITE: step_write(c, now); break;
+    case ST_CLOSING: step_closing(c); break;
+    case ST_DISPATCHED: break;
+    }
+}
+
+static void on_deadline(conn *c, int64_t now)
+{
+    srv *s = c->s;
+
+    switch (c->st) {
+    case ST_HANDSHAKE:
+        STAT_ADD(s, handshakes_failed, 1);
+        STAT_ADD(s, timeouts, 1);
+        log_event("warn", "handshake_failed", c->peer, "handshake timeout", NULL);
+        conn_kill(c);
+        break;
+    case ST_READ_HEAD:
+        if (!c->started) { /* idle keep-alive connection */
+            start_closing(c, now);
+            break;
+        }
+        /* fall through */
+    case ST_READ_BODY:
+        respond_error(c, 408, "request not complete in time", now);
+        break;
+    case ST_WRITE:
+        STAT_ADD(s, timeouts, 1);
+        log_event("warn", "write_timeout", c->peer, "peer does not read the response", NULL);
+        conn_kill(c);
+        break;
+    case ST_CLOSING:
+        conn_kill(c);
+        break;
+    case ST_DISPATCHED:
+        break;
+    }
+}
+
+/* ---- accept ------------------------------------------------------------- */
+
+static void do_accept(srv *s, int64_t now)
+{
+    for (int i = 0; i < ACCEPTS_PER_WAKE; i++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        int fd = accept(s->lfd, (struct sockaddr *)&ss, &sl), one = 1;
+        const char *why = NULL;
+        char peer[PEER_MAX];
+        conn *c;
+
+        if (fd < 0) {
+            char e[96];
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return;
+            errno_text(errno, e, sizeof e);
+            log_event("error", "accept_failed", NULL, e, NULL);
+            s->accept_paused_until = now + ACCEPT_BACKOFF_MS; /* e.g. EMFILE */
+            return;
+        }
+        addr_text((struct sockaddr *)&ss, sl, peer, sizeof peer);
+        if (s->nconns >= s->lim.max_connections) {
+            STAT_ADD(s, connections_refused, 1);
+            log_event("warn", "connection_refused", peer, "max_connections reached",
+                      "limit=%u", s->lim.max_connections);
+            close(fd);
+            continue;
+        }
+        if (set_nonblock_cloexec(fd) != 0 ||
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0) {
+            close(fd);
+            continue;
+        }
+#ifdef SO_NOSIGPIPE
+        (void)setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+        if (!(c = calloc(1, sizeof *c))) {
+            close(fd);
+            continue;
+        }
+        c->s = s;
+        c->fd = fd;
+        STAT_ADD(s, connections_accepted, 1);
+        STAT_ADD(s, connections_open, 1);
+        memcpy(c->peer, peer, sizeof c->peer);
+        c->arena_cap = s->lim.max_header_bytes + s->lim.max_headers * 2 + 2;
+        if (!(c->arena = malloc(c->arena_cap)) ||
+            !(c->hname = calloc(s->lim.max_headers, sizeof *c->hname)) ||
+            !(c->hval = calloc(s->lim.max_headers, sizeof *c->hval)) ||
+            px_tls_conn_new(s->tls, fd, &c->tls, &why) != 0) {
+            log_event("error", "connection_setup_failed", peer, why ? why : "out of memory",
+                      NULL);
+            conn_free(c);
+            continue;
+        }
+        c->st = ST_HANDSHAKE;
+        c->want = POLLIN;
+        c->ready = 1; /* the ClientHello may be there already */
+        c->deadline = now + s->lim.handshake_timeout_ms;
+        s->conns[s->nconns++] = c;
+    }
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+int srv_create(srv **out, const char *listen_host, const char *listen_port,
+               struct px_tls_server *tls, const srv_limits *lim, srv_handler h, void *ud,
+               char *err, size_t errlen)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    int rc, fds[2] = {-1, -1};
+    char e[128] = "no address";
+    sigset_t all, old;
+    srv *s;
+
+    *out = NULL;
+    if (!(s = calloc(1, sizeof *s))) {
+        (void)snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    s->lfd = s->wake_r = s->wake_w = -1;
+    if (lim)
+        s->lim = *lim;
+    else
+        srv_limits_default(&s->lim);
+    if (s->lim.workers == 0 || s->lim.workers > WORKERS_MAX || s->lim.max_connections == 0 ||
+        s->lim.max_headers == 0 || s->lim.max_header_bytes < 64 ||
+        s->lim.max_header_bytes > ((size_t)1 << 20) || s->lim.max_headers > 4096) {
+        (void)snprintf(err, errlen, "limits out of range (workers 1..%d, max_connections >= 1, "
+                       "max_headers 1..4096, max_header_bytes 64..1 MiB)", WORKERS_MAX);
+        free(s);
+        return -1;
+    }
+    s->tls = tls;
+    s->handler = h;
+    s->ud = ud;
+    atomic_init(&s->stop_req, 0);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    if ((rc = getaddrinfo(listen_host, listen_port, &hints, &res)) != 0) {
+        (void)snprintf(err, errlen, "listen address %s:%s: %s", listen_host ? listen_host : "*",
+                       listen_port, gai_strerror(rc));
+        goto fail;
+    }
+    for (ai = res; ai; ai = ai->ai_next) {
+        int one = 1, fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        if (fd < 0) {
+            errno_text(errno, e, sizeof e);
+            continue;
+        }
+        if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+            bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0 ||
+            set_nonblock_cloexec(fd) != 0) {
+            errno_text(errno, e, sizeof e);
+            close(fd);
+            continue;
+        }
+        s->lfd = fd;
+        break;
+    }
+    freeaddrinfo(res);
+    if (s->lfd < 0) {
+        (void)snprintf(err, errlen, "cannot listen on %s:%s: %s",
+                       listen_host ? listen_host : "*", listen_port, e);
+        goto fail;
+    }
+    {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        if (getsockname(s->lfd, (struct sockaddr *)&ss, &sl) == 0)
+            s->port = ss.ss_family == AF_INET6
+                          ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                          : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    }
+    if (pipe(fds) != 0 || set_nonblock_cloexec(fds[0]) != 0 || set_nonblock_cloexec(fds[1]) != 0) {
+        errno_text(errno, e, sizeof e);
+        (void)snprintf(err, errlen, "cannot create wake-up pipe: %s", e);
+        if (fds[0] >= 0) {
+            close(fds[0]);
+            close(fds[1]);
+        }
+        goto fail;
+    }
+    s->wake_r = fds[0];
+    s->wake_w = fds[1];
+    if (!(s->conns = calloc(s->lim.max_connections, sizeof *s->conns)) ||
+        !(s->pfd = calloc((size_t)s->lim.max_connections + 2, sizeof *s->pfd)) ||
+        !(s->pconn = calloc((size_t)s->lim.max_connections + 2, sizeof *s->pconn)) ||
+        !(s->workers = calloc(s->lim.workers, sizeof *s->workers))) {
+        (void)snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    /* Workers block every signal: SIGTERM and friends go to the other
+     * threads, where srv_stop may be called from a handler. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    for (; s->n_workers < s->lim.workers; s->n_workers++) {
+        if ((rc = pthread_create(&s->workers[s->n_workers], NULL, worker_main, s)) != 0) {
+            pthread_sigmask(SIG_SETMASK, &old, NULL);
+            errno_text(rc, e, sizeof e);
+            (void)snprintf(err, errlen, "cannot start worker thread: %s", e);
+            goto fail;
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    *out = s;
+    return 0;
+fail:
+    srv_free(s);
+    return -1;
+}
+
+unsigned srv_port(const srv *s)
+{
+    return s->port;
+}
+
+void srv_stop(srv *s)
+{
+    int saved = errno; /* async-signal-safe: an atomic store and a write */
+    atomic_store(&s->stop_req, 1);
+    wake(s);
+    errno = saved;
+}
+
+static void begin_stop(srv *s, int64_t now)
+{
+    size_t dispatched = 0;
+
+    s->stopping = 1;
+    if (s->lfd >= 0) {
+        close(s->lfd);
+        s->lfd = -1;
+    }
+    for (size_t i = 0; i < s->nconns; i++) {
+        conn *c = s->conns[i];
+        switch (c->st) {
+        case ST_HANDSHAKE:
+            conn_kill(c);
+            break;
+        case ST_READ_HEAD:
+        case ST_READ_BODY:
+            /* Not yet a request we acknowledged: the terminal retries. */
+            start_closing(c, now);
+            break;
+        case ST_DISPATCHED:
+            dispatched++;
+            break;
+        case ST_WRITE:
+            if (c->after != AW_CLOSE)
+                c->after = AW_CLOSE;
+            break;
+        case ST_CLOSING:
+            break;
+        }
+    }
+    log_event("info", "stopping", NULL, NULL, "connections=%zu dispatched=%zu", s->nconns,
+              dispatched);
+}
+
+static void sweep(srv *s)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < s->nconns; i++) {
+        if (s->conns[i]->dead)
+            conn_free(s->conns[i]);
+        else
+            s->conns[j++] = s->conns[i];
+    }
+    s->nconns = j;
+}
+
+static void take_completed(srv *s, int64_t now)
+{
+    job *list;
+    char buf[256];
+
+    while (read(s->wake_r, buf, sizeof buf) > 0)
+        ;
+    pthread_mutex_lock(&s->mu);
+    list = s->d_head;
+    s->d_head = s->d_tail = NULL;
+    pthread_mutex_unlock(&s->mu);
+    while (list) {
+        job *j = list;
+        list = j->next;
+        complete(s, j, now);
+        job_free(j);
+    }
+}
+
+int srv_run(srv *s)
+{
+    struct sigaction sa;
+    int64_t stop_deadline = 0;
+
+    /* Writing to a socket the peer closed must cost that connection only. */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    (void)sigaction(SIGPIPE, &sa, NULL);
+
+    for (;;) {
+        int64_t now = now_ms(), next;
+        int timeout, n, any_ready = 0;
+        size_t np = 0;
+
+        if (atomic_load(&s->stop_req) && !s->stopping) {
+            begin_stop(s, now);
+            stop_deadline = now + STOP_GRACE_MS;
+        }
+        sweep(s);
+        if (s->stopping && (s->nconns == 0 || now >= stop_deadline))
+            break;
+
+        next = now + POLL_MAX_MS;
+        if (s->stopping && stop_deadline < next)
+            next = stop_deadline;
+        s->pfd[np].fd = s->wake_r;
+        s->pfd[np].events = POLLIN;
+        s->pconn[np++] = NULL;
+        if (s->lfd >= 0) {
+            int paused = now < s->accept_paused_until;
+            s->pfd[np].fd = paused ? -1 : s->lfd;
+            s->pfd[np].events = POLLIN;
+            s->pconn[np++] = NULL;
+            if (paused && s->accept_paused_until < next)
+                next = s->accept_paused_until;
+        }
+        for (size_t i = 0; i < s->nconns; i++) {
+            conn *c = s->conns[i];
+            if ((c->st == ST_READ_HEAD || c->st == ST_READ_BODY) && px_tls_conn_pending(c->tls))
+                c->ready = 1;
+            if (c->ready)
+                any_ready = 1;
+            if (c->deadline && c->deadline < next)
+                next = c->deadline;
+            s->pfd[np].fd = c->st == ST_DISPATCHED ? -1 : c->fd;
+            s->pfd[np].events = c->want;
+            s->pfd[np].revents = 0;
+            s->pconn[np++] = c;
+        }
+        timeout = any_ready ? 0 : next > now ? (int)(next - now) : 0;
+        n = poll(s->pfd, (nfds_t)np, timeout);
+        if (n < 0 && errno != EINTR) {
+            char e[96];
+            errno_text(errno, e, sizeof e);
+            log_event("error", "poll_failed", NULL, e, NULL);
+            (void)poll(NULL, 0, 10);
+            continue;
+        }
+        now = now_ms();
+        if (n > 0 && (s->pfd[0].revents & POLLIN))
+            take_completed(s, now);
+        if (n > 0 && s->lfd >= 0 && s->pfd[1].fd == s->lfd && (s->pfd[1].revents & POLLIN))
+            do_accept(s, now);
+        for (size_t i = 0; i < np; i++) {
+            conn *c = s->pconn[i];
+            if (!c || c->dead)
+                continue;
+            if (c->ready || (n > 0 && s->pfd[i].revents))
+                step(c, now);
+        }
+        /* Connections accepted above were not in the poll set: start them. */
+        for (size_t i = 0; i < s->nconns; i++) {
+            conn *c = s->conns[i];
+            if (!c->dead && c->st == ST_HANDSHAKE && c->ready)
+                step(c, now);
+        }
+        for (size_t i = 0; i < s->nconns; i++) {
+            conn *c = s->conns[i];
+            if (!c->dead && c->deadline && now >= c->deadline)
+                on_deadline(c, now);
+        }
+    }
+
+    /* Shut the workers down; a handler still running finishes inside
+     * srv_free (which joins), its response is dropped. */
+    pthread_mutex_lock(&s->mu);
+    s->quit = 1;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    {
+        size_t left = 0;
+        for (size_t i = 0; i < s->nconns; i++) {
+            left += s->conns[i]->st == ST_DISPATCHED;
+            conn_free(s->conns[i]);
+        }
+        s->nconns = 0;
+        log_event("info", "stopped", NULL, NULL, "abandoned_requests=%zu", left);
+    }
+    if (s->lfd >= 0) {
+        close(s->lfd);
+        s->lfd = -1;
+    }
+    return 0;
+}
+
+void srv_get_stats(const srv *s, srv_stats *o)
+{
+    stats_atomic *a = (stats_atomic *)&s->st;
+    o->connections_accepted = atomic_load(&a->connections_accepted);
+    o->connections_refused = atomic_load(&a->connections_refused);
+    o->connections_open = atomic_load(&a->connections_open);
+    o->handshakes_full = atomic_load(&a->handshakes_full);
+    o->handshakes_resumed = atomic_load(&a->handshakes_resumed);
+    o->handshakes_failed = atomic_load(&a->handshakes_failed);
+    o->requests = atomic_load(&a->requests);
+    o->bytes_in = atomic_load(&a->bytes_in);
+    o->bytes_out = atomic_load(&a->bytes_out);
+    o->refused_header_too_large = atomic_load(&a->refused_header_too_large);
+    o->refused_body_too_large = atomic_load(&a->refused_body_too_large);
+    o->refused_bad_request = atomic_load(&a->refused_bad_request);
+    o->timeouts = atomic_load(&a->timeouts);
+}
+
+const char *srv_header_get(const srv_request *rq, const char *name)
+{
+    for (size_t i = 0; i < rq->n_headers; i++)
+        if (strcmp(rq->headers[i].name, name) == 0)
+            return rq->headers[i].value;
+    return NULL;
+}
+
+void srv_free(srv *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->quit = 1;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    for (unsigned i = 0; i < s->n_workers; i++)
+        pthread_join(s->workers[i], NULL);
+    while (s->q_head) {
+        job *j = s->q_head;
+        s->q_head = j->next;
+        job_free(j);
+    }
+    while (s->d_head) {
+        job *j = s->d_head;
+        s->d_head = j->next;
+        job_free(j);
+    }
+    for (size_t i = 0; i < s->nconns; i++)
+        conn_free(s->conns[i]);
+    if (s->lfd >= 0)
+        close(s->lfd);
+    if (s->wake_r >= 0)
+        close(s->wake_r);
+    if (s->wake_w >= 0)
+        close(s->wake_w);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s->conns);
+    free(s->pfd);
+    free(s->pconn);
+    free(s->workers);
+    free(s);
+}
