@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job, end to end on the embedded default: install dependencies,
-# build, create a terminal store, record a realistic flexible-enforcement
-# patrol (with real photo and audio files), and verify the whole record.
+# build, start a local collection server (patrold, SQLite) on 127.0.0.1,
+# enrol a terminal, record a realistic flexible-enforcement patrol (with
+# real photo and audio files), verify it, sync it over TLS, and show that
+# the server holds it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -11,11 +13,29 @@ cmake --build build -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
 work=$(mktemp -d "${TMPDIR:-/tmp}/patrol-demo.XXXXXX")
 export PATROL_STORE="$work/terminal"
 patrol() { ./build/client/patrol "$@"; }
+patrold() { ./build/server/patrold --data "$work/server" "$@"; }
 step() { printf '\n== %s\n' "$*"; }
 python3 scripts/make-media.py "$work/media"
 
-step "Terminal set-up (station admin)"
+step "Collection server (county justice bureau): keys, device CA, reference lists"
+patrold init --name "泗阳县司法局柔性执法采集服务器"
+patrold lists import tests/data/reference-sample.json
+token=$(patrold device add --name "城管执法终端-07" --department SY-CGJ)
+./build/server/patrold --data "$work/server" serve --listen 127.0.0.1:0 2>"$work/patrold.log" &
+server_pid=$!   # the server itself, not a subshell: the trap must reach it
+trap 'kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true' EXIT
+port=
+for _ in $(seq 50); do
+  port=$(sed -n 's/.*event=listening addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/patrold.log")
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+[ -n "$port" ] || { echo "patrold did not start:" >&2; cat "$work/patrold.log" >&2; exit 1; }
+echo "patrold listening on 127.0.0.1:$port"
+
+step "Terminal set-up (station admin): store, enrolment, inspectors"
 patrol init --department SY-CGJ --device-name "城管执法终端-07"
+patrol enroll --server "https://127.0.0.1:$port" --token "$token"
 patrol inspector add --id zhangwei --name "张伟" --cert-no 32132300100
 patrol inspector add --id liuna --name "刘娜" --cert-no 32132300117
 
@@ -70,5 +90,19 @@ patrol log --matter "$m"
 step "Verify: every hash, chain link, signature and evidence file"
 patrol verify
 patrol info
+
+step "Back at the station: sync over TLS (pinned key, client certificate)"
+patrol status
+patrol sync
+patrol status
+
+step "The server holds it (patrold device list)"
+patrold device list
+
+step "Stop the server (SIGTERM: requests in flight finish, nothing acknowledged is lost)"
+kill -TERM "$server_pid"
+wait "$server_pid" || true
+tail -n 4 "$work/patrold.log"
 echo
-echo "demo store: $PATROL_STORE"
+echo "demo terminal store: $PATROL_STORE"
+echo "demo server data:    $work/server (log: $work/patrold.log)"

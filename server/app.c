@@ -36,13 +36,6 @@ static int64_t mono_us(void)
 }
 
 void app_log(const char *level, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-
-/* One structured line on stderr: ts=... level=... then key=value pairs. */
-void app_log(const char *level, const char *fmt, ...)
 {
     char line[1024], ts[40];
     time_t t = time(NULL);

@@ -58,4 +58,12 @@ st_backend *app_db(app *a);
 
 int64_t app_now_ms(void);
 
+/* One structured line on stderr: "ts=... level=LEVEL " + the formatted
+ * key=value pairs. */
+void app_log(const char *level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
 #endif

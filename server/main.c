@@ -660,11 +660,11 @@ static int cmd_serve(const char *data, int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    fprintf(stderr, "ts=- level=info event=listening addr=%s:%u server=\"%s\" workers=%u\n", host,
-            srv_port(s), a.server_name, lim.workers);
+    app_log("info", "event=listening addr=%s:%u server=\"%s\" workers=%u", host, srv_port(s),
+            a.server_name, lim.workers);
     rc = srv_run(s) == 0 ? 0 : 1;
     running = NULL;
-    fprintf(stderr, "ts=- level=info event=stopped\n");
+    app_log("info", "event=exit");
 out:
     srv_free(s);
     px_tls_server_free(tls);

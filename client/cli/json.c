@@ -41,7 +41,7 @@ void cli_format_time(int64_t ms, char *buf, size_t len)
 cJSON *cli_json_entry(const patrol_entry_view *e, int reveal)
 {
     cJSON *o = cJSON_CreateObject(), *f = cJSON_CreateObject(), *ins = cJSON_CreateArray();
-    char when[40];
+    char when[80];
 
     cli_format_time(e->wall_ms, when, sizeof when);
     cJSON_AddNumberToObject(o, "seq", (double)e->seq);

@@ -724,7 +724,7 @@ typedef struct log_ctx {
 static int log_cb(void *ud, const patrol_entry_view *e)
 {
     log_ctx *c = ud;
-    char when[40];
+    char when[80];
     if (c->json) {
         cJSON_AddItemToArray(c->arr, cli_json_entry(e, c->reveal));
         return 0;
@@ -1222,10 +1222,9 @@ static void progress_cb(void *ud, const patrol_sync_progress *pr)
     } else if (pr->bytes_total <= pr->bytes_done) {
         snprintf(eta, sizeof eta, "0:00:00");
     }
-    fprintf(stderr, "%s%-9s entries %llu/%llu  %s/%s  %s/s  ETA %s%s", b->tty ? "\r" : "",
-            pr->phase, (unsigned long long)pr->entries_done,
-            (unsigned long long)pr->entries_total, done, total, rate, eta,
-            b->tty ? "   " : "\n");
+    fprintf(stderr, "%sentries %llu/%llu  %s/%s  %s/s  ETA %s  [%s]%s", b->tty ? "\r" : "",
+            (unsigned long long)pr->entries_done, (unsigned long long)pr->entries_total, done,
+            total, rate, eta, pr->phase, b->tty ? "    " : "\n");
     fflush(stderr);
     b->drawn = b->tty;
 }
@@ -1357,7 +1356,7 @@ static int cmd_status(int argc, char **argv)
     opts o;
     spec sp = {NULL, NULL, O_JSON, NULL, 0};
     patrol_sync_info s;
-    char when[40] = "never", rtime[40] = "", eb[24], pb[24], tb[24];
+    char when[80] = "never", rtime[40] = "", eb[24], pb[24], tb[24];
     patrol *p;
     int rc, err;
 

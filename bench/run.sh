@@ -1,0 +1,61 @@
+#!/bin/sh
+# Build the benchmarks in Release mode and run them with their defaults
+# (capture: 2000 entries x 5 runs; evidence: 200 MiB and 20 MiB files x 3
+# runs; sync: 20000 entries x 5 runs against patrold on 127.0.0.1, plus the
+# same with random texts x 3; upload: 200 MiB as 1 and as 10 files, and
+# 20 MiB, x 3 runs). The figures in docs/bench.md come from this script.
+#
+#   bench/run.sh [BUILD_DIR]      (default: build-bench beside bench/)
+# Extra arguments for the programs: BENCH_CAPTURE_ARGS, BENCH_EVIDENCE_ARGS,
+# BENCH_SYNC_ARGS, BENCH_UPLOAD_ARGS. BENCH_SETS picks what runs (default
+# "capture evidence sync upload"). Work files go under $TMPDIR (default
+# /tmp): point it at the disk to measure. The sync benchmarks start and stop
+# their own patrold (this build's) on 127.0.0.1.
+set -eu
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-"$src/build-bench"}
+
+cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+# Only the benchmark programs are built (and patrold, which the sync ones
+# start): nothing else is needed to run them.
+cmake --build "$build" --target bench_capture bench_evidence bench_sync bench_upload patrold \
+  -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
+sets=${BENCH_SETS:-capture evidence sync upload}
+want() { case " $sets " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+tmp=${TMPDIR:-/tmp}
+echo "== machine"
+echo "nproc: $(nproc 2>/dev/null || echo '?')"
+echo "cpu: $(grep -m1 -E '^(model name|Hardware|Processor)' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')"
+echo "kernel: $(uname -srm)"
+echo "work dir: $tmp on $(df -PT "$tmp" | awk 'NR==2 {print $1 " (" $2 ")"}')"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null) (other work on the machine skews the figures)"
+if want capture; then
+echo
+echo "== capture"
+# shellcheck disable=SC2086
+"$build/bench/bench_capture" ${BENCH_CAPTURE_ARGS:-}
+fi
+if want evidence; then
+echo
+echo "== evidence"
+# shellcheck disable=SC2086
+"$build/bench/bench_evidence" ${BENCH_EVIDENCE_ARGS:-}
+fi
+if want sync; then
+echo
+echo "== sync (patrold on 127.0.0.1)"
+# shellcheck disable=SC2086
+"$build/bench/bench_sync" --patrold "$build/server/patrold" ${BENCH_SYNC_ARGS:-}
+echo
+echo "== sync, random texts (worst case for LZ4)"
+# shellcheck disable=SC2086
+"$build/bench/bench_sync" --patrold "$build/server/patrold" --text random --runs 3 ${BENCH_SYNC_ARGS:-}
+fi
+if want upload; then
+echo
+echo "== evidence upload (patrold on 127.0.0.1)"
+# shellcheck disable=SC2086
+"$build/bench/bench_upload" --patrold "$build/server/patrold" ${BENCH_UPLOAD_ARGS:-}
+fi
