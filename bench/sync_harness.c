@@ -18,6 +18,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 /* wait4 is not POSIX; glibc and bionic declare it only with their own
  * feature macros. Its ABI is the same on every Linux libc. */
@@ -234,7 +237,7 @@ int bs_server_start(const char *patrold, const char *dir, bs_server *s, char *er
 {
     char out[1024], *nl;
     uint64_t end;
-    pid_t pid;
+    pid_t pid, parent;
 
     memset(s, 0, sizeof *s);
     if ((size_t)snprintf(s->data, sizeof s->data, "%s", dir) >= sizeof s->data ||
@@ -266,6 +269,7 @@ int bs_server_start(const char *patrold, const char *dir, bs_server *s, char *er
         memcpy(s->token, out, strlen(out) + 1);
     }
     fflush(NULL);
+    parent = getpid();
     if ((pid = fork()) < 0) {
         snprintf(err, errlen, "fork: %s", strerror(errno));
         return -1;
@@ -273,7 +277,15 @@ int bs_server_start(const char *patrold, const char *dir, bs_server *s, char *er
     if (pid == 0) {
         char *const serve[] = {(char *)patrold, "--data", s->data, "serve", "--listen",
                                "127.0.0.1:0", NULL};
-        int lfd = open(s->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        int lfd;
+        (void)parent;
+#ifdef __linux__
+        /* If the benchmark dies, so does its server (SIGTERM: a clean stop). */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(127);
+#endif
+        lfd = open(s->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (lfd < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(lfd, 1) < 0 || dup2(lfd, 2) < 0)
             _exit(127);

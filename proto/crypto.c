@@ -92,9 +92,16 @@ static void rng_free(rng *r)
 int px_random(void *buf, size_t n)
 {
     rng r;
+    unsigned char *p = buf;
     int rc = rng_init(&r);
-    if (rc == 0 && mbedtls_ctr_drbg_random(&r.drbg, buf, n) != 0)
-        rc = -1;
+    /* CTR-DRBG hands out at most MBEDTLS_CTR_DRBG_MAX_REQUEST bytes a call. */
+    while (rc == 0 && n > 0) {
+        size_t k = n < MBEDTLS_CTR_DRBG_MAX_REQUEST ? n : MBEDTLS_CTR_DRBG_MAX_REQUEST;
+        if (mbedtls_ctr_drbg_random(&r.drbg, p, k) != 0)
+            rc = -1;
+        p += k;
+        n -= k;
+    }
     rng_free(&r);
     return rc;
 }

@@ -318,9 +318,9 @@ static void handle_batch(app *a, const st_device *dev, const srv_request *rq, sr
         reply_error(a, rs, 400, "bad_protobuf", 0, "the batch is not a protobuf Batch");
         goto out;
     }
-    if (b->protocol != 1) {
-        reply_error(a, rs, 400, "bad_protocol", 0, "protocol version %u is not supported (1)",
-                    b->protocol);
+    if (b->protocol != PX_PROTOCOL_VERSION) {
+        reply_error(a, rs, 400, "bad_protocol", 0, "protocol version %u is not supported (%u)",
+                    b->protocol, PX_PROTOCOL_VERSION);
         goto out;
     }
     if (b->batch_id.len != 16) {
@@ -328,7 +328,7 @@ static void handle_batch(app *a, const st_device *dev, const srv_request *rq, sr
         goto out;
     }
     if (b->n_entries > APP_MAX_BATCH_ENTRIES) {
-        reply_error(a, rs, 400, "too_many_entries", 0, "%zu entries; at most %d per batch",
+        reply_error(a, rs, 400, "too_many_entries", 0, "%zu entries; at most %u per batch",
                     b->n_entries, APP_MAX_BATCH_ENTRIES);
         goto out;
     }

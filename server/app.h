@@ -11,8 +11,10 @@
 #include "net.h"
 #include "storage.h"
 
-#define APP_MAX_BATCH_ENTRIES 1000
-#define APP_MAX_PATCH_BYTES ((size_t)8 << 20)
+#include "protocol.h"
+
+#define APP_MAX_BATCH_ENTRIES PX_BATCH_MAX_ENTRIES
+#define APP_MAX_PATCH_BYTES PX_PATCH_MAX_BYTES
 
 /* Request counters for /metrics. */
 enum {

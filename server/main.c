@@ -59,7 +59,9 @@ static int write_file(const char *path, const char *text, mode_t mode)
     return fclose(f);
 }
 
-static int key_pin(const char *data, char *pin, size_t len)
+/* The server key's pin: SHA-256 of its SubjectPublicKeyInfo, in standard
+ * base64 (std: curl's "sha256//" form) or base64url (in tokens). */
+static int key_pin(const char *data, char *pin, size_t len, int std)
 {
     char *path = join(data, "server.key");
     px_key *k = NULL;
@@ -67,7 +69,8 @@ static int key_pin(const char *data, char *pin, size_t len)
     uint8_t id[PX_HASH_LEN];
     int rc = -1;
     if (path && px_key_load_private(path, &k, &why) == 0 && px_key_id(k, id) == 0 &&
-        px_base64url_encode(id, sizeof id, pin, len) == 0)
+        (std ? px_base64_encode(id, sizeof id, pin, len)
+             : px_base64url_encode(id, sizeof id, pin, len)) == 0)
         rc = 0;
     px_key_free(k);
     free(path);
@@ -163,7 +166,7 @@ static int cmd_init(const char *data, int argc, char **argv)
         fprintf(stderr, "patrold: init: %s\n", db->ops->errmsg(db));
         goto out;
     }
-    if (key_pin(data, pin, sizeof pin) != 0)
+    if (key_pin(data, pin, sizeof pin, 1) != 0)
         goto out;
     printf("server %s initialised in %s\nserver key pin sha256//%s\n", name, data, pin);
     rc = 0;
@@ -232,7 +235,7 @@ static int cmd_device_add(const char *data, int argc, char **argv)
         return die("device add", "device name: %s", why);
     if ((why = px_check_ident(dept)))
         return die("device add", "department code: %s", why);
-    if (key_pin(data, pin, sizeof pin) != 0)
+    if (key_pin(data, pin, sizeof pin, 0) != 0)
         return die("device add", "cannot read the server key in %s", data);
     if (!(db = open_db(data, "device add")))
         return 1;

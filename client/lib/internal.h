@@ -85,7 +85,7 @@ int px_get_text(patrol *p, char *out, size_t len, const char *sql, const char *t
 #define PX_TOKEN_ID_LEN 8
 #define PX_TOKEN_SECRET_LEN 16
 #define PX_BATCH_ID_LEN 16
-#define PX_BATCH_MAX_ENTRIES 500     /* entries per batch (the server takes 1000) */
+#define PX_SYNC_BATCH_ENTRIES 500 /* entries per batch we send (PX_BATCH_MAX_ENTRIES: what the server takes) */
 #define PX_BATCH_MAX_BYTES (1u << 20) /* encoded Batch, before LZ4 */
 
 typedef struct px_token {
@@ -112,7 +112,7 @@ typedef struct px_batch {
 } px_batch;
 
 /* Build the batch of entries from `from` upward: as many as fit in
- * max_entries (capped at PX_BATCH_MAX_ENTRIES) and max_bytes of encoded
+ * max_entries (capped at PX_SYNC_BATCH_ENTRIES) and max_bytes of encoded
  * Batch (capped at PX_BATCH_MAX_BYTES), at least one. PATROL_ENOTFOUND if
  * there is no entry `from`. */
 int px_batch_build(patrol *p, uint64_t from, size_t max_entries, size_t max_bytes,

@@ -49,9 +49,7 @@
 #ifndef PATROL_VERSION_STRING
 #define PATROL_VERSION_STRING "0.0.0"
 #endif
-#ifndef PX_PROTOCOL_VERSION
-#define PX_PROTOCOL_VERSION 1 /* Batch.protocol (proto/patrol.proto) */
-#endif
+#include "protocol.h"
 
 #define CERT_NAME "client.crt"
 #define KEY_NAME "device.key"
@@ -405,8 +403,8 @@ int px_batch_build(patrol *p, uint64_t from, size_t max_entries, size_t max_byte
     int rc, err = PATROL_OK;
 
     memset(out, 0, sizeof *out);
-    if (max_entries == 0 || max_entries > PX_BATCH_MAX_ENTRIES)
-        max_entries = PX_BATCH_MAX_ENTRIES;
+    if (max_entries == 0 || max_entries > PX_SYNC_BATCH_ENTRIES)
+        max_entries = PX_SYNC_BATCH_ENTRIES;
     if (max_bytes == 0 || max_bytes > PX_BATCH_MAX_BYTES)
         max_bytes = PX_BATCH_MAX_BYTES;
     /* protocol, batch_id and device; then per entry its SignedEntry. */
@@ -632,15 +630,16 @@ static size_t header_cb(char *buf, size_t size, size_t n, void *ud)
         return len;
     memcpy(val, v, vl);
     val[vl] = '\0';
-    if (nl == 13 && strncasecmp(buf, "Upload-Offset", nl) == 0) {
+#define IS(name) (nl == sizeof name - 1 && strncasecmp(buf, name, nl) == 0)
+    if (IS("Upload-Offset"))
         a->upload_offset = px_parse_u64(val, 0, (uint64_t)INT64_MAX, &x) ? -2 : (int64_t)x;
-    } else if (nl == 13 && strncasecmp(buf, "Upload-Length", nl) == 0) {
+    else if (IS("Upload-Length"))
         a->upload_length = px_parse_u64(val, 0, (uint64_t)INT64_MAX, &x) ? -2 : (int64_t)x;
-    } else if (nl == 15 && strncasecmp(buf, "Upload-Complete", nl) == 0) {
+    else if (IS("Upload-Complete"))
         a->upload_complete = strcmp(val, "1") == 0;
-    } else if (nl == 14 && strncasecmp(buf, "X-Patrol-Reason", nl) == 0) {
+    else if (IS("X-Patrol-Reason"))
         clean(val, a->reason, sizeof a->reason);
-    }
+#undef IS
     return len;
 }
 
@@ -967,7 +966,7 @@ static int request_retry(conn *c, const request *rq, answer *a, const char *what
 }
 
 /* A refusal (4xx): the reason from the Error body or the X-Patrol-Reason
- * header, and the server's sentence. reason_out (may be NULL) gets the
+ * header, and the server's sentence. reason_out (may be NULL) receives the
  * reason. Returns err. */
 static int refusal(conn *c, const answer *a, const char *what, int err, char *reason_out,
                    size_t reason_len)
@@ -1070,12 +1069,12 @@ static const patrol_sync_opts *resolve_opts(const patrol_sync_opts *in, patrol_s
     DEF(connect_timeout_s, DEF_CONNECT_S);
     DEF(low_speed_bytes, DEF_LOW_SPEED);
     DEF(low_speed_s, DEF_LOW_SPEED_S);
-    DEF(batch_entries, PX_BATCH_MAX_ENTRIES);
+    DEF(batch_entries, PX_SYNC_BATCH_ENTRIES);
     DEF(batch_bytes, PX_BATCH_MAX_BYTES);
     DEF(chunk_bytes, CHUNK_MAX);
 #undef DEF
-    if (o->batch_entries > PX_BATCH_MAX_ENTRIES)
-        o->batch_entries = PX_BATCH_MAX_ENTRIES;
+    if (o->batch_entries > PX_SYNC_BATCH_ENTRIES)
+        o->batch_entries = PX_SYNC_BATCH_ENTRIES;
     if (o->batch_bytes > PX_BATCH_MAX_BYTES)
         o->batch_bytes = PX_BATCH_MAX_BYTES;
     if (o->chunk_bytes > CHUNK_MAX)
@@ -1106,6 +1105,7 @@ int patrol_enroll(patrol *p, const char *server_url, const char *token, unsigned
     memset(&c, 0, sizeof c);
     memset(&a, 0, sizeof a);
     memset(&tok, 0, sizeof tok);
+    memset(&req, 0, sizeof req);
     p->errmsg[0] = '\0';
     if (out)
         memset(out, 0, sizeof *out);
@@ -1140,7 +1140,6 @@ int patrol_enroll(patrol *p, const char *server_url, const char *token, unsigned
         err = px_fail(p, PATROL_ENOMEM, "out of memory");
         goto exit;
     }
-    memset(&req, 0, sizeof req);
     req.method = "POST";
     req.path = "/v1/enroll";
     req.content_type = "application/x-protobuf";
@@ -1232,6 +1231,8 @@ exit:
         patrol__v1__enroll_response__free_unpacked(rs, NULL);
     px_key_free(rk);
     px_wipe(&tok, sizeof tok);
+    if (body)
+        px_wipe(body, req.body_len); /* it holds the token's secret */
     free(csr);
     free(body);
     free(certpath);
@@ -1255,8 +1256,8 @@ typedef struct syncer {
     /* progress */
     patrol_sync_progress pr;
     uint64_t inflight_cap;
-    int64_t last_emit, rate_ms;
-    double rate_bytes;
+    int64_t start_ms, last_emit, rate_ms;
+    double rate, rate_bytes;
     /* evidence the server asked for, sha256 hex */
     char (*want)[65];
     size_t n_want, cap_want;
@@ -1285,15 +1286,20 @@ static void emit(syncer *s, uint64_t inflight, int force)
     if (s->pr.bytes_done + inflight > s->pr.bytes_total)
         s->pr.bytes_total = s->pr.bytes_done + inflight;
     done = (double)(s->pr.bytes_done + inflight);
+    /* The rate: a moving average of one-second samples; until the first
+     * sample, the average since the start. */
     if (now - s->rate_ms >= 1000) {
         double inst = (done - s->rate_bytes) * 1000.0 / (double)(now - s->rate_ms);
         if (inst < 0)
             inst = 0;
-        s->pr.rate = s->pr.rate > 0 ? 0.7 * s->pr.rate + 0.3 * inst : inst;
+        s->rate = s->rate > 0 ? 0.7 * s->rate + 0.3 * inst : inst;
         s->rate_ms = now;
         s->rate_bytes = done;
     }
     v = s->pr;
+    v.rate = s->rate;
+    if (v.rate <= 0 && now - s->start_ms >= 100)
+        v.rate = done * 1000.0 / (double)(now - s->start_ms);
     v.bytes_done = (uint64_t)done;
     v.entries_done = s->acked > s->acked_start ? s->acked - s->acked_start : 0;
     if (v.entries_done > v.entries_total)
@@ -1362,6 +1368,27 @@ static int store_receipt(syncer *s, const uint8_t id[PX_BATCH_ID_LEN], const px_
 
 /* The answer to a batch: verify the receipt against this journal, store
  * it, and say where to go on (*next). */
+/* Whether a verified receipt speaks of this journal: its chain head is
+ * this journal's hash at its last_seq. */
+static int receipt_matches(syncer *s, const px_receipt *rc, int *match)
+{
+    uint8_t ours[PX_HASH_LEN];
+    int err;
+    *match = 0;
+    if (rc->last_seq > s->head)
+        return PATROL_OK;
+    if (rc->last_seq == 0) {
+        *match = 1;
+        return PATROL_OK;
+    }
+    if ((err = journal_hash(s->p, rc->last_seq, ours)))
+        return err;
+    *match = memcmp(ours, rc->head_hash, PX_HASH_LEN) == 0;
+    return PATROL_OK;
+}
+
+/* The answer to a batch: verify the receipt against this journal, store
+ * it, and say where to go on (*next). */
 static int take_ack(syncer *s, const px_batch *b, const uint8_t id[PX_BATCH_ID_LEN],
                     const answer *a, uint64_t *next)
 {
@@ -1369,11 +1396,10 @@ static int take_ack(syncer *s, const px_batch *b, const uint8_t id[PX_BATCH_ID_L
     Patrol__V1__Ack *ack = patrol__v1__ack__unpack(NULL, a->len, a->body);
     Patrol__V1__EntryAck *rej = NULL;
     px_receipt rc;
-    uint8_t ours[PX_HASH_LEN];
-    char reason[64] = "", detail[256] = "";
-    uint64_t prev = s->acked, accepted = 0, dup = 0;
+    char reason[64] = "", detail[256] = "", other[160] = "";
+    uint64_t prev = s->acked, accepted = 0, dup = 0, rej_seq = 0;
     const char *why;
-    int err = PATROL_OK;
+    int err = PATROL_OK, match;
 
     if (!ack)
         return px_fail(p, PATROL_ESERVER, "the server's answer to a batch is not an Ack");
@@ -1395,23 +1421,6 @@ static int take_ack(syncer *s, const px_batch *b, const uint8_t id[PX_BATCH_ID_L
                       (unsigned long long)b->first, (unsigned long long)b->last, why);
         goto exit;
     }
-    if (rc.last_seq > s->head) {
-        err = px_fail(p, PATROL_ETRUST, "the server's receipt covers entry %llu, but this "
-                                        "terminal has only %llu",
-                      (unsigned long long)rc.last_seq, (unsigned long long)s->head);
-        goto exit;
-    }
-    if (rc.last_seq > 0) {
-        if ((err = journal_hash(p, rc.last_seq, ours)))
-            goto exit;
-        if (memcmp(ours, rc.head_hash, PX_HASH_LEN) != 0) {
-            err = px_fail(p, PATROL_ETRUST,
-                          "the server's chain head at entry %llu is not this journal's: the "
-                          "server holds another history; nothing was marked synced",
-                          (unsigned long long)rc.last_seq);
-            goto exit;
-        }
-    }
     for (size_t i = 0; i < ack->n_entries; i++) {
         Patrol__V1__EntryAck *e = ack->entries[i];
         if (e->status == PATROL__V1__ENTRY_STATUS__ACCEPTED)
@@ -1424,6 +1433,20 @@ static int take_ack(syncer *s, const px_batch *b, const uint8_t id[PX_BATCH_ID_L
     if (rej) {
         clean(rej->reason, reason, sizeof reason);
         clean(rej->detail, detail, sizeof detail);
+        rej_seq = rej->seq;
+    }
+    if ((err = receipt_matches(s, &rc, &match)))
+        goto exit;
+    if (!match && (!rej || strcmp(reason, "gap") == 0)) {
+        err = rc.last_seq > s->head
+                  ? px_fail(p, PATROL_ETRUST, "the server's receipt covers entry %llu, but this "
+                                              "terminal has only %llu; nothing was marked synced",
+                            (unsigned long long)rc.last_seq, (unsigned long long)s->head)
+                  : px_fail(p, PATROL_ETRUST,
+                            "the server's chain head at entry %llu is not this journal's: the "
+                            "server holds another history; nothing was marked synced",
+                            (unsigned long long)rc.last_seq);
+        goto exit;
     }
     if (rej && strcmp(reason, "gap") == 0) {
         /* The server lacks entries before this batch (it lost data, or this
@@ -1437,6 +1460,7 @@ static int take_ack(syncer *s, const px_batch *b, const uint8_t id[PX_BATCH_ID_L
             goto exit;
         }
         rej = NULL;
+        rej_seq = 0;
         reason[0] = detail[0] = '\0';
         *next = exp;
     } else if (!rej && rc.last_seq < b->last) {
@@ -1448,30 +1472,44 @@ static int take_ack(syncer *s, const px_batch *b, const uint8_t id[PX_BATCH_ID_L
     } else {
         *next = rc.last_seq + 1;
     }
-    if ((err = store_receipt(s, id, &rc, ack->receipt, rej ? rej->seq : 0, reason, detail)))
-        goto exit;
-    s->acked = rc.last_seq;
-    s->r->acked_seq = rc.last_seq;
-    s->r->receipts++;
+    if (match) {
+        if ((err = store_receipt(s, id, &rc, ack->receipt, rej_seq, reason, detail)))
+            goto exit;
+        s->acked = rc.last_seq;
+        s->r->acked_seq = rc.last_seq;
+        s->r->receipts++;
+        for (size_t i = 0; i < b->n; i++)
+            if (b->first + i > prev && b->first + i <= rc.last_seq)
+                add_done(s, b->sizes[i]);
+    } else {
+        /* Rejected, and the server's chain is not this journal's (a fork:
+         * its receipt covers its own entries). It proves nothing about
+         * this journal: not stored, nothing marked synced. The rejection
+         * is kept for 'patrol status'. */
+        if ((err = run(p, "UPDATE sync_state SET rejected_seq = ?, rejected_reason = ?,"
+                          " rejected_detail = ?",
+                       "itt", (int64_t)rej_seq, reason, detail)))
+            goto exit;
+        snprintf(other, sizeof other, "; the server holds another history up to its entry %llu, "
+                                      "so nothing was marked synced",
+                 (unsigned long long)rc.last_seq);
+    }
     s->r->batches++;
     s->r->entries_accepted += accepted;
     s->r->entries_duplicate += dup;
-    for (size_t i = 0; i < b->n; i++)
-        if (b->first + i > prev && b->first + i <= rc.last_seq)
-            add_done(s, b->sizes[i]);
     for (size_t i = 0; i < ack->n_missing_evidence; i++)
         if (is_sha_hex(ack->missing_evidence[i]) &&
             (err = want_add(s, ack->missing_evidence[i])))
             goto exit;
     if (rej) {
-        s->r->rejected_seq = rej->seq;
+        s->r->rejected_seq = rej_seq;
         snprintf(s->r->rejected_reason, sizeof s->r->rejected_reason, "%s", reason);
         snprintf(s->r->rejected_detail, sizeof s->r->rejected_detail, "%s", detail);
         err = px_fail(p, PATROL_EREJECTED,
-                      "the server rejected entry %llu (%s)%s%s; later entries were not sent and "
-                      "the journal is unchanged: a supervisor must look at it",
-                      (unsigned long long)rej->seq, reason[0] ? reason : "no reason given",
-                      detail[0] ? ": " : "", detail);
+                      "the server rejected entry %llu (%s)%s%s%s; later entries were not sent "
+                      "and the journal is unchanged: a supervisor must look at it",
+                      (unsigned long long)rej_seq, reason[0] ? reason : "no reason given",
+                      detail[0] ? ": " : "", detail, other);
     }
 exit:
     patrol__v1__ack__free_unpacked(ack, NULL);
@@ -1558,7 +1596,9 @@ exit:
     return err;
 }
 
-/* Evidence of acknowledged entries the server has not confirmed. */
+/* Evidence of acknowledged entries the server has not confirmed complete.
+ * (What the server's Ack lists as missing is tried whatever this store
+ * believes: the server may have lost it.) */
 static int local_pending_evidence(syncer *s)
 {
     patrol *p = s->p;
@@ -1583,7 +1623,12 @@ static int local_pending_evidence(syncer *s)
         }
         for (size_t i = 0; i < e->n_fields; i++)
             if (strcmp(e->fields[i]->name, "sha256") == 0 && is_sha_hex(e->fields[i]->value)) {
-                err = want_add(s, e->fields[i]->value);
+                char one[8];
+                err = px_get_text(p, one, sizeof one,
+                                  "SELECT 1 FROM evidence_uploaded WHERE sha256 = ?", "t",
+                                  e->fields[i]->value);
+                if (err == PATROL_ENOTFOUND)
+                    err = want_add(s, e->fields[i]->value);
                 break;
             }
         px_entry_free(e);
@@ -1847,15 +1892,8 @@ static int sync_evidence(syncer *s)
         return px_fail(p, PATROL_ENOMEM, "out of memory");
     s->chunk_cur = s->o.chunk_bytes < CHUNK_START ? s->o.chunk_bytes : CHUNK_START;
     for (size_t i = 0; i < s->n_want; i++) {
-        char one[8];
         if (i > 0 && strcmp(s->want[i], s->want[i - 1]) == 0)
             continue;
-        err = px_get_text(p, one, sizeof one, "SELECT 1 FROM evidence_uploaded WHERE sha256 = ?",
-                          "t", s->want[i]);
-        if (err == PATROL_OK)
-            continue; /* confirmed complete before */
-        if (err != PATROL_ENOTFOUND)
-            return err;
         if ((err = upload_one(s, s->want[i])))
             return err;
     }
@@ -2112,7 +2150,7 @@ int patrol_sync(patrol *p, const patrol_sync_opts *uo, patrol_sync_result *ur)
             goto exit;
         s.pr.bytes_total += (uint64_t)v[0];
     }
-    s.rate_ms = s.last_emit = mono_ms();
+    s.start_ms = s.rate_ms = s.last_emit = mono_ms();
     if ((err = conn_open(&s.c, p, url, s.pin, certpath, keypath, &s.o)))
         goto exit;
     s.c.on_progress = on_progress;

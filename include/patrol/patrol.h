@@ -318,15 +318,17 @@ typedef struct patrol_enrolment {
  * Errors: PATROL_EINVAL (bad URL or token; nothing was sent), PATROL_EEXIST,
  * PATROL_ETRUST (the server's key does not match the pin, or its answer is
  * for another key), PATROL_ENET, PATROL_ESERVER (token unknown, used or
- * expired ... the reason is in patrol_errmsg()), PATROL_EIO/ENOSPC.
- * On error the store is unchanged. out may be NULL. */
+ * expired ... the reason is in patrol_errmsg()), PATROL_ECRYPTO (no
+ * certificate request could be made), PATROL_EIO/ENOSPC.
+ * On error the store is unchanged. out (caller's storage, may be NULL) is
+ * filled only on success. The token is wiped from memory before return. */
 PATROL_API int patrol_enroll(patrol *p, const char *server_url, const char *token,
                              unsigned flags, patrol_enrolment *out);
 
 /* Progress of a sync, for a progress bar. Totals are known at the start
  * and may grow when the server asks for evidence it lacks. */
 typedef struct patrol_sync_progress {
-    const char *phase;      /* "entries", "evidence", "reference" (static) */
+    const char *phase;      /* "entries", "evidence", "reference", "done" (static) */
     uint64_t entries_done;  /* entries the server has acknowledged */
     uint64_t entries_total; /* entries pending when the sync started */
     uint64_t bytes_done;    /* entry and evidence bytes the server holds (of bytes_total) */
@@ -400,6 +402,7 @@ typedef struct patrol_sync_result {
  *
  * Errors: PATROL_ESTATE (not enrolled), PATROL_ENET, PATROL_ETRUST (pin
  * mismatch, receipt does not verify or does not match this journal),
+ * PATROL_ECRYPTO (the client certificate or device key is unusable),
  * PATROL_ESERVER (a refusal such as "revoked"; also evidence refused with
  * "hash_mismatch", named in r->evidence_failed), PATROL_EREJECTED,
  * PATROL_EIO/ENOSPC/ECORRUPT. Whatever was acknowledged before the error
@@ -418,7 +421,8 @@ typedef struct patrol_sync_info {
     uint64_t pending_evidence_files;  /* evidence not confirmed complete by the server */
     uint64_t pending_evidence_bytes;
     uint64_t pending_bytes;           /* pending_entry_bytes + pending_evidence_bytes */
-    int64_t last_sync_ms;             /* end of the last complete sync, 0: never */
+    int64_t last_sync_ms;             /* end of the last sync that ran all its steps (a
+                                       * rejected entry included), 0: never */
     uint64_t receipts;                /* receipts stored */
     uint64_t receipt_seq;             /* last receipt: last_seq it covers (0: none) */
     char receipt_head[65];            /* ... its chain head hash (hex) */
@@ -429,6 +433,10 @@ typedef struct patrol_sync_info {
     char rejected_reason[64];
 } patrol_sync_info;
 
+/* Fill *out (caller's storage; nothing is allocated) from the store alone,
+ * without any network access. Works on a store that was never enrolled
+ * (enrolled = 0). Errors: PATROL_EIO, PATROL_ECORRUPT (the sync tables
+ * are damaged); *out is then zeroed or partly filled. */
 PATROL_API int patrol_sync_status(patrol *p, patrol_sync_info *out);
 
 #ifdef __cplusplus
