@@ -63,6 +63,17 @@ Patrol__V1__Entry *px_entry_decode(const uint8_t *buf, size_t len, const char **
         return *why = "entry is not a valid protobuf Entry", NULL;
     if (check_shape(e, why) != 0)
         goto bad;
+    /* protobuf-c keeps unknown fields and writes them back out, so the
+     * byte comparison below would not see them: refuse them here. */
+    if (e->base.n_unknown_fields || (e->location && e->location->base.n_unknown_fields)) {
+        *why = "entry has unknown fields";
+        goto bad;
+    }
+    for (size_t i = 0; i < e->n_fields; i++)
+        if (e->fields[i]->base.n_unknown_fields) {
+            *why = "entry has unknown fields";
+            goto bad;
+        }
     /* Canonical: exactly one encoding per entry. */
     n = protobuf_c_message_get_packed_size(&e->base);
     if (n != len) {

@@ -5,7 +5,7 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config python3 sqlite3 clang
       libsqlite3-dev libcurl4-openssl-dev libmbedtls-dev liblz4-dev
       libprotobuf-c-dev protobuf-c-compiler libcmocka-dev
-      libhttp-parser-dev libcjson-dev curl)
+      libhttp-parser-dev libcjson-dev curl lz4)
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=()

@@ -136,6 +136,30 @@ static void storage_error(app *a, srv_response *rs, st_backend *db, const char *
     reply_error(a, rs, 503, "storage", 0, "the server could not %s; try again", what);
 }
 
+/* protobuf-c allocates per message and per unknown field: an allocator
+ * with a byte budget (a small multiple of the input) stops a small body
+ * from unpacking into gigabytes before any count can be checked. */
+typedef struct budget {
+    size_t left;
+} budget;
+
+static void *budget_alloc(void *d, size_t n)
+{
+    budget *b = d;
+    if (n > b->left)
+        return NULL;
+    b->left -= n;
+    return malloc(n);
+}
+
+static void budget_free(void *d, void *p)
+{
+    (void)d;
+    free(p);
+}
+
+#define BUDGET_ALLOCATOR(b) {budget_alloc, budget_free, &(b)}
+
 /* ---- enrolment -------------------------------------------------------- */
 
 static int ct_equal(const uint8_t *x, const uint8_t *y, size_t n)
@@ -157,11 +181,14 @@ static void handle_enroll(app *a, const srv_request *rq, srv_response *rs)
     char *cert = NULL, cn[64];
     st_token tok;
     st_device dev, other;
-    int rc;
+    int rc, again = 0;
+    budget bud = {4 * rq->body_len + 16384};
+    ProtobufCAllocator al = BUDGET_ALLOCATOR(bud);
 
     if (!db)
         return storage_error(a, rs, NULL, "open its database");
-    if (!(req = patrol__v1__enroll_request__unpack(NULL, rq->body_len, rq->body)))
+    if (rq->body_len > 65536 ||
+        !(req = patrol__v1__enroll_request__unpack(&al, rq->body_len, rq->body)))
         return reply_error(a, rs, 400, "bad_request", 0, "the body is not an EnrollRequest");
     dot = strchr(req->token, '.');
     if (!dot || px_base64url_decode(req->token, (size_t)(dot - req->token), id, sizeof id, &idlen) ||
@@ -191,32 +218,44 @@ static void handle_enroll(app *a, const srv_request *rq, srv_response *rs)
         goto rollback;
     }
     if (tok.used_ms) {
-        reply_error(a, rs, 401, "token_used", 0, "this enrolment token was used already");
-        goto rollback;
+        /* The same terminal asking again (its answer was lost on the way)
+         * gets its certificate again; anyone else is refused. The device
+         * key is also the journal's signing key, so the terminal cannot
+         * simply start over with a new one. */
+        if (db->ops->device_get(db, tok.device, &dev) == ST_OK && dev.status == DEV_ACTIVE &&
+            memcmp(dev.key_id, key_id, PX_HASH_LEN) == 0) {
+            again = 1;
+        } else {
+            reply_error(a, rs, 401, "token_used", 0, "this enrolment token was used already");
+            goto rollback;
+        }
     }
-    if (tok.expires_ms < app_now_ms()) {
+    if (!again && tok.expires_ms < app_now_ms()) {
         reply_error(a, rs, 401, "token_expired", 0, "this enrolment token has expired");
         goto rollback;
     }
-    if (db->ops->device_by_key(db, key_id, &other) == ST_OK) {
+    if (!again && db->ops->device_by_key(db, key_id, &other) == ST_OK) {
         reply_error(a, rs, 409, "key_enrolled", 0, "this device key is enrolled already as "
                                                    "device %lld", (long long)other.id);
         goto rollback;
     }
-    if (db->ops->device_get(db, tok.device, &dev) != ST_OK || dev.status != DEV_PENDING) {
+    if (!again && (db->ops->device_get(db, tok.device, &dev) != ST_OK || dev.status != DEV_PENDING)) {
         reply_error(a, rs, 401, "token_used", 0, "the device of this token is not awaiting "
                                                  "enrolment");
         goto rollback;
     }
     snprintf(cn, sizeof cn, "patrol-device-%lld", (long long)dev.id);
-    if (px_ca_issue(a->ca_key, a->ca_cert_pem, pub, publen, cn, (uint64_t)dev.id, 3650, &cert,
-                    &why) != 0) {
+    pthread_mutex_lock(&a->sign_lock);
+    rc = px_ca_issue(a->ca_key, a->ca_cert_pem, pub, publen, cn, (uint64_t)dev.id, 3650, &cert,
+                     &why);
+    pthread_mutex_unlock(&a->sign_lock);
+    if (rc != 0) {
         app_log("error", "event=enroll_issue error=\"%s\"", why);
         reply_error(a, rs, 500, "issue_failed", 0, "could not issue a certificate");
         goto rollback;
     }
-    if (db->ops->device_enroll(db, dev.id, pub, publen, key_id, app_now_ms()) != ST_OK ||
-        db->ops->token_use(db, id, app_now_ms()) != ST_OK) {
+    if (!again && (db->ops->device_enroll(db, dev.id, pub, publen, key_id, app_now_ms()) != ST_OK ||
+                   db->ops->token_use(db, id, app_now_ms()) != ST_OK)) {
         storage_error(a, rs, db, "record the enrolment");
         goto rollback;
     }
@@ -225,8 +264,8 @@ static void handle_enroll(app *a, const srv_request *rq, srv_response *rs)
         goto out;
     }
     atomic_fetch_add(&a->counters[M_ENROLMENTS], 1);
-    app_log("info", "event=enrolled device=%lld name=\"%s\" department=%s", (long long)dev.id,
-            dev.name, dev.department);
+    app_log("info", "event=%s device=%lld department=%s", again ? "enrolment_repeated" : "enrolled",
+            (long long)dev.id, dev.department);
     res.device.data = key_id;
     res.device.len = PX_HASH_LEN;
     res.client_cert_pem = cert;
@@ -242,7 +281,7 @@ rollback:
 out:
     free(cert);
     px_wipe(secret, sizeof secret);
-    patrol__v1__enroll_request__free_unpacked(req, NULL);
+    patrol__v1__enroll_request__free_unpacked(req, &al);
 }
 
 /* ---- ingest ----------------------------------------------------------- */
@@ -252,6 +291,13 @@ typedef struct pending {
     const Patrol__V1__SignedEntry *se;
     uint8_t hash[PX_HASH_LEN];
 } pending;
+
+typedef struct forked {
+    Patrol__V1__Entry *e;
+    const Patrol__V1__SignedEntry *se;
+    uint8_t hash[PX_HASH_LEN];
+    uint8_t accepted[PX_HASH_LEN];
+} forked;
 
 static const char *field_of(const Patrol__V1__Entry *e, const char *name)
 {
@@ -285,26 +331,166 @@ static void set_ack(Patrol__V1__EntryAck *ea, uint64_t seq, Patrol__V1__EntrySta
     ea->detail = (char *)(detail ? detail : "");
 }
 
+
+/* The checks of one batch against a snapshot of the device's chain (head
+ * seq and hash), done outside any write transaction: decoding, rules,
+ * sequence, chain link, and every entry's signature. */
+typedef struct batch_check {
+    Patrol__V1__EntryAck *acks;
+    char (*details)[160];
+    pending *pend;
+    size_t npend;
+    forked *forks;
+    size_t nforks;
+    uint64_t last;
+    uint8_t head[PX_HASH_LEN];
+} batch_check;
+
+static void check_reset(batch_check *c)
+{
+    for (size_t i = 0; i < c->npend; i++)
+        px_entry_free(c->pend[i].e);
+    for (size_t i = 0; i < c->nforks; i++)
+        px_entry_free(c->forks[i].e);
+    c->npend = c->nforks = 0;
+}
+
+static int check_batch(st_backend *db, const st_device *dev, px_key *devkey,
+                       const Patrol__V1__Batch *b, batch_check *c)
+{
+    const char *why;
+    uint64_t prev_seq = 0;
+    int rejected = 0;
+
+    for (size_t i = 0; i < b->n_entries; i++) {
+        const Patrol__V1__SignedEntry *se = b->entries[i];
+        Patrol__V1__Entry *e;
+        uint8_t hash[PX_HASH_LEN], old[PX_HASH_LEN];
+        uint64_t seq;
+        const char *reason = NULL, *detail = NULL;
+
+        e = px_entry_decode(se->entry.data, se->entry.len, &why);
+        if (rejected) {
+            set_ack(&c->acks[i], e ? e->seq : 0, PATROL__V1__ENTRY_STATUS__REJECTED,
+                    "after_rejected", "an earlier entry of this batch was rejected");
+            px_entry_free(e);
+            continue;
+        }
+        if (!e) {
+            snprintf(c->details[i], sizeof c->details[i], "%s", why);
+            set_ack(&c->acks[i], 0, PATROL__V1__ENTRY_STATUS__REJECTED, "bad_encoding",
+                    c->details[i]);
+            rejected = 1;
+            continue;
+        }
+        seq = e->seq;
+        px_entry_hash(se->entry.data, se->entry.len, hash);
+        if (se->sig.len != PX_SIG_LEN) {
+            reason = "bad_signature", detail = "signature must be 64 bytes";
+        } else if (memcmp(e->device.data, dev->key_id, PX_HASH_LEN) != 0) {
+            reason = "wrong_device", detail = "the entry names another device";
+        } else if (i > 0 && seq <= prev_seq) {
+            reason = "out_of_order", detail = "sequence numbers in a batch must increase";
+        } else if (seq <= c->last) {
+            int rc = db->ops->entry_hash(db, dev->id, seq, old);
+            if (rc != ST_OK) {
+                px_entry_free(e);
+                return -1;
+            }
+            if (memcmp(old, hash, PX_HASH_LEN) == 0) {
+                set_ack(&c->acks[i], seq, PATROL__V1__ENTRY_STATUS__DUPLICATE, "", "");
+                prev_seq = seq;
+                px_entry_free(e);
+                continue;
+            }
+            /* Another entry with a stored seq. Quarantined (never stored
+             * over the accepted one) only when the device really signed
+             * it: then it is proof of two histories. */
+            if (px_verify(devkey, hash, se->sig.data) != 0) {
+                reason = "bad_signature",
+                detail = "the signature does not verify with the enrolled device key";
+            } else {
+                c->forks[c->nforks].e = e;
+                c->forks[c->nforks].se = se;
+                memcpy(c->forks[c->nforks].hash, hash, PX_HASH_LEN);
+                memcpy(c->forks[c->nforks].accepted, old, PX_HASH_LEN);
+                c->nforks++;
+                set_ack(&c->acks[i], seq, PATROL__V1__ENTRY_STATUS__REJECTED, "fork",
+                        "another entry with this sequence number is stored; this one is "
+                        "quarantined for supervisors");
+                rejected = 1;
+                continue;
+            }
+        } else if (seq != c->last + 1) {
+            snprintf(c->details[i], sizeof c->details[i], "expected entry %llu, got %llu",
+                     (unsigned long long)(c->last + 1), (unsigned long long)seq);
+            reason = "gap", detail = c->details[i];
+        } else if (px_rules_check_entry(e, c->details[i], sizeof c->details[i]) != 0) {
+            reason = "bad_rules", detail = c->details[i];
+        } else if (seq == 1 && (strcmp(e->kind, "device.init") != 0 ||
+                                !field_of(e, "public_key"))) {
+            reason = "bad_rules", detail = "entry 1 must introduce the enrolled device key";
+        } else if (memcmp(e->prev_hash.data, c->head, PX_HASH_LEN) != 0) {
+            reason = "chain_broken", detail = "previous hash does not match the stored chain";
+        } else if (px_verify(devkey, hash, se->sig.data) != 0) {
+            /* Every signature is checked: the server receipts and stores
+             * only what the device key signed. */
+            reason = "bad_signature",
+            detail = "the signature does not verify with the enrolled device key";
+        }
+        if (!reason && seq == 1) {
+            char hex[2 * PX_PUBKEY_MAX + 1];
+            px_format_hex(dev->public_key, dev->public_key_len, hex);
+            if (strcmp(field_of(e, "public_key"), hex) != 0)
+                reason = "bad_rules", detail = "entry 1 must introduce the enrolled device key";
+        }
+        if (reason) {
+            set_ack(&c->acks[i], seq, PATROL__V1__ENTRY_STATUS__REJECTED, reason, detail);
+            rejected = 1;
+            px_entry_free(e);
+            continue;
+        }
+        c->pend[c->npend].e = e;
+        c->pend[c->npend].se = se;
+        memcpy(c->pend[c->npend].hash, hash, PX_HASH_LEN);
+        c->npend++;
+        set_ack(&c->acks[i], seq, PATROL__V1__ENTRY_STATUS__ACCEPTED, "", "");
+        c->last = seq;
+        prev_seq = seq;
+        memcpy(c->head, hash, PX_HASH_LEN);
+    }
+    return 0;
+}
+
+/* Sign a receipt body with the receipt key (shared by the workers). */
+static int sign_locked(app *a, px_key *k, const uint8_t hash[PX_HASH_LEN], uint8_t sig[PX_SIG_LEN])
+{
+    int rc;
+    pthread_mutex_lock(&a->sign_lock);
+    rc = px_sign(k, hash, sig);
+    pthread_mutex_unlock(&a->sign_lock);
+    return rc;
+}
+
 static void handle_batch(app *a, const st_device *dev, const srv_request *rq, srv_response *rs)
 {
     st_backend *db = app_db(a);
     uint8_t *raw = NULL, *stored_ack = NULL, *ackbuf = NULL, *rbody = NULL;
-    size_t rawlen, acklen, rlen;
+    size_t rawlen, acklen, rlen, n;
     const char *why = NULL;
     Patrol__V1__Batch *b = NULL;
-    Patrol__V1__EntryAck *acks = NULL, **ackp = NULL;
-    pending *pend = NULL;
-    char (*details)[160] = NULL;
+    Patrol__V1__EntryAck **ackp = NULL;
+    batch_check c;
     char *miss_store[256];
     miss_ctx miss = {miss_store, 0};
     px_key *devkey = NULL;
-    uint64_t last, first_new = 0;
-    uint8_t head[PX_HASH_LEN], sig[PX_SIG_LEN];
-    size_t n, npend = 0, naccepted = 0;
-    int rejected = 0, in_tx = 0;
+    uint64_t first_new = 0, cnt[3] = {0, 0, 0};
+    int in_tx = 0, attempt;
     int64_t t0 = mono_us(), now = app_now_ms();
-    uint64_t cnt[3] = {0, 0, 0};
+    budget bud;
+    ProtobufCAllocator al = BUDGET_ALLOCATOR(bud);
 
+    memset(&c, 0, sizeof c);
     if (!db)
         return storage_error(a, rs, NULL, "open its database");
     atomic_fetch_add(&a->counters[M_BATCH_BYTES], rq->body_len);
@@ -314,8 +500,10 @@ static void handle_batch(app *a, const st_device *dev, const srv_request *rq, sr
         return reply_error(a, rs, big ? 413 : 400, big ? "too_large" : "bad_frame", 0,
                            "batch frame: %s", why);
     }
-    if (!(b = patrol__v1__batch__unpack(NULL, rawlen, raw))) {
-        reply_error(a, rs, 400, "bad_protobuf", 0, "the batch is not a protobuf Batch");
+    bud.left = 4 * rawlen + 65536;
+    if (!(b = patrol__v1__batch__unpack(&al, rawlen, raw))) {
+        reply_error(a, rs, 400, "bad_protobuf", 0,
+                    "the batch is not a protobuf Batch (or unpacks beyond its size budget)");
         goto out;
     }
     if (b->protocol != PX_PROTOCOL_VERSION) {
@@ -342,184 +530,75 @@ static void handle_batch(app *a, const st_device *dev, const srv_request *rq, sr
         goto out;
     }
     n = b->n_entries;
-    acks = calloc(n ? n : 1, sizeof *acks);
+    c.acks = calloc(n ? n : 1, sizeof *c.acks);
     ackp = calloc(n ? n : 1, sizeof *ackp);
-    pend = calloc(n ? n : 1, sizeof *pend);
-    details = calloc(n ? n : 1, sizeof *details);
-    if (!acks || !ackp || !pend || !details) {
+    c.pend = calloc(n ? n : 1, sizeof *c.pend);
+    c.forks = calloc(n ? n : 1, sizeof *c.forks);
+    c.details = calloc(n ? n : 1, sizeof *c.details);
+    if (!c.acks || !ackp || !c.pend || !c.forks || !c.details) {
         reply_error(a, rs, 503, "busy", 0, "out of memory");
         goto out;
     }
+    for (size_t i = 0; i < n; i++)
+        ackp[i] = &c.acks[i];
 
-    if (db->ops->begin(db) != ST_OK) {
-        storage_error(a, rs, db, "start a transaction");
-        goto out;
-    }
-    in_tx = 1;
-    /* A replay gets the stored answer, byte for byte, and stores nothing. */
-    if (db->ops->ack_get(db, dev->id, b->batch_id.data, &stored_ack, &acklen) == ST_OK) {
-        db->ops->rollback(db);
-        in_tx = 0;
-        atomic_fetch_add(&a->counters[M_BATCH_REPLAYS], 1);
-        set_body(rs, 200, "application/x-protobuf", stored_ack, acklen);
-        stored_ack = NULL;
-        goto out;
-    }
-    {
-        st_device cur;
+    /* Check outside the write transaction (signatures cost CPU), against
+     * a snapshot of the chain head; commit only if the head is unchanged,
+     * else check again against the new head. */
+    for (attempt = 0;; attempt++) {
+        st_device snap, cur;
+        if (db->ops->ack_get(db, dev->id, b->batch_id.data, &stored_ack, &acklen) == ST_OK)
+            goto replay;
+        if (db->ops->device_get(db, dev->id, &snap) != ST_OK) {
+            storage_error(a, rs, db, "read the device");
+            goto out;
+        }
+        check_reset(&c);
+        c.last = snap.last_seq;
+        memcpy(c.head, snap.head, PX_HASH_LEN);
+        if (check_batch(db, dev, devkey, b, &c) != 0) {
+            storage_error(a, rs, db, "read an entry");
+            goto out;
+        }
+        if (db->ops->begin(db) != ST_OK) {
+            storage_error(a, rs, db, "start a transaction");
+            goto out;
+        }
+        in_tx = 1;
+        /* A replay gets the stored answer, byte for byte, and stores nothing. */
+        if (db->ops->ack_get(db, dev->id, b->batch_id.data, &stored_ack, &acklen) == ST_OK)
+            goto replay;
         if (db->ops->device_get(db, dev->id, &cur) != ST_OK) {
             storage_error(a, rs, db, "read the device");
             goto out;
         }
-        last = cur.last_seq;
-        memcpy(head, cur.head, PX_HASH_LEN);
+        if (cur.last_seq == snap.last_seq && memcmp(cur.head, snap.head, PX_HASH_LEN) == 0)
+            break;
+        db->ops->rollback(db);
+        in_tx = 0;
+        if (attempt >= 4) {
+            reply_error(a, rs, 503, "busy", 0, "the device's chain kept moving; try again");
+            goto out;
+        }
     }
 
-    for (size_t i = 0; i < n; i++) {
-        const Patrol__V1__SignedEntry *se = b->entries[i];
-        Patrol__V1__Entry *e;
-        uint8_t hash[PX_HASH_LEN], old[PX_HASH_LEN];
-        uint64_t seq = 0;
-        ackp[i] = &acks[i];
-        if (rejected) {
-            /* best effort seq for the answer */
-            Patrol__V1__Entry *x = px_entry_decode(se->entry.data, se->entry.len, &why);
-            set_ack(&acks[i], x ? x->seq : 0, PATROL__V1__ENTRY_STATUS__REJECTED,
-                    "after_rejected", "an earlier entry of this batch was rejected");
-            px_entry_free(x);
-            continue;
+    for (size_t i = 0; i < c.nforks; i++) {
+        Patrol__V1__Entry *e = c.forks[i].e;
+        st_entry fe = {e->seq, c.forks[i].hash, c.forks[i].se->entry.data,
+                       c.forks[i].se->entry.len, c.forks[i].se->sig.data, e->kind, e->object,
+                       e->wall_ms};
+        if (db->ops->fork_put(db, dev->id, &fe, c.forks[i].accepted, now) != ST_OK) {
+            storage_error(a, rs, db, "quarantine a fork");
+            goto out;
         }
-        if (!(e = px_entry_decode(se->entry.data, se->entry.len, &why))) {
-            snprintf(details[i], sizeof details[i], "%s", why);
-            set_ack(&acks[i], 0, PATROL__V1__ENTRY_STATUS__REJECTED, "bad_encoding", details[i]);
-            rejected = 1;
-            continue;
-        }
-        seq = e->seq;
-        px_entry_hash(se->entry.data, se->entry.len, hash);
-        if (memcmp(e->device.data, dev->key_id, PX_HASH_LEN) != 0) {
-            set_ack(&acks[i], seq, PATROL__V1__ENTRY_STATUS__REJECTED, "wrong_device",
-                    "the entry names another device");
-            rejected = 1;
-            px_entry_free(e);
-            continue;
-        }
-        if (seq <= last) {
-            int rc = db->ops->entry_hash(db, dev->id, seq, old);
-            if (rc != ST_OK) {
-                px_entry_free(e);
-                storage_error(a, rs, db, "read an entry");
-                goto out;
-            }
-            if (memcmp(old, hash, PX_HASH_LEN) == 0) {
-                set_ack(&acks[i], seq, PATROL__V1__ENTRY_STATUS__DUPLICATE, "", "");
-                cnt[1]++;
-            } else {
-                /* Never overwrite: quarantine the other version. */
-                st_entry fe = {seq, hash, se->entry.data, se->entry.len,
-                               se->sig.len == PX_SIG_LEN ? se->sig.data : sig, e->kind, e->object,
-                               e->wall_ms};
-                memset(sig, 0, sizeof sig);
-                if (db->ops->fork_put(db, dev->id, &fe, old, now) != ST_OK) {
-                    px_entry_free(e);
-                    storage_error(a, rs, db, "quarantine a fork");
-                    goto out;
-                }
-                atomic_fetch_add(&a->counters[M_FORKS], 1);
-                app_log("warn", "event=fork device=%lld seq=%llu", (long long)dev->id,
-                        (unsigned long long)seq);
-                set_ack(&acks[i], seq, PATROL__V1__ENTRY_STATUS__REJECTED, "fork",
-                        "another entry with this sequence number is stored; this one is "
-                        "quarantined for supervisors");
-                rejected = 1;
-            }
-            px_entry_free(e);
-            continue;
-        }
-        if (seq != last + 1) {
-            snprintf(details[i], sizeof details[i], "expected entry %llu, got %llu",
-                     (unsigned long long)(last + 1), (unsigned long long)seq);
-            set_ack(&acks[i], seq, PATROL__V1__ENTRY_STATUS__REJECTED, "gap", details[i]);
-            rejected = 1;
-            px_entry_free(e);
-            continue;
-        }
-        if (px_rules_check_entry(e, details[i], sizeof details[i]) != 0) {
-            set_ack(&acks[i], seq, PATROL__V1__ENTRY_STATUS__REJECTED, "bad_rules", details[i]);
-            rejected = 1;
-            px_entry_free(e);
-            continue;
-        }
-        if (seq == 1) {
-            char hex[2 * PX_PUBKEY_MAX + 1];
-            px_format_hex(dev->public_key, dev->public_key_len, hex);
-            if (strcmp(e->kind, "device.init") != 0 || !field_of(e, "public_key") ||
-                strcmp(field_of(e, "public_key"), hex) != 0) {
-                set_ack(&acks[i], seq, PATROL__V1__ENTRY_STATUS__REJECTED, "bad_rules",
-                        "entry 1 must introduce the enrolled device key");
-                rejected = 1;
-                px_entry_free(e);
-                continue;
-            }
-        }
-        if (memcmp(e->prev_hash.data, head, PX_HASH_LEN) != 0) {
-            set_ack(&acks[i], seq, PATROL__V1__ENTRY_STATUS__REJECTED, "chain_broken",
-                    "previous hash does not match the stored chain");
-            rejected = 1;
-            px_entry_free(e);
-            continue;
-        }
-        if (se->sig.len != PX_SIG_LEN) {
-            set_ack(&acks[i], seq, PATROL__V1__ENTRY_STATUS__REJECTED, "bad_signature",
-                    "signature must be 64 bytes");
-            rejected = 1;
-            px_entry_free(e);
-            continue;
-        }
-        pend[npend].e = e;
-        pend[npend].se = se;
-        memcpy(pend[npend].hash, hash, PX_HASH_LEN);
-        npend++;
-        set_ack(&acks[i], seq, PATROL__V1__ENTRY_STATUS__ACCEPTED, "", "");
-        last = seq;
-        memcpy(head, hash, PX_HASH_LEN);
+        atomic_fetch_add(&a->counters[M_FORKS], 1);
+        app_log("warn", "event=fork device=%lld seq=%llu", (long long)dev->id,
+                (unsigned long long)e->seq);
     }
-
-    /* Signatures: the chain head's covers every entry before it through the
-     * hash chain; only if it fails is each checked, to find the first bad. */
-    naccepted = npend;
-    if (npend > 0 && px_verify(devkey, pend[npend - 1].hash, pend[npend - 1].se->sig.data) != 0) {
-        for (naccepted = 0; naccepted < npend; naccepted++)
-            if (px_verify(devkey, pend[naccepted].hash, pend[naccepted].se->sig.data) != 0)
-                break;
-        for (size_t i = 0, k = 0; i < n; i++) {
-            if (acks[i].status != PATROL__V1__ENTRY_STATUS__ACCEPTED)
-                continue;
-            if (k == naccepted)
-                set_ack(&acks[i], acks[i].seq, PATROL__V1__ENTRY_STATUS__REJECTED, "bad_signature",
-                        "the signature does not verify with the enrolled device key");
-            else if (k > naccepted)
-                set_ack(&acks[i], acks[i].seq, PATROL__V1__ENTRY_STATUS__REJECTED,
-                        "after_rejected", "an earlier entry of this batch was rejected");
-            k++;
-        }
-        if (naccepted > 0) {
-            last = pend[naccepted - 1].e->seq;
-            memcpy(head, pend[naccepted - 1].hash, PX_HASH_LEN);
-        } else {
-            st_device cur;
-            if (db->ops->device_get(db, dev->id, &cur) != ST_OK) {
-                storage_error(a, rs, db, "read the device");
-                goto out;
-            }
-            last = cur.last_seq;
-            memcpy(head, cur.head, PX_HASH_LEN);
-        }
-    }
-    for (size_t i = 0; i < naccepted; i++) {
-        Patrol__V1__Entry *e = pend[i].e;
-        st_entry se = {e->seq, pend[i].hash, pend[i].se->entry.data, pend[i].se->entry.len,
-                       pend[i].se->sig.data, e->kind, e->object, e->wall_ms};
+    for (size_t i = 0; i < c.npend; i++) {
+        Patrol__V1__Entry *e = c.pend[i].e;
+        st_entry se = {e->seq, c.pend[i].hash, c.pend[i].se->entry.data, c.pend[i].se->entry.len,
+                       c.pend[i].se->sig.data, e->kind, e->object, e->wall_ms};
         if (db->ops->entry_put(db, dev->id, &se, now) != ST_OK) {
             storage_error(a, rs, db, "store an entry");
             goto out;
@@ -533,8 +612,8 @@ static void handle_batch(app *a, const st_device *dev, const srv_request *rq, sr
         if (!first_new)
             first_new = e->seq;
     }
-    cnt[0] = naccepted;
-    if (naccepted && db->ops->device_set_head(db, dev->id, last, head, now) != ST_OK) {
+    cnt[0] = c.npend;
+    if (c.npend && db->ops->device_set_head(db, dev->id, c.last, c.head, now) != ST_OK) {
         storage_error(a, rs, db, "advance the chain head");
         goto out;
     }
@@ -552,8 +631,8 @@ static void handle_batch(app *a, const st_device *dev, const srv_request *rq, sr
         body.device.data = (uint8_t *)dev->key_id;
         body.device.len = PX_HASH_LEN;
         body.first_seq = first_new;
-        body.last_seq = last;
-        body.head_hash.data = head;
+        body.last_seq = c.last;
+        body.head_hash.data = c.head;
         body.head_hash.len = PX_HASH_LEN;
         body.server_time_ms = now;
         body.server_name = a->server_name;
@@ -565,7 +644,7 @@ static void handle_batch(app *a, const st_device *dev, const srv_request *rq, sr
         }
         protobuf_c_message_pack(&body.base, rbody);
         px_sha256(rbody, rlen, rhash);
-        if (px_sign(a->receipt_key, rhash, rsig) != 0) {
+        if (sign_locked(a, a->receipt_key, rhash, rsig) != 0) {
             reply_error(a, rs, 500, "sign_failed", 0, "could not sign the receipt");
             goto out;
         }
@@ -576,7 +655,7 @@ static void handle_batch(app *a, const st_device *dev, const srv_request *rq, sr
         ack.batch_id = b->batch_id;
         ack.entries = ackp;
         ack.n_entries = n;
-        ack.expected_seq = last + 1;
+        ack.expected_seq = c.last + 1;
         ack.receipt = &rc;
         ack.missing_evidence = miss.list;
         ack.n_missing_evidence = miss.n;
@@ -587,7 +666,10 @@ static void handle_batch(app *a, const st_device *dev, const srv_request *rq, sr
         }
         protobuf_c_message_pack(&ack.base, ackbuf);
     }
-    if (db->ops->ack_put(db, dev->id, b->batch_id.data, ackbuf, acklen, now) != ST_OK) {
+    /* The answer is kept for replays only when the batch stored something:
+     * a wholly refused batch stores nothing at all. */
+    if ((c.npend || c.nforks) &&
+        db->ops->ack_put(db, dev->id, b->batch_id.data, ackbuf, acklen, now) != ST_OK) {
         storage_error(a, rs, db, "store the answer");
         goto out;
     }
@@ -598,9 +680,12 @@ static void handle_batch(app *a, const st_device *dev, const srv_request *rq, sr
         goto out;
     }
     in_tx = 0;
-    for (size_t i = 0; i < n; i++)
-        if (acks[i].status == PATROL__V1__ENTRY_STATUS__REJECTED)
+    for (size_t i = 0; i < n; i++) {
+        if (c.acks[i].status == PATROL__V1__ENTRY_STATUS__REJECTED)
             cnt[2]++;
+        else if (c.acks[i].status == PATROL__V1__ENTRY_STATUS__DUPLICATE)
+            cnt[1]++;
+    }
     atomic_fetch_add(&a->counters[M_BATCHES], 1);
     atomic_fetch_add(&a->counters[M_ENTRIES_ACCEPTED], cnt[0]);
     atomic_fetch_add(&a->counters[M_ENTRIES_DUPLICATE], cnt[1]);
@@ -608,7 +693,7 @@ static void handle_batch(app *a, const st_device *dev, const srv_request *rq, sr
     {
         int64_t us = mono_us() - t0;
         int bkt = 0;
-        for (int64_t lim = 1000; bkt < APP_LAT_BUCKETS && us > lim; lim *= 2)
+        for (int64_t lim = 250; bkt < APP_LAT_BUCKETS && us > lim; lim *= 2)
             bkt++;
         atomic_fetch_add(&a->ingest_lat[bkt], 1);
         atomic_fetch_add(&a->ingest_lat_sum_us, (uint64_t)us);
@@ -616,27 +701,32 @@ static void handle_batch(app *a, const st_device *dev, const srv_request *rq, sr
                 "event=batch device=%lld entries=%zu accepted=%llu duplicate=%llu rejected=%llu "
                 "head=%llu ms=%.1f",
                 (long long)dev->id, n, (unsigned long long)cnt[0], (unsigned long long)cnt[1],
-                (unsigned long long)cnt[2], (unsigned long long)last, (double)us / 1000.0);
+                (unsigned long long)cnt[2], (unsigned long long)c.last, (double)us / 1000.0);
     }
     set_body(rs, 200, "application/x-protobuf", ackbuf, acklen);
     ackbuf = NULL;
+    goto out;
+replay:
+    atomic_fetch_add(&a->counters[M_BATCH_REPLAYS], 1);
+    set_body(rs, 200, "application/x-protobuf", stored_ack, acklen);
+    stored_ack = NULL;
 out:
     if (in_tx)
         db->ops->rollback(db);
-    for (size_t i = 0; i < npend; i++)
-        px_entry_free(pend[i].e);
+    check_reset(&c);
     for (size_t i = 0; i < miss.n; i++)
         free(miss.list[i]);
-    free(pend);
-    free(acks);
+    free(c.pend);
+    free(c.forks);
+    free(c.acks);
+    free(c.details);
     free(ackp);
-    free(details);
     free(stored_ack);
     free(ackbuf);
     free(rbody);
     px_key_free(devkey);
     if (b)
-        patrol__v1__batch__free_unpacked(b, NULL);
+        patrol__v1__batch__free_unpacked(b, &al);
     free(raw);
 }
 
@@ -650,11 +740,10 @@ static int valid_sha(const char *s)
 
 static pthread_mutex_t *evidence_lock(app *a, const char *sha)
 {
-    unsigned v = 0;
-    uint8_t b;
-    px_parse_hex(sha, &b, 1);
-    v = b;
-    return &a->evidence_locks[v % 64];
+    /* sha is valid lower-case hex (valid_sha): its first digit picks one of
+     * 16 locks, spread over the table. */
+    unsigned v = (unsigned)(sha[0] >= 'a' ? sha[0] - 'a' + 10 : sha[0] - '0');
+    return &a->evidence_locks[(v * 4) % 64];
 }
 
 static int fsync_dir(const char *path)
@@ -693,8 +782,22 @@ static int evidence_finish(app *a, const char *sha, const char *partial)
     }
     snprintf(dir, sizeof dir, "%s/evidence/%.2s", a->data_dir, sha);
     snprintf(final, sizeof final, "%s/%s", dir, sha);
-    if ((mkdir(dir, 0700) != 0 && errno != EEXIST) || chmod(partial, 0400) != 0 ||
-        rename(partial, final) != 0 || fsync_dir(dir) != 0)
+    if (mkdir(dir, 0700) == 0) {
+        /* The new directory's entry must be durable too. */
+        char top[4200];
+        snprintf(top, sizeof top, "%s/evidence", a->data_dir);
+        if (fsync_dir(top) != 0)
+            goto exit;
+    } else if (errno != EEXIST) {
+        goto exit;
+    }
+    if (access(final, F_OK) == 0) {
+        /* Another device completed the same content meanwhile. */
+        unlink(partial);
+        rc = 0;
+        goto exit;
+    }
+    if (chmod(partial, 0400) != 0 || rename(partial, final) != 0 || fsync_dir(dir) != 0)
         goto exit;
     snprintf(dir, sizeof dir, "%s/evidence/partial", a->data_dir);
     fsync_dir(dir);
@@ -707,9 +810,11 @@ exit:
     return rc;
 }
 
+/* Append the tus headers (after X-Patrol-Reason, if reply_error set it). */
 static void offset_headers(srv_response *rs, uint64_t off, uint64_t len, int complete)
 {
-    snprintf(rs->extra_headers, sizeof rs->extra_headers,
+    size_t used = strlen(rs->extra_headers);
+    snprintf(rs->extra_headers + used, sizeof rs->extra_headers - used,
              "Tus-Resumable: 1.0.0\r\nUpload-Offset: %llu\r\nUpload-Length: %llu\r\n%s",
              (unsigned long long)off, (unsigned long long)len,
              complete ? "Upload-Complete: 1\r\n" : "");
@@ -740,14 +845,22 @@ static void handle_evidence(app *a, const st_device *dev, const srv_request *rq,
                            "no accepted entry of this device names evidence %s", sha);
     if (rc != ST_OK)
         return storage_error(a, rs, db, "read the evidence index");
+    /* Each device uploads into its own partial file: one device cannot
+     * append to (and so spoil) another's upload of the same content. */
+    snprintf(partial, sizeof partial, "%s/evidence/partial/%lld-%s", a->data_dir,
+             (long long)dev->id, sha);
+    lock = evidence_lock(a, sha);
+    pthread_mutex_lock(lock);
+    /* Looked at again under the lock: another upload may have finished. */
+    if (db->ops->evidence_get(db, sha, dev->id, &size, &complete) != ST_OK) {
+        storage_error(a, rs, db, "read the evidence index");
+        goto out;
+    }
     if (complete) {
         rs->status = strcmp(rq->method, "HEAD") == 0 ? 200 : 204;
         offset_headers(rs, size, size, 1);
-        return;
+        goto out;
     }
-    snprintf(partial, sizeof partial, "%s/evidence/partial/%s", a->data_dir, sha);
-    lock = evidence_lock(a, sha);
-    pthread_mutex_lock(lock);
     if (stat(partial, &st) == 0)
         off = (uint64_t)st.st_size;
     if (strcmp(rq->method, "HEAD") == 0) {
@@ -787,6 +900,16 @@ static void handle_evidence(app *a, const st_device *dev, const srv_request *rq,
         reply_error(a, rs, 503, "storage", 0, "cannot store evidence now");
         goto out;
     }
+    if (off == 0) {
+        /* A new partial file: its directory entry must be durable before
+         * an offset is acknowledged. */
+        char pdir[4200];
+        snprintf(pdir, sizeof pdir, "%s/evidence/partial", a->data_dir);
+        if (fsync_dir(pdir) != 0) {
+            reply_error(a, rs, 503, "storage", 0, "cannot sync evidence now");
+            goto out;
+        }
+    }
     for (size_t done = 0; done < datalen;) {
         ssize_t w = write(fd, data + done, datalen - done);
         if (w < 0 && errno == EINTR)
@@ -802,6 +925,9 @@ static void handle_evidence(app *a, const st_device *dev, const srv_request *rq,
     }
     /* Durable before the new offset is acknowledged. */
     if (fsync(fd) != 0) {
+        /* Take back what was not made durable: HEAD must not report it. */
+        if (ftruncate(fd, (off_t)off) != 0)
+            app_log("error", "event=evidence_truncate error=\"%s\"", strerror(errno));
         reply_error(a, rs, 503, "storage", 0, "cannot sync evidence now");
         goto out;
     }
@@ -971,7 +1097,7 @@ static void handle_metrics(app *a, srv_response *rs)
     bprintf(&b, "# TYPE patrold_ingest_seconds histogram\n");
     for (int i = 0; i < APP_LAT_BUCKETS; i++) {
         cum += atomic_load(&a->ingest_lat[i]);
-        bprintf(&b, "patrold_ingest_seconds_bucket{le=\"%g\"} %llu\n", 0.001 * (double)(1 << i),
+        bprintf(&b, "patrold_ingest_seconds_bucket{le=\"%g\"} %llu\n", 0.00025 * (double)(1 << i),
                 (unsigned long long)cum);
     }
     cum += atomic_load(&a->ingest_lat[APP_LAT_BUCKETS]);
@@ -992,8 +1118,14 @@ void app_handle(void *ud, const srv_request *rq, srv_response *rs)
     st_device dev;
     int rc;
 
-    if (strcmp(rq->path, "/metrics") == 0 && strcmp(rq->method, "GET") == 0)
+    if (strcmp(rq->path, "/metrics") == 0 && strcmp(rq->method, "GET") == 0) {
+        /* Operational data for the station's own monitoring: loopback only
+         * (scrape through a local agent or an SSH tunnel). */
+        if (strncmp(rq->peer_addr, "127.", 4) != 0 && strncmp(rq->peer_addr, "[::1]", 5) != 0 &&
+            strncmp(rq->peer_addr, "::1", 3) != 0)
+            return reply_error(a, rs, 403, "forbidden", 0, "/metrics is served to loopback only");
         return handle_metrics(a, rs);
+    }
     if (strcmp(rq->path, "/v1/enroll") == 0) {
         if (strcmp(rq->method, "POST") != 0)
             return reply_error(a, rs, 405, "method_not_allowed", 0, "use POST");
@@ -1071,6 +1203,7 @@ int app_open(app *a, const char *data_dir, char *err, size_t errlen)
 
     memset(a, 0, sizeof *a);
     pthread_mutex_init(&a->refusal_lock, NULL);
+    pthread_mutex_init(&a->sign_lock, NULL);
     for (int i = 0; i < 64; i++)
         pthread_mutex_init(&a->evidence_locks[i], NULL);
     pthread_key_create(&a->db_key, db_destroy);

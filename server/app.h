@@ -23,7 +23,7 @@ enum {
     M_COUNT
 };
 
-#define APP_LAT_BUCKETS 10
+#define APP_LAT_BUCKETS 14 /* 0.25 ms doubling: up to about 2 s */
 
 typedef struct app {
     char *data_dir;
@@ -41,6 +41,7 @@ typedef struct app {
     atomic_uint_fast64_t ingest_lat[APP_LAT_BUCKETS + 1]; /* histogram, + count in last */
     atomic_uint_fast64_t ingest_lat_sum_us;
     pthread_mutex_t refusal_lock;
+    pthread_mutex_t sign_lock; /* receipt and CA keys are shared by the workers */
     struct {
         char reason[32];
         uint64_t count;

@@ -135,6 +135,8 @@ static int cmd_init(const char *data, int argc, char **argv)
         if (!empty)
             return die("init", "%s exists and is not an empty directory; nothing changed", data);
     }
+    if (chmod(data, 0700) != 0)
+        return die("init", "cannot restrict %s to its owner", data);
     path = join(data, "patrold.db");
     if (!path)
         return 1;
@@ -168,6 +170,16 @@ static int cmd_init(const char *data, int argc, char **argv)
     }
     if (key_pin(data, pin, sizeof pin, 1) != 0)
         goto out;
+    {
+        int dfd = open(data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 || fsync(dfd) != 0) {
+            if (dfd >= 0)
+                close(dfd);
+            fprintf(stderr, "patrold: init: cannot sync %s\n", data);
+            goto out;
+        }
+        close(dfd);
+    }
     printf("server %s initialised in %s\nserver key pin sha256//%s\n", name, data, pin);
     rc = 0;
 out:
@@ -696,6 +708,9 @@ int main(int argc, char **argv)
 {
     const char *data = getenv("PATROLD_DATA");
     int i = 1;
+    /* Keys, the database (ID numbers, confidential fields) and evidence are
+     * for the server's user only, whatever the caller's umask. */
+    umask(077);
     if (argc >= 3 && strcmp(argv[1], "--data") == 0) {
         data = argv[2];
         i = 3;

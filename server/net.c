@@ -26,6 +26,7 @@
  * loop has a per-wakeup budget, and every state but DISPATCHED a deadline.
  */
 #include "net.h"
+#include "patrol.pb-c.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -439,22 +440,33 @@ static uint8_t *format_response(int status, const char *ctype, const char *extra
 static void respond_error(conn *c, int status, const char *reason, int64_t now)
 {
     srv *s = c->s;
-    char body[160];
+    /* Same shape as every other refusal (docs/protocol.md): an Error body
+     * and the machine-readable reason in X-Patrol-Reason. */
+    Patrol__V1__Error e = PATROL__V1__ERROR__INIT;
+    uint8_t body[256];
+    char hdr[64];
+    const char *code;
     size_t blen, olen;
     uint8_t *out;
 
     switch (status) {
-    case 431: STAT_ADD(s, refused_header_too_large, 1); break;
-    case 413: STAT_ADD(s, refused_body_too_large, 1); break;
-    case 408: STAT_ADD(s, timeouts, 1); break;
-    default: STAT_ADD(s, refused_bad_request, 1); break;
+    case 431: STAT_ADD(s, refused_header_too_large, 1); code = "headers_too_large"; break;
+    case 413: STAT_ADD(s, refused_body_too_large, 1); code = "too_large"; break;
+    case 408: STAT_ADD(s, timeouts, 1); code = "timeout"; break;
+    default: STAT_ADD(s, refused_bad_request, 1); code = "bad_http"; break;
     }
     log_event("info", "request_refused", c->peer, reason, "status=%d state=%s", status,
               state_name[c->st]);
-    blen = (size_t)snprintf(body, sizeof body, "%s\n", reason);
-    if (blen >= sizeof body)
-        blen = sizeof body - 1;
-    out = format_response(status, "text/plain", "", (const uint8_t *)body, blen, 1, 0, &olen);
+    e.reason = (char *)code;
+    e.message = (char *)reason;
+    blen = protobuf_c_message_get_packed_size(&e.base);
+    if (blen > sizeof body) {
+        e.message = (char *)"";
+        blen = protobuf_c_message_get_packed_size(&e.base);
+    }
+    protobuf_c_message_pack(&e.base, body);
+    snprintf(hdr, sizeof hdr, "X-Patrol-Reason: %s\r\n", code);
+    out = format_response(status, "application/x-protobuf", hdr, body, blen, 1, 0, &olen);
     if (!out) {
         conn_kill(c);
         return;

@@ -39,10 +39,13 @@ static const char schema[] =
     "  received_ms INTEGER NOT NULL, UNIQUE(device, seq, hash));"
     "CREATE TABLE acks(device INTEGER NOT NULL, batch_id BLOB NOT NULL, ack BLOB NOT NULL,"
     "  created_ms INTEGER NOT NULL, PRIMARY KEY(device, batch_id)) WITHOUT ROWID;"
-    "CREATE TABLE evidence(sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL,"
-    "  complete_ms INTEGER NOT NULL DEFAULT 0);"
+    /* A blob is stored once for everyone; each device that names it keeps
+     * the size its own entry declared, so one device cannot make another's
+     * upload impossible by declaring a wrong size first. */
+    "CREATE TABLE evidence(sha256 TEXT PRIMARY KEY, complete_ms INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE evidence_refs(sha256 TEXT NOT NULL REFERENCES evidence(sha256),"
-    "  device INTEGER NOT NULL REFERENCES devices(id), PRIMARY KEY(sha256, device)) WITHOUT ROWID;"
+    "  device INTEGER NOT NULL REFERENCES devices(id), size INTEGER NOT NULL,"
+    "  PRIMARY KEY(sha256, device)) WITHOUT ROWID;"
     "CREATE INDEX evidence_refs_device ON evidence_refs(device);"
     "CREATE TABLE reference(version INTEGER PRIMARY KEY, blob BLOB NOT NULL,"
     "  imported_ms INTEGER NOT NULL);";
@@ -422,11 +425,10 @@ static int sq_ack_put(st_backend *b, int64_t device, const uint8_t batch_id[16],
 static int sq_evidence_expect(st_backend *b, const char *sha, uint64_t size, int64_t device)
 {
     sq *s = (sq *)b;
-    int rc = run(s, "INSERT OR IGNORE INTO evidence(sha256, size) VALUES (?, ?)", "ti", sha,
-                 (int64_t)size);
+    int rc = run(s, "INSERT OR IGNORE INTO evidence(sha256) VALUES (?)", "t", sha);
     if (rc == ST_OK)
-        rc = run(s, "INSERT OR IGNORE INTO evidence_refs(sha256, device) VALUES (?, ?)", "ti", sha,
-                 device);
+        rc = run(s, "INSERT OR IGNORE INTO evidence_refs(sha256, device, size) VALUES (?, ?, ?)",
+                 "tii", sha, device, (int64_t)size);
     return rc;
 }
 
@@ -435,7 +437,7 @@ static int sq_evidence_get(st_backend *b, const char *sha, int64_t device, uint6
 {
     int rc;
     sqlite3_stmt *st = row((sq *)b, &rc,
-                           "SELECT v.size, v.complete_ms FROM evidence v JOIN evidence_refs r"
+                           "SELECT r.size, v.complete_ms FROM evidence v JOIN evidence_refs r"
                            " ON r.sha256 = v.sha256 WHERE v.sha256 = ? AND r.device = ?",
                            "ti", sha, device);
     if (!st)
