@@ -1111,6 +1111,20 @@ static void handle_metrics(app *a, srv_response *rs)
 
 /* ---- routing ---------------------------------------------------------- */
 
+size_t app_body_limit(void *ud, const char *method, const char *path, int has_client_cert)
+{
+    (void)ud;
+    if (strcmp(path, "/v1/enroll") == 0 && strcmp(method, "POST") == 0)
+        return 64 * 1024;
+    if (!has_client_cert)
+        return 0; /* everything else is for enrolled devices */
+    if (strcmp(path, "/v1/batches") == 0 && strcmp(method, "POST") == 0)
+        return PX_FRAME_MAX_COMPRESSED + 4096;
+    if (strncmp(path, "/v1/evidence/", 13) == 0 && strcmp(method, "PATCH") == 0)
+        return APP_MAX_PATCH_BYTES + 65536; /* an LZ4 frame of a full chunk */
+    return 0;
+}
+
 void app_handle(void *ud, const srv_request *rq, srv_response *rs)
 {
     app *a = ud;

@@ -56,6 +56,11 @@ void app_close(app *a);
 /* The net.h handler; ud is the app. */
 void app_handle(void *ud, const srv_request *rq, srv_response *rs);
 
+/* The net.h body limit per route (srv_body_limit_fn): enrolment 64 KiB,
+ * batches and evidence chunks for enrolled devices only; other requests are
+ * refused without their body, which is dropped unread. */
+size_t app_body_limit(void *ud, const char *method, const char *path, int has_client_cert);
+
 /* The calling thread's storage handle (opened on first use). */
 st_backend *app_db(app *a);
 

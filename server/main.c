@@ -668,6 +668,7 @@ static int cmd_serve(const char *data, int argc, char **argv)
         goto out;
     }
     a.net = s;
+    srv_set_body_limit(s, app_body_limit);
     running = s;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

@@ -116,6 +116,9 @@ struct conn {
     uint8_t *body;
     size_t body_len, body_cap;
     size_t declared;  /* Content-Length, or 0 when absent (chunked) */
+    size_t body_max;  /* this request's body limit (srv_body_limit_fn) */
+    int body_discard; /* limit 0: read and drop the body, keep nothing */
+    size_t discarded;
 
     /* output */
     uint8_t *out;
@@ -153,6 +156,7 @@ struct srv {
     px_tls_server *tls;
     srv_handler handler;
     void *ud;
+    srv_body_limit_fn body_limit;
     int lfd;
     unsigned port;
     int wake_r, wake_w;
@@ -568,7 +572,30 @@ static int on_headers_complete(http_parser *p)
         c->err_reason = "CONNECT is not supported";
         return -1;
     }
-    if ((p->flags & F_CONTENTLENGTH) && p->content_length > l->max_body_bytes) {
+    c->body_max = l->max_body_bytes;
+    c->body_discard = 0;
+    c->discarded = 0;
+    if (c->s->body_limit && c->url_off < c->arena_len) {
+        struct http_parser_url u;
+        const char *url = c->arena + c->url_off;
+        char path[256];
+        http_parser_url_init(&u);
+        if (http_parser_parse_url(url, strlen(url), 0, &u) == 0 && (u.field_set & (1 << UF_PATH)) &&
+            u.field_data[UF_PATH].len < sizeof path) {
+            size_t lim;
+            memcpy(path, url + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
+            path[u.field_data[UF_PATH].len] = '\0';
+            lim = c->s->body_limit(c->s->ud, http_method_str((enum http_method)p->method), path,
+                                   c->has_peer);
+            if (lim == 0)
+                c->body_discard = 1; /* the handler refuses it without a body */
+            else if (lim < c->body_max)
+                c->body_max = lim;
+        } else {
+            c->body_discard = 1; /* dispatch answers the bad target */
+        }
+    }
+    if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->body_max) {
         c->err_status = 413;
         c->err_reason = "declared Content-Length over the body limit";
         return -1;
@@ -590,8 +617,18 @@ static int on_headers_complete(http_parser *p)
 static int on_body(http_parser *p, const char *at, size_t n)
 {
     conn *c = p->data;
-    size_t max = c->s->lim.max_body_bytes;
+    size_t max = c->body_max;
 
+    if (c->body_discard) {
+        /* Read (within the limit) but never buffered. */
+        if (n > max - c->discarded) {
+            c->err_status = 413;
+            c->err_reason = "body over limit";
+            return -1;
+        }
+        c->discarded += n;
+        return 0;
+    }
     if (n > max - c->body_len) {
         c->err_status = 413;
         c->err_reason = "body over limit";
@@ -1458,4 +1495,9 @@ void srv_free(srv *s)
     free(s->pconn);
     free(s->workers);
     free(s);
+}
+
+void srv_set_body_limit(srv *s, srv_body_limit_fn fn)
+{
+    s->body_limit = fn;
 }

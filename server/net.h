@@ -114,6 +114,19 @@ void srv_stop(srv *s);
 
 void srv_get_stats(const srv *s, srv_stats *out);
 
+/* Optional, set before srv_run: called on the loop thread (it must not
+ * block) when a request's headers are complete, with the request path and
+ * whether a verified client certificate was presented. Returns the largest
+ * body this request may carry (never more than max_body_bytes): a declared
+ * body over it is answered 413 before it is read and before "100 Continue".
+ * 0 means the handler needs no body (it will refuse the request): the body
+ * is read and dropped, never buffered, and the handler sees an empty body.
+ * So an unauthenticated client cannot make the server hold megabytes for a
+ * request that will be refused anyway. */
+typedef size_t (*srv_body_limit_fn)(void *ud, const char *method, const char *path,
+                                    int has_client_cert);
+void srv_set_body_limit(srv *s, srv_body_limit_fn fn);
+
 /* NULL-safe. Joins the worker threads, so it waits for a handler still
  * running after srv_run gave up on it (its response is dropped). */
 void srv_free(srv *s);

@@ -190,6 +190,14 @@ serves_others "Content-Length longer than the body"
 
 section "certificates and devices"
 refused "no client certificate" 401 no_client_cert --store "$A" --no-cert batch 6 8
+# A client without a certificate sending 9 MB: refused without the body
+# ever being held in memory (before: buffered whole, then refused).
+hwm() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SERVER_PID/status"; }
+HWM0=$(hwm)
+refused "no client certificate, 9 MB body" 401 no_client_cert --store "$A" --no-cert raw big:9000000
+HWM1=$(hwm)
+check "the refused 9 MB body was not buffered (server peak RSS $HWM0 -> $HWM1 kB)" \
+    test "$((HWM1 - HWM0))" -lt 4096
 refused "HEAD evidence without a client certificate" 401 no_client_cert --store "$A" --no-cert head "$PHOTO"
 refused "a batch naming another device (B) sent with A's certificate" 403 foreign_device \
     --store "$A" --device-of "$B" batch 6 8
