@@ -716,17 +716,46 @@ static int cmd_evidence(int argc, char **argv)
 
 /* ---- reading commands ------------------------------------------------- */
 
-typedef struct log_ctx {
-    int json, reveal;
-    cJSON *arr;
-} log_ctx;
+/* A read-only listing: parse, open, call the API with a callback, print
+ * (JSON: one array at the end, so a refusal half-way prints nothing). */
+typedef struct listing {
+    const opts *o;
+    cJSON *arr; /* non-NULL with --json */
+} listing;
+
+static int run_listing(int argc, char **argv, const spec *sp, const char *usage, const char *what,
+                       int (*call)(patrol *p, listing *l))
+{
+    opts o;
+    listing l = {&o, NULL};
+    patrol *p;
+    int rc, err;
+    memset(&o, 0, sizeof o);
+    if ((rc = parse(argc, argv, sp, &o)))
+        return rc;
+    if (o.help)
+        return help(usage, what, NULL, NULL);
+    if ((rc = open_store(&o, &p)))
+        return rc;
+    if (o.json)
+        l.arr = cJSON_CreateArray();
+    err = call(p, &l);
+    if (err) {
+        cJSON_Delete(l.arr);
+        rc = failed(p, err);
+    } else if (l.arr) {
+        cli_json_print(l.arr);
+    }
+    patrol_close(p);
+    return rc;
+}
 
 static int log_cb(void *ud, const patrol_entry_view *e)
 {
-    log_ctx *c = ud;
+    listing *c = ud;
     char when[80];
-    if (c->json) {
-        cJSON_AddItemToArray(c->arr, cli_json_entry(e, c->reveal));
+    if (c->arr) {
+        cJSON_AddItemToArray(c->arr, cli_json_entry(e, c->o->reveal));
         return 0;
     }
     cli_format_time(e->wall_ms, when, sizeof when);
@@ -741,7 +770,7 @@ static int log_cb(void *ud, const patrol_entry_view *e)
     printf("\n");
     for (size_t i = 0; i < e->n_fields; i++) {
         const patrol_field *f = &e->fields[i];
-        if (f->conf != PATROL_CONF_NONE && !c->reveal)
+        if (f->conf != PATROL_CONF_NONE && !c->o->reveal)
             printf("    %s: [%s]\n", f->name, cli_conf_name(f->conf));
         else
             printf("    %s: %s\n", f->name, f->value);
@@ -749,36 +778,18 @@ static int log_cb(void *ud, const patrol_entry_view *e)
     return 0;
 }
 
+static int call_log(patrol *p, listing *l)
+{
+    return patrol_log(p, l->o->target, log_cb, l);
+}
+
 static int cmd_log(int argc, char **argv)
 {
-    opts o;
     spec sp = {NULL, "matter", O_TARGET | O_JSON | O_REVEAL, NULL, 0};
-    log_ctx c = {0, 0, NULL};
-    patrol *p;
-    int rc, err;
-    memset(&o, 0, sizeof o);
-    if ((rc = parse(argc, argv, &sp, &o)))
-        return rc;
-    if (o.help)
-        return help("log [--matter ID] [--json] [--reveal]",
-                    "Show the journal (the full-process record), or one matter's entries. "
-                    "Confidential values are hidden unless --reveal.",
-                    NULL, NULL);
-    if ((rc = open_store(&o, &p)))
-        return rc;
-    c.json = o.json;
-    c.reveal = o.reveal;
-    if (c.json)
-        c.arr = cJSON_CreateArray();
-    err = patrol_log(p, o.target, log_cb, &c);
-    if (err) {
-        cJSON_Delete(c.arr);
-        rc = failed(p, err);
-    } else if (c.json) {
-        cli_json_print(c.arr);
-    }
-    patrol_close(p);
-    return rc;
+    return run_listing(argc, argv, &sp, "log [--matter ID] [--json] [--reveal]",
+                       "Show the journal (the full-process record), or one matter's entries. "
+                       "Confidential values are hidden unless --reveal.",
+                       call_log);
 }
 
 typedef struct verify_ctx {
@@ -852,15 +863,10 @@ static int cmd_verify(int argc, char **argv)
     return rc;
 }
 
-typedef struct rv_ctx {
-    int json;
-    cJSON *arr;
-} rv_ctx;
-
 static int revisit_cb(void *ud, const patrol_revisit_view *r)
 {
-    rv_ctx *c = ud;
-    if (c->json) {
+    listing *c = ud;
+    if (c->arr) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "id", r->id);
         cJSON_AddStringToObject(o, "matter", r->matter);
@@ -881,40 +887,23 @@ static int revisit_cb(void *ud, const patrol_revisit_view *r)
     return 0;
 }
 
+static int call_revisits(patrol *p, listing *l)
+{
+    return patrol_revisits(p, l->o->due, l->o->today, revisit_cb, l);
+}
+
 static int cmd_revisits(int argc, char **argv)
 {
-    opts o;
     spec sp = {NULL, NULL, O_JSON | O_DUE | O_TODAY, NULL, 0};
-    rv_ctx c = {0, NULL};
-    patrol *p;
-    int rc, err;
-    memset(&o, 0, sizeof o);
-    if ((rc = parse(argc, argv, &sp, &o)))
-        return rc;
-    if (o.help)
-        return help("revisits [--due] [--today YYYY-MM-DD] [--json]",
-                    "List revisits; with --due only those without an outcome that are due "
-                    "today or overdue.",
-                    NULL, NULL);
-    if ((rc = open_store(&o, &p)))
-        return rc;
-    c.json = o.json;
-    if (c.json)
-        c.arr = cJSON_CreateArray();
-    err = patrol_revisits(p, o.due, o.today, revisit_cb, &c);
-    if (err) {
-        cJSON_Delete(c.arr);
-        rc = failed(p, err);
-    } else if (c.json) {
-        cli_json_print(c.arr);
-    }
-    patrol_close(p);
-    return rc;
+    return run_listing(argc, argv, &sp, "revisits [--due] [--today YYYY-MM-DD] [--json]",
+                       "List revisits; with --due only those without an outcome that are due "
+                       "today or overdue.",
+                       call_revisits);
 }
 
 static int matter_cb(void *ud, const patrol_matter_view *m)
 {
-    cJSON *arr = ud;
+    cJSON *arr = ((listing *)ud)->arr;
     if (arr) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "id", m->id);
@@ -932,36 +921,21 @@ static int matter_cb(void *ud, const patrol_matter_view *m)
     return 0;
 }
 
+static int call_matters(patrol *p, listing *l)
+{
+    return patrol_matters(p, matter_cb, l);
+}
+
 static int cmd_matter_list(int argc, char **argv)
 {
-    opts o;
     spec sp = {NULL, NULL, O_JSON, NULL, 0};
-    cJSON *arr = NULL;
-    patrol *p;
-    int rc, err;
-    memset(&o, 0, sizeof o);
-    if ((rc = parse(argc, argv, &sp, &o)))
-        return rc;
-    if (o.help)
-        return help("matter list [--json]", "List the matters on this terminal.", NULL, NULL);
-    if ((rc = open_store(&o, &p)))
-        return rc;
-    if (o.json)
-        arr = cJSON_CreateArray();
-    err = patrol_matters(p, matter_cb, arr);
-    if (err) {
-        cJSON_Delete(arr);
-        rc = failed(p, err);
-    } else if (arr) {
-        cli_json_print(arr);
-    }
-    patrol_close(p);
-    return rc;
+    return run_listing(argc, argv, &sp, "matter list [--json]",
+                       "List the matters on this terminal.", call_matters);
 }
 
 static int item_cb(void *ud, const patrol_list_item_view *it)
 {
-    cJSON *arr = ud;
+    cJSON *arr = ((listing *)ud)->arr;
     if (arr) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "list_type", it->list_type);
@@ -978,33 +952,17 @@ static int item_cb(void *ud, const patrol_list_item_view *it)
     return 0;
 }
 
+static int call_lists(patrol *p, listing *l)
+{
+    return patrol_list_items(p, item_cb, l);
+}
+
 static int cmd_lists(int argc, char **argv)
 {
-    opts o;
     spec sp = {NULL, NULL, O_JSON, NULL, 0};
-    cJSON *arr = NULL;
-    patrol *p;
-    int rc, err;
-    memset(&o, 0, sizeof o);
-    if ((rc = parse(argc, argv, &sp, &o)))
-        return rc;
-    if (o.help)
-        return help("lists [--json]",
-                    "Show the three lists (no-penalty, lighter, reduced) held on this terminal.",
-                    NULL, NULL);
-    if ((rc = open_store(&o, &p)))
-        return rc;
-    if (o.json)
-        arr = cJSON_CreateArray();
-    err = patrol_list_items(p, item_cb, arr);
-    if (err) {
-        cJSON_Delete(arr);
-        rc = failed(p, err);
-    } else if (arr) {
-        cli_json_print(arr);
-    }
-    patrol_close(p);
-    return rc;
+    return run_listing(argc, argv, &sp, "lists [--json]",
+                       "Show the three lists (no-penalty, lighter, reduced) held on this terminal.",
+                       call_lists);
 }
 
 static int cmd_info(int argc, char **argv)
