@@ -21,23 +21,17 @@
  *
  *   bench_capture [--entries N] [--runs R] [--dir DIR] [--keep]
  */
-#include <patrol/patrol.h>
+#include "bench_util.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #define DEFAULT_ENTRIES 2000
 #define DEFAULT_RUNS 5
 #define MAX_ENTRIES 1000000
-#define MAX_RUNS 100
+#define MAX_RUNS BU_MAX_RUNS
 #define FSYNC_PROBES 200
 
 typedef struct stats {
@@ -45,168 +39,29 @@ typedef struct stats {
     double cpu_ms; /* median time on the CPU (this process) per entry */
 } stats;
 
-static uint64_t clock_ns(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t now_ns(void)
-{
-    return clock_ns(CLOCK_MONOTONIC);
-}
-
-/* Checked decimal parser: 1..max, nothing else on the line. */
-static int parse_count(const char *s, unsigned long max, unsigned long *out)
-{
-    char *end;
-    unsigned long v;
-    if (!s || *s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno || *end || v == 0 || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of sorted v[0..n). */
-static uint64_t pct(const uint64_t *v, size_t n, double p)
-{
-    size_t rank = (size_t)(p * (double)n + 0.999999);
-    if (rank < 1)
-        rank = 1;
-    if (rank > n)
-        rank = n;
-    return v[rank - 1];
-}
-
-static double median_d(double *v, size_t n)
-{
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* Remove a tree the benchmark made (regular files and directories only). */
-static int rm_rf(const char *path)
-{
-    struct stat st;
-    DIR *d;
-    struct dirent *de;
-    char sub[4096];
-    int rc = 0;
-
-    if (lstat(path, &st) != 0)
-        return errno == ENOENT ? 0 : -1;
-    if (!S_ISDIR(st.st_mode))
-        return unlink(path);
-    if (!(d = opendir(path)))
-        return -1;
-    while ((de = readdir(d))) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        if ((size_t)snprintf(sub, sizeof sub, "%s/%s", path, de->d_name) >= sizeof sub) {
-            rc = -1;
-            continue;
-        }
-        if (rm_rf(sub) != 0)
-            rc = -1;
-    }
-    closedir(d);
-    return rmdir(path) != 0 ? -1 : rc;
-}
-
-static int rec(patrol *p, const char *what, const patrol_record_in *in, patrol_saved *out)
-{
-    int err = patrol_record(p, in, out);
-    if (err)
-        fprintf(stderr, "bench_capture: %s: %s: %s\n", what, patrol_strerror(err),
-                patrol_errmsg(p));
-    return err;
-}
-
-/* A store with one inspector, one subject, one open matter the subject
- * agreed to. Fills matter. */
-static int setup(const char *dir, patrol **out, char *matter, size_t mlen)
-{
-    static const char *const insp[] = {"INS-0001"};
-    char err[256];
-    patrol *p = NULL;
-    patrol_saved s;
-    int rc;
-
-    const patrol_field fi[] = {{"cert_no", "ZJ33010212345", PATROL_CONF_NONE},
-                               {"name", "王建国", PATROL_CONF_NONE}};
-    const patrol_field fs[] = {{"credit_code", "91350100M000100Y43", PATROL_CONF_NONE},
-                               {"name", "福州市鼓楼区示例餐饮管理有限公司", PATROL_CONF_NONE},
-                               {"address", "福州市鼓楼区五四路88号", PATROL_CONF_NONE},
-                               {"legal_rep", "陈明", PATROL_CONF_NONE},
-                               {"type", "business", PATROL_CONF_NONE}};
-    patrol_field fm[] = {{"domain", "market_regulation", PATROL_CONF_NONE},
-                         {"subject", NULL, PATROL_CONF_NONE},
-                         {"summary", "经营场所未按规定明码标价，首次被发现，当场责令改正。",
-                          PATROL_CONF_NONE},
-                         {"list_item", "SJ-NP-002", PATROL_CONF_NONE}};
-    const patrol_field fc[] = {{"answer", "accept", PATROL_CONF_NONE},
-                               {"form", "oral", PATROL_CONF_NONE},
-                               {"told", "yes", PATROL_CONF_NONE}};
-    patrol_record_in in;
-
-    *out = NULL;
-    if ((rc = patrol_init(dir, "350102-SJ", "bench-handheld", &p, err, sizeof err))) {
-        fprintf(stderr, "bench_capture: init %s: %s: %s\n", dir, patrol_strerror(rc), err);
-        return rc;
-    }
-    memset(&in, 0, sizeof in);
-    in.kind = "inspector.add";
-    in.target = insp[0];
-    in.fields = fi;
-    in.n_fields = sizeof fi / sizeof fi[0];
-    if ((rc = rec(p, "inspector.add", &in, NULL)))
-        goto fail;
-    memset(&in, 0, sizeof in);
-    in.kind = "subject.add";
-    in.fields = fs;
-    in.n_fields = sizeof fs / sizeof fs[0];
-    if ((rc = rec(p, "subject.add", &in, &s)))
-        goto fail;
-    fm[1].value = s.id;
-    memset(&in, 0, sizeof in);
-    in.kind = "matter.open";
-    in.inspectors = insp;
-    in.n_inspectors = 1;
-    in.fields = fm;
-    in.n_fields = sizeof fm / sizeof fm[0];
-    if ((rc = rec(p, "matter.open", &in, &s)))
-        goto fail;
-    snprintf(matter, mlen, "%s", s.id);
-    memset(&in, 0, sizeof in);
-    in.kind = "consent";
-    in.target = matter;
-    in.fields = fc;
-    in.n_fields = sizeof fc / sizeof fc[0];
-    if ((rc = rec(p, "consent", &in, NULL)))
-        goto fail;
-    *out = p;
-    return 0;
-fail:
-    patrol_close(p);
-    return rc;
-}
+/* The first entries of each store: an inspector, a subject, an open
+ * matter the subject agreed to. */
+static const patrol_field setup_inspector[] = {{"cert_no", "ZJ33010212345", PATROL_CONF_NONE},
+                                               {"name", "王建国", PATROL_CONF_NONE}};
+static const patrol_field setup_subject[] = {
+    {"credit_code", "91350100M000100Y43", PATROL_CONF_NONE},
+    {"name", "福州市鼓楼区示例餐饮管理有限公司", PATROL_CONF_NONE},
+    {"address", "福州市鼓楼区五四路88号", PATROL_CONF_NONE},
+    {"legal_rep", "陈明", PATROL_CONF_NONE},
+    {"type", "business", PATROL_CONF_NONE}};
+static const patrol_field setup_matter[] = {
+    {"domain", "market_regulation", PATROL_CONF_NONE},
+    {"subject", NULL, PATROL_CONF_NONE},
+    {"summary", "经营场所未按规定明码标价，首次被发现，当场责令改正。", PATROL_CONF_NONE},
+    {"list_item", "SJ-NP-002", PATROL_CONF_NONE}};
+static const patrol_field setup_consent[] = {{"answer", "accept", PATROL_CONF_NONE},
+                                             {"form", "oral", PATROL_CONF_NONE},
+                                             {"told", "yes", PATROL_CONF_NONE}};
+static const bu_setup setup_fields = {
+    setup_inspector, sizeof setup_inspector / sizeof setup_inspector[0],
+    setup_subject,   sizeof setup_subject / sizeof setup_subject[0],
+    setup_matter,    sizeof setup_matter / sizeof setup_matter[0],
+    setup_consent,   sizeof setup_consent / sizeof setup_consent[0]};
 
 /* ~300 bytes of UTF-8 (about 100 CJK characters), different per entry. */
 static void guidance_text(char *buf, size_t len, size_t i)
@@ -220,14 +75,16 @@ static void guidance_text(char *buf, size_t len, size_t i)
 
 static int run_once(const char *dir, size_t n, uint64_t *lat, uint64_t *cpu, stats *st)
 {
-    char matter[PATROL_ID_MAX], content[1024], correction[512];
+    char matter[PATROL_ID_MAX], content[1024], correction[512], msg[512];
     patrol *p = NULL;
     patrol_location loc = {260822350, 1192963200, 8};
     uint64_t t0, t1, c0, c1, total;
     int rc;
 
-    if ((rc = setup(dir, &p, matter, sizeof matter)))
+    if ((rc = bu_store_setup(dir, &setup_fields, &p, matter, sizeof matter, msg, sizeof msg))) {
+        fprintf(stderr, "bench_capture: %s\n", msg);
         return rc;
+    }
     for (size_t i = 0; i < n; i++) {
         patrol_record_in in;
         patrol_field f[8];
@@ -257,11 +114,11 @@ static int run_once(const char *dir, size_t n, uint64_t *lat, uint64_t *cpu, sta
         }
         in.fields = f;
         in.n_fields = nf;
-        c0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
-        t0 = now_ns();
+        c0 = bu_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+        t0 = bu_now_ns();
         rc = patrol_record(p, &in, NULL);
-        t1 = now_ns();
-        c1 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+        t1 = bu_now_ns();
+        c1 = bu_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
         if (rc) {
             fprintf(stderr, "bench_capture: entry %zu (%s): %s: %s\n", i + 1, in.kind,
                     patrol_strerror(rc), patrol_errmsg(p));
@@ -276,15 +133,15 @@ static int run_once(const char *dir, size_t n, uint64_t *lat, uint64_t *cpu, sta
     total = 0;
     for (size_t i = 0; i < n; i++)
         total += lat[i];
-    qsort(lat, n, sizeof *lat, cmp_u64);
-    st->median_ms = (double)pct(lat, n, 0.50) / 1e6;
-    st->p90_ms = (double)pct(lat, n, 0.90) / 1e6;
-    st->p99_ms = (double)pct(lat, n, 0.99) / 1e6;
+    bu_sort_u64(lat, n);
+    st->median_ms = (double)bu_pct_u64(lat, n, 0.50) / 1e6;
+    st->p90_ms = (double)bu_pct_u64(lat, n, 0.90) / 1e6;
+    st->p99_ms = (double)bu_pct_u64(lat, n, 0.99) / 1e6;
     st->max_ms = (double)lat[n - 1] / 1e6;
     st->mean_ms = (double)total / (double)n / 1e6;
     st->per_s = (double)n / ((double)total / 1e9);
-    qsort(cpu, n, sizeof *cpu, cmp_u64);
-    st->cpu_ms = (double)pct(cpu, n, 0.50) / 1e6;
+    bu_sort_u64(cpu, n);
+    st->cpu_ms = (double)bu_pct_u64(cpu, n, 0.50) / 1e6;
     return 0;
 }
 
@@ -292,28 +149,13 @@ static int run_once(const char *dir, size_t n, uint64_t *lat, uint64_t *cpu, sta
  * directory the stores live in: the floor under any durable commit. */
 static double fsync_floor_ms(const char *dir)
 {
-    char path[4096], block[4096];
-    uint64_t t[FSYNC_PROBES];
-    int fd;
+    char block[4096];
+    double t[FSYNC_PROBES];
 
-    if ((size_t)snprintf(path, sizeof path, "%s/fsync-probe", dir) >= sizeof path)
-        return -1;
-    if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
-        return -1;
     memset(block, 'x', sizeof block);
-    for (size_t i = 0; i < FSYNC_PROBES; i++) {
-        uint64_t t0 = now_ns();
-        if (write(fd, block, sizeof block) != (ssize_t)sizeof block || fdatasync(fd) != 0) {
-            close(fd);
-            unlink(path);
-            return -1;
-        }
-        t[i] = now_ns() - t0;
-    }
-    close(fd);
-    unlink(path);
-    qsort(t, FSYNC_PROBES, sizeof t[0], cmp_u64);
-    return (double)pct(t, FSYNC_PROBES, 0.5) / 1e6;
+    if (bu_append_fsync_ms(dir, block, sizeof block, FSYNC_PROBES, t) != 0)
+        return -1;
+    return bu_pct_d(t, FSYNC_PROBES, 0.5);
 }
 
 static void usage(FILE *f)
@@ -329,49 +171,24 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     unsigned long n = DEFAULT_ENTRIES, runs = DEFAULT_RUNS;
-    const char *parent = getenv("TMPDIR");
+    const char *parent = bu_tmp_parent();
     char base[4096], dir[4200];
     uint64_t *lat = NULL, *cpu = NULL;
     stats st[MAX_RUNS];
     double med[MAX_RUNS], p90[MAX_RUNS], p99[MAX_RUNS], mx[MAX_RUNS], mean[MAX_RUNS],
         rate[MAX_RUNS], cpums[MAX_RUNS], floor_ms;
-    int keep = 0, ret = 1;
+    int keep = 0, ret = 1, rc;
+    const bu_opt opts[] = {{"--entries", &n, 1, MAX_ENTRIES, NULL, NULL},
+                           {"--runs", &runs, 1, MAX_RUNS, NULL, NULL},
+                           {"--dir", NULL, 0, 0, &parent, NULL},
+                           {"--keep", NULL, 0, 0, NULL, &keep}};
 
-    if (!parent || !*parent)
-        parent = "/tmp";
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--entries") == 0 && i + 1 < argc) {
-            if (parse_count(argv[++i], MAX_ENTRIES, &n)) {
-                fprintf(stderr, "bench_capture: --entries: expected 1..%d\n", MAX_ENTRIES);
-                return 2;
-            }
-        } else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
-            if (parse_count(argv[++i], MAX_RUNS, &runs)) {
-                fprintf(stderr, "bench_capture: --runs: expected 1..%d\n", MAX_RUNS);
-                return 2;
-            }
-        } else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
-            parent = argv[++i];
-        } else if (strcmp(argv[i], "--keep") == 0) {
-            keep = 1;
-        } else if (strcmp(argv[i], "--help") == 0) {
-            usage(stdout);
-            return 0;
-        } else {
-            usage(stderr);
-            return 2;
-        }
-    }
-    if ((size_t)snprintf(base, sizeof base, "%s/patrol-bench-capture-XXXXXX", parent) >=
-        sizeof base) {
-        fprintf(stderr, "bench_capture: --dir too long\n");
-        return 2;
-    }
-    if (!mkdtemp(base)) {
-        fprintf(stderr, "bench_capture: cannot create a directory under %s: %s\n", parent,
-                strerror(errno));
-        return 1;
-    }
+    if ((rc = bu_parse_args("bench_capture", argc, argv, opts, sizeof opts / sizeof opts[0],
+                            usage)) >= 0)
+        return rc;
+    if ((rc = bu_make_workdir("bench_capture", parent, "patrol-bench-capture", base,
+                              sizeof base)))
+        return rc;
     if (!(lat = malloc(n * sizeof *lat)) || !(cpu = malloc(n * sizeof *cpu))) {
         fprintf(stderr, "bench_capture: out of memory\n");
         goto exit;
@@ -400,12 +217,12 @@ int main(int argc, char **argv)
         rate[r] = st[r].per_s;
         cpums[r] = st[r].cpu_ms;
         if (!keep)
-            rm_rf(dir);
+            bu_rm_rf(dir);
     }
     {
-        double m = median_d(med, runs), q90 = median_d(p90, runs), q99 = median_d(p99, runs),
-               x = median_d(mx, runs), mn = median_d(mean, runs), eps = median_d(rate, runs),
-               c = median_d(cpums, runs);
+        double m = bu_median(med, runs), q90 = bu_median(p90, runs), q99 = bu_median(p99, runs),
+               x = bu_median(mx, runs), mn = bu_median(mean, runs), eps = bu_median(rate, runs),
+               c = bu_median(cpums, runs);
         printf("capture (median of %lu runs): median %.3f ms  p90 %.3f ms  p99 %.3f ms  "
                "max %.3f ms  mean %.3f ms  %.0f entries/s  (on CPU %.3f ms",
                runs, m, q90, q99, x, mn, eps, c);
@@ -422,7 +239,7 @@ exit:
     free(lat);
     free(cpu);
     if (!keep)
-        rm_rf(base);
+        bu_rm_rf(base);
     else
         fprintf(stderr, "bench_capture: stores kept in %s\n", base);
     return ret;

@@ -62,10 +62,7 @@ typedef struct rng {
 
 static uint32_t rnd(rng *r) /* splitmix64, upper half */
 {
-    uint64_t z = (r->s += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return (uint32_t)((z ^ (z >> 31)) >> 32);
+    return (uint32_t)(bu_splitmix64(&r->s) >> 32);
 }
 
 static unsigned between(rng *r, unsigned lo, unsigned hi)
@@ -170,11 +167,7 @@ typedef struct rec_out {
 
 static int rec(patrol *p, const patrol_record_in *in, patrol_saved *s, rec_out *o)
 {
-    int err = patrol_record(p, in, s);
-    if (err)
-        snprintf(o->msg, sizeof o->msg, "%s: %s: %.200s", in->kind, patrol_strerror(err),
-                 patrol_errmsg(p));
-    return err;
+    return bu_record(p, in, s, o->msg, sizeof o->msg);
 }
 
 static size_t varint_len(uint64_t v)
@@ -239,11 +232,11 @@ static void child_record(const void *arg, void *res)
     unsigned subjects = 0, actions_left = 0, no = 0;
     uint64_t t0;
 
-    if ((o->rc = patrol_init(j->store, BS_DEPARTMENT, "bench-handheld", &p, err, sizeof err))) {
+    if ((o->rc = patrol_init(j->store, BU_DEPARTMENT, "bench-handheld", &p, err, sizeof err))) {
         snprintf(o->msg, sizeof o->msg, "init: %.200s", err);
         return;
     }
-    t0 = bs_now_ns();
+    t0 = bu_now_ns();
     for (int i = 0; i < 2; i++) {
         const patrol_field f[] = {{"cert_no", i ? "ZJ35010200022" : "ZJ35010200011",
                                    PATROL_CONF_NONE},
@@ -364,7 +357,7 @@ static void child_record(const void *arg, void *res)
         if ((o->rc = rec(p, &in, &s, o)))
             goto exit;
     }
-    o->record_ns = bs_now_ns() - t0;
+    o->record_ns = bu_now_ns() - t0;
     o->head_seq = s.seq;
     if ((o->rc = patrol_enroll(p, j->url, j->token, 0, &en)))
         snprintf(o->msg, sizeof o->msg, "enroll %s: %s: %.200s", j->url, patrol_strerror(o->rc),
@@ -388,26 +381,13 @@ typedef struct run_fig {
     double phase_entries_s, phase_ref_s;
 } run_fig;
 
+/* Nearest-rank quantile of v[0..n), which it sorts; -1 if n <= 0. */
 static double log_quantile(double *v, long n, double q)
 {
-    long rank;
     if (n <= 0)
         return -1;
-    for (long i = 1; i < n; i++) { /* insertion sort: n is small */
-        double x = v[i];
-        long k = i - 1;
-        while (k >= 0 && v[k] > x) {
-            v[k + 1] = v[k];
-            k--;
-        }
-        v[k + 1] = x;
-    }
-    rank = (long)(q * (double)n + 0.999999);
-    if (rank < 1)
-        rank = 1;
-    if (rank > n)
-        rank = n;
-    return v[rank - 1];
+    bu_sort_d(v, (size_t)n);
+    return bu_pct_d(v, (size_t)n, q);
 }
 
 static int run_once(const char *patrold, const char *dir, unsigned long entries, int wire,
@@ -454,7 +434,7 @@ static int run_once(const char *patrold, const char *dir, unsigned long entries,
         snprintf(url, sizeof url, "https://127.0.0.1:%u", relay.port);
         rj.url = url;
     }
-    if (bs_in_child(child_record, &rj, &ro, sizeof ro, NULL) != 0 || ro.rc) {
+    if (bu_in_child(child_record, &rj, &ro, sizeof ro, NULL, NULL) != 0 || ro.rc) {
         fprintf(stderr, "bench_sync: recording: %s\n", ro.msg[0] ? ro.msg : "child died");
         goto out;
     }
@@ -469,7 +449,7 @@ static int run_once(const char *patrold, const char *dir, unsigned long entries,
     cpu0 = bs_proc_cpu_s(srv.pid);
     sj.store = store;
     sj.timeout_s = timeout_s;
-    if (bs_in_child(bs_sync_child, &sj, &so, sizeof so, &ru) != 0 || so.rc) {
+    if (bu_in_child(bs_sync_child, &sj, &so, sizeof so, &ru, NULL) != 0 || so.rc) {
         fprintf(stderr, "bench_sync: %s\n", so.msg[0] ? so.msg : "sync child died");
         goto out;
     }
@@ -526,8 +506,7 @@ static int run_once(const char *patrold, const char *dir, unsigned long entries,
     f->log_p50_ms = log_quantile(ms, nlog, 0.5);
     f->log_p90_ms = log_quantile(ms, nlog, 0.9);
     f->log_max_ms = nlog > 0 ? ms[nlog - 1] : -1;
-    f->client_cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-                      (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    f->client_cpu_s = bu_rusage_cpu_s(&ru);
     f->server_cpu_s = cpu0 >= 0 && cpu1 >= 0 ? cpu1 - cpu0 : -1;
     f->client_rss_mib = (double)ru.ru_maxrss / 1024.0;
     f->phase_entries_s = (double)so.phase_ns[0] / 1e9;
@@ -580,65 +559,37 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
     unsigned long entries = DEFAULT_ENTRIES, runs = DEFAULT_RUNS, timeout = DEFAULT_TIMEOUT_S;
-    const char *parent = getenv("TMPDIR"), *explicit_path = NULL;
+    const char *parent = bu_tmp_parent(), *explicit_path = NULL, *text = "clauses";
     char patrold[4096], base[4096], dir[4200];
     static run_fig fig[BS_MAX_RUNS];
     run_fig w;
     double v[9][BS_MAX_RUNS];
-    int keep = 0, wire = 1, ret = 1, have_wire = 0;
+    int keep = 0, no_wire = 0, wire, ret = 1, have_wire = 0, rc;
+    const bu_opt opts[] = {{"--entries", &entries, 10, MAX_ENTRIES, NULL, NULL},
+                           {"--runs", &runs, 1, BS_MAX_RUNS, NULL, NULL},
+                           {"--timeout", &timeout, 1, 86400, NULL, NULL},
+                           {"--patrold", NULL, 0, 0, &explicit_path, NULL},
+                           {"--dir", NULL, 0, 0, &parent, NULL},
+                           {"--text", NULL, 0, 0, &text, NULL},
+                           {"--no-wire", NULL, 0, 0, NULL, &no_wire},
+                           {"--keep", NULL, 0, 0, NULL, &keep}};
 
-    if (!parent || !*parent)
-        parent = "/tmp";
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--entries") == 0 && i + 1 < argc) {
-            if (bs_parse_count(argv[++i], MAX_ENTRIES, &entries) || entries < 10) {
-                fprintf(stderr, "bench_sync: --entries: expected 10..%d\n", MAX_ENTRIES);
-                return 2;
-            }
-        } else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
-            if (bs_parse_count(argv[++i], BS_MAX_RUNS, &runs)) {
-                fprintf(stderr, "bench_sync: --runs: expected 1..%d\n", BS_MAX_RUNS);
-                return 2;
-            }
-        } else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
-            if (bs_parse_count(argv[++i], 86400, &timeout)) {
-                fprintf(stderr, "bench_sync: --timeout: expected 1..86400\n");
-                return 2;
-            }
-        } else if (strcmp(argv[i], "--patrold") == 0 && i + 1 < argc) {
-            explicit_path = argv[++i];
-        } else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
-            parent = argv[++i];
-        } else if (strcmp(argv[i], "--text") == 0 && i + 1 < argc) {
-            i++;
-            if (strcmp(argv[i], "random") == 0)
-                random_text = 1;
-            else if (strcmp(argv[i], "clauses") != 0) {
-                fprintf(stderr, "bench_sync: --text: clauses or random\n");
-                return 2;
-            }
-        } else if (strcmp(argv[i], "--no-wire") == 0) {
-            wire = 0;
-        } else if (strcmp(argv[i], "--keep") == 0) {
-            keep = 1;
-        } else if (strcmp(argv[i], "--help") == 0) {
-            usage(stdout);
-            return 0;
-        } else {
-            usage(stderr);
-            return 2;
-        }
+    if ((rc = bu_parse_args("bench_sync", argc, argv, opts, sizeof opts / sizeof opts[0],
+                            usage)) >= 0)
+        return rc;
+    if (strcmp(text, "random") == 0)
+        random_text = 1;
+    else if (strcmp(text, "clauses") != 0) {
+        fprintf(stderr, "bench_sync: --text: clauses or random\n");
+        return 2;
     }
+    wire = !no_wire;
     if (bs_find_patrold(explicit_path, patrold, sizeof patrold) != 0) {
         fprintf(stderr, "bench_sync: no patrold found (give --patrold PATH or set PATROLD)\n");
         return 2;
     }
-    if ((size_t)snprintf(base, sizeof base, "%s/patrol-bench-sync-XXXXXX", parent) >=
-            sizeof base ||
-        !mkdtemp(base)) {
-        fprintf(stderr, "bench_sync: cannot create a directory under %s\n", parent);
-        return 1;
-    }
+    if ((rc = bu_make_workdir("bench_sync", parent, "patrol-bench-sync", base, sizeof base)))
+        return rc;
     printf("sync: %lu entries x %lu runs, texts: %s; fresh patrold + store each (libpatrol %s, "
            "%s)\nwork dir %s\n",
            entries, runs, random_text ? "random CJK characters" : "clauses", patrol_version(),
@@ -652,7 +603,7 @@ int main(int argc, char **argv)
         snprintf(label, sizeof label, "run %lu", r + 1);
         print_run(label, &fig[r]);
         if (!keep)
-            bs_rm_rf(dir);
+            bu_rm_rf(dir);
     }
     if (wire) {
         snprintf(dir, sizeof dir, "%s/run-wire", base);
@@ -661,7 +612,7 @@ int main(int argc, char **argv)
         print_run("wire run (through the relay; not in the medians)", &w);
         have_wire = 1;
         if (!keep)
-            bs_rm_rf(dir);
+            bu_rm_rf(dir);
     }
     for (unsigned long r = 0; r < runs; r++) {
         v[0][r] = fig[r].eps;
@@ -677,11 +628,11 @@ int main(int argc, char **argv)
     {
         const run_fig *a = &fig[0];
         double n = (double)a->entries;
-        double eps = bs_median(v[0], runs), secs = bs_median(v[1], runs);
-        double lp50 = bs_median(v[2], runs), hp50 = bs_median(v[3], runs);
-        double ccpu = bs_median(v[4], runs), scpu = bs_median(v[5], runs);
-        double crss = bs_median(v[6], runs), shwm = bs_median(v[7], runs);
-        double isum = bs_median(v[8], runs);
+        double eps = bu_median(v[0], runs), secs = bu_median(v[1], runs);
+        double lp50 = bu_median(v[2], runs), hp50 = bu_median(v[3], runs);
+        double ccpu = bu_median(v[4], runs), scpu = bu_median(v[5], runs);
+        double crss = bu_median(v[6], runs), shwm = bu_median(v[7], runs);
+        double isum = bu_median(v[8], runs);
         printf("\nentries: %llu (guidance %llu, warning %llu, leaflet %llu, other %llu); "
                "entry %llu..%llu bytes\n",
                (unsigned long long)a->entries, (unsigned long long)a->kinds[0],
@@ -733,7 +684,7 @@ int main(int argc, char **argv)
     ret = 0;
 exit:
     if (!keep)
-        bs_rm_rf(base);
+        bu_rm_rf(base);
     else
         fprintf(stderr, "bench_sync: work kept in %s\n", base);
     return ret;

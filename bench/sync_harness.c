@@ -3,7 +3,6 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -22,18 +21,7 @@
 #include <sys/prctl.h>
 #endif
 
-/* wait4 is not POSIX; glibc and bionic declare it only with their own
- * feature macros. Its ABI is the same on every Linux libc. */
-pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru);
-
 /* ---- small things ---------------------------------------------------- */
-
-uint64_t bs_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void sleep_ms(unsigned ms)
 {
@@ -42,106 +30,20 @@ static void sleep_ms(unsigned ms)
         ;
 }
 
-int bs_parse_count(const char *s, unsigned long max, unsigned long *out)
-{
-    char *end;
-    unsigned long v;
-    if (!s || *s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno || *end || v == 0 || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-double bs_median(const double *in, size_t n)
-{
-    double v[BS_MAX_RUNS];
-    if (n == 0 || n > BS_MAX_RUNS)
-        return 0;
-    memcpy(v, in, n * sizeof *v);
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-int bs_rm_rf(const char *path)
-{
-    struct stat st;
-    DIR *d;
-    struct dirent *de;
-    char sub[4096];
-    int rc = 0;
-
-    if (lstat(path, &st) != 0)
-        return errno == ENOENT ? 0 : -1;
-    if (!S_ISDIR(st.st_mode))
-        return unlink(path);
-    if (!(d = opendir(path)))
-        return -1;
-    while ((de = readdir(d))) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        if ((size_t)snprintf(sub, sizeof sub, "%s/%s", path, de->d_name) >= sizeof sub) {
-            rc = -1;
-            continue;
-        }
-        if (bs_rm_rf(sub) != 0)
-            rc = -1;
-    }
-    closedir(d);
-    return rmdir(path) != 0 ? -1 : rc;
-}
-
-void bs_drop_cache_tree(const char *dir)
-{
-    struct stat st;
-    DIR *d;
-    struct dirent *de;
-    char sub[4096];
-
-    if (lstat(dir, &st) != 0)
-        return;
-    if (S_ISREG(st.st_mode)) {
-        int fd = open(dir, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
-            (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-            close(fd);
-        }
-        return;
-    }
-    if (!S_ISDIR(st.st_mode) || !(d = opendir(dir)))
-        return;
-    while ((de = readdir(d))) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        if ((size_t)snprintf(sub, sizeof sub, "%s/%s", dir, de->d_name) < sizeof sub)
-            bs_drop_cache_tree(sub);
-    }
-    closedir(d);
-}
-
 /* ---- processes -------------------------------------------------------- */
 
 /* Wait for pid at most timeout_ms, then SIGKILL it. Its exit status, or -1. */
 static int wait_bounded(pid_t pid, unsigned timeout_ms)
 {
     int status;
-    uint64_t end = bs_now_ns() + (uint64_t)timeout_ms * 1000000u;
+    uint64_t end = bu_now_ns() + (uint64_t)timeout_ms * 1000000u;
     for (;;) {
         pid_t w = waitpid(pid, &status, WNOHANG);
         if (w == pid)
             return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
         if (w < 0 && errno != EINTR)
             return -1;
-        if (bs_now_ns() > end) {
+        if (bu_now_ns() > end) {
             kill(pid, SIGKILL);
             while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
@@ -158,7 +60,7 @@ static int run_capture(char *const argv[], const char *log, char *out, size_t ou
 {
     int fds[2];
     size_t got = 0;
-    uint64_t end = bs_now_ns() + 60000000000ull;
+    uint64_t end = bu_now_ns() + 60000000000ull;
     pid_t pid;
 
     if (pipe(fds) != 0)
@@ -183,8 +85,8 @@ static int run_capture(char *const argv[], const char *log, char *out, size_t ou
         struct pollfd pf = {fds[0], POLLIN, 0};
         char sink[256];
         ssize_t n;
-        int left = (int)((end - bs_now_ns()) / 1000000u);
-        if (bs_now_ns() >= end || poll(&pf, 1, left > 0 ? left : 1) == 0)
+        int left = (int)((end - bu_now_ns()) / 1000000u);
+        if (bu_now_ns() >= end || poll(&pf, 1, left > 0 ? left : 1) == 0)
             break;
         if (got + 1 < outlen)
             n = read(fds[0], out + got, outlen - 1 - got);
@@ -255,7 +157,7 @@ int bs_server_start(const char *patrold, const char *dir, bs_server *s, char *er
     }
     {
         char *const add[] = {(char *)patrold, "--data", s->data, "device", "add", "--name",
-                             "bench-handheld", "--department", BS_DEPARTMENT, NULL};
+                             "bench-handheld", "--department", BU_DEPARTMENT, NULL};
         if (run_capture(add, s->log, out, sizeof out) != 0 || strncmp(out, "PT1.", 4) != 0) {
             snprintf(err, errlen, "patrold device add failed (see %s)", s->log);
             return -1;
@@ -293,8 +195,8 @@ int bs_server_start(const char *patrold, const char *dir, bs_server *s, char *er
         _exit(127);
     }
     s->pid = pid;
-    end = bs_now_ns() + 15000000000ull;
-    while (bs_now_ns() < end) {
+    end = bu_now_ns() + 15000000000ull;
+    while (bu_now_ns() < end) {
         FILE *f = fopen(s->log, "r");
         char line[1024];
         int status;
@@ -566,21 +468,6 @@ long bs_log_batch_ms(const char *log, double *ms, size_t cap)
 #define RELAY_PAIRS 32
 #define RELAY_BUF (256u * 1024)
 
-static int write_all(int fd, const void *buf, size_t n)
-{
-    const uint8_t *b = buf;
-    while (n > 0) {
-        ssize_t w = write(fd, b, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        b += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static int connect_local(unsigned port)
 {
     struct sockaddr_in sa;
@@ -629,7 +516,7 @@ static void relay_main(int lfd, unsigned target, int ctl_r, int res_w)
             ssize_t n = read(ctl_r, &c, 1);
             if (n == 0 || (n < 0 && errno != EINTR))
                 _exit(0); /* the bench is gone or done */
-            if (n == 1 && write_all(res_w, cnt, sizeof cnt) != 0)
+            if (n == 1 && bu_write_all(res_w, cnt, sizeof cnt) != 0)
                 _exit(1);
         }
         if (pf[1].revents & POLLIN) {
@@ -662,7 +549,7 @@ static void relay_main(int lfd, unsigned target, int ctl_r, int res_w)
                 n = read(p->fd, buf, RELAY_BUF);
                 if (n < 0 && errno == EINTR)
                     continue;
-                if (n <= 0 || write_all(pr[pi].fd[1 - side], buf, (size_t)n) != 0) {
+                if (n <= 0 || bu_write_all(pr[pi].fd[1 - side], buf, (size_t)n) != 0) {
                     dead = 1;
                     break;
                 }
@@ -747,7 +634,7 @@ int bs_relay_snapshot(bs_relay *r, uint64_t *up, uint64_t *down, uint64_t *conns
     uint64_t c[3];
     size_t got = 0;
     struct pollfd pf = {r->res_r, POLLIN, 0};
-    if (write_all(r->ctl_w, "s", 1) != 0)
+    if (bu_write_all(r->ctl_w, "s", 1) != 0)
         return -1;
     while (got < sizeof c) {
         ssize_t n;
@@ -780,48 +667,6 @@ void bs_relay_stop(bs_relay *r)
     r->pid = 0;
 }
 
-/* ---- children ------------------------------------------------------------ */
-
-int bs_in_child(bs_child_fn fn, const void *arg, void *res, size_t reslen, struct rusage *ru)
-{
-    int fds[2], status;
-    struct rusage tmp;
-    size_t got = 0;
-    pid_t pid;
-
-    if (pipe(fds) != 0)
-        return -1;
-    fflush(NULL);
-    if ((pid = fork()) < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        close(fds[0]);
-        memset(res, 0, reslen);
-        fn(arg, res);
-        if (write_all(fds[1], res, reslen) != 0)
-            _exit(3);
-        _exit(0);
-    }
-    close(fds[1]);
-    while (got < reslen) {
-        ssize_t n = read(fds[0], (uint8_t *)res + got, reslen - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    close(fds[0]);
-    while (wait4(pid, &status, 0, ru ? ru : &tmp) < 0) {
-        if (errno != EINTR)
-            return -1;
-    }
-    return got == reslen && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
-}
-
 /* ---- the timed sync --------------------------------------------------------- */
 
 typedef struct phase_ud {
@@ -835,7 +680,7 @@ static void on_progress(void *ud, const patrol_sync_progress *pr)
     static const char *const names[3] = {"entries", "evidence", "reference"};
     for (int i = 0; i < 3; i++)
         if (pr->phase && strcmp(pr->phase, names[i]) == 0 && p->phase_ns[i] == 0) {
-            uint64_t t = bs_now_ns() - p->t0;
+            uint64_t t = bu_now_ns() - p->t0;
             p->phase_ns[i] = t ? t : 1;
         }
 }
@@ -864,9 +709,9 @@ void bs_sync_child(const void *arg, void *res)
     opts.progress = on_progress;
     pu.phase_ns = o->phase_ns;
     opts.progress_ud = &pu;
-    pu.t0 = t0 = bs_now_ns();
+    pu.t0 = t0 = bu_now_ns();
     o->rc = patrol_sync(p, &opts, &o->r);
-    o->ns = bs_now_ns() - t0;
+    o->ns = bu_now_ns() - t0;
     if (o->rc)
         snprintf(o->msg, sizeof o->msg, "sync: %s: %.250s", patrol_strerror(o->rc),
                  patrol_errmsg(p));

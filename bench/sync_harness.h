@@ -1,33 +1,22 @@
 /* sync_harness.h -- what bench_sync and bench_upload share: a real patrold
  * started on 127.0.0.1:0 in a temporary data directory, its /metrics and
  * its log, a byte-counting TCP relay (TLS records as they cross the
- * loopback), children whose peak RSS is read with wait4, and the timed
- * patrol_sync itself. Benchmarks only: every wait is bounded, every process
+ * loopback), and the timed patrol_sync itself (run in a child with
+ * bu_in_child, bench_util.h). Benchmarks only: every wait is bounded, every process
  * started here is stopped by its pid.
  */
 #ifndef BENCH_SYNC_HARNESS_H
 #define BENCH_SYNC_HARNESS_H
 
-#include <patrol/patrol.h>
+#include "bench_util.h"
 
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
-#define BS_DEPARTMENT "350102-SJ"
-#define BS_MAX_RUNS 50
+#define BS_MAX_RUNS 50 /* <= BU_MAX_RUNS */
 #define BS_LAT_BUCKETS 10 /* patrold: le = 1 ms * 2^i, i < 10, then +Inf */
-
-/* ---- small things ---------------------------------------------------- */
-
-uint64_t bs_now_ns(void);
-/* Checked decimal: 1..max, nothing else on the line. 0 or -1. */
-int bs_parse_count(const char *s, unsigned long max, unsigned long *out);
-double bs_median(const double *in, size_t n); /* n <= BS_MAX_RUNS */
-int bs_rm_rf(const char *path);
-/* Forget the clean cached pages of every regular file under dir. */
-void bs_drop_cache_tree(const char *dir);
 
 /* ---- patrold ---------------------------------------------------------- */
 
@@ -105,14 +94,6 @@ int bs_relay_start(unsigned target, bs_relay *r, char *err, size_t errlen);
 int bs_relay_snapshot(bs_relay *r, uint64_t *up, uint64_t *down, uint64_t *conns);
 void bs_relay_stop(bs_relay *r);
 
-/* ---- children ------------------------------------------------------------ */
-
-/* Run fn(arg, res) in a forked child; res (reslen bytes) comes back
- * through a pipe, the child's rusage through wait4. 0 if the child ran to
- * the end (whatever fn put in res), -1 if it died. */
-typedef void (*bs_child_fn)(const void *arg, void *res);
-int bs_in_child(bs_child_fn fn, const void *arg, void *res, size_t reslen, struct rusage *ru);
-
 /* ---- the timed sync --------------------------------------------------------- */
 
 typedef struct bs_sync_job {
@@ -131,7 +112,7 @@ typedef struct bs_sync_out {
                                 * (from the start of patrol_sync; 0: not seen) */
 } bs_sync_out;
 
-/* A bs_child_fn: open the store, status, time patrol_sync, status, close. */
+/* A bu_child_fn: open the store, status, time patrol_sync, status, close. */
 void bs_sync_child(const void *arg, void *res);
 
 #endif
