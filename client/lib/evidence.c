@@ -51,20 +51,6 @@ static int io_err(int e)
     return e == ENOSPC || e == EFBIG || e == EDQUOT ? PATROL_ENOSPC : PATROL_EIO;
 }
 
-static int write_all(int fd, const uint8_t *b, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, b, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        b += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Copy src into a temp file under evidence/tmp, hashing on the way.
  * Fills sha (hex), size and the first bytes for the media type. */
 static int import_to_tmp(patrol *p, const char *src, char *tmp, size_t tmplen, char sha[65],
@@ -113,7 +99,7 @@ static int import_to_tmp(patrol *p, const char *src, char *tmp, size_t tmplen, c
             memcpy(head, buf, *headlen);
         }
         px_sha256_update(h, buf, (size_t)n);
-        if (write_all(out, buf, (size_t)n) != 0) {
+        if (px_write_all(out, buf, (size_t)n) != 0) {
             err = px_fail(p, io_err(errno), "writing evidence into the store: %s",
                           errno == ENOSPC || errno == EFBIG ? "the disk is full" : strerror(errno));
             goto exit;

@@ -47,6 +47,8 @@ int px_commit(patrol *p);
 void px_rollback(patrol *p);
 char *px_path(const patrol *p, const char *name); /* malloc'd dir/name */
 int px_fsync_dir(const char *path);
+/* write() all n bytes (retrying EINTR and short writes); -1 with errno. */
+int px_write_all(int fd, const void *buf, size_t n);
 
 /* journal.c: append one entry inside the caller's transaction. The
  * fields must be sorted by name. On success fills out. */

@@ -180,6 +180,21 @@ char *px_path(const patrol *p, const char *name)
     return s;
 }
 
+int px_write_all(int fd, const void *buf, size_t n)
+{
+    const uint8_t *b = buf;
+    while (n > 0) {
+        ssize_t w = write(fd, b, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        b += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
 int px_fsync_dir(const char *path)
 {
     int fd = open(path, O_RDONLY | O_DIRECTORY);

@@ -992,20 +992,6 @@ static int refusal(conn *c, const answer *a, const char *what, int err, char *re
 
 /* ---- enrolment ------------------------------------------------------------ */
 
-static int write_all(int fd, const char *b, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, b, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        b += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* STORE/client.crt holds the client certificate of the database for
  * libcurl; (re)written when missing or different. */
 static int cert_file(patrol *p, const char *pem, char **path_out)
@@ -1029,7 +1015,7 @@ static int cert_file(patrol *p, const char *pem, char **path_out)
     if (same)
         goto exit;
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || write_all(fd, pem, n) != 0 || fsync(fd) != 0) {
+    if (fd < 0 || px_write_all(fd, pem, n) != 0 || fsync(fd) != 0) {
         err = px_fail(p, errno == ENOSPC ? PATROL_ENOSPC : PATROL_EIO,
                       "cannot write %s: %s", tmp, strerror(errno));
         goto exit;
@@ -1649,6 +1635,22 @@ static int cmp_sha(const void *a, const void *b)
 /* Upload one file, resuming at the server's offset. PATROL_OK also when
  * the server refused this file (deferred with its reason): the others go
  * on. Other errors stop the sync. */
+/* Read exactly n bytes of a stored evidence file at off. */
+static int pread_full(patrol *p, int fd, uint8_t *buf, size_t n, uint64_t off, const char *sha)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, buf + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return px_fail(p, PATROL_EIO, "reading evidence %s: %s", sha,
+                           r < 0 ? strerror(errno) : "file shorter than recorded");
+        got += (size_t)r;
+    }
+    return PATROL_OK;
+}
+
 static int upload_one(syncer *s, const char *sha)
 {
     patrol *p = s->p;
@@ -1746,31 +1748,13 @@ static int upload_one(syncer *s, const char *sha)
         rq.extra[0] = sizebuf;
         rq.extra[1] = "Tus-Resumable: 1.0.0";
         {
-            size_t trial = n < TRIAL_BYTES ? n : TRIAL_BYTES, got = 0;
-            while (got < trial) {
-                ssize_t r = pread(fd, s->chunk + got, trial - got, (off_t)(off + got));
-                if (r < 0 && errno == EINTR)
-                    continue;
-                if (r <= 0) {
-                    err = px_fail(p, PATROL_EIO, "reading evidence %s: %s", sha,
-                                  r < 0 ? strerror(errno) : "file shorter than recorded");
-                    goto exit;
-                }
-                got += (size_t)r;
-            }
+            size_t trial = n < TRIAL_BYTES ? n : TRIAL_BYTES;
+            if ((err = pread_full(p, fd, s->chunk, trial, off, sha)))
+                goto exit;
             if (px_frame_worthwhile(s->chunk, trial)) {
                 size_t flen;
-                while (got < n) {
-                    ssize_t r = pread(fd, s->chunk + got, n - got, (off_t)(off + got));
-                    if (r < 0 && errno == EINTR)
-                        continue;
-                    if (r <= 0) {
-                        err = px_fail(p, PATROL_EIO, "reading evidence %s: %s", sha,
-                                      r < 0 ? strerror(errno) : "file shorter than recorded");
-                        goto exit;
-                    }
-                    got += (size_t)r;
-                }
+                if ((err = pread_full(p, fd, s->chunk + trial, n - trial, off + trial, sha)))
+                    goto exit;
                 if (px_frame_encode(s->chunk, n, &frame, &flen, &why) == 0) {
                     src.mem = frame;
                     src.len = flen;
