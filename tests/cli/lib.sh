@@ -44,13 +44,11 @@ case $1 in
 esac
 export PATROL
 TEST_NAME=$(basename "$0" .sh)
+. "$(dirname "${BASH_SOURCE[0]}")/../checks.sh"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/patrol-$TEST_NAME.XXXXXX") || exit 1
 export LC_ALL=C.UTF-8
 unset PATROL_STORE
 STORE=
-N_PASS=0
-N_FAIL=0
-FAILED_CHECKS=
 CLEANUPS=
 
 # Commands run at exit, last registered first (e.g. unmounting before
@@ -69,49 +67,6 @@ run_cleanups() {
 }
 trap run_cleanups EXIT
 trap 'exit 130' INT TERM
-
-pass() {
-    N_PASS=$((N_PASS + 1))
-    [ -n "${VERBOSE:-}" ] && echo "ok   - $*"
-    return 0
-}
-
-fail() {
-    N_FAIL=$((N_FAIL + 1))
-    FAILED_CHECKS="$FAILED_CHECKS
-  - $1"
-    echo "FAIL - $*"
-    return 1
-}
-
-note() { echo "# $*"; }
-
-section() { echo "== $*"; }
-
-# check DESC CMD...: a test that must succeed.
-check() {
-    local desc=$1
-    shift
-    if "$@"; then pass "$desc"; else fail "$desc"; fi
-}
-
-finish() {
-    echo "$TEST_NAME: $N_PASS checks passed, $N_FAIL failed"
-    if [ "$N_FAIL" -gt 0 ]; then
-        echo "failed checks:$FAILED_CHECKS"
-        exit 1
-    fi
-    exit 0
-}
-
-# Show a file's content for a failure message: at most 5 lines of 300 bytes.
-show() {
-    if [ -s "$1" ]; then
-        head -n 5 "$1" | cut -c 1-300 | sed 's/^/      | /'
-    else
-        echo "      | (empty)"
-    fi
-}
 
 # Describe an exit status: "exit 1" or "killed by signal 9 (KILL)".
 describe_rc() {

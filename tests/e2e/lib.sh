@@ -39,13 +39,13 @@ WIRE=$(abs "$3")
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REFERENCE=$E2E_DIR/../data/reference-sample.json
 TEST_NAME=$(basename "$0" .sh)
+. "$(dirname "${BASH_SOURCE[0]}")/../checks.sh"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/patrol-e2e-$TEST_NAME.XXXXXX") || exit 1
 export LC_ALL=C.UTF-8
 unset PATROL_STORE
 # No proxy from the environment may stand between the tools and 127.0.0.1.
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 export NO_PROXY='*'
-T_START=$(date +%s%N)
 # The system's Python when there is one: version-manager shims cost 100 ms
 # a start, and the checks start it often. Standard library only.
 if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=python3; fi
@@ -53,9 +53,6 @@ if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=python3; fi
 export PATROL_SYNC_ATTEMPTS=${PATROL_SYNC_ATTEMPTS:-4} PATROL_SYNC_BACKOFF_MS=${PATROL_SYNC_BACKOFF_MS:-50}
 export PATROL_SYNC_TIMEOUT_S=${PATROL_SYNC_TIMEOUT_S:-60}
 
-N_PASS=0
-N_FAIL=0
-FAILED_CHECKS=
 PIDS=
 
 cleanup() {
@@ -75,47 +72,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-pass() {
-    N_PASS=$((N_PASS + 1))
-    [ -n "${VERBOSE:-}" ] && echo "ok   - $*"
-    return 0
-}
-
-fail() {
-    N_FAIL=$((N_FAIL + 1))
-    FAILED_CHECKS="$FAILED_CHECKS
-  - $1"
-    echo "FAIL - $*"
-    return 1
-}
-
-section() { echo "== $*"; }
-note() { echo "# $*"; }
-
-check() {
-    local desc=$1
-    shift
-    if "$@"; then pass "$desc"; else fail "$desc"; fi
-}
-
-finish() {
-    local ms=$((($(date +%s%N) - T_START) / 1000000))
-    echo "$TEST_NAME: $N_PASS checks passed, $N_FAIL failed ($ms ms)"
-    if [ "$N_FAIL" -gt 0 ]; then
-        echo "failed checks:$FAILED_CHECKS"
-        exit 1
-    fi
-    exit 0
-}
-
-show() {
-    if [ -s "$1" ]; then
-        head -n "${2:-5}" "$1" | cut -c 1-400 | sed 's/^/      | /'
-    else
-        echo "      | (empty)"
-    fi
-}
 
 # ---- the server -----------------------------------------------------------
 
