@@ -16,8 +16,6 @@
 
 #define CHUNK (256u * 1024) /* memory used whatever the file size */
 
-int px_record_fields(patrol *p, const patrol_record_in *in, const patrol_field *extra,
-                     size_t n_extra, patrol_saved *out);
 
 static const char *guess_media_type(const uint8_t *b, size_t n)
 {

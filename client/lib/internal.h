@@ -38,7 +38,6 @@ int px_fail(patrol *p, int err, const char *fmt, ...)
 int px_db_fail(patrol *p, int rc, const char *what);
 
 /* store.c */
-int px_store_create_schema(patrol *p);
 int px_store_open_db(patrol *p, const char *path, int create);
 int px_store_migrate(patrol *p);
 int px_exec(patrol *p, const char *sql);
@@ -66,6 +65,13 @@ typedef struct px_append {
 int px_journal_head(patrol *p, uint64_t *seq, uint8_t hash[PX_HASH_LEN]);
 int px_journal_append(patrol *p, const px_append *a, uint64_t *seq_out,
                       uint8_t hash_out[PX_HASH_LEN]);
+
+/* record.c: record one entry (patrol_record) with extra fields that the
+ * library fills in (evidence hash and size), which skip the "not typed by
+ * users" check but not the rules; and the genesis entry of a new store. */
+int px_record_fields(patrol *p, const patrol_record_in *in, const patrol_field *extra,
+                     size_t n_extra, patrol_saved *out);
+int px_init_genesis(patrol *p, const char *department, const char *device_name);
 
 /* refdata.c: built-in reference data for a new store. */
 int px_refdata_seed(patrol *p);

@@ -548,9 +548,6 @@ static void saved_id(const patrol *p, const rec *r, uint64_t seq, char *out, siz
 }
 
 int px_record_fields(patrol *p, const patrol_record_in *in, const patrol_field *extra,
-                     size_t n_extra, patrol_saved *out);
-
-int px_record_fields(patrol *p, const patrol_record_in *in, const patrol_field *extra,
                      size_t n_extra, patrol_saved *out)
 {
     rec *r;

@@ -542,7 +542,6 @@ static int dir_is_empty(const char *dir)
     return empty;
 }
 
-int px_init_genesis(patrol *p, const char *department, const char *device_name);
 
 int patrol_init(const char *dir, const char *department, const char *device_name, patrol **out,
                 char *errbuf, size_t errlen)

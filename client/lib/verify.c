@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,6 @@ static void problem(vctx *v, uint64_t seq, const char *evidence, const char *fmt
 #endif
     ;
 
-#include <stdarg.h>
 static void problem(vctx *v, uint64_t seq, const char *evidence, const char *fmt, ...)
 {
     char msg[512];
