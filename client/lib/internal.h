@@ -10,7 +10,7 @@
 #include "patrol/patrol.h"
 #include "crypto.h"
 
-#define PX_SCHEMA_VERSION 2
+#define PX_SCHEMA_VERSION 3
 #define PX_APPLICATION_ID 0x50545231 /* "PTR1": marks a patrol store */
 
 struct patrol {

@@ -104,6 +104,21 @@ static const char *const migrations[] = {
     "CREATE TABLE roster(id TEXT PRIMARY KEY, name TEXT NOT NULL, cert_no TEXT NOT NULL);"
     "CREATE TABLE assigned_revisits(id TEXT PRIMARY KEY, matter TEXT NOT NULL,"
     "  subject_name TEXT NOT NULL, due TEXT NOT NULL, note TEXT NOT NULL);",
+    /* 2 -> 3: reference data kept whole (docs/record.md "Reference data"):
+     * departments and the domains each holds (法无授权不可为), each list's
+     * name and issuer, each item's category and conditions (one per line),
+     * and the subjects the server says already have a matter citing an
+     * item (county-wide first-violation check; subject_key is the
+     * lower-case hex SHA-256 of the credit code or identity number). */
+    "CREATE TABLE departments(code TEXT PRIMARY KEY, name TEXT NOT NULL);"
+    "CREATE TABLE department_domains(department TEXT NOT NULL, domain TEXT NOT NULL,"
+    "  PRIMARY KEY (department, domain));"
+    "ALTER TABLE list_items ADD COLUMN list_name TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE list_items ADD COLUMN issuer TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE list_items ADD COLUMN category TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE list_items ADD COLUMN conditions TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE cited(subject_key TEXT NOT NULL, item TEXT NOT NULL, matter TEXT NOT NULL,"
+    "  PRIMARY KEY (subject_key, item, matter));",
 };
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 
