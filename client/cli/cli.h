@@ -1,10 +1,136 @@
-/* cli.h -- shared pieces of the patrol command-line tool. */
+/* cli.h -- what the files of the patrol tool share: exit statuses, the
+ * parsed command line (opts.c), the command functions (cmd_record.c,
+ * cmd_list.c, cmd_sync.c), ending badly (main.c) and JSON output (json.c).
+ * The tool uses only the public API, include/patrol/patrol.h. */
 #ifndef PATROL_CLI_H
 #define PATROL_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
 #include "patrol/patrol.h"
+
+#define EXIT_REFUSED 1
+#define EXIT_USAGE 2
+#define EXIT_VERIFY 3
+#define EXIT_OFFLINE 4  /* the server could not be reached: try again later */
+#define EXIT_REJECTED 5 /* the server rejected an entry: a supervisor must look */
+#define MAX_FIELDS 32
+#define MAX_INSPECTORS 8
+
+/* ---- main.c ------------------------------------------------------------ */
+
+/* The command being run ("matter open"), for messages. Static storage. */
+extern const char *cli_cmd;
+
+/* One line on stderr: "patrol: CMD: " fmt (with arg) " (see 'patrol CMD
+ * --help')". Returns EXIT_USAGE. */
+int cli_usage_error(const char *fmt, const char *arg);
+
+/* One line on stderr with p's message (or err's text). Returns EXIT_VERIFY
+ * for PATROL_EVERIFY, else EXIT_REFUSED. p may be NULL. */
+int cli_failed(patrol *p, int err);
+
+/* ---- opts.c ------------------------------------------------------------ */
+
+/* Parsed command line of a command. Every pointer points into argv or into
+ * the struct itself. */
+typedef struct opts {
+    const char *store;
+    const char *target;
+    const char *inspectors[MAX_INSPECTORS];
+    size_t n_inspectors;
+    patrol_field fields[MAX_FIELDS];
+    size_t n_fields;
+    char names[MAX_FIELDS][40]; /* storage for field names */
+    patrol_location loc;
+    int has_loc;
+    int json, help, reveal, due;
+    const char *today, *matter_filter, *file, *kind_arg, *media_type;
+    uint64_t corrects;
+    struct {
+        const char *name;
+        patrol_conf conf;
+    } conf[MAX_FIELDS];
+    size_t n_conf;
+} opts;
+
+/* Special options a command accepts besides its kind's fields. */
+enum {
+    O_TARGET = 1 << 0,   /* --matter / --revisit / --document / --id (see target_name) */
+    O_INSPECTOR = 1 << 1,
+    O_LOCATION = 1 << 2,
+    O_JSON = 1 << 3,
+    O_REVEAL = 1 << 4,
+    O_DUE = 1 << 5,
+    O_TODAY = 1 << 6,
+    O_FILE = 1 << 7,
+    O_ENTRY = 1 << 8
+};
+
+/* What a command accepts. */
+typedef struct spec {
+    const char *kind;        /* kind whose fields are options, or NULL */
+    const char *target_name; /* "matter", "revisit", "document", "id" */
+    unsigned allow;
+    /* Extra flags mapped to field values: --accept -> answer=accept. */
+    const char *const (*flags)[3];
+    size_t n_flags;
+} spec;
+
+/* Parse argv into o (zeroed by the caller). 0, or EXIT_USAGE after a
+ * message on stderr. */
+int opts_parse(int argc, char **argv, const spec *sp, opts *o);
+
+/* Add field name=value (name copied, value not). 0 or EXIT_USAGE. */
+int opts_add_field(opts *o, const char *name, const char *value);
+
+/* --store or $PATROL_STORE, NULL if neither. */
+const char *opts_store_dir(const opts *o);
+
+/* Open the store into *p. 0, or an exit status after a message. */
+int opts_open_store(const opts *o, patrol **p);
+
+/* Print a kind's fields as options (leaving out those sp maps to flags;
+ * sp may be NULL). */
+void opts_print_kind_fields(const char *kind, const spec *sp);
+
+/* A command's help on stdout: usage line, description, and the fields of
+ * kind if not NULL. Returns 0. */
+int opts_help(const char *usage, const char *what, const char *kind, const spec *sp);
+
+/* ---- commands: argc/argv after the command word; return the exit status */
+
+int cmd_init(int argc, char **argv);
+int cmd_inspector(int argc, char **argv);
+int cmd_subject(int argc, char **argv);
+int cmd_matter(int argc, char **argv);
+int cmd_act(int argc, char **argv);
+int cmd_consent(int argc, char **argv);
+int cmd_leaflet(int argc, char **argv);
+int cmd_evidence(int argc, char **argv);
+int cmd_document(int argc, char **argv);
+int cmd_application(int argc, char **argv);
+int cmd_expert(int argc, char **argv);
+int cmd_hearing(int argc, char **argv);
+int cmd_revisit(int argc, char **argv);
+int cmd_correct(int argc, char **argv);
+
+int cmd_log(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_revisits(int argc, char **argv);
+int cmd_matter_list(int argc, char **argv);
+int cmd_lists(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_kinds(int argc, char **argv);
+
+int cmd_enroll(int argc, char **argv);
+int cmd_sync(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+
+/* ---- json.c ------------------------------------------------------------ */
 
 /* Print a cJSON value on stdout followed by a newline, then free it. */
 void cli_json_print(cJSON *v);

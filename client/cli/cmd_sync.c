@@ -1,0 +1,388 @@
+/* cmd_sync.c -- the commands that talk to the collection server or report
+ * on it: enroll, sync (with its progress bar), status. Their exit statuses
+ * add 4 (server unreachable) and 5 (an entry rejected). Prefix cmd_. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* "--name VALUE" or "--name=VALUE" at argv[*i]; advances *i past a
+ * separate value. 1 if it matched (value in *val), 0 if not, -1 if the
+ * value is missing. */
+static int opt_value(int argc, char **argv, int *i, const char *name, const char **val)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, name, n) != 0)
+        return 0;
+    if (a[2 + n] == '=') {
+        *val = a + 3 + n;
+        return 1;
+    }
+    if (a[2 + n] != '\0')
+        return 0;
+    if (*i + 1 >= argc)
+        return -1;
+    *val = argv[++*i];
+    return 1;
+}
+
+/* Help of the sync commands (their exit statuses differ from recording's). */
+static int sync_help(const char *usage_line, const char *what)
+{
+    printf("usage: patrol [--store DIR] %s\n\n%s\n\nThe store is --store DIR or $PATROL_STORE.\n",
+           usage_line, what);
+    return 0;
+}
+
+static int sync_failed(patrol *p, int err)
+{
+    cli_failed(p, err);
+    return err == PATROL_ENET ? EXIT_OFFLINE : err == PATROL_EREJECTED ? EXIT_REJECTED : EXIT_REFUSED;
+}
+
+int cmd_enroll(int argc, char **argv)
+{
+    opts o;
+    const char *server = NULL, *token = NULL;
+    char line[512];
+    int force = 0, rc, err;
+    patrol_enrolment e;
+    patrol *p;
+
+    memset(&o, 0, sizeof o);
+    for (int i = 0; i < argc; i++) {
+        int m;
+        if ((m = opt_value(argc, argv, &i, "server", &server)) ||
+            (m = opt_value(argc, argv, &i, "token", &token)) ||
+            (m = opt_value(argc, argv, &i, "store", &o.store))) {
+            if (m < 0)
+                return cli_usage_error("option %s needs a value", argv[i]);
+        } else if (strcmp(argv[i], "--force") == 0) {
+            force = 1;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            o.json = 1;
+        } else if (strcmp(argv[i], "--help") == 0) {
+            o.help = 1;
+        } else {
+            return cli_usage_error("unexpected argument '%s'", argv[i]);
+        }
+    }
+    if (o.help) {
+        sync_help("enroll --server https://HOST:PORT --token TOKEN [--force] [--json]",
+             "Enrol this terminal with the collection server (patrold). TOKEN is the one-time\n"
+             "token 'PT1.<id>.<secret>.<pin>' printed by 'patrold device add'; '-' reads it\n"
+             "from standard input (a token on the command line shows in the process list).\n"
+             "The server is trusted only through the key pin the token carries. The device\n"
+             "key never leaves the terminal: the server certifies it, and later syncs present\n"
+             "that certificate. A terminal enrolled already is refused unless --force, which\n"
+             "enrols with the new server and starts sync over for it (receipts are kept).\n"
+             "Exit status: 0 enrolled, 1 refused or failed, 2 usage error, 4 server\n"
+             "unreachable.");
+        return 0;
+    }
+    if (!server || !token)
+        return cli_usage_error("--server and --token are required%s", "");
+    if (strcmp(token, "-") == 0) {
+        if (!fgets(line, sizeof line, stdin))
+            return cli_usage_error("no token on standard input%s", "");
+        token = line;
+    }
+    if ((rc = opts_open_store(&o, &p)))
+        return rc;
+    err = patrol_enroll(p, server, token, force ? PATROL_ENROLL_FORCE : 0, &e);
+    memset(line, 0, sizeof line);
+    if (err) {
+        rc = sync_failed(p, err);
+    } else {
+        if (e.department_differs)
+            fprintf(stderr, "patrol: enroll: warning: the server enrolled this terminal in "
+                            "department %s, not the store's own\n",
+                    e.department);
+        if (o.json) {
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddStringToObject(j, "device_id", e.device_id);
+            cJSON_AddStringToObject(j, "server_url", e.server_url);
+            cJSON_AddStringToObject(j, "server_name", e.server_name);
+            cJSON_AddStringToObject(j, "department", e.department);
+            cli_json_print(j);
+        } else {
+            printf("enrolled with %s (%s) as device %s, department %s\n", e.server_url,
+                   e.server_name[0] ? e.server_name : "unnamed server", e.device_id,
+                   e.department);
+        }
+    }
+    patrol_close(p);
+    return rc;
+}
+
+/* Bytes as "512 B", "12.3 KiB", "4.0 MiB". */
+static void fmt_bytes(double b, char *out, size_t len)
+{
+    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (b >= 1024 && u < 4) {
+        b /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(out, len, "%.0f %s", b, unit[u]);
+    else
+        snprintf(out, len, "%.1f %s", b, unit[u]);
+}
+
+typedef struct bar {
+    int tty;    /* redraw one line in place */
+    int drawn;  /* something is on the line */
+    time_t last; /* for a non-TTY: one line per second at most */
+} bar;
+
+static void progress_cb(void *ud, const patrol_sync_progress *pr)
+{
+    bar *b = ud;
+    char done[24], total[24], rate[24], eta[24] = "--:--";
+    time_t now = time(NULL);
+    if (!b->tty && now == b->last && strcmp(pr->phase, "done") != 0)
+        return;
+    b->last = now;
+    fmt_bytes((double)pr->bytes_done, done, sizeof done);
+    fmt_bytes((double)pr->bytes_total, total, sizeof total);
+    fmt_bytes(pr->rate, rate, sizeof rate);
+    if (pr->rate > 1 && pr->bytes_total > pr->bytes_done) {
+        double s = (double)(pr->bytes_total - pr->bytes_done) / pr->rate;
+        if (s < 360000)
+            snprintf(eta, sizeof eta, "%d:%02d:%02d", (int)s / 3600, (int)s / 60 % 60,
+                     (int)s % 60);
+    } else if (pr->bytes_total <= pr->bytes_done) {
+        snprintf(eta, sizeof eta, "0:00:00");
+    }
+    fprintf(stderr, "%sentries %llu/%llu  %s/%s  %s/s  ETA %s  [%s]%s", b->tty ? "\r" : "",
+            (unsigned long long)pr->entries_done, (unsigned long long)pr->entries_total, done,
+            total, rate, eta, pr->phase, b->tty ? "    " : "\n");
+    fflush(stderr);
+    b->drawn = b->tty;
+}
+
+/* Test hooks: PATROL_SYNC_<NAME> in the environment overrides an option. */
+static int env_uint(const char *name, unsigned *out)
+{
+    const char *v = getenv(name);
+    char *end;
+    unsigned long x;
+    if (!v || !*v)
+        return 0;
+    errno = 0;
+    x = strtoul(v, &end, 10);
+    if (errno || *end || x > UINT_MAX) {
+        fprintf(stderr, "patrol: %s: %s must be a number, not '%s'\n", cli_cmd, name, v);
+        return -1;
+    }
+    *out = (unsigned)x;
+    return 0;
+}
+
+int cmd_sync(int argc, char **argv)
+{
+    opts o;
+    patrol_sync_opts so;
+    patrol_sync_result r;
+    bar b = {0, 0, 0};
+    int show = 0, rc, err;
+    unsigned cut = 0;
+    patrol *p;
+
+    memset(&o, 0, sizeof o);
+    memset(&so, 0, sizeof so);
+    for (int i = 0; i < argc; i++) {
+        int m = opt_value(argc, argv, &i, "store", &o.store);
+        if (m < 0)
+            return cli_usage_error("option %s needs a value", argv[i]);
+        if (m)
+            continue;
+        if (strcmp(argv[i], "--progress") == 0)
+            show = 1;
+        else if (strcmp(argv[i], "--json") == 0)
+            o.json = 1;
+        else if (strcmp(argv[i], "--help") == 0)
+            o.help = 1;
+        else
+            return cli_usage_error("unexpected argument '%s'", argv[i]);
+    }
+    if (o.help) {
+        sync_help("sync [--progress] [--json]",
+             "Send every entry not yet acknowledged to the enrolled server, in batches, and\n"
+             "mark entries synced only when the server's signed receipt verifies; upload the\n"
+             "evidence the server lacks, resuming after a cut from the server's offset; pull\n"
+             "newer reference data. Network errors are retried with backoff. A progress bar\n"
+             "(entries, bytes, rate, ETA) is drawn on stderr when it is a terminal, or with\n"
+             "--progress; --json prints a summary on stdout. Exit status: 0 synced, 1 refused\n"
+             "or failed, 4 server unreachable (nothing lost: sync again later), 5 the server\n"
+             "rejected an entry (a fork or a bad entry: a supervisor must look at it).\n"
+             "For tests, PATROL_SYNC_TIMEOUT_S, _ATTEMPTS, _BACKOFF_MS, _BATCH_ENTRIES,\n"
+             "_BATCH_BYTES, _CHUNK_BYTES and _CUT_AFTER (cut the link once after that many\n"
+             "bytes) override the defaults.");
+        return 0;
+    }
+    if (env_uint("PATROL_SYNC_TIMEOUT_S", &so.timeout_s) ||
+        env_uint("PATROL_SYNC_ATTEMPTS", &so.max_attempts) ||
+        env_uint("PATROL_SYNC_BACKOFF_MS", &so.backoff_initial_ms) ||
+        env_uint("PATROL_SYNC_BATCH_ENTRIES", &so.batch_entries) ||
+        env_uint("PATROL_SYNC_BATCH_BYTES", &so.batch_bytes) ||
+        env_uint("PATROL_SYNC_CHUNK_BYTES", &so.chunk_bytes) ||
+        env_uint("PATROL_SYNC_CUT_AFTER", &cut))
+        return EXIT_USAGE;
+    so.test_cut_after_bytes = cut;
+    b.tty = isatty(STDERR_FILENO);
+    if (show || b.tty) {
+        so.progress = progress_cb;
+        so.progress_ud = &b;
+    }
+    if ((rc = opts_open_store(&o, &p)))
+        return rc;
+    err = patrol_sync(p, &so, &r);
+    if (b.drawn)
+        fputc('\n', stderr);
+    if (o.json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddBoolToObject(j, "ok", err == PATROL_OK);
+        if (err)
+            cJSON_AddStringToObject(j, "error", patrol_errmsg(p));
+        cJSON_AddNumberToObject(j, "acked_seq", (double)r.acked_seq);
+        cJSON_AddNumberToObject(j, "head_seq", (double)r.head_seq);
+        cJSON_AddNumberToObject(j, "entries_accepted", (double)r.entries_accepted);
+        cJSON_AddNumberToObject(j, "entries_duplicate", (double)r.entries_duplicate);
+        cJSON_AddNumberToObject(j, "batches", (double)r.batches);
+        cJSON_AddNumberToObject(j, "receipts", (double)r.receipts);
+        cJSON_AddNumberToObject(j, "evidence_uploaded", (double)r.evidence_uploaded);
+        cJSON_AddNumberToObject(j, "evidence_pending", (double)r.evidence_pending);
+        cJSON_AddNumberToObject(j, "bytes_sent", (double)r.bytes_sent);
+        cJSON_AddNumberToObject(j, "retries", (double)r.retries);
+        cJSON_AddNumberToObject(j, "reference_version", (double)r.reference_version);
+        cJSON_AddBoolToObject(j, "reference_updated", r.reference_updated);
+        if (r.rejected_seq) {
+            cJSON *rej = cJSON_CreateObject();
+            cJSON_AddNumberToObject(rej, "seq", (double)r.rejected_seq);
+            cJSON_AddStringToObject(rej, "reason", r.rejected_reason);
+            cJSON_AddStringToObject(rej, "detail", r.rejected_detail);
+            cJSON_AddItemToObject(j, "rejected", rej);
+        } else {
+            cJSON_AddNullToObject(j, "rejected");
+        }
+        if (r.evidence_failed[0])
+            cJSON_AddStringToObject(j, "evidence_failed", r.evidence_failed);
+        cJSON_AddNumberToObject(j, "duration_ms", (double)r.duration_ms);
+        cli_json_print(j);
+    } else if (!err) {
+        printf("synced: entries up to %llu acknowledged (%llu new, %llu already held), %llu "
+               "evidence file(s) uploaded, reference data %s%llu\n",
+               (unsigned long long)r.acked_seq, (unsigned long long)r.entries_accepted,
+               (unsigned long long)r.entries_duplicate, (unsigned long long)r.evidence_uploaded,
+               r.reference_updated ? "updated to version " : "version ",
+               (unsigned long long)r.reference_version);
+    }
+    rc = err ? sync_failed(p, err) : 0;
+    patrol_close(p);
+    return rc;
+}
+
+int cmd_status(int argc, char **argv)
+{
+    opts o;
+    spec sp = {NULL, NULL, O_JSON, NULL, 0};
+    patrol_sync_info s;
+    char when[80] = "never", rtime[40] = "", eb[24], pb[24], tb[24];
+    patrol *p;
+    int rc, err;
+
+    memset(&o, 0, sizeof o);
+    if ((rc = opts_parse(argc, argv, &sp, &o)))
+        return rc;
+    if (o.help)
+        return sync_help("status [--json]",
+                         "Where sync stands, from the store alone (no network): the server,\n"
+                         "entries and bytes not yet acknowledged, the last sync, the last receipt\n"
+                         "and an entry the server rejected, if any.");
+    if ((rc = opts_open_store(&o, &p)))
+        return rc;
+    if ((err = patrol_sync_status(p, &s))) {
+        rc = cli_failed(p, err);
+        patrol_close(p);
+        return rc;
+    }
+    if (s.last_sync_ms)
+        cli_format_time(s.last_sync_ms, when, sizeof when);
+    if (s.receipt_server_time_ms)
+        cli_format_time(s.receipt_server_time_ms, rtime, sizeof rtime);
+    if (o.json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddBoolToObject(j, "enrolled", s.enrolled);
+        cJSON_AddStringToObject(j, "server_url", s.server_url);
+        cJSON_AddStringToObject(j, "server_name", s.server_name);
+        cJSON_AddNumberToObject(j, "head_seq", (double)s.head_seq);
+        cJSON_AddNumberToObject(j, "acked_seq", (double)s.acked_seq);
+        cJSON_AddNumberToObject(j, "pending_entries", (double)s.pending_entries);
+        cJSON_AddNumberToObject(j, "pending_entry_bytes", (double)s.pending_entry_bytes);
+        cJSON_AddNumberToObject(j, "pending_evidence_files", (double)s.pending_evidence_files);
+        cJSON_AddNumberToObject(j, "pending_evidence_bytes", (double)s.pending_evidence_bytes);
+        cJSON_AddNumberToObject(j, "pending_bytes", (double)s.pending_bytes);
+        if (s.last_sync_ms)
+            cJSON_AddStringToObject(j, "last_sync", when);
+        else
+            cJSON_AddNullToObject(j, "last_sync");
+        cJSON_AddNumberToObject(j, "receipts", (double)s.receipts);
+        if (s.receipts) {
+            cJSON *r = cJSON_CreateObject();
+            cJSON_AddNumberToObject(r, "seq", (double)s.receipt_seq);
+            cJSON_AddStringToObject(r, "head_hash", s.receipt_head);
+            cJSON_AddStringToObject(r, "server_time", rtime);
+            cJSON_AddItemToObject(j, "last_receipt", r);
+        } else {
+            cJSON_AddNullToObject(j, "last_receipt");
+        }
+        cJSON_AddNumberToObject(j, "reference_version", (double)s.reference_version);
+        if (s.rejected_seq) {
+            cJSON *r = cJSON_CreateObject();
+            cJSON_AddNumberToObject(r, "seq", (double)s.rejected_seq);
+            cJSON_AddStringToObject(r, "reason", s.rejected_reason);
+            cJSON_AddItemToObject(j, "rejected", r);
+        } else {
+            cJSON_AddNullToObject(j, "rejected");
+        }
+        cli_json_print(j);
+    } else {
+        fmt_bytes((double)s.pending_entry_bytes, eb, sizeof eb);
+        fmt_bytes((double)s.pending_evidence_bytes, pb, sizeof pb);
+        fmt_bytes((double)s.pending_bytes, tb, sizeof tb);
+        if (s.enrolled)
+            printf("server      %s%s%s%s\n", s.server_url, s.server_name[0] ? " (" : "",
+                   s.server_name, s.server_name[0] ? ")" : "");
+        else
+            printf("server      not enrolled ('patrol enroll --server URL --token TOKEN')\n");
+        printf("entries     %llu of %llu acknowledged, %llu pending (%s)\n"
+               "evidence    %llu file(s) pending (%s)\n"
+               "pending     %s in all\n"
+               "last sync   %s\n",
+               (unsigned long long)s.acked_seq, (unsigned long long)s.head_seq,
+               (unsigned long long)s.pending_entries, eb,
+               (unsigned long long)s.pending_evidence_files, pb, tb, when);
+        if (s.receipts)
+            printf("receipt     entries 1-%llu, head %s, server time %s\n",
+                   (unsigned long long)s.receipt_seq, s.receipt_head, rtime);
+        else
+            printf("receipt     none\n");
+        if (s.reference_version)
+            printf("reference   version %llu\n", (unsigned long long)s.reference_version);
+        else
+            printf("reference   built-in\n");
+        if (s.rejected_seq)
+            printf("REJECTED    entry %llu (%s): a supervisor must look at it\n",
+                   (unsigned long long)s.rejected_seq, s.rejected_reason);
+    }
+    patrol_close(p);
+    return 0;
+}
