@@ -5,7 +5,8 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config python3 sqlite3 clang
       libsqlite3-dev libcurl4-openssl-dev libmbedtls-dev liblz4-dev
       libprotobuf-c-dev protobuf-c-compiler libcmocka-dev
-      libhttp-parser-dev libcjson-dev curl lz4)
+      libhttp-parser-dev libcjson-dev curl lz4
+      gettext locales tzdata)
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=()
@@ -15,4 +16,15 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+fi
+# The patrol tool speaks 简体中文 under LANG=zh_CN.UTF-8 (its tests run
+# once in Chinese): the locale must exist. Uncomment it in /etc/locale.gen
+# (or add it) and generate it, once.
+if ! locale -a 2>/dev/null | grep -qix 'zh_CN.utf8'; then
+  if grep -q '^# *zh_CN.UTF-8 UTF-8' /etc/locale.gen 2>/dev/null; then
+    $SUDO sed -i 's/^# *zh_CN.UTF-8 UTF-8/zh_CN.UTF-8 UTF-8/' /etc/locale.gen
+  elif ! grep -q '^zh_CN.UTF-8 UTF-8' /etc/locale.gen 2>/dev/null; then
+    echo 'zh_CN.UTF-8 UTF-8' | $SUDO tee -a /etc/locale.gen >/dev/null
+  fi
+  $SUDO locale-gen
 fi
