@@ -51,6 +51,8 @@ typedef enum px_mstate {
 const char *px_mstate_code(px_mstate s);
 const char *px_mstate_label(px_mstate s);
 int px_mstate_closed(px_mstate s);
+/* The state of a code; -1 if there is none. */
+int px_mstate_parse(const char *code, px_mstate *out);
 
 /* Pseudo-kinds of the state table for the three ways to close. */
 #define PX_CLOSE_COMPLETED "matter.close completed"
@@ -132,7 +134,7 @@ typedef struct px_matter {
     char subject[32];
     int subject_dev;
     char domain[64];
-    char summary_present;
+    const char *summary;   /* effective; points into the entries given */
     char list_item[64], list_type[16], list_version[128];
     int major, technical, on_application;
     int application;     /* 0 none, 1 filed, 2 changed, 3 withdrawn */
@@ -166,8 +168,10 @@ const px_finding *px_matter_new_refusal(const px_matter *without, const px_matte
 
 /* Department-level acts (dept.interview, dept.reminder, dept.publicity):
  * not about one subject, so outside any matter. Checks one such entry
- * (scope, departments, subjects, dates) with the same hooks; returns
- * the number of findings written to out (0 or 1). */
+ * (scope, departments, subjects) with the same hooks; returns the number
+ * of findings written to out (0 or 1). Given an entry of another kind (a
+ * terminal recording the outcome of a revisit of a matter it does not
+ * hold), checks only the fields the rules require of its kind. */
 int px_act_check(const px_mentry *me, const px_mref *ref, px_finding *out);
 
 /* Calendar day in Beijing time (UTC+8, no daylight saving) of a device

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "i18n.h"
 #include "validate.h"
 
 const char *const px_methods[7] = {
@@ -40,188 +41,321 @@ static const char *const interview_reasons[] = {"hazard", "defect", "complaints"
 static const char *const revisit_follows[] = {"penalty", "coercion", "inspection", NULL};
 static const char *const revisit_outcomes[] = {"corrected", "partially_corrected", "not_corrected", NULL};
 static const char *const integrity[] = {"no_concern", "concern", NULL};
+static const char *const legality[] = {"lawful_regular", "concern", NULL};
+static const char *const dept_interview_modes[] = {"collective", "joint", NULL};
 static const char *const delivery[] = {"in_person", "post", "electronic", "left_at_premises",
                                        "announcement", NULL};
-static const char *const answers[] = {"accept", "refuse", NULL};
+static const char *const answers[] = {"accept", "refuse", "stop", NULL};
 static const char *const hearing_forms[] = {"hearing", "symposium", "published_draft", NULL};
-static const char *const close_outcomes[] = {"completed", "terminated", NULL};
+static const char *const close_outcomes[] = {"completed", "terminated", "escalated", NULL};
 static const char *const close_reasons[] = {"subject_refused", "subject_withdrew", "subject_asked_stop",
-                                            "basis_changed", "other", NULL};
-static const char *const evidence_kinds[] = {"photo", "audio", "video", "document", NULL};
+                                            "basis_changed", "harms_others", "other", NULL};
+static const char *const evidence_kinds[] = {"photo", "audio", "video", "document", "electronic_data",
+                                             NULL};
 
 /* Field lists are sorted by name: px_rules_field and the entry check rely
  * on it (tests/test_rules.c checks the table). */
 static const px_field_rule f_device_init[] = {
-    F("department", PX_F_IDENT, REQ, "department code"),
-    F("device_name", PX_F_LINE, REQ, "name of this terminal"),
-    F("public_key", PX_F_HEX, REQ | PX_AUTO, "device public key, DER, hex"),
-    F("software", PX_F_LINE, PX_AUTO, "software version"),
+    F("department", PX_F_IDENT, REQ, N_("department code")),
+    F("device_name", PX_F_LINE, REQ, N_("name of this terminal")),
+    F("public_key", PX_F_HEX, REQ | PX_AUTO, N_("device public key, DER, hex")),
+    F("software", PX_F_LINE, PX_AUTO, N_("software version")),
 };
 static const px_field_rule f_inspector_add[] = {
-    F("cert_no", PX_F_IDENT, REQ, "enforcement certificate number"),
-    F("name", PX_F_LINE, REQ, "full name"),
+    F("cert_no", PX_F_IDENT, REQ, N_("enforcement certificate number")),
+    F("name", PX_F_LINE, REQ, N_("full name")),
 };
 static const px_field_rule f_subject_add[] = {
-    F("address", PX_F_LINE, 0, "address of the premises"),
-    F("contact", PX_F_LINE, PX_PRIVATE, "contact person and telephone"),
-    F("credit_code", PX_F_CREDIT, 0, "unified social credit code (business)"),
-    F("id_number", PX_F_IDNUM, PX_PRIVATE, "resident identity card number (person)"),
-    F("legal_rep", PX_F_LINE, 0, "legal representative or person in charge"),
-    F("name", PX_F_LINE, REQ, "business or person name"),
-    C("type", subject_types, REQ, "business or person"),
+    F("address", PX_F_LINE, 0, N_("address of the premises")),
+    F("contact", PX_F_LINE, PX_PRIVATE, N_("contact person and telephone")),
+    F("credit_code", PX_F_CREDIT, 0, N_("unified social credit code (business)")),
+    F("id_number", PX_F_IDNUM, PX_PRIVATE, N_("resident identity card number (person)")),
+    F("legal_rep", PX_F_LINE, 0, N_("legal representative or person in charge")),
+    F("name", PX_F_LINE, REQ, N_("business or person name")),
+    C("type", subject_types, REQ, N_("business or person")),
 };
 static const px_field_rule f_matter_open[] = {
-    F("domain", PX_F_IDENT, REQ, "enforcement domain"),
-    F("emergency", PX_F_BOOL, 0, "violation exploits an emergency (refused if yes)"),
-    F("list_item", PX_F_IDENT, 0, "three-list item cited"),
-    C("list_type", list_types, PX_AUTO, "list of the item (filled in)"),
-    F("list_version", PX_F_LINE, PX_AUTO, "version of the list (filled in)"),
-    F("major", PX_F_BOOL, 0, "major matter: needs hearing or published draft"),
-    F("on_application", PX_F_BOOL, 0, "opened on the subject's application"),
-    F("subject", PX_F_IDENT, REQ, "subject id"),
-    F("summary", PX_F_TEXT, REQ, "what was found"),
+    F("domain", PX_F_IDENT, REQ, N_("enforcement domain")),
+    F("emergency", PX_F_BOOL, 0, N_("violation exploits an emergency (refused if yes)")),
+    F("list_item", PX_F_IDENT, 0, N_("three-list item cited")),
+    C("list_type", list_types, PX_AUTO, N_("list of the item (filled in)")),
+    F("list_version", PX_F_LINE, PX_AUTO, N_("version of the list (filled in)")),
+    F("major", PX_F_BOOL, 0, N_("major matter: needs hearing or published draft")),
+    F("on_application", PX_F_BOOL, 0, N_("opened on the subject's application")),
+    F("subject", PX_F_IDENT, REQ, N_("subject id")),
+    F("summary", PX_F_TEXT, REQ, N_("what was found")),
+    F("technical", PX_F_BOOL, 0, N_("raises a technical question: needs an expert opinion")),
 };
 static const px_field_rule f_guidance[] = {
-    F("content", PX_F_TEXT, REQ, "guidance given"),
-    C("form", forms, 0, "how it was given"),
-    F("materials", PX_F_TEXT, 0, "materials handed over"),
-    F("topic", PX_F_LINE, REQ, "management or quality topic"),
+    F("content", PX_F_TEXT, REQ, N_("guidance given")),
+    C("form", forms, 0, N_("how it was given")),
+    F("materials", PX_F_TEXT, 0, N_("materials handed over")),
+    F("topic", PX_F_LINE, REQ, N_("management or quality topic")),
 };
 static const px_field_rule f_suggestion[] = {
-    F("content", PX_F_TEXT, REQ, "the suggestion"),
-    C("form", forms, 0, "how it was given"),
-    F("follow_up", PX_F_TEXT, REQ, "follow-up expected of the subject"),
+    F("content", PX_F_TEXT, REQ, N_("the suggestion")),
+    C("form", forms, 0, N_("how it was given")),
+    F("follow_up", PX_F_TEXT, 0, N_("follow-up agreed with the subject, if any")),
 };
 static const px_field_rule f_reminder[] = {
-    F("content", PX_F_TEXT, REQ, "what the subject was reminded of"),
-    C("form", oral_written, REQ, "oral or written"),
-    F("rules", PX_F_TEXT, REQ, "the rules explained"),
-    C("source", reminder_sources, 0, "where the frequent violation type was seen"),
+    F("content", PX_F_TEXT, REQ, N_("what the subject was reminded of")),
+    C("form", oral_written, REQ, N_("oral or written")),
+    F("rules", PX_F_TEXT, REQ, N_("the rules explained")),
+    C("source", reminder_sources, 0, N_("where the frequent violation type was seen")),
 };
 static const px_field_rule f_warning[] = {
-    F("content", PX_F_TEXT, REQ, "the warning given"),
-    F("corrected", PX_F_TRUE, REQ, "condition: corrected promptly"),
-    F("correction", PX_F_TEXT, REQ, "the correction made or required"),
-    F("deadline", PX_F_DATE, REQ, "correction deadline"),
-    F("minor", PX_F_TRUE, REQ, "condition: the violation is minor"),
-    F("no_harm", PX_F_TRUE, REQ, "condition: no harmful consequence"),
-    F("no_intent", PX_F_TRUE, REQ, "condition: no subjective intent"),
+    F("content", PX_F_TEXT, REQ, N_("the warning given")),
+    F("correctable", PX_F_TRUE, PX_RULE, N_("condition: can be corrected promptly")),
+    F("corrected", PX_F_BOOL, 0, N_("already corrected when warned")),
+    F("correction", PX_F_TEXT, REQ, N_("the correction required")),
+    F("deadline", PX_F_DATE, REQ, N_("correction deadline (not before today)")),
+    F("late", PX_F_BOOL, 0, N_("entered late from a paper record: the date may be past")),
+    F("minor", PX_F_TRUE, REQ, N_("condition: the violation is minor")),
+    F("no_harm", PX_F_TRUE, REQ, N_("condition: no harmful consequence")),
+    F("no_intent", PX_F_TRUE, REQ, N_("condition: no subjective intent")),
 };
 static const px_field_rule f_interview[] = {
-    F("content", PX_F_TEXT, REQ, "what was discussed"),
-    F("departments", PX_F_TEXT, REQ, "departments taking part"),
-    F("minutes", PX_F_TEXT, REQ, "minutes of the interview"),
-    C("mode", interview_modes, REQ, "individual or collective"),
-    F("participants", PX_F_TEXT, REQ, "who took part"),
-    C("reason", interview_reasons, 0, "hazard, defect, complaints"),
+    F("content", PX_F_TEXT, REQ, N_("what was discussed")),
+    F("departments", PX_F_TEXT, REQ, N_("departments taking part")),
+    F("minutes", PX_F_TEXT, REQ, N_("minutes of the interview")),
+    C("mode", interview_modes, REQ, N_("individual or collective")),
+    F("participants", PX_F_TEXT, REQ, N_("who took part")),
+    C("reason", interview_reasons, 0, N_("hazard, defect, complaints")),
 };
 static const px_field_rule f_publicity[] = {
-    F("channel", PX_F_LINE, REQ, "where it is published"),
-    F("content", PX_F_TEXT, REQ, "what is published"),
-    F("redactions", PX_F_TEXT, REQ, "what was withheld (or 'none')"),
+    F("channel", PX_F_LINE, REQ, N_("where it is published")),
+    F("content", PX_F_TEXT, REQ, N_("what is published")),
+    F("redactions", PX_F_TEXT, REQ, N_("what was withheld (or 'none')")),
 };
 static const px_field_rule f_revisit[] = {
-    F("content", PX_F_TEXT, REQ, "purpose of the revisit"),
-    F("decision", PX_F_LINE, REQ, "decision or finding it follows"),
-    F("due", PX_F_DATE, REQ, "rectification deadline"),
-    C("follows", revisit_follows, REQ, "penalty, coercion or inspection"),
-    C("integrity", integrity, 0, "did officers act with integrity"),
-    F("opinion", PX_F_TEXT, 0, "the subject's opinion"),
-    C("outcome", revisit_outcomes, 0, "outcome, if done on the spot"),
+    F("content", PX_F_TEXT, REQ, N_("purpose of the revisit")),
+    F("decision", PX_F_LINE, REQ, N_("decision or finding it follows")),
+    F("due", PX_F_DATE, REQ, N_("date of the revisit: the rectification deadline (not before today)")),
+    C("follows", revisit_follows, REQ, N_("penalty, coercion or inspection")),
+    C("integrity", integrity, 0, N_("officers' integrity (with an outcome after a penalty or coercion)")),
+    F("late", PX_F_BOOL, 0, N_("entered late from a paper record: the date may be past")),
+    C("legality", legality, 0, N_("was the supervision lawful and regular (with an outcome after an inspection)")),
+    F("opinion", PX_F_TEXT, 0, N_("the subject's opinions and suggestions (with an outcome)")),
+    C("outcome", revisit_outcomes, 0, N_("outcome, if done on the spot")),
 };
 static const px_field_rule f_revisit_outcome[] = {
-    F("content", PX_F_TEXT, 0, "what was found"),
-    C("integrity", integrity, 0, "did officers act with integrity"),
-    F("opinion", PX_F_TEXT, 0, "the subject's opinion"),
-    C("outcome", revisit_outcomes, REQ, "corrected, partially or not"),
+    F("content", PX_F_TEXT, 0, N_("what was found")),
+    C("integrity", integrity, 0, N_("officers' integrity (after a penalty or coercion)")),
+    C("legality", legality, 0, N_("was the supervision lawful and regular (after an inspection)")),
+    F("opinion", PX_F_TEXT, PX_RULE, N_("the subject's opinions and suggestions")),
+    C("outcome", revisit_outcomes, REQ, N_("corrected, partially or not")),
 };
 static const px_field_rule f_leaflet[] = {
-    F("code", PX_F_IDENT, 0, "catalogue code"),
-    F("copies", PX_F_COUNT, REQ, "copies handed out"),
-    F("title", PX_F_LINE, REQ, "leaflet title"),
+    F("code", PX_F_IDENT, 0, N_("catalogue code")),
+    F("copies", PX_F_COUNT, REQ, N_("copies handed out")),
+    F("title", PX_F_LINE, REQ, N_("leaflet title")),
 };
 static const px_field_rule f_document_issue[] = {
-    F("content", PX_F_TEXT, REQ, "content of the opinion"),
-    F("doc_no", PX_F_LINE, 0, "document number (发文字号)"),
-    F("personnel", PX_F_LINE, REQ, "implementing personnel"),
-    F("purpose", PX_F_TEXT, REQ, "purpose"),
-    F("subject", PX_F_IDENT, REQ | PX_AUTO, "subject id (filled in)"),
-    F("time", PX_F_LINE, REQ, "time or period of implementation"),
+    F("content", PX_F_TEXT, REQ, N_("content of the opinion")),
+    F("doc_no", PX_F_LINE, 0, N_("document number (发文字号)")),
+    F("personnel", PX_F_LINE, REQ, N_("implementing personnel")),
+    F("purpose", PX_F_TEXT, REQ, N_("purpose")),
+    F("subject", PX_F_IDENT, REQ | PX_AUTO, N_("subject id (filled in)")),
+    F("time", PX_F_LINE, REQ, N_("time or period of implementation")),
 };
 static const px_field_rule f_document_deliver[] = {
-    C("method", delivery, REQ, "delivery method"),
-    F("recipient", PX_F_LINE, REQ, "who received it"),
+    C("method", delivery, REQ, N_("delivery method")),
+    F("recipient", PX_F_LINE, REQ, N_("who received it")),
 };
 static const px_field_rule f_application_file[] = {
-    F("content", PX_F_TEXT, REQ, "what the subject applied for"),
+    F("content", PX_F_TEXT, REQ, N_("what the subject applied for")),
 };
 static const px_field_rule f_application_change[] = {
-    F("content", PX_F_TEXT, REQ, "the application as changed"),
+    F("content", PX_F_TEXT, REQ, N_("the application as changed")),
 };
 static const px_field_rule f_application_withdraw[] = {
-    F("reason", PX_F_TEXT, 0, "reason given by the subject"),
+    F("reason", PX_F_TEXT, 0, N_("reason given by the subject")),
 };
 static const px_field_rule f_consent[] = {
-    C("answer", answers, REQ, "accept or refuse flexible enforcement"),
-    C("form", forms, 0, "how the subject was told"),
-    F("told", PX_F_TRUE, REQ, "the subject was told it may choose"),
+    C("answer", answers, 0, N_("accept, refuse, or ask to stop (none yet: only told)")),
+    C("form", forms, 0, N_("how the subject was told")),
+    F("told", PX_F_TRUE, REQ, N_("the subject was told it may choose")),
 };
 static const px_field_rule f_expert[] = {
-    F("expert", PX_F_LINE, REQ, "expert name and affiliation"),
-    F("opinion", PX_F_TEXT, REQ, "the opinion"),
-    F("topic", PX_F_LINE, 0, "technical question"),
+    F("expert", PX_F_LINE, REQ, N_("expert name and affiliation")),
+    F("opinion", PX_F_TEXT, REQ, N_("the opinion")),
+    F("topic", PX_F_LINE, 0, N_("technical question")),
 };
 static const px_field_rule f_hearing[] = {
-    C("form", hearing_forms, REQ, "hearing, symposium or published draft"),
-    F("participants", PX_F_TEXT, REQ, "who took part"),
-    F("summary", PX_F_TEXT, REQ, "what was said and decided"),
+    C("form", hearing_forms, REQ, N_("hearing, symposium or published draft")),
+    F("participants", PX_F_TEXT, REQ, N_("who took part")),
+    F("summary", PX_F_TEXT, REQ, N_("what was said and decided")),
 };
 static const px_field_rule f_close[] = {
-    C("outcome", close_outcomes, REQ, "completed or terminated"),
-    C("reason", close_reasons, 0, "termination reason"),
-    F("reason_text", PX_F_TEXT, 0, "termination reason in words"),
+    F("case_no", PX_F_LINE, 0, N_("case number in the ordinary procedure (escalated)")),
+    C("outcome", close_outcomes, REQ, N_("completed, terminated, or escalated to a case")),
+    C("reason", close_reasons, 0, N_("termination reason")),
+    F("reason_text", PX_F_TEXT, 0, N_("termination reason in words")),
 };
 static const px_field_rule f_evidence[] = {
-    F("caption", PX_F_LINE, 0, "what it shows"),
-    C("kind", evidence_kinds, REQ, "photo, audio, video or document"),
-    F("media_type", PX_F_LINE, REQ, "media type, e.g. image/jpeg"),
-    F("name", PX_F_LINE, 0, "original file name"),
-    F("sha256", PX_F_SHA256, REQ, "SHA-256 of the file"),
-    F("size", PX_F_SIZE, REQ, "size in bytes"),
+    F("caption", PX_F_LINE, 0, N_("what it shows")),
+    C("kind", evidence_kinds, REQ, N_("photo, audio, video, document or electronic data")),
+    F("media_type", PX_F_LINE, REQ, N_("media type, e.g. image/jpeg")),
+    F("name", PX_F_LINE, 0, N_("original file name")),
+    F("sha256", PX_F_SHA256, REQ, N_("SHA-256 of the file")),
+    F("size", PX_F_SIZE, REQ, N_("size in bytes")),
 };
 static const px_field_rule f_correction[] = {
-    F("field", PX_F_IDENT, 0, "field corrected"),
-    F("reason", PX_F_TEXT, REQ, "why the correction is made"),
-    F("value", PX_F_TEXT, 0, "the correct value"),
+    F("field", PX_F_IDENT, 0, N_("field corrected")),
+    C("list_type", list_types, PX_AUTO, N_("list of a corrected list item (filled in)")),
+    F("list_version", PX_F_LINE, PX_AUTO, N_("version of that list (filled in)")),
+    F("reason", PX_F_TEXT, REQ, N_("why the correction is made")),
+    F("value", PX_F_TEXT, 0, N_("the correct value")),
+};
+static const px_field_rule f_dept_interview[] = {
+    F("content", PX_F_TEXT, REQ, N_("what was discussed")),
+    F("departments", PX_F_IDLIST, REQ, N_("department codes taking part (joint: two or more)")),
+    F("domain", PX_F_IDENT, REQ, N_("enforcement domain")),
+    F("minutes", PX_F_TEXT, REQ, N_("minutes of the interview")),
+    C("mode", dept_interview_modes, REQ, N_("collective (several businesses) or joint (several departments)")),
+    F("participants", PX_F_TEXT, REQ, N_("businesses and persons in charge who took part")),
+    C("reason", interview_reasons, 0, N_("hazard, defect, complaints")),
+    F("subjects", PX_F_IDLIST, 0, N_("subject ids of the businesses, if registered")),
+};
+static const px_field_rule f_dept_reminder[] = {
+    F("audience", PX_F_TEXT, REQ, N_("the class of businesses addressed")),
+    F("content", PX_F_TEXT, REQ, N_("what they were reminded of")),
+    F("domain", PX_F_IDENT, REQ, N_("enforcement domain")),
+    C("form", oral_written, REQ, N_("oral or written")),
+    F("rules", PX_F_TEXT, REQ, N_("the rules explained")),
+    C("source", reminder_sources, 0, N_("where the frequent violation type was seen")),
+};
+static const px_field_rule f_dept_publicity[] = {
+    F("channel", PX_F_LINE, REQ, N_("where it is published")),
+    F("content", PX_F_TEXT, REQ, N_("what is published")),
+    F("domain", PX_F_IDENT, REQ, N_("enforcement domain")),
+    F("redactions", PX_F_TEXT, REQ, N_("what was withheld (secrets, privacy) or 'none'")),
 };
 
-#define K(kind, scope, fields, help) {kind, help, scope, fields, N(fields)}
+#define K(kind, scope, fields, label, help) {kind, label, help, scope, fields, N(fields)}
 static const px_kind_rule kinds[] = {
-    K("action.guidance", PX_SCOPE_MATTER, f_guidance, "行政辅导: help improve management or quality"),
-    K("action.interview", PX_SCOPE_MATTER, f_interview, "行政约谈: meeting with the person in charge"),
-    K("action.publicity", PX_SCOPE_MATTER, f_publicity, "行政公示: publish as public guidance"),
-    K("action.reminder", PX_SCOPE_MATTER, f_reminder, "行政提示: explain the rules of a frequent violation"),
-    K("action.revisit", PX_SCOPE_MATTER, f_revisit, "行政回访: follow up a decision or finding"),
-    K("action.suggestion", PX_SCOPE_MATTER, f_suggestion, "行政建议: advise on responsibility, quality, brand"),
-    K("action.warning", PX_SCOPE_MATTER, f_warning, "行政告诫: minor, no harm, no intent, corrected"),
-    K("application.change", PX_SCOPE_MATTER, f_application_change, "the subject changes its application"),
-    K("application.file", PX_SCOPE_MATTER, f_application_file, "the subject applies"),
-    K("application.withdraw", PX_SCOPE_MATTER, f_application_withdraw, "the subject withdraws its application"),
-    K("consent", PX_SCOPE_MATTER, f_consent, "subject told of its right to choose, and its answer"),
-    K("correction", PX_SCOPE_ENTRY, f_correction, "corrects an earlier entry"),
-    K("device.init", PX_SCOPE_DEVICE, f_device_init, "terminal initialised"),
-    K("document.deliver", PX_SCOPE_DOCUMENT, f_document_deliver, "delivery of a document (送达)"),
-    K("document.issue", PX_SCOPE_MATTER, f_document_issue, "柔性执法意见书 issued"),
-    K("evidence.add", PX_SCOPE_MATTER, f_evidence, "evidence file (photo, audio, video, document)"),
-    K("expert.opinion", PX_SCOPE_MATTER, f_expert, "expert review of a technical question"),
-    K("hearing", PX_SCOPE_MATTER, f_hearing, "hearing, symposium or published draft"),
-    K("inspector.add", PX_SCOPE_INSPECTOR, f_inspector_add, "inspector enrolled on this terminal"),
-    K("leaflet", PX_SCOPE_MATTER, f_leaflet, "leaflets handed out"),
-    K("matter.close", PX_SCOPE_MATTER, f_close, "matter completed or terminated"),
-    K("matter.open", PX_SCOPE_MATTER, f_matter_open, "flexible-enforcement matter opened"),
-    K("revisit.outcome", PX_SCOPE_REVISIT, f_revisit_outcome, "outcome of a planned revisit"),
-    K("subject.add", PX_SCOPE_SUBJECT, f_subject_add, "business or person"),
+    K("action.guidance", PX_SCOPE_MATTER, f_guidance, N_("administrative guidance"),
+      N_("help a business improve its management or product quality")),
+    K("action.interview", PX_SCOPE_MATTER, f_interview, N_("administrative interview"),
+      N_("meeting with the person in charge about hazards, defects or complaints")),
+    K("action.publicity", PX_SCOPE_MATTER, f_publicity, N_("administrative publicity"),
+      N_("publish collected information as guidance to the public")),
+    K("action.reminder", PX_SCOPE_MATTER, f_reminder, N_("administrative reminder"),
+      N_("explain the rules of a frequent kind of violation")),
+    K("action.revisit", PX_SCOPE_MATTER, f_revisit, N_("administrative revisit"),
+      N_("follow up a decision or finding, asking the subject's opinion")),
+    K("action.suggestion", PX_SCOPE_MATTER, f_suggestion, N_("administrative suggestion"),
+      N_("advise a business on responsibility, quality, brand and integrity")),
+    K("action.warning", PX_SCOPE_MATTER, f_warning, N_("administrative warning"),
+      N_("minor, no harm, no intent, can be corrected promptly: warn and urge correction")),
+    K("application.change", PX_SCOPE_MATTER, f_application_change, N_("application changed"),
+      N_("the subject changes its application")),
+    K("application.file", PX_SCOPE_MATTER, f_application_file, N_("application filed"),
+      N_("the subject applies for flexible enforcement")),
+    K("application.withdraw", PX_SCOPE_MATTER, f_application_withdraw, N_("application withdrawn"),
+      N_("the subject withdraws its application: the matter can only be terminated")),
+    K("consent", PX_SCOPE_MATTER, f_consent, N_("right to choose"),
+      N_("the subject is told it may choose, and its answer")),
+    K("correction", PX_SCOPE_ENTRY, f_correction, N_("correction"),
+      N_("corrects an earlier entry (nothing is edited)")),
+    K("dept.interview", PX_SCOPE_ACT, f_dept_interview, N_("collective or joint interview"),
+      N_("one interview of several businesses, or by several departments")),
+    K("dept.publicity", PX_SCOPE_ACT, f_dept_publicity, N_("department publicity"),
+      N_("information published by the department, not about one subject")),
+    K("dept.reminder", PX_SCOPE_ACT, f_dept_reminder, N_("reminder to a class of businesses"),
+      N_("the rules of a frequent violation explained to a class of businesses")),
+    K("device.init", PX_SCOPE_DEVICE, f_device_init, N_("terminal initialised"),
+      N_("the terminal's key and department")),
+    K("document.deliver", PX_SCOPE_DOCUMENT, f_document_deliver, N_("document delivered"),
+      N_("delivery of an issued document to the subject")),
+    K("document.issue", PX_SCOPE_MATTER, f_document_issue, N_("flexible enforcement opinion"),
+      N_("a written opinion: purpose, content, time, subject and personnel")),
+    K("evidence.add", PX_SCOPE_MATTER, f_evidence, N_("evidence"),
+      N_("photo, audio, video, document or electronic data, hashed on import")),
+    K("expert.opinion", PX_SCOPE_MATTER, f_expert, N_("expert opinion"),
+      N_("expert review of a professional or technical question")),
+    K("hearing", PX_SCOPE_MATTER, f_hearing, N_("hearing"),
+      N_("hearing, symposium or published draft of a major matter")),
+    K("inspector.add", PX_SCOPE_INSPECTOR, f_inspector_add, N_("inspector"),
+      N_("an inspector and the enforcement certificate number")),
+    K("leaflet", PX_SCOPE_MATTER, f_leaflet, N_("leaflets"),
+      N_("leaflets or model texts handed out")),
+    K("matter.close", PX_SCOPE_MATTER, f_close, N_("matter closed"),
+      N_("completed, terminated with a reason, or escalated to ordinary case procedure")),
+    K("matter.open", PX_SCOPE_MATTER, f_matter_open, N_("matter opened"),
+      N_("a flexible-enforcement matter about one subject")),
+    K("revisit.outcome", PX_SCOPE_REVISIT, f_revisit_outcome, N_("revisit outcome"),
+      N_("outcome of a planned revisit and the subject's opinion")),
+    K("subject.add", PX_SCOPE_SUBJECT, f_subject_add, N_("subject"),
+      N_("a business (credit code) or a person (identity number)")),
 };
+
+/* Labels of choice values: one table, since a value means the same in
+ * every list it is in ("concern", "written", ...). */
+static const struct {
+    const char *value, *label;
+} choice_labels[] = {
+    {"business", N_("business")},
+    {"person", N_("person")},
+    {"no_penalty", N_("no-penalty list")},
+    {"lighter", N_("lighter-penalty list")},
+    {"reduced", N_("reduced-penalty list")},
+    {"written", N_("written")},
+    {"oral", N_("oral")},
+    {"phone", N_("by telephone")},
+    {"sms", N_("by text message")},
+    {"email", N_("by e-mail")},
+    {"materials", N_("materials handed out")},
+    {"complaints", N_("complaints and reports")},
+    {"monitoring", N_("monitoring data")},
+    {"inspection", N_("inspection")},
+    {"other", N_("other")},
+    {"individual", N_("individual")},
+    {"collective", N_("collective")},
+    {"joint", N_("joint (several departments)")},
+    {"hazard", N_("possible safety hazard")},
+    {"defect", N_("possible quality defect")},
+    {"penalty", N_("administrative penalty decision")},
+    {"coercion", N_("administrative coercion decision")},
+    {"corrected", N_("corrected")},
+    {"partially_corrected", N_("partially corrected")},
+    {"not_corrected", N_("not corrected")},
+    {"no_concern", N_("no concern")},
+    {"concern", N_("a concern was raised")},
+    {"lawful_regular", N_("lawful and regular")},
+    {"in_person", N_("in person")},
+    {"post", N_("by post")},
+    {"electronic", N_("electronically")},
+    {"left_at_premises", N_("left at the premises")},
+    {"announcement", N_("by public announcement")},
+    {"accept", N_("accepts")},
+    {"refuse", N_("refuses")},
+    {"stop", N_("asks to stop")},
+    {"hearing", N_("hearing")},
+    {"symposium", N_("symposium")},
+    {"published_draft", N_("published draft")},
+    {"completed", N_("completed")},
+    {"terminated", N_("terminated")},
+    {"escalated", N_("handed to ordinary case procedure")},
+    {"subject_refused", N_("the subject refused")},
+    {"subject_withdrew", N_("the subject withdrew its application")},
+    {"subject_asked_stop", N_("the subject asked to stop")},
+    {"basis_changed", N_("the legal or policy basis changed")},
+    {"harms_others", N_("going on would harm others' rights or the public interest")},
+    {"photo", N_("photo")},
+    {"audio", N_("audio")},
+    {"video", N_("video")},
+    {"document", N_("document")},
+    {"electronic_data", N_("electronic data")},
+};
+
+const char *px_choice_label(const char *value)
+{
+    for (size_t i = 0; value && i < N(choice_labels); i++)
+        if (strcmp(choice_labels[i].value, value) == 0)
+            return choice_labels[i].label;
+    return NULL;
+}
 
 const px_kind_rule *px_rules_all(size_t *n)
 {
@@ -243,6 +377,35 @@ const px_field_rule *px_rules_field(const px_kind_rule *k, const char *name)
         if (strcmp(k->fields[i].name, name) == 0)
             return &k->fields[i];
     return NULL;
+}
+
+/* "a,b,c": identifiers, none twice, at most PX_IDLIST_MAX. */
+static const char *check_idlist(const char *v)
+{
+    char item[PX_IDENT_MAX + 1], seen[PX_IDLIST_MAX][PX_IDENT_MAX + 1];
+    size_t n = 0;
+    const char *s = v, *why;
+
+    for (;;) {
+        size_t len = strcspn(s, ",");
+        if (len == 0)
+            return N_("an empty item in the list (write codes separated by commas)");
+        if (len > PX_IDENT_MAX)
+            return N_("an item of the list is too long");
+        if (n == PX_IDLIST_MAX)
+            return N_("too many items in the list");
+        memcpy(item, s, len);
+        item[len] = '\0';
+        if ((why = px_check_ident(item)))
+            return why;
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(seen[i], item) == 0)
+                return N_("an item is named twice in the list");
+        memcpy(seen[n++], item, len + 1);
+        if (!s[len])
+            return NULL;
+        s += len + 1;
+    }
 }
 
 const char *px_rules_check_value(const px_field_rule *f, const char *v)
@@ -292,6 +455,8 @@ const char *px_rules_check_value(const px_field_rule *f, const char *v)
             return "not hex of a valid length";
         return px_parse_hex(v, buf, len / 2);
     }
+    case PX_F_IDLIST:
+        return check_idlist(v);
     }
     return "unknown field type";
 }
@@ -333,6 +498,7 @@ int px_rules_check_entry(const Patrol__V1__Entry *e, char *detail, size_t len)
             return -1;
         }
     }
+    /* PX_RULE fields are the matter replay's (see PX_RULE). */
     for (size_t i = 0; i < k->nfields; i++)
         if ((k->fields[i].flags & PX_REQ) && !field_value(e, k->fields[i].name)) {
             snprintf(detail, len, "%s needs field '%s' (%s)", k->kind, k->fields[i].name,
@@ -392,7 +558,11 @@ int px_rules_check_entry(const Patrol__V1__Entry *e, char *detail, size_t len)
             return -1;
         }
         if (!terminated && field_value(e, "reason")) {
-            snprintf(detail, len, "a completed matter has no termination reason");
+            snprintf(detail, len, "only a terminated matter has a termination reason");
+            return -1;
+        }
+        if (field_value(e, "case_no") && strcmp(field_value(e, "outcome"), "escalated") != 0) {
+            snprintf(detail, len, "a case number goes with an escalated matter only");
             return -1;
         }
         if ((v = field_value(e, "reason")) && strcmp(v, "other") == 0 && !field_value(e, "reason_text")) {
@@ -402,6 +572,18 @@ int px_rules_check_entry(const Patrol__V1__Entry *e, char *detail, size_t len)
     } else if (strcmp(k->kind, "correction") == 0) {
         if (e->corrects == 0 || e->corrects >= e->seq) {
             snprintf(detail, len, "a correction must name an earlier entry");
+            return -1;
+        }
+        if ((field_value(e, "list_type") || field_value(e, "list_version")) &&
+            !((v = field_value(e, "field")) && strcmp(v, "list_item") == 0 &&
+              field_value(e, "list_type") && field_value(e, "list_version"))) {
+            snprintf(detail, len, "a list type and version go with a corrected list item");
+            return -1;
+        }
+    } else if (k->scope == PX_SCOPE_ACT) {
+        if (px_domain_excluded(field_value(e, "domain"))) {
+            snprintf(detail, len, "domain '%s' is excluded from flexible enforcement",
+                     field_value(e, "domain"));
             return -1;
         }
     }

@@ -24,13 +24,21 @@ typedef enum px_ftype {
     PX_F_SHA256, /* 64 lower-case hex digits */
     PX_F_CREDIT, /* unified social credit code */
     PX_F_IDNUM,  /* resident identity card number */
-    PX_F_HEX     /* lower-case hex, even length, <= 2*PX_PUBKEY_MAX */
+    PX_F_HEX,    /* lower-case hex, even length, <= 2*PX_PUBKEY_MAX */
+    PX_F_IDLIST  /* identifiers separated by commas, 1 .. PX_IDLIST_MAX, none twice */
 } px_ftype;
+
+#define PX_IDLIST_MAX 32
 
 enum {
     PX_REQ = 1u << 0,     /* must be present */
     PX_PRIVATE = 1u << 1, /* personal privacy unless marked otherwise */
-    PX_AUTO = 1u << 2     /* filled in by the library, not typed by a user */
+    PX_AUTO = 1u << 2,    /* filled in by the library, not typed by a user */
+    /* Required by the record's rules (rules 2): the terminal refuses an
+     * entry without it, the server flags one (older entries lack it).
+     * Checked by the matter replay (proto/matter.c), not by
+     * px_rules_check_entry, so an old chain still verifies. */
+    PX_RULE = 1u << 3
 };
 
 typedef struct px_field_rule {
@@ -49,12 +57,14 @@ typedef enum px_scope {
     PX_SCOPE_MATTER,    /* object: a matter id */
     PX_SCOPE_REVISIT,   /* object: a revisit id */
     PX_SCOPE_DOCUMENT,  /* object: a document id */
-    PX_SCOPE_ENTRY      /* a correction: object is the matter, corrects set */
+    PX_SCOPE_ENTRY,     /* a correction: object is the matter, corrects set */
+    PX_SCOPE_ACT        /* a department-level act: object is its new id (A-...) */
 } px_scope;
 
 typedef struct px_kind_rule {
     const char *kind;
-    const char *help;
+    const char *label; /* short English name, N_() marked: show through _() */
+    const char *help;  /* one line, N_() marked */
     px_scope scope;
     const px_field_rule *fields; /* sorted by name */
     size_t nfields;
@@ -71,6 +81,10 @@ const px_field_rule *px_rules_field(const px_kind_rule *k, const char *name);
 
 /* Check one value against its rule. NULL if fine, else a static reason. */
 const char *px_rules_check_value(const px_field_rule *f, const char *value);
+
+/* English label of a choice value (N_() marked: show it through _()),
+ * or NULL for a value no choice list has. */
+const char *px_choice_label(const char *value);
 
 /* The seven methods of flexible enforcement (二(二)), in the brief's order. */
 extern const char *const px_methods[7];

@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "i18n.h" /* _() and N_(): every string a person reads */
 #include "patrol/patrol.h"
 
 #define EXIT_REFUSED 1
@@ -32,6 +33,16 @@ int cli_usage_error(const char *fmt, const char *arg);
 /* One line on stderr with p's message (or err's text). Returns EXIT_VERIFY
  * for PATROL_EVERIFY, else EXIT_REFUSED. p may be NULL. */
 int cli_failed(patrol *p, int err);
+
+/* A string from the library's tables (a kind's help, a field's help or
+ * type) in the user's language: the table marks them N_(), the catalogue
+ * translates them. "" for NULL; "" stays "" (gettext would return the
+ * catalogue's header). */
+const char *cli_tr(const char *s);
+
+/* From now on, messages in English (LC_MESSAGES=C): for --json output that
+ * carries a message (verify problems, sync errors), which scripts read. */
+void cli_messages_english(void);
 
 /* ---- opts.c ------------------------------------------------------------ */
 
@@ -97,8 +108,9 @@ int opts_open_store(const opts *o, patrol **p);
  * sp may be NULL). */
 void opts_print_kind_fields(const char *kind, const spec *sp);
 
-/* A command's help on stdout: usage line, description, and the fields of
- * kind if not NULL. Returns 0. */
+/* A command's help on stdout: usage line (what one types, as is),
+ * description (marked N_(), shown translated), and the fields of kind if
+ * not NULL. Returns 0. */
 int opts_help(const char *usage, const char *what, const char *kind, const spec *sp);
 
 /* ---- commands: argc/argv after the command word; return the exit status */
@@ -108,6 +120,7 @@ int cmd_inspector(int argc, char **argv);
 int cmd_subject(int argc, char **argv);
 int cmd_matter(int argc, char **argv);
 int cmd_act(int argc, char **argv);
+int cmd_dept(int argc, char **argv);
 int cmd_consent(int argc, char **argv);
 int cmd_leaflet(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
@@ -129,6 +142,31 @@ int cmd_kinds(int argc, char **argv);
 int cmd_enroll(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+
+/* ---- fmt.c: values shown to people (text output) ------------------------ */
+
+/* Local time "2026-11-29 05:52:07 CST" of ms since the epoch (UTC). */
+void fmt_time(int64_t ms, char *buf, size_t len);
+
+/* Bytes as "512 B", "12.3 KiB", "4.0 MiB". */
+void fmt_bytes(double b, char *out, size_t len);
+
+/* "26.0745000, 119.2965000 (within 15 m)" in the user's language. */
+void fmt_place(const patrol_location *l, char *buf, size_t len);
+
+/* A confidentiality mark in the user's language (static), "" for none. */
+const char *fmt_conf(patrol_conf c);
+
+/* A choice value ("in_person") as people read it (static or value). */
+const char *fmt_choice(const char *value);
+
+/* Columns a UTF-8 string takes on a terminal: East Asian wide characters
+ * (CJK, Hangul, fullwidth forms) two, everything else (and each byte that
+ * is not UTF-8) one. */
+size_t fmt_width(const char *s);
+
+/* Print label and pad it to 12 columns (by display width) on stdout. */
+void fmt_row(const char *label);
 
 /* ---- json.c ------------------------------------------------------------ */
 

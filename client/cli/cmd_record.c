@@ -38,7 +38,8 @@ static int record(const opts *o, const char *kind, int prints_id)
     } else if (prints_id) {
         printf("%s\n", s.id);
     } else {
-        printf("saved entry %llu\n", (unsigned long long)s.seq);
+        printf(_("saved entry %llu"), (unsigned long long)s.seq);
+        printf("\n");
     }
     patrol_close(p);
     return rc;
@@ -57,7 +58,7 @@ static int cmd_kind(int argc, char **argv, const char *usage, const char *what, 
     if (o.help)
         return opts_help(usage, what, sp->kind, sp);
     if (required_target && !o.target)
-        return cli_usage_error("--%s is required", required_target);
+        return cli_usage_error(_("--%s is required"), required_target);
     return record(&o, sp->kind, prints_id);
 }
 
@@ -80,16 +81,16 @@ int cmd_init(int argc, char **argv)
         else if (strcmp(argv[i], "--help") == 0)
             o.help = 1;
         else
-            return cli_usage_error("unexpected argument '%s'", argv[i]);
+            return cli_usage_error(_("unexpected argument '%s'"), argv[i]);
     }
     if (o.help)
         return opts_help("init --department CODE --device-name NAME",
-                    "Create a new store: database, device key (P-256, mode 0600) and the first "
-                    "journal entry.", NULL, NULL);
+                    N_("Create a new store: database, device key (P-256, mode 0600) and the first "
+                    "journal entry."), NULL, NULL);
     if (!dept || !name)
-        return cli_usage_error("--department and --device-name are required%s", "");
+        return cli_usage_error("%s", _("--department and --device-name are required"));
     if (!(dir = opts_store_dir(&o)))
-        return cli_usage_error("no store: give --store DIR or set PATROL_STORE%s", "");
+        return cli_usage_error("%s", _("no store: give --store DIR or set PATROL_STORE"));
     if ((rc = patrol_init(dir, dept, name, &p, err, sizeof err)) != PATROL_OK) {
         fprintf(stderr, "patrol: init: %s\n", err);
         return EXIT_REFUSED;
@@ -107,10 +108,10 @@ int cmd_inspector(int argc, char **argv)
 {
     spec sp = {"inspector.add", "id", O_TARGET | O_JSON, NULL, 0};
     if (argc < 1 || strcmp(argv[0], "add") != 0)
-        return cli_usage_error("expected 'inspector add'%s", "");
+        return cli_usage_error("%s", _("expected 'inspector add'"));
     cli_cmd = "inspector add";
     return cmd_kind(argc - 1, argv + 1, "inspector add --id ID --name NAME --cert-no CERT",
-                    "Enrol an inspector (with enforcement certificate number) on this terminal.",
+                    N_("Enrol an inspector (with enforcement certificate number) on this terminal."),
                     &sp, 1, "id");
 }
 
@@ -121,15 +122,15 @@ int cmd_subject(int argc, char **argv)
     char idnum[24];
     int rc;
     if (argc < 1 || strcmp(argv[0], "add") != 0)
-        return cli_usage_error("expected 'subject add'%s", "");
+        return cli_usage_error("%s", _("expected 'subject add'"));
     cli_cmd = "subject add";
     memset(&o, 0, sizeof o);
     if ((rc = opts_parse(argc - 1, argv + 1, &sp, &o)))
         return rc;
     if (o.help)
         return opts_help("subject add (--credit-code CODE | --id-number N) --name NAME",
-                    "Record a business (unified social credit code) or a person (identity card "
-                    "number). Prints the subject id.",
+                    N_("Record a business (unified social credit code) or a person (identity card "
+                    "number). Prints the subject id."),
                     "subject.add", &sp);
     {
         int business = 0, person = 0;
@@ -137,10 +138,10 @@ int cmd_subject(int argc, char **argv)
             business |= strcmp(o.fields[i].name, "credit_code") == 0;
             person |= strcmp(o.fields[i].name, "id_number") == 0;
             if (strcmp(o.fields[i].name, "type") == 0)
-                return cli_usage_error("the type follows from --credit-code or --id-number%s", "");
+                return cli_usage_error("%s", _("the type follows from --credit-code or --id-number"));
         }
         if (business == person)
-            return cli_usage_error("give exactly one of --credit-code and --id-number%s", "");
+            return cli_usage_error("%s", _("give exactly one of --credit-code and --id-number"));
         /* The check character X is often typed in lower case. */
         for (size_t i = 0; i < o.n_fields; i++)
             if (strcmp(o.fields[i].name, "id_number") == 0 && strlen(o.fields[i].value) == 18 &&
@@ -162,75 +163,97 @@ int cmd_matter(int argc, char **argv)
         return cmd_kind(argc - 1, argv + 1,
                         "matter open --subject ID --inspector ID [--inspector ID] --domain D "
                         "--summary TEXT [--list-item ITEM] [--on-application]",
-                        "Open a flexible-enforcement matter. Prints the matter id. Excluded "
-                        "domains and violations exploiting an emergency are refused.",
+                        N_("Open a flexible-enforcement matter. Prints the matter id. Excluded "
+                        "domains and violations exploiting an emergency are refused."),
                         &sp, 1, NULL);
     }
     if (argc >= 1 && strcmp(argv[0], "close") == 0) {
         static const char *const flags[][3] = {{"completed", "outcome", "completed"},
-                                               {"terminated", "outcome", "terminated"}};
-        spec sp = {"matter.close", "matter", REC_ALLOW, flags, 2};
+                                               {"terminated", "outcome", "terminated"},
+                                               {"escalated", "outcome", "escalated"}};
+        spec sp = {"matter.close", "matter", REC_ALLOW, flags, 3};
         cli_cmd = "matter close";
         return cmd_kind(argc - 1, argv + 1,
-                        "matter close --matter ID (--completed | --terminated --reason R)",
-                        "Close a matter: completed, or terminated with a reason.", &sp, 0,
-                        "matter");
+                        "matter close --matter ID (--completed | --terminated --reason R | "
+                        "--escalated [--case-no N])",
+                        N_("Close a matter: completed, terminated with a reason, or handed to "
+                           "ordinary case procedure (escalated)."),
+                        &sp, 0, "matter");
     }
-    return cli_usage_error("expected 'matter open', 'matter close' or 'matter list'%s", "");
+    return cli_usage_error("%s", _("expected 'matter open', 'matter close' or 'matter list'"));
 }
 
-static const char *const methods[] = {"guidance", "suggestion", "reminder", "warning",
-                                      "interview", "publicity", "revisit"};
+/* `patrol act METHOD` and `patrol dept ACT`: the kinds "action.*" and
+ * "dept.*" of the rules table, whose fields are the options. */
+static int kind_group(int argc, char **argv, const char *group, const char *prefix,
+                      const char *target, const char *usage_line, const char *intro,
+                      const char *what)
+{
+    char kind[48];
+    const char *k;
+    size_t plen = strlen(prefix);
+    spec sp = {NULL, target, target ? REC_ALLOW : (REC_ALLOW & ~O_TARGET), NULL, 0};
+    if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
+        printf("%s patrol %s\n\n%s\n", _("usage:"), usage_line, _(intro));
+        for (size_t i = 0; (k = patrol_kind_name(i)); i++)
+            if (strncmp(k, prefix, plen) == 0)
+                printf("  %-11s %s: %s\n", k + plen, cli_tr(patrol_kind_label(k)),
+                       cli_tr(patrol_kind_help(k)));
+        printf("\n'patrol %s %s --help' %s\n", group, "NAME", _("lists its options."));
+        return argc < 1 ? EXIT_USAGE : 0;
+    }
+    cli_cmd = group;
+    snprintf(kind, sizeof kind, "%s%s", prefix, argv[0]);
+    if (strlen(argv[0]) > 32 || !patrol_kind_help(kind))
+        return cli_usage_error(strcmp(group, "act") == 0
+                                   ? _("unknown method '%s' (see 'patrol act --help')")
+                                   : _("unknown act '%s' (see 'patrol dept --help')"),
+                               argv[0]);
+    sp.kind = kind;
+    return cmd_kind(argc - 1, argv + 1, usage_line, what, &sp,
+                    strcmp(kind, "action.revisit") == 0 || !target, target);
+}
 
 int cmd_act(int argc, char **argv)
 {
-    char kind[32];
-    spec sp = {NULL, "matter", REC_ALLOW, NULL, 0};
-    size_t i;
-    if (argc < 1 || strcmp(argv[0], "--help") == 0) {
-        printf("usage: patrol act METHOD --matter ID --content TEXT [method options]\n\n"
-               "Record one of the seven methods of flexible enforcement:\n");
-        for (i = 0; i < 7; i++) {
-            snprintf(kind, sizeof kind, "action.%s", methods[i]);
-            printf("  %-11s %s\n", methods[i], patrol_kind_help(kind));
-        }
-        printf("\n'patrol act METHOD --help' lists a method's options.\n");
-        return argc < 1 ? EXIT_USAGE : 0;
-    }
-    for (i = 0; i < 7; i++)
-        if (strcmp(argv[0], methods[i]) == 0)
-            break;
-    cli_cmd = "act";
-    if (i == 7)
-        return cli_usage_error("unknown method '%s' (guidance, suggestion, reminder, warning, "
-                           "interview, publicity, revisit)", argv[0]);
-    snprintf(kind, sizeof kind, "action.%s", methods[i]);
-    sp.kind = kind;
-    return cmd_kind(argc - 1, argv + 1, "act METHOD --matter ID --content TEXT [options]",
-                    "Record a flexible-enforcement method on a matter. A revisit prints its id.",
-                    &sp, i == 6, "matter");
+    return kind_group(argc, argv, "act", "action.", "matter",
+                      "act METHOD --matter ID --content TEXT [method options]",
+                      N_("Record one of the seven methods of flexible enforcement:"),
+                      N_("Record a flexible-enforcement method on a matter. A revisit prints "
+                         "its id."));
+}
+
+int cmd_dept(int argc, char **argv)
+{
+    return kind_group(argc, argv, "dept", "dept.", NULL,
+                      "dept ACT --inspector ID --domain D [act options]",
+                      N_("Record an act of the department that is not about one subject "
+                         "(a collective or joint interview, a reminder to a class of "
+                         "businesses, a publication):"),
+                      N_("Record a department-level act. Prints its id."));
 }
 
 int cmd_consent(int argc, char **argv)
 {
     static const char *const flags[][3] = {{"accept", "answer", "accept"},
-                                           {"refuse", "answer", "refuse"}};
+                                           {"refuse", "answer", "refuse"},
+                                           {"stop", "answer", "stop"}};
     opts o;
-    spec sp = {"consent", "matter", REC_ALLOW, flags, 2};
+    spec sp = {"consent", "matter", REC_ALLOW, flags, 3};
     int rc;
     memset(&o, 0, sizeof o);
     if ((rc = opts_parse(argc, argv, &sp, &o)))
         return rc;
     if (o.help)
-        return opts_help("consent --matter ID (--accept | --refuse)",
-                    "Record that the subject was told it may choose flexible enforcement, and "
-                    "its answer.",
+        return opts_help("consent --matter ID [--accept | --refuse | --stop]",
+                    N_("Record that the subject was told it may choose flexible enforcement, and "
+                    "its answer (none yet: only told; --stop: it asks to stop after accepting)."),
                     "consent", &sp);
     if (!o.target)
-        return cli_usage_error("--matter is required%s", "");
+        return cli_usage_error("%s", _("--matter is required"));
     for (size_t i = 0; i < o.n_fields; i++)
         if (strcmp(o.fields[i].name, "told") == 0)
-            return cli_usage_error("--told is implied%s", "");
+            return cli_usage_error("%s", _("--told is implied"));
     if ((rc = opts_add_field(&o, "told", "yes")))
         return rc;
     return record(&o, "consent", 0);
@@ -243,16 +266,16 @@ int cmd_document(int argc, char **argv)
         cli_cmd = "document issue";
         return cmd_kind(argc - 1, argv + 1,
                         "document issue --matter ID --purpose P --content C --time T --personnel P",
-                        "Issue a flexible enforcement opinion (柔性执法意见书). Prints its id.",
+                        N_("Issue a flexible enforcement opinion (柔性执法意见书). Prints its id."),
                         &sp, 1, "matter");
     }
     if (argc >= 1 && strcmp(argv[0], "deliver") == 0) {
         spec sp = {"document.deliver", "document", REC_ALLOW, NULL, 0};
         cli_cmd = "document deliver";
         return cmd_kind(argc - 1, argv + 1, "document deliver --document ID --method M --recipient R",
-                        "Record the delivery (送达) of an issued document.", &sp, 0, "document");
+                        N_("Record the delivery (送达) of an issued document."), &sp, 0, "document");
     }
-    return cli_usage_error("expected 'document issue' or 'document deliver'%s", "");
+    return cli_usage_error("%s", _("expected 'document issue' or 'document deliver'"));
 }
 
 int cmd_application(int argc, char **argv)
@@ -265,20 +288,20 @@ int cmd_application(int argc, char **argv)
             snprintf(kind, sizeof kind, "application.%s", subs[i]);
             cli_cmd = kind;
             return cmd_kind(argc - 1, argv + 1, "application file|withdraw|change --matter ID ...",
-                            "Record the subject's application, its withdrawal or change.", &sp, 0,
+                            N_("Record the subject's application, its withdrawal or change."), &sp, 0,
                             "matter");
         }
-    return cli_usage_error("expected 'application file', 'withdraw' or 'change'%s", "");
+    return cli_usage_error("%s", _("expected 'application file', 'withdraw' or 'change'"));
 }
 
 int cmd_revisit(int argc, char **argv)
 {
     spec sp = {"revisit.outcome", "revisit", REC_ALLOW, NULL, 0};
     if (argc < 1 || strcmp(argv[0], "done") != 0)
-        return cli_usage_error("expected 'revisit done'%s", "");
+        return cli_usage_error("%s", _("expected 'revisit done'"));
     cli_cmd = "revisit done";
     return cmd_kind(argc - 1, argv + 1, "revisit done --revisit ID --outcome O",
-                    "Record the outcome of a planned revisit.", &sp, 0, "revisit");
+                    N_("Record the outcome of a planned revisit."), &sp, 0, "revisit");
 }
 
 int cmd_correct(int argc, char **argv)
@@ -291,11 +314,11 @@ int cmd_correct(int argc, char **argv)
         return rc;
     if (o.help)
         return opts_help("correct --entry SEQ --reason TEXT [--field NAME --value V] --inspector ID",
-                    "Correct an earlier entry. Nothing is edited: the correction is a new "
-                    "entry that refers to the old one.",
+                    N_("Correct an earlier entry. Nothing is edited: the correction is a new "
+                    "entry that refers to the old one."),
                     "correction", &sp);
     if (!o.corrects)
-        return cli_usage_error("--entry is required%s", "");
+        return cli_usage_error("%s", _("--entry is required"));
     return record(&o, "correction", 0);
 }
 
@@ -309,7 +332,7 @@ int cmd_evidence(int argc, char **argv)
     int rc, err;
 
     if (argc < 1 || strcmp(argv[0], "add") != 0)
-        return cli_usage_error("expected 'evidence add'%s", "");
+        return cli_usage_error("%s", _("expected 'evidence add'"));
     cli_cmd = "evidence add";
     memset(&o, 0, sizeof o);
     if ((rc = opts_parse(argc - 1, argv + 1, &sp, &o)))
@@ -317,8 +340,8 @@ int cmd_evidence(int argc, char **argv)
     if (o.help)
         return opts_help("evidence add --matter ID --kind photo|audio|video|document [--caption C] "
                     "[--media-type T] FILE",
-                    "Import an evidence file: hashed while copied into the store, synced, then "
-                    "recorded. The file itself is never modified.",
+                    N_("Import an evidence file: hashed while copied into the store, synced, then "
+                    "recorded. The file itself is never modified."),
                     NULL, NULL);
     for (size_t i = 0; i < o.n_fields; i++) {
         if (strcmp(o.fields[i].name, "kind") == 0)
@@ -328,10 +351,10 @@ int cmd_evidence(int argc, char **argv)
         else if (strcmp(o.fields[i].name, "media_type") == 0)
             media = o.fields[i].value;
         else
-            return cli_usage_error("unknown option '--%s'", o.fields[i].name);
+            return cli_usage_error(_("unknown option '--%s'"), o.fields[i].name);
     }
     if (!o.target || !kind || !o.file)
-        return cli_usage_error("--matter, --kind and a FILE are required%s", "");
+        return cli_usage_error("%s", _("--matter, --kind and a FILE are required"));
     if ((rc = opts_open_store(&o, &p)))
         return rc;
     err = patrol_evidence_add(p, o.target, kind, o.file, media, caption,
@@ -344,7 +367,8 @@ int cmd_evidence(int argc, char **argv)
         cJSON_AddStringToObject(j, "hash", s.hash);
         cli_json_print(j);
     } else {
-        printf("saved entry %llu\n", (unsigned long long)s.seq);
+        printf(_("saved entry %llu"), (unsigned long long)s.seq);
+        printf("\n");
     }
     patrol_close(p);
     return rc;
@@ -361,19 +385,19 @@ static int simple_kind(int argc, char **argv, const char *kind, const char *usag
 int cmd_leaflet(int argc, char **argv)
 {
     return simple_kind(argc, argv, "leaflet", "leaflet --matter ID --title T --copies N",
-                       "Record leaflets handed out (a simple form of 二(三)2).");
+                       N_("Record leaflets handed out (a simple form of 二(三)2)."));
 }
 
 int cmd_expert(int argc, char **argv)
 {
     return simple_kind(argc, argv, "expert.opinion",
                        "expert --matter ID --expert NAME --opinion TEXT [--topic T]",
-                       "Record an expert's review of a technical question.");
+                       N_("Record an expert's review of a technical question."));
 }
 
 int cmd_hearing(int argc, char **argv)
 {
     return simple_kind(argc, argv, "hearing",
                        "hearing --matter ID --form F --participants P --summary S",
-                       "Record a hearing, symposium or published draft (major matters).");
+                       N_("Record a hearing, symposium or published draft (major matters)."));
 }

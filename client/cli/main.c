@@ -10,10 +10,12 @@
  * Exit status: 0 success, 1 refused or failed (one line on stderr says
  * why), 2 usage error, 3 verification found problems; sync also 4 (server
  * unreachable: try again later) and 5 (the server rejected an entry). */
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -23,7 +25,10 @@ int cli_usage_error(const char *fmt, const char *arg)
 {
     fprintf(stderr, "patrol: %s: ", cli_cmd);
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, " (see 'patrol %s --help')\n", cli_cmd);
+    fputs(" ", stderr);
+    /* TRANSLATORS: ends a usage error; %s is the command ("matter open"). */
+    fprintf(stderr, _("(see 'patrol %s --help')"), cli_cmd);
+    fputs("\n", stderr);
     return EXIT_USAGE;
 }
 
@@ -34,37 +39,89 @@ int cli_failed(patrol *p, int err)
     return err == PATROL_EVERIFY ? EXIT_VERIFY : EXIT_REFUSED;
 }
 
+const char *cli_tr(const char *s)
+{
+    return !s ? "" : !*s ? s : _(s);
+}
+
+/* Messages in the user's language: LANG / LC_ALL / LC_MESSAGES / LANGUAGE
+ * as usual (LANG=C keeps English), catalogues from $PATROL_LOCALEDIR if set
+ * (the tests point it at the build tree's locale/), else the compiled-in
+ * install directory. Numbers stay in the C locale: --location is parsed
+ * with strtod and JSON is printed with printf, both with a '.' whatever the
+ * user's locale says. */
+static void i18n_init(void)
+{
+    const char *dir = getenv("PATROL_LOCALEDIR");
+    setlocale(LC_ALL, "");
+    setlocale(LC_NUMERIC, "C");
+    tzset(); /* times for people are local: TZ, else /etc/localtime */
+    bindtextdomain(PX_TEXTDOMAIN, dir && *dir ? dir : PATROL_LOCALEDIR);
+    bind_textdomain_codeset(PX_TEXTDOMAIN, "UTF-8");
+}
+
+void cli_messages_english(void)
+{
+    setlocale(LC_MESSAGES, "C");
+}
+
+/* The overview of 'patrol --help': a heading (syntax NULL), or a command's
+ * syntax (never translated: it is what one types) and what it does. */
+static const struct usage_line {
+    const char *syntax, *what;
+} usage_lines[] = {
+    {NULL, N_("setting up")},
+    {"init --department CODE --device-name NAME", N_("create a store and device key")},
+    {"inspector add --id ID --name N --cert-no C", N_("enrol an inspector")},
+    {"subject add (--credit-code C | --id-number N) --name N",
+     N_("record a business or a person")},
+    {NULL, N_("recording")},
+    {"matter open --subject ID --inspector ID --domain D --summary TEXT", N_("open a matter")},
+    {"consent --matter ID [--accept | --refuse | --stop]", N_("the subject's choice")},
+    {"act METHOD --matter ID --content TEXT ...",
+     N_("guidance suggestion reminder warning interview publicity revisit")},
+    {"dept interview|reminder|publicity --inspector ID ...",
+     N_("an act of the department, not about one subject")},
+    {"leaflet --matter ID --title T --copies N", N_("leaflets handed out")},
+    {"evidence add --matter ID --kind K FILE", N_("photo, audio, video, document or electronic data")},
+    {"document issue|deliver ...", N_("柔性执法意见书 and its delivery")},
+    {"application file|withdraw|change --matter ID", N_("the subject's application")},
+    {"expert --matter ID ...", N_("an expert's review")},
+    {"hearing --matter ID ...", N_("hearing, symposium or published draft")},
+    {"revisit done --revisit ID --outcome O", N_("outcome of a revisit")},
+    {"matter close --matter ID (--completed | --terminated --reason R | --escalated)",
+     N_("close a matter")},
+    {"correct --entry SEQ --reason TEXT", N_("correct an earlier entry")},
+    {NULL, N_("reading")},
+    {"log [--matter ID] [--json]", N_("the full-process record")},
+    {"verify", N_("check hashes, chain and signatures")},
+    {"revisits --due", N_("revisits due or overdue")},
+    {"matter list", N_("the matters on this terminal")},
+    {"lists", N_("the three lists")},
+    {"info", N_("this terminal")},
+    {"kinds [KIND]", N_("the record's rules")},
+    {NULL, N_("syncing with the server (patrold)")},
+    {"enroll --server https://HOST:PORT --token TOKEN", N_("once per terminal")},
+    {"sync [--progress] [--json]", N_("send entries and evidence, pull reference data")},
+    {"status [--json]", N_("what is not yet acknowledged, last sync, receipt")},
+};
+
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: patrol [--store DIR] COMMAND [options]\n\n"
-            "The offline full-process record of flexible law enforcement (柔性执法).\n\n"
-            "setting up\n"
-            "  init --department CODE --device-name NAME   create a store and device key\n"
-            "  inspector add --id ID --name N --cert-no C    enrol an inspector\n"
-            "  subject add (--credit-code C | --id-number N) --name N\n"
-            "recording\n"
-            "  matter open --subject ID --inspector ID --domain D --summary TEXT\n"
-            "  consent --matter ID (--accept | --refuse)\n"
-            "  act METHOD --matter ID --content TEXT ...   guidance suggestion reminder warning\n"
-            "                                              interview publicity revisit\n"
-            "  leaflet --matter ID --title T --copies N\n"
-            "  evidence add --matter ID --kind K FILE\n"
-            "  document issue|deliver ...                  柔性执法意见书 and its delivery\n"
-            "  application file|withdraw|change --matter ID\n"
-            "  expert --matter ID ...   hearing --matter ID ...\n"
-            "  revisit done --revisit ID --outcome O\n"
-            "  matter close --matter ID (--completed | --terminated --reason R)\n"
-            "  correct --entry SEQ --reason TEXT\n"
-            "reading\n"
-            "  log [--matter ID] [--json]   verify   revisits --due   matter list   lists   info\n"
-            "  kinds [KIND]                 the record's rules\n"
-            "syncing with the server (patrold)\n"
-            "  enroll --server https://HOST:PORT --token TOKEN   once per terminal\n"
-            "  sync [--progress] [--json]   send entries and evidence, pull reference data\n"
-            "  status [--json]              what is not yet acknowledged, last sync, receipt\n\n"
-            "'patrol COMMAND --help' describes a command. The store is --store DIR or "
-            "$PATROL_STORE.\n");
+    fprintf(f, "%s patrol [--store DIR] COMMAND [options]\n\n%s\n", _("usage:"),
+            _("The offline full-process record of flexible law enforcement (柔性执法)."));
+    for (size_t i = 0; i < sizeof usage_lines / sizeof usage_lines[0]; i++) {
+        const struct usage_line *u = &usage_lines[i];
+        if (!u->syntax)
+            fprintf(f, "\n%s\n", _(u->what));
+        else if (strlen(u->syntax) <= 44)
+            fprintf(f, "  %-44s %s\n", u->syntax, _(u->what));
+        else
+            fprintf(f, "  %s\n  %-44s %s\n", u->syntax, "", _(u->what));
+    }
+    fprintf(f, "\n%s\n",
+            _("'patrol COMMAND --help' describes a command. The store is --store DIR or "
+              "$PATROL_STORE."));
 }
 
 int main(int argc, char **argv)
@@ -81,6 +138,7 @@ int main(int argc, char **argv)
 #ifdef SIGXFSZ
     signal(SIGXFSZ, SIG_IGN);
 #endif
+    i18n_init();
     /* A global --store before the command is passed on to it. */
     if (argc >= 3 && strcmp(argv[1], "--store") == 0) {
         store = argv[2];
@@ -125,6 +183,8 @@ int main(int argc, char **argv)
         }
     } else if (strcmp(cmd, "act") == 0)
         rc = cmd_act(nargs, args);
+    else if (strcmp(cmd, "dept") == 0)
+        rc = cmd_dept(nargs, args);
     else if (strcmp(cmd, "leaflet") == 0)
         rc = cmd_leaflet(nargs, args);
     else if (strcmp(cmd, "consent") == 0)
@@ -162,13 +222,15 @@ int main(int argc, char **argv)
     else if (strcmp(cmd, "status") == 0)
         rc = cmd_status(nargs, args);
     else {
-        fprintf(stderr, "patrol: unknown command '%s'\n", cmd);
+        fprintf(stderr, "patrol: ");
+        fprintf(stderr, _("unknown command '%s'"), cmd);
+        fputs("\n", stderr);
         usage(stderr);
         rc = EXIT_USAGE;
     }
     free(args);
     if (fflush(stdout) != 0 && rc == 0) {
-        fprintf(stderr, "patrol: cannot write output\n");
+        fprintf(stderr, "patrol: %s\n", _("cannot write output"));
         rc = EXIT_REFUSED;
     }
     return rc;

@@ -1,12 +1,14 @@
 /* api.c -- error text, version, the rules for forms, and the read-only
  * queries (info, matters, revisits, lists). */
 #include "internal.h"
+#include "i18n.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "matter.h"
 #include "rules.h"
 #include "validate.h"
 
@@ -22,27 +24,27 @@ const char *patrol_version(void)
 const char *patrol_strerror(int err)
 {
     switch (err) {
-    case PATROL_OK: return "success";
-    case PATROL_EINVAL: return "invalid or missing input";
-    case PATROL_ENOTFOUND: return "not found";
-    case PATROL_ESTATE: return "not allowed in the current state";
-    case PATROL_EREFUSED: return "outside flexible enforcement";
-    case PATROL_EEXIST: return "already exists";
-    case PATROL_EIO: return "input/output error";
-    case PATROL_ENOSPC: return "disk full";
-    case PATROL_ELOCKED: return "store in use by another process";
-    case PATROL_ESCHEMA: return "store from a newer version";
-    case PATROL_ECORRUPT: return "store damaged";
-    case PATROL_ECHANGED: return "file changed while being read";
-    case PATROL_ENOMEM: return "out of memory";
-    case PATROL_ECRYPTO: return "device key problem";
-    case PATROL_EVERIFY: return "verification failed";
-    case PATROL_ENOSTORE: return "no store";
-    case PATROL_ENET: return "server unreachable";
-    case PATROL_ESERVER: return "refused by the server";
-    case PATROL_ETRUST: return "server not trusted";
-    case PATROL_EREJECTED: return "entry rejected by the server";
-    default: return "unknown error";
+    case PATROL_OK: return _("success");
+    case PATROL_EINVAL: return _("invalid or missing input");
+    case PATROL_ENOTFOUND: return _("not found");
+    case PATROL_ESTATE: return _("not allowed in the current state");
+    case PATROL_EREFUSED: return _("outside flexible enforcement");
+    case PATROL_EEXIST: return _("already exists");
+    case PATROL_EIO: return _("input/output error");
+    case PATROL_ENOSPC: return _("disk full");
+    case PATROL_ELOCKED: return _("store in use by another process");
+    case PATROL_ESCHEMA: return _("store from a newer version");
+    case PATROL_ECORRUPT: return _("store damaged");
+    case PATROL_ECHANGED: return _("file changed while being read");
+    case PATROL_ENOMEM: return _("out of memory");
+    case PATROL_ECRYPTO: return _("device key problem");
+    case PATROL_EVERIFY: return _("verification failed");
+    case PATROL_ENOSTORE: return _("no store");
+    case PATROL_ENET: return _("server unreachable");
+    case PATROL_ESERVER: return _("refused by the server");
+    case PATROL_ETRUST: return _("server not trusted");
+    case PATROL_EREJECTED: return _("entry rejected by the server");
+    default: return _("unknown error");
     }
 }
 
@@ -64,14 +66,34 @@ const char *patrol_kind_help(const char *kind)
     return k ? k->help : NULL;
 }
 
+const char *patrol_kind_label(const char *kind)
+{
+    const px_kind_rule *k = kind ? px_rules_find(kind) : NULL;
+    return k ? k->label : NULL;
+}
+
+const char *patrol_choice_label(const char *value)
+{
+    return px_choice_label(value);
+}
+
+const char *patrol_state_label(const char *state)
+{
+    px_mstate s;
+    return px_mstate_parse(state, &s) == 0 ? px_mstate_label(s) : NULL;
+}
+
 int patrol_kind_field(const char *kind, size_t i, patrol_field_info *out)
 {
     static const char *const type_names[] = {
-        [PX_F_TEXT] = "text",     [PX_F_LINE] = "line",     [PX_F_IDENT] = "code",
-        [PX_F_CHOICE] = "choice", [PX_F_BOOL] = "yes/no",   [PX_F_TRUE] = "yes",
-        [PX_F_COUNT] = "count",   [PX_F_SIZE] = "bytes",    [PX_F_DATE] = "YYYY-MM-DD",
-        [PX_F_SHA256] = "sha256", [PX_F_CREDIT] = "credit code",
-        [PX_F_IDNUM] = "id number", [PX_F_HEX] = "hex",
+        /* English, marked for the catalogue: show them through _(). */
+        [PX_F_TEXT] = N_("text"),         [PX_F_LINE] = N_("line"),
+        [PX_F_IDENT] = N_("code"),        [PX_F_CHOICE] = N_("choice"),
+        [PX_F_BOOL] = N_("yes/no"),       [PX_F_TRUE] = N_("yes"),
+        [PX_F_COUNT] = N_("count"),       [PX_F_SIZE] = N_("bytes"),
+        [PX_F_DATE] = N_("YYYY-MM-DD"),   [PX_F_SHA256] = N_("sha256"),
+        [PX_F_CREDIT] = N_("credit code"), [PX_F_IDNUM] = N_("id number"),
+        [PX_F_HEX] = N_("hex"),      [PX_F_IDLIST] = N_("codes separated by commas"),
     };
     const px_kind_rule *k = kind ? px_rules_find(kind) : NULL;
     const px_field_rule *f;
@@ -82,7 +104,7 @@ int patrol_kind_field(const char *kind, size_t i, patrol_field_info *out)
     f = &k->fields[i];
     out->name = f->name;
     out->help = f->help;
-    out->required = (f->flags & PX_REQ) != 0;
+    out->required = (f->flags & (PX_REQ | PX_RULE)) != 0;
     out->automatic = (f->flags & PX_AUTO) != 0;
     out->choices = f->choices;
     out->type = type_names[f->type];
@@ -135,7 +157,7 @@ int patrol_matters(patrol *p, patrol_matter_cb cb, void *ud)
                             " JOIN subjects s ON s.id = m.subject ORDER BY m.opened_seq",
                             -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return px_db_fail(p, rc, "reading matters");
+        return px_db_fail(p, rc, _("reading matters"));
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         patrol_matter_view m = {col(st, 0), col(st, 1), col(st, 2), col(st, 3), col(st, 4),
                                 col(st, 5), col(st, 6), (uint64_t)sqlite3_column_int64(st, 7)};
@@ -143,7 +165,7 @@ int patrol_matters(patrol *p, patrol_matter_cb cb, void *ud)
             break;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        ret = px_db_fail(p, rc, "reading matters");
+        ret = px_db_fail(p, rc, _("reading matters"));
     sqlite3_finalize(st);
     return ret;
 }
@@ -154,19 +176,20 @@ int patrol_list_items(patrol *p, patrol_list_item_cb cb, void *ud)
     int rc, ret = PATROL_OK;
     p->errmsg[0] = '\0';
     rc = sqlite3_prepare_v2(p->db,
-                            "SELECT list_type, list_version, code, domain, name, basis"
+                            "SELECT list_type, list_version, code, domain, name, basis,"
+                            " list_name, issuer, category, conditions"
                             " FROM list_items ORDER BY list_type, code",
                             -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return px_db_fail(p, rc, "reading the lists");
+        return px_db_fail(p, rc, _("reading the lists"));
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        patrol_list_item_view it = {col(st, 0), col(st, 1), col(st, 2),
-                                    col(st, 3), col(st, 4), col(st, 5)};
+        patrol_list_item_view it = {col(st, 0), col(st, 1), col(st, 2), col(st, 3), col(st, 4),
+                                    col(st, 5), col(st, 6), col(st, 7), col(st, 8), col(st, 9)};
         if ((ret = cb(ud, &it)) != 0)
             break;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        ret = px_db_fail(p, rc, "reading the lists");
+        ret = px_db_fail(p, rc, _("reading the lists"));
     sqlite3_finalize(st);
     return ret;
 }
@@ -182,32 +205,41 @@ int patrol_revisits(patrol *p, int due_only, const char *today, patrol_revisit_c
     p->errmsg[0] = '\0';
     if (today) {
         if ((why = px_parse_date(today, &now)))
-            return px_fail(p, PATROL_EINVAL, "date '%.16s': %s", today, why);
+            return px_fail(p, PATROL_EINVAL, _("date '%.16s': %s"), today, why);
     } else {
         /* The inspector's calendar day: local time. */
         time_t t = time(NULL);
         struct tm tm;
         if (!localtime_r(&t, &tm))
-            return px_fail(p, PATROL_EIO, "cannot read the clock");
+            return px_fail(p, PATROL_EIO, _("cannot read the clock"));
         snprintf(buf, sizeof buf, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
         if ((why = px_parse_date(buf, &now)))
-            return px_fail(p, PATROL_EINVAL, "the device clock reads %s: %s", buf, why);
+            return px_fail(p, PATROL_EINVAL, _("the device clock reads %s: %s"), buf, why);
     }
     rc = sqlite3_prepare_v2(p->db,
-                            "SELECT r.id, r.matter, s.name, r.due, coalesce(r.outcome, '')"
+                            /* This terminal's revisits (of matters not closed, when
+                             * due_only), and those the server assigned to it. */
+                            "SELECT r.id, r.matter, s.name, r.due, coalesce(r.outcome, ''),"
+                            "  r.seq AS k"
                             " FROM revisits r JOIN matters m ON m.id = r.matter"
                             " JOIN subjects s ON s.id = m.subject"
-                            " WHERE (?1 = 0 OR (r.outcome IS NULL AND m.state = 'open'))"
-                            " ORDER BY r.due, r.seq",
+                            " WHERE (?1 = 0 OR (r.outcome IS NULL AND m.state NOT IN"
+                            "  ('completed', 'terminated', 'escalated')))"
+                            " UNION ALL"
+                            " SELECT a.id, a.matter, a.subject_name, a.due, coalesce(d.outcome, ''),"
+                            "  0 AS k"
+                            " FROM assigned_revisits a LEFT JOIN assigned_done d ON d.id = a.id"
+                            " WHERE (?1 = 0 OR d.id IS NULL)"
+                            " ORDER BY 4, 6",
                             -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return px_db_fail(p, rc, "reading revisits");
+        return px_db_fail(p, rc, _("reading revisits"));
     sqlite3_bind_int(st, 1, due_only);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int32_t due;
         patrol_revisit_view r = {col(st, 0), col(st, 1), col(st, 2), col(st, 3), col(st, 4), 0};
         if (px_parse_date(r.due, &due)) {
-            ret = px_fail(p, PATROL_ECORRUPT, "revisit %s has a damaged due date", r.id);
+            ret = px_fail(p, PATROL_ECORRUPT, _("revisit %s has a damaged due date"), r.id);
             break;
         }
         r.days_overdue = now - due;
@@ -217,7 +249,7 @@ int patrol_revisits(patrol *p, int due_only, const char *today, patrol_revisit_c
             break;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE && ret == PATROL_OK)
-        ret = px_db_fail(p, rc, "reading revisits");
+        ret = px_db_fail(p, rc, _("reading revisits"));
     sqlite3_finalize(st);
     return ret;
 }

@@ -2,6 +2,7 @@
  * hashed, synced, then recorded. Content-addressed, so the same file is
  * stored once; stored files are read-only and never modified. */
 #include "internal.h"
+#include "i18n.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "matter.h"
 #include "rules.h"
 #include "validate.h"
 
@@ -65,20 +67,20 @@ static int import_to_tmp(patrol *p, const char *src, char *tmp, size_t tmplen, c
     in = open(src, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (in < 0) {
         err = px_fail(p, errno == ENOENT ? PATROL_ENOTFOUND : PATROL_EIO,
-                      "cannot open evidence file %s: %s", src, strerror(errno));
+                      _("cannot open evidence file %s: %s"), src, strerror(errno));
         goto exit;
     }
     if (fstat(in, &before) != 0 || !S_ISREG(before.st_mode)) {
-        err = px_fail(p, PATROL_EINVAL, "evidence file %s is not a regular file", src);
+        err = px_fail(p, PATROL_EINVAL, _("evidence file %s is not a regular file"), src);
         goto exit;
     }
     if (!(buf = malloc(CHUNK)) || !(h = px_sha256_new())) {
-        err = px_fail(p, PATROL_ENOMEM, "out of memory");
+        err = px_fail(p, PATROL_ENOMEM, _("out of memory"));
         goto exit;
     }
     snprintf(tmp, tmplen, "%s/evidence/tmp/import-XXXXXX", p->dir);
     if ((out = mkstemp(tmp)) < 0) {
-        err = px_fail(p, io_err(errno), "cannot create a file in the store: %s", strerror(errno));
+        err = px_fail(p, io_err(errno), _("cannot create a file in the store: %s"), strerror(errno));
         tmp[0] = '\0';
         goto exit;
     }
@@ -87,7 +89,7 @@ static int import_to_tmp(patrol *p, const char *src, char *tmp, size_t tmplen, c
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            err = px_fail(p, PATROL_EIO, "reading %s: %s", src, strerror(errno));
+            err = px_fail(p, PATROL_EIO, _("reading %s: %s"), src, strerror(errno));
             goto exit;
         }
         if (n == 0)
@@ -98,7 +100,7 @@ static int import_to_tmp(patrol *p, const char *src, char *tmp, size_t tmplen, c
         }
         px_sha256_update(h, buf, (size_t)n);
         if (px_write_all(out, buf, (size_t)n) != 0) {
-            err = px_fail(p, io_err(errno), "writing evidence into the store: %s",
+            err = px_fail(p, io_err(errno), _("writing evidence into the store: %s"),
                           errno == ENOSPC || errno == EFBIG ? "the disk is full" : strerror(errno));
             goto exit;
         }
@@ -111,16 +113,16 @@ static int import_to_tmp(patrol *p, const char *src, char *tmp, size_t tmplen, c
         after.st_mtim.tv_nsec != before.st_mtim.tv_nsec ||
         after.st_ctim.tv_sec != before.st_ctim.tv_sec ||
         after.st_ctim.tv_nsec != before.st_ctim.tv_nsec || total != (uint64_t)before.st_size) {
-        err = px_fail(p, PATROL_ECHANGED, "evidence file %s changed while it was being read; "
-                                          "add it again when it is complete", src);
+        err = px_fail(p, PATROL_ECHANGED, _("evidence file %s changed while it was being read; "
+                                          "add it again when it is complete"), src);
         goto exit;
     }
     if (total == 0) {
-        err = px_fail(p, PATROL_EINVAL, "evidence file %s is empty", src);
+        err = px_fail(p, PATROL_EINVAL, _("evidence file %s is empty"), src);
         goto exit;
     }
     if (fsync(out) != 0) {
-        err = px_fail(p, io_err(errno), "syncing evidence: %s", strerror(errno));
+        err = px_fail(p, io_err(errno), _("syncing evidence: %s"), strerror(errno));
         goto exit;
     }
     px_sha256_final(h, digest);
@@ -133,7 +135,7 @@ exit:
     if (in >= 0)
         close(in);
     if (out >= 0 && close(out) != 0 && err == PATROL_OK)
-        err = px_fail(p, io_err(errno), "writing evidence: %s", strerror(errno));
+        err = px_fail(p, io_err(errno), _("writing evidence: %s"), strerror(errno));
     if (err != PATROL_OK && tmp[0]) {
         unlink(tmp);
         tmp[0] = '\0';
@@ -158,31 +160,38 @@ int patrol_evidence_add(patrol *p, const char *matter, const char *kind, const c
 
     p->errmsg[0] = '\0';
     if (!matter || !kind || !path)
-        return px_fail(p, PATROL_EINVAL, "matter, kind and file are required");
+        return px_fail(p, PATROL_EINVAL, _("matter, kind and file are required"));
     if ((why = px_check_line(kind, 32)) ||
         px_rules_check_value(px_rules_field(px_rules_find("evidence.add"), "kind"), kind))
-        return px_fail(p, PATROL_EINVAL, "evidence kind '%.32s': must be photo, audio, video or "
-                                         "document", kind);
+        return px_fail(p, PATROL_EINVAL, _("evidence kind '%.32s': must be photo, audio, video, "
+                                         "document or electronic_data"), kind);
     if (media_type && (why = px_check_line(media_type, 100)))
-        return px_fail(p, PATROL_EINVAL, "media type: %s", why);
+        return px_fail(p, PATROL_EINVAL, _("media type: %s"), why);
     if (strlen(p->dir) > 3000)
-        return px_fail(p, PATROL_EINVAL, "store path too long");
+        return px_fail(p, PATROL_EINVAL, _("store path too long"));
 
     /* Refuse before copying a 200 MB video for a matter that cannot take it
      * (patrol_record checks again, in its transaction). */
     {
         char state[16];
         if ((why = px_check_ident(matter)))
-            return px_fail(p, PATROL_EINVAL, "matter id: %s", why);
+            return px_fail(p, PATROL_EINVAL, _("matter id: %s"), why);
         err = px_get_text(p, state, sizeof state, "SELECT state FROM matters WHERE id = ?", "t",
                           matter);
         if (err == PATROL_ENOTFOUND)
-            return px_fail(p, PATROL_ENOTFOUND, "no matter '%s' on this terminal", matter);
+            return px_fail(p, PATROL_ENOTFOUND, _("no matter '%s' on this terminal"), matter);
         if (err)
             return err;
-        if (strcmp(state, "open") != 0)
-            return px_fail(p, PATROL_ESTATE, "matter %s is %s: nothing more can be recorded on it "
-                                             "except corrections", matter, state);
+        {
+            px_mstate ms;
+            if (px_mstate_parse(state, &ms) != 0)
+                return px_fail(p, PATROL_ECORRUPT, _("matter %s has an unknown state '%s'"),
+                               matter, state);
+            if (px_matter_allows(ms, "evidence.add"))
+                return px_fail(p, PATROL_ESTATE, _("matter %s is %s: evidence can no longer be "
+                                                   "added to it"),
+                               matter, _(px_mstate_label(ms)));
+        }
     }
     if ((err = import_to_tmp(p, path, tmp, sizeof tmp, sha, &size, head, &headlen)))
         return err;
@@ -191,7 +200,7 @@ int patrol_evidence_add(patrol *p, const char *matter, const char *kind, const c
     if (mkdir(dir, 0700) == 0)
         made_dir = 1;
     else if (errno != EEXIST) {
-        err = px_fail(p, io_err(errno), "cannot create %s: %s", dir, strerror(errno));
+        err = px_fail(p, io_err(errno), _("cannot create %s: %s"), dir, strerror(errno));
         unlink(tmp);
         return err;
     }
@@ -200,13 +209,13 @@ int patrol_evidence_add(patrol *p, const char *matter, const char *kind, const c
         unlink(tmp);
     } else {
         if (chmod(tmp, 0400) != 0 || rename(tmp, final) != 0) {
-            err = px_fail(p, io_err(errno), "cannot store evidence: %s", strerror(errno));
+            err = px_fail(p, io_err(errno), _("cannot store evidence: %s"), strerror(errno));
             unlink(tmp);
             return err;
         }
         created = 1;
         if (px_fsync_dir(dir) != 0) {
-            err = px_fail(p, io_err(errno), "cannot sync %s: %s", dir, strerror(errno));
+            err = px_fail(p, io_err(errno), _("cannot sync %s: %s"), dir, strerror(errno));
             goto undo;
         }
     }

@@ -9,8 +9,9 @@
 
 #include "patrol/patrol.h"
 #include "crypto.h"
+#include "patrol.pb-c.h"
 
-#define PX_SCHEMA_VERSION 3
+#define PX_SCHEMA_VERSION 5
 #define PX_APPLICATION_ID 0x50545231 /* "PTR1": marks a patrol store */
 
 struct patrol {
@@ -61,6 +62,11 @@ typedef struct px_append {
     size_t n_fields;
     const patrol_location *location;
     uint64_t corrects;
+    /* Called with the entry as it will be signed (seq, time, fields all
+     * set), inside the transaction, before it is signed and stored: the
+     * record's rules across entries (record.c). Non-zero refuses it. */
+    int (*check)(patrol *p, const Patrol__V1__Entry *e, void *ud);
+    void *check_ud;
 } px_append;
 int px_journal_head(patrol *p, uint64_t *seq, uint8_t hash[PX_HASH_LEN]);
 int px_journal_append(patrol *p, const px_append *a, uint64_t *seq_out,
@@ -73,8 +79,64 @@ int px_record_fields(patrol *p, const patrol_record_in *in, const patrol_field *
                      size_t n_extra, patrol_saved *out);
 int px_init_genesis(patrol *p, const char *department, const char *device_name);
 
-/* refdata.c: built-in reference data for a new store. */
+/* matterview.c: the matter state machine (proto/matter.h) on the
+ * terminal. px_mview_check replays the stored entries of `matter` with e
+ * added and refuses e (px_fail, the rule named) if it breaks a rule the
+ * record without it did not; new_matter marks a matter.open, which is
+ * also checked against the county-wide citations. px_mview_write then
+ * rewrites the matter's views (after e is in the journal); free with
+ * px_mview_free (NULL-safe, also after a failed check). */
+#include "matter.h"
+typedef struct px_mview {
+    Patrol__V1__Entry **decoded; /* the matter's stored entries */
+    size_t n;
+    px_mentry *ents;             /* n + 1: the stored ones and e */
+    Patrol__V1__Entry *added;    /* a copy of e */
+    px_matter with;              /* replay with e */
+    int have;                    /* with is a passed check */
+    char department[65];         /* PX_IDENT_MAX + 1 */
+} px_mview;
+int px_mview_check(patrol *p, px_mview *v, const char *matter, const Patrol__V1__Entry *e,
+                   int new_matter);
+int px_mview_write(patrol *p, const px_mview *v);
+void px_mview_free(px_mview *v);
+/* A department-level act (dept.*): PATROL_OK or a refusal naming the rule. */
+int px_act_record_check(patrol *p, const Patrol__V1__Entry *e);
+/* Note the outcome of a revisit of another terminal's matter. */
+int px_assigned_done(patrol *p, const char *revisit, const char *outcome, uint64_t seq);
+/* Rebuild every matter view from the journal (migration 4). */
+int px_views_rebuild(patrol *p);
+/* Lower-case hex SHA-256 of a subject's credit code or identity number:
+ * how the server names a subject county-wide. PATROL_ENOTFOUND if none. */
+int px_subject_key(patrol *p, const char *subject, char key[2 * PX_HASH_LEN + 1]);
+
+/* refdata.c: built-in reference data for a new store (inside the
+ * caller's transaction); and for a store migrated from schema
+ * from_version (1 or 2) to 3 that never received the server's reference
+ * data: the departments, leaflets and list item metadata schema 3 added
+ * (nothing for from_version 0, a new database, or a store with server
+ * data). Called by px_store_migrate inside its transaction. */
 int px_refdata_seed(patrol *p);
+int px_refdata_upgrade(patrol *p, int from_version);
+
+/* sync.c: check a Reference whole (px_reference_check) and apply it in
+ * one transaction, or refuse it (PATROL_ESERVER, naming the place) with
+ * the store unchanged. The caller checks that its version is newer. */
+struct Patrol__V1__Reference;
+int px_reference_apply(patrol *p, const struct Patrol__V1__Reference *ref);
+
+/* sync_cited.c: the county-wide citations pull of patrol_sync. get does
+ * one GET of path on the sync's connection (retrying as every request
+ * does): PATROL_OK with the server's status and its body (malloc'd, the
+ * caller frees; at most max bytes), or an error that ends the sync. */
+typedef int (*px_get_fn)(void *ud, const char *path, size_t max, long *status, uint8_t **body,
+                         size_t *len);
+/* Pull GET /v1/citations from sync_state.cited_since until the server has
+ * no more, each page and its cursor in one transaction; *pulled counts the
+ * citations received. PATROL_ESERVER for a refusal or a bad answer (the
+ * caller reports it after the rest of the sync); a server without the
+ * endpoint (404) is not an error. */
+int px_sync_cited(patrol *p, px_get_fn get, void *ud, uint64_t *pulled);
 
 /* Make "<prefix>-<dev8>-<seq>" ids. */
 void px_make_id(const patrol *p, char prefix, uint64_t seq, char *out, size_t len);

@@ -1,6 +1,7 @@
 /* journal.c -- the full-process record: append-only, hash-chained, signed
  * entries (docs/journal.md), and reading them back. */
 #include "internal.h"
+#include "i18n.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +25,7 @@ int px_journal_head(patrol *p, uint64_t *seq, uint8_t hash[PX_HASH_LEN])
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(p->db, "SELECT seq, hash FROM head WHERE one = 1", -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return px_db_fail(p, rc, "reading the journal head");
+        return px_db_fail(p, rc, _("reading the journal head"));
     rc = sqlite3_step(st);
     if (rc == SQLITE_DONE) {
         *seq = 0;
@@ -35,8 +36,8 @@ int px_journal_head(patrol *p, uint64_t *seq, uint8_t hash[PX_HASH_LEN])
         memcpy(hash, sqlite3_column_blob(st, 1), PX_HASH_LEN);
     } else {
         sqlite3_finalize(st);
-        return rc == SQLITE_ROW ? px_fail(p, PATROL_ECORRUPT, "the journal head is damaged")
-                                : px_db_fail(p, rc, "reading the journal head");
+        return rc == SQLITE_ROW ? px_fail(p, PATROL_ECORRUPT, _("the journal head is damaged"))
+                                : px_db_fail(p, rc, _("reading the journal head"));
     }
     sqlite3_finalize(st);
     return PATROL_OK;
@@ -78,21 +79,21 @@ int px_journal_append(patrol *p, const px_append *a, uint64_t *seq_out,
     int rc, err;
 
     if (a->n_fields > PX_ENTRY_MAX_FIELDS)
-        return px_fail(p, PATROL_EINVAL, "too many fields (at most %d)", PX_ENTRY_MAX_FIELDS);
+        return px_fail(p, PATROL_EINVAL, _("too many fields (at most %d)"), PX_ENTRY_MAX_FIELDS);
     if (a->n_inspectors > PX_ENTRY_MAX_INSPECTORS)
-        return px_fail(p, PATROL_EINVAL, "too many inspectors (at most %d)",
+        return px_fail(p, PATROL_EINVAL, _("too many inspectors (at most %d)"),
                        PX_ENTRY_MAX_INSPECTORS);
     if ((err = px_journal_head(p, &seq, prev)))
         return err;
     seq++;
 
     if (clock_gettime(CLOCK_REALTIME, &wall) != 0 || clock_gettime(CLOCK_MONOTONIC, &mono) != 0)
-        return px_fail(p, PATROL_EIO, "cannot read the clock");
+        return px_fail(p, PATROL_EIO, _("cannot read the clock"));
     wall_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
     if (wall_ms < WALL_MIN_MS || wall_ms > WALL_MAX_MS)
         return px_fail(p, PATROL_EINVAL,
-                       "the device clock is not set (it reads %lld s since 1970): "
-                       "set the date before recording",
+                       _("the device clock is not set (it reads %lld s since 1970): "
+                       "set the date before recording"),
                        (long long)wall.tv_sec);
     read_boot_id(boot_id, sizeof boot_id);
 
@@ -129,12 +130,14 @@ int px_journal_append(patrol *p, const px_append *a, uint64_t *seq_out,
     /* The same rules the server applies: refuse here what it would refuse. */
     if (px_rules_check_entry(&e, detail, sizeof detail) != 0)
         return px_fail(p, PATROL_EINVAL, "%s", detail);
+    if (a->check && (err = a->check(p, &e, a->check_ud)))
+        return err;
     if (px_entry_encode(&e, &buf, &len, &why) != 0)
         return px_fail(p, PATROL_EINVAL, "%s", why);
     px_entry_hash(buf, len, hash);
     if (px_sign(p->key, hash, sig) != 0) {
         free(buf);
-        return px_fail(p, PATROL_ECRYPTO, "signing the entry failed");
+        return px_fail(p, PATROL_ECRYPTO, _("signing the entry failed"));
     }
 
     rc = sqlite3_prepare_v2(p->db,
@@ -155,7 +158,7 @@ int px_journal_append(patrol *p, const px_append *a, uint64_t *seq_out,
     sqlite3_finalize(st);
     free(buf);
     if (rc != SQLITE_OK)
-        return px_db_fail(p, rc, "writing the journal");
+        return px_db_fail(p, rc, _("writing the journal"));
 
     rc = sqlite3_prepare_v2(p->db, "INSERT OR REPLACE INTO head(one, seq, hash) VALUES (1, ?, ?)",
                             -1, &st, NULL);
@@ -167,7 +170,7 @@ int px_journal_append(patrol *p, const px_append *a, uint64_t *seq_out,
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_OK)
-        return px_db_fail(p, rc, "writing the journal head");
+        return px_db_fail(p, rc, _("writing the journal head"));
     *seq_out = seq;
     if (hash_out)
         memcpy(hash_out, hash, PX_HASH_LEN);
@@ -186,7 +189,7 @@ int patrol_log(patrol *p, const char *matter, patrol_entry_cb cb, void *ud)
         char id[PATROL_ID_MAX];
         int err = px_get_text(p, id, sizeof id, "SELECT id FROM matters WHERE id = ?", "t", matter);
         if (err == PATROL_ENOTFOUND)
-            return px_fail(p, PATROL_ENOTFOUND, "no matter '%.64s' on this terminal", matter);
+            return px_fail(p, PATROL_ENOTFOUND, _("no matter '%.64s' on this terminal"), matter);
         if (err)
             return err;
     }
@@ -196,7 +199,7 @@ int patrol_log(patrol *p, const char *matter, patrol_entry_cb cb, void *ud)
                                    : "SELECT seq, entry, hash, matter FROM journal ORDER BY seq",
                             -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return px_db_fail(p, rc, "reading the journal");
+        return px_db_fail(p, rc, _("reading the journal"));
     if (matter)
         sqlite3_bind_text(st, 1, matter, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -209,7 +212,7 @@ int patrol_log(patrol *p, const char *matter, patrol_entry_cb cb, void *ud)
         char hash[65], prev[65];
 
         if (!e) {
-            ret = px_fail(p, PATROL_ECORRUPT, "journal entry %lld: %s (run 'patrol verify')",
+            ret = px_fail(p, PATROL_ECORRUPT, _("journal entry %lld: %s (run 'patrol verify')"),
                           (long long)sqlite3_column_int64(st, 0), why);
             break;
         }
@@ -252,7 +255,7 @@ int patrol_log(patrol *p, const char *matter, patrol_entry_cb cb, void *ud)
             break;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        ret = px_db_fail(p, rc, "reading the journal");
+        ret = px_db_fail(p, rc, _("reading the journal"));
     sqlite3_finalize(st);
     return ret;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "entry.h"
+#include "i18n.h"
 #include "rules.h"
 #include "validate.h"
 
@@ -88,6 +89,8 @@ typedef struct rec {
     char subject[PATROL_ID_MAX];   /* the matter's subject */
     char auto_val[2][PX_LINE_MAX]; /* storage for filled-in values */
     uint64_t seq;                  /* seq this entry will get */
+    int foreign;                   /* a revisit of a matter opened elsewhere */
+    px_mview view;                 /* the matter's replay (check_entry) */
 } rec;
 
 static const char *field(const rec *r, const char *name)
@@ -96,13 +99,6 @@ static const char *field(const rec *r, const char *name)
         if (strcmp(r->f[i].name, name) == 0)
             return r->f[i].value;
     return NULL;
-}
-
-static int field_is_yes(const rec *r, const char *name)
-{
-    const char *v = field(r, name);
-    int b = 0;
-    return v && !px_parse_bool(v, &b) && b;
 }
 
 static int add_auto(rec *r, const char *name, const char *value)
@@ -207,29 +203,26 @@ static int take_inspectors(patrol *p, rec *r, const patrol_record_in *in, const 
     return PATROL_OK;
 }
 
-/* The matter must exist and be open; fills r->matter and r->subject. */
-static int open_matter(patrol *p, rec *r, const char *id, const patrol_record_in *in)
+/* The matter must exist here; fills r->matter and r->subject. Whether the
+ * entry may come in the matter's state is the state machine's (check). */
+static int find_matter(patrol *p, rec *r, const char *id, const patrol_record_in *in)
 {
-    char state[16], insp[PX_ENTRY_MAX_INSPECTORS * (PX_IDENT_MAX + 1)];
+    char insp[PX_ENTRY_MAX_INSPECTORS * (PX_IDENT_MAX + 1)];
     const char *why;
     int err;
 
     if (!id)
-        return px_fail(p, PATROL_EINVAL, "%s needs a matter id", r->rule->kind);
+        return px_fail(p, PATROL_EINVAL, _("%s needs a matter id"), r->rule->kind);
     if ((why = px_check_ident(id)))
-        return px_fail(p, PATROL_EINVAL, "matter id: %s", why);
-    err = px_get_text(p, state, sizeof state, "SELECT state FROM matters WHERE id = ?", "t", id);
+        return px_fail(p, PATROL_EINVAL, _("matter id: %s"), _(why));
+    err = px_get_text(p, r->subject, sizeof r->subject, "SELECT subject FROM matters WHERE id = ?",
+                      "t", id);
     if (err == PATROL_ENOTFOUND)
-        return px_fail(p, PATROL_ENOTFOUND, "no matter '%s' on this terminal", id);
+        return px_fail(p, PATROL_ENOTFOUND, _("no matter '%s' on this terminal"), id);
     if (err)
         return err;
-    if (strcmp(state, "open") != 0)
-        return px_fail(p, PATROL_ESTATE, "matter %s is %s: nothing more can be recorded on it "
-                                         "except corrections", id, state);
     snprintf(r->matter, sizeof r->matter, "%s", id);
-    if ((err = px_get_text(p, r->subject, sizeof r->subject,
-                           "SELECT subject FROM matters WHERE id = ?", "t", id)) ||
-        (err = px_get_text(p, insp, sizeof insp, "SELECT inspectors FROM matters WHERE id = ?",
+    if ((err = px_get_text(p, insp, sizeof insp, "SELECT inspectors FROM matters WHERE id = ?",
                            "t", id)))
         return err;
     return take_inspectors(p, r, in, insp);
@@ -244,7 +237,7 @@ static int check_subject_unique(patrol *p, const rec *r)
         err = px_get_text(p, other, sizeof other, "SELECT id FROM subjects WHERE credit_code = ?",
                           "t", code);
         if (err == PATROL_OK)
-            return px_fail(p, PATROL_EEXIST, "a subject with credit code %s exists already: %s",
+            return px_fail(p, PATROL_EEXIST, _("a subject with credit code %s exists already: %s"),
                            code, other);
         if (err != PATROL_ENOTFOUND)
             return err;
@@ -253,77 +246,109 @@ static int check_subject_unique(patrol *p, const rec *r)
         err = px_get_text(p, other, sizeof other, "SELECT id FROM subjects WHERE id_number = ?",
                           "t", idn);
         if (err == PATROL_OK)
-            return px_fail(p, PATROL_EEXIST, "a subject with that identity number exists already: %s",
-                           other);
+            return px_fail(p, PATROL_EEXIST,
+                           _("a subject with that identity number exists already: %s"), other);
         if (err != PATROL_ENOTFOUND)
             return err;
     }
     if (strcmp(field(r, "type"), "business") == 0 && idn)
-        return px_fail(p, PATROL_EINVAL, "a business is identified by its credit code, not an "
-                                         "identity card number");
+        return px_fail(p, PATROL_EINVAL, "%s",
+                       _("a business is identified by its credit code, not an identity card "
+                         "number"));
     if (strcmp(field(r, "type"), "person") == 0 && code)
-        return px_fail(p, PATROL_EINVAL, "a person is identified by an identity card number, not "
-                                         "a credit code");
+        return px_fail(p, PATROL_EINVAL, "%s",
+                       _("a person is identified by an identity card number, not a credit code"));
+    return PATROL_OK;
+}
+
+/* The list's type and version of a cited item, from the lists on this
+ * terminal (an unknown item is the state machine's refusal). */
+static int fill_list(patrol *p, rec *r, const char *item)
+{
+    int err;
+    if (!item)
+        return PATROL_OK;
+    err = px_get_text(p, r->auto_val[0], sizeof r->auto_val[0],
+                      "SELECT list_type FROM list_items WHERE code = ?", "t", item);
+    if (err == PATROL_ENOTFOUND)
+        return px_fail(p, PATROL_ENOTFOUND,
+                       _("no three-list item '%s' in the lists on this terminal (see 'patrol "
+                         "lists')"),
+                       item);
+    if (err || (err = px_get_text(p, r->auto_val[1], sizeof r->auto_val[1],
+                                  "SELECT list_version FROM list_items WHERE code = ?", "t", item)))
+        return err;
+    add_auto(r, "list_type", r->auto_val[0]);
+    add_auto(r, "list_version", r->auto_val[1]);
     return PATROL_OK;
 }
 
 static int check_matter_open(patrol *p, rec *r, const patrol_record_in *in)
 {
-    const char *domain = field(r, "domain"), *subject = field(r, "subject");
-    const char *item = field(r, "list_item");
-    char buf[PATROL_ID_MAX];
     int err;
-
-    if (!domain || !subject)
-        return PATROL_OK; /* the rules check names the missing field */
-    if (px_domain_excluded(domain))
-        return px_fail(p, PATROL_EREFUSED,
-                       "domain '%s' is excluded from flexible enforcement (national security, "
-                       "public safety, food and drug, production safety, environment, pollution, "
-                       "health, life and property)", domain);
-    if (field_is_yes(r, "emergency"))
-        return px_fail(p, PATROL_EREFUSED, "a violation that exploits a natural disaster, accident, "
-                                           "public-health or public-security emergency is excluded "
-                                           "from flexible enforcement");
-    err = px_get_text(p, buf, sizeof buf, "SELECT flexible FROM domains WHERE code = ?", "t", domain);
-    if (err == PATROL_ENOTFOUND)
-        return px_fail(p, PATROL_EINVAL, "unknown domain '%s' (see 'patrol lists')", domain);
-    if (err)
+    if ((err = fill_list(p, r, field(r, "list_item"))))
         return err;
-    if (strcmp(buf, "1") != 0)
-        return px_fail(p, PATROL_EREFUSED, "domain '%s' is excluded from flexible enforcement",
-                       domain);
-    err = px_get_text(p, buf, sizeof buf, "SELECT id FROM subjects WHERE id = ?", "t", subject);
-    if (err == PATROL_ENOTFOUND)
-        return px_fail(p, PATROL_ENOTFOUND, "no subject '%s' on this terminal", subject);
-    if (err)
-        return err;
-    if (item) {
-        err = px_get_text(p, buf, sizeof buf, "SELECT domain FROM list_items WHERE code = ?", "t",
-                          item);
-        if (err == PATROL_ENOTFOUND)
-            return px_fail(p, PATROL_ENOTFOUND, "no three-list item '%s' in the lists on this "
-                                                "terminal (see 'patrol lists')", item);
-        if (err)
-            return err;
-        if (strcmp(buf, domain) != 0)
-            return px_fail(p, PATROL_EINVAL, "list item %s belongs to domain %s, not %s", item, buf,
-                           domain);
-        if ((err = px_get_text(p, r->auto_val[0], sizeof r->auto_val[0],
-                               "SELECT list_type FROM list_items WHERE code = ?", "t", item)) ||
-            (err = px_get_text(p, r->auto_val[1], sizeof r->auto_val[1],
-                               "SELECT list_version FROM list_items WHERE code = ?", "t", item)))
-            return err;
-        add_auto(r, "list_type", r->auto_val[0]);
-        add_auto(r, "list_version", r->auto_val[1]);
-    }
     if (in->n_inspectors == 0)
-        return px_fail(p, PATROL_EINVAL, "a matter needs at least one inspector");
+        return px_fail(p, PATROL_EINVAL, "%s", _("a matter needs at least one inspector"));
     if ((err = take_inspectors(p, r, in, NULL)))
         return err;
     px_make_id(p, 'M', r->seq, r->object, sizeof r->object);
     snprintf(r->matter, sizeof r->matter, "%s", r->object);
     return PATROL_OK;
+}
+
+/* A correction: the entry it names, and for a list item the list's type
+ * and version. Whether the corrected record still follows the rules is
+ * the state machine's (a replay with the correction in effect). */
+static int check_correction(patrol *p, rec *r, const patrol_record_in *in)
+{
+    sqlite3_stmt *st;
+    char ckind[64];
+    const px_kind_rule *ck;
+    const px_field_rule *cf;
+    const char *why, *name = field(r, "field"), *value = field(r, "value");
+    int err;
+
+    if (in->corrects == 0 || in->corrects >= r->seq)
+        return px_fail(p, PATROL_EINVAL, _("a correction must name an earlier entry (1..%llu)"),
+                       (unsigned long long)(r->seq - 1));
+    if (sqlite3_prepare_v2(p->db, "SELECT kind, matter FROM journal WHERE seq = ?", -1, &st,
+                           NULL) != SQLITE_OK)
+        return px_db_fail(p, sqlite3_errcode(p->db), "reading the journal");
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)in->corrects);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return px_fail(p, PATROL_ENOTFOUND, _("no entry %llu"), (unsigned long long)in->corrects);
+    }
+    snprintf(ckind, sizeof ckind, "%s", (const char *)sqlite3_column_text(st, 0));
+    snprintf(r->matter, sizeof r->matter, "%s", (const char *)sqlite3_column_text(st, 1));
+    sqlite3_finalize(st);
+    if (in->target && strcmp(in->target, r->matter) != 0)
+        return px_fail(p, PATROL_EINVAL, _("entry %llu does not belong to matter %s"),
+                       (unsigned long long)in->corrects, in->target);
+    if (strcmp(ckind, "device.init") == 0 || strcmp(ckind, "correction") == 0)
+        return px_fail(p, PATROL_EINVAL, _("entry %llu (%s) cannot be corrected"),
+                       (unsigned long long)in->corrects, ckind);
+    ck = px_rules_find(ckind);
+    if (name) {
+        if (!ck || !(cf = px_rules_field(ck, name)))
+            return px_fail(p, PATROL_EINVAL, _("entry %llu (%s) has no field '%s'"),
+                           (unsigned long long)in->corrects, ckind, name);
+        if (!value)
+            return px_fail(p, PATROL_EINVAL, "%s",
+                           _("a correction of a field needs its correct value"));
+        if ((why = px_rules_check_value(cf, value)))
+            return px_fail(p, PATROL_EINVAL, _("value for '%s': %s"), name, _(why));
+        if (strcmp(name, "list_item") == 0 && (err = fill_list(p, r, value)))
+            return err;
+    } else if (value) {
+        return px_fail(p, PATROL_EINVAL, "%s", _("a corrected value needs the name of its field"));
+    }
+    if (in->n_inspectors == 0)
+        return px_fail(p, PATROL_EINVAL, "%s",
+                       _("a correction names the inspector who makes it (--inspector)"));
+    snprintf(r->object, sizeof r->object, "%s", r->matter[0] ? r->matter : "journal");
+    return take_inspectors(p, r, in, NULL);
 }
 
 /* Checks that depend on the store, and the entry's object and matter. */
@@ -335,17 +360,18 @@ static int check_in_store(patrol *p, rec *r, const patrol_record_in *in)
 
     switch (r->rule->scope) {
     case PX_SCOPE_DEVICE:
-        return px_fail(p, PATROL_EINVAL, "device.init is written by 'patrol init' only");
+        return px_fail(p, PATROL_EINVAL, "%s", _("device.init is written by 'patrol init' only"));
     case PX_SCOPE_INSPECTOR:
         if (!in->target || (why = px_check_ident(in->target)))
-            return px_fail(p, PATROL_EINVAL, "inspector id: %s", in->target ? why : "missing");
+            return px_fail(p, PATROL_EINVAL, _("inspector id: %s"),
+                           in->target ? _(why) : _("missing"));
         if (px_get_text(p, buf, sizeof buf, "SELECT id FROM inspectors WHERE id = ?", "t",
                         in->target) == PATROL_OK)
-            return px_fail(p, PATROL_EEXIST, "inspector %s exists already", in->target);
+            return px_fail(p, PATROL_EEXIST, _("inspector %s exists already"), in->target);
         if (field(r, "cert_no") &&
             px_get_text(p, buf, sizeof buf, "SELECT id FROM inspectors WHERE cert_no = ?", "t",
                         field(r, "cert_no")) == PATROL_OK)
-            return px_fail(p, PATROL_EEXIST, "certificate %s belongs to inspector %s already",
+            return px_fail(p, PATROL_EEXIST, _("certificate %s belongs to inspector %s already"),
                            field(r, "cert_no"), buf);
         snprintf(r->object, sizeof r->object, "%s", in->target);
         return PATROL_OK;
@@ -354,129 +380,103 @@ static int check_in_store(patrol *p, rec *r, const patrol_record_in *in)
             return err;
         px_make_id(p, 'S', r->seq, r->object, sizeof r->object);
         return PATROL_OK;
+    case PX_SCOPE_ACT:
+        if (in->n_inspectors == 0)
+            return px_fail(p, PATROL_EINVAL, "%s", _("an act needs at least one inspector"));
+        px_make_id(p, 'A', r->seq, r->object, sizeof r->object);
+        return take_inspectors(p, r, in, NULL);
     case PX_SCOPE_REVISIT: {
-        char matter[PATROL_ID_MAX], outcome[32];
+        char matter[PATROL_ID_MAX];
         if (!in->target || (why = px_check_ident(in->target)))
-            return px_fail(p, PATROL_EINVAL, "revisit id: %s", in->target ? why : "missing");
+            return px_fail(p, PATROL_EINVAL, _("revisit id: %s"),
+                           in->target ? _(why) : _("missing"));
         err = px_get_text(p, matter, sizeof matter, "SELECT matter FROM revisits WHERE id = ?",
                           "t", in->target);
-        if (err == PATROL_ENOTFOUND)
-            return px_fail(p, PATROL_ENOTFOUND, "no revisit '%s' on this terminal", in->target);
-        if (err || (err = px_get_text(p, outcome, sizeof outcome,
-                                      "SELECT coalesce(outcome, '') FROM revisits WHERE id = ?",
-                                      "t", in->target)))
+        if (err == PATROL_ENOTFOUND) {
+            /* A revisit the server assigned to this department: its matter
+             * was opened on another terminal, whose record the server
+             * checks this entry against. */
+            err = px_get_text(p, matter, sizeof matter,
+                              "SELECT matter FROM assigned_revisits WHERE id = ?", "t",
+                              in->target);
+            if (err == PATROL_ENOTFOUND)
+                return px_fail(p, PATROL_ENOTFOUND, _("no revisit '%s' on this terminal"),
+                               in->target);
+            if (err)
+                return err;
+            if (px_get_text(p, buf, sizeof buf, "SELECT seq FROM assigned_done WHERE id = ?",
+                            "t", in->target) == PATROL_OK)
+                return px_fail(p, PATROL_ESTATE,
+                               _("revisit %s already has its outcome (entry %s); record a "
+                                 "correction to change it"),
+                               in->target, buf);
+            if (in->n_inspectors == 0)
+                return px_fail(p, PATROL_EINVAL, "%s",
+                               _("a revisit assigned by the server names the inspectors who "
+                                 "make it (--inspector)"));
+            snprintf(r->object, sizeof r->object, "%s", in->target);
+            snprintf(r->matter, sizeof r->matter, "%s", matter);
+            r->foreign = 1;
+            return take_inspectors(p, r, in, NULL);
+        }
+        if (err)
             return err;
-        if (outcome[0])
-            return px_fail(p, PATROL_ESTATE, "revisit %s already has its outcome (%s); record a "
-                                             "correction to change it", in->target, outcome);
         snprintf(r->object, sizeof r->object, "%s", in->target);
-        return open_matter(p, r, matter, in);
+        return find_matter(p, r, matter, in);
     }
     case PX_SCOPE_DOCUMENT: {
-        char matter[PATROL_ID_MAX], delivered[32];
+        char matter[PATROL_ID_MAX];
         if (!in->target || (why = px_check_ident(in->target)))
-            return px_fail(p, PATROL_EINVAL, "document id: %s", in->target ? why : "missing");
+            return px_fail(p, PATROL_EINVAL, _("document id: %s"),
+                           in->target ? _(why) : _("missing"));
         err = px_get_text(p, matter, sizeof matter, "SELECT matter FROM documents WHERE id = ?",
                           "t", in->target);
         if (err == PATROL_ENOTFOUND)
-            return px_fail(p, PATROL_ENOTFOUND, "no document '%s' on this terminal", in->target);
-        if (err || (err = px_get_text(p, delivered, sizeof delivered,
-                                      "SELECT coalesce(delivered_seq, '') FROM documents WHERE id = ?",
-                                      "t", in->target)))
+            return px_fail(p, PATROL_ENOTFOUND, _("no document '%s' on this terminal"),
+                           in->target);
+        if (err)
             return err;
-        if (delivered[0])
-            return px_fail(p, PATROL_ESTATE, "document %s was delivered already (entry %s)",
-                           in->target, delivered);
         snprintf(r->object, sizeof r->object, "%s", in->target);
-        return open_matter(p, r, matter, in);
+        return find_matter(p, r, matter, in);
     }
-    case PX_SCOPE_ENTRY: {
-        sqlite3_stmt *st;
-        char ckind[64];
-        const px_kind_rule *ck;
-        const px_field_rule *cf;
-        if (in->corrects == 0 || in->corrects >= r->seq)
-            return px_fail(p, PATROL_EINVAL, "a correction must name an earlier entry (1..%llu)",
-                           (unsigned long long)(r->seq - 1));
-        if (sqlite3_prepare_v2(p->db, "SELECT kind, matter FROM journal WHERE seq = ?", -1, &st,
-                               NULL) != SQLITE_OK)
-            return px_db_fail(p, sqlite3_errcode(p->db), "reading the journal");
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)in->corrects);
-        if (sqlite3_step(st) != SQLITE_ROW) {
-            sqlite3_finalize(st);
-            return px_fail(p, PATROL_ENOTFOUND, "no entry %llu", (unsigned long long)in->corrects);
-        }
-        snprintf(ckind, sizeof ckind, "%s", (const char *)sqlite3_column_text(st, 0));
-        snprintf(r->matter, sizeof r->matter, "%s", (const char *)sqlite3_column_text(st, 1));
-        sqlite3_finalize(st);
-        if (in->target && strcmp(in->target, r->matter) != 0)
-            return px_fail(p, PATROL_EINVAL, "entry %llu does not belong to matter %s",
-                           (unsigned long long)in->corrects, in->target);
-        ck = px_rules_find(ckind);
-        if (field(r, "field")) {
-            if (!ck || !(cf = px_rules_field(ck, field(r, "field"))))
-                return px_fail(p, PATROL_EINVAL, "entry %llu (%s) has no field '%s'",
-                               (unsigned long long)in->corrects, ckind, field(r, "field"));
-            if (!field(r, "value"))
-                return px_fail(p, PATROL_EINVAL, "a correction of a field needs its correct value");
-            if ((why = px_rules_check_value(cf, field(r, "value"))))
-                return px_fail(p, PATROL_EINVAL, "value for '%s': %s", field(r, "field"), why);
-        } else if (field(r, "value")) {
-            return px_fail(p, PATROL_EINVAL, "a corrected value needs the name of its field");
-        }
-        snprintf(r->object, sizeof r->object, "%s", r->matter[0] ? r->matter : "journal");
-        return take_inspectors(p, r, in, NULL);
-    }
+    case PX_SCOPE_ENTRY:
+        return check_correction(p, r, in);
     case PX_SCOPE_MATTER:
         break;
     }
 
     if (strcmp(kind, "matter.open") == 0)
         return check_matter_open(p, r, in);
-    if ((err = open_matter(p, r, in->target, in)))
+    if ((err = find_matter(p, r, in->target, in)))
         return err;
     snprintf(r->object, sizeof r->object, "%s", r->matter);
-
-    if (strncmp(kind, "action.", 7) == 0 || strcmp(kind, "document.issue") == 0) {
-        if (px_get_text(p, buf, sizeof buf, "SELECT consent FROM matters WHERE id = ?", "t",
-                        r->matter) == PATROL_OK &&
-            strcmp(buf, "refuse") == 0)
-            return px_fail(p, PATROL_ESTATE, "the subject refused flexible enforcement on %s: "
-                                             "close the matter (terminated, subject_refused)",
-                           r->matter);
-    }
     if (strcmp(kind, "document.issue") == 0) {
         snprintf(r->auto_val[0], sizeof r->auto_val[0], "%s", r->subject);
         add_auto(r, "subject", r->auto_val[0]);
-    } else if (strcmp(kind, "application.withdraw") == 0 || strcmp(kind, "application.change") == 0) {
-        err = px_get_text(p, buf, sizeof buf,
-                          "SELECT 1 FROM matters WHERE id = ? AND on_application = 1", "t",
-                          r->matter);
-        if (err == PATROL_ENOTFOUND)
-            return px_fail(p, PATROL_ESTATE, "matter %s has no application by the subject to "
-                                             "withdraw or change", r->matter);
-        if (err)
-            return err;
-    } else if (strcmp(kind, "matter.close") == 0 && field(r, "outcome") &&
-               strcmp(field(r, "outcome"), "completed") == 0) {
-        err = px_get_text(p, buf, sizeof buf,
-                          "SELECT id FROM revisits WHERE matter = ? AND outcome IS NULL"
-                          " ORDER BY due LIMIT 1", "t", r->matter);
-        if (err == PATROL_OK)
-            return px_fail(p, PATROL_ESTATE, "revisit %s of matter %s has no outcome yet: record "
-                                             "it before completing the matter", buf, r->matter);
-        if (err != PATROL_ENOTFOUND)
-            return err;
     }
     return PATROL_OK;
+}
+
+/* The record's rules across entries, on the entry as it will be signed
+ * (px_append.check): the matter's state machine, a department-level act's
+ * scope, or (an assigned revisit of another terminal's matter) the fields
+ * its kind requires. */
+static int check_entry(patrol *p, const Patrol__V1__Entry *e, void *ud)
+{
+    rec *r = ud;
+    if (r->rule->scope == PX_SCOPE_ACT || r->foreign)
+        return px_act_record_check(p, e);
+    if (!r->matter[0])
+        return PATROL_OK; /* subjects, inspectors, their corrections */
+    return px_mview_check(p, &r->view, r->matter, e, strcmp(r->rule->kind, "matter.open") == 0);
 }
 
 /* Update the views the entry changes (same transaction). */
 static int apply(patrol *p, const rec *r, uint64_t seq)
 {
     const char *kind = r->rule->kind;
-    char id[PATROL_ID_MAX];
     int64_t s = (int64_t)seq;
+    int err;
 
     if (strcmp(kind, "inspector.add") == 0)
         return px_run(p, "INSERT INTO inspectors(id, name, cert_no, seq) VALUES (?, ?, ?, ?)",
@@ -486,53 +486,17 @@ static int apply(patrol *p, const rec *r, uint64_t seq)
                          " VALUES (?, ?, ?, ?, ?, ?)",
                       "ttttti", r->object, field(r, "type"), field(r, "name"),
                       field(r, "credit_code"), field(r, "id_number"), s);
-    if (strcmp(kind, "matter.open") == 0) {
-        char insp[PX_ENTRY_MAX_INSPECTORS * (PX_IDENT_MAX + 1)];
-        size_t off = 0;
-        insp[0] = '\0';
-        for (size_t i = 0; i < r->ninsp; i++)
-            off += (size_t)snprintf(insp + off, sizeof insp - off, "%s%s", i ? "," : "",
-                                    r->insp[i]);
-        return px_run(p, "INSERT INTO matters(id, subject, domain, summary, list_item, state,"
-                         " inspectors, on_application, opened_seq)"
-                         " VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?)",
-                      "ttttttii", r->object, field(r, "subject"), field(r, "domain"),
-                      field(r, "summary"), field(r, "list_item"), insp,
-                      (int64_t)field_is_yes(r, "on_application"), s);
-    }
-    if (strcmp(kind, "application.file") == 0)
-        return px_run(p, "UPDATE matters SET on_application = 1 WHERE id = ?", "t", r->matter);
-    if (strcmp(kind, "application.withdraw") == 0)
-        return px_run(p, "UPDATE matters SET on_application = 0 WHERE id = ?", "t", r->matter);
-    if (strcmp(kind, "consent") == 0)
-        return px_run(p, "UPDATE matters SET consent = ? WHERE id = ?", "tt", field(r, "answer"),
-                      r->matter);
-    if (strcmp(kind, "action.revisit") == 0) {
-        px_make_id(p, 'R', seq, id, sizeof id);
-        /* Done on the spot when the outcome is given: outcome_seq is this
-         * entry; otherwise both stay NULL until revisit.outcome. */
-        return px_run(p, "INSERT INTO revisits(id, matter, due, outcome, seq, outcome_seq)"
-                         " VALUES (?1, ?2, ?3, ?4, ?5, CASE WHEN ?4 IS NULL THEN NULL ELSE ?5 END)",
-                      "tttti", id, r->matter, field(r, "due"), field(r, "outcome"), s);
-    }
-    if (strcmp(kind, "revisit.outcome") == 0)
-        return px_run(p, "UPDATE revisits SET outcome = ?, outcome_seq = ? WHERE id = ?", "tit",
-                      field(r, "outcome"), s, r->object);
-    if (strcmp(kind, "document.issue") == 0) {
-        px_make_id(p, 'D', seq, id, sizeof id);
-        return px_run(p, "INSERT INTO documents(id, matter, seq) VALUES (?, ?, ?)", "tti", id,
-                      r->matter, s);
-    }
-    if (strcmp(kind, "document.deliver") == 0)
-        return px_run(p, "UPDATE documents SET delivered_seq = ? WHERE id = ?", "it", s, r->object);
-    if (strcmp(kind, "evidence.add") == 0)
-        return px_run(p, "INSERT OR IGNORE INTO evidence(sha256, size, media_type) VALUES (?, ?, ?)",
+    if (r->rule->scope == PX_SCOPE_ACT)
+        return px_run(p, "INSERT INTO acts(id, kind, seq) VALUES (?, ?, ?)", "tti", r->object,
+                      kind, s);
+    if (r->foreign)
+        return px_assigned_done(p, r->object, field(r, "outcome"), seq);
+    if (strcmp(kind, "evidence.add") == 0 &&
+        (err = px_run(p, "INSERT OR IGNORE INTO evidence(sha256, size, media_type) VALUES (?, ?, ?)",
                       "tit", field(r, "sha256"), (int64_t)strtoll(field(r, "size"), NULL, 10),
-                      field(r, "media_type"));
-    if (strcmp(kind, "matter.close") == 0)
-        return px_run(p, "UPDATE matters SET state = ?, closed_seq = ? WHERE id = ?", "tit",
-                      field(r, "outcome"), s, r->matter);
-    return PATROL_OK;
+                      field(r, "media_type"))))
+        return err;
+    return px_mview_write(p, &r->view);
 }
 
 /* The id reported for an entry: what it created, else what it acted on. */
@@ -558,15 +522,17 @@ int px_record_fields(patrol *p, const patrol_record_in *in, const patrol_field *
 
     p->errmsg[0] = '\0';
     if (!in || !in->kind)
-        return px_fail(p, PATROL_EINVAL, "no entry kind given");
+        return px_fail(p, PATROL_EINVAL, "%s", _("no entry kind given"));
     if (!(r = calloc(1, sizeof *r)))
-        return px_fail(p, PATROL_ENOMEM, "out of memory");
+        return px_fail(p, PATROL_ENOMEM, "%s", _("out of memory"));
     if (!(r->rule = px_rules_find(in->kind))) {
-        err = px_fail(p, PATROL_EINVAL, "unknown entry kind '%.64s' (see 'patrol kinds')", in->kind);
+        err = px_fail(p, PATROL_EINVAL, _("unknown entry kind '%.64s' (see 'patrol kinds')"),
+                      in->kind);
         goto out;
     }
     if (in->corrects && r->rule->scope != PX_SCOPE_ENTRY) {
-        err = px_fail(p, PATROL_EINVAL, "only a correction may name an entry it corrects");
+        err = px_fail(p, PATROL_EINVAL, "%s",
+                      _("only a correction may name an entry it corrects"));
         goto out;
     }
     if ((err = take_fields(p, r, in)))
@@ -593,6 +559,8 @@ int px_record_fields(patrol *p, const patrol_record_in *in, const patrol_field *
     a.n_fields = r->nf;
     a.location = in->location;
     a.corrects = in->corrects;
+    a.check = check_entry;
+    a.check_ud = r;
     if ((err = px_journal_append(p, &a, &seq, hash)) || (err = apply(p, r, seq)) ||
         (err = px_commit(p)))
         goto fail;
@@ -606,6 +574,7 @@ int px_record_fields(patrol *p, const patrol_record_in *in, const patrol_field *
 fail:
     px_rollback(p);
 out:
+    px_mview_free(&r->view);
     free(r);
     return err;
 }

@@ -1,6 +1,7 @@
 /* store.c -- the store directory: database, schema and migrations, device
  * key, lock. Opening and creating stores (patrol_init, patrol_open). */
 #include "internal.h"
+#include "i18n.h"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -119,6 +120,42 @@ static const char *const migrations[] = {
     "ALTER TABLE list_items ADD COLUMN conditions TEXT NOT NULL DEFAULT '';"
     "CREATE TABLE cited(subject_key TEXT NOT NULL, item TEXT NOT NULL, matter TEXT NOT NULL,"
     "  PRIMARY KEY (subject_key, item, matter));",
+    /* 3 -> 4: the matter views are what the matter state machine
+     * (proto/matter.c) says of the journal, corrections in effect: state
+     * (opened ... escalated), consent, application, major / technical,
+     * close reason and case number; revisits with what they follow; the
+     * rule findings of each entry (flags); department-level acts; outcomes
+     * recorded here of revisits the server assigned (assigned_done). Made
+     * anew from the journal by px_views_rebuild (matterview.c) right
+     * after this step. */
+    "DROP TABLE revisits; DROP TABLE documents; DROP TABLE matters;"
+    "CREATE TABLE matters(id TEXT PRIMARY KEY,"
+    "  subject TEXT NOT NULL, domain TEXT NOT NULL, summary TEXT NOT NULL,"
+    "  list_item TEXT, list_type TEXT, list_version TEXT,"
+    "  state TEXT NOT NULL, inspectors TEXT NOT NULL,"
+    "  on_application INTEGER NOT NULL DEFAULT 0, application TEXT NOT NULL DEFAULT '',"
+    "  consent TEXT NOT NULL DEFAULT '', major INTEGER NOT NULL DEFAULT 0,"
+    "  technical INTEGER NOT NULL DEFAULT 0, close_reason TEXT NOT NULL DEFAULT '',"
+    "  case_no TEXT NOT NULL DEFAULT '',"
+    "  opened_seq INTEGER NOT NULL REFERENCES journal(seq),"
+    "  closed_seq INTEGER REFERENCES journal(seq));"
+    "CREATE INDEX matters_subject ON matters(subject, list_item);"
+    "CREATE TABLE revisits(id TEXT PRIMARY KEY, matter TEXT NOT NULL REFERENCES matters(id),"
+    "  follows TEXT NOT NULL, due TEXT NOT NULL, outcome TEXT,"
+    "  seq INTEGER NOT NULL REFERENCES journal(seq), outcome_seq INTEGER REFERENCES journal(seq));"
+    "CREATE INDEX revisits_due ON revisits(due) WHERE outcome IS NULL;"
+    "CREATE TABLE documents(id TEXT PRIMARY KEY, matter TEXT NOT NULL REFERENCES matters(id),"
+    "  seq INTEGER NOT NULL REFERENCES journal(seq), delivered_seq INTEGER REFERENCES journal(seq));"
+    "CREATE TABLE flags(seq INTEGER NOT NULL REFERENCES journal(seq), matter TEXT NOT NULL,"
+    "  rule TEXT NOT NULL, flag_only INTEGER NOT NULL, detail TEXT NOT NULL);"
+    "CREATE INDEX flags_matter ON flags(matter);"
+    "CREATE TABLE acts(id TEXT PRIMARY KEY, kind TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL REFERENCES journal(seq));"
+    "CREATE TABLE assigned_done(id TEXT PRIMARY KEY, outcome TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL REFERENCES journal(seq));",
+    /* 4 -> 5: the cursor of the county-wide citations pull (GET
+     * /v1/citations, sync_cited.c): the last citation id stored in cited. */
+    "ALTER TABLE sync_state ADD COLUMN cited_since INTEGER NOT NULL DEFAULT 0;",
 };
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 
@@ -137,21 +174,21 @@ int px_db_fail(patrol *p, int rc, const char *what)
     switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-        return px_fail(p, PATROL_ELOCKED, "%s: the store is in use by another process", what);
+        return px_fail(p, PATROL_ELOCKED, _("%s: the store is in use by another process"), what);
     case SQLITE_FULL:
-        return px_fail(p, PATROL_ENOSPC, "%s: the disk is full", what);
+        return px_fail(p, PATROL_ENOSPC, _("%s: the disk is full"), what);
     case SQLITE_NOMEM:
-        return px_fail(p, PATROL_ENOMEM, "%s: out of memory", what);
+        return px_fail(p, PATROL_ENOMEM, _("%s: out of memory"), what);
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
-        return px_fail(p, PATROL_ECORRUPT, "%s: the database is damaged (%s)", what, detail);
+        return px_fail(p, PATROL_ECORRUPT, _("%s: the database is damaged (%s)"), what, detail);
     case SQLITE_IOERR:
     case SQLITE_CANTOPEN:
     case SQLITE_READONLY:
     case SQLITE_PERM:
         /* SQLite reports a full disk during a WAL write as IOERR_WRITE. */
         if (errno == ENOSPC || errno == EFBIG || errno == EDQUOT)
-            return px_fail(p, PATROL_ENOSPC, "%s: the disk is full", what);
+            return px_fail(p, PATROL_ENOSPC, _("%s: the disk is full"), what);
         return px_fail(p, PATROL_EIO, "%s: %s", what, detail);
     default:
         return px_fail(p, PATROL_EIO, "%s: %s", what, detail);
@@ -161,7 +198,7 @@ int px_db_fail(patrol *p, int rc, const char *what)
 int px_exec(patrol *p, const char *sql)
 {
     int rc = sqlite3_exec(p->db, sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? PATROL_OK : px_db_fail(p, rc, "database");
+    return rc == SQLITE_OK ? PATROL_OK : px_db_fail(p, rc, _("database"));
 }
 
 int px_begin(patrol *p)
@@ -173,7 +210,7 @@ int px_commit(patrol *p)
 {
     int rc = sqlite3_exec(p->db, "COMMIT", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
-        int err = px_db_fail(p, rc, "saving");
+        int err = px_db_fail(p, rc, _("saving"));
         px_rollback(p);
         return err;
     }
@@ -231,11 +268,11 @@ static int pragma_int(patrol *p, const char *sql, int *out)
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(p->db, sql, -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return px_db_fail(p, rc, "reading the database");
+        return px_db_fail(p, rc, _("reading the database"));
     rc = sqlite3_step(st);
     *out = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
     sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? PATROL_OK : px_db_fail(p, rc, "reading the database");
+    return rc == SQLITE_ROW ? PATROL_OK : px_db_fail(p, rc, _("reading the database"));
 }
 
 int px_store_open_db(patrol *p, const char *path, int create)
@@ -243,7 +280,7 @@ int px_store_open_db(patrol *p, const char *path, int create)
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
     int rc = sqlite3_open_v2(path, &p->db, flags, NULL);
     if (rc != SQLITE_OK)
-        return px_db_fail(p, rc, "opening the database");
+        return px_db_fail(p, rc, _("opening the database"));
     sqlite3_extended_result_codes(p->db, 0);
     sqlite3_busy_timeout(p->db, 2000);
     if (!create) {
@@ -254,7 +291,7 @@ int px_store_open_db(patrol *p, const char *path, int create)
         if (err)
             return err;
         if (appid != PX_APPLICATION_ID)
-            return px_fail(p, PATROL_ECORRUPT, "%s is not a patrol store database", path);
+            return px_fail(p, PATROL_ECORRUPT, _("%s is not a patrol store database"), path);
     }
     {
         /* Keep the WAL and shared-memory files when the last connection
@@ -280,22 +317,28 @@ int px_store_migrate(patrol *p)
     if (version == 0 && appid == 0) {
         /* new database */
     } else if (appid != PX_APPLICATION_ID) {
-        return px_fail(p, PATROL_ECORRUPT, "the database is not a patrol store");
+        return px_fail(p, PATROL_ECORRUPT, _("the database is not a patrol store"));
     }
     if (version > PX_SCHEMA_VERSION)
         return px_fail(p, PATROL_ESCHEMA,
-                       "the store has schema version %d but this patrol supports up to %d: "
-                       "use a newer patrol",
+                       _("the store has schema version %d but this patrol supports up to %d: "
+                       "use a newer patrol"),
                        version, PX_SCHEMA_VERSION);
     if (version == PX_SCHEMA_VERSION)
         return PATROL_OK;
     if ((err = px_begin(p)))
         return err;
     for (int v = version; v < N_MIGRATIONS; v++)
-        if ((err = px_exec(p, migrations[v]))) {
+        if ((err = px_exec(p, migrations[v])) ||
+            (v == 3 && (err = px_views_rebuild(p)))) {
             px_rollback(p);
             return err;
         }
+    /* Built-in reference data that the new tables hold (refdata.c). */
+    if ((err = px_refdata_upgrade(p, version))) {
+        px_rollback(p);
+        return err;
+    }
     snprintf(sql, sizeof sql, "PRAGMA user_version=%d; PRAGMA application_id=%d;",
              PX_SCHEMA_VERSION, PX_APPLICATION_ID);
     if ((err = px_exec(p, sql))) {
@@ -362,12 +405,12 @@ static int take_lock(patrol *p)
     char *path = px_path(p, LOCK_NAME);
 
     if (!path)
-        return px_fail(p, PATROL_ENOMEM, "out of memory");
+        return px_fail(p, PATROL_ENOMEM, _("out of memory"));
     /* Check this process's table before opening: opening and closing a
      * second descriptor on LOCK would drop the lock the first handle holds. */
     if (stat(path, &st) == 0 && is_open_here(st.st_dev, st.st_ino)) {
         free(path);
-        return px_fail(p, PATROL_ELOCKED, "the store %s is already open in this process", p->dir);
+        return px_fail(p, PATROL_ELOCKED, _("the store %s is already open in this process"), p->dir);
     }
     p->lock_fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (p->lock_fd >= 0)
@@ -377,18 +420,18 @@ static int take_lock(patrol *p)
     free(path);
     if (p->lock_fd < 0)
         return px_fail(p, errno == ENOSPC ? PATROL_ENOSPC : PATROL_EIO,
-                       "cannot open the store's lock file: %s", strerror(errno));
+                       _("cannot open the store's lock file: %s"), strerror(errno));
     memset(&fl, 0, sizeof fl);
     fl.l_type = F_WRLCK;
     fl.l_whence = SEEK_SET;
     if (fcntl(p->lock_fd, F_SETLK, &fl) != 0) {
         if (errno == EACCES || errno == EAGAIN)
             return px_fail(p, PATROL_ELOCKED,
-                           "the store %s is in use by another patrol process", p->dir);
-        return px_fail(p, PATROL_EIO, "cannot lock the store: %s", strerror(errno));
+                           _("the store %s is in use by another patrol process"), p->dir);
+        return px_fail(p, PATROL_EIO, _("cannot lock the store: %s"), strerror(errno));
     }
     if (fstat(p->lock_fd, &st) != 0 || register_open(st.st_dev, st.st_ino) != 0)
-        return px_fail(p, PATROL_ELOCKED, "too many stores open in this process");
+        return px_fail(p, PATROL_ELOCKED, _("too many stores open in this process"));
     p->lock_dev = st.st_dev;
     p->lock_ino = st.st_ino;
     p->lock_registered = 1;
@@ -445,26 +488,26 @@ static int load_device(patrol *p)
 
     rc = sqlite3_prepare_v2(p->db, "SELECT device_id FROM device WHERE one = 1", -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return px_db_fail(p, rc, "reading the device");
+        return px_db_fail(p, rc, _("reading the device"));
     rc = sqlite3_step(st);
     if (rc != SQLITE_ROW || sqlite3_column_bytes(st, 0) != PX_HASH_LEN) {
         sqlite3_finalize(st);
         return rc == SQLITE_ROW || rc == SQLITE_DONE
-                   ? px_fail(p, PATROL_ECORRUPT, "the store has no device record")
-                   : px_db_fail(p, rc, "reading the device");
+                   ? px_fail(p, PATROL_ECORRUPT, _("the store has no device record"))
+                   : px_db_fail(p, rc, _("reading the device"));
     }
     memcpy(p->device_id, sqlite3_column_blob(st, 0), PX_HASH_LEN);
     sqlite3_finalize(st);
     px_format_hex(p->device_id, 4, p->dev8);
 
     if (!(path = px_path(p, KEY_NAME)))
-        return px_fail(p, PATROL_ENOMEM, "out of memory");
+        return px_fail(p, PATROL_ENOMEM, _("out of memory"));
     err = px_key_load_private(path, &p->key, &why);
     free(path);
     if (err)
         return px_fail(p, PATROL_ECRYPTO, "%s", why);
     if (px_key_id(p->key, id) != 0 || memcmp(id, p->device_id, PX_HASH_LEN) != 0)
-        return px_fail(p, PATROL_ECRYPTO, "the device key does not belong to this store");
+        return px_fail(p, PATROL_ECRYPTO, _("the device key does not belong to this store"));
     return PATROL_OK;
 }
 
@@ -505,7 +548,7 @@ int patrol_open(const char *dir, patrol **out, char *errbuf, size_t errlen)
         return fail_out(p, PATROL_ENOMEM, errbuf, errlen);
     if (stat(db, &st) != 0) {
         free(db);
-        px_fail(p, PATROL_ENOSTORE, "no patrol store in %s (create one with 'patrol init')", dir);
+        px_fail(p, PATROL_ENOSTORE, _("no patrol store in %s (create one with 'patrol init')"), dir);
         return fail_out(p, PATROL_ENOSTORE, errbuf, errlen);
     }
     if ((err = take_lock(p)) || (err = px_store_open_db(p, db, 0)) ||
@@ -587,11 +630,11 @@ int patrol_init(const char *dir, const char *department, const char *device_name
         return PATROL_ENOMEM;
     if (stat(dir, &st) == 0) {
         if (!S_ISDIR(st.st_mode) || !dir_is_empty(dir)) {
-            px_fail(p, PATROL_EEXIST, "%s exists and is not an empty directory", dir);
+            px_fail(p, PATROL_EEXIST, _("%s exists and is not an empty directory"), dir);
             return fail_out(p, PATROL_EEXIST, errbuf, errlen);
         }
     } else if (mkdir(dir, 0700) != 0) {
-        px_fail(p, errno == ENOSPC ? PATROL_ENOSPC : PATROL_EIO, "cannot create %s: %s", dir,
+        px_fail(p, errno == ENOSPC ? PATROL_ENOSPC : PATROL_EIO, _("cannot create %s: %s"), dir,
                 strerror(errno));
         return fail_out(p, errno == ENOSPC ? PATROL_ENOSPC : PATROL_EIO, errbuf, errlen);
     } else {
@@ -601,26 +644,26 @@ int patrol_init(const char *dir, const char *department, const char *device_name
     if ((err = take_lock(p)))
         goto fail;
     if (!(path = px_path(p, EVIDENCE_DIR)) || (mkdir(path, 0700) != 0)) {
-        err = px_fail(p, PATROL_EIO, "cannot create the evidence directory");
+        err = px_fail(p, PATROL_EIO, _("cannot create the evidence directory"));
         goto fail;
     }
     free(path);
     if (!(path = px_path(p, EVIDENCE_DIR "/tmp")) || (mkdir(path, 0700) != 0)) {
-        err = px_fail(p, PATROL_EIO, "cannot create the evidence directory");
+        err = px_fail(p, PATROL_EIO, _("cannot create the evidence directory"));
         goto fail;
     }
     free(path);
     if (!(path = px_path(p, KEY_NAME))) {
-        err = px_fail(p, PATROL_ENOMEM, "out of memory");
+        err = px_fail(p, PATROL_ENOMEM, _("out of memory"));
         goto fail;
     }
     if (px_key_generate(&p->key, &why) != 0 || px_key_save_private(p->key, path, &why) != 0) {
-        err = px_fail(p, PATROL_ECRYPTO, "device key: %s", why);
+        err = px_fail(p, PATROL_ECRYPTO, _("device key: %s"), why);
         goto fail;
     }
     free(path);
     if (!(path = px_path(p, DB_NAME))) {
-        err = px_fail(p, PATROL_ENOMEM, "out of memory");
+        err = px_fail(p, PATROL_ENOMEM, _("out of memory"));
         goto fail;
     }
     if ((err = px_store_open_db(p, path, 1)) || (err = px_store_migrate(p)) ||
@@ -628,7 +671,7 @@ int patrol_init(const char *dir, const char *department, const char *device_name
         goto fail;
     free(path);
     if (px_fsync_dir(dir) != 0) {
-        err = px_fail(p, PATROL_EIO, "cannot sync %s: %s", dir, strerror(errno));
+        err = px_fail(p, PATROL_EIO, _("cannot sync %s: %s"), dir, strerror(errno));
         path = NULL;
         goto fail;
     }

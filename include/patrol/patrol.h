@@ -12,6 +12,15 @@
  *  - Strings passed in are borrowed for the duration of the call only.
  *  - Views passed to callbacks are valid only during the callback.
  *  - A handle is used by one thread at a time.
+ *  - Messages for people (patrol_errmsg, patrol_strerror, verification
+ *    problems) come through GNU gettext, text domain "patrol": they are in
+ *    the language of the caller's LC_MESSAGES once it has called
+ *    setlocale() and, for catalogues outside the system's locale
+ *    directory, bindtextdomain("patrol", dir); English otherwise. Texts
+ *    from the rules tables (patrol_kind_help, patrol_field_info help and
+ *    type) are English, marked for the catalogue: show them through
+ *    dgettext("patrol", s). Codes (kinds, field names, choice values) are
+ *    never translated.
  */
 #ifndef PATROL_H
 #define PATROL_H
@@ -55,7 +64,8 @@ typedef enum patrol_err {
                             * must look; patrol_sync_result names the entry and reason */
 } patrol_err;
 
-/* Static English text for an error code. Never NULL. */
+/* Static text for an error code, in the user's language (see above).
+ * Never NULL. */
 PATROL_API const char *patrol_strerror(int err);
 
 typedef struct patrol patrol;
@@ -223,7 +233,11 @@ typedef struct patrol_list_item_view {
     const char *code;
     const char *domain;
     const char *name;
-    const char *basis;
+    const char *basis;       /* the legal basis */
+    const char *list_name;   /* the list's title, as issued ("" if the server sent none) */
+    const char *issuer;      /* who issued the list ("" likewise) */
+    const char *category;    /* code: first_violation, minor, lighter ... ("" likewise) */
+    const char *conditions;  /* the conditions, one per line ("" if none) */
 } patrol_list_item_view;
 typedef int (*patrol_list_item_cb)(void *ud, const patrol_list_item_view *it);
 /* The three lists the terminal holds (built-in defaults until the server
@@ -267,6 +281,17 @@ PATROL_API const char *patrol_kind_name(size_t i);
 
 /* One line of help for a kind, or NULL for an unknown kind. */
 PATROL_API const char *patrol_kind_help(const char *kind);
+
+/* Texts of the rules table for people. Each is the English message id
+ * (static; NULL when unknown): a front end shows it through the "patrol"
+ * message catalogue (dgettext), so CLI and forms read one table.
+ * patrol_kind_label: short name of a kind ("administrative warning").
+ * patrol_choice_label: a choice value's meaning ("in_person" -> "in person").
+ * patrol_state_label: a matter state code of patrol_matter_view.state
+ * ("accepted" -> "subject accepted flexible enforcement"). */
+PATROL_API const char *patrol_kind_label(const char *kind);
+PATROL_API const char *patrol_choice_label(const char *value);
+PATROL_API const char *patrol_state_label(const char *state);
 
 /* The i-th field of a kind into *out (pointing to static strings).
  * PATROL_EINVAL for an unknown kind, PATROL_ENOTFOUND past the last. */
@@ -438,6 +463,43 @@ typedef struct patrol_sync_info {
  * (enrolled = 0). Errors: PATROL_EIO, PATROL_ECORRUPT (the sync tables
  * are damaged); *out is then zeroed or partly filled. */
 PATROL_API int patrol_sync_status(patrol *p, patrol_sync_info *out);
+
+/* ---- reference data -------------------------------------------------- */
+
+/* The reference data the terminal holds: built in until the server sends
+ * the county's (docs/record.md "Reference data"). Each function calls cb
+ * once per row; the view and its strings belong to libpatrol and are valid
+ * only during the callback (copy what you keep). Return non-zero from cb
+ * to stop early: the function then returns that value. Errors:
+ * PATROL_EIO, PATROL_ECORRUPT (patrol_errmsg says which table). */
+
+typedef struct patrol_department_view {
+    const char *code;
+    const char *name;
+    const char *domains; /* the domain codes it holds, comma-joined, in code order */
+    int own;             /* 1: this terminal's department (patrol_info.department) */
+} patrol_department_view;
+typedef int (*patrol_department_cb)(void *ud, const patrol_department_view *d);
+/* Departments in the order the reference data gives them. */
+PATROL_API int patrol_departments(patrol *p, patrol_department_cb cb, void *ud);
+
+typedef struct patrol_domain_view {
+    const char *code;
+    const char *name;
+    int flexible; /* 0: excluded from flexible enforcement (by law or by the data) */
+    int held;     /* 1: this terminal's department holds the domain */
+} patrol_domain_view;
+typedef int (*patrol_domain_cb)(void *ud, const patrol_domain_view *d);
+/* Domains in the order the reference data gives them. */
+PATROL_API int patrol_domains(patrol *p, patrol_domain_cb cb, void *ud);
+
+typedef struct patrol_leaflet_view {
+    const char *code;
+    const char *title;
+} patrol_leaflet_view;
+typedef int (*patrol_leaflet_cb)(void *ud, const patrol_leaflet_view *l);
+/* The leaflet catalogue, in code order. */
+PATROL_API int patrol_leaflets(patrol *p, patrol_leaflet_cb cb, void *ud);
 
 #ifdef __cplusplus
 }
