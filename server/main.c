@@ -20,7 +20,9 @@
 
 #include "app.h"
 #include "entry.h"
+#include "i18n.h"
 #include "patrol.pb-c.h"
+#include "reference.h"
 #include "rules.h"
 #include "storage.h"
 #include "tls.h"
@@ -359,246 +361,472 @@ static int cmd_device_list(const char *data, int argc, char **argv)
 
 /* ---- reference lists -------------------------------------------------- */
 
-static const char *jstr(const cJSON *o, const char *k)
+/* Converting a reference file (the shape of tests/data/reference-sample.json,
+ * docs/record.md "Reference data") into a Reference message. The JSON's
+ * shape is checked here (every key known, each present with its type) and
+ * the values by px_reference_check, the rules the terminal applies too.
+ * A problem is a sentence naming its place in the file, e.g.
+ * "departments[2].domains[0]: unknown domain 'xyz'". */
+typedef struct refconv {
+    char *why;
+    size_t len;
+    size_t *item_list, *item_index; /* list_items[k] came from lists[..].items[..] */
+} refconv;
+
+static int conv_fail(refconv *c, const char *path, const char *what)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
+    if (path[0])
+        snprintf(c->why, c->len, "%s: %s", path, what);
+    else
+        snprintf(c->why, c->len, "%s", what);
+    return -1;
 }
 
-/* Check and convert a reference file (shape of shared/domain/
- * reference-sample.json) into a Reference message. Returns a sentence
- * naming the problem, or NULL. */
-static const char *build_reference(const cJSON *j, Patrol__V1__Reference *r, char *why, size_t len)
+static int conv_nomem(refconv *c)
 {
-    const cJSON *domains = cJSON_GetObjectItemCaseSensitive(j, "domains");
-    const cJSON *lists = cJSON_GetObjectItemCaseSensitive(j, "lists");
-    const cJSON *leaflets = cJSON_GetObjectItemCaseSensitive(j, "leaflets");
-    const cJSON *roster = cJSON_GetObjectItemCaseSensitive(j, "inspectors");
-    const cJSON *revisits = cJSON_GetObjectItemCaseSensitive(j, "revisits");
+    snprintf(c->why, c->len, "%s", _("out of memory"));
+    return -1;
+}
+
+/* o must be an object whose keys are all in allowed (NULL-terminated),
+ * each at most once. */
+static int conv_keys(refconv *c, const cJSON *o, const char *path, const char *const *allowed)
+{
     const cJSON *x, *y;
-    size_t n;
-
-    if (!cJSON_IsObject(j))
-        return snprintf(why, len, "the file is not a JSON object"), why;
-    if (!cJSON_IsArray(domains) || !cJSON_IsArray(lists))
-        return snprintf(why, len, "\"domains\" and \"lists\" arrays are required"), why;
-
-    r->domains = calloc((size_t)cJSON_GetArraySize(domains) + 1, sizeof *r->domains);
-    n = 0;
-    cJSON_ArrayForEach(x, domains)
+    char what[160];
+    if (!cJSON_IsObject(o))
+        return conv_fail(c, path, _("not a JSON object"));
+    cJSON_ArrayForEach(x, o)
     {
-        const char *code = jstr(x, "code"), *name = jstr(x, "name");
-        const cJSON *fl = cJSON_GetObjectItemCaseSensitive(x, "flexible");
-        Patrol__V1__Domain *d;
-        if (!code || px_check_ident(code) || !name || px_check_line(name, PX_LINE_MAX) ||
-            !cJSON_IsBool(fl))
-            return snprintf(why, len, "domain %zu needs a code, a name and \"flexible\"", n + 1),
-                   why;
-        if (cJSON_IsTrue(fl) && px_domain_excluded(code))
-            return snprintf(why, len, "domain %s is excluded from flexible enforcement by law and "
-                                      "cannot be marked flexible", code),
-                   why;
-        d = calloc(1, sizeof *d);
-        patrol__v1__domain__init(d);
-        d->code = strdup(code);
-        d->name = strdup(name);
-        d->flexible = cJSON_IsTrue(fl);
-        r->domains[n++] = d;
+        size_t i = 0;
+        while (allowed[i] && strcmp(allowed[i], x->string) != 0)
+            i++;
+        if (!allowed[i]) {
+            snprintf(what, sizeof what, _("unknown key '%.64s'"), x->string);
+            return conv_fail(c, path, what);
+        }
+        for (y = o->child; y != x; y = y->next)
+            if (strcmp(y->string, x->string) == 0) {
+                snprintf(what, sizeof what, _("key '%.64s' appears twice"), x->string);
+                return conv_fail(c, path, what);
+            }
     }
-    r->n_domains = n;
+    return 0;
+}
 
-    n = 0;
+/* Copy the string o[k] (malloc'd) into *out. Absent: an error if
+ * required, else *out stays as it is (protobuf-c's empty default). */
+static int conv_str(refconv *c, const cJSON *o, const char *path, const char *k, int required,
+                    char **out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    char where[128];
+    snprintf(where, sizeof where, "%s%s%s", path, path[0] ? "." : "", k);
+    if (!v && !required)
+        return 0;
+    if (!v)
+        return conv_fail(c, where, _("missing"));
+    if (!cJSON_IsString(v))
+        return conv_fail(c, where, _("not a string"));
+    if (!required && !v->valuestring[0]) /* an optional value, when given, is not empty */
+        return conv_fail(c, where, _("empty (leave the key out instead)"));
+    if (!(*out = strdup(v->valuestring)))
+        return conv_nomem(c);
+    return 0;
+}
+
+/* o[k] must be an array (or absent, when not required: *n = 0). */
+static int conv_array(refconv *c, const cJSON *o, const char *path, const char *k, int required,
+                      const cJSON **arr, size_t *n)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    char where[128];
+    snprintf(where, sizeof where, "%s%s%s", path, path[0] ? "." : "", k);
+    *arr = NULL;
+    *n = 0;
+    if (!v && !required)
+        return 0;
+    if (!v)
+        return conv_fail(c, where, _("missing (an array is required)"));
+    if (!cJSON_IsArray(v))
+        return conv_fail(c, where, _("not an array"));
+    *arr = v;
+    *n = (size_t)cJSON_GetArraySize(v);
+    return 0;
+}
+
+/* A repeated string field from the array o[k] (required). */
+static int conv_strings(refconv *c, const cJSON *o, const char *path, const char *k, char ***out,
+                        size_t *n_out)
+{
+    const cJSON *arr, *x;
+    size_t n, i = 0;
+    char where[128];
+    if (conv_array(c, o, path, k, 1, &arr, &n))
+        return -1;
+    if (!(*out = calloc(n + 1, sizeof **out)))
+        return conv_nomem(c);
+    cJSON_ArrayForEach(x, arr)
+    {
+        snprintf(where, sizeof where, "%s.%s[%zu]", path, k, i);
+        if (!cJSON_IsString(x))
+            return conv_fail(c, where, _("not a string"));
+        if (!((*out)[i] = strdup(x->valuestring)))
+            return conv_nomem(c);
+        *n_out = ++i;
+    }
+    return 0;
+}
+
+/* Allocate a repeated message field of n elements (counted as they are
+ * added, so a half-built message frees cleanly). */
+#define CONV_ALLOC(arr, n)                                                                         \
+    do {                                                                                           \
+        if (!((arr) = calloc((n) + 1, sizeof *(arr))))                                             \
+            return conv_nomem(c);                                                                  \
+    } while (0)
+#define CONV_NEW(var, init)                                                                        \
+    do {                                                                                           \
+        if (!((var) = malloc(sizeof *(var))))                                                      \
+            return conv_nomem(c);                                                                  \
+        init(var);                                                                                 \
+    } while (0)
+
+static int conv_domains(refconv *c, const cJSON *j, Patrol__V1__Reference *r)
+{
+    static const char *const keys[] = {"code", "name", "flexible", NULL};
+    const cJSON *arr, *x;
+    size_t n;
+    char path[64];
+    if (conv_array(c, j, "", "domains", 1, &arr, &n))
+        return -1;
+    CONV_ALLOC(r->domains, n);
+    cJSON_ArrayForEach(x, arr)
+    {
+        Patrol__V1__Domain *d;
+        const cJSON *fl;
+        snprintf(path, sizeof path, "domains[%zu]", r->n_domains);
+        if (conv_keys(c, x, path, keys))
+            return -1;
+        CONV_NEW(d, patrol__v1__domain__init);
+        r->domains[r->n_domains++] = d;
+        if (conv_str(c, x, path, "code", 1, &d->code) || conv_str(c, x, path, "name", 1, &d->name))
+            return -1;
+        fl = cJSON_GetObjectItemCaseSensitive(x, "flexible");
+        if (!cJSON_IsBool(fl)) {
+            snprintf(path, sizeof path, "domains[%zu].flexible", r->n_domains - 1);
+            return conv_fail(c, path, fl ? _("not true or false") : _("missing"));
+        }
+        d->flexible = cJSON_IsTrue(fl);
+    }
+    return 0;
+}
+
+static int conv_departments(refconv *c, const cJSON *j, Patrol__V1__Reference *r)
+{
+    static const char *const keys[] = {"code", "name", "domains", NULL};
+    const cJSON *arr, *x;
+    size_t n;
+    char path[64];
+    if (conv_array(c, j, "", "departments", 1, &arr, &n))
+        return -1;
+    CONV_ALLOC(r->departments, n);
+    cJSON_ArrayForEach(x, arr)
+    {
+        Patrol__V1__Department *d;
+        snprintf(path, sizeof path, "departments[%zu]", r->n_departments);
+        if (conv_keys(c, x, path, keys))
+            return -1;
+        CONV_NEW(d, patrol__v1__department__init);
+        r->departments[r->n_departments++] = d;
+        if (conv_str(c, x, path, "code", 1, &d->code) ||
+            conv_str(c, x, path, "name", 1, &d->name) ||
+            conv_strings(c, x, path, "domains", &d->domains, &d->n_domains))
+            return -1;
+    }
+    return 0;
+}
+
+static int conv_lists(refconv *c, const cJSON *j, Patrol__V1__Reference *r)
+{
+    static const char *const list_keys[] = {"type", "name", "issuer", "version", "items", NULL};
+    static const char *const item_keys[] = {"code",     "domain",     "name", "basis",
+                                            "category", "conditions", NULL};
+    const cJSON *lists, *x, *items, *y;
+    size_t n_lists, n = 0, li = 0;
+    char lpath[64], path[96];
+
+    if (conv_array(c, j, "", "lists", 1, &lists, &n_lists))
+        return -1;
     cJSON_ArrayForEach(x, lists)
     {
-        const cJSON *items = cJSON_GetObjectItemCaseSensitive(x, "items");
+        items = cJSON_GetObjectItemCaseSensitive(x, "items");
         n += cJSON_IsArray(items) ? (size_t)cJSON_GetArraySize(items) : 0;
     }
-    r->list_items = calloc(n + 1, sizeof *r->list_items);
-    n = 0;
+    CONV_ALLOC(r->list_items, n);
+    if (!(c->item_list = calloc(n + 1, sizeof *c->item_list)) ||
+        !(c->item_index = calloc(n + 1, sizeof *c->item_index)))
+        return conv_nomem(c);
     cJSON_ArrayForEach(x, lists)
     {
-        const char *type = jstr(x, "type"), *version = jstr(x, "version");
-        const cJSON *items = cJSON_GetObjectItemCaseSensitive(x, "items");
-        if (!type || (strcmp(type, "no_penalty") && strcmp(type, "lighter") && strcmp(type, "reduced")))
-            return snprintf(why, len, "a list's type must be no_penalty, lighter or reduced"), why;
-        if (!version || px_check_line(version, 64) || !cJSON_IsArray(items))
-            return snprintf(why, len, "list of type %s needs a version and items", type), why;
+        size_t n_items, ii = 0;
+        snprintf(lpath, sizeof lpath, "lists[%zu]", li);
+        if (conv_keys(c, x, lpath, list_keys) ||
+            conv_array(c, x, lpath, "items", 1, &items, &n_items))
+            return -1;
+        if (n_items == 0) {
+            /* A list's name and issuer travel with its items: an empty
+             * list would be dropped without a word. */
+            snprintf(path, sizeof path, "%s.items", lpath);
+            return conv_fail(c, path, _("a list holds at least one item"));
+        }
+        /* Each list's type, version, name and issuer must be strings
+         * before they are copied into its items. */
+        for (size_t k = 0; k < 4; k++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(x, list_keys[k]);
+            if (!cJSON_IsString(v)) {
+                snprintf(path, sizeof path, "%s.%s", lpath, list_keys[k]);
+                return conv_fail(c, path, v ? _("not a string") : _("missing"));
+            }
+        }
         cJSON_ArrayForEach(y, items)
         {
-            const char *code = jstr(y, "code"), *domain = jstr(y, "domain"), *name = jstr(y, "name");
-            const char *basis = jstr(y, "basis");
-            int known = 0;
             Patrol__V1__ListItem *it;
-            if (!code || px_check_ident(code) || !domain || !name || px_check_line(name, PX_LINE_MAX) ||
-                !basis || px_check_line(basis, PX_LINE_MAX))
-                return snprintf(why, len, "an item of list %s lacks a valid code, domain, name or "
-                                          "basis", version),
-                       why;
-            for (size_t k = 0; k < r->n_domains; k++)
-                known |= strcmp(r->domains[k]->code, domain) == 0 && r->domains[k]->flexible;
-            if (!known)
-                return snprintf(why, len, "item %s names domain %s, which is not a flexible "
-                                          "domain of this file", code, domain),
-                       why;
-            for (size_t k = 0; k < n; k++)
-                if (strcmp(r->list_items[k]->code, code) == 0)
-                    return snprintf(why, len, "item code %s appears twice", code), why;
-            it = calloc(1, sizeof *it);
-            patrol__v1__list_item__init(it);
-            it->list_type = strdup(type);
-            it->list_version = strdup(version);
-            it->code = strdup(code);
-            it->domain = strdup(domain);
-            it->name = strdup(name);
-            it->basis = strdup(basis);
-            r->list_items[n++] = it;
+            snprintf(path, sizeof path, "%s.items[%zu]", lpath, ii);
+            if (conv_keys(c, y, path, item_keys))
+                return -1;
+            CONV_NEW(it, patrol__v1__list_item__init);
+            c->item_list[r->n_list_items] = li;
+            c->item_index[r->n_list_items] = ii++;
+            r->list_items[r->n_list_items++] = it;
+            if (conv_str(c, x, lpath, "type", 1, &it->list_type) ||
+                conv_str(c, x, lpath, "version", 1, &it->list_version) ||
+                conv_str(c, x, lpath, "name", 1, &it->list_name) ||
+                conv_str(c, x, lpath, "issuer", 1, &it->issuer) ||
+                conv_str(c, y, path, "code", 1, &it->code) ||
+                conv_str(c, y, path, "domain", 1, &it->domain) ||
+                conv_str(c, y, path, "name", 1, &it->name) ||
+                conv_str(c, y, path, "basis", 1, &it->basis) ||
+                conv_str(c, y, path, "category", 1, &it->category) ||
+                conv_strings(c, y, path, "conditions", &it->conditions, &it->n_conditions))
+                return -1;
         }
+        li++;
     }
-    r->n_list_items = n;
+    return 0;
+}
 
-    if (cJSON_IsArray(leaflets)) {
-        r->leaflets = calloc((size_t)cJSON_GetArraySize(leaflets) + 1, sizeof *r->leaflets);
-        n = 0;
-        cJSON_ArrayForEach(x, leaflets)
-        {
-            const char *code = jstr(x, "code"), *title = jstr(x, "title");
-            Patrol__V1__Leaflet *l;
-            if (!code || px_check_ident(code) || !title || px_check_line(title, PX_LINE_MAX))
-                return snprintf(why, len, "leaflet %zu needs a code and a title", n + 1), why;
-            l = calloc(1, sizeof *l);
-            patrol__v1__leaflet__init(l);
-            l->code = strdup(code);
-            l->title = strdup(title);
-            r->leaflets[n++] = l;
-        }
-        r->n_leaflets = n;
+static int conv_rest(refconv *c, const cJSON *j, Patrol__V1__Reference *r)
+{
+    static const char *const leaflet_keys[] = {"code", "title", NULL};
+    static const char *const inspector_keys[] = {"id", "name", "cert_no", NULL};
+    static const char *const revisit_keys[] = {"id",           "matter", "due", "department",
+                                               "subject_name", "note",   NULL};
+    const cJSON *arr, *x;
+    size_t n;
+    char path[64];
+
+    if (conv_array(c, j, "", "leaflets", 0, &arr, &n))
+        return -1;
+    CONV_ALLOC(r->leaflets, n);
+    cJSON_ArrayForEach(x, arr)
+    {
+        Patrol__V1__Leaflet *l;
+        snprintf(path, sizeof path, "leaflets[%zu]", r->n_leaflets);
+        if (conv_keys(c, x, path, leaflet_keys))
+            return -1;
+        CONV_NEW(l, patrol__v1__leaflet__init);
+        r->leaflets[r->n_leaflets++] = l;
+        if (conv_str(c, x, path, "code", 1, &l->code) ||
+            conv_str(c, x, path, "title", 1, &l->title))
+            return -1;
     }
-    if (cJSON_IsArray(roster)) {
-        r->roster = calloc((size_t)cJSON_GetArraySize(roster) + 1, sizeof *r->roster);
-        n = 0;
-        cJSON_ArrayForEach(x, roster)
-        {
-            const char *id = jstr(x, "id"), *name = jstr(x, "name"), *cert = jstr(x, "cert_no");
-            Patrol__V1__RosterInspector *p;
-            if (!id || px_check_ident(id) || !name || px_check_line(name, PX_LINE_MAX) || !cert ||
-                px_check_ident(cert))
-                return snprintf(why, len, "inspector %zu needs an id, a name and a cert_no", n + 1),
-                       why;
-            p = calloc(1, sizeof *p);
-            patrol__v1__roster_inspector__init(p);
-            p->id = strdup(id);
-            p->name = strdup(name);
-            p->cert_no = strdup(cert);
-            r->roster[n++] = p;
-        }
-        r->n_roster = n;
+    if (conv_array(c, j, "", "inspectors", 0, &arr, &n))
+        return -1;
+    CONV_ALLOC(r->roster, n);
+    cJSON_ArrayForEach(x, arr)
+    {
+        Patrol__V1__RosterInspector *p;
+        snprintf(path, sizeof path, "inspectors[%zu]", r->n_roster);
+        if (conv_keys(c, x, path, inspector_keys))
+            return -1;
+        CONV_NEW(p, patrol__v1__roster_inspector__init);
+        r->roster[r->n_roster++] = p;
+        if (conv_str(c, x, path, "id", 1, &p->id) || conv_str(c, x, path, "name", 1, &p->name) ||
+            conv_str(c, x, path, "cert_no", 1, &p->cert_no))
+            return -1;
     }
-    if (cJSON_IsArray(revisits)) {
-        r->revisits = calloc((size_t)cJSON_GetArraySize(revisits) + 1, sizeof *r->revisits);
-        n = 0;
-        cJSON_ArrayForEach(x, revisits)
-        {
-            const char *id = jstr(x, "id"), *matter = jstr(x, "matter"), *due = jstr(x, "due");
-            const char *dept = jstr(x, "department"), *sname = jstr(x, "subject_name");
-            const char *note = jstr(x, "note");
-            int32_t days;
-            Patrol__V1__AssignedRevisit *v;
-            if (!id || px_check_ident(id) || !matter || px_check_ident(matter) || !due ||
-                px_parse_date(due, &days) || !dept || px_check_ident(dept))
-                return snprintf(why, len, "revisit %zu needs id, matter, due (YYYY-MM-DD) and "
-                                          "department", n + 1),
-                       why;
-            v = calloc(1, sizeof *v);
-            patrol__v1__assigned_revisit__init(v);
-            v->id = strdup(id);
-            v->matter = strdup(matter);
-            v->due = strdup(due);
-            v->department = strdup(dept);
-            v->subject_name = strdup(sname && !px_check_line(sname, PX_LINE_MAX) ? sname : "");
-            v->note = strdup(note && !px_check_text(note, PX_TEXT_MAX) ? note : "");
-            r->revisits[n++] = v;
-        }
-        r->n_revisits = n;
+    if (conv_array(c, j, "", "revisits", 0, &arr, &n))
+        return -1;
+    CONV_ALLOC(r->revisits, n);
+    cJSON_ArrayForEach(x, arr)
+    {
+        Patrol__V1__AssignedRevisit *v;
+        snprintf(path, sizeof path, "revisits[%zu]", r->n_revisits);
+        if (conv_keys(c, x, path, revisit_keys))
+            return -1;
+        CONV_NEW(v, patrol__v1__assigned_revisit__init);
+        r->revisits[r->n_revisits++] = v;
+        if (conv_str(c, x, path, "id", 1, &v->id) ||
+            conv_str(c, x, path, "matter", 1, &v->matter) ||
+            conv_str(c, x, path, "due", 1, &v->due) ||
+            conv_str(c, x, path, "department", 1, &v->department) ||
+            conv_str(c, x, path, "subject_name", 0, &v->subject_name) ||
+            conv_str(c, x, path, "note", 0, &v->note))
+            return -1;
     }
-    return NULL;
+    return 0;
+}
+
+/* A fault found by px_reference_check, named by its place in the file. */
+static void conv_where(const refconv *c, const px_ref_fault *f, char *buf, size_t len)
+{
+    static const struct {
+        const char *field, *key;
+    } list_level[] = {{"list_type", "type"},
+                      {"list_version", "version"},
+                      {"list_name", "name"},
+                      {"issuer", "issuer"}};
+    char sub[32] = "";
+    if (f->sub != PX_REF_NO_SUB)
+        snprintf(sub, sizeof sub, "[%zu]", f->sub);
+    if (strcmp(f->part, "list_items") == 0) {
+        size_t li = c->item_list[f->index], ii = c->item_index[f->index];
+        for (size_t k = 0; k < sizeof list_level / sizeof list_level[0]; k++)
+            if (strcmp(f->field, list_level[k].field) == 0) {
+                snprintf(buf, len, "lists[%zu].%s", li, list_level[k].key);
+                return;
+            }
+        snprintf(buf, len, "lists[%zu].items[%zu]%s%s%s", li, ii, f->field[0] ? "." : "", f->field,
+                 sub);
+    } else if (f->part[0] == '\0') {
+        snprintf(buf, len, "%s", strcmp(f->field, "label") == 0 ? "version" : f->field);
+    } else {
+        snprintf(buf, len, "%s[%zu]%s%s%s", strcmp(f->part, "roster") == 0 ? "inspectors" : f->part,
+                 f->index, f->field[0] ? "." : "", f->field, sub);
+    }
+}
+
+/* Check and convert the parsed file j into *r (a message from
+ * patrol__v1__reference__init whose parts are malloc'd: free it with
+ * patrol__v1__reference__free_unpacked, also after a failure). Returns 0,
+ * or -1 with a sentence in why. */
+static int build_reference(const cJSON *j, Patrol__V1__Reference *r, char *why, size_t len)
+{
+    static const char *const keys[] = {"note",     "version",    "departments", "domains", "lists",
+                                       "leaflets", "inspectors", "revisits",    NULL};
+    refconv c = {why, len, NULL, NULL};
+    px_ref_fault f;
+    char where[128];
+    int rc = -1;
+
+    if (!cJSON_IsObject(j)) {
+        snprintf(why, len, "%s", _("the file is not a JSON object"));
+        return -1;
+    }
+    if (conv_keys(&c, j, "", keys) || conv_str(&c, j, "", "version", 0, &r->label) ||
+        conv_str(&c, j, "", "note", 0, &r->note) || conv_domains(&c, j, r) ||
+        conv_departments(&c, j, r) || conv_lists(&c, j, r) || conv_rest(&c, j, r))
+        goto out;
+    if (px_reference_check(r, 1, &f)) {
+        char first[160] = "";
+        conv_where(&c, &f, where, sizeof where);
+        if (f.first != PX_REF_NO_SUB) {
+            char at[128];
+            f.index = f.first;
+            conv_where(&c, &f, at, sizeof at);
+            snprintf(first, sizeof first, _(" (first at %s)"), at);
+        }
+        snprintf(why, len, "%s: %s%s", where, f.why, first);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(c.item_list);
+    free(c.item_index);
+    return rc;
 }
 
 static int cmd_lists_import(const char *data, int argc, char **argv)
 {
-    Patrol__V1__Reference r = PATROL__V1__REFERENCE__INIT;
+    Patrol__V1__Reference *r = NULL;
     FILE *f;
-    char *text = NULL, why[256];
+    char *text = NULL, why[512];
     long n;
     cJSON *j = NULL;
     st_backend *db = NULL;
     uint8_t *blob = NULL;
-    size_t len;
+    size_t len, lists = 0;
     uint64_t version;
     int rc = 1;
 
-    if (argc != 2 || strcmp(argv[0], "import") != 0)
-        return die("lists", "usage: patrold --data DIR lists import FILE%s", "");
-    if (!(f = fopen(argv[1], "rb")))
-        return die("lists import", "cannot open %s", argv[1]);
+    if (argc != 2 || strcmp(argv[0], "import") != 0) {
+        fprintf(stderr, "%s\n", _("patrold: lists: usage: patrold --data DIR lists import FILE"));
+        return 1;
+    }
+    if (!(f = fopen(argv[1], "rb"))) {
+        fprintf(stderr, _("patrold: lists import: cannot open %s: %s\n"), argv[1], strerror(errno));
+        return 1;
+    }
     if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > (8 << 20) ||
         fseek(f, 0, SEEK_SET) != 0 || !(text = malloc((size_t)n + 1)) ||
         fread(text, 1, (size_t)n, f) != (size_t)n) {
         fclose(f);
         free(text);
-        return die("lists import", "cannot read %s (at most 8 MiB)", argv[1]);
+        fprintf(stderr, _("patrold: lists import: cannot read %s (at most 8 MiB)\n"), argv[1]);
+        return 1;
     }
     fclose(f);
     text[n] = '\0';
     if (px_check_utf8(text, (size_t)n)) {
-        fprintf(stderr, "patrold: lists import: %s is not valid UTF-8 text\n", argv[1]);
+        fprintf(stderr, _("patrold: lists import: %s is not valid UTF-8 text; nothing imported\n"),
+                argv[1]);
         goto out;
     }
     if (!(j = cJSON_ParseWithLength(text, (size_t)n))) {
-        fprintf(stderr, "patrold: lists import: %s is not valid JSON (near byte %ld)\n", argv[1],
-                (long)(cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() - text : 0));
+        fprintf(
+            stderr,
+            _("patrold: lists import: %s is not valid JSON (near byte %ld); nothing imported\n"),
+            argv[1], (long)(cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() - text : 0));
         goto out;
     }
-    if (build_reference(j, &r, why, sizeof why)) {
-        fprintf(stderr, "patrold: lists import: %s: %s; nothing imported\n", argv[1], why);
+    if (!(r = malloc(sizeof *r))) {
+        fprintf(stderr, "patrold: lists import: %s\n", _("out of memory"));
         goto out;
     }
-    len = protobuf_c_message_get_packed_size(&r.base);
-    if (!(blob = malloc(len ? len : 1)))
+    patrol__v1__reference__init(r);
+    if (build_reference(j, r, why, sizeof why)) {
+        fprintf(stderr, _("patrold: lists import: %s: %s; nothing imported\n"), argv[1], why);
         goto out;
-    protobuf_c_message_pack(&r.base, blob);
+    }
+    len = protobuf_c_message_get_packed_size(&r->base);
+    if (len > PX_REFERENCE_MAX_BYTES) {
+        fprintf(stderr,
+                _("patrold: lists import: %s: the reference data encodes to %zu bytes, more than "
+                  "the %zu a terminal accepts; nothing imported\n"),
+                argv[1], len, PX_REFERENCE_MAX_BYTES);
+        goto out;
+    }
+    if (!(blob = malloc(len ? len : 1))) {
+        fprintf(stderr, "patrold: lists import: %s\n", _("out of memory"));
+        goto out;
+    }
+    protobuf_c_message_pack(&r->base, blob);
     if (!(db = open_db(data, "lists import")))
         goto out;
     if (db->ops->reference_put(db, blob, len, app_now_ms(), &version) != ST_OK) {
-        fprintf(stderr, "patrold: lists import: %s\n", db->ops->errmsg(db));
+        fprintf(stderr, _("patrold: lists import: %s; nothing imported\n"), db->ops->errmsg(db));
         goto out;
     }
-    printf("reference version %llu: %zu domains, %zu list items, %zu leaflets, %zu inspectors, "
-           "%zu revisits\n",
-           (unsigned long long)version, r.n_domains, r.n_list_items, r.n_leaflets, r.n_roster,
-           r.n_revisits);
+    lists = (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "lists"));
+    printf(_("reference version %llu (%s): %zu departments, %zu domains, %zu lists with %zu items, "
+             "%zu leaflets, %zu inspectors, %zu revisits\n"),
+           (unsigned long long)version, r->label[0] ? r->label : "-", r->n_departments,
+           r->n_domains, lists, r->n_list_items, r->n_leaflets, r->n_roster, r->n_revisits);
     rc = 0;
 out:
-    /* r's arrays were built with calloc/strdup: free them as protobuf-c would. */
-    for (size_t i = 0; i < r.n_domains; i++) {
-        free(r.domains[i]->code);
-        free(r.domains[i]->name);
-        free(r.domains[i]);
-    }
-    for (size_t i = 0; i < r.n_list_items; i++) {
-        Patrol__V1__ListItem *it = r.list_items[i];
-        free(it->list_type), free(it->list_version), free(it->code);
-        free(it->domain), free(it->name), free(it->basis), free(it);
-    }
-    for (size_t i = 0; i < r.n_leaflets; i++)
-        free(r.leaflets[i]->code), free(r.leaflets[i]->title), free(r.leaflets[i]);
-    for (size_t i = 0; i < r.n_roster; i++)
-        free(r.roster[i]->id), free(r.roster[i]->name), free(r.roster[i]->cert_no), free(r.roster[i]);
-    for (size_t i = 0; i < r.n_revisits; i++) {
-        Patrol__V1__AssignedRevisit *v = r.revisits[i];
-        free(v->id), free(v->matter), free(v->due), free(v->department);
-        free(v->subject_name), free(v->note), free(v);
-    }
-    free(r.domains), free(r.list_items), free(r.leaflets), free(r.roster), free(r.revisits);
+    if (r)
+        patrol__v1__reference__free_unpacked(r, NULL);
     if (db)
         db->ops->close(db);
     free(blob);
