@@ -41,7 +41,9 @@
 
 #include "entry.h"
 #include "frame.h"
+#include "i18n.h"
 #include "patrol.pb-c.h"
+#include "reference.h"
 #include "rules.h"
 #include "tls.h"
 #include "validate.h"
@@ -58,7 +60,7 @@
 /* What the server may send back, checked while receiving. */
 #define MAX_SMALL_ANSWER ((size_t)64 << 10) /* Error, EnrollResponse, HEAD */
 #define MAX_ACK ((size_t)2 << 20)           /* 1000 statuses + missing evidence */
-#define MAX_REFERENCE ((size_t)8 << 20)
+#define MAX_REFERENCE PX_REFERENCE_MAX_BYTES /* proto/reference.h: patrold imports no more */
 #define RECEIPT_BODY_MAX 4096
 
 /* Evidence: bytes per PATCH. The server takes 8 MiB; 4 MiB keeps one
@@ -1886,69 +1888,52 @@ static int sync_evidence(syncer *s)
 
 /* ---- reference data ------------------------------------------------------ */
 
-static const char *check_reference(const Patrol__V1__Reference *ref, char *where, size_t len)
+/* The item's conditions, one per line (malloc'd; NULL if out of memory).
+ * px_reference_check made sure none holds a line break. */
+static char *join_lines(char *const *v, size_t n)
 {
-    const char *why;
-    int32_t days;
-#define BAD(fmt, ...)                                                                              \
-    do {                                                                                           \
-        snprintf(where, len, fmt, __VA_ARGS__);                                                    \
-        return why;                                                                                \
-    } while (0)
-    for (size_t i = 0; i < ref->n_domains; i++) {
-        const Patrol__V1__Domain *d = ref->domains[i];
-        if ((why = px_check_ident(d->code)) || (why = px_check_line(d->name, PX_LINE_MAX)))
-            BAD("domain %zu", i + 1);
+    size_t len = 1, at = 0;
+    char *s;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(v[i]) + 1;
+    if (!(s = malloc(len)))
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = strlen(v[i]);
+        if (i)
+            s[at++] = '\n';
+        memcpy(s + at, v[i], k);
+        at += k;
     }
-    for (size_t i = 0; i < ref->n_list_items; i++) {
-        const Patrol__V1__ListItem *it = ref->list_items[i];
-        if (strcmp(it->list_type, "no_penalty") && strcmp(it->list_type, "lighter") &&
-            strcmp(it->list_type, "reduced")) {
-            why = "list type must be no_penalty, lighter or reduced";
-            BAD("list item %zu", i + 1);
-        }
-        if ((why = px_check_ident(it->code)) || (why = px_check_ident(it->domain)) ||
-            (why = px_check_line(it->list_version, PX_IDENT_MAX)) ||
-            (why = px_check_line(it->name, PX_LINE_MAX)) ||
-            (why = px_check_text(it->basis, PX_TEXT_MAX)))
-            BAD("list item %zu", i + 1);
-    }
-    for (size_t i = 0; i < ref->n_leaflets; i++)
-        if ((why = px_check_ident(ref->leaflets[i]->code)) ||
-            (why = px_check_line(ref->leaflets[i]->title, PX_LINE_MAX)))
-            BAD("leaflet %zu", i + 1);
-    for (size_t i = 0; i < ref->n_roster; i++)
-        if ((why = px_check_ident(ref->roster[i]->id)) ||
-            (why = px_check_line(ref->roster[i]->name, PX_LINE_MAX)) ||
-            (why = px_check_line(ref->roster[i]->cert_no, PX_LINE_MAX)))
-            BAD("roster inspector %zu", i + 1);
-    for (size_t i = 0; i < ref->n_revisits; i++) {
-        const Patrol__V1__AssignedRevisit *rv = ref->revisits[i];
-        if ((why = px_check_ident(rv->id)) || (why = px_check_line(rv->matter, PX_LINE_MAX)) ||
-            (why = px_check_line(rv->subject_name, PX_LINE_MAX)) ||
-            (why = px_parse_date(rv->due, &days)) ||
-            (rv->note[0] && (why = px_check_text(rv->note, PX_TEXT_MAX))))
-            BAD("assigned revisit %zu", i + 1);
-    }
-#undef BAD
-    return NULL;
+    s[at] = '\0';
+    return s;
 }
 
-/* Apply a Reference in one transaction. Domains and list items replace
- * the held ones only when the server sends some (an empty set would leave
- * the terminal unable to open a matter); leaflets, roster and assigned
- * revisits are replaced as sent. An excluded domain is never stored as
- * flexible, whatever the data says. */
-static int apply_reference(syncer *s, const Patrol__V1__Reference *ref)
+/* Apply a Reference in one transaction, once px_reference_check (the
+ * rules patrold imports with) accepts all of it. Domains, departments
+ * (with the domains each holds) and list items replace the held ones only
+ * when the server sends some (an empty set would leave the terminal unable
+ * to open a matter; a server of schema 2 sends no departments); leaflets,
+ * roster and assigned revisits are replaced as sent. An excluded domain is
+ * never stored as flexible, whatever the data says. */
+int px_reference_apply(patrol *p, const Patrol__V1__Reference *ref)
 {
-    patrol *p = s->p;
-    char where[64];
-    const char *why;
+    px_ref_fault f;
+    char where[96], first[128] = "";
     int err;
 
-    if ((why = check_reference(ref, where, sizeof where)))
-        return px_fail(p, PATROL_ESERVER, "reference data version %llu, %s: %s; nothing applied",
-                       (unsigned long long)ref->version, where, why);
+    if (px_reference_check(ref, 0, &f)) {
+        px_ref_fault_where(&f, where, sizeof where);
+        if (f.first != PX_REF_NO_SUB) {
+            char at[96];
+            f.index = f.first;
+            px_ref_fault_where(&f, at, sizeof at);
+            snprintf(first, sizeof first, _(" (first at %s)"), at);
+        }
+        return px_fail(p, PATROL_ESERVER,
+                       _("reference data version %llu, %s: %s%s; nothing applied"),
+                       (unsigned long long)ref->version, where, f.why, first);
+    }
     if ((err = px_begin(p)))
         return err;
     if (ref->n_domains) {
@@ -1957,10 +1942,26 @@ static int apply_reference(syncer *s, const Patrol__V1__Reference *ref)
         for (size_t i = 0; i < ref->n_domains; i++) {
             const Patrol__V1__Domain *d = ref->domains[i];
             int64_t flexible = d->flexible && !px_domain_excluded(d->code);
-            if ((err = run(p, "INSERT OR REPLACE INTO domains(code, name, flexible)"
-                              " VALUES (?, ?, ?)",
-                           "tti", d->code, d->name, flexible)))
+            if ((err = run(p, "INSERT INTO domains(code, name, flexible) VALUES (?, ?, ?)", "tti",
+                           d->code, d->name, flexible)))
                 goto fail;
+        }
+    }
+    if (ref->n_departments) {
+        if ((err = run(p, "DELETE FROM department_domains", "")) ||
+            (err = run(p, "DELETE FROM departments", "")))
+            goto fail;
+        for (size_t i = 0; i < ref->n_departments; i++) {
+            const Patrol__V1__Department *d = ref->departments[i];
+            if ((err = run(p, "INSERT INTO departments(code, name) VALUES (?, ?)", "tt", d->code,
+                           d->name)))
+                goto fail;
+            for (size_t j = 0; j < d->n_domains; j++)
+                if ((err = run(p,
+                               "INSERT INTO department_domains(department, domain)"
+                               " VALUES (?, ?)",
+                               "tt", d->code, d->domains[j])))
+                    goto fail;
         }
     }
     if (ref->n_list_items) {
@@ -1968,10 +1969,19 @@ static int apply_reference(syncer *s, const Patrol__V1__Reference *ref)
             goto fail;
         for (size_t i = 0; i < ref->n_list_items; i++) {
             const Patrol__V1__ListItem *it = ref->list_items[i];
-            if ((err = run(p, "INSERT OR REPLACE INTO list_items(code, list_type, list_version,"
-                              " domain, name, basis) VALUES (?, ?, ?, ?, ?, ?)",
-                           "tttttt", it->code, it->list_type, it->list_version, it->domain,
-                           it->name, it->basis)))
+            char *conditions = join_lines(it->conditions, it->n_conditions);
+            if (!conditions) {
+                err = px_fail(p, PATROL_ENOMEM, "%s", _("out of memory"));
+                goto fail;
+            }
+            err = run(p,
+                      "INSERT INTO list_items(code, list_type, list_version, domain, name,"
+                      " basis, list_name, issuer, category, conditions)"
+                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      "tttttttttt", it->code, it->list_type, it->list_version, it->domain, it->name,
+                      it->basis, it->list_name, it->issuer, it->category, conditions);
+            free(conditions);
+            if (err)
                 goto fail;
         }
     }
@@ -1979,22 +1989,22 @@ static int apply_reference(syncer *s, const Patrol__V1__Reference *ref)
         (err = run(p, "DELETE FROM assigned_revisits", "")))
         goto fail;
     for (size_t i = 0; i < ref->n_leaflets; i++)
-        if ((err = run(p, "INSERT OR REPLACE INTO leaflets(code, title) VALUES (?, ?)", "tt",
+        if ((err = run(p, "INSERT INTO leaflets(code, title) VALUES (?, ?)", "tt",
                        ref->leaflets[i]->code, ref->leaflets[i]->title)))
             goto fail;
     for (size_t i = 0; i < ref->n_roster; i++)
-        if ((err = run(p, "INSERT OR REPLACE INTO roster(id, name, cert_no) VALUES (?, ?, ?)",
-                       "ttt", ref->roster[i]->id, ref->roster[i]->name, ref->roster[i]->cert_no)))
+        if ((err = run(p, "INSERT INTO roster(id, name, cert_no) VALUES (?, ?, ?)", "ttt",
+                       ref->roster[i]->id, ref->roster[i]->name, ref->roster[i]->cert_no)))
             goto fail;
     for (size_t i = 0; i < ref->n_revisits; i++) {
         const Patrol__V1__AssignedRevisit *rv = ref->revisits[i];
-        if ((err = run(p, "INSERT OR REPLACE INTO assigned_revisits(id, matter, subject_name,"
-                          " due, note) VALUES (?, ?, ?, ?, ?)",
+        if ((err = run(p,
+                       "INSERT INTO assigned_revisits(id, matter, subject_name, due, note)"
+                       " VALUES (?, ?, ?, ?, ?)",
                        "ttttt", rv->id, rv->matter, rv->subject_name, rv->due, rv->note)))
             goto fail;
     }
-    if ((err = run(p, "UPDATE sync_state SET reference_version = ?", "i",
-                   (int64_t)ref->version)) ||
+    if ((err = run(p, "UPDATE sync_state SET reference_version = ?", "i", (int64_t)ref->version)) ||
         (err = px_commit(p)))
         goto fail;
     return PATROL_OK;
@@ -2042,7 +2052,7 @@ static int sync_reference(syncer *s)
                          ref ? "not newer than the version held" : "not a Reference"));
         goto exit;
     }
-    if ((err = apply_reference(s, ref))) {
+    if ((err = px_reference_apply(p, ref))) {
         if (err == PATROL_ESERVER) {
             defer(s, err);
             err = PATROL_OK;
