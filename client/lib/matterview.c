@@ -385,7 +385,7 @@ static int write_views(patrol *p, const px_mview *v, size_t n)
     for (size_t i = 0; i < m->nrevisits; i++) {
         const px_mrevisit *r = &m->revisits[i];
         if ((err = px_run(p, "INSERT INTO revisits(id, matter, follows, due, outcome, seq,"
-                             " outcome_seq) VALUES (?, ?, ?, ?, nullif(?, ''), ?, ?)",
+                             " outcome_seq) VALUES (?, ?, ?, ?, nullif(?, ''), ?, nullif(?, 0))",
                           "tttttii", r->id, m->id, r->follows, r->due, r->outcome,
                           (int64_t)seq_at(v, r->index),
                           r->outcome[0] ? (int64_t)seq_at(v, r->outcome_index) : (int64_t)0)))

@@ -25,6 +25,9 @@
 #                           file in it, evidence included
 #   check COND-DESC CMD...  run CMD (a test), count a failure if it fails
 #   fail MSG / pass MSG     record a result
+#   L ENGLISH CHINESE       the text to expect in the run's language (ZH=1:
+#                           LANG=zh_CN.UTF-8)
+#   local_time MS           an entry's time as the tool shows it to people
 #
 # The store's listing leaves out patrol.db-wal and patrol.db-shm: those are
 # SQLite's write-ahead log and its shared-memory index, which come and go as
@@ -46,7 +49,34 @@ export PATROL
 TEST_NAME=$(basename "$0" .sh)
 . "$(dirname "${BASH_SOURCE[0]}")/../checks.sh"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/patrol-$TEST_NAME.XXXXXX") || exit 1
-export LC_ALL=C.UTF-8
+# Language: LANG decides, as on a terminal (ctest runs each script with
+# LANG=C and again with LANG=zh_CN.UTF-8 TZ=Asia/Shanghai); nothing may
+# override it. ZH=1 in the Chinese run, and `L ENGLISH CHINESE` gives the
+# text (or ERE) to expect in the run's language. The Chinese run needs the
+# zh_CN.UTF-8 locale (scripts/deps.sh makes it) and the compiled catalogue
+# under $PATROL_LOCALEDIR (ctest points it at the build tree): without
+# them it fails at once rather than checking English twice.
+unset LC_ALL LC_MESSAGES LANGUAGE
+export LANG=${LANG:-C}
+case $LANG in
+zh_CN*) ZH=1 ;;
+*) ZH=0 ;;
+esac
+if [ "$ZH" = 1 ]; then
+    if ! locale -a 2>/dev/null | grep -qix 'zh_CN.utf-\{0,1\}8'; then
+        echo "$TEST_NAME: the zh_CN.UTF-8 locale is missing (run scripts/deps.sh)" >&2
+        exit 1
+    fi
+    if [ ! -f "${PATROL_LOCALEDIR:-}/zh_CN/LC_MESSAGES/patrol.mo" ]; then
+        echo "$TEST_NAME: no catalogue at \$PATROL_LOCALEDIR/zh_CN/LC_MESSAGES/patrol.mo" \
+            "(PATROL_LOCALEDIR='${PATROL_LOCALEDIR:-}')" >&2
+        exit 1
+    fi
+fi
+L() { if [ "$ZH" = 1 ]; then printf '%s' "$2"; else printf '%s' "$1"; fi; }
+# Local time of an entry, as the tool shows it: the time zone is TZ (or the
+# system's), the entry's time (ms since the epoch) is UTC.
+local_time() { date -d "@$(($1 / 1000))" '+%Y-%m-%d %H:%M:%S %Z'; }
 unset PATROL_STORE
 STORE=
 CLEANUPS=
@@ -114,7 +144,7 @@ expect_ok() {
 new_store() {
     STORE=${2:-$WORK/$1}
     export PATROL_STORE=$STORE
-    pt init --department 350102 --device-name "$1"
+    pt init --department "${DEPARTMENT:-SY-CGJ}" --device-name "$1"
     if [ "$RC" -ne 0 ]; then
         fail "init of store $1: $(describe_rc "$RC")"
         show "$ERR"
@@ -146,6 +176,10 @@ snapshot() {
     fi
     rm -rf "$copy"
 }
+
+# day N: the Beijing calendar date N days from today (deadlines and due
+# dates may not lie before the day they are recorded).
+day() { TZ=Asia/Shanghai date -d "$1 days" +%F; }
 
 # expect_refused [--code N] [--msg ERE] [--store DIR] [--] CMD...
 expect_refused() {

@@ -1,7 +1,9 @@
 #!/bin/bash
 # test_record.sh -- a realistic patrol recorded end to end through the CLI,
 # then read back (log --json, log --matter, revisits, matter list, info)
-# and verified.
+# and verified. ctest runs it in English (LANG=C) and in Chinese
+# (LANG=zh_CN.UTF-8, TZ=Asia/Shanghai): what people read is checked in the
+# run's language (L EN ZH), what scripts read (ids, --json) in both.
 #
 # usage: test_record.sh PATH/TO/patrol
 . "$(dirname "$0")/lib.sh" "$@"
@@ -55,6 +57,11 @@ assert item and item[0]["list_type"] == "no_penalty" and item[0]["domain"] == "u
 EOF
 LIST_VERSION=$(python3 -c 'import json,sys; print([i["list_version"] for i in json.load(open(sys.argv[1])) if i["code"]=="CG-NP-003"][0])' "$OUT" 2>/dev/null)
 
+# Deadlines and due dates relative to today (they may not be in the past).
+DEADLINE=$(day 3)
+DUE1=$(day 12); DUE1_BEFORE=$(day 11); DUE1_PLUS5=$(day 17)
+DUE2=$(day 48); AFTER_BOTH=$(day 65)
+
 section "matter 1: a street-side shop, completed"
 expect_ok "matter open" matter open --subject "$SUBJ_B" --inspector ZF-001 --inspector ZF-002 \
     --domain urban_management --summary "临街商户超出门窗外墙摆放桌椅经营，首次被发现" \
@@ -63,7 +70,8 @@ M1=$LAST
 check "matter open prints a matter id (got '$M1')" grep -Eq '^M-[^[:space:]]+$' "$OUT"
 
 expect_ok "consent --accept" consent --matter "$M1" --accept --form oral
-check "consent prints 'saved entry N'" grep -Eq '^saved entry [0-9]+$' "$OUT"
+SAVED_RE="^$(L 'saved entry' '已保存条目') [0-9]+\$"
+check "consent prints '$(L 'saved entry' '已保存条目') N'" grep -Eq "$SAVED_RE" "$OUT"
 
 expect_ok "act guidance" act guidance --matter "$M1" --content "现场指导店主将桌椅收回店内，讲解门前三包责任" \
     --topic 门前三包 --form oral --materials "《门前三包责任告知书》一份" --location 26.0853,119.2965,8
@@ -72,7 +80,8 @@ expect_ok "act suggestion" act suggestion --matter "$M1" --content "建议设置
 expect_ok "act reminder" act reminder --matter "$M1" --content "提示占道经营属本区高发违法行为" \
     --form written --rules "《福州市城市市容和环境卫生管理办法》第十五条" --source complaints
 expect_ok "act warning (all four conditions)" act warning --matter "$M1" --content "告诫不得再次占道经营" \
-    --minor --no-harm --no-intent --corrected --correction "当场收回桌椅" --deadline 2026-12-01
+    --minor --no-harm --no-intent --correctable --corrected --correction "当场收回桌椅" \
+    --deadline "$DEADLINE"
 expect_ok "act interview (minutes marked trade secret)" act interview --matter "$M1" \
     --content "约谈经营负责人，说明违法后果" --departments "鼓楼区城管局、东街街道" \
     --minutes "负责人承认问题，承诺整改；涉及供货渠道" --mode individual \
@@ -80,7 +89,7 @@ expect_ok "act interview (minutes marked trade secret)" act interview --matter "
 expect_ok "act publicity" act publicity --matter "$M1" --content "将本案作为典型案例公示，引导商户自律" \
     --channel "区城管局微信公众号" --redactions "经营者姓名、联系方式"
 expect_ok "act revisit (planned)" act revisit --matter "$M1" --content "回访整改落实情况" \
-    --decision "鼓城管柔〔2026〕12号" --due 2026-12-10 --follows inspection
+    --decision "鼓城管柔〔2026〕12号" --due "$DUE1" --follows inspection
 R1=$LAST
 check "act revisit prints a revisit id (got '$R1')" grep -Eq '^R-[^[:space:]]+$' "$OUT"
 
@@ -100,7 +109,7 @@ PHOTO_SHA=$(sha256sum "$PHOTO" | cut -d' ' -f1)
 AUDIO_SHA=$(sha256sum "$AUDIO" | cut -d' ' -f1)
 cp "$PHOTO" "$WORK/photo.orig"
 expect_ok "evidence add photo" evidence add --matter "$M1" --kind photo --caption "门前摆放桌椅" "$PHOTO"
-check "evidence add prints 'saved entry N'" grep -Eq '^saved entry [0-9]+$' "$OUT"
+check "evidence add prints '$(L 'saved entry' '已保存条目') N'" grep -Eq "$SAVED_RE" "$OUT"
 expect_ok "evidence add audio" evidence add --matter "$M1" --kind audio "$AUDIO"
 expect_ok "evidence add the same photo again" evidence add --matter "$M1" --kind photo \
     --caption "同一照片再次登记" "$PHOTO"
@@ -112,16 +121,20 @@ check "the audio is stored under evidence/xx/SHA256" test -f "$STORE/evidence/${
 N_BLOBS=$(find "$STORE/evidence" -type f ! -path "$STORE/evidence/tmp/*" | wc -l)
 check "the same photo twice is stored once (2 evidence files, found $N_BLOBS)" test "$N_BLOBS" -eq 2
 
-section "matter 2: a person refuses, terminated"
-expect_ok "matter open (person, market regulation)" matter open --subject "$SUBJ_P" \
-    --inspector ZF-002 --domain market_regulation --summary "流动摊贩未明码标价，首次被发现" \
-    --list-item SJ-NP-002
+section "matter 2: a person accepts, then asks to stop: terminated"
+expect_refused --msg "SY-CGJ.*market_regulation.*outside_department" \
+    "$PATROL" matter open --subject "$SUBJ_P" --inspector ZF-002 --domain market_regulation \
+    --summary "流动摊贩未明码标价，首次被发现" --list-item SJ-NP-002
+expect_ok "matter open (person, urban management)" matter open --subject "$SUBJ_P" \
+    --inspector ZF-002 --domain urban_management --summary "流动摊贩占道经营，首次被发现" \
+    --list-item CG-NP-003
 M2=$LAST
 check "second matter id differs from the first" test -n "$M2" -a "$M2" != "$M1"
-expect_ok "act revisit on matter 2 (due later)" act revisit --matter "$M2" --content "回访明码标价" \
-    --decision "现场检查记录" --due 2027-01-15 --follows inspection
+expect_ok "consent --accept on matter 2" consent --matter "$M2" --accept --form oral
+expect_ok "act revisit on matter 2 (due later)" act revisit --matter "$M2" --content "回访整改" \
+    --decision "现场检查记录" --due "$DUE2" --follows inspection
 R2=$LAST
-expect_ok "consent --refuse on matter 2" consent --matter "$M2" --refuse --form oral
+expect_ok "consent --stop on matter 2 (the subject asks to stop)" consent --matter "$M2" --stop
 
 section "long text"
 LONGTEXT=$(python3 -c 'import sys; sys.stdout.write(("整改情况说明，" * 380)[:2600] + "\n第二段：已完成。")')
@@ -130,36 +143,38 @@ LONGLEN=$(wc -c <"$WORK/long.txt")
 check "the long text is within 8000 bytes but near it ($LONGLEN bytes)" test "$LONGLEN" -gt 7500 -a "$LONGLEN" -le 8000
 expect_ok "act suggestion with $LONGLEN bytes of multi-line text" act suggestion --matter "$M1" \
     --content "$LONGTEXT" --follow-up "无"
-LONG_SEQ=$(sed -n 's/^saved entry //p' "$OUT")
+LONG_SEQ=$(sed -n "s/^$(L 'saved entry' '已保存条目') //p" "$OUT")
 
 section "revisits"
 expect_ok "revisits (all)" revisits
 check "revisits lists both planned revisits" grep -q "$R1" "$OUT"
 check "revisits lists the second revisit" grep -q "$R2" "$OUT"
-expect_ok "revisits --due --today 2026-12-09" revisits --due --today 2026-12-09
+expect_ok "revisits --due --today $DUE1_BEFORE" revisits --due --today "$DUE1_BEFORE"
 check "nothing is due the day before the first deadline" test ! -s "$OUT"
-expect_ok "revisits --due --today 2026-12-10" revisits --due --today 2026-12-10
-check "revisit $R1 is listed as due today" grep -Eq "^$R1 .*DUE TODAY" "$OUT"
-check "revisit $R2 (due 2027-01-15) is not listed on 2026-12-10" sh -c "! grep -q '$R2' '$OUT'"
-expect_ok "revisits --due --today 2026-12-15 --json" revisits --due --today 2026-12-15 --json
-check "on 2026-12-15 only $R1 is due, 5 days overdue, no outcome" python3 - "$OUT" "$R1" "$M1" <<'EOF'
+expect_ok "revisits --due --today $DUE1" revisits --due --today "$DUE1"
+check "revisit $R1 is listed as $(L 'DUE TODAY' '今日到期')" grep -Eq "^$R1 .*$(L 'DUE TODAY' '今日到期')" "$OUT"
+check "revisit $R2 (due $DUE2) is not listed on $DUE1" sh -c "! grep -q '$R2' '$OUT'"
+expect_ok "revisits --due --today $DUE1_PLUS5 --json" revisits --due --today "$DUE1_PLUS5" --json
+check "on $DUE1_PLUS5 only $R1 is due, 5 days overdue, no outcome" python3 - "$OUT" "$R1" "$M1" "$DUE1" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert len(r) == 1, r
 assert r[0]["id"] == sys.argv[2] and r[0]["matter"] == sys.argv[3], r
-assert r[0]["due"] == "2026-12-10" and r[0]["days_overdue"] == 5 and r[0]["outcome"] == "", r
+assert r[0]["due"] == sys.argv[4] and r[0]["days_overdue"] == 5 and r[0]["outcome"] == "", r
 EOF
-expect_ok "revisits --due --today 2026-12-15 (text)" revisits --due --today 2026-12-15
-check "text listing says OVERDUE (5 days)" grep -Eq "^$R1 .*OVERDUE.*5 days overdue" "$OUT"
-expect_ok "revisits --due --today 2027-02-01 --json" revisits --due --today 2027-02-01 --json
-check "on 2027-02-01 both revisits are overdue" python3 -c '
+expect_ok "revisits --due --today $DUE1_PLUS5 (text)" revisits --due --today "$DUE1_PLUS5"
+check "text listing says $(L 'OVERDUE (5 days)' '已逾期（5 天）')" \
+    grep -Eq "^$R1 .*$(L 'OVERDUE.*5 days overdue' '已逾期.*逾期 5 天')" "$OUT"
+expect_ok "revisits --due --today $AFTER_BOTH --json" revisits --due --today "$AFTER_BOTH" --json
+check "on $AFTER_BOTH both revisits are overdue" python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert sorted(x["id"] for x in r) == sorted(sys.argv[2:]), r' "$OUT" "$R1" "$R2"
 
 expect_ok "revisit done" revisit "done" --revisit "$R1" --outcome corrected \
-    --content "桌椅已收回，门前整洁" --integrity no_concern
-expect_ok "revisits --due --today 2027-02-01 --json after revisit done" revisits --due --today 2027-02-01 --json
+    --content "桌椅已收回，门前整洁" --opinion "当事人对执法人员工作满意，无意见" \
+    --legality lawful_regular
+expect_ok "revisits --due --today $AFTER_BOTH --json after revisit done" revisits --due --today "$AFTER_BOTH" --json
 check "a done revisit is no longer listed as due" python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))
@@ -172,8 +187,8 @@ assert r[sys.argv[2]]["outcome"] == "corrected", r' "$OUT" "$R1"
 
 section "closing"
 expect_ok "matter close --completed" matter close --matter "$M1" --completed
-expect_ok "matter close --terminated" matter close --matter "$M2" --terminated --reason subject_refused \
-    --reason-text "当事人拒绝柔性执法"
+expect_ok "matter close --terminated" matter close --matter "$M2" --terminated \
+    --reason subject_asked_stop --reason-text "当事人要求停止柔性执法"
 expect_ok "matter list --json" matter list --json
 check "matter list shows matter 1 completed citing CG-NP-003 and matter 2 terminated" python3 - "$OUT" "$M1" "$M2" "$SUBJ_B" <<'EOF'
 import json, sys
@@ -213,8 +228,8 @@ expected = ["device.init", "inspector.add", "inspector.add", "subject.add", "sub
             "matter.open", "consent", "action.guidance", "action.suggestion", "action.reminder",
             "action.warning", "action.interview", "action.publicity", "action.revisit",
             "leaflet", "document.issue", "document.deliver", "evidence.add", "evidence.add",
-            "evidence.add", "matter.open", "action.revisit", "consent", "action.suggestion",
-            "revisit.outcome", "matter.close", "matter.close"]
+            "evidence.add", "matter.open", "consent", "action.revisit", "consent",
+            "action.suggestion", "revisit.outcome", "matter.close", "matter.close"]
 want(kinds == expected, "kinds in order: %s" % kinds)
 by = {}
 for e in log:
@@ -255,7 +270,8 @@ for e in log:
         want(e["inspectors"] == ["ZF-001", "ZF-002"],
              "entry %d (%s) inspectors %s" % (e["seq"], e["kind"], e["inspectors"]))
 want(f("consent", 0).get("answer") == "accept" and f("consent", 0).get("told") == "yes", "consent 1")
-want(f("consent", 1).get("answer") == "refuse", "consent 2")
+want(f("consent", 1).get("answer") == "accept", "consent 2")
+want(f("consent", 2).get("answer") == "stop", "consent 3")
 g = f("action.guidance")
 want(g.get("topic") == "门前三包" and g.get("form") == "oral" and "桌椅" in g.get("content", ""),
      "guidance %s" % g)
@@ -263,14 +279,14 @@ want(f("action.suggestion").get("follow_up") == "三日内提交整改方案", "
 want(f("action.reminder").get("source") == "complaints" and "第十五条" in f("action.reminder").get("rules", ""),
      "reminder")
 w = f("action.warning")
-want(all(w.get(k) == "yes" for k in ("minor", "no_harm", "no_intent", "corrected"))
-     and w.get("deadline") == "2026-12-01", "warning %s" % w)
+want(all(w.get(k) == "yes" for k in ("minor", "no_harm", "no_intent", "correctable", "corrected"))
+     and w.get("deadline") == "$DEADLINE", "warning %s" % w)
 i = f("action.interview")
 want(i.get("mode") == "individual" and i.get("reason") == "complaints", "interview %s" % i)
 want(i.get("minutes") == {"confidential": "trade_secret"}, "interview minutes must be hidden: %r" % i.get("minutes"))
 want(f("action.publicity").get("channel") == "区城管局微信公众号", "publicity")
 rv = one("action.revisit")
-want(rv["matter"] == M1 and rv["fields"].get("due") == "2026-12-10"
+want(rv["matter"] == M1 and rv["fields"].get("due") == "$DUE1"
      and rv["fields"].get("follows") == "inspection", "revisit %s" % rv)
 want(f("leaflet").get("copies") == "3" and f("leaflet").get("title") == "门前三包责任告知书", "leaflet")
 want(one("document.issue")["matter"] == M1 and f("document.issue").get("doc_no") == "GLCG-ROU-2026-012",
@@ -294,7 +310,7 @@ want(long and long[0]["fields"].get("content") == open("$WORK/long.txt", encodin
 mc = by.get("matter.close", [{}, {}])
 want(mc[0].get("object") == M1 and mc[0].get("fields", {}).get("outcome") == "completed", "close 1")
 want(mc[1].get("object") == M2 and mc[1].get("fields", {}).get("outcome") == "terminated"
-     and mc[1].get("fields", {}).get("reason") == "subject_refused", "close 2")
+     and mc[1].get("fields", {}).get("reason") == "subject_asked_stop", "close 2")
 for p in problems:
     print("   ", p)
 sys.exit(1 if problems else 0)
@@ -302,9 +318,76 @@ EOF
 
 expect_ok "log (text)" log
 check "plain log hides the confidential ID number" sh -c "! grep -q '$IDNUM' '$OUT'"
-check "plain log shows the ID number as [personal_privacy]" grep -q 'id_number: \[personal_privacy\]' "$OUT"
+check "plain log shows the ID number as [$(L personal_privacy 个人隐私)]" \
+    grep -q "id_number: \[$(L personal_privacy 个人隐私)\]" "$OUT"
 expect_ok "log --reveal (text)" log --reveal
 check "log --reveal shows the ID number" grep -q "$IDNUM" "$OUT"
+
+section "the text log for people: local times, the subject's name, the place"
+# Entries keep UTC (the JSON above); people read local time, in the zone
+# of the terminal (TZ): in the Chinese run Asia/Shanghai, 8 hours ahead.
+expect_ok "log (text) again" log
+cp "$OUT" "$WORK/log.txt"
+FIRST_MS=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["wall_ms"])' "$LOG")
+check "entry 1's time shows as $(local_time "$FIRST_MS") (date -d in TZ=${TZ:-system})" \
+    grep -q "^#1 $(local_time "$FIRST_MS") device.init " "$WORK/log.txt"
+if [ "$ZH" = 1 ]; then
+    check "in Asia/Shanghai entry 1 shows 8 hours after UTC, marked CST" python3 - "$LOG" "$WORK/log.txt" <<'EOF'
+import datetime, json, sys
+e = json.load(open(sys.argv[1]))[0]
+utc = datetime.datetime.fromtimestamp(e["wall_ms"] // 1000, datetime.timezone.utc)
+want = (utc + datetime.timedelta(hours=8)).strftime("%Y-%m-%d %H:%M:%S") + " CST"
+first = open(sys.argv[2], encoding="utf-8").readline()
+assert first.startswith("#1 " + want + " "), (first, want)
+EOF
+fi
+check "every entry's text header: #SEQ LOCAL-TIME KIND OBJECT; subject name and place where known" \
+    python3 - "$LOG" "$WORK/log.txt" "$SUBJ_B" "$SUBJ_P" "$(L subject 当事人)" "$(L place 地点)" <<'EOF'
+import json, sys, time
+log = json.load(open(sys.argv[1]))
+text = open(sys.argv[2], encoding="utf-8").read().split("\n")
+subj_b, subj_p, subject, place = sys.argv[3:7]
+names = {}
+matter_subject = {}
+for e in log:
+    if e["kind"] == "subject.add":
+        names[e["object"]] = e["fields"]["name"]
+    if e["kind"] == "matter.open":
+        matter_subject[e["object"]] = e["fields"]["subject"]
+blocks, cur = {}, None
+for line in text:
+    if line.startswith("#"):
+        cur = int(line[1:].split(" ", 1)[0])
+        blocks[cur] = [line]
+    elif cur is not None and line:
+        blocks[cur].append(line)
+problems = []
+assert names.get(subj_b) and names.get(subj_p), names
+for e in log:
+    b = blocks.get(e["seq"])
+    if not b:
+        problems.append("entry %d missing from the text log" % e["seq"]); continue
+    when = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(e["wall_ms"] // 1000))
+    head = "#%d %s %s %s" % (e["seq"], when, e["kind"], e["object"])
+    if b[0] != head:
+        problems.append("entry %d: header %r, want %r" % (e["seq"], b[0], head))
+    if e["matter"]:
+        want = "    %s: %s" % (subject, names[matter_subject[e["matter"]]])
+        if want not in b:
+            problems.append("entry %d: no line %r" % (e["seq"], want))
+    loc = e.get("location")
+    if loc:
+        want = "    %s: %.7f, %.7f" % (place, loc["lat"], loc["lon"])
+        got = [l for l in b if l.startswith(want)]
+        if not got or ("%d" % loc["accuracy_m"]) not in got[0][len(want):]:
+            problems.append("entry %d: no place line %r... (%s)" % (e["seq"], want, got))
+n_loc = sum(1 for e in log if e.get("location"))
+if n_loc < 2:
+    problems.append("expected entries with a place, found %d" % n_loc)
+for p in problems[:10]:
+    print("   ", p)
+sys.exit(1 if problems else 0)
+EOF
 
 expect_ok "log --matter $M2 --json" log --matter "$M2" --json
 check "log --matter shows exactly matter 2's entries" python3 - "$OUT" "$LOG" "$M2" <<'EOF'
@@ -312,24 +395,25 @@ import json, sys
 got = json.load(open(sys.argv[1]))
 alle = json.load(open(sys.argv[2]))
 want = [e["seq"] for e in alle if e["matter"] == sys.argv[3]]
-assert [e["seq"] for e in got] == want and len(want) == 4, ([e["seq"] for e in got], want)
+assert [e["seq"] for e in got] == want and len(want) == 5, ([e["seq"] for e in got], want)
 EOF
 
 section "verification"
 N=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$LOG")
 expect_ok "verify" verify
-check "verify says OK $N entries, 2 evidence files" grep -Eq "^OK $N entries, 2 evidence files" "$OUT"
+check "verify says $(L "OK $N entries, 2 evidence files" "正常：$N 条记录、2 个证据文件")" \
+    grep -Eq "^$(L "OK $N entries, 2 evidence files" "正常：$N 条记录、2 个证据文件")" "$OUT"
 expect_ok "verify --json" verify --json
 check "verify --json: ok, $N entries, no problems" python3 -c '
 import json, sys
 v = json.load(open(sys.argv[1]))
 assert v["ok"] is True and v["entries"] == int(sys.argv[2]) and v["problems"] == [] and v["evidence_files"] == 2, v' "$OUT" "$N"
 expect_ok "info --json" info --json
-check "info --json: device id, department 350102, $N entries, head = last hash" python3 - "$OUT" "$LOG" "$DEVICE_ID" <<'EOF'
+check "info --json: device id, department SY-CGJ, $N entries, head = last hash" python3 - "$OUT" "$LOG" "$DEVICE_ID" <<'EOF'
 import json, sys
 i = json.load(open(sys.argv[1]))
 log = json.load(open(sys.argv[2]))
-assert i["device_id"] == sys.argv[3] and i["department"] == "350102", i
+assert i["device_id"] == sys.argv[3] and i["department"] == "SY-CGJ", i
 assert i["entries"] == len(log) and i["head_hash"] == log[-1]["hash"], i
 EOF
 
@@ -339,6 +423,7 @@ section "document numbers as written on real documents"
 expect_ok "matter open (third matter)" matter open --subject "$SUBJ_B" --inspector ZF-001 \
     --domain urban_management --summary "施工工地未设置施工铭牌" --list-item CG-NP-004
 M3=$LAST
+expect_ok "consent --accept on matter 3" consent --matter "$M3" --accept
 expect_ok "document issue with a Chinese document number (鼓城管柔〔2026〕13号)" document issue \
     --matter "$M3" --purpose "督促设置施工铭牌" --content "请于三日内设置" --time "2026-11-26" \
     --personnel "张建国" --doc-no "鼓城管柔〔2026〕13号"
