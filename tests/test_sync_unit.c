@@ -627,6 +627,7 @@ typedef struct fake {
     int conflict_once;    /* answer 409 to the first PATCH */
     int corrupt_evidence; /* flip a stored byte: the hash will not match */
     uint64_t ref_version;
+    int ref_excluded_flexible; /* reference data that marks public_safety flexible */
     /* the device's journal as the server holds it */
     uint8_t device[PX_HASH_LEN];
     uint64_t head;
@@ -964,6 +965,8 @@ static void on_reference(fake *f, const fake_req *rq, fake_resp *rs)
     Patrol__V1__Reference r = PATROL__V1__REFERENCE__INIT;
     Patrol__V1__Domain d[2] = {PATROL__V1__DOMAIN__INIT, PATROL__V1__DOMAIN__INIT};
     Patrol__V1__Domain *dp[2] = {&d[0], &d[1]};
+    Patrol__V1__Department dep = PATROL__V1__DEPARTMENT__INIT, *depp = &dep;
+    char *dep_domains[1] = {"urban_management"};
     Patrol__V1__ListItem li = PATROL__V1__LIST_ITEM__INIT, *lip = &li;
     Patrol__V1__Leaflet lf = PATROL__V1__LEAFLET__INIT, *lfp = &lf;
     Patrol__V1__RosterInspector ri = PATROL__V1__ROSTER_INSPECTOR__INIT, *rip = &ri;
@@ -981,12 +984,19 @@ static void on_reference(fake *f, const fake_req *rq, fake_resp *rs)
     d[0].code = "urban_management";
     d[0].name = "城市管理";
     d[0].flexible = 1;
-    /* Data that says an excluded domain is flexible must not make it so. */
+    /* An excluded domain, not flexible; data that says it is flexible is
+     * refused whole (ref_excluded_flexible, test_sync_roundtrip). */
     d[1].code = "public_safety";
     d[1].name = "公共安全";
-    d[1].flexible = 1;
+    d[1].flexible = f->ref_excluded_flexible;
     r.domains = dp;
     r.n_domains = 2;
+    dep.code = DEPT;
+    dep.name = "泗阳县城市管理局";
+    dep.domains = dep_domains;
+    dep.n_domains = 1;
+    r.departments = &depp;
+    r.n_departments = 1;
     li.list_type = "no_penalty";
     li.list_version = "2026.11";
     li.code = "CG-NP-101";
@@ -1503,11 +1513,15 @@ static void test_sync_roundtrip(void **state)
     assert_int_equal(g.entries_total, 31);
     assert_int_equal(g.last_entries, 31);
     assert_int_equal(g.last_bytes, g.bytes_total);
-    /* Reference data: applied, an excluded domain not made flexible. */
+    /* Reference data: applied as sent (the excluded domain not flexible). */
     assert_int_equal(db_int(e.p, "SELECT flexible FROM domains WHERE code = 'public_safety'"), 0);
     assert_int_equal(db_int(e.p, "SELECT flexible FROM domains WHERE code = 'urban_management'"),
                      1);
     assert_int_equal(db_int(e.p, "SELECT count(*) FROM domains"), 2);
+    assert_int_equal(db_int(e.p, "SELECT count(*) FROM department_domains WHERE department = '"
+                                 DEPT "' AND domain = 'urban_management'"),
+                     1);
+    assert_int_equal(db_int(e.p, "SELECT count(*) FROM department_domains"), 1);
     assert_int_equal(db_int(e.p, "SELECT count(*) FROM list_items"), 1);
     assert_int_equal(db_int(e.p, "SELECT count(*) FROM leaflets"), 1);
     assert_int_equal(db_int(e.p, "SELECT count(*) FROM roster"), 1);
@@ -1530,6 +1544,28 @@ static void test_sync_roundtrip(void **state)
     assert_int_equal(patrol_sync(e.p, &o, &r), PATROL_OK);
     assert_int_equal(r.acked_seq, 34);
     assert_true(r.retries >= 2);
+
+    /* Data that marks an excluded domain flexible (二(一)): before, the
+     * terminal stored it as not flexible and applied the rest; now the
+     * whole version is refused, naming the place, and nothing of it is
+     * applied (proto/reference.c, the import's rules). Entries still go. */
+    record_inspectors(e.p, 200, 1);
+    f->ref_version = 6;
+    f->ref_excluded_flexible = 1;
+    assert_int_equal(patrol_sync(e.p, &o, &r), PATROL_ESERVER);
+    assert_non_null(strstr(patrol_errmsg(e.p), "domains[1].flexible"));
+    assert_non_null(strstr(patrol_errmsg(e.p), "nothing applied"));
+    assert_int_equal(r.acked_seq, 35);
+    assert_int_equal(r.reference_updated, 0);
+    assert_int_equal(patrol_sync_status(e.p, &si), PATROL_OK);
+    assert_int_equal(si.reference_version, 5);
+    assert_int_equal(db_int(e.p, "SELECT flexible FROM domains WHERE code = 'public_safety'"), 0);
+    assert_int_equal(db_int(e.p, "SELECT count(*) FROM department_domains"), 1);
+    /* Corrected on the server: applied at the next sync. */
+    f->ref_excluded_flexible = 0;
+    assert_int_equal(patrol_sync(e.p, &o, &r), PATROL_OK);
+    assert_int_equal(r.reference_updated, 1);
+    assert_int_equal(r.reference_version, 6);
     fake_stop(f);
     env_close(&e);
 }
