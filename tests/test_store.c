@@ -43,7 +43,9 @@
 #define IDNUM_A "321323198506120038"
 #define IDNUM_B "11010519491231002X"
 
-#define DEPT "JS-SY-CGJ"
+/* A department of the built-in reference data; it holds urban_management
+ * only, so a matter in another domain is outside its duties. */
+#define DEPT "SY-CGJ"
 #define INSP1 "I-001"
 #define INSP2 "I-002"
 
@@ -777,7 +779,9 @@ static const char *matter_state(patrol *p, const char *id)
 
 /* ======================================================================
  * Fixture: a store with two inspectors, a business, a person and an
- * open matter in urban management.
+ * open matter in urban management whose subject, told of its right to
+ * choose, accepted flexible enforcement (the seed 二(三): no method,
+ * document or leaflet before that).
  * ====================================================================== */
 
 typedef struct fx {
@@ -827,6 +831,14 @@ static void open_matter(patrol *p, const char *subject, char *id_out, ...)
     snprintf(id_out, PATROL_ID_MAX, "%s", s.id);
 }
 
+/* The subject is told it may choose and accepts. */
+static void accept(patrol *p, const char *matter)
+{
+    req r;
+    req_init(&r, "consent", matter, "answer", "accept", "told", "yes", "form", "oral", NULL);
+    EXPECT_OK(p, req_send(p, &r, NULL));
+}
+
 static int fx_setup(void **state)
 {
     fx *f = calloc(1, sizeof *f);
@@ -843,6 +855,7 @@ static int fx_setup(void **state)
     add_subject(f->p, "business", "泗阳县众兴镇老街小吃店", CREDIT_A, f->biz);
     add_subject(f->p, "person", "王建国", IDNUM_A, f->person);
     open_matter(f->p, f->biz, f->matter, NULL);
+    accept(f->p, f->matter);
     *state = f;
     return 0;
 }
@@ -904,7 +917,8 @@ static void snapshot_sees_changes(void **state)
     assert_string_not_equal(a, b);
     free(a);
     a = b;
-    record_ok(f, "consent", f->matter, "answer", "accept", "told", "yes", NULL);
+    /* The subject asks to stop: the matter's view row changes. */
+    record_ok(f, "consent", f->matter, "answer", "stop", "told", "yes", NULL);
     b = store_snapshot(f->store);
     assert_string_not_equal(a, b);
     free(a);
@@ -943,19 +957,24 @@ static const method_case methods[] = {
      {"content", "指导店主规范设置外摆区域，明确门前三包责任", "topic", "门前三包与店外经营管理",
       "form", "oral", "materials", "《门前三包责任告知书》1份", NULL},
      {"content", "topic", NULL}},
+    /* A follow-up is agreed only if there is one: not required (it was). */
     {"action.suggestion",
      {"content", "建议设置店内等候区，避免顾客在人行道排队", "follow_up",
       "一周内提交整改方案", "form", "written", NULL},
-     {"content", "follow_up", NULL}},
+     {"content", NULL}},
     {"action.reminder",
      {"content", "提示店外摆卖属于高发违法行为", "form", "oral", "rules",
       "《江苏省城市市容和环境卫生管理条例》相关规定", "source", "inspection", NULL},
      {"content", "form", "rules", NULL}},
+    /* The fourth condition of a 告诫 is that the violation can be corrected
+     * promptly (correctable, required by the record's rules); whether it
+     * already was is a fact (corrected), no longer required. The deadline
+     * may not be before the day it is recorded: far in the future here. */
     {"action.warning",
      {"content", "告诫当事人不得再次超出门窗外墙摆卖", "minor", "yes", "no_harm", "yes",
-      "no_intent", "yes", "corrected", "yes", "correction", "当场将货架移回店内", "deadline",
-      "2026-03-31", NULL},
-     {"content", "corrected", "correction", "deadline", "minor", "no_harm", "no_intent", NULL}},
+      "no_intent", "yes", "correctable", "yes", "corrected", "yes", "correction",
+      "当场将货架移回店内", "deadline", "2090-03-31", NULL},
+     {"content", "correctable", "correction", "deadline", "minor", "no_harm", "no_intent", NULL}},
     {"action.interview",
      {"content", "约谈店铺负责人，说明多次占道经营的后果", "departments", "城管局、众兴镇政府",
       "minutes", "负责人承认问题，承诺整改", "mode", "individual", "participants",
@@ -965,9 +984,12 @@ static const method_case methods[] = {
      {"channel", "泗阳县城管局门户网站", "content", "公示典型案例，引导商户自觉规范经营",
       "redactions", "当事人姓名、身份证号", NULL},
      {"channel", "content", "redactions", NULL}},
+    /* After an inspection a revisit with an outcome asks about legality
+     * (and always the subject's opinion). */
     {"action.revisit",
-     {"content", "回访整改情况", "decision", "2026年3月告诫决定", "due", "2026-04-15", "follows",
-      "inspection", "integrity", "no_concern", "opinion", "无意见", NULL},
+     {"content", "回访整改情况", "decision", "2090年3月告诫决定", "due", "2090-04-15", "follows",
+      "inspection", "integrity", "no_concern", "legality", "lawful_regular", "opinion", "无意见",
+      NULL},
      {"content", "decision", "due", "follows", NULL}},
 };
 #define N_METHODS (sizeof methods / sizeof methods[0])
@@ -1072,10 +1094,14 @@ static void method_missing_required_field(void **state)
     }
 }
 
+/* 告诫: minor, no harm, no intent, and can be corrected promptly. The
+ * fourth used to be "already corrected" (corrected=yes); the seed asks
+ * that the violation can be corrected, so correctable=yes is required and
+ * corrected=no is a lawful warning (checked at the end). */
 static void warning_needs_all_four_conditions(void **state)
 {
     fx *f = *state;
-    static const char *const conds[] = {"minor", "no_harm", "no_intent", "corrected"};
+    static const char *const conds[] = {"minor", "no_harm", "no_intent", "correctable"};
     static const char *const nos[] = {"no", "false", "0"};
     for (size_t c = 0; c < 4; c++) {
         req r;
@@ -1107,6 +1133,30 @@ static void warning_needs_all_four_conditions(void **state)
         req_method(&r, &methods[3], f->matter);
         req_set(&r, "minor", "true");
         req_set(&r, "no_harm", "1");
+        send_ok(f, &r);
+    }
+    /* Not yet corrected, or not saying: a warning all the same. */
+    {
+        req r;
+        patrol_saved s;
+        req_method(&r, &methods[3], f->matter);
+        req_set(&r, "corrected", "no");
+        s = send_ok(f, &r);
+        assert_string_equal(field_of(f->p, s.seq, "corrected"), "no");
+        req_method(&r, &methods[3], f->matter);
+        req_del(&r, "corrected");
+        send_ok(f, &r);
+        req_set(&r, "corrected", "maybe");
+        EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_EINVAL, "'corrected'");
+    }
+    /* The deadline may not be before the day it is recorded (Beijing
+     * time), unless the entry is a paper record entered late. */
+    {
+        req r;
+        req_method(&r, &methods[3], f->matter);
+        req_set(&r, "deadline", "2001-01-01");
+        EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_EINVAL, "(rule date_past)");
+        req_set(&r, "late", "yes");
         send_ok(f, &r);
     }
 }
@@ -1160,11 +1210,11 @@ static void method_bad_dates(void **state)
         req_set(&r, "due", dates[i]);
         EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_EINVAL, "'due'");
     }
-    /* A real leap day is a date. */
+    /* A real leap day is a date (far ahead: a deadline is not past). */
     {
         req r;
         req_method(&r, &methods[3], f->matter);
-        req_set(&r, "deadline", "2028-02-29");
+        req_set(&r, "deadline", "2096-02-29");
         send_ok(f, &r);
     }
 }
@@ -1448,7 +1498,10 @@ static void inspector_add_checks(void **state)
         req_insp(&(rq), INSP1);                                                          \
     } while (0)
 
-static void matter_open_checks(void **state)
+/* 二(一): excluded domains and violations that exploit an emergency are
+ * outside flexible enforcement: PATROL_EREFUSED (patrol.h), whatever else
+ * is wrong with the request. */
+static void matter_open_excluded_refused(void **state)
 {
     fx *f = *state;
     static const char *const excluded[] = {
@@ -1456,15 +1509,6 @@ static void matter_open_checks(void **state)
         "ecology_environment", "pollution_control", "health_life_property",
     };
     req r;
-
-    MATTER_OPEN(r, "S-00000000-404", "urban_management");
-    EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_ENOTFOUND, "S-00000000-404");
-    MATTER_OPEN(r, f->biz, "urban_management");
-    r.insp[0] = "I-404";
-    EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_ENOTFOUND, "I-404");
-    MATTER_OPEN(r, f->biz, "urban_management");
-    r.ninsp = 0;
-    EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_EINVAL, "inspector");
     for (size_t i = 0; i < sizeof excluded / sizeof excluded[0]; i++) {
         MATTER_OPEN(r, f->biz, excluded[i]);
         EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_EREFUSED, excluded[i]);
@@ -1476,11 +1520,29 @@ static void matter_open_checks(void **state)
     MATTER_OPEN(r, f->biz, "urban_management");
     req_add(&r, "emergency", "yes");
     EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_EREFUSED, "emergency");
+}
+
+static void matter_open_checks(void **state)
+{
+    fx *f = *state;
+    req r;
+
+    MATTER_OPEN(r, "S-00000000-404", "urban_management");
+    EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_ENOTFOUND, "S-00000000-404");
+    MATTER_OPEN(r, f->biz, "urban_management");
+    r.insp[0] = "I-404";
+    EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_ENOTFOUND, "I-404");
+    MATTER_OPEN(r, f->biz, "urban_management");
+    r.ninsp = 0;
+    EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_EINVAL, "inspector");
     MATTER_OPEN(r, f->biz, "urban_management");
     req_add(&r, "emergency", "perhaps");
     EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_EINVAL, "'emergency'");
+    /* A domain the reference data does not know: not found, like an
+     * unknown list item (it was invalid input). */
     MATTER_OPEN(r, f->biz, "space_travel");
-    EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_EINVAL, "space_travel");
+    EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_ENOTFOUND, "space_travel");
+    EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_ENOTFOUND, "(rule unknown_domain)");
     MATTER_OPEN(r, f->biz, "城市管理");
     EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_EINVAL, "'domain'");
     /* List items: of another domain, unknown. */
@@ -1501,13 +1563,20 @@ static void matter_open_checks(void **state)
     req_del(&r, "domain");
     EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_EINVAL, "'domain'");
 
-    /* Valid: emergency "no", a person as subject, another domain. */
+    /* A domain open to flexible enforcement but outside this department's
+     * duties (SY-CGJ holds urban management only): no authority, no
+     * action (it used to be accepted). */
     MATTER_OPEN(r, f->person, "market_regulation");
+    EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_EREFUSED, "(rule outside_department)");
+
+    /* Valid: emergency "no", a person as subject; opened, the subject not
+     * yet told of its right to choose. */
+    MATTER_OPEN(r, f->person, "urban_management");
     req_add(&r, "emergency", "no");
     {
         patrol_saved s = send_ok(f, &r);
         assert_true(strncmp(s.id, "M-", 2) == 0);
-        assert_string_equal(matter_state(f->p, s.id), "open");
+        assert_string_equal(matter_state(f->p, s.id), "opened");
         assert_string_equal(field_of(f->p, s.seq, "subject"), f->person);
     }
 }
@@ -1584,32 +1653,51 @@ static void matter_open_list_fields_not_typed(void **state)
 static void consent_refusal_blocks_actions(void **state)
 {
     fx *f = *state;
+    char m[PATROL_ID_MAX];
     req r;
-    REFUSE(f, PATROL_EINVAL, "'told'", "consent", f->matter, "answer", "accept", "told", "no",
-           NULL);
-    REFUSE(f, PATROL_EINVAL, "'told'", "consent", f->matter, "answer", "accept", NULL);
-    REFUSE(f, PATROL_EINVAL, "'answer'", "consent", f->matter, "answer", "maybe", "told", "yes",
-           NULL);
-    record_ok(f, "consent", f->matter, "answer", "refuse", "told", "yes", "form", "oral", NULL);
+
+    open_matter(f->p, f->biz, m, NULL);
+    /* Before the subject accepted: no method, document or leaflet (they
+     * used to be allowed before any answer). */
     for (size_t i = 0; i < N_METHODS; i++) {
-        req_method(&r, &methods[i], f->matter);
+        req_method(&r, &methods[i], m);
+        EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_ESTATE, "(rule consent_first)");
+    }
+    REFUSE(f, PATROL_ESTATE, "(rule consent_first)", "leaflet", m, "title", "告知书", "copies",
+           "1", NULL);
+    REFUSE(f, PATROL_EINVAL, "'told'", "consent", m, "answer", "accept", "told", "no", NULL);
+    REFUSE(f, PATROL_EINVAL, "'told'", "consent", m, "answer", "accept", NULL);
+    REFUSE(f, PATROL_EINVAL, "'answer'", "consent", m, "answer", "maybe", "told", "yes", NULL);
+    /* Nothing to stop before it accepted. */
+    REFUSE(f, PATROL_ESTATE, "(rule stop_before_accept)", "consent", m, "answer", "stop", "told",
+           "yes", NULL);
+    record_ok(f, "consent", m, "answer", "refuse", "told", "yes", "form", "oral", NULL);
+    assert_string_equal(matter_state(f->p, m), "refused");
+    for (size_t i = 0; i < N_METHODS; i++) {
+        req_method(&r, &methods[i], m);
         EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_ESTATE, "refused");
     }
-    REFUSE(f, PATROL_ESTATE, "refused", "document.issue", f->matter, "content", "意见", "personnel",
+    REFUSE(f, PATROL_ESTATE, "refused", "document.issue", m, "content", "意见", "personnel",
            "张伟", "purpose", "规范经营", "time", "2026年3月", NULL);
-    /* Closing it as the subject refused is what is left. */
-    record_ok(f, "matter.close", f->matter, "outcome", "terminated", "reason", "subject_refused",
-              NULL);
-    assert_string_equal(matter_state(f->p, f->matter), "terminated");
+    /* A second answer is not recorded as a new consent (a correction of
+     * the first is the way to change it). */
+    REFUSE(f, PATROL_ESTATE, "(rule subject_refused)", "consent", m, "answer", "accept", "told",
+           "yes", NULL);
+    /* Closing it as the subject refused is what is left: with that reason. */
+    REFUSE(f, PATROL_ESTATE, "(rule reason_mismatch)", "matter.close", m, "outcome", "terminated",
+           "reason", "basis_changed", NULL);
+    REFUSE(f, PATROL_ESTATE, "(rule subject_refused)", "matter.close", m, "outcome", "escalated",
+           NULL);
+    record_ok(f, "matter.close", m, "outcome", "terminated", "reason", "subject_refused", NULL);
+    assert_string_equal(matter_state(f->p, m), "terminated");
 
-    /* Accepting leaves actions open. */
-    {
-        char m2[PATROL_ID_MAX];
-        open_matter(f->p, f->biz, m2, NULL);
-        record_ok(f, "consent", m2, "answer", "accept", "told", "yes", NULL);
-        req_method(&r, &methods[0], m2);
-        send_ok(f, &r);
-    }
+    /* Accepting leaves actions open (the fixture's matter), and is
+     * answered once. */
+    req_method(&r, &methods[0], f->matter);
+    send_ok(f, &r);
+    assert_string_equal(matter_state(f->p, f->matter), "accepted");
+    REFUSE(f, PATROL_ESTATE, "(rule consent_answered)", "consent", f->matter, "answer", "refuse",
+           "told", "yes", NULL);
 }
 
 static void matter_close_and_after(void **state)
@@ -1631,21 +1719,31 @@ static void matter_close_and_after(void **state)
     REFUSE(f, PATROL_ENOTFOUND, "M-00000000-77", "matter.close", "M-00000000-77", "outcome",
            "completed", NULL);
 
+    /* Completed only after at least one method (it used to be allowed
+     * with none). */
+    REFUSE(f, PATROL_ESTATE, "(rule no_method)", "matter.close", f->matter, "outcome",
+           "completed", NULL);
+    req_method(&r, &methods[0], f->matter);
+    send_ok(f, &r);
     s = record_ok(f, "matter.close", f->matter, "outcome", "completed", NULL);
     assert_string_equal(s.id, f->matter);
     assert_string_equal(matter_state(f->p, f->matter), "completed");
 
-    /* Nothing more on a closed matter, whatever the kind. */
+    /* Nothing more on a closed matter, whatever the kind; the refusal
+     * names the matter and the rule. */
     for (size_t i = 0; i < N_METHODS; i++) {
         req_method(&r, &methods[i], f->matter);
+        EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_ESTATE, "(rule matter_closed)");
         EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_ESTATE, f->matter);
     }
-    REFUSE(f, PATROL_ESTATE, f->matter, "matter.close", f->matter, "outcome", "completed", NULL);
-    REFUSE(f, PATROL_ESTATE, f->matter, "leaflet", f->matter, "title", "门前三包", "copies", "2",
-           NULL);
-    REFUSE(f, PATROL_ESTATE, f->matter, "consent", f->matter, "answer", "accept", "told", "yes",
-           NULL);
-    REFUSE(f, PATROL_ESTATE, f->matter, "application.file", f->matter, "content", "申请", NULL);
+    REFUSE(f, PATROL_ESTATE, "(rule matter_closed)", "matter.close", f->matter, "outcome",
+           "completed", NULL);
+    REFUSE(f, PATROL_ESTATE, "(rule matter_closed)", "leaflet", f->matter, "title", "门前三包",
+           "copies", "2", NULL);
+    REFUSE(f, PATROL_ESTATE, "(rule matter_closed)", "consent", f->matter, "answer", "stop",
+           "told", "yes", NULL);
+    REFUSE(f, PATROL_ESTATE, "(rule matter_closed)", "application.file", f->matter, "content",
+           "申请", NULL);
 
     /* Terminated with a reason; "other" with its words. */
     open_matter(f->p, f->biz, m2, NULL);
@@ -1654,7 +1752,40 @@ static void matter_close_and_after(void **state)
     assert_string_equal(matter_state(f->p, m2), "terminated");
     open_matter(f->p, f->biz, m2, NULL);
     record_ok(f, "matter.close", m2, "outcome", "terminated", "reason", "basis_changed", NULL);
-    REFUSE(f, PATROL_ESTATE, m2, "action.guidance", m2, "content", "x", "topic", "y", NULL);
+    REFUSE(f, PATROL_ESTATE, "(rule matter_closed)", "action.guidance", m2, "content", "x",
+           "topic", "y", NULL);
+}
+
+/* A major matter needs a hearing (or symposium, published draft) and one
+ * with a technical question an expert opinion before it is completed
+ * (二(三)4, new); termination needs neither. The matters view keeps what
+ * the replay says. */
+static void major_technical_matter_completion(void **state)
+{
+    fx *f = *state;
+    char m[PATROL_ID_MAX];
+    req r;
+    sqlite3 *db;
+    char sql[200];
+
+    open_matter(f->p, f->biz, m, "major", "yes", "technical", "yes", NULL);
+    accept(f->p, m);
+    req_method(&r, &methods[0], m);
+    send_ok(f, &r);
+    REFUSE(f, PATROL_ESTATE, "(rule major_without_hearing)", "matter.close", m, "outcome",
+           "completed", NULL);
+    record_ok(f, "hearing", m, "form", "published_draft", "participants", "社会公众",
+              "summary", "征求意见稿公示15日，无异议", NULL);
+    REFUSE(f, PATROL_ESTATE, "(rule technical_without_expert)", "matter.close", m, "outcome",
+           "completed", NULL);
+    record_ok(f, "expert.opinion", m, "expert", "刘工，市政设计院", "opinion", "外摆架未影响盲道通行",
+              NULL);
+    record_ok(f, "matter.close", m, "outcome", "completed", NULL);
+    assert_string_equal(matter_state(f->p, m), "completed");
+    db = db_open_rw(f->store);
+    snprintf(sql, sizeof sql, "SELECT major = 1 AND technical = 1 FROM matters WHERE id = '%s'", m);
+    assert_int_equal(db_int(db, sql), 1);
+    sqlite3_close(db);
 }
 
 static void leaflet_expert_hearing(void **state)
@@ -1662,7 +1793,10 @@ static void leaflet_expert_hearing(void **state)
     fx *f = *state;
     static const char *const bad_copies[] = {"0", "-1", "01", "1000001", "ten", "", "2.5", " 3"};
     record_ok(f, "leaflet", f->matter, "title", "《门前三包责任告知书》", "copies", "3", "code",
-              "CG-LF-01", NULL);
+              "LF-001", NULL);
+    /* A code must be in the catalogue (it used to be taken as typed). */
+    REFUSE(f, PATROL_ENOTFOUND, "CG-LF-01", "leaflet", f->matter, "title", "告知书", "copies", "3",
+           "code", "CG-LF-01", NULL);
     for (size_t i = 0; i < sizeof bad_copies / sizeof bad_copies[0]; i++)
         REFUSE(f, PATROL_EINVAL, "'copies'", "leaflet", f->matter, "title", "告知书", "copies",
                bad_copies[i], NULL);
@@ -1709,6 +1843,13 @@ static patrol_saved add_revisit(fx *f, const char *matter, const char *due, cons
     return send_ok(f, &r);
 }
 
+/* The outcome of revisit id (of an inspection), with what it asks. */
+static void outcome_ok(fx *f, const char *id, const char *outcome)
+{
+    record_ok(f, "revisit.outcome", id, "outcome", outcome, "legality", "lawful_regular",
+              "opinion", "无意见", NULL);
+}
+
 static void revisits_due_listing(void **state)
 {
     fx *f = *state;
@@ -1728,15 +1869,23 @@ static void revisits_due_listing(void **state)
     REFUSE(f, PATROL_EINVAL, "'outcome'", "revisit.outcome", done.id, "outcome", "fine", NULL);
     REFUSE(f, PATROL_EINVAL, "'outcome'", "revisit.outcome", done.id, NULL);
     REFUSE(f, PATROL_EINVAL, "revisit id", "revisit.outcome", NULL, "outcome", "corrected", NULL);
+    /* An outcome asks the subject's opinion, and after an inspection
+     * whether the supervision was lawful and regular (new). */
+    REFUSE(f, PATROL_EINVAL, "'opinion'", "revisit.outcome", done.id, "outcome", "corrected",
+           "legality", "lawful_regular", NULL);
+    REFUSE(f, PATROL_EINVAL, "(rule revisit_legality)", "revisit.outcome", done.id, "outcome",
+           "corrected", "opinion", "无意见", "integrity", "no_concern", NULL);
     {
         patrol_saved s = record_ok(f, "revisit.outcome", done.id, "outcome", "corrected",
-                                   "integrity", "no_concern", NULL);
+                                   "integrity", "no_concern", "legality", "lawful_regular",
+                                   "opinion", "无意见", NULL);
         assert_string_equal(s.id, done.id);
         assert_string_equal(entry_field(f->p, s.seq, NULL)->matter, f->matter);
     }
     REFUSE(f, PATROL_ESTATE, done.id, "revisit.outcome", done.id, "outcome", "not_corrected",
-           NULL);
-    REFUSE(f, PATROL_ESTATE, spot.id, "revisit.outcome", spot.id, "outcome", "corrected", NULL);
+           "legality", "lawful_regular", "opinion", "无意见", NULL);
+    REFUSE(f, PATROL_ESTATE, spot.id, "revisit.outcome", spot.id, "outcome", "corrected",
+           "legality", "lawful_regular", "opinion", "无意见", NULL);
 
     /* Due only, on 2030-03-15: the overdue one (5 days) and today's. */
     memset(&u, 0, sizeof u);
@@ -1784,12 +1933,36 @@ static void revisits_due_listing(void **state)
     EXPECT_OK(f->p, patrol_revisits(f->p, 0, NULL, rv_cb, &u));
     assert_int_equal(u.n, 5);
 
-    /* A revisit pending blocks completion, not termination. */
+    /* A revisit pending blocks completion, naming it (the first pending
+     * in recording order). */
+    REFUSE(f, PATROL_ESTATE, later.id, "matter.close", f->matter, "outcome", "completed", NULL);
+    outcome_ok(f, later.id, "corrected");
     REFUSE(f, PATROL_ESTATE, late.id, "matter.close", f->matter, "outcome", "completed", NULL);
-    record_ok(f, "revisit.outcome", late.id, "outcome", "corrected", NULL);
-    record_ok(f, "revisit.outcome", today.id, "outcome", "not_corrected", NULL);
-    record_ok(f, "revisit.outcome", later.id, "outcome", "corrected", NULL);
-    record_ok(f, "matter.close", f->matter, "outcome", "completed", NULL);
+    outcome_ok(f, late.id, "corrected");
+    outcome_ok(f, today.id, "not_corrected");
+    /* A violation found not corrected is not a completed matter: it goes
+     * to ordinary case procedure (it used to be completed). */
+    REFUSE(f, PATROL_ESTATE, today.id, "matter.close", f->matter, "outcome", "completed", NULL);
+    REFUSE(f, PATROL_ESTATE, "(rule not_corrected)", "matter.close", f->matter, "outcome",
+           "completed", NULL);
+    record_ok(f, "matter.close", f->matter, "outcome", "escalated", "case_no", "泗城管立〔2030〕12号",
+              NULL);
+    assert_string_equal(matter_state(f->p, f->matter), "escalated");
+    {
+        /* The case number is kept with the matter (store view). */
+        sqlite3 *db = db_open_rw(f->store);
+        sqlite3_stmt *st;
+        assert_int_equal(sqlite3_prepare_v2(db, "SELECT typeof(case_no), case_no FROM matters"
+                                                " WHERE id = ?",
+                                            -1, &st, NULL),
+                         SQLITE_OK);
+        sqlite3_bind_text(st, 1, f->matter, -1, SQLITE_STATIC);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_string_equal((const char *)sqlite3_column_text(st, 0), "text");
+        assert_string_equal((const char *)sqlite3_column_text(st, 1), "泗城管立〔2030〕12号");
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+    }
     memset(&u, 0, sizeof u);
     EXPECT_OK(f->p, patrol_revisits(f->p, 1, "2031-01-01", rv_cb, &u));
     assert_int_equal(u.n, 0);
@@ -1806,13 +1979,16 @@ static void revisit_of_terminated_matter_not_due(void **state)
     req close;
     rv_ud u;
     int rc;
+    /* The record must say the subject asked to stop before that reason. */
+    record_ok(f, "consent", f->matter, "answer", "stop", "told", "yes", NULL);
     req_init(&close, "matter.close", f->matter, "outcome", "terminated", "reason",
              "subject_asked_stop", NULL);
     rc = req_send(f->p, &close, NULL);
     if (rc == PATROL_ESTATE)
         return; /* termination refused while a revisit is pending: fine */
     EXPECT_OK(f->p, rc);
-    REFUSE(f, PATROL_ESTATE, f->matter, "revisit.outcome", r.id, "outcome", "corrected", NULL);
+    REFUSE(f, PATROL_ESTATE, "(rule matter_closed)", "revisit.outcome", r.id, "outcome",
+           "corrected", "legality", "lawful_regular", "opinion", "无意见", NULL);
     memset(&u, 0, sizeof u);
     EXPECT_OK(f->p, patrol_revisits(f->p, 1, "2030-03-15", rv_cb, &u));
     for (size_t i = 0; i < u.n; i++)
@@ -1854,6 +2030,10 @@ static void document_issue_and_deliver(void **state)
     REFUSE(f, PATROL_EINVAL, "'recipient'", "document.deliver", d.id, "method", "post", NULL);
     REFUSE(f, PATROL_EINVAL, "document id", "document.deliver", NULL, "method", "post",
            "recipient", "王某", NULL);
+    /* Not completed while an issued document is not delivered (new). */
+    req_method(&r, &methods[0], f->matter);
+    send_ok(f, &r);
+    REFUSE(f, PATROL_ESTATE, d.id, "matter.close", f->matter, "outcome", "completed", NULL);
     {
         patrol_saved s = record_ok(f, "document.deliver", d.id, "method", "in_person",
                                    "recipient", "店主王某（签收）", NULL);
@@ -1876,8 +2056,11 @@ static void application_withdraw_and_change(void **state)
            NULL);
     /* Filing one makes both possible; withdrawn, it is gone. */
     record_ok(f, "application.file", f->matter, "content", "申请行政指导", NULL);
+    REFUSE(f, PATROL_ESTATE, "(rule application_twice)", "application.file", f->matter, "content",
+           "再次申请", NULL);
     record_ok(f, "application.change", f->matter, "content", "申请行政指导并提供示范文本", NULL);
     record_ok(f, "application.withdraw", f->matter, NULL);
+    assert_string_equal(matter_state(f->p, f->matter), "withdrawn");
     REFUSE(f, PATROL_ESTATE, "application", "application.withdraw", f->matter, NULL);
     REFUSE(f, PATROL_EINVAL, "'content'", "application.file", f->matter, NULL);
 
@@ -1899,6 +2082,7 @@ static void correction_checks(void **state)
 
     /* Must name an earlier entry. */
     req_init(&r, "correction", f->matter, "reason", "录入错误", NULL);
+    req_insp(&r, INSP1);
     EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_EINVAL, "earlier entry");
     r.corrects = w.seq + 1;
     EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_EINVAL, "earlier entry");
@@ -1906,48 +2090,80 @@ static void correction_checks(void **state)
     EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_EINVAL, "earlier entry");
     /* The reason is required. */
     req_init(&r, "correction", f->matter, NULL);
+    req_insp(&r, INSP1);
     r.corrects = w.seq;
     EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_EINVAL, "'reason'");
     /* The field must exist in the corrected kind. */
     req_init(&r, "correction", f->matter, "reason", "录入错误", "field", "topic", "value", "x",
              NULL);
+    req_insp(&r, INSP1);
     r.corrects = w.seq;
     EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_EINVAL, "'topic'");
     /* The value is validated as that field. */
     req_init(&r, "correction", f->matter, "reason", "录入错误", "field", "deadline", "value",
              "2026-02-30", NULL);
+    req_insp(&r, INSP1);
     r.corrects = w.seq;
     EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_EINVAL, "'deadline'");
     req_init(&r, "correction", f->matter, "reason", "录入错误", "field", "deadline", NULL);
+    req_insp(&r, INSP1);
     r.corrects = w.seq;
     EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_EINVAL, "value");
-    req_init(&r, "correction", f->matter, "reason", "录入错误", "value", "2026-04-30", NULL);
+    req_init(&r, "correction", f->matter, "reason", "录入错误", "value", "2090-04-30", NULL);
+    req_insp(&r, INSP1);
     r.corrects = w.seq;
     EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_EINVAL, "field");
+    /* The inspector who makes it is named (new: the matter's were taken). */
+    req_init(&r, "correction", f->matter, "reason", "录入错误", "field", "deadline", "value",
+             "2090-04-30", NULL);
+    r.corrects = w.seq;
+    EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_EINVAL, "--inspector");
     /* The matter given must be the corrected entry's. */
     req_init(&r, "correction", f->person, "reason", "录入错误", NULL);
+    req_insp(&r, INSP1);
     r.corrects = w.seq;
     EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_EINVAL, f->person);
 
     /* Valid, and allowed on a closed matter. */
     record_ok(f, "matter.close", f->matter, "outcome", "completed", NULL);
     req_init(&r, "correction", f->matter, "reason", "整改期限录入错误", "field", "deadline", "value",
-             "2026-04-30", NULL);
+             "2090-04-30", NULL);
+    req_insp(&r, INSP1);
     r.corrects = w.seq;
     c = send_ok(f, &r);
     u = entry_field(f->p, c.seq, "value");
     assert_string_equal(u->kind, "correction");
     assert_int_equal(u->corrects, w.seq);
     assert_string_equal(u->matter, f->matter);
-    assert_string_equal(u->value, "2026-04-30");
+    assert_string_equal(u->value, "2090-04-30");
     /* The corrected entry itself is untouched. */
-    assert_string_equal(field_of(f->p, w.seq, "deadline"), "2026-03-31");
-    /* A correction of an entry outside any matter (the device entry). */
-    req_init(&r, "correction", NULL, "reason", "终端名称有误", "field", "device_name", "value",
-             "泗阳城管 手持终端 08", NULL);
-    r.corrects = 1;
+    assert_string_equal(field_of(f->p, w.seq, "deadline"), "2090-03-31");
+    /* A correction that would make the entry it corrects break a rule is
+     * refused, naming that entry (new: checked in context). */
+    req_init(&r, "correction", f->matter, "reason", "录入错误", "field", "deadline", "value",
+             "2001-01-01", NULL);
+    req_insp(&r, INSP1);
+    r.corrects = w.seq;
+    EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_EINVAL, "(rule date_past)");
+    {
+        char entry[64];
+        snprintf(entry, sizeof entry, "entry %llu (action.warning)", (unsigned long long)w.seq);
+        EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_EINVAL, entry);
+    }
+    /* A correction of an entry outside any matter (an inspector's). */
+    req_init(&r, "correction", NULL, "reason", "姓名录入错误", "field", "name", "value", "张威",
+             NULL);
+    req_insp(&r, INSP1);
+    r.corrects = 2;
     c = send_ok(f, &r);
     assert_string_equal(entry_field(f->p, c.seq, NULL)->matter, "");
+    /* The device entry binds the key and the department: it cannot be
+     * corrected (it used to be). */
+    req_init(&r, "correction", NULL, "reason", "终端名称有误", "field", "device_name", "value",
+             "泗阳城管 手持终端 08", NULL);
+    req_insp(&r, INSP1);
+    r.corrects = 1;
+    EXPECT_REFUSED(f, req_send(f->p, &r, NULL), PATROL_EINVAL, "device.init");
 }
 
 /* ======================================================================
@@ -2070,7 +2286,8 @@ static void evidence_bad_input(void **state)
     EXPECT_REFUSED(f, patrol_evidence_add(f->p, NULL, "photo", src, NULL, NULL, NULL, &s),
                    PATROL_EINVAL, "matter");
     open_matter(f->p, f->biz, closed, NULL);
-    record_ok(f, "matter.close", closed, "outcome", "completed", NULL);
+    record_ok(f, "matter.close", closed, "outcome", "terminated", "reason", "other",
+              "reason_text", "当事人已搬离", NULL);
     EXPECT_REFUSED(f, patrol_evidence_add(f->p, closed, "photo", src, NULL, NULL, NULL, &s),
                    PATROL_ESTATE, closed);
     /* Unreadable (not testable as root: root reads everything). */
@@ -2215,15 +2432,17 @@ static int real_setup(void **state)
     R.pdf_size = 30000;
     /* The photo again (stored once, recorded twice). */
     EXPECT_OK(f.p, patrol_evidence_add(f.p, f.matter, "photo", photo, NULL, NULL, NULL, &s));
-    snprintf(rvid, sizeof rvid, "%s", add_revisit(&f, f.matter, "2026-04-15", NULL).id);
-    record_ok(&f, "revisit.outcome", rvid, "outcome", "corrected", NULL);
+    snprintf(rvid, sizeof rvid, "%s", add_revisit(&f, f.matter, "2090-04-15", NULL).id);
+    outcome_ok(&f, rvid, "corrected");
     record_ok(&f, "matter.close", f.matter, "outcome", "completed", NULL);
     req_init(&r, "correction", f.matter, "reason", "整改期限录入错误", "field", "deadline", "value",
-             "2026-04-30", NULL);
+             "2090-04-30", NULL);
+    req_insp(&r, INSP1);
     r.corrects = R.warning;
     send_ok(&f, &r);
     add_subject(f.p, "person", "王建国", IDNUM_A, f.person);
     open_matter(f.p, f.person, m2, NULL);
+    accept(f.p, m2);
     snprintf(R.m1, sizeof R.m1, "%s", f.matter);
     snprintf(R.m2, sizeof R.m2, "%s", m2);
     /* The last entry changes no view (a leaflet): see tail truncation. */
@@ -2301,11 +2520,12 @@ static void verify_realistic_ok(void **state)
     assert_int_equal(strlen(info.device_id), 64);
     assert_int_equal(count_entries(p, NULL), R.entries);
     /* Per matter: open .. correction of the first (evidence, revisit
-     * outcome and delivery included); open and leaflet of the second. */
+     * outcome and delivery included); open, consent and leaflet of the
+     * second. */
     assert_int_equal(count_entries(p, R.m1), 14);
-    assert_int_equal(count_entries(p, R.m2), 2);
+    assert_int_equal(count_entries(p, R.m2), 3);
     assert_string_equal(matter_state(p, R.m1), "completed");
-    assert_string_equal(matter_state(p, R.m2), "open");
+    assert_string_equal(matter_state(p, R.m2), "accepted");
     patrol_close(p);
     rm_rf(c.root);
 }
@@ -2765,7 +2985,7 @@ static void verify_fresh_store(void **state)
     memset(&ps, 0, sizeof ps);
     EXPECT_OK(f->p, patrol_verify(f->p, on_problem, &ps, &st));
     assert_int_equal(ps.n, 0);
-    assert_int_equal(st.entries, 6); /* device, 2 inspectors, 2 subjects, matter */
+    assert_int_equal(st.entries, 7); /* device, 2 inspectors, 2 subjects, matter, consent */
     assert_int_equal(st.evidence_files, 0);
     assert_int_equal(entry_field(f->p, 1, "department")->found_field, 1);
     assert_string_equal(field_of(f->p, 1, "department"), DEPT);
@@ -3202,6 +3422,8 @@ int main(void)
         FX(subject_add_checks_codes),
         FX(inspector_add_checks),
         FX(matter_open_checks),
+        FX(matter_open_excluded_refused),
+        FX(major_technical_matter_completion),
         FX(matter_open_list_item_filled_in),
         FX(matter_open_list_fields_not_typed),
         FX(consent_refusal_blocks_actions),
