@@ -1195,7 +1195,7 @@ int patrol_enroll(patrol *p, const char *server_url, const char *token, unsigned
         /* A new server holds nothing of this terminal yet. */
         (err = run(p, "UPDATE sync_state SET acked_seq = 0, last_sync_ms = 0,"
                       " reference_version = 0, rejected_seq = 0, rejected_reason = '',"
-                      " rejected_detail = ''",
+                      " rejected_detail = '', cited_since = 0",
                    "")) ||
         (err = run(p, "DELETE FROM evidence_uploaded", "")) || (err = px_commit(p))) {
         px_rollback(p);
@@ -2068,6 +2068,32 @@ exit:
     return err;
 }
 
+/* One GET for the citations pull (sync_cited.c), on the sync's connection. */
+static int cited_get(void *ud, const char *path, size_t max, long *status, uint8_t **body,
+                     size_t *len)
+{
+    syncer *s = ud;
+    request rq;
+    answer a;
+    int err;
+
+    memset(&rq, 0, sizeof rq);
+    memset(&a, 0, sizeof a);
+    rq.method = "GET";
+    rq.path = path;
+    rq.max_answer = max;
+    s->pr.phase = "citations";
+    emit(s, 0, 1);
+    if ((err = request_retry(&s->c, &rq, &a, _("pulling citations"))) == PATROL_OK) {
+        *status = a.status;
+        *body = a.body;
+        *len = a.len;
+        a.body = NULL;
+    }
+    answer_free(&a);
+    return err;
+}
+
 /* The enrolment row: URL, pin, receipt key and client certificate. */
 static int load_server(syncer *s, char *url, size_t urllen, char **cert)
 {
@@ -2110,6 +2136,7 @@ int patrol_sync(patrol *p, const patrol_sync_opts *uo, patrol_sync_result *ur)
     uint8_t hash[PX_HASH_LEN];
     char url[URL_MAX + 1], *cert = NULL, *certpath = NULL, *keypath = NULL;
     int64_t t0 = mono_ms(), v[2] = {0, 0};
+    uint64_t pulled = 0;
     int err;
 
     memset(&s, 0, sizeof s);
@@ -2159,6 +2186,11 @@ int patrol_sync(patrol *p, const patrol_sync_opts *uo, patrol_sync_result *ur)
         err = sync_evidence(&s);
     if (!err && !s.o.no_reference)
         err = sync_reference(&s);
+    if (!err && !s.o.no_reference &&
+        (err = px_sync_cited(p, cited_get, &s, &pulled)) == PATROL_ESERVER) {
+        defer(&s, err); /* county-wide citations: reported, the sync goes on */
+        err = PATROL_OK;
+    }
     if (!err)
         err = run(p, "UPDATE sync_state SET last_sync_ms = ?", "i", now_ms());
     s.pr.phase = "done";
