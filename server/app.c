@@ -16,6 +16,7 @@
 
 #include "entry.h"
 #include "frame.h"
+#include "index.h"
 #include "patrol.pb-c.h"
 #include "rules.h"
 #include "tls.h"
@@ -134,6 +135,12 @@ static void storage_error(app *a, srv_response *rs, st_backend *db, const char *
 {
     app_log("error", "event=storage what=%s error=\"%s\"", what, db ? db->ops->errmsg(db) : "");
     reply_error(a, rs, 503, "storage", 0, "the server could not %s; try again", what);
+}
+
+static void index_error(app *a, srv_response *rs, const idx *ix)
+{
+    app_log("error", "event=index error=\"%s\"", idx_errmsg(ix));
+    reply_error(a, rs, 503, "storage", 0, "the server could not index the batch; try again");
 }
 
 /* protobuf-c allocates per message and per unknown field: an allocator
@@ -484,6 +491,9 @@ static void handle_batch(app *a, const st_device *dev, const srv_request *rq, sr
     char *miss_store[256];
     miss_ctx miss = {miss_store, 0};
     px_key *devkey = NULL;
+    idx *ix = NULL;
+    size_t nflags = 0;
+    int64_t index_us = 0, ti;
     uint64_t first_new = 0, cnt[3] = {0, 0, 0};
     int in_tx = 0, attempt;
     int64_t t0 = mono_us(), now = app_now_ms();
@@ -595,6 +605,13 @@ static void handle_batch(app *a, const st_device *dev, const srv_request *rq, sr
         app_log("warn", "event=fork device=%lld seq=%llu", (long long)dev->id,
                 (unsigned long long)e->seq);
     }
+    /* The index (matters, rule flags, citations) is kept in the same
+     * transaction as the entries: never behind them. An entry that breaks
+     * a rule is flagged, and still stored and acknowledged. */
+    if (c.npend && !(ix = idx_new(db))) {
+        reply_error(a, rs, 503, "busy", 0, "out of memory");
+        goto out;
+    }
     for (size_t i = 0; i < c.npend; i++) {
         Patrol__V1__Entry *e = c.pend[i].e;
         st_entry se = {e->seq, c.pend[i].hash, c.pend[i].se->entry.data, c.pend[i].se->entry.len,
@@ -603,6 +620,12 @@ static void handle_batch(app *a, const st_device *dev, const srv_request *rq, sr
             storage_error(a, rs, db, "store an entry");
             goto out;
         }
+        ti = mono_us();
+        if (idx_entry(ix, dev->id, e, now) != ST_OK) {
+            index_error(a, rs, ix);
+            goto out;
+        }
+        index_us += mono_us() - ti;
         if (strcmp(e->kind, "evidence.add") == 0 &&
             db->ops->evidence_expect(db, field_of(e, "sha256"),
                                      strtoull(field_of(e, "size"), NULL, 10), dev->id) != ST_OK) {
@@ -612,6 +635,12 @@ static void handle_batch(app *a, const st_device *dev, const srv_request *rq, sr
         if (!first_new)
             first_new = e->seq;
     }
+    ti = mono_us();
+    if (ix && idx_finish(ix, now, &nflags) != ST_OK) {
+        index_error(a, rs, ix);
+        goto out;
+    }
+    index_us += mono_us() - ti;
     cnt[0] = c.npend;
     if (c.npend && db->ops->device_set_head(db, dev->id, c.last, c.head, now) != ST_OK) {
         storage_error(a, rs, db, "advance the chain head");
@@ -699,9 +728,10 @@ static void handle_batch(app *a, const st_device *dev, const srv_request *rq, sr
         atomic_fetch_add(&a->ingest_lat_sum_us, (uint64_t)us);
         app_log("info",
                 "event=batch device=%lld entries=%zu accepted=%llu duplicate=%llu rejected=%llu "
-                "head=%llu ms=%.1f",
+                "head=%llu flags=%zu index_ms=%.1f ms=%.1f",
                 (long long)dev->id, n, (unsigned long long)cnt[0], (unsigned long long)cnt[1],
-                (unsigned long long)cnt[2], (unsigned long long)c.last, (double)us / 1000.0);
+                (unsigned long long)cnt[2], (unsigned long long)c.last, nflags,
+                (double)index_us / 1000.0, (double)us / 1000.0);
     }
     set_body(rs, 200, "application/x-protobuf", ackbuf, acklen);
     ackbuf = NULL;
@@ -725,6 +755,7 @@ out:
     free(ackbuf);
     free(rbody);
     px_key_free(devkey);
+    idx_free(ix);
     if (b)
         patrol__v1__batch__free_unpacked(b, &al);
     free(raw);
@@ -1010,6 +1041,72 @@ static void handle_reference(app *a, const st_device *dev, const srv_request *rq
     free(blob);
 }
 
+/* ---- county-wide citations ------------------------------------------- */
+
+typedef struct cite_ctx {
+    Patrol__V1__Citation *items;
+    Patrol__V1__Citation **ptrs;
+    char *strings; /* the three strings of each, copied */
+    size_t n, max;
+    uint64_t next;
+} cite_ctx;
+
+static int cite_cb(void *ud, uint64_t id, const char *key, const char *item, const char *matter)
+{
+    cite_ctx *c = ud;
+    Patrol__V1__Citation *ct = &c->items[c->n];
+    char *p = c->strings + c->n * (3 * APP_CITATION_FIELD);
+    patrol__v1__citation__init(ct);
+    snprintf(p, APP_CITATION_FIELD, "%s", key);
+    snprintf(p + APP_CITATION_FIELD, APP_CITATION_FIELD, "%s", item);
+    snprintf(p + 2 * APP_CITATION_FIELD, APP_CITATION_FIELD, "%s", matter);
+    ct->subject_key = p;
+    ct->item = p + APP_CITATION_FIELD;
+    ct->matter = p + 2 * APP_CITATION_FIELD;
+    c->ptrs[c->n++] = ct;
+    c->next = id;
+    return c->n >= c->max;
+}
+
+/* GET /v1/citations?since=N: matters citing a list item for a subject,
+ * county-wide, id > N, at most APP_CITATIONS_MAX per answer. */
+static void handle_citations(app *a, const srv_request *rq, srv_response *rs)
+{
+    st_backend *db = app_db(a);
+    Patrol__V1__Citations res = PATROL__V1__CITATIONS__INIT;
+    cite_ctx c;
+    uint64_t since = 0;
+
+    if (!db)
+        return storage_error(a, rs, NULL, "open its database");
+    if (rq->query[0] && (strncmp(rq->query, "since=", 6) != 0 ||
+                         px_parse_u64(rq->query + 6, 0, (uint64_t)INT64_MAX, &since) != NULL))
+        return reply_error(a, rs, 400, "bad_request", 0,
+                           "since must be a citation cursor (0 .. 2^63-1)");
+    memset(&c, 0, sizeof c);
+    c.max = APP_CITATIONS_MAX;
+    c.next = since;
+    c.items = calloc(c.max, sizeof *c.items);
+    c.ptrs = calloc(c.max, sizeof *c.ptrs);
+    c.strings = malloc(c.max * 3 * APP_CITATION_FIELD);
+    if (!c.items || !c.ptrs || !c.strings) {
+        reply_error(a, rs, 503, "busy", 0, "out of memory");
+        goto out;
+    }
+    if (db->ops->citations_since(db, since, c.max, cite_cb, &c) != ST_OK) {
+        storage_error(a, rs, db, "read citations");
+        goto out;
+    }
+    res.citations = c.ptrs;
+    res.n_citations = c.n;
+    res.next = c.next;
+    reply_msg(rs, 200, &res.base);
+out:
+    free(c.items);
+    free(c.ptrs);
+    free(c.strings);
+}
+
 /* ---- metrics ---------------------------------------------------------- */
 
 typedef struct buf {
@@ -1175,6 +1272,8 @@ void app_handle(void *ud, const srv_request *rq, srv_response *rs)
     }
     if (strcmp(rq->path, "/v1/reference") == 0 && strcmp(rq->method, "GET") == 0)
         return handle_reference(a, &dev, rq, rs);
+    if (strcmp(rq->path, "/v1/citations") == 0 && strcmp(rq->method, "GET") == 0)
+        return handle_citations(a, rq, rs);
     reply_error(a, rs, 404, "not_found", 0, "no such endpoint");
 }
 

@@ -15,6 +15,8 @@
 
 #define APP_MAX_BATCH_ENTRIES PX_BATCH_MAX_ENTRIES
 #define APP_MAX_PATCH_BYTES PX_PATCH_MAX_BYTES
+#define APP_CITATIONS_MAX 1000 /* citations per GET /v1/citations answer */
+#define APP_CITATION_FIELD 72  /* room for a subject key, item code or matter id */
 
 /* Request counters for /metrics. */
 enum {

@@ -6,6 +6,7 @@
  *   patrold --data DIR device revoke ID
  *   patrold --data DIR device list [--json]
  *   patrold --data DIR lists import FILE
+ *   patrold --data DIR flags [--device ID] [--matter ID] [--json]
  */
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -16,10 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "app.h"
 #include "entry.h"
+#include "index.h"
 #include "i18n.h"
 #include "patrol.pb-c.h"
 #include "reference.h"
@@ -357,6 +360,89 @@ static int cmd_device_list(const char *data, int argc, char **argv)
     }
     db->ops->close(db);
     return rc == ST_OK ? 0 : 1;
+}
+
+/* ---- rule flags --------------------------------------------------------- */
+
+static int flag_cb(void *ud, const st_flag_row *r)
+{
+    cJSON *arr = ud;
+    if (arr) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "device", (double)r->f.device);
+        cJSON_AddStringToObject(o, "device_name", r->device_name);
+        cJSON_AddNumberToObject(o, "seq", (double)r->f.seq);
+        cJSON_AddStringToObject(o, "kind", r->kind);
+        cJSON_AddStringToObject(o, "matter", r->f.matter);
+        cJSON_AddStringToObject(o, "rule", r->f.rule);
+        cJSON_AddBoolToObject(o, "flag_only", r->f.flag_only);
+        cJSON_AddStringToObject(o, "detail", r->f.detail);
+        cJSON_AddNumberToObject(o, "flagged_ms", (double)r->flagged_ms);
+        cJSON_AddItemToArray(arr, o);
+    } else {
+        time_t t = (time_t)(r->flagged_ms / 1000);
+        struct tm tm;
+        char when[32] = "?";
+        if (localtime_r(&t, &tm))
+            strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+        printf("%s  %s (%lld) #%llu  %s  %s  %s: %s\n", when, r->device_name,
+               (long long)r->f.device, (unsigned long long)r->f.seq, r->kind,
+               r->f.matter[0] ? r->f.matter : "-", r->f.rule, r->f.detail);
+    }
+    return 0;
+}
+
+/* Rule flags (server/index.c): read only, so it works while serve runs. */
+static int cmd_flags(const char *data, int argc, char **argv)
+{
+    const char *matter = NULL, *why;
+    uint64_t device = 0;
+    cJSON *arr = NULL;
+    char err[256], *path;
+    st_backend *db = NULL;
+    int rc = 1, json = 0;
+
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) {
+            if ((why = px_parse_u64(argv[++i], 1, (uint64_t)INT64_MAX, &device)))
+                return die("flags", "--device: %s (a device number, see 'device list')", why);
+        } else if (strcmp(argv[i], "--matter") == 0 && i + 1 < argc) {
+            matter = argv[++i];
+            if ((why = px_check_ident(matter)))
+                return die("flags", "--matter: %s", why);
+        } else {
+            return die("flags", "unexpected argument '%s'", argv[i]);
+        }
+    }
+    if (!(path = join(data, "patrold.db")))
+        return die("flags", "out of memory%s", "");
+    if (access(path, F_OK) != 0)
+        fprintf(stderr, "patrold: flags: no server in %s (run 'patrold --data %s init')\n", data,
+                data);
+    else if (!(db = st_sqlite_open(path, ST_OPEN_READONLY, err, sizeof err)))
+        fprintf(stderr, "patrold: flags: %s\n", err);
+    free(path);
+    if (!db)
+        return 1;
+    if (json && !(arr = cJSON_CreateArray())) {
+        db->ops->close(db);
+        return die("flags", "out of memory%s", "");
+    }
+    if (db->ops->flags_list(db, (int64_t)device, matter, flag_cb, arr) != ST_OK)
+        fprintf(stderr, "patrold: flags: %s\n", db->ops->errmsg(db));
+    else
+        rc = 0;
+    if (arr) {
+        char *s = rc == 0 ? cJSON_PrintUnformatted(arr) : NULL;
+        if (s)
+            puts(s);
+        free(s);
+        cJSON_Delete(arr);
+    }
+    db->ops->close(db);
+    return rc;
 }
 
 /* ---- reference lists -------------------------------------------------- */
@@ -929,7 +1015,8 @@ static int usage(FILE *f)
                "                                              prints a one-time enrolment token\n"
                "  device revoke ID                            refuse a device from now on\n"
                "  device list [--json]                        devices and what the server holds\n"
-               "  lists import FILE                           three lists, leaflets, roster (JSON)\n");
+               "  lists import FILE                           three lists, leaflets, roster (JSON)\n"
+               "  flags [--device ID] [--matter ID] [--json]  entries that break the record's rules\n");
     return f == stdout ? 0 : 2;
 }
 
@@ -940,6 +1027,9 @@ int main(int argc, char **argv)
     /* Keys, the database (ID numbers, confidential fields) and evidence are
      * for the server's user only, whatever the caller's umask. */
     umask(077);
+    /* An older data directory is upgraded when it is opened: the index
+     * of its entries is built in the same transaction. */
+    st_set_reindex(idx_rebuild);
     if (argc >= 3 && strcmp(argv[1], "--data") == 0) {
         data = argv[2];
         i = 3;
@@ -954,6 +1044,8 @@ int main(int argc, char **argv)
         return cmd_serve(data, argc - i - 1, argv + i + 1);
     if (strcmp(argv[i], "lists") == 0)
         return cmd_lists_import(data, argc - i - 1, argv + i + 1);
+    if (strcmp(argv[i], "flags") == 0)
+        return cmd_flags(data, argc - i - 1, argv + i + 1);
     if (strcmp(argv[i], "device") == 0 && i + 1 < argc) {
         if (strcmp(argv[i + 1], "add") == 0)
             return cmd_device_add(data, argc - i - 2, argv + i + 2);

@@ -50,7 +50,32 @@ typedef struct st_entry {
     int64_t wall_ms;
 } st_entry;
 
+/* A rule flag (server/index.c): an accepted entry that breaks a rule of
+ * the matter state machine (proto/matter.h) or of department-level acts.
+ * The entry stays stored and acknowledged; the flag is for supervisors. */
+typedef struct st_flag {
+    int64_t device;
+    uint64_t seq;
+    const char *rule;   /* stable code, e.g. "consent_first" */
+    int flag_only;      /* 1: a terminal records it too; 0: a terminal would refuse it */
+    const char *detail; /* a sentence for people */
+    const char *matter; /* "" for entries outside a matter */
+} st_flag;
+
+/* A flag as listed, with what a reader needs beside it. */
+typedef struct st_flag_row {
+    st_flag f;
+    const char *device_name;
+    const char *kind;
+    int64_t flagged_ms; /* when the server first flagged it */
+} st_flag_row;
+
 typedef struct st_backend st_backend;
+
+/* Entry callback: one stored entry (bytes as signed). Return non-zero to
+ * stop (the call then returns ST_OK). */
+typedef int (*st_entry_cb)(void *ud, int64_t device, uint64_t seq, const uint8_t *entry,
+                           size_t len);
 
 typedef struct st_ops {
     void (*close)(st_backend *b);
@@ -104,14 +129,68 @@ typedef struct st_ops {
                          uint64_t *version);
     /* Latest version and its blob (malloc'd); ST_NOTFOUND if none. */
     int (*reference_latest)(st_backend *b, uint64_t *version, uint8_t **blob, size_t *len);
+
+    /* ---- the index (schema 2; server/index.c keeps it in the transaction
+     * that stores the entries, so it is never behind them) ---- */
+    /* A document or revisit id and its matter; the first one stays. */
+    int (*object_put)(st_backend *b, const char *id, const char *matter);
+    /* The matter of a document or revisit id; ST_NOTFOUND if none. */
+    int (*object_matter)(st_backend *b, const char *id, char *matter, size_t len);
+    int (*matter_entry_add)(st_backend *b, const char *matter, int64_t device, uint64_t seq);
+    /* The entries of a matter, every device's, in the order they were
+     * indexed (received order). */
+    int (*matter_entries)(st_backend *b, const char *matter, st_entry_cb cb, void *ud);
+    /* Replace the flags of a matter by flags[0..n); a flag that was there
+     * before keeps its first flagged time. */
+    int (*flags_replace)(st_backend *b, const char *matter, const st_flag *flags, size_t n,
+                         int64_t now);
+    /* Add one flag (entries outside any matter); an existing one stays. */
+    int (*flag_add)(st_backend *b, const st_flag *f, int64_t now);
+    /* Flags, by device and seq; device 0 and matter NULL: all. */
+    int (*flags_list)(st_backend *b, int64_t device, const char *matter,
+                      int (*cb)(void *ud, const st_flag_row *r), void *ud);
+    /* A subject id as named by device's entries, with its subject key
+     * (lower-case hex SHA-256 of the credit code or ID number; "" none). */
+    int (*subject_put)(st_backend *b, int64_t device, const char *id, const char *key);
+    /* ST_NOTFOUND if the device named no such subject. */
+    int (*subject_key)(st_backend *b, int64_t device, const char *id, char key[65]);
+    /* A matter cites item for the subject key (once per triple). */
+    int (*citation_add)(st_backend *b, const char *key, const char *item, const char *matter,
+                        int64_t device);
+    /* The first matter other than `matter` that cited item for key before
+     * `matter` did (any, if `matter` cited nothing); ST_NOTFOUND if none. */
+    int (*citation_other)(st_backend *b, const char *key, const char *item, const char *matter,
+                          char *other, size_t len);
+    /* Citations with id > since, ascending, at most max. */
+    int (*citations_since)(st_backend *b, uint64_t since, size_t max,
+                           int (*cb)(void *ud, uint64_t id, const char *key, const char *item,
+                                     const char *matter),
+                           void *ud);
+    /* Every stored entry in the order received (re-indexing). */
+    int (*entries_each)(st_backend *b, st_entry_cb cb, void *ud);
 } st_ops;
 
 struct st_backend {
     const st_ops *ops;
 };
 
-/* Open (creating if create) the SQLite backend at path. NULL on failure
- * with a message in err. */
-st_backend *st_sqlite_open(const char *path, int create, char *err, size_t errlen);
+/* Re-indexing at an upgrade: called inside the upgrade's transaction,
+ * after the schema steps, when a database older than schema 2 is opened
+ * (server/index.c idx_rebuild indexes and flags the entries it holds).
+ * Returns ST_OK, or an error with a sentence in err: the upgrade is then
+ * rolled back and the open fails. Set once, before any open. Without a
+ * hook, a database that holds entries is not upgraded. */
+typedef int (*st_reindex_fn)(st_backend *b, char *err, size_t errlen);
+void st_set_reindex(st_reindex_fn fn);
+
+enum {
+    ST_OPEN_CREATE = 1,  /* create an empty database if there is none */
+    ST_OPEN_READONLY = 2 /* read only (listings while serve runs); no upgrade */
+};
+
+/* Open the SQLite backend at path (flags ST_OPEN_*; 0: read-write, must
+ * exist), upgrading its schema if it is older. NULL on failure with a
+ * message in err. */
+st_backend *st_sqlite_open(const char *path, int flags, char *err, size_t errlen);
 
 #endif

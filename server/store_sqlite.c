@@ -2,22 +2,40 @@
  * SQLite in WAL mode with synchronous=FULL, because an acknowledgement
  * depends on every commit being durable. */
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "storage.h"
 
-#define SCHEMA_VERSION 1
 #define APPLICATION_ID 0x50544431 /* "PTD1" */
+
+/* Statements of the ingest path, prepared once per handle and reset after
+ * each use (the index work of a batch runs many of them). */
+enum {
+    Q_OBJECT_PUT, Q_OBJECT_GET, Q_ME_ADD, Q_ME_LIST, Q_FLAGS_OLD, Q_FLAGS_DEL, Q_FLAG_ADD,
+    Q_SUBJECT_PUT, Q_SUBJECT_GET, Q_CITE_ADD, Q_CITE_OTHER, Q_COUNT
+};
 
 typedef struct sq {
     st_backend base;
     sqlite3 *db;
+    sqlite3_stmt *q[Q_COUNT];
     char err[256];
 } sq;
 
-static const char schema[] =
+static st_reindex_fn reindex_hook;
+
+void st_set_reindex(st_reindex_fn fn)
+{
+    reindex_hook = fn;
+}
+
+/* Schema migrations: migrations[i] takes the schema from version i to
+ * i+1, all steps of one upgrade in one transaction. Never edit a released
+ * step; append one (and say what it does in docs/server.md). */
+static const char migration_1[] =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE devices(id INTEGER PRIMARY KEY, name TEXT NOT NULL, department TEXT NOT NULL,"
     "  status INTEGER NOT NULL DEFAULT 0, key_id BLOB UNIQUE, public_key BLOB,"
@@ -50,6 +68,30 @@ static const char schema[] =
     "CREATE TABLE reference(version INTEGER PRIMARY KEY, blob BLOB NOT NULL,"
     "  imported_ms INTEGER NOT NULL);";
 
+/* 1 -> 2: the index the server keeps beside the entries (server/index.c):
+ * which matter each document and revisit belongs to, each matter's entries
+ * from every device in the order they were stored, the rule flags of the
+ * matter state machine, each device's subjects with their subject key, and
+ * the county-wide list of matters citing a three-list item for a subject
+ * (served by GET /v1/citations; id is the cursor). */
+static const char migration_2[] =
+    "CREATE TABLE objects(id TEXT PRIMARY KEY, matter TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE matter_entries(id INTEGER PRIMARY KEY, matter TEXT NOT NULL,"
+    "  device INTEGER NOT NULL, seq INTEGER NOT NULL, UNIQUE(device, seq));"
+    "CREATE INDEX matter_entries_matter ON matter_entries(matter, id);"
+    "CREATE TABLE rule_flags(device INTEGER NOT NULL, seq INTEGER NOT NULL, rule TEXT NOT NULL,"
+    "  flag_only INTEGER NOT NULL, detail TEXT NOT NULL, matter TEXT NOT NULL,"
+    "  flagged_ms INTEGER NOT NULL, PRIMARY KEY(device, seq, rule)) WITHOUT ROWID;"
+    "CREATE INDEX rule_flags_matter ON rule_flags(matter);"
+    "CREATE TABLE subjects(device INTEGER NOT NULL, id TEXT NOT NULL,"
+    "  subject_key TEXT NOT NULL, PRIMARY KEY(device, id)) WITHOUT ROWID;"
+    "CREATE TABLE citations(id INTEGER PRIMARY KEY, subject_key TEXT NOT NULL,"
+    "  item TEXT NOT NULL, matter TEXT NOT NULL, device INTEGER NOT NULL,"
+    "  UNIQUE(subject_key, item, matter));";
+
+static const char *const migrations[] = {migration_1, migration_2};
+#define SCHEMA_VERSION (int)(sizeof migrations / sizeof migrations[0])
+
 static int fail(sq *s, int rc)
 {
     snprintf(s->err, sizeof s->err, "%s", sqlite3_errmsg(s->db));
@@ -60,15 +102,10 @@ static int fail(sq *s, int rc)
     return ST_ERR;
 }
 
-/* Prepare and bind: types 't' text, 'b' blob (ptr, len), 'i' int64,
- * 'h' 32-byte blob. */
-static sqlite3_stmt *prep(sq *s, const char *sql, const char *types, va_list ap)
+/* Bind: types 't' text, 'b' blob (ptr, len), 'i' int64, 'h' 32-byte
+ * blob. */
+static void bind_args(sqlite3_stmt *st, const char *types, va_list ap)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        fail(s, sqlite3_errcode(s->db));
-        return NULL;
-    }
     for (int i = 0; types[i]; i++) {
         switch (types[i]) {
         case 't':
@@ -88,10 +125,56 @@ static sqlite3_stmt *prep(sq *s, const char *sql, const char *types, va_list ap)
             break;
         }
     }
+}
+
+/* Prepare and bind (types as bind_args). */
+static sqlite3_stmt *prep(sq *s, const char *sql, const char *types, va_list ap)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        fail(s, sqlite3_errcode(s->db));
+        return NULL;
+    }
+    bind_args(st, types, ap);
     return st;
 }
 
-#include <stdarg.h>
+/* The cached statement q (prepared on first use), bound. Give it back
+ * with done(). */
+static sqlite3_stmt *cached(sq *s, int q, const char *sql, const char *types, ...)
+{
+    va_list ap;
+    if (!s->q[q] && sqlite3_prepare_v2(s->db, sql, -1, &s->q[q], NULL) != SQLITE_OK) {
+        fail(s, sqlite3_errcode(s->db));
+        s->q[q] = NULL;
+        return NULL;
+    }
+    va_start(ap, types);
+    bind_args(s->q[q], types, ap);
+    va_end(ap);
+    return s->q[q];
+}
+
+static void done(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+/* Step a cached statement to completion (a returned row is ignored). */
+static int cstep(sq *s, sqlite3_stmt *st)
+{
+    int rc;
+    if (!st)
+        return ST_ERR;
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        rc = fail(s, rc);
+    else
+        rc = ST_OK;
+    done(st);
+    return rc;
+}
 
 static int run(sq *s, const char *sql, const char *types, ...)
 {
@@ -139,6 +222,8 @@ static void sq_close(st_backend *b)
     sq *s = (sq *)b;
     if (!s)
         return;
+    for (int i = 0; i < Q_COUNT; i++)
+        sqlite3_finalize(s->q[i]);
     sqlite3_close_v2(s->db);
     free(s);
 }
@@ -510,6 +595,266 @@ static int sq_reference_latest(st_backend *b, uint64_t *version, uint8_t **blob,
     return ST_OK;
 }
 
+/* ---- the index (schema 2) ---------------------------------------------- */
+
+static int sq_object_put(st_backend *b, const char *id, const char *matter)
+{
+    sq *s = (sq *)b;
+    return cstep(s, cached(s, Q_OBJECT_PUT, "INSERT OR IGNORE INTO objects(id, matter) VALUES (?, ?)",
+                           "tt", id, matter));
+}
+
+static int sq_object_matter(st_backend *b, const char *id, char *matter, size_t len)
+{
+    sq *s = (sq *)b;
+    sqlite3_stmt *st = cached(s, Q_OBJECT_GET, "SELECT matter FROM objects WHERE id = ?", "t", id);
+    int r, rc = ST_OK;
+    if (!st)
+        return ST_ERR;
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        snprintf(matter, len, "%s", (const char *)sqlite3_column_text(st, 0));
+    else
+        rc = r == SQLITE_DONE ? ST_NOTFOUND : fail(s, r);
+    done(st);
+    return rc;
+}
+
+static int sq_matter_entry_add(st_backend *b, const char *matter, int64_t device, uint64_t seq)
+{
+    sq *s = (sq *)b;
+    return cstep(s, cached(s, Q_ME_ADD,
+                           "INSERT OR IGNORE INTO matter_entries(matter, device, seq) VALUES (?, ?, ?)",
+                           "tii", matter, device, (int64_t)seq));
+}
+
+static int sq_matter_entries(st_backend *b, const char *matter, st_entry_cb cb, void *ud)
+{
+    sq *s = (sq *)b;
+    sqlite3_stmt *st = cached(s, Q_ME_LIST,
+                              "SELECT m.device, m.seq, e.entry FROM matter_entries m JOIN entries e"
+                              " ON e.device = m.device AND e.seq = m.seq WHERE m.matter = ?"
+                              " ORDER BY m.id",
+                              "t", matter);
+    int r, rc = ST_OK;
+    if (!st)
+        return ST_ERR;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW)
+        if (cb(ud, sqlite3_column_int64(st, 0), (uint64_t)sqlite3_column_int64(st, 1),
+               sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2)) != 0)
+            break;
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        rc = fail(s, r);
+    done(st);
+    return rc;
+}
+
+typedef struct old_flag {
+    int64_t device, seq, ms;
+    char rule[64];
+} old_flag;
+
+static int sq_flags_replace(st_backend *b, const char *matter, const st_flag *f, size_t n,
+                            int64_t now)
+{
+    sq *s = (sq *)b;
+    old_flag *old = NULL;
+    size_t nold = 0, cap = 0;
+    sqlite3_stmt *st = cached(s, Q_FLAGS_OLD,
+                              "SELECT device, seq, rule, flagged_ms FROM rule_flags WHERE matter = ?",
+                              "t", matter);
+    int r, rc = ST_OK;
+
+    if (!st)
+        return ST_ERR;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (nold == cap) {
+            old_flag *no = realloc(old, (cap = cap ? 2 * cap : 8) * sizeof *old);
+            if (!no) {
+                snprintf(s->err, sizeof s->err, "out of memory");
+                rc = ST_ERR;
+                break;
+            }
+            old = no;
+        }
+        old[nold].device = sqlite3_column_int64(st, 0);
+        old[nold].seq = sqlite3_column_int64(st, 1);
+        snprintf(old[nold].rule, sizeof old[nold].rule, "%s",
+                 (const char *)sqlite3_column_text(st, 2));
+        old[nold].ms = sqlite3_column_int64(st, 3);
+        nold++;
+    }
+    if (rc == ST_OK && r != SQLITE_DONE)
+        rc = fail(s, r);
+    done(st);
+    if (rc == ST_OK && (nold || n))
+        rc = cstep(s, cached(s, Q_FLAGS_DEL, "DELETE FROM rule_flags WHERE matter = ?", "t", matter));
+    for (size_t i = 0; rc == ST_OK && i < n; i++) {
+        int64_t ms = now;
+        for (size_t k = 0; k < nold; k++)
+            if (old[k].device == f[i].device && old[k].seq == (int64_t)f[i].seq &&
+                strcmp(old[k].rule, f[i].rule) == 0)
+                ms = old[k].ms;
+        rc = cstep(s, cached(s, Q_FLAG_ADD,
+                             "INSERT OR IGNORE INTO rule_flags(device, seq, rule, flag_only, detail,"
+                             " matter, flagged_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             "iititti", f[i].device, (int64_t)f[i].seq, f[i].rule,
+                             (int64_t)(f[i].flag_only != 0), f[i].detail, f[i].matter, ms));
+    }
+    free(old);
+    return rc;
+}
+
+static int sq_flag_add(st_backend *b, const st_flag *f, int64_t now)
+{
+    sq *s = (sq *)b;
+    return cstep(s, cached(s, Q_FLAG_ADD,
+                           "INSERT OR IGNORE INTO rule_flags(device, seq, rule, flag_only, detail,"
+                           " matter, flagged_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           "iititti", f->device, (int64_t)f->seq, f->rule,
+                           (int64_t)(f->flag_only != 0), f->detail, f->matter, now));
+}
+
+static int sq_flags_list(st_backend *b, int64_t device, const char *matter,
+                         int (*cb)(void *, const st_flag_row *), void *ud)
+{
+    sq *s = (sq *)b;
+    sqlite3_stmt *st;
+    int r, rc = ST_OK;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT f.device, f.seq, f.rule, f.flag_only, f.detail, f.matter,"
+                           " f.flagged_ms, coalesce(d.name, ''), coalesce(e.kind, '')"
+                           " FROM rule_flags f LEFT JOIN devices d ON d.id = f.device"
+                           " LEFT JOIN entries e ON e.device = f.device AND e.seq = f.seq"
+                           " WHERE (?1 = 0 OR f.device = ?1) AND (?2 IS NULL OR f.matter = ?2)"
+                           " ORDER BY f.device, f.seq, f.rule",
+                           -1, &st, NULL) != SQLITE_OK)
+        return fail(s, sqlite3_errcode(s->db));
+    sqlite3_bind_int64(st, 1, device);
+    if (matter)
+        sqlite3_bind_text(st, 2, matter, -1, SQLITE_TRANSIENT);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        st_flag_row row;
+        row.f.device = sqlite3_column_int64(st, 0);
+        row.f.seq = (uint64_t)sqlite3_column_int64(st, 1);
+        row.f.rule = (const char *)sqlite3_column_text(st, 2);
+        row.f.flag_only = sqlite3_column_int(st, 3);
+        row.f.detail = (const char *)sqlite3_column_text(st, 4);
+        row.f.matter = (const char *)sqlite3_column_text(st, 5);
+        row.flagged_ms = sqlite3_column_int64(st, 6);
+        row.device_name = (const char *)sqlite3_column_text(st, 7);
+        row.kind = (const char *)sqlite3_column_text(st, 8);
+        if (cb(ud, &row) != 0)
+            break;
+    }
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        rc = fail(s, r);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_subject_put(st_backend *b, int64_t device, const char *id, const char *key)
+{
+    sq *s = (sq *)b;
+    return cstep(s, cached(s, Q_SUBJECT_PUT,
+                           "INSERT OR IGNORE INTO subjects(device, id, subject_key) VALUES (?, ?, ?)",
+                           "itt", device, id, key));
+}
+
+static int sq_subject_key(st_backend *b, int64_t device, const char *id, char key[65])
+{
+    sq *s = (sq *)b;
+    sqlite3_stmt *st = cached(s, Q_SUBJECT_GET,
+                              "SELECT subject_key FROM subjects WHERE device = ? AND id = ?", "it",
+                              device, id);
+    int r, rc = ST_OK;
+    if (!st)
+        return ST_ERR;
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        snprintf(key, 65, "%s", (const char *)sqlite3_column_text(st, 0));
+    else
+        rc = r == SQLITE_DONE ? ST_NOTFOUND : fail(s, r);
+    done(st);
+    return rc;
+}
+
+static int sq_citation_add(st_backend *b, const char *key, const char *item, const char *matter,
+                           int64_t device)
+{
+    sq *s = (sq *)b;
+    return cstep(s, cached(s, Q_CITE_ADD,
+                           "INSERT OR IGNORE INTO citations(subject_key, item, matter, device)"
+                           " VALUES (?, ?, ?, ?)",
+                           "ttti", key, item, matter, device));
+}
+
+static int sq_citation_other(st_backend *b, const char *key, const char *item, const char *matter,
+                             char *other, size_t len)
+{
+    sq *s = (sq *)b;
+    sqlite3_stmt *st = cached(
+        s, Q_CITE_OTHER,
+        "SELECT matter FROM citations WHERE subject_key = ?1 AND item = ?2 AND matter <> ?3"
+        " AND id < coalesce((SELECT id FROM citations WHERE subject_key = ?1 AND item = ?2"
+        "   AND matter = ?3), 9223372036854775807) ORDER BY id LIMIT 1",
+        "ttt", key, item, matter);
+    int r, rc = ST_OK;
+    if (!st)
+        return ST_ERR;
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        snprintf(other, len, "%s", (const char *)sqlite3_column_text(st, 0));
+    else
+        rc = r == SQLITE_DONE ? ST_NOTFOUND : fail(s, r);
+    done(st);
+    return rc;
+}
+
+static int sq_citations_since(st_backend *b, uint64_t since, size_t max,
+                              int (*cb)(void *, uint64_t, const char *, const char *, const char *),
+                              void *ud)
+{
+    sq *s = (sq *)b;
+    sqlite3_stmt *st;
+    int r, rc = ST_OK;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT id, subject_key, item, matter FROM citations WHERE id > ?"
+                           " ORDER BY id LIMIT ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return fail(s, sqlite3_errcode(s->db));
+    sqlite3_bind_int64(st, 1, (int64_t)since);
+    sqlite3_bind_int64(st, 2, (int64_t)max);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW)
+        if (cb(ud, (uint64_t)sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+               (const char *)sqlite3_column_text(st, 2),
+               (const char *)sqlite3_column_text(st, 3)) != 0)
+            break;
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        rc = fail(s, r);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_entries_each(st_backend *b, st_entry_cb cb, void *ud)
+{
+    sq *s = (sq *)b;
+    sqlite3_stmt *st;
+    int r, rc = ST_OK;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT device, seq, entry FROM entries ORDER BY received_ms, device, seq",
+                           -1, &st, NULL) != SQLITE_OK)
+        return fail(s, sqlite3_errcode(s->db));
+    while ((r = sqlite3_step(st)) == SQLITE_ROW)
+        if (cb(ud, sqlite3_column_int64(st, 0), (uint64_t)sqlite3_column_int64(st, 1),
+               sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2)) != 0)
+            break;
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        rc = fail(s, r);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static const st_ops sqlite_ops = {
     sq_close,           sq_errmsg,          sq_begin,          sq_commit,
     sq_rollback,        sq_meta_get,        sq_meta_set,       sq_device_add,
@@ -518,14 +863,97 @@ static const st_ops sqlite_ops = {
     sq_token_use,       sq_entry_hash,      sq_entry_put,      sq_entry_get,
     sq_fork_put,        sq_ack_get,         sq_ack_put,        sq_evidence_expect,
     sq_evidence_get,    sq_evidence_complete, sq_evidence_missing, sq_reference_put,
-    sq_reference_latest,
+    sq_reference_latest, sq_object_put,     sq_object_matter,  sq_matter_entry_add,
+    sq_matter_entries,  sq_flags_replace,   sq_flag_add,       sq_flags_list,
+    sq_subject_put,     sq_subject_key,     sq_citation_add,   sq_citation_other,
+    sq_citations_since, sq_entries_each,
 };
 
-st_backend *st_sqlite_open(const char *path, int create, char *err, size_t errlen)
+static int pragma_versions(sqlite3 *db, int *version, int *appid)
+{
+    sqlite3_stmt *st;
+    int rc = -1;
+    if (sqlite3_prepare_v2(db, "SELECT (SELECT user_version FROM pragma_user_version),"
+                               " (SELECT application_id FROM pragma_application_id)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *version = sqlite3_column_int(st, 0);
+        *appid = sqlite3_column_int(st, 1);
+        rc = 0;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Bring the schema to SCHEMA_VERSION in one transaction: the steps, the
+ * re-indexing of the entries already held (when the index is new), the
+ * version. The version is read again inside the transaction: another
+ * process may have upgraded meanwhile. */
+static int upgrade(sq *s, const char *path, int create, char *err, size_t errlen)
+{
+    int version = 0, appid = 0, rc;
+    char sql[96];
+
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
+        pragma_versions(s->db, &version, &appid) != 0) {
+        snprintf(err, errlen, "upgrading %s: %s", path, sqlite3_errmsg(s->db));
+        goto bad;
+    }
+    if (version == SCHEMA_VERSION && appid == APPLICATION_ID)
+        return sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+    if (version == 0 && appid == 0 && !create) {
+        snprintf(err, errlen, "%s is empty: not a patrold database", path);
+        goto bad;
+    }
+    for (int v = version; v < SCHEMA_VERSION; v++) {
+        if (sqlite3_exec(s->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "upgrading %s to schema %d: %s", path, v + 1,
+                     sqlite3_errmsg(s->db));
+            goto bad;
+        }
+    }
+    if (version >= 1 && version < 2) {
+        /* The index is new: index and flag the entries already held. */
+        int n = 0;
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(s->db, "SELECT EXISTS (SELECT 1 FROM entries)", -1, &st, NULL) ==
+            SQLITE_OK) {
+            if (sqlite3_step(st) == SQLITE_ROW)
+                n = sqlite3_column_int(st, 0);
+            sqlite3_finalize(st);
+        }
+        if (n && !reindex_hook) {
+            snprintf(err, errlen, "%s holds entries to index on its upgrade to schema %d and"
+                                  " this program cannot index them: open it with patrold", path,
+                     SCHEMA_VERSION);
+            goto bad;
+        }
+        if (n && (rc = reindex_hook(&s->base, err, errlen)) != ST_OK)
+            goto bad;
+    }
+    snprintf(sql, sizeof sql, "PRAGMA user_version=%d; PRAGMA application_id=%d;",
+             SCHEMA_VERSION, APPLICATION_ID);
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "upgrading %s: %s", path, sqlite3_errmsg(s->db));
+        goto bad;
+    }
+    return 0;
+bad:
+    for (int q = 0; q < Q_COUNT; q++) {
+        sqlite3_finalize(s->q[q]);
+        s->q[q] = NULL;
+    }
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+st_backend *st_sqlite_open(const char *path, int flags, char *err, size_t errlen)
 {
     sq *s = calloc(1, sizeof *s);
-    int rc, version = 0, appid = 0;
-    sqlite3_stmt *st;
+    int rc, version = 0, appid = 0, create = (flags & ST_OPEN_CREATE) != 0,
+            ro = (flags & ST_OPEN_READONLY) != 0;
 
     if (!s) {
         snprintf(err, errlen, "out of memory");
@@ -533,8 +961,8 @@ st_backend *st_sqlite_open(const char *path, int create, char *err, size_t errle
     }
     s->base.ops = &sqlite_ops;
     rc = sqlite3_open_v2(path, &s->db,
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
-                             (create ? SQLITE_OPEN_CREATE : 0),
+                         (ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX |
+                             (create && !ro ? SQLITE_OPEN_CREATE : 0),
                          NULL);
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "cannot open %s: %s", path,
@@ -543,43 +971,41 @@ st_backend *st_sqlite_open(const char *path, int create, char *err, size_t errle
     }
     sqlite3_busy_timeout(s->db, 10000);
     /* synchronous=FULL: nothing is acknowledged before it survives power
-     * loss (with NORMAL the last WAL commits may be lost). */
-    if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                            "PRAGMA foreign_keys=ON;", NULL, NULL, NULL) != SQLITE_OK) {
+     * loss (with NORMAL the last WAL commits may be lost). A read-only
+     * handle reads the WAL that serve's handles write. */
+    if (sqlite3_exec(s->db, ro ? "PRAGMA foreign_keys=ON;"
+                               : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                                 "PRAGMA foreign_keys=ON;",
+                     NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
         goto bad;
     }
-    if (sqlite3_prepare_v2(s->db, "SELECT (SELECT user_version FROM pragma_user_version),"
-                                  " (SELECT application_id FROM pragma_application_id)",
-                           -1, &st, NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            version = sqlite3_column_int(st, 0);
-            appid = sqlite3_column_int(st, 1);
-        }
-        sqlite3_finalize(st);
+    if (pragma_versions(s->db, &version, &appid) != 0) {
+        snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
+        goto bad;
     }
-    if (version == 0 && appid == 0 && create) {
-        char sql[96];
-        snprintf(sql, sizeof sql, "PRAGMA user_version=%d; PRAGMA application_id=%d;",
-                 SCHEMA_VERSION, APPLICATION_ID);
-        if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
-            sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
-            sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK ||
-            sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-            snprintf(err, errlen, "creating %s: %s", path, sqlite3_errmsg(s->db));
-            goto bad;
-        }
-    } else if (appid != APPLICATION_ID) {
+    if (!(version == 0 && appid == 0 && create) && appid != APPLICATION_ID) {
         snprintf(err, errlen, "%s is not a patrold database", path);
         goto bad;
-    } else if (version != SCHEMA_VERSION) {
-        snprintf(err, errlen, "%s has schema version %d; this patrold supports %d", path, version,
-                 SCHEMA_VERSION);
+    }
+    if (version > SCHEMA_VERSION) {
+        snprintf(err, errlen, "%s has schema version %d; this patrold supports up to %d: use a "
+                              "newer patrold", path, version, SCHEMA_VERSION);
         goto bad;
+    }
+    if (version < SCHEMA_VERSION) {
+        if (ro) {
+            snprintf(err, errlen, "%s has schema version %d and needs an upgrade to %d, which"
+                                  " a read-only command does not do: run 'patrold serve' or"
+                                  " 'patrold device list' once",
+                     path, version, SCHEMA_VERSION);
+            goto bad;
+        }
+        if (upgrade(s, path, create, err, errlen) != 0)
+            goto bad;
     }
     return &s->base;
 bad:
-    sqlite3_close_v2(s->db);
-    free(s);
+    sq_close(&s->base);
     return NULL;
 }
