@@ -128,35 +128,39 @@ const char *px_matter_allows(px_mstate s, const char *kind)
     return "not_a_matter_kind";
 }
 
-/* The sentence for a state refusal. */
-static void state_detail(px_mstate s, const char *rule, const char *kind, char *out, size_t len)
+/* The sentence for a state refusal of an entry of kind in matter id. */
+static void state_detail(px_mstate s, const char *rule, const char *kind, const char *id,
+                         char *out, size_t len)
 {
-    if (strcmp(rule, "opened_twice") == 0)
-        snprintf(out, len, "%s", _("the matter is opened already"));
-    else if (strcmp(rule, "not_opened") == 0)
+    const char *why;
+    if (strcmp(rule, "not_opened") == 0) {
         snprintf(out, len, _("%s names a matter that was never opened"), kind);
+        return;
+    }
+    if (strcmp(rule, "opened_twice") == 0)
+        why = _("it is opened already");
     else if (strcmp(rule, "consent_first") == 0)
-        snprintf(out, len, "%s",
-                 _("the subject has not accepted flexible enforcement: tell it of its right to "
-                   "choose and record its answer first (patrol consent)"));
+        why = _("the subject has not accepted flexible enforcement: tell it of its right to "
+                "choose and record its answer first (patrol consent)");
     else if (strcmp(rule, "subject_refused") == 0)
-        snprintf(out, len, "%s",
-                 _("the subject refused flexible enforcement: the matter can only be terminated "
-                   "(reason subject_refused)"));
+        why = _("the subject refused flexible enforcement: the matter can only be terminated "
+                "(reason subject_refused)");
     else if (strcmp(rule, "application_withdrawn") == 0)
-        snprintf(out, len, "%s",
-                 _("the subject withdrew its application: the matter can only be terminated "
-                   "(reason subject_withdrew)"));
+        why = _("the subject withdrew its application: the matter can only be terminated "
+                "(reason subject_withdrew)");
     else if (strcmp(rule, "subject_asked_stop") == 0)
-        snprintf(out, len, "%s",
-                 _("the subject asked to stop flexible enforcement: the matter can only be "
-                   "terminated (reason subject_asked_stop)"));
+        why = _("the subject asked to stop flexible enforcement: the matter can only be "
+                "terminated (reason subject_asked_stop)");
     else if (strcmp(rule, "matter_closed") == 0)
-        snprintf(out, len, _("the matter is %s: only document deliveries and corrections can "
-                             "still be recorded"),
-                 _(px_mstate_label(s)));
+        why = NULL;
     else
-        snprintf(out, len, _("%s is not allowed now (%s)"), kind, _(px_mstate_label(s)));
+        why = _("this is not allowed in its present state");
+    if (why)
+        snprintf(out, len, _("matter %s: %s"), id, why);
+    else
+        snprintf(out, len, _("matter %s is %s: only document deliveries and corrections can "
+                             "still be recorded"),
+                 id, _(px_mstate_label(s)));
 }
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -419,7 +423,8 @@ static void check_outcome(replay *r, size_t i, const eff *x, const char *follows
     const char *outcome = get(x, "outcome");
     if (!outcome)
         return;
-    if (!get(x, "opinion"))
+    /* (revisit.outcome requires it in the table: missing_field) */
+    if (!get(x, "opinion") && strcmp(x->e->kind, "revisit.outcome") != 0)
         find(r, i, "revisit_opinion", 0, "%s",
              _("a revisit asks the subject's opinions and suggestions (--opinion)"));
     if ((eq(follows, "penalty") || eq(follows, "coercion")) && !get(x, "integrity"))
@@ -612,7 +617,7 @@ static void step(replay *r, size_t i, px_mstate *before_out)
             find(r, i, rule, 0, _("%s is not part of a matter"), kind);
             return;
         }
-        state_detail(before, rule, kind, detail, sizeof detail);
+        state_detail(before, rule, kind, m->id, detail, sizeof detail);
         find(r, i, rule, 0, "%s", detail);
         if (before == PX_MS_NEW)
             return; /* nothing to apply it to */

@@ -121,6 +121,7 @@ int cmd_subject(int argc, char **argv);
 int cmd_matter(int argc, char **argv);
 int cmd_act(int argc, char **argv);
 int cmd_dept(int argc, char **argv);
+int cmd_flags(int argc, char **argv);
 int cmd_consent(int argc, char **argv);
 int cmd_leaflet(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
@@ -157,8 +158,13 @@ void fmt_place(const patrol_location *l, char *buf, size_t len);
 /* A confidentiality mark in the user's language (static), "" for none. */
 const char *fmt_conf(patrol_conf c);
 
-/* A choice value ("in_person") as people read it (static or value). */
+/* A choice value ("in_person") as people read it, in their language
+ * ("in person", "直接送达"); the value itself if the rules give it no
+ * label. Static, or value. */
 const char *fmt_choice(const char *value);
+
+/* A matter state ("accepted") as people read it; likewise. */
+const char *fmt_state(const char *state);
 
 /* Columns a UTF-8 string takes on a terminal: East Asian wide characters
  * (CJK, Hangul, fullwidth forms) two, everything else (and each byte that

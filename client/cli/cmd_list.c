@@ -2,6 +2,7 @@
  * log, verify, revisits, matter list, lists, info, kinds. Text for people,
  * or --json for scripts. Prefix cmd_. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -40,28 +41,153 @@ static int run_listing(int argc, char **argv, const spec *sp, const char *usage,
     return rc;
 }
 
+/* Who each matter is about, for the text log: subject.add entries give a
+ * subject's name (and whether it was marked confidential), matter.open
+ * entries the matter's subject. Learnt from the whole journal in a first
+ * pass, so `log --matter M` names the subject too; sorted for bsearch. */
+typedef struct id_pair {
+    char *key, *val;
+    patrol_conf conf;
+} id_pair;
+
+typedef struct id_map {
+    id_pair *v;
+    size_t n, cap;
+} id_map;
+
+static int id_map_add(id_map *m, const char *key, const char *val, patrol_conf conf)
+{
+    if (m->n == m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 64;
+        id_pair *v = realloc(m->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        m->v = v;
+        m->cap = cap;
+    }
+    m->v[m->n].key = strdup(key);
+    m->v[m->n].val = strdup(val);
+    m->v[m->n].conf = conf;
+    if (!m->v[m->n].key || !m->v[m->n].val) {
+        free(m->v[m->n].key);
+        free(m->v[m->n].val);
+        return -1;
+    }
+    m->n++;
+    return 0;
+}
+
+static int id_pair_cmp(const void *a, const void *b)
+{
+    return strcmp(((const id_pair *)a)->key, ((const id_pair *)b)->key);
+}
+
+/* The value recorded for key (ids are unique in a journal), or NULL. */
+static const id_pair *id_map_get(const id_map *m, const char *key)
+{
+    id_pair k = {(char *)key, NULL, PATROL_CONF_NONE};
+    return m->n ? bsearch(&k, m->v, m->n, sizeof *m->v, id_pair_cmp) : NULL;
+}
+
+static void id_map_sort(id_map *m)
+{
+    if (m->n)
+        qsort(m->v, m->n, sizeof *m->v, id_pair_cmp);
+}
+
+static void id_map_free(id_map *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->v[i].key);
+        free(m->v[i].val);
+    }
+    free(m->v);
+}
+
+typedef struct subjects {
+    id_map names;   /* subject id -> name */
+    id_map matters; /* matter id -> subject id */
+} subjects;
+
+static const patrol_field *entry_field(const patrol_entry_view *e, const char *name)
+{
+    for (size_t i = 0; i < e->n_fields; i++)
+        if (strcmp(e->fields[i].name, name) == 0)
+            return &e->fields[i];
+    return NULL;
+}
+
+static int subjects_cb(void *ud, const patrol_entry_view *e)
+{
+    subjects *s = ud;
+    const patrol_field *f;
+    if (strcmp(e->kind, "subject.add") == 0 && (f = entry_field(e, "name")))
+        return id_map_add(&s->names, e->object, f->value, f->conf) ? PATROL_ENOMEM : 0;
+    if (strcmp(e->kind, "matter.open") == 0 && (f = entry_field(e, "subject")))
+        return id_map_add(&s->matters, e->object, f->value, PATROL_CONF_NONE) ? PATROL_ENOMEM : 0;
+    return 0;
+}
+
+/* Is field name of kind a choice (its value a code with a label)? */
+static int is_choice(const char *kind, const char *name)
+{
+    patrol_field_info fi;
+    for (size_t i = 0; patrol_kind_field(kind, i, &fi) == PATROL_OK; i++)
+        if (strcmp(fi.name, name) == 0)
+            return fi.choices != NULL;
+    return 0;
+}
+
+typedef struct log_ctx {
+    listing *l;
+    subjects subj;
+} log_ctx;
+
 static int log_cb(void *ud, const patrol_entry_view *e)
 {
-    listing *c = ud;
+    log_ctx *c = ud;
+    int reveal = c->l->o->reveal;
     char when[80];
-    if (c->arr) {
-        cJSON_AddItemToArray(c->arr, cli_json_entry(e, c->o->reveal));
+    const id_pair *m, *name;
+    const char *label;
+    if (c->l->arr) {
+        cJSON_AddItemToArray(c->l->arr, cli_json_entry(e, reveal));
         return 0;
     }
-    cli_format_time(e->wall_ms, when, sizeof when);
+    fmt_time(e->wall_ms, when, sizeof when);
+    /* The kind's code (for scripts and grep), then its name for people. */
     printf("#%llu %s %s %s", (unsigned long long)e->seq, when, e->kind, e->object);
+    if ((label = patrol_kind_label(e->kind)) && *label)
+        printf("  %s", _(label));
+    printf("\n");
+    /* TRANSLATORS: the labels of the text log ("subject", "inspectors",
+     * "corrects", "place") are padded to line up with the field names. */
+    if (e->matter[0] && (m = id_map_get(&c->subj.matters, e->matter)) &&
+        (name = id_map_get(&c->subj.names, m->val))) {
+        if (name->conf != PATROL_CONF_NONE && !reveal)
+            printf("    %s: [%s]\n", _("subject"), fmt_conf(name->conf));
+        else
+            printf("    %s: %s\n", _("subject"), name->val);
+    }
     if (e->n_inspectors) {
-        printf(" by ");
+        printf("    %s: ", _("inspectors"));
         for (size_t i = 0; i < e->n_inspectors; i++)
             printf("%s%s", i ? "," : "", e->inspectors[i]);
+        printf("\n");
     }
     if (e->corrects)
-        printf(" corrects #%llu", (unsigned long long)e->corrects);
-    printf("\n");
+        printf("    %s: #%llu\n", _("corrects"), (unsigned long long)e->corrects);
+    if (e->location) {
+        char place[96];
+        fmt_place(e->location, place, sizeof place);
+        printf("    %s: %s\n", _("place"), place);
+    }
     for (size_t i = 0; i < e->n_fields; i++) {
         const patrol_field *f = &e->fields[i];
-        if (f->conf != PATROL_CONF_NONE && !c->o->reveal)
-            printf("    %s: [%s]\n", f->name, cli_conf_name(f->conf));
+        if (f->conf != PATROL_CONF_NONE && !reveal)
+            printf("    %s: [%s]\n", f->name, fmt_conf(f->conf));
+        else if (is_choice(e->kind, f->name) && strcmp(fmt_choice(f->value), f->value) != 0)
+            printf("    %s: %s (%s)\n", f->name, f->value, fmt_choice(f->value));
         else
             printf("    %s: %s\n", f->name, f->value);
     }
@@ -70,15 +196,29 @@ static int log_cb(void *ud, const patrol_entry_view *e)
 
 static int call_log(patrol *p, listing *l)
 {
-    return patrol_log(p, l->o->target, log_cb, l);
+    log_ctx c;
+    int err = 0;
+    memset(&c, 0, sizeof c);
+    c.l = l;
+    if (!l->arr) {
+        err = patrol_log(p, NULL, subjects_cb, &c.subj);
+        id_map_sort(&c.subj.names);
+        id_map_sort(&c.subj.matters);
+    }
+    if (!err)
+        err = patrol_log(p, l->o->target, log_cb, &c);
+    id_map_free(&c.subj.names);
+    id_map_free(&c.subj.matters);
+    return err;
 }
 
 int cmd_log(int argc, char **argv)
 {
     spec sp = {NULL, "matter", O_TARGET | O_JSON | O_REVEAL, NULL, 0};
     return run_listing(argc, argv, &sp, "log [--matter ID] [--json] [--reveal]",
-                       "Show the journal (the full-process record), or one matter's entries. "
-                       "Confidential values are hidden unless --reveal.",
+                       N_("Show the journal (the full-process record), or one matter's entries, "
+                          "with local times, the subject's name and the place. Confidential "
+                          "values are hidden unless --reveal."),
                        call_log);
 }
 
@@ -99,7 +239,9 @@ static void problem_cb(void *ud, uint64_t seq, const char *evidence, const char 
         cJSON_AddStringToObject(o, "problem", what);
         cJSON_AddItemToArray(c->arr, o);
     } else {
-        printf("FAIL %s\n", what);
+        /* TRANSLATORS: a problem verify found; %s says what (from libpatrol). */
+        printf(_("FAIL %s"), what);
+        printf("\n");
     }
 }
 
@@ -120,6 +262,9 @@ int cmd_verify(int argc, char **argv)
                     "file's hash. Exit 0 only if all are right; otherwise each problem is named "
                     "and the exit status is 3.",
                     NULL, NULL);
+    /* JSON is for scripts: the problems it names stay in English. */
+    if (o.json)
+        cli_messages_english();
     if ((rc = opts_open_store(&o, &p)))
         return rc;
     c.json = o.json;
@@ -139,13 +284,16 @@ int cmd_verify(int argc, char **argv)
             cJSON_AddItemToObject(j, "problems", c.arr);
             cli_json_print(j);
         } else if (err == PATROL_OK) {
-            printf("OK %llu entries, %llu evidence files (%llu bytes): hashes, chain and "
-                   "signatures verified\n",
+            printf(_("OK %llu entries, %llu evidence files (%llu bytes): hashes, chain and "
+                     "signatures verified"),
                    (unsigned long long)st.entries, (unsigned long long)st.evidence_files,
                    (unsigned long long)st.evidence_bytes);
+            printf("\n");
         } else {
-            fprintf(stderr, "patrol: verify: %llu problem(s) in %llu entries\n",
-                    (unsigned long long)st.problems, (unsigned long long)st.entries);
+            fprintf(stderr, "patrol: verify: ");
+            fprintf(stderr, _("%llu problem(s) in %llu entries"), (unsigned long long)st.problems,
+                    (unsigned long long)st.entries);
+            fputs("\n", stderr);
         }
         rc = err == PATROL_OK ? 0 : EXIT_VERIFY;
     }
@@ -166,12 +314,19 @@ static int revisit_cb(void *ud, const patrol_revisit_view *r)
         cJSON_AddStringToObject(o, "outcome", r->outcome);
         cJSON_AddItemToArray(c->arr, o);
     } else {
-        const char *state = r->outcome[0] ? r->outcome
-                            : r->days_overdue > 0 ? "OVERDUE"
-                            : r->days_overdue == 0 ? "DUE TODAY" : "planned";
-        printf("%-22s due %s  %-12s %s  %s", r->id, r->due, state, r->matter, r->subject_name);
-        if (!r->outcome[0] && r->days_overdue > 0)
-            printf("  (%d days overdue)", (int)r->days_overdue);
+        /* The state last: its width varies with the language. */
+        printf("%-22s ", r->id);
+        /* TRANSLATORS: %s is a due date, 2026-12-10. */
+        printf(_("due %s"), r->due);
+        printf("  %s  %s  ", r->matter, r->subject_name);
+        if (r->outcome[0])
+            printf("%s", fmt_choice(r->outcome));
+        else if (r->days_overdue > 0)
+            printf(_("OVERDUE (%d days overdue)"), (int)r->days_overdue);
+        else if (r->days_overdue == 0)
+            printf("%s", _("DUE TODAY"));
+        else
+            printf("%s", _("planned"));
         printf("\n");
     }
     return 0;
@@ -186,8 +341,8 @@ int cmd_revisits(int argc, char **argv)
 {
     spec sp = {NULL, NULL, O_JSON | O_DUE | O_TODAY, NULL, 0};
     return run_listing(argc, argv, &sp, "revisits [--due] [--today YYYY-MM-DD] [--json]",
-                       "List revisits; with --due only those without an outcome that are due "
-                       "today or overdue.",
+                       N_("List revisits; with --due only those without an outcome that are due "
+                          "today (the local date) or overdue."),
                        call_revisits);
 }
 
@@ -203,12 +358,55 @@ static int matter_cb(void *ud, const patrol_matter_view *m)
         cJSON_AddStringToObject(o, "summary", m->summary);
         cJSON_AddStringToObject(o, "state", m->state);
         cJSON_AddStringToObject(o, "list_item", m->list_item);
+        cJSON_AddStringToObject(o, "list_type", m->list_type);
+        cJSON_AddStringToObject(o, "consent", m->consent);
+        cJSON_AddStringToObject(o, "application", m->application);
+        cJSON_AddBoolToObject(o, "major", m->major);
+        cJSON_AddBoolToObject(o, "technical", m->technical);
+        cJSON_AddStringToObject(o, "close_reason", m->close_reason);
+        cJSON_AddStringToObject(o, "case_no", m->case_no);
+        cJSON_AddNumberToObject(o, "flags", m->flags);
         cJSON_AddItemToArray(arr, o);
     } else {
-        printf("%-22s %-10s %-18s %s  %s\n", m->id, m->state, m->domain, m->subject_name,
-               m->list_item);
+        printf("%-22s %-18s %s  %s  %s\n", m->id, m->domain, m->list_item[0] ? m->list_item : "-",
+               m->subject_name, fmt_state(m->state));
     }
     return 0;
+}
+
+static int flag_cb(void *ud, const patrol_flag_view *f)
+{
+    cJSON *arr = ((listing *)ud)->arr;
+    if (arr) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "seq", (double)f->seq);
+        cJSON_AddStringToObject(o, "matter", f->matter);
+        cJSON_AddStringToObject(o, "kind", f->kind);
+        cJSON_AddStringToObject(o, "rule", f->rule);
+        cJSON_AddBoolToObject(o, "flag_only", f->flag_only);
+        cJSON_AddStringToObject(o, "detail", f->detail);
+        cJSON_AddItemToArray(arr, o);
+    } else {
+        printf("#%llu %s %s [%s] %s\n", (unsigned long long)f->seq, f->matter,
+               cli_tr(patrol_kind_label(f->kind)), f->rule, f->detail);
+    }
+    return 0;
+}
+
+static int call_flags(patrol *p, listing *l)
+{
+    return patrol_flags(p, l->o->target, flag_cb, l);
+}
+
+int cmd_flags(int argc, char **argv)
+{
+    spec sp = {NULL, "matter", O_TARGET | O_JSON, NULL, 0};
+    return run_listing(argc, argv, &sp, "flags [--matter ID] [--json]",
+                       N_("Show the rules that recorded entries break, as the matter state "
+                          "machine finds them: entries recorded before a rule was stricter, "
+                          "and facts flagged for a supervisor (a revisit contradicting a "
+                          "warning)."),
+                       call_flags);
 }
 
 static int call_matters(patrol *p, listing *l)
@@ -220,7 +418,7 @@ int cmd_matter_list(int argc, char **argv)
 {
     spec sp = {NULL, NULL, O_JSON, NULL, 0};
     return run_listing(argc, argv, &sp, "matter list [--json]",
-                       "List the matters on this terminal.", call_matters);
+                       N_("List the matters on this terminal."), call_matters);
 }
 
 static int item_cb(void *ud, const patrol_list_item_view *it)
@@ -236,8 +434,8 @@ static int item_cb(void *ud, const patrol_list_item_view *it)
         cJSON_AddStringToObject(o, "basis", it->basis);
         cJSON_AddItemToArray(arr, o);
     } else {
-        printf("%-10s %-10s %-16s %s  [%s]\n", it->code, it->list_type, it->domain, it->name,
-               it->list_version);
+        printf("%-10s %-16s %s  [%s %s]\n", it->code, it->domain, it->name,
+               fmt_choice(it->list_type), it->list_version);
     }
     return 0;
 }
@@ -251,7 +449,8 @@ int cmd_lists(int argc, char **argv)
 {
     spec sp = {NULL, NULL, O_JSON, NULL, 0};
     return run_listing(argc, argv, &sp, "lists [--json]",
-                       "Show the three lists (no-penalty, lighter, reduced) held on this terminal.",
+                       N_("Show the three lists (no-penalty, lighter, reduced) held on this "
+                          "terminal."),
                        call_lists);
 }
 
@@ -266,8 +465,9 @@ int cmd_info(int argc, char **argv)
     if ((rc = opts_parse(argc, argv, &sp, &o)))
         return rc;
     if (o.help)
-        return opts_help("info [--json]", "Show this terminal's device id, department and journal "
-                                     "head.", NULL, NULL);
+        return opts_help("info [--json]",
+                         N_("Show this terminal's device id, department and journal head."), NULL,
+                         NULL);
     if ((rc = opts_open_store(&o, &p)))
         return rc;
     if ((err = patrol_get_info(p, &in))) {
@@ -284,11 +484,20 @@ int cmd_info(int argc, char **argv)
         cJSON_AddNumberToObject(j, "schema_version", in.schema_version);
         cli_json_print(j);
     } else {
-        printf("device      %s (%s)\ndepartment  %s\nentries     %llu\nhead        %s\n"
-               "evidence    %llu files, %llu bytes\n",
-               in.device_id, in.device_name, in.department, (unsigned long long)in.entries,
-               in.head_hash, (unsigned long long)in.evidence_files,
-               (unsigned long long)in.evidence_bytes);
+        char bytes[24];
+        fmt_bytes((double)in.evidence_bytes, bytes, sizeof bytes);
+        fmt_row(_("device"));
+        printf("%s (%s)\n", in.device_id, in.device_name);
+        fmt_row(_("department"));
+        printf("%s\n", in.department);
+        fmt_row(_("entries"));
+        printf("%llu\n", (unsigned long long)in.entries);
+        fmt_row(_("head"));
+        printf("%s\n", in.head_hash);
+        fmt_row(_("evidence"));
+        printf(_("%llu files, %llu bytes (%s)"), (unsigned long long)in.evidence_files,
+               (unsigned long long)in.evidence_bytes, bytes);
+        printf("\n");
     }
     patrol_close(p);
     return rc;
@@ -299,13 +508,13 @@ int cmd_kinds(int argc, char **argv)
     const char *k;
     if (argc >= 1 && argv[0][0] != '-') {
         if (!patrol_kind_help(argv[0]))
-            return cli_usage_error("unknown kind '%s'", argv[0]);
-        printf("%s: %s\n", argv[0], patrol_kind_help(argv[0]));
+            return cli_usage_error(_("unknown kind '%s'"), argv[0]);
+        printf("%s: %s\n", argv[0], cli_tr(patrol_kind_help(argv[0])));
         opts_print_kind_fields(argv[0], NULL);
         return 0;
     }
     for (size_t i = 0; (k = patrol_kind_name(i)); i++)
-        printf("%-22s %s\n", k, patrol_kind_help(k));
+        printf("%-22s %s\n", k, cli_tr(patrol_kind_help(k)));
     return 0;
 }
 

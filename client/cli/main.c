@@ -97,6 +97,7 @@ static const struct usage_line {
     {"verify", N_("check hashes, chain and signatures")},
     {"revisits --due", N_("revisits due or overdue")},
     {"matter list", N_("the matters on this terminal")},
+    {"flags [--matter ID]", N_("rules that recorded entries break")},
     {"lists", N_("the three lists")},
     {"info", N_("this terminal")},
     {"kinds [KIND]", N_("the record's rules")},
@@ -185,6 +186,8 @@ int main(int argc, char **argv)
         rc = cmd_act(nargs, args);
     else if (strcmp(cmd, "dept") == 0)
         rc = cmd_dept(nargs, args);
+    else if (strcmp(cmd, "flags") == 0)
+        rc = cmd_flags(nargs, args);
     else if (strcmp(cmd, "leaflet") == 0)
         rc = cmd_leaflet(nargs, args);
     else if (strcmp(cmd, "consent") == 0)

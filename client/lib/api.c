@@ -153,19 +153,59 @@ int patrol_matters(patrol *p, patrol_matter_cb cb, void *ud)
     p->errmsg[0] = '\0';
     rc = sqlite3_prepare_v2(p->db,
                             "SELECT m.id, m.subject, s.name, m.domain, m.summary, m.state,"
-                            " m.list_item, m.opened_seq FROM matters m"
+                            " coalesce(m.list_item, ''), m.opened_seq, coalesce(m.list_type, ''),"
+                            " m.consent, m.application, m.major, m.technical, m.close_reason,"
+                            " m.case_no, (SELECT count(*) FROM flags f WHERE f.matter = m.id)"
+                            " FROM matters m"
                             " JOIN subjects s ON s.id = m.subject ORDER BY m.opened_seq",
                             -1, &st, NULL);
     if (rc != SQLITE_OK)
         return px_db_fail(p, rc, _("reading matters"));
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         patrol_matter_view m = {col(st, 0), col(st, 1), col(st, 2), col(st, 3), col(st, 4),
-                                col(st, 5), col(st, 6), (uint64_t)sqlite3_column_int64(st, 7)};
+                                col(st, 5), col(st, 6), (uint64_t)sqlite3_column_int64(st, 7),
+                                col(st, 8), col(st, 9), col(st, 10),
+                                sqlite3_column_int(st, 11), sqlite3_column_int(st, 12),
+                                col(st, 13), col(st, 14), (unsigned)sqlite3_column_int(st, 15)};
         if ((ret = cb(ud, &m)) != 0)
             break;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         ret = px_db_fail(p, rc, _("reading matters"));
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int patrol_flags(patrol *p, const char *matter, patrol_flag_cb cb, void *ud)
+{
+    sqlite3_stmt *st;
+    int rc, ret = PATROL_OK;
+    p->errmsg[0] = '\0';
+    if (matter) {
+        char id[PATROL_ID_MAX];
+        int err = px_get_text(p, id, sizeof id, "SELECT id FROM matters WHERE id = ?", "t", matter);
+        if (err == PATROL_ENOTFOUND)
+            return px_fail(p, PATROL_ENOTFOUND, _("no matter '%.64s' on this terminal"), matter);
+        if (err)
+            return err;
+    }
+    rc = sqlite3_prepare_v2(p->db,
+                            "SELECT f.seq, f.matter, j.kind, f.rule, f.flag_only, f.detail"
+                            " FROM flags f JOIN journal j ON j.seq = f.seq"
+                            " WHERE ?1 IS NULL OR f.matter = ?1 ORDER BY f.seq, f.rowid",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return px_db_fail(p, rc, _("reading the flags"));
+    if (matter)
+        sqlite3_bind_text(st, 1, matter, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        patrol_flag_view f = {(uint64_t)sqlite3_column_int64(st, 0), col(st, 1), col(st, 2),
+                              col(st, 3), sqlite3_column_int(st, 4), col(st, 5)};
+        if ((ret = cb(ud, &f)) != 0)
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE && ret == PATROL_OK)
+        ret = px_db_fail(p, rc, _("reading the flags"));
     sqlite3_finalize(st);
     return ret;
 }

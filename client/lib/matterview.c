@@ -374,7 +374,7 @@ static int write_views(patrol *p, const px_mview *v, size_t n)
                              " close_reason, case_no, opened_seq, closed_seq)"
                              " VALUES (?, ?, ?, ?, nullif(?, ''), nullif(?, ''), nullif(?, ''),"
                              " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, nullif(?, 0))",
-                          "ttttttttttitittiii", m->id, m->subject, m->domain,
+                          "tttttttttittiittii", m->id, m->subject, m->domain,
                           m->summary ? m->summary : "", m->list_item, m->list_type,
                           m->list_version, px_mstate_code(m->state), insp,
                           (int64_t)m->on_application, applications[m->application & 3],

@@ -328,17 +328,17 @@ int px_store_migrate(patrol *p)
         return PATROL_OK;
     if ((err = px_begin(p)))
         return err;
+    /* Steps written in C follow their SQL: after 2 -> 3 the built-in
+     * reference data the new tables hold (refdata.c); after 3 -> 4 the
+     * matter views made anew from the journal (matterview.c), which needs
+     * that reference data. */
     for (int v = version; v < N_MIGRATIONS; v++)
         if ((err = px_exec(p, migrations[v])) ||
+            (v == 2 && (err = px_refdata_upgrade(p, version))) ||
             (v == 3 && (err = px_views_rebuild(p)))) {
             px_rollback(p);
             return err;
         }
-    /* Built-in reference data that the new tables hold (refdata.c). */
-    if ((err = px_refdata_upgrade(p, version))) {
-        px_rollback(p);
-        return err;
-    }
     snprintf(sql, sizeof sql, "PRAGMA user_version=%d; PRAGMA application_id=%d;",
              PX_SCHEMA_VERSION, PX_APPLICATION_ID);
     if ((err = px_exec(p, sql))) {
@@ -410,7 +410,8 @@ static int take_lock(patrol *p)
      * second descriptor on LOCK would drop the lock the first handle holds. */
     if (stat(path, &st) == 0 && is_open_here(st.st_dev, st.st_ino)) {
         free(path);
-        return px_fail(p, PATROL_ELOCKED, _("the store %s is already open in this process"), p->dir);
+        return px_fail(p, PATROL_ELOCKED, _("the store %s is already open in this process"),
+                       p->dir);
     }
     p->lock_fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (p->lock_fd >= 0)
@@ -548,7 +549,8 @@ int patrol_open(const char *dir, patrol **out, char *errbuf, size_t errlen)
         return fail_out(p, PATROL_ENOMEM, errbuf, errlen);
     if (stat(db, &st) != 0) {
         free(db);
-        px_fail(p, PATROL_ENOSTORE, _("no patrol store in %s (create one with 'patrol init')"), dir);
+        px_fail(p, PATROL_ENOSTORE, _("no patrol store in %s (create one with 'patrol init')"),
+                dir);
         return fail_out(p, PATROL_ENOSTORE, errbuf, errlen);
     }
     if ((err = take_lock(p)) || (err = px_store_open_db(p, db, 0)) ||

@@ -220,11 +220,40 @@ typedef struct patrol_matter_view {
     const char *subject_name;
     const char *domain;
     const char *summary;
-    const char *state; /* "open", "completed", "terminated" */
+    const char *state;     /* a state of the matter state machine: "opened", "told",
+                            * "accepted", "refused", "withdrawn", "stop_asked",
+                            * "completed", "terminated", "escalated"
+                            * (patrol_state_label; docs/record.md) */
     const char *list_item; /* "" if none */
     uint64_t opened_seq;
+    /* The effective record (corrections in effect): */
+    const char *list_type;    /* "" if no item */
+    const char *consent;      /* "accept", "refuse", "stop" or "" */
+    const char *application;  /* "filed", "changed", "withdrawn" or "" */
+    int major, technical;
+    const char *close_reason; /* termination reason, or "" */
+    const char *case_no;      /* escalated: case number, or "" */
+    unsigned flags;           /* rule findings on its entries (patrol_flags) */
 } patrol_matter_view;
 typedef int (*patrol_matter_cb)(void *ud, const patrol_matter_view *m);
+
+/* A rule an entry of a matter breaks, as the matter state machine finds
+ * on a replay of the record: entries recorded before the rules were
+ * stricter, and facts flagged rather than refused (a revisit that
+ * contradicts a warning). rule is a stable code (docs/record.md); detail
+ * a sentence in the user's language. Valid only during the callback. */
+typedef struct patrol_flag_view {
+    uint64_t seq;
+    const char *matter;
+    const char *kind;
+    const char *rule;
+    int flag_only; /* 1: a fact to look at, never refused */
+    const char *detail;
+} patrol_flag_view;
+typedef int (*patrol_flag_cb)(void *ud, const patrol_flag_view *f);
+/* The flags of one matter (matter not NULL) or of all, in entry order.
+ * PATROL_ENOTFOUND for an unknown matter. */
+PATROL_API int patrol_flags(patrol *p, const char *matter, patrol_flag_cb cb, void *ud);
 PATROL_API int patrol_matters(patrol *p, patrol_matter_cb cb, void *ud);
 
 typedef struct patrol_list_item_view {

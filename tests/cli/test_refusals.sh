@@ -22,16 +22,22 @@ expect_ok "subject add" subject add --credit-code "$CREDIT" --name 福州市鼓�
 SB=$LAST
 ID17=35010219850312123
 IDNUM=$ID17$(id_check_char "$ID17")
+DEADLINE=$(day 2)
+DUE=$(day 10)
 expect_ok "matter open" matter open --subject "$SB" --inspector ZF-001 --domain urban_management \
     --summary 占道经营 --list-item CG-NP-003
 M=$LAST
+expect_ok "consent --accept" consent --matter "$M" --accept
 expect_ok "matter open (to be closed)" matter open --subject "$SB" --inspector ZF-001 \
     --domain urban_management --summary 施工铭牌
 MC=$LAST
-expect_ok "act revisit" act revisit --matter "$M" --content 回访 --decision 检查记录 --due 2026-12-10 \
+expect_ok "consent --accept (matter to be closed)" consent --matter "$MC" --accept
+expect_ok "act guidance (matter to be closed)" act guidance --matter "$MC" --content 指导 --topic 铭牌
+expect_ok "act revisit" act revisit --matter "$M" --content 回访 --decision 检查记录 --due "$DUE" \
     --follows inspection
 R=$LAST
-expect_ok "revisit done" revisit "done" --revisit "$R" --outcome corrected
+expect_ok "revisit done" revisit "done" --revisit "$R" --outcome corrected --opinion 无意见 \
+    --legality lawful_regular
 expect_ok "document issue" document issue --matter "$M" --purpose p --content c --time t --personnel p
 DOC=$LAST
 expect_ok "matter close" matter close --matter "$MC" --completed
@@ -45,12 +51,12 @@ newfile() { { printf '\377\330\377\340'; head -c 20000 /dev/urandom; } >"$WORK/$
 act_args() {
     case $1 in
     guidance) echo "--content|指导|--topic|门前三包" ;;
-    suggestion) echo "--content|建议|--follow-up|整改方案" ;;
+    suggestion) echo "--content|建议" ;;
     reminder) echo "--content|提示|--form|oral|--rules|条例" ;;
-    warning) echo "--content|告诫|--minor|--no-harm|--no-intent|--corrected|--correction|收回|--deadline|2026-12-01" ;;
+    warning) echo "--content|告诫|--minor|--no-harm|--no-intent|--correctable|--correction|收回|--deadline|$DEADLINE" ;;
     interview) echo "--content|约谈|--departments|城管|--minutes|纪要|--mode|individual|--participants|张建国" ;;
     publicity) echo "--content|公示|--channel|官网|--redactions|none" ;;
-    revisit) echo "--content|回访|--decision|记录|--due|2026-12-10|--follows|inspection" ;;
+    revisit) echo "--content|回访|--decision|记录|--due|$DUE|--follows|inspection" ;;
     esac
 }
 METHODS="guidance suggestion reminder warning interview publicity revisit"
@@ -120,8 +126,9 @@ note "ID number with lower-case x ($LOWERX): $("$P" subject add --id-number "$LO
 
 # ---- missing required fields ---------------------------------------------
 section "missing required fields"
-# A warning needs all four conditions: drop each one in turn.
-for cond in --minor --no-harm --no-intent --corrected; do
+# A warning needs all four conditions (the fourth: it can be corrected
+# promptly): drop each one in turn.
+for cond in --minor --no-harm --no-intent --correctable; do
     splitargs "$(act_args warning)"
     args=()
     for a in "${ARGS[@]}"; do [ "$a" = "$cond" ] || args+=("$a"); done
@@ -136,7 +143,7 @@ for m in $METHODS; do
     i=0
     while [ $i -lt ${#ARGS[@]} ]; do
         opt=${ARGS[$i]}
-        case $opt in --minor | --no-harm | --no-intent | --corrected) i=$((i + 1)); continue ;; esac
+        case $opt in --minor | --no-harm | --no-intent | --correctable) i=$((i + 1)); continue ;; esac
         args=("${ARGS[@]:0:$i}" "${ARGS[@]:$((i + 2))}")
         f=${opt#--}
         expect_refused --code 1 --msg "${f//-/_}|$opt" "$P" act $m --matter "$M" "${args[@]}"
@@ -144,7 +151,7 @@ for m in $METHODS; do
     done
 done
 expect_refused --code 1 --msg "content" "$P" act guidance --matter "$M" --content "" --topic t
-expect_refused --code 1 --msg "answer" "$P" consent --matter "$M"
+expect_refused --code 1 --msg "accepted.*consent_answered" "$P" consent --matter "$M"
 expect_refused --code 1 --msg "outcome" "$P" matter close --matter "$M"
 expect_refused --code 1 --msg "reason" "$P" matter close --matter "$M" --terminated
 expect_refused --code 1 --msg "copies" "$P" leaflet --matter "$M" --title t
@@ -165,7 +172,8 @@ expect_refused --code 1 --msg "due" "$P" act revisit --matter "$M" --content c -
 expect_refused --code 1 --msg "due" "$P" act revisit --matter "$M" --content c --decision d \
     --follows inspection --due 2026-1-5
 expect_refused --code 1 --msg "form" "$P" act reminder --matter "$M" --content c --rules r --form fax
-expect_refused --code 1 --msg "$R|outcome" "$P" revisit "done" --revisit "$R" --outcome corrected
+expect_refused --code 1 --msg "$R|outcome" "$P" revisit "done" --revisit "$R" --outcome corrected \
+    --opinion 无意见 --legality lawful_regular
 expect_refused --code 1 --msg "ZF-001|exists|already" "$P" inspector add --id ZF-001 --name x --cert-no 9
 
 # ---- excluded domains and emergencies -------------------------------------
@@ -193,11 +201,11 @@ for m in $METHODS; do
     expect_refused --code 1 --msg "$MC.*(completed|closed)" "$P" act $m --matter "$MC" "${ARGS[@]}"
 done
 expect_refused --code 1 --msg "$MC" "$P" leaflet --matter "$MC" --title t --copies 1
-expect_refused --code 1 --msg "$MC" "$P" consent --matter "$MC" --accept
+expect_refused --code 1 --msg "$MC.*(completed|closed)" "$P" consent --matter "$MC" --accept
 expect_refused --code 1 --msg "$MC" "$P" document issue --matter "$MC" --purpose p --content c --time t \
     --personnel p
 expect_refused --code 1 --msg "$MC" "$P" matter close --matter "$MC" --completed
-expect_refused --code 1 --msg "$MC" "$P" matter close --matter "$MC" --terminated --reason other
+expect_refused --code 1 --msg "$MC" "$P" matter close --matter "$MC" --terminated --reason other --reason-text x
 expect_refused --code 1 --msg "$MC" "$P" evidence add --matter "$MC" --kind photo "$PHOTO"
 expect_refused --code 1 --msg "$MC" "$P" evidence add --matter "$MC" --kind photo "$(newfile new2.jpg)"
 
@@ -338,6 +346,7 @@ if [ "$IS_ROOT" -eq 1 ] && mount -t tmpfs -o size=2m,mode=0700 tmpfs "$FD" 2>"$E
     expect_ok "matter open (full-disk store)" matter open --subject "$LAST" --inspector ZF-001 \
         --domain urban_management --summary s
     FM=$LAST
+    expect_ok "consent --accept (full-disk store)" consent --matter "$FM" --accept
     declare -A SAVED=()
     saved_from_json() { # record {"seq":..,"hash":..} printed by --json
         local s h
@@ -386,7 +395,7 @@ if [ "$IS_ROOT" -eq 1 ] && mount -t tmpfs -o size=2m,mode=0700 tmpfs "$FD" 2>"$E
     check "the disk filled up while recording (attempts: $FULL_AT)" test "$FULL_AT" -gt 0
     check "some entries were saved before the disk filled (${#SAVED[@]})" test "${#SAVED[@]}" -gt 0
     expect_refused --code 1 --msg "disk is full" "$P" act warning --matter "$FM" --content c --minor \
-        --no-harm --no-intent --corrected --correction x --deadline 2026-12-01
+        --no-harm --no-intent --correctable --correction x --deadline "$DEADLINE"
     expect_refused --code 1 --msg "disk is full" "$P" evidence add --matter "$FM" --kind photo "$(newfile full.jpg)"
     expect_refused --code 1 --msg "disk is full" "$P" subject add --credit-code $CREDIT2 --name y
 
