@@ -137,6 +137,9 @@ int cmd_verify(int argc, char **argv);
 int cmd_revisits(int argc, char **argv);
 int cmd_matter_list(int argc, char **argv);
 int cmd_lists(int argc, char **argv);
+int cmd_domains(int argc, char **argv);
+int cmd_departments(int argc, char **argv);
+int cmd_leaflets(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_kinds(int argc, char **argv);
 

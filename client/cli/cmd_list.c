@@ -421,28 +421,117 @@ int cmd_matter_list(int argc, char **argv)
                        N_("List the matters on this terminal."), call_matters);
 }
 
+/* Print s and pad it to width columns (at least two spaces after it). */
+static void padded(const char *s, size_t width)
+{
+    size_t w = fmt_width(s);
+    printf("%s%*s", s, (int)(w + 2 > width ? 2 : width - w), "");
+}
+
+/* Print label, padded to 12 columns, indented by 4. */
+static void sub_row(const char *label)
+{
+    printf("    ");
+    fmt_row(label);
+}
+
+/* The lines of s (one per '\n') as a JSON array of strings. */
+static cJSON *json_lines(const char *s)
+{
+    cJSON *a = cJSON_CreateArray();
+    while (a && *s) {
+        const char *nl = strchr(s, '\n');
+        size_t n = nl ? (size_t)(nl - s) : strlen(s);
+        char *line = malloc(n + 1);
+        if (line) {
+            memcpy(line, s, n);
+            line[n] = '\0';
+            cJSON_AddItemToArray(a, cJSON_CreateString(line));
+            free(line);
+        }
+        s += n + (nl ? 1 : 0);
+    }
+    return a;
+}
+
+/* `patrol lists`: a heading for each list (type, name, issuer, version),
+ * then its items with their legal basis, category and conditions. */
+typedef struct lists_ctx {
+    listing *l;
+    char *prev; /* the list of the previous item (malloc'd key) */
+} lists_ctx;
+
 static int item_cb(void *ud, const patrol_list_item_view *it)
 {
-    cJSON *arr = ((listing *)ud)->arr;
+    lists_ctx *c = ud;
+    cJSON *arr = c->l->arr;
     if (arr) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "list_type", it->list_type);
         cJSON_AddStringToObject(o, "list_version", it->list_version);
+        cJSON_AddStringToObject(o, "list_name", it->list_name);
+        cJSON_AddStringToObject(o, "issuer", it->issuer);
         cJSON_AddStringToObject(o, "code", it->code);
         cJSON_AddStringToObject(o, "domain", it->domain);
         cJSON_AddStringToObject(o, "name", it->name);
         cJSON_AddStringToObject(o, "basis", it->basis);
+        cJSON_AddStringToObject(o, "category", it->category);
+        cJSON_AddItemToObject(o, "conditions", json_lines(it->conditions));
         cJSON_AddItemToArray(arr, o);
     } else {
-        printf("%-10s %-16s %s  [%s %s]\n", it->code, it->domain, it->name,
-               fmt_choice(it->list_type), it->list_version);
+        size_t n = strlen(it->list_type) + strlen(it->list_name) + strlen(it->issuer) +
+                   strlen(it->list_version) + 4;
+        char *key = malloc(n);
+        if (!key)
+            return PATROL_ENOMEM;
+        snprintf(key, n, "%s\n%s\n%s\n%s", it->list_type, it->list_name, it->issuer,
+                 it->list_version);
+        if (!c->prev || strcmp(c->prev, key) != 0) {
+            printf("%s%s: %s\n", c->prev ? "\n" : "", fmt_choice(it->list_type),
+                   it->list_name[0] ? it->list_name : _("(no name)"));
+            printf("  ");
+            if (it->issuer[0])
+                printf(_("issued by %s, version %s"), it->issuer, it->list_version);
+            else
+                printf(_("version %s"), it->list_version);
+            printf("\n");
+            free(c->prev);
+            c->prev = key;
+        } else {
+            free(key);
+        }
+        printf("  ");
+        padded(it->code, 11);
+        padded(it->domain, 18);
+        printf("%s\n", it->name);
+        sub_row(_("basis"));
+        printf("%s\n", it->basis);
+        if (it->category[0]) {
+            sub_row(_("category"));
+            printf("%s\n", it->category); /* a code of the list, not a choice */
+        }
+        if (it->conditions[0]) {
+            const char *s = it->conditions;
+            sub_row(_("conditions"));
+            while (*s) {
+                const char *nl = strchr(s, '\n');
+                int len = nl ? (int)(nl - s) : (int)strlen(s);
+                printf("%.*s\n", len, s);
+                s += len + (nl ? 1 : 0);
+                if (*s)
+                    printf("    %12s", "");
+            }
+        }
     }
     return 0;
 }
 
 static int call_lists(patrol *p, listing *l)
 {
-    return patrol_list_items(p, item_cb, l);
+    lists_ctx c = {l, NULL};
+    int rc = patrol_list_items(p, item_cb, &c);
+    free(c.prev);
+    return rc;
 }
 
 int cmd_lists(int argc, char **argv)
@@ -450,8 +539,114 @@ int cmd_lists(int argc, char **argv)
     spec sp = {NULL, NULL, O_JSON, NULL, 0};
     return run_listing(argc, argv, &sp, "lists [--json]",
                        N_("Show the three lists (no-penalty, lighter, reduced) held on this "
-                          "terminal."),
+                          "terminal: each list's name, issuer and version, and each item's "
+                          "legal basis, category and conditions."),
                        call_lists);
+}
+
+static int domain_cb(void *ud, const patrol_domain_view *d)
+{
+    cJSON *arr = ((listing *)ud)->arr;
+    if (arr) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "code", d->code);
+        cJSON_AddStringToObject(o, "name", d->name);
+        cJSON_AddBoolToObject(o, "flexible", d->flexible);
+        cJSON_AddBoolToObject(o, "held", d->held);
+        cJSON_AddItemToArray(arr, o);
+    } else {
+        padded(d->code, 22);
+        padded(d->name, 26);
+        if (!d->flexible)
+            printf("%s\n", _("excluded from flexible enforcement"));
+        else if (d->held)
+            printf("%s\n", _("flexible, held by this terminal's department"));
+        else
+            printf("%s\n", _("flexible"));
+    }
+    return 0;
+}
+
+static int call_domains(patrol *p, listing *l)
+{
+    return patrol_domains(p, domain_cb, l);
+}
+
+int cmd_domains(int argc, char **argv)
+{
+    spec sp = {NULL, NULL, O_JSON, NULL, 0};
+    return run_listing(argc, argv, &sp, "domains [--json]",
+                       N_("Show the enforcement domains: which are open to flexible enforcement "
+                          "and which this terminal's department holds."),
+                       call_domains);
+}
+
+static int department_cb(void *ud, const patrol_department_view *d)
+{
+    cJSON *arr = ((listing *)ud)->arr;
+    if (arr) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON *doms = cJSON_CreateArray();
+        const char *s = d->domains;
+        while (doms && *s) {
+            const char *comma = strchr(s, ',');
+            size_t n = comma ? (size_t)(comma - s) : strlen(s);
+            char code[128];
+            snprintf(code, sizeof code, "%.*s", (int)n, s);
+            cJSON_AddItemToArray(doms, cJSON_CreateString(code));
+            s += n + (comma ? 1 : 0);
+        }
+        cJSON_AddStringToObject(o, "code", d->code);
+        cJSON_AddStringToObject(o, "name", d->name);
+        cJSON_AddItemToObject(o, "domains", doms);
+        cJSON_AddBoolToObject(o, "own", d->own);
+        cJSON_AddItemToArray(arr, o);
+    } else {
+        padded(d->code, 12);
+        padded(d->name, 26);
+        printf("%s%s\n", d->domains[0] ? d->domains : "-",
+               d->own ? _(" (this terminal's department)") : "");
+    }
+    return 0;
+}
+
+static int call_departments(patrol *p, listing *l)
+{
+    return patrol_departments(p, department_cb, l);
+}
+
+int cmd_departments(int argc, char **argv)
+{
+    spec sp = {NULL, NULL, O_JSON, NULL, 0};
+    return run_listing(argc, argv, &sp, "departments [--json]",
+                       N_("Show the departments and the domains each holds."), call_departments);
+}
+
+static int leaflet_cb(void *ud, const patrol_leaflet_view *lf)
+{
+    cJSON *arr = ((listing *)ud)->arr;
+    if (arr) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "code", lf->code);
+        cJSON_AddStringToObject(o, "title", lf->title);
+        cJSON_AddItemToArray(arr, o);
+    } else {
+        printf("%-10s %s\n", lf->code, lf->title);
+    }
+    return 0;
+}
+
+static int call_leaflets(patrol *p, listing *l)
+{
+    return patrol_leaflets(p, leaflet_cb, l);
+}
+
+int cmd_leaflets(int argc, char **argv)
+{
+    spec sp = {NULL, NULL, O_JSON, NULL, 0};
+    return run_listing(argc, argv, &sp, "leaflets [--json]",
+                       N_("Show the leaflet catalogue (for 'patrol leaflet --title')."),
+                       call_leaflets);
 }
 
 int cmd_info(int argc, char **argv)

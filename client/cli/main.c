@@ -98,7 +98,10 @@ static const struct usage_line {
     {"revisits --due", N_("revisits due or overdue")},
     {"matter list", N_("the matters on this terminal")},
     {"flags [--matter ID]", N_("rules that recorded entries break")},
-    {"lists", N_("the three lists")},
+    {"lists", N_("the three lists: names, issuers, items, bases, conditions")},
+    {"domains", N_("domains: flexible or excluded, held by this department")},
+    {"departments", N_("departments and the domains each holds")},
+    {"leaflets", N_("the leaflet catalogue")},
     {"info", N_("this terminal")},
     {"kinds [KIND]", N_("the record's rules")},
     {NULL, N_("syncing with the server (patrold)")},
@@ -214,6 +217,12 @@ int main(int argc, char **argv)
         rc = cmd_revisits(nargs, args);
     else if (strcmp(cmd, "lists") == 0)
         rc = cmd_lists(nargs, args);
+    else if (strcmp(cmd, "domains") == 0)
+        rc = cmd_domains(nargs, args);
+    else if (strcmp(cmd, "departments") == 0)
+        rc = cmd_departments(nargs, args);
+    else if (strcmp(cmd, "leaflets") == 0)
+        rc = cmd_leaflets(nargs, args);
     else if (strcmp(cmd, "info") == 0)
         rc = cmd_info(nargs, args);
     else if (strcmp(cmd, "kinds") == 0)

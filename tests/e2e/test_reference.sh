@@ -5,7 +5,8 @@
 # and conditions, leaflets) and says so; each broken copy of the sample is
 # refused with a message naming the place in the file, and the server's
 # database is byte for byte what it was (sqlite3 .dump before and after).
-# Then a terminal syncs and holds what the server sent, whole.
+# Then a terminal syncs, holds what the server sent, whole, and shows it
+# (patrol lists, domains, departments, leaflets, with and without --json).
 #
 # usage: test_reference.sh PATH/TO/patrold PATH/TO/patrol PATH/TO/e2e_wire
 # shellcheck source=tests/e2e/lib.sh
@@ -116,5 +117,34 @@ check "an item's conditions are the server's, one per line" \
 check "an item's category, list name and issuer are kept" \
     test "$(tq "SELECT category || '|' || list_name || '|' || issuer || '|' || list_version FROM list_items WHERE code = 'SJ-NP-002'")" = 'first_violation|市场监管领域轻微违法行为不予行政处罚清单（示例）|宿迁市市场监督管理局（示例）|2026-01'
 check "the leaflets are the server's two" test "$(tq 'SELECT count(*) FROM leaflets')" = 2
+
+section "the terminal shows it (patrol lists, domains, departments, leaflets)"
+# jout DESC PYEXPR: PYEXPR (`j` is the JSON patrol printed) must be true.
+jout() {
+    if "$PY" -c "import json, sys; j = json.load(open(sys.argv[1], encoding='utf-8')); sys.exit(0 if ($2) else 1)" "$OUT"; then
+        pass "$1"
+    else
+        fail "$1"
+        show "$OUT"
+    fi
+}
+pt_ok "lists --json" "$T" lists --json &&
+    jout "lists --json: an item's conditions, category, list name and issuer" \
+        "[(i['conditions'], i['category'], i['list_name'], i['issuer'], i['list_version']) for i in j if i['code'] == 'CG-NP-001'] == [(['甲', '乙'], 'first_violation', '城市管理领域轻微违法行为不予行政处罚清单（示例）', '宿迁市城市管理局（示例）', '2026-01')]"
+pt_ok "lists" "$T" lists &&
+    check "lists names each list's issuer and shows conditions and basis" \
+        grep -q 'issued by 宿迁市城市管理局（示例）, version 2026-01' "$OUT"
+check "lists shows an item's conditions one per line" grep -Eq '^ +conditions +甲$' "$OUT"
+check "lists shows an item's legal basis" grep -Eq '^ +basis +《城市道路管理条例》第二十七条、第四十二条$' "$OUT"
+pt_ok "domains --json" "$T" domains --json &&
+    jout "domains --json: transport held (the server's data), food and drug excluded" \
+        "{d['code']: (d['flexible'], d['held']) for d in j}['transport'] == (True, True) and {d['code']: (d['flexible'], d['held']) for d in j}['food_drug_safety'] == (False, False) and len(j) == 12"
+pt_ok "departments --json" "$T" departments --json &&
+    jout "departments --json: SY-CGJ is this terminal's, with its two domains" \
+        "[(d['code'], d['domains'], d['own']) for d in j if d['own']] == [('SY-CGJ', ['transport', 'urban_management'], True)] and len(j) == 4"
+pt_ok "leaflets --json" "$T" leaflets --json &&
+    jout "leaflets --json: the server's two" "[l['code'] for l in j] == ['LF-001', 'LF-002']"
+pt_ok "leaflets" "$T" leaflets &&
+    check "leaflets shows code and title" grep -q '^LF-002 *户外广告设置规范指引$' "$OUT"
 stop_server_checked
 finish
