@@ -509,7 +509,12 @@ int idx_finish(idx *x, int64_t now, size_t *flags)
     size_t nflags = 0;
     int rc = ST_OK;
 
-    if (x->ntouched && (rc = load_reference(x)) != ST_OK)
+    if (x->ntouched == 0) {
+        if (flags)
+            *flags = 0;
+        return ST_OK; /* a batch of subjects or inspectors only: no matter */
+    }
+    if ((rc = load_reference(x)) != ST_OK)
         return rc;
     qsort(x->touched, x->ntouched, sizeof *x->touched, cmp_str);
     for (size_t i = 0; i < x->ntouched && rc == ST_OK; i++)
