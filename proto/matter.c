@@ -638,11 +638,12 @@ static void step(replay *r, size_t i, px_mstate *before_out)
         m->on_application = 1;
     } else if (strcmp(kind, "application.change") == 0 ||
                strcmp(kind, "application.withdraw") == 0) {
-        if (!m->on_application && !m->application)
+        if (!m->on_application && !m->application) {
+            /* Nothing to change or withdraw: recorded, changes nothing. */
             find(r, i, "no_application", 0, "%s",
                  _("the matter was not opened on the subject's application: there is nothing to "
                    "change or withdraw"));
-        if (strcmp(kind, "application.change") == 0) {
+        } else if (strcmp(kind, "application.change") == 0) {
             m->application = 2;
         } else {
             m->application = 3;

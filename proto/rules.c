@@ -534,12 +534,12 @@ int px_rules_check_entry(const Patrol__V1__Entry *e, char *detail, size_t len)
         if (px_domain_excluded(field_value(e, "domain"))) {
             snprintf(detail, len, "domain '%s' is excluded from flexible enforcement",
                      field_value(e, "domain"));
-            return -1;
+            return -2;
         }
         if ((v = field_value(e, "emergency")) && !px_parse_bool(v, &b) && b) {
             snprintf(detail, len, "a violation that exploits an emergency is excluded from "
                                   "flexible enforcement");
-            return -1;
+            return -2;
         }
         if (field_value(e, "list_item") &&
             (!field_value(e, "list_version") || !field_value(e, "list_type"))) {
@@ -584,7 +584,7 @@ int px_rules_check_entry(const Patrol__V1__Entry *e, char *detail, size_t len)
         if (px_domain_excluded(field_value(e, "domain"))) {
             snprintf(detail, len, "domain '%s' is excluded from flexible enforcement",
                      field_value(e, "domain"));
-            return -1;
+            return -2;
         }
     }
     if (k->scope != PX_SCOPE_ENTRY && e->corrects != 0) {

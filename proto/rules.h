@@ -100,6 +100,8 @@ extern const char *const px_excluded_domains[];
 /* Check a decoded entry against its kind's rules: known kind, every
  * field known and valid, required ones present, fields sorted by name and
  * unique, cross-field rules (a business needs a credit code, ...).
- * Returns 0, or -1 with a sentence naming the field in detail. */
+ * Returns 0, or -1 with a sentence naming the field in detail; -2 (with
+ * the sentence) when the law excludes the entry whatever its form (an
+ * excluded domain, a violation exploiting an emergency). */
 int px_rules_check_entry(const Patrol__V1__Entry *e, char *detail, size_t len);
 #endif

@@ -127,9 +127,11 @@ int px_journal_append(patrol *p, const px_append *a, uint64_t *seq_out,
     e.n_fields = a->n_fields;
     e.corrects = a->corrects;
 
-    /* The same rules the server applies: refuse here what it would refuse. */
-    if (px_rules_check_entry(&e, detail, sizeof detail) != 0)
-        return px_fail(p, PATROL_EINVAL, "%s", detail);
+    /* The same rules the server applies: refuse here what it would refuse
+     * (-2: the law excludes it, e.g. an excluded domain); then the
+     * record's rules across entries. */
+    if ((rc = px_rules_check_entry(&e, detail, sizeof detail)) != 0)
+        return px_fail(p, rc == -2 ? PATROL_EREFUSED : PATROL_EINVAL, "%s", detail);
     if (a->check && (err = a->check(p, &e, a->check_ud)))
         return err;
     if (px_entry_encode(&e, &buf, &len, &why) != 0)
