@@ -35,8 +35,8 @@ static int opt_value(int argc, char **argv, int *i, const char *name, const char
 /* Help of the sync commands (their exit statuses differ from recording's). */
 static int sync_help(const char *usage_line, const char *what)
 {
-    printf("usage: patrol [--store DIR] %s\n\n%s\n\nThe store is --store DIR or $PATROL_STORE.\n",
-           usage_line, what);
+    printf("%s patrol [--store DIR] %s\n\n%s\n\n%s\n", _("usage:"), usage_line, _(what),
+           _("The store is --store DIR or $PATROL_STORE."));
     return 0;
 }
 
@@ -62,7 +62,7 @@ int cmd_enroll(int argc, char **argv)
             (m = opt_value(argc, argv, &i, "token", &token)) ||
             (m = opt_value(argc, argv, &i, "store", &o.store))) {
             if (m < 0)
-                return cli_usage_error("option %s needs a value", argv[i]);
+                return cli_usage_error(_("option %s needs a value"), argv[i]);
         } else if (strcmp(argv[i], "--force") == 0) {
             force = 1;
         } else if (strcmp(argv[i], "--json") == 0) {
@@ -70,12 +70,12 @@ int cmd_enroll(int argc, char **argv)
         } else if (strcmp(argv[i], "--help") == 0) {
             o.help = 1;
         } else {
-            return cli_usage_error("unexpected argument '%s'", argv[i]);
+            return cli_usage_error(_("unexpected argument '%s'"), argv[i]);
         }
     }
     if (o.help) {
         sync_help("enroll --server https://HOST:PORT --token TOKEN [--force] [--json]",
-             "Enrol this terminal with the collection server (patrold). TOKEN is the one-time\n"
+             N_("Enrol this terminal with the collection server (patrold). TOKEN is the one-time\n"
              "token 'PT1.<id>.<secret>.<pin>' printed by 'patrold device add'; '-' reads it\n"
              "from standard input (a token on the command line shows in the process list).\n"
              "The server is trusted only through the key pin the token carries. The device\n"
@@ -83,14 +83,14 @@ int cmd_enroll(int argc, char **argv)
              "that certificate. A terminal enrolled already is refused unless --force, which\n"
              "enrols with the new server and starts sync over for it (receipts are kept).\n"
              "Exit status: 0 enrolled, 1 refused or failed, 2 usage error, 4 server\n"
-             "unreachable.");
+             "unreachable."));
         return 0;
     }
     if (!server || !token)
-        return cli_usage_error("--server and --token are required%s", "");
+        return cli_usage_error("%s", _("--server and --token are required"));
     if (strcmp(token, "-") == 0) {
         if (!fgets(line, sizeof line, stdin))
-            return cli_usage_error("no token on standard input%s", "");
+            return cli_usage_error("%s", _("no token on standard input"));
         token = line;
     }
     if ((rc = opts_open_store(&o, &p)))
@@ -101,9 +101,13 @@ int cmd_enroll(int argc, char **argv)
         rc = sync_failed(p, err);
     } else {
         if (e.department_differs)
-            fprintf(stderr, "patrol: enroll: warning: the server enrolled this terminal in "
-                            "department %s, not the store's own\n",
+        {
+            fprintf(stderr, "patrol: enroll: ");
+            fprintf(stderr, _("warning: the server enrolled this terminal in department %s, not "
+                              "the store's own"),
                     e.department);
+            fputs("\n", stderr);
+        }
         if (o.json) {
             cJSON *j = cJSON_CreateObject();
             cJSON_AddStringToObject(j, "device_id", e.device_id);
@@ -112,28 +116,14 @@ int cmd_enroll(int argc, char **argv)
             cJSON_AddStringToObject(j, "department", e.department);
             cli_json_print(j);
         } else {
-            printf("enrolled with %s (%s) as device %s, department %s\n", e.server_url,
-                   e.server_name[0] ? e.server_name : "unnamed server", e.device_id,
+            printf(_("enrolled with %s (%s) as device %s, department %s"), e.server_url,
+                   e.server_name[0] ? e.server_name : _("unnamed server"), e.device_id,
                    e.department);
+            printf("\n");
         }
     }
     patrol_close(p);
     return rc;
-}
-
-/* Bytes as "512 B", "12.3 KiB", "4.0 MiB". */
-static void fmt_bytes(double b, char *out, size_t len)
-{
-    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int u = 0;
-    while (b >= 1024 && u < 4) {
-        b /= 1024;
-        u++;
-    }
-    if (u == 0)
-        snprintf(out, len, "%.0f %s", b, unit[u]);
-    else
-        snprintf(out, len, "%.1f %s", b, unit[u]);
 }
 
 typedef struct bar {
@@ -141,6 +131,22 @@ typedef struct bar {
     int drawn;  /* something is on the line */
     time_t last; /* for a non-TTY: one line per second at most */
 } bar;
+
+/* A sync phase ("entries", "evidence", "reference", "done") as people
+ * read it. */
+static const char *phase_name(const char *phase)
+{
+    static const char *const names[][2] = {
+        {"entries", N_("entries")},
+        {"evidence", N_("evidence")},
+        {"reference", N_("reference data")},
+        {"done", N_("done")},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(phase, names[i][0]) == 0)
+            return _(names[i][1]);
+    return phase;
+}
 
 static void progress_cb(void *ud, const patrol_sync_progress *pr)
 {
@@ -161,9 +167,13 @@ static void progress_cb(void *ud, const patrol_sync_progress *pr)
     } else if (pr->bytes_total <= pr->bytes_done) {
         snprintf(eta, sizeof eta, "0:00:00");
     }
-    fprintf(stderr, "%sentries %llu/%llu  %s/%s  %s/s  ETA %s  [%s]%s", b->tty ? "\r" : "",
+    fputs(b->tty ? "\r" : "", stderr);
+    /* TRANSLATORS: the sync progress bar: entries done/total, bytes
+     * done/total, rate, time left, and the phase in brackets. */
+    fprintf(stderr, _("entries %llu/%llu  %s/%s  %s/s  ETA %s  [%s]"),
             (unsigned long long)pr->entries_done, (unsigned long long)pr->entries_total, done,
-            total, rate, eta, pr->phase, b->tty ? "    " : "\n");
+            total, rate, eta, phase_name(pr->phase));
+    fputs(b->tty ? "    " : "\n", stderr);
     fflush(stderr);
     b->drawn = b->tty;
 }
@@ -179,7 +189,9 @@ static int env_uint(const char *name, unsigned *out)
     errno = 0;
     x = strtoul(v, &end, 10);
     if (errno || *end || x > UINT_MAX) {
-        fprintf(stderr, "patrol: %s: %s must be a number, not '%s'\n", cli_cmd, name, v);
+        fprintf(stderr, "patrol: %s: ", cli_cmd);
+        fprintf(stderr, _("%s must be a number, not '%s'"), name, v);
+        fputs("\n", stderr);
         return -1;
     }
     *out = (unsigned)x;
@@ -201,7 +213,7 @@ int cmd_sync(int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         int m = opt_value(argc, argv, &i, "store", &o.store);
         if (m < 0)
-            return cli_usage_error("option %s needs a value", argv[i]);
+            return cli_usage_error(_("option %s needs a value"), argv[i]);
         if (m)
             continue;
         if (strcmp(argv[i], "--progress") == 0)
@@ -211,11 +223,11 @@ int cmd_sync(int argc, char **argv)
         else if (strcmp(argv[i], "--help") == 0)
             o.help = 1;
         else
-            return cli_usage_error("unexpected argument '%s'", argv[i]);
+            return cli_usage_error(_("unexpected argument '%s'"), argv[i]);
     }
     if (o.help) {
         sync_help("sync [--progress] [--json]",
-             "Send every entry not yet acknowledged to the enrolled server, in batches, and\n"
+             N_("Send every entry not yet acknowledged to the enrolled server, in batches, and\n"
              "mark entries synced only when the server's signed receipt verifies; upload the\n"
              "evidence the server lacks, resuming after a cut from the server's offset; pull\n"
              "newer reference data. Network errors are retried with backoff. A progress bar\n"
@@ -225,7 +237,7 @@ int cmd_sync(int argc, char **argv)
              "rejected an entry (a fork or a bad entry: a supervisor must look at it).\n"
              "For tests, PATROL_SYNC_TIMEOUT_S, _ATTEMPTS, _BACKOFF_MS, _BATCH_ENTRIES,\n"
              "_BATCH_BYTES, _CHUNK_BYTES and _CUT_AFTER (cut the link once after that many\n"
-             "bytes) override the defaults.");
+             "bytes) override the defaults."));
         return 0;
     }
     if (env_uint("PATROL_SYNC_TIMEOUT_S", &so.timeout_s) ||
@@ -237,6 +249,9 @@ int cmd_sync(int argc, char **argv)
         env_uint("PATROL_SYNC_CUT_AFTER", &cut))
         return EXIT_USAGE;
     so.test_cut_after_bytes = cut;
+    /* JSON is for scripts: its "error" and "rejected" texts stay in English. */
+    if (o.json)
+        cli_messages_english();
     b.tty = isatty(STDERR_FILENO);
     if (show || b.tty) {
         so.progress = progress_cb;
@@ -278,12 +293,15 @@ int cmd_sync(int argc, char **argv)
         cJSON_AddNumberToObject(j, "duration_ms", (double)r.duration_ms);
         cli_json_print(j);
     } else if (!err) {
-        printf("synced: entries up to %llu acknowledged (%llu new, %llu already held), %llu "
-               "evidence file(s) uploaded, reference data %s%llu\n",
+        printf(r.reference_updated
+                   ? _("synced: entries up to %llu acknowledged (%llu new, %llu already held), "
+                       "%llu evidence file(s) uploaded, reference data updated to version %llu")
+                   : _("synced: entries up to %llu acknowledged (%llu new, %llu already held), "
+                       "%llu evidence file(s) uploaded, reference data version %llu"),
                (unsigned long long)r.acked_seq, (unsigned long long)r.entries_accepted,
                (unsigned long long)r.entries_duplicate, (unsigned long long)r.evidence_uploaded,
-               r.reference_updated ? "updated to version " : "version ",
                (unsigned long long)r.reference_version);
+        printf("\n");
     }
     rc = err ? sync_failed(p, err) : 0;
     patrol_close(p);
@@ -295,7 +313,7 @@ int cmd_status(int argc, char **argv)
     opts o;
     spec sp = {NULL, NULL, O_JSON, NULL, 0};
     patrol_sync_info s;
-    char when[80] = "never", rtime[40] = "", eb[24], pb[24], tb[24];
+    char when[80] = "", rtime[40] = "", eb[24], pb[24], tb[24];
     patrol *p;
     int rc, err;
 
@@ -304,9 +322,9 @@ int cmd_status(int argc, char **argv)
         return rc;
     if (o.help)
         return sync_help("status [--json]",
-                         "Where sync stands, from the store alone (no network): the server,\n"
+                         N_("Where sync stands, from the store alone (no network): the server,\n"
                          "entries and bytes not yet acknowledged, the last sync, the last receipt\n"
-                         "and an entry the server rejected, if any.");
+                         "and an entry the server rejected, if any."));
     if ((rc = opts_open_store(&o, &p)))
         return rc;
     if ((err = patrol_sync_status(p, &s))) {
@@ -355,33 +373,52 @@ int cmd_status(int argc, char **argv)
         }
         cli_json_print(j);
     } else {
+        char lsync[80], lreceipt[80];
         fmt_bytes((double)s.pending_entry_bytes, eb, sizeof eb);
         fmt_bytes((double)s.pending_evidence_bytes, pb, sizeof pb);
         fmt_bytes((double)s.pending_bytes, tb, sizeof tb);
+        if (s.last_sync_ms)
+            fmt_time(s.last_sync_ms, lsync, sizeof lsync);
+        else
+            snprintf(lsync, sizeof lsync, "%s", _("never"));
+        fmt_time(s.receipt_server_time_ms, lreceipt, sizeof lreceipt);
+        fmt_row(_("server"));
         if (s.enrolled)
-            printf("server      %s%s%s%s\n", s.server_url, s.server_name[0] ? " (" : "",
-                   s.server_name, s.server_name[0] ? ")" : "");
+            printf("%s%s%s%s\n", s.server_url, s.server_name[0] ? " (" : "", s.server_name,
+                   s.server_name[0] ? ")" : "");
         else
-            printf("server      not enrolled ('patrol enroll --server URL --token TOKEN')\n");
-        printf("entries     %llu of %llu acknowledged, %llu pending (%s)\n"
-               "evidence    %llu file(s) pending (%s)\n"
-               "pending     %s in all\n"
-               "last sync   %s\n",
-               (unsigned long long)s.acked_seq, (unsigned long long)s.head_seq,
-               (unsigned long long)s.pending_entries, eb,
-               (unsigned long long)s.pending_evidence_files, pb, tb, when);
+            printf("%s\n", _("not enrolled ('patrol enroll --server URL --token TOKEN')"));
+        fmt_row(_("entries"));
+        printf(_("%llu of %llu acknowledged, %llu pending (%s)"), (unsigned long long)s.acked_seq,
+               (unsigned long long)s.head_seq, (unsigned long long)s.pending_entries, eb);
+        printf("\n");
+        fmt_row(_("evidence"));
+        printf(_("%llu file(s) pending (%s)"), (unsigned long long)s.pending_evidence_files, pb);
+        printf("\n");
+        fmt_row(_("pending"));
+        printf(_("%s in all"), tb);
+        printf("\n");
+        fmt_row(_("last sync"));
+        printf("%s\n", lsync);
+        fmt_row(_("receipt"));
         if (s.receipts)
-            printf("receipt     entries 1-%llu, head %s, server time %s\n",
-                   (unsigned long long)s.receipt_seq, s.receipt_head, rtime);
+            printf(_("entries 1-%llu, head %s, server time %s"), (unsigned long long)s.receipt_seq,
+                   s.receipt_head, lreceipt);
         else
-            printf("receipt     none\n");
+            printf("%s", _("none"));
+        printf("\n");
+        fmt_row(_("reference"));
         if (s.reference_version)
-            printf("reference   version %llu\n", (unsigned long long)s.reference_version);
+            printf(_("version %llu"), (unsigned long long)s.reference_version);
         else
-            printf("reference   built-in\n");
-        if (s.rejected_seq)
-            printf("REJECTED    entry %llu (%s): a supervisor must look at it\n",
+            printf("%s", _("built-in"));
+        printf("\n");
+        if (s.rejected_seq) {
+            fmt_row(_("REJECTED"));
+            printf(_("entry %llu (%s): a supervisor must look at it"),
                    (unsigned long long)s.rejected_seq, s.rejected_reason);
+            printf("\n");
+        }
     }
     patrol_close(p);
     return 0;

@@ -65,7 +65,7 @@ static int parse_conf(opts *o, const char *s)
 int opts_add_field(opts *o, const char *name, const char *value)
 {
     if (o->n_fields >= MAX_FIELDS)
-        return cli_usage_error("too many options%s", "");
+        return cli_usage_error("%s", _("too many options"));
     for (size_t i = 0; i < o->n_fields; i++)
         if (strcmp(o->fields[i].name, name) == 0) {
             char opt[40];
@@ -73,7 +73,7 @@ int opts_add_field(opts *o, const char *name, const char *value)
             for (char *c = opt; *c; c++)
                 if (*c == '_')
                     *c = '-';
-            return cli_usage_error("option --%s given twice", opt);
+            return cli_usage_error(_("option --%s given twice"), opt);
         }
     snprintf(o->names[o->n_fields], sizeof o->names[0], "%s", name);
     o->fields[o->n_fields].name = o->names[o->n_fields];
@@ -95,8 +95,6 @@ static int kind_field(const char *kind, const char *name, int *is_flag)
     return 0;
 }
 
-/* Special options a command accepts besides its kind's fields. */
-
 int opts_parse(int argc, char **argv, const spec *sp, opts *o)
 {
     for (int i = 0; i < argc; i++) {
@@ -110,13 +108,13 @@ int opts_parse(int argc, char **argv, const spec *sp, opts *o)
                 o->file = a;
                 continue;
             }
-            return cli_usage_error("unexpected argument '%s'", a);
+            return cli_usage_error(_("unexpected argument '%s'"), a);
         }
         a += 2;
         eq = strchr(a, '=');
         n = eq ? (size_t)(eq - a) : strlen(a);
         if (n == 0 || n >= sizeof name)
-            return cli_usage_error("unknown option '%s'", argv[i]);
+            return cli_usage_error(_("unknown option '%s'"), argv[i]);
         memcpy(name, a, n);
         name[n] = '\0';
         if (eq)
@@ -126,7 +124,7 @@ int opts_parse(int argc, char **argv, const spec *sp, opts *o)
     do {                                                                                           \
         if (!val) {                                                                                \
             if (i + 1 >= argc)                                                                     \
-                return cli_usage_error("option --%s needs a value", name);                             \
+                return cli_usage_error(_("option --%s needs a value"), name);                      \
             val = argv[++i];                                                                       \
         }                                                                                          \
     } while (0)
@@ -160,7 +158,7 @@ int opts_parse(int argc, char **argv, const spec *sp, opts *o)
         if ((sp->allow & O_TARGET) && strcmp(name, sp->target_name) == 0) {
             NEED_VALUE();
             if (o->target)
-                return cli_usage_error("option --%s given twice", name);
+                return cli_usage_error(_("option --%s given twice"), name);
             o->target = val;
             continue;
         }
@@ -170,28 +168,29 @@ int opts_parse(int argc, char **argv, const spec *sp, opts *o)
             errno = 0;
             o->corrects = strtoull(val, &end, 10);
             if (errno || *end || val[0] < '1' || val[0] > '9')
-                return cli_usage_error("--entry needs an entry number, not '%s'", val);
+                return cli_usage_error(_("--entry needs an entry number, not '%s'"), val);
             continue;
         }
         if ((sp->allow & O_INSPECTOR) && strcmp(name, "inspector") == 0) {
             NEED_VALUE();
             if (o->n_inspectors >= MAX_INSPECTORS)
-                return cli_usage_error("at most 8 inspectors%s", "");
+                return cli_usage_error("%s", _("at most 8 inspectors"));
             o->inspectors[o->n_inspectors++] = val;
             continue;
         }
         if ((sp->allow & O_LOCATION) && strcmp(name, "location") == 0) {
             NEED_VALUE();
             if (parse_location(val, &o->loc) != 0)
-                return cli_usage_error("--location needs LAT,LON[,ACCURACY_M] in degrees, not '%s'",
-                                   val);
+                return cli_usage_error(
+                    _("--location needs LAT,LON[,ACCURACY_M] in degrees, not '%s'"), val);
             o->has_loc = 1;
             continue;
         }
         if (sp->kind && strcmp(name, "confidential") == 0) {
             NEED_VALUE();
             if (parse_conf(o, val) != 0)
-                return cli_usage_error("--confidential needs FIELD=state|trade|privacy, not '%s'", val);
+                return cli_usage_error(
+                    _("--confidential needs FIELD=state|trade|privacy, not '%s'"), val);
             continue;
         }
         for (size_t k = 0; k < sp->n_flags; k++)
@@ -216,7 +215,7 @@ int opts_parse(int argc, char **argv, const spec *sp, opts *o)
         for (size_t k = 0; k < n; k++)
             if (name[k] == '_')
                 name[k] = '-';
-        return cli_usage_error("unknown option '--%s'", name);
+        return cli_usage_error(_("unknown option '--%s'"), name);
     next:;
 #undef NEED_VALUE
     }
@@ -228,7 +227,8 @@ int opts_parse(int argc, char **argv, const spec *sp, opts *o)
                 break;
             }
         if (i == o->n_fields)
-            return cli_usage_error("--confidential names '%s', which is not given", o->conf[c].name);
+            return cli_usage_error(_("--confidential names '%s', which is not given"),
+                                   o->conf[c].name);
     }
     return 0;
 }
@@ -245,7 +245,8 @@ int opts_open_store(const opts *o, patrol **p)
     const char *dir = opts_store_dir(o);
     int rc;
     if (!dir) {
-        fprintf(stderr, "patrol: %s: no store: give --store DIR or set PATROL_STORE\n", cli_cmd);
+        fprintf(stderr, "patrol: %s: %s\n", cli_cmd,
+                _("no store: give --store DIR or set PATROL_STORE"));
         return EXIT_USAGE;
     }
     if ((rc = patrol_open(dir, p, err, sizeof err)) != PATROL_OK) {
@@ -274,7 +275,10 @@ void opts_print_kind_fields(const char *kind, const spec *sp)
         for (char *c = opt; *c; c++)
             if (*c == '_')
                 *c = '-';
-        printf("  %-22s %s%s (%s", opt, fi.required ? "" : "[optional] ", fi.help, fi.type);
+        /* The option, its help and type in the user's language; choice
+         * values are what one types, never translated. */
+        printf("  %-22s %s%s%s (%s", opt, fi.required ? "" : _("[optional]"),
+               fi.required ? "" : " ", cli_tr(fi.help), fi.type ? cli_tr(fi.type) : "?");
         if (fi.choices) {
             printf(": ");
             for (size_t c = 0; fi.choices[c]; c++)
@@ -286,15 +290,21 @@ void opts_print_kind_fields(const char *kind, const spec *sp)
 
 int opts_help(const char *usage, const char *what, const char *kind, const spec *sp)
 {
-    printf("usage: patrol [--store DIR] %s\n\n%s\n", usage, what);
+    printf("%s patrol [--store DIR] %s\n\n%s\n", _("usage:"), usage, cli_tr(what));
     if (kind) {
-        printf("\nfields of %s (%s):\n", kind, patrol_kind_help(kind));
+        const char *kh = patrol_kind_help(kind);
+        printf("\n");
+        /* TRANSLATORS: heading of a command's options: the kind's code
+         * ("action.warning") and its description. */
+        printf(_("fields of %s (%s):"), kind, cli_tr(kh));
+        printf("\n");
         opts_print_kind_fields(kind, sp);
-        printf("\n  --confidential F=state|trade|privacy   mark field F confidential\n"
-               "  --location LAT,LON[,ACC]               where it happened (degrees, metres)\n");
+        printf("\n  %-38s %s\n  %-38s %s\n", "--confidential F=state|trade|privacy",
+               _("mark field F confidential"), "--location LAT,LON[,ACC]",
+               _("where it happened (degrees, metres)"));
     }
-    printf("\nThe store is --store DIR or $PATROL_STORE. Exit status: 0 saved, 1 refused (the "
-           "reason is on stderr), 2 usage error.\n");
+    printf("\n%s\n", _("The store is --store DIR or $PATROL_STORE. Exit status: 0 saved, 1 refused "
+                        "(the reason is on stderr), 2 usage error."));
     return 0;
 }
 
