@@ -80,7 +80,8 @@ static int import_to_tmp(patrol *p, const char *src, char *tmp, size_t tmplen, c
     }
     snprintf(tmp, tmplen, "%s/evidence/tmp/import-XXXXXX", p->dir);
     if ((out = mkstemp(tmp)) < 0) {
-        err = px_fail(p, io_err(errno), _("cannot create a file in the store: %s"), strerror(errno));
+        err = px_fail(p, io_err(errno), _("cannot create a file in the store: %s"),
+                      strerror(errno));
         tmp[0] = '\0';
         goto exit;
     }
@@ -101,7 +102,8 @@ static int import_to_tmp(patrol *p, const char *src, char *tmp, size_t tmplen, c
         px_sha256_update(h, buf, (size_t)n);
         if (px_write_all(out, buf, (size_t)n) != 0) {
             err = px_fail(p, io_err(errno), _("writing evidence into the store: %s"),
-                          errno == ENOSPC || errno == EFBIG ? "the disk is full" : strerror(errno));
+                          errno == ENOSPC || errno == EFBIG ? _("the disk is full")
+                                                            : strerror(errno));
             goto exit;
         }
         total += (uint64_t)n;

@@ -447,7 +447,7 @@ static patrol *handle_new(const char *dir, char *err, size_t errlen)
     if (!p || !p->dir) {
         free(p);
         if (err)
-            snprintf(err, errlen, "out of memory");
+            snprintf(err, errlen, "%s", _("out of memory"));
         return NULL;
     }
     p->lock_fd = -1;
@@ -540,7 +540,7 @@ int patrol_open(const char *dir, patrol **out, char *errbuf, size_t errlen)
     *out = NULL;
     if (!dir || !*dir) {
         if (errbuf)
-            snprintf(errbuf, errlen, "no store directory given");
+            snprintf(errbuf, errlen, "%s", _("no store directory given"));
         return PATROL_EINVAL;
     }
     if (!(p = handle_new(dir, errbuf, errlen)))
@@ -615,17 +615,18 @@ int patrol_init(const char *dir, const char *department, const char *device_name
     *out = NULL;
     if (!dir || !*dir || !department || !device_name) {
         if (errbuf)
-            snprintf(errbuf, errlen, "store directory, department and device name are required");
+            snprintf(errbuf, errlen, "%s",
+                     _("store directory, department and device name are required"));
         return PATROL_EINVAL;
     }
     if ((why = px_check_ident(department))) {
         if (errbuf)
-            snprintf(errbuf, errlen, "department code '%.64s': %s", department, why);
+            snprintf(errbuf, errlen, _("department code '%.64s': %s"), department, why);
         return PATROL_EINVAL;
     }
     if ((why = px_check_line(device_name, 128))) {
         if (errbuf)
-            snprintf(errbuf, errlen, "device name: %s", why);
+            snprintf(errbuf, errlen, _("device name: %s"), why);
         return PATROL_EINVAL;
     }
     if (!(p = handle_new(dir, errbuf, errlen)))

@@ -131,7 +131,7 @@ static int run(patrol *p, const char *sql, const char *types, ...)
     va_list ap;
     int rc = sqlite3_prepare_v2(p->db, sql, -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return px_db_fail(p, rc, "writing the store");
+        return px_db_fail(p, rc, _("writing the store"));
     va_start(ap, types);
     for (int i = 0; types[i] && rc == SQLITE_OK; i++) {
         if (types[i] == 't') {
@@ -151,7 +151,7 @@ static int run(patrol *p, const char *sql, const char *types, ...)
         rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
     }
     sqlite3_finalize(st);
-    return rc == SQLITE_OK ? PATROL_OK : px_db_fail(p, rc, "writing the store");
+    return rc == SQLITE_OK ? PATROL_OK : px_db_fail(p, rc, _("writing the store"));
 }
 
 /* The integer columns of the first row of sql (with one optional int64
@@ -161,7 +161,7 @@ static int ints(patrol *p, const char *sql, int has_arg, int64_t arg, int64_t *o
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(p->db, sql, -1, &st, NULL), err = PATROL_OK;
     if (rc != SQLITE_OK)
-        return px_db_fail(p, rc, "reading the store");
+        return px_db_fail(p, rc, _("reading the store"));
     if (has_arg)
         sqlite3_bind_int64(st, 1, arg);
     rc = sqlite3_step(st);
@@ -169,7 +169,7 @@ static int ints(patrol *p, const char *sql, int has_arg, int64_t arg, int64_t *o
         for (int i = 0; i < n; i++)
             out[i] = sqlite3_column_int64(st, i);
     } else {
-        err = rc == SQLITE_DONE ? PATROL_ENOTFOUND : px_db_fail(p, rc, "reading the store");
+        err = rc == SQLITE_DONE ? PATROL_ENOTFOUND : px_db_fail(p, rc, _("reading the store"));
     }
     sqlite3_finalize(st);
     return err;
@@ -182,17 +182,17 @@ static int journal_hash(patrol *p, uint64_t seq, uint8_t out[PX_HASH_LEN])
     int rc = sqlite3_prepare_v2(p->db, "SELECT hash FROM journal WHERE seq = ?", -1, &st, NULL);
     int err = PATROL_OK;
     if (rc != SQLITE_OK)
-        return px_db_fail(p, rc, "reading the journal");
+        return px_db_fail(p, rc, _("reading the journal"));
     sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == PX_HASH_LEN)
         memcpy(out, sqlite3_column_blob(st, 0), PX_HASH_LEN);
     else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-        err = px_fail(p, PATROL_ECORRUPT, "journal entry %llu is missing or damaged (run 'patrol "
-                                          "verify')",
+        err = px_fail(p, PATROL_ECORRUPT, _("journal entry %llu is missing or damaged (run 'patrol "
+                                          "verify')"),
                       (unsigned long long)seq);
     else
-        err = px_db_fail(p, rc, "reading the journal");
+        err = px_db_fail(p, rc, _("reading the journal"));
     sqlite3_finalize(st);
     return err;
 }
@@ -418,14 +418,14 @@ int px_batch_build(patrol *p, uint64_t from, size_t max_entries, size_t max_byte
     out->sizes = calloc(max_entries, sizeof *out->sizes);
     arena = malloc(arena_cap);
     if (!se || !sep || !out->sizes || !arena) {
-        err = px_fail(p, PATROL_ENOMEM, "out of memory");
+        err = px_fail(p, PATROL_ENOMEM, _("out of memory"));
         goto exit;
     }
     rc = sqlite3_prepare_v2(p->db, "SELECT seq, entry, sig FROM journal WHERE seq >= ?"
                                    " ORDER BY seq LIMIT ?",
                             -1, &st, NULL);
     if (rc != SQLITE_OK) {
-        err = px_db_fail(p, rc, "reading the journal");
+        err = px_db_fail(p, rc, _("reading the journal"));
         goto exit;
     }
     sqlite3_bind_int64(st, 1, (sqlite3_int64)from);
@@ -437,12 +437,14 @@ int px_batch_build(patrol *p, uint64_t from, size_t max_entries, size_t max_byte
         size_t se_size, add;
 
         if (seq != from + n) {
-            err = px_fail(p, PATROL_ECORRUPT, "journal entry %llu is missing (run 'patrol verify')",
+            err = px_fail(p, PATROL_ECORRUPT,
+                          _("journal entry %llu is missing (run 'patrol verify')"),
                           (unsigned long long)(from + n));
             goto exit;
         }
         if (slen != PX_SIG_LEN || elen == 0 || elen > PX_ENTRY_MAX) {
-            err = px_fail(p, PATROL_ECORRUPT, "journal entry %llu is damaged (run 'patrol verify')",
+            err = px_fail(p, PATROL_ECORRUPT,
+                          _("journal entry %llu is damaged (run 'patrol verify')"),
                           (unsigned long long)seq);
             goto exit;
         }
@@ -464,11 +466,11 @@ int px_batch_build(patrol *p, uint64_t from, size_t max_entries, size_t max_byte
         n++;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        err = px_db_fail(p, rc, "reading the journal");
+        err = px_db_fail(p, rc, _("reading the journal"));
         goto exit;
     }
     if (n == 0) {
-        err = px_fail(p, PATROL_ENOTFOUND, "there is no journal entry %llu to send",
+        err = px_fail(p, PATROL_ENOTFOUND, _("there is no journal entry %llu to send"),
                       (unsigned long long)from);
         goto exit;
     }
@@ -481,14 +483,15 @@ int px_batch_build(patrol *p, uint64_t from, size_t max_entries, size_t max_byte
     b.n_entries = n;
     packed = patrol__v1__batch__get_packed_size(&b);
     if (packed != total || !(raw = malloc(packed))) {
-        err = packed != total ? px_fail(p, PATROL_EIO, "batch size %zu differs from its plan %zu",
-                                        packed, total)
-                              : px_fail(p, PATROL_ENOMEM, "out of memory");
+        err = packed != total ? px_fail(p, PATROL_EIO,
+                                        _("batch size %zu differs from its plan %zu"), packed,
+                                        total)
+                              : px_fail(p, PATROL_ENOMEM, _("out of memory"));
         goto exit;
     }
     patrol__v1__batch__pack(&b, raw);
     if (px_frame_encode(raw, packed, &out->frame, &out->frame_len, &why) != 0) {
-        err = px_fail(p, PATROL_ENOMEM, "compressing a batch: %s", why);
+        err = px_fail(p, PATROL_ENOMEM, _("compressing a batch: %s"), why);
         goto exit;
     }
     out->raw_len = packed;
@@ -720,13 +723,13 @@ static int conn_open(conn *c, patrol *p, const char *url, const uint8_t pin[PX_H
     c->backoff_max_ms = o->backoff_max_ms;
     c->cut_after = o->test_cut_after_bytes;
     if (px_base64_encode(pin, PX_HASH_LEN, b64, sizeof b64) != 0)
-        return px_fail(p, PATROL_EINVAL, "cannot encode the server key pin");
+        return px_fail(p, PATROL_EINVAL, _("cannot encode the server key pin"));
     snprintf(c->pinopt, sizeof c->pinopt, "sha256//%s", b64);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return px_fail(p, PATROL_ENOMEM, "cannot initialise libcurl");
+        return px_fail(p, PATROL_ENOMEM, _("cannot initialise libcurl"));
     c->global = 1;
     if (!(c->h = curl_easy_init()))
-        return px_fail(p, PATROL_ENOMEM, "cannot initialise libcurl");
+        return px_fail(p, PATROL_ENOMEM, _("cannot initialise libcurl"));
     SET(CURLOPT_NOSIGNAL, 1L);
     SET(CURLOPT_ERRORBUFFER, c->errbuf);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -761,7 +764,7 @@ static int conn_open(conn *c, patrol *p, const char *url, const uint8_t pin[PX_H
     SET(CURLOPT_XFERINFODATA, c);
     SET(CURLOPT_NOPROGRESS, 0L);
     if (!ok)
-        return px_fail(p, PATROL_EINVAL, "this libcurl lacks an option patrol needs (%s)",
+        return px_fail(p, PATROL_EINVAL, _("this libcurl lacks an option patrol needs (%s)"),
                        curl_version());
     return PATROL_OK;
 }
@@ -797,7 +800,7 @@ static int attempt(conn *c, const request *rq, answer *a, int *err)
     c->timed_out = c->not_sent = c->cut_now = 0;
     c->errbuf[0] = '\0';
     if (left <= 0) {
-        *err = px_fail(c->p, PATROL_ENET, "gave up: the time limit of the sync is reached%s%s",
+        *err = px_fail(c->p, PATROL_ENET, _("gave up: the time limit of the sync is reached%s%s"),
                        c->why[0] ? "; last failure: " : "", c->why);
         return ATT_FAIL;
     }
@@ -845,7 +848,7 @@ static int attempt(conn *c, const request *rq, answer *a, int *err)
     if (!ok) {
         curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
         curl_slist_free_all(hl);
-        *err = px_fail(c->p, PATROL_EINVAL, "libcurl refused an option for %s %s", rq->method,
+        *err = px_fail(c->p, PATROL_EINVAL, _("libcurl refused an option for %s %s"), rq->method,
                        rq->path);
         return ATT_FAIL;
     }
@@ -863,36 +866,39 @@ static int attempt(conn *c, const request *rq, answer *a, int *err)
     switch (rc) {
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
         *err = px_fail(c->p, PATROL_ETRUST,
-                       "the server at %s does not hold the pinned key: it is not the server %s",
-                       c->url, c->enrolling ? "the token names" : "this terminal enrolled with");
+                       c->enrolling ? _("the server at %s does not hold the pinned key: it is not "
+                                        "the server the token names")
+                                    : _("the server at %s does not hold the pinned key: it is not "
+                                        "the server this terminal enrolled with"),
+                       c->url);
         return ATT_FAIL;
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_ENGINE_NOTFOUND:
     case CURLE_SSL_ENGINE_SETFAILED:
     case CURLE_SSL_ENGINE_INITFAILED:
         *err = px_fail(c->p, PATROL_ECRYPTO,
-                       "the client certificate or the device key cannot be used: %s",
+                       _("the client certificate or the device key cannot be used: %s"),
                        c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
         return ATT_FAIL;
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
-        *err = px_fail(c->p, PATROL_EINVAL, "the server URL %s cannot be used: %s", c->url,
+        *err = px_fail(c->p, PATROL_EINVAL, _("the server URL %s cannot be used: %s"), c->url,
                        c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
         return ATT_FAIL;
     case CURLE_OUT_OF_MEMORY:
-        *err = px_fail(c->p, PATROL_ENOMEM, "out of memory");
+        *err = px_fail(c->p, PATROL_ENOMEM, _("out of memory"));
         return ATT_FAIL;
     case CURLE_WRITE_ERROR:
         *err = a->overflow ? px_fail(c->p, PATROL_ESERVER,
-                                     "the server's answer to %s %s is larger than %zu bytes",
+                                     _("the server's answer to %s %s is larger than %zu bytes"),
                                      rq->method, rq->path, rq->max_answer)
-                           : px_fail(c->p, PATROL_ENOMEM, "out of memory");
+                           : px_fail(c->p, PATROL_ENOMEM, _("out of memory"));
         return ATT_FAIL;
     default:
         break;
     }
     if (rq->src && rq->src->io_errno) {
-        *err = px_fail(c->p, PATROL_EIO, "reading evidence from the store: %s",
+        *err = px_fail(c->p, PATROL_EIO, _("reading evidence from the store: %s"),
                        strerror(rq->src->io_errno));
         return ATT_FAIL;
     }
@@ -910,7 +916,7 @@ static int attempt(conn *c, const request *rq, answer *a, int *err)
     return ATT_RETRY;
 nomem:
     curl_slist_free_all(hl);
-    *err = px_fail(c->p, PATROL_ENOMEM, "out of memory");
+    *err = px_fail(c->p, PATROL_ENOMEM, _("out of memory"));
     return ATT_FAIL;
 }
 
@@ -925,7 +931,7 @@ static int backoff(conn *c, unsigned *tries, const char *what)
     uint32_t rnd = 0;
 
     if (++*tries >= c->max_attempts)
-        return px_fail(c->p, PATROL_ENET, "%s: gave up after %u tries; last failure: %s", what,
+        return px_fail(c->p, PATROL_ENET, _("%s: gave up after %u tries; last failure: %s"), what,
                        *tries, c->why);
     for (unsigned i = 1; i < *tries && d < c->backoff_max_ms; i++)
         d *= 2;
@@ -935,7 +941,7 @@ static int backoff(conn *c, unsigned *tries, const char *what)
     d = d / 2 + rnd % (d / 2 + 1);
     if (mono_ms() + (int64_t)d >= c->deadline)
         return px_fail(c->p, PATROL_ENET,
-                       "%s: gave up (the time limit of the sync is reached); last failure: %s",
+                       _("%s: gave up (the time limit of the sync is reached); last failure: %s"),
                        what, c->why);
     sleep_ms((int64_t)d);
     c->retries++;
@@ -959,8 +965,8 @@ static int request_retry(conn *c, const request *rq, answer *a, const char *what
                      rq->path, a->status, a->reason[0] ? " " : "", a->reason);
         else if (rq->once && !c->not_sent)
             return px_fail(c->p, PATROL_ENET,
-                           "%s: the link failed after the request was sent (%s); if trying "
-                           "again says token_used, ask for a new token",
+                           _("%s: the link failed after the request was sent (%s); if trying "
+                           "again says token_used, ask for a new token"),
                            what, c->why);
         if ((err = backoff(c, &tries, what)))
             return err;
@@ -985,10 +991,10 @@ static int refusal(conn *c, const answer *a, const char *what, int err, char *re
     if (reason_out)
         snprintf(reason_out, reason_len, "%s", reason);
     if (a->status == 401 || a->status == 403)
-        return px_fail(c->p, err, "%s: the server refused this terminal (%ld %s)%s%s", what,
+        return px_fail(c->p, err, _("%s: the server refused this terminal (%ld %s)%s%s"), what,
                        a->status, reason[0] ? reason : "no reason given", msg[0] ? ": " : "",
                        msg);
-    return px_fail(c->p, err, "%s: the server refused (%ld %s)%s%s", what, a->status,
+    return px_fail(c->p, err, _("%s: the server refused (%ld %s)%s%s"), what, a->status,
                    reason[0] ? reason : "no reason given", msg[0] ? ": " : "", msg);
 }
 
@@ -1005,7 +1011,7 @@ static int cert_file(patrol *p, const char *pem, char **path_out)
 
     *path_out = NULL;
     if (!path || !tmp || !(cur = malloc(CERT_MAX + 1))) {
-        err = px_fail(p, PATROL_ENOMEM, "out of memory");
+        err = px_fail(p, PATROL_ENOMEM, _("out of memory"));
         goto exit;
     }
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
@@ -1019,12 +1025,12 @@ static int cert_file(patrol *p, const char *pem, char **path_out)
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0 || px_write_all(fd, pem, n) != 0 || fsync(fd) != 0) {
         err = px_fail(p, errno == ENOSPC ? PATROL_ENOSPC : PATROL_EIO,
-                      "cannot write %s: %s", tmp, strerror(errno));
+                      _("cannot write %s: %s"), tmp, strerror(errno));
         goto exit;
     }
     if (close(fd) != 0 || (fd = -1, rename(tmp, path) != 0) || px_fsync_dir(p->dir) != 0) {
         fd = -1;
-        err = px_fail(p, PATROL_EIO, "cannot write %s: %s", path, strerror(errno));
+        err = px_fail(p, PATROL_EIO, _("cannot write %s: %s"), path, strerror(errno));
         goto exit;
     }
 exit:
@@ -1100,7 +1106,7 @@ int patrol_enroll(patrol *p, const char *server_url, const char *token, unsigned
     if ((why = check_url(server_url, url, sizeof url)))
         return px_fail(p, PATROL_EINVAL, "%s", why);
     if (px_token_parse(token, &tok, &why) != 0)
-        return px_fail(p, PATROL_EINVAL, "enrolment token: %s", why);
+        return px_fail(p, PATROL_EINVAL, _("enrolment token: %s"), why);
     if ((err = ints(p, "SELECT count(*) FROM sync_server", 0, 0, &n, 1)))
         goto exit;
     enrolled = n > 0;
@@ -1108,8 +1114,8 @@ int patrol_enroll(patrol *p, const char *server_url, const char *token, unsigned
         char have[URL_MAX + 1] = "";
         px_get_text(p, have, sizeof have, "SELECT url FROM sync_server", "");
         err = px_fail(p, PATROL_EEXIST,
-                      "this terminal is enrolled with %s already; enrolling again (force) "
-                      "restarts sync for the new server",
+                      _("this terminal is enrolled with %s already; enrolling again (force) "
+                      "restarts sync for the new server"),
                       have);
         goto exit;
     }
@@ -1118,14 +1124,14 @@ int patrol_enroll(patrol *p, const char *server_url, const char *token, unsigned
         goto exit;
     snprintf(cn, sizeof cn, "patrol-%s", p->dev8);
     if (px_csr_create(p->key, cn, &csr, &why) != 0) {
-        err = px_fail(p, PATROL_ECRYPTO, "certificate request: %s", why);
+        err = px_fail(p, PATROL_ECRYPTO, _("certificate request: %s"), why);
         goto exit;
     }
     rq.token = tok.id_secret;
     rq.csr_pem = csr;
     rq.device_name = name;
     if (!(body = malloc(patrol__v1__enroll_request__get_packed_size(&rq)))) {
-        err = px_fail(p, PATROL_ENOMEM, "out of memory");
+        err = px_fail(p, PATROL_ENOMEM, _("out of memory"));
         goto exit;
     }
     req.method = "POST";
@@ -1142,21 +1148,21 @@ int patrol_enroll(patrol *p, const char *server_url, const char *token, unsigned
     if ((err = conn_open(&c, p, url, tok.pin, NULL, NULL, &o)))
         goto exit;
     c.enrolling = 1;
-    if ((err = request_retry(&c, &req, &a, "enrolling")))
+    if ((err = request_retry(&c, &req, &a, _("enrolling"))))
         goto exit;
     if (a.status != 200) {
         char reason[64];
-        err = refusal(&c, &a, "enrolling", PATROL_ESERVER, reason, sizeof reason);
+        err = refusal(&c, &a, _("enrolling"), PATROL_ESERVER, reason, sizeof reason);
         if (strcmp(reason, "token_used") == 0 || strcmp(reason, "token_expired") == 0 ||
             strcmp(reason, "token_unknown") == 0)
-            px_fail(p, err, "enrolling: the server refused the token (%s): ask the station "
-                            "for a new one ('patrold device add')",
+            px_fail(p, err, _("enrolling: the server refused the token (%s): ask the station "
+                            "for a new one ('patrold device add')"),
                     reason);
         goto exit;
     }
     if (!(rs = patrol__v1__enroll_response__unpack(NULL, a.len, a.body))) {
-        err = px_fail(p, PATROL_ESERVER, "enrolling: the server's answer is not an "
-                                         "EnrollResponse");
+        err = px_fail(p, PATROL_ESERVER, _("enrolling: the server's answer is not an "
+                                         "EnrollResponse"));
         goto exit;
     }
     /* The answer came over the pinned connection; still, it must be for
@@ -1164,18 +1170,18 @@ int patrol_enroll(patrol *p, const char *server_url, const char *token, unsigned
     if (rs->device.len != PX_HASH_LEN || memcmp(rs->device.data, p->device_id, PX_HASH_LEN) != 0 ||
         px_cert_key_id(rs->client_cert_pem, strlen(rs->client_cert_pem), id, &why) != 0 ||
         memcmp(id, p->device_id, PX_HASH_LEN) != 0) {
-        err = px_fail(p, PATROL_ETRUST, "enrolling: the certificate the server issued is not for "
-                                        "this terminal's key");
+        err = px_fail(p, PATROL_ETRUST, _("enrolling: the certificate the server issued is not for "
+                                        "this terminal's key"));
         goto exit;
     }
     if (strlen(rs->client_cert_pem) > CERT_MAX || strlen(rs->ca_cert_pem) > CERT_MAX ||
         px_cert_key_id(rs->ca_cert_pem, strlen(rs->ca_cert_pem), id, &why) != 0) {
-        err = px_fail(p, PATROL_ESERVER, "enrolling: the server's device CA certificate is "
-                                         "unusable");
+        err = px_fail(p, PATROL_ESERVER, _("enrolling: the server's device CA certificate is "
+                                         "unusable"));
         goto exit;
     }
     if (px_key_from_public_der(rs->receipt_key.data, rs->receipt_key.len, &rk, &why) != 0) {
-        err = px_fail(p, PATROL_ESERVER, "enrolling: the server's receipt key: %s", why);
+        err = px_fail(p, PATROL_ESERVER, _("enrolling: the server's receipt key: %s"), why);
         goto exit;
     }
     clean(rs->server_name, sname, sizeof sname);
@@ -1315,7 +1321,7 @@ static int want_add(syncer *s, const char *sha)
         size_t cap = s->cap_want ? 2 * s->cap_want : 64;
         char(*n)[65] = realloc(s->want, cap * sizeof *n);
         if (!n)
-            return px_fail(s->p, PATROL_ENOMEM, "out of memory");
+            return px_fail(s->p, PATROL_ENOMEM, _("out of memory"));
         s->want = n;
         s->cap_want = cap;
     }
@@ -1390,22 +1396,23 @@ static int take_ack(syncer *s, const px_batch *b, const uint8_t id[PX_BATCH_ID_L
     int err = PATROL_OK, match;
 
     if (!ack)
-        return px_fail(p, PATROL_ESERVER, "the server's answer to a batch is not an Ack");
+        return px_fail(p, PATROL_ESERVER, _("the server's answer to a batch is not an Ack"));
     if (ack->batch_id.len != PX_BATCH_ID_LEN ||
         memcmp(ack->batch_id.data, id, PX_BATCH_ID_LEN) != 0) {
-        err = px_fail(p, PATROL_ESERVER, "the server answered for another batch");
+        err = px_fail(p, PATROL_ESERVER, _("the server answered for another batch"));
         goto exit;
     }
     if (!ack->receipt) {
-        err = px_fail(p, PATROL_ETRUST, "the server's answer to entries %llu-%llu has no receipt",
+        err = px_fail(p, PATROL_ETRUST,
+                      _("the server's answer to entries %llu-%llu has no receipt"),
                       (unsigned long long)b->first, (unsigned long long)b->last);
         goto exit;
     }
     if (px_receipt_check(s->receipt_key, ack->receipt->body.data, ack->receipt->body.len,
                          ack->receipt->sig.data, ack->receipt->sig.len, p->device_id, id,
                          PX_BATCH_ID_LEN, &rc, &why) != 0) {
-        err = px_fail(p, PATROL_ETRUST, "receipt for entries %llu-%llu: %s; nothing was marked "
-                                        "synced",
+        err = px_fail(p, PATROL_ETRUST, _("receipt for entries %llu-%llu: %s; nothing was marked "
+                                        "synced"),
                       (unsigned long long)b->first, (unsigned long long)b->last, why);
         goto exit;
     }
@@ -1427,12 +1434,12 @@ static int take_ack(syncer *s, const px_batch *b, const uint8_t id[PX_BATCH_ID_L
         goto exit;
     if (!match && (!rej || strcmp(reason, "gap") == 0)) {
         err = rc.last_seq > s->head
-                  ? px_fail(p, PATROL_ETRUST, "the server's receipt covers entry %llu, but this "
-                                              "terminal has only %llu; nothing was marked synced",
+                  ? px_fail(p, PATROL_ETRUST, _("the server's receipt covers entry %llu, but this "
+                                              "terminal has only %llu; nothing was marked synced"),
                             (unsigned long long)rc.last_seq, (unsigned long long)s->head)
                   : px_fail(p, PATROL_ETRUST,
-                            "the server's chain head at entry %llu is not this journal's: the "
-                            "server holds another history; nothing was marked synced",
+                            _("the server's chain head at entry %llu is not this journal's: the "
+                            "server holds another history; nothing was marked synced"),
                             (unsigned long long)rc.last_seq);
         goto exit;
     }
@@ -1442,8 +1449,8 @@ static int take_ack(syncer *s, const px_batch *b, const uint8_t id[PX_BATCH_ID_L
          * honours): resend from where it says. */
         uint64_t exp = ack->expected_seq;
         if (exp < 1 || exp >= b->first || exp > rc.last_seq + 1) {
-            err = px_fail(p, PATROL_ESERVER, "the server reports a gap before entry %llu but "
-                                             "expects entry %llu",
+            err = px_fail(p, PATROL_ESERVER, _("the server reports a gap before entry %llu but "
+                                             "expects entry %llu"),
                           (unsigned long long)b->first, (unsigned long long)exp);
             goto exit;
         }
@@ -1452,8 +1459,8 @@ static int take_ack(syncer *s, const px_batch *b, const uint8_t id[PX_BATCH_ID_L
         reason[0] = detail[0] = '\0';
         *next = exp;
     } else if (!rej && rc.last_seq < b->last) {
-        err = px_fail(p, PATROL_ESERVER, "the server accepted entries %llu-%llu but its receipt "
-                                         "covers only up to %llu",
+        err = px_fail(p, PATROL_ESERVER, _("the server accepted entries %llu-%llu but its receipt "
+                                         "covers only up to %llu"),
                       (unsigned long long)b->first, (unsigned long long)b->last,
                       (unsigned long long)rc.last_seq);
         goto exit;
@@ -1494,8 +1501,8 @@ static int take_ack(syncer *s, const px_batch *b, const uint8_t id[PX_BATCH_ID_L
         snprintf(s->r->rejected_reason, sizeof s->r->rejected_reason, "%s", reason);
         snprintf(s->r->rejected_detail, sizeof s->r->rejected_detail, "%s", detail);
         err = px_fail(p, PATROL_EREJECTED,
-                      "the server rejected entry %llu (%s)%s%s%s; later entries were not sent "
-                      "and the journal is unchanged: a supervisor must look at it",
+                      _("the server rejected entry %llu (%s)%s%s%s; later entries were not sent "
+                      "and the journal is unchanged: a supervisor must look at it"),
                       (unsigned long long)rej_seq, reason[0] ? reason : "no reason given",
                       detail[0] ? ": " : "", detail, other);
     }
@@ -1526,7 +1533,7 @@ static int sync_entries(syncer *s)
 
         px_batch_free(&b);
         if (px_random(id, sizeof id) != 0) {
-            err = px_fail(p, PATROL_ECRYPTO, "no randomness for a batch id");
+            err = px_fail(p, PATROL_ECRYPTO, _("no randomness for a batch id"));
             break;
         }
         if ((err = px_batch_build(p, from, s->o.batch_entries, budget, id, &b)))
@@ -1554,7 +1561,7 @@ static int sync_entries(syncer *s)
             if (k == ATT_ANSWER)
                 snprintf(s->c.why, sizeof s->c.why, "POST /v1/batches: the server answered %ld%s%s",
                          a.status, a.reason[0] ? " " : "", a.reason);
-            if ((err = backoff(&s->c, &tries, "sending entries")))
+            if ((err = backoff(&s->c, &tries, _("sending entries"))))
                 goto exit;
             /* Too slow a link for this batch in one request: smaller. */
             if ((s->c.timed_out || (k == ATT_ANSWER && a.status == 408)) && b.n > 1 &&
@@ -1569,7 +1576,7 @@ static int sync_entries(syncer *s)
         tries = 0;
         s->r->bytes_sent = s->c.sent;
         if (a.status != 200) {
-            err = refusal(&s->c, &a, "sending entries", PATROL_ESERVER, NULL, 0);
+            err = refusal(&s->c, &a, _("sending entries"), PATROL_ESERVER, NULL, 0);
             break;
         }
         err = take_ack(s, &b, id, &a, &from);
@@ -1598,14 +1605,14 @@ static int local_pending_evidence(syncer *s)
                             " AND seq <= ? ORDER BY seq",
                             -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return px_db_fail(p, rc, "reading the journal");
+        return px_db_fail(p, rc, _("reading the journal"));
     sqlite3_bind_int64(st, 1, (sqlite3_int64)s->acked);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *why;
         Patrol__V1__Entry *e = px_entry_decode(sqlite3_column_blob(st, 1),
                                                (size_t)sqlite3_column_bytes(st, 1), &why);
         if (!e) {
-            err = px_fail(p, PATROL_ECORRUPT, "journal entry %lld: %s (run 'patrol verify')",
+            err = px_fail(p, PATROL_ECORRUPT, _("journal entry %lld: %s (run 'patrol verify')"),
                           (long long)sqlite3_column_int64(st, 0), why);
             break;
         }
@@ -1624,7 +1631,7 @@ static int local_pending_evidence(syncer *s)
             break;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE && !err)
-        err = px_db_fail(p, rc, "reading the journal");
+        err = px_db_fail(p, rc, _("reading the journal"));
     sqlite3_finalize(st);
     return err;
 }
@@ -1646,7 +1653,7 @@ static int pread_full(patrol *p, int fd, uint8_t *buf, size_t n, uint64_t off, c
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
-            return px_fail(p, PATROL_EIO, "reading evidence %s: %s", sha,
+            return px_fail(p, PATROL_EIO, _("reading evidence %s: %s"), sha,
                            r < 0 ? strerror(errno) : "file shorter than recorded");
         got += (size_t)r;
     }
@@ -1668,12 +1675,12 @@ static int upload_one(syncer *s, const char *sha)
     const char *why;
 
     memset(&a, 0, sizeof a);
-    snprintf(what, sizeof what, "evidence %.12s", sha);
+    snprintf(what, sizeof what, _("evidence %.12s"), sha);
     err = px_get_text(p, sizebuf, sizeof sizebuf, "SELECT size FROM evidence WHERE sha256 = ?",
                       "t", sha);
     if (err == PATROL_ENOTFOUND) {
-        defer(s, px_fail(p, PATROL_ECORRUPT, "the server asks for evidence %s, which this store "
-                                             "does not hold (run 'patrol verify')",
+        defer(s, px_fail(p, PATROL_ECORRUPT, _("the server asks for evidence %s, which this store "
+                                             "does not hold (run 'patrol verify')"),
                          sha));
         return PATROL_OK;
     }
@@ -1683,8 +1690,8 @@ static int upload_one(syncer *s, const char *sha)
     snprintf(path, sizeof path, "%s/evidence/%.2s/%s", p->dir, sha, sha);
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0 ||
         (uint64_t)st.st_size != size) {
-        defer(s, px_fail(p, PATROL_ECORRUPT, "evidence file %s is missing or changed (run "
-                                             "'patrol verify')",
+        defer(s, px_fail(p, PATROL_ECORRUPT, _("evidence file %s is missing or changed (run "
+                                             "'patrol verify')"),
                          sha));
         goto exit;
     }
@@ -1720,16 +1727,16 @@ static int upload_one(syncer *s, const char *sha)
                 goto exit;
             }
             if (a.upload_length >= 0 && (uint64_t)a.upload_length != size) {
-                defer(s, px_fail(p, PATROL_ESERVER, "the server expects %lld bytes of evidence "
-                                                    "%s; this store holds %llu",
+                defer(s, px_fail(p, PATROL_ESERVER, _("the server expects %lld bytes of evidence "
+                                                    "%s; this store holds %llu"),
                                  (long long)a.upload_length, sha, (unsigned long long)size));
                 goto exit;
             }
             if (a.upload_complete)
                 goto complete;
             if (a.upload_offset < 0 || (uint64_t)a.upload_offset >= size) {
-                defer(s, px_fail(p, PATROL_ESERVER, "the server's offset for evidence %s is "
-                                                    "missing or impossible",
+                defer(s, px_fail(p, PATROL_ESERVER, _("the server's offset for evidence %s is "
+                                                    "missing or impossible"),
                                  sha));
                 goto exit;
             }
@@ -1792,8 +1799,8 @@ static int upload_one(syncer *s, const char *sha)
                 (uint64_t)a.upload_offset == off) {
                 need_head = 1;
                 if (++conflicts > s->o.max_attempts) {
-                    defer(s, px_fail(p, PATROL_ESERVER, "evidence %s: the server does not "
-                                                        "advance its offset",
+                    defer(s, px_fail(p, PATROL_ESERVER, _("evidence %s: the server does not "
+                                                        "advance its offset"),
                                      sha));
                     goto exit;
                 }
@@ -1834,8 +1841,8 @@ static int upload_one(syncer *s, const char *sha)
             add_done(s, -(int64_t)off);
             refusal(&s->c, &a, what, PATROL_ESERVER, NULL, 0);
             snprintf(msg, sizeof msg, "%s", p->errmsg);
-            defer(s, px_fail(p, PATROL_ESERVER, "%s (the bytes sent do not hash to the file's "
-                                                "name: run 'patrol verify')",
+            defer(s, px_fail(p, PATROL_ESERVER, _("%s (the bytes sent do not hash to the file's "
+                                                "name: run 'patrol verify')"),
                              msg));
             goto exit;
         }
@@ -1875,7 +1882,7 @@ static int sync_evidence(syncer *s)
         return PATROL_OK;
     qsort(s->want, s->n_want, sizeof *s->want, cmp_sha);
     if (!(s->chunk = malloc(s->o.chunk_bytes > TRIAL_BYTES ? s->o.chunk_bytes : TRIAL_BYTES)))
-        return px_fail(p, PATROL_ENOMEM, "out of memory");
+        return px_fail(p, PATROL_ENOMEM, _("out of memory"));
     s->chunk_cur = s->o.chunk_bytes < CHUNK_START ? s->o.chunk_bytes : CHUNK_START;
     for (size_t i = 0; i < s->n_want; i++) {
         if (i > 0 && strcmp(s->want[i], s->want[i - 1]) == 0)
@@ -2106,24 +2113,24 @@ static int load_server(syncer *s, char *url, size_t urllen, char **cert)
     rc = sqlite3_prepare_v2(p->db, "SELECT url, pin, receipt_key, client_cert FROM sync_server",
                             -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return px_db_fail(p, rc, "reading the enrolment");
+        return px_db_fail(p, rc, _("reading the enrolment"));
     rc = sqlite3_step(st);
     if (rc == SQLITE_DONE) {
-        err = px_fail(p, PATROL_ESTATE, "this terminal is not enrolled with a server: run 'patrol "
-                                        "enroll --server URL --token TOKEN' first");
+        err = px_fail(p, PATROL_ESTATE, _("this terminal is not enrolled with a server: run "
+                                          "'patrol enroll --server URL --token TOKEN' first"));
     } else if (rc != SQLITE_ROW) {
-        err = px_db_fail(p, rc, "reading the enrolment");
+        err = px_db_fail(p, rc, _("reading the enrolment"));
     } else if (sqlite3_column_bytes(st, 1) != PX_HASH_LEN ||
                px_key_from_public_der(sqlite3_column_blob(st, 2),
                                       (size_t)sqlite3_column_bytes(st, 2), &s->receipt_key,
                                       &why) != 0 ||
                !sqlite3_column_text(st, 3)) {
-        err = px_fail(p, PATROL_ECORRUPT, "the enrolment record is damaged: enrol again");
+        err = px_fail(p, PATROL_ECORRUPT, _("the enrolment record is damaged: enrol again"));
     } else {
         snprintf(url, urllen, "%s", (const char *)sqlite3_column_text(st, 0));
         memcpy(s->pin, sqlite3_column_blob(st, 1), PX_HASH_LEN);
         if (!(*cert = strdup((const char *)sqlite3_column_text(st, 3))))
-            err = px_fail(p, PATROL_ENOMEM, "out of memory");
+            err = px_fail(p, PATROL_ENOMEM, _("out of memory"));
     }
     sqlite3_finalize(st);
     return err;
@@ -2148,7 +2155,7 @@ int patrol_sync(patrol *p, const patrol_sync_opts *uo, patrol_sync_result *ur)
     if ((err = load_server(&s, url, sizeof url, &cert)) || (err = cert_file(p, cert, &certpath)))
         goto exit;
     if (!(keypath = px_path(p, KEY_NAME))) {
-        err = px_fail(p, PATROL_ENOMEM, "out of memory");
+        err = px_fail(p, PATROL_ENOMEM, _("out of memory"));
         goto exit;
     }
     if ((err = px_journal_head(p, &s.head, hash)) ||
@@ -2246,7 +2253,7 @@ int patrol_sync_status(patrol *p, patrol_sync_info *out)
     if ((err = ints(p, "SELECT acked_seq, last_sync_ms, reference_version, rejected_seq"
                        " FROM sync_state",
                     0, 0, v, 4)))
-        return err == PATROL_ENOTFOUND ? px_fail(p, PATROL_ECORRUPT, "the sync state is missing")
+        return err == PATROL_ENOTFOUND ? px_fail(p, PATROL_ECORRUPT, _("the sync state is missing"))
                                        : err;
     out->acked_seq = (uint64_t)v[0];
     out->last_sync_ms = v[1];
@@ -2277,7 +2284,7 @@ int patrol_sync_status(patrol *p, patrol_sync_info *out)
                             " ORDER BY id DESC LIMIT 1",
                             -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return px_db_fail(p, rc, "reading receipts");
+        return px_db_fail(p, rc, _("reading receipts"));
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         out->receipt_seq = (uint64_t)sqlite3_column_int64(st, 0);
@@ -2287,6 +2294,6 @@ int patrol_sync_status(patrol *p, patrol_sync_info *out)
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return px_db_fail(p, rc, "reading receipts");
+        return px_db_fail(p, rc, _("reading receipts"));
     return PATROL_OK;
 }

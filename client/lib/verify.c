@@ -2,6 +2,7 @@
  * Trusts nothing derived: not the stored hash column, not the views, only
  * the device public key recorded in the genesis entry and device row. */
 #include "internal.h"
+#include "i18n.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -109,14 +110,14 @@ static void check_evidence(patrol *p, vctx *v, const ev *x)
 
     snprintf(path, sizeof path, "%s/evidence/%.2s/%s", p->dir, x->sha, x->sha);
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-        problem(v, x->seq, x->sha, "evidence file %s (entry %llu) is missing", x->sha,
+        problem(v, x->seq, x->sha, _("evidence file %s (entry %llu) is missing"), x->sha,
                 (unsigned long long)x->seq);
         return;
     }
     buf = malloc(256 * 1024);
     h = px_sha256_new();
     if (!buf || !h) {
-        problem(v, x->seq, x->sha, "out of memory checking evidence %s", x->sha);
+        problem(v, x->seq, x->sha, _("out of memory checking evidence %s"), x->sha);
         goto exit;
     }
     for (;;) {
@@ -124,7 +125,7 @@ static void check_evidence(patrol *p, vctx *v, const ev *x)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            problem(v, x->seq, x->sha, "evidence file %s cannot be read: %s", x->sha,
+            problem(v, x->seq, x->sha, _("evidence file %s cannot be read: %s"), x->sha,
                     strerror(errno));
             goto exit;
         }
@@ -138,8 +139,8 @@ static void check_evidence(patrol *p, vctx *v, const ev *x)
     px_format_hex(digest, PX_HASH_LEN, hex);
     if (strcmp(hex, x->sha) != 0 || total != x->size)
         problem(v, x->seq, x->sha,
-                "evidence file %s (entry %llu) does not match its recorded hash and size: it was "
-                "altered or replaced",
+                _("evidence file %s (entry %llu) does not match its recorded hash and size: it was "
+                "altered or replaced"),
                 x->sha, (unsigned long long)x->seq);
     v->st.evidence_files++;
     v->st.evidence_bytes += total;
@@ -172,7 +173,7 @@ int patrol_verify(patrol *p, patrol_problem_cb cb, void *ud, patrol_verify_stats
     while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *t = (const char *)sqlite3_column_text(st, 0);
         if (t && strcmp(t, "ok") != 0)
-            problem(&v, 0, NULL, "database: %s", t);
+            problem(&v, 0, NULL, _("database: %s"), t);
     }
     sqlite3_finalize(st);
 
@@ -186,7 +187,7 @@ int patrol_verify(patrol *p, patrol_problem_cb cb, void *ud, patrol_verify_stats
     sqlite3_finalize(st);
     st = NULL;
     if (!key || px_key_id(key, id) != 0 || memcmp(id, p->device_id, PX_HASH_LEN) != 0) {
-        problem(&v, 0, NULL, "the device public key is missing or does not match the device id");
+        problem(&v, 0, NULL, _("the device public key is missing or does not match the device id"));
         goto done;
     }
 
@@ -194,7 +195,7 @@ int patrol_verify(patrol *p, patrol_problem_cb cb, void *ud, patrol_verify_stats
                             " ORDER BY seq", -1,
                             &st, NULL);
     if (rc != SQLITE_OK) {
-        err = px_db_fail(p, rc, "reading the journal");
+        err = px_db_fail(p, rc, _("reading the journal"));
         goto done;
     }
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -211,36 +212,37 @@ int patrol_verify(patrol *p, patrol_problem_cb cb, void *ud, patrol_verify_stats
         v.st.entries++;
         if (row != expected) {
             if (row > expected)
-                problem(&v, expected, NULL, "entries %llu to %llu are missing",
+                problem(&v, expected, NULL, _("entries %llu to %llu are missing"),
                         (unsigned long long)expected, (unsigned long long)(row - 1));
             else
-                problem(&v, row, NULL, "entry %llu appears out of order", (unsigned long long)row);
+                problem(&v, row, NULL, _("entry %llu appears out of order"),
+                        (unsigned long long)row);
         }
         if (sqlite3_column_bytes(st, 2) != PX_SIG_LEN) {
-            problem(&v, row, NULL, "entry %llu: signature missing or damaged",
+            problem(&v, row, NULL, _("entry %llu: signature missing or damaged"),
                     (unsigned long long)row);
         } else if (px_entry_verify(key, buf, len, sig, expected == row ? prev : NULL, hash, &e,
                                    detail, sizeof detail) != 0) {
-            problem(&v, row, NULL, "entry %llu: %s", (unsigned long long)row, detail);
+            problem(&v, row, NULL, _("entry %llu: %s"), (unsigned long long)row, detail);
         } else if (e->seq != row) {
-            problem(&v, row, NULL, "entry %llu holds the entry numbered %llu: entries were "
-                                   "reordered or renumbered",
+            problem(&v, row, NULL, _("entry %llu holds the entry numbered %llu: entries were "
+                                   "reordered or renumbered"),
                     (unsigned long long)row, (unsigned long long)e->seq);
         } else if (!stored_ok || memcmp(stored, hash, PX_HASH_LEN) != 0) {
-            problem(&v, row, NULL, "entry %llu: stored hash does not match the entry",
+            problem(&v, row, NULL, _("entry %llu: stored hash does not match the entry"),
                     (unsigned long long)row);
         } else if (row == 1 && (strcmp(e->kind, "device.init") != 0 ||
                                 !field_of(e, "public_key") ||
                                 strcmp(field_of(e, "public_key"), pubhex) != 0)) {
-            problem(&v, row, NULL, "entry 1 does not introduce this device's key");
+            problem(&v, row, NULL, _("entry 1 does not introduce this device's key"));
         } else if (!sqlite3_column_text(st, 4) || !sqlite3_column_text(st, 5) ||
                    !sqlite3_column_text(st, 6) ||
                    strcmp((const char *)sqlite3_column_text(st, 4), e->kind) != 0 ||
                    strcmp((const char *)sqlite3_column_text(st, 5), e->object) != 0 ||
                    (rcm = derived_matter(p, e, matter, sizeof matter)) < 0 ||
                    (rcm == 0 && strcmp((const char *)sqlite3_column_text(st, 6), matter) != 0)) {
-            problem(&v, row, NULL, "entry %llu: its index columns (kind, object, matter) do not "
-                                   "match the signed entry",
+            problem(&v, row, NULL, _("entry %llu: its index columns (kind, object, matter) do not "
+                                   "match the signed entry"),
                     (unsigned long long)row);
         } else if (strcmp(e->kind, "evidence.add") == 0) {
             if (nev == capev) {
@@ -248,7 +250,7 @@ int patrol_verify(patrol *p, patrol_problem_cb cb, void *ud, patrol_verify_stats
                 ev *n = realloc(evs, ncap * sizeof *n);
                 if (!n) {
                     px_entry_free(e);
-                    err = px_fail(p, PATROL_ENOMEM, "out of memory");
+                    err = px_fail(p, PATROL_ENOMEM, _("out of memory"));
                     goto done;
                 }
                 evs = n;
@@ -271,22 +273,22 @@ int patrol_verify(patrol *p, patrol_problem_cb cb, void *ud, patrol_verify_stats
         last = row;
     }
     if (rc != SQLITE_DONE) {
-        err = px_db_fail(p, rc, "reading the journal");
+        err = px_db_fail(p, rc, _("reading the journal"));
         goto done;
     }
     sqlite3_finalize(st);
     st = NULL;
 
     if (last == 0)
-        problem(&v, 0, NULL, "the journal is empty");
+        problem(&v, 0, NULL, _("the journal is empty"));
     if (px_journal_head(p, &head_seq, head_hash) != PATROL_OK)
-        problem(&v, 0, NULL, "the journal head is damaged");
+        problem(&v, 0, NULL, _("the journal head is damaged"));
     else if (head_seq != last)
-        problem(&v, last + 1, NULL, "the journal ends at entry %llu but %llu entries were saved: "
-                                    "entries are missing at the end",
+        problem(&v, last + 1, NULL, _("the journal ends at entry %llu but %llu entries were saved: "
+                                    "entries are missing at the end"),
                 (unsigned long long)last, (unsigned long long)head_seq);
     else if (last && memcmp(head_hash, prev, PX_HASH_LEN) != 0)
-        problem(&v, last, NULL, "the last entry is not the one saved last");
+        problem(&v, last, NULL, _("the last entry is not the one saved last"));
 
     if (nev)
         qsort(evs, nev, sizeof *evs, cmp_ev);
@@ -302,7 +304,7 @@ done:
     if (err)
         return err;
     if (v.st.problems)
-        return px_fail(p, PATROL_EVERIFY, "%llu problem(s) found",
+        return px_fail(p, PATROL_EVERIFY, _("%llu problem(s) found"),
                        (unsigned long long)v.st.problems);
     return PATROL_OK;
 }
