@@ -5,8 +5,49 @@
  * kind's rules and calls patrol_record (or patrol_evidence_add). Prefix cmd_. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+
+/* The conditions of the list item a matter cites (二(四)1: the inspector
+ * reads them before applying the list). */
+typedef struct item_find {
+    const char *code;
+    cJSON *json; /* array to fill, or NULL */
+    int shown;
+} item_find;
+
+static int item_cb(void *ud, const patrol_list_item_view *it)
+{
+    item_find *f = ud;
+    const char *s;
+    if (strcmp(it->code, f->code) != 0)
+        return 0;
+    if (!f->json)
+        fprintf(stderr, _("%s %s: conditions of the list item, to read to the subject:\n"),
+                it->code, it->name);
+    for (s = it->conditions; *s;) {
+        size_t n = strcspn(s, "\n");
+        if (f->json) {
+            char buf[512];
+            snprintf(buf, sizeof buf, "%.*s", (int)(n < sizeof buf ? n : sizeof buf - 1), s);
+            cJSON_AddItemToArray(f->json, cJSON_CreateString(buf));
+        } else {
+            fprintf(stderr, "  - %.*s\n", (int)n, s);
+        }
+        s += n + (s[n] == '\n');
+    }
+    f->shown = 1;
+    return 1;
+}
+
+static const char *field_given(const opts *o, const char *name)
+{
+    for (size_t i = 0; i < o->n_fields; i++)
+        if (strcmp(o->fields[i].name, name) == 0)
+            return o->fields[i].value;
+    return NULL;
+}
 
 static int record(const opts *o, const char *kind, int prints_id)
 {
@@ -34,9 +75,18 @@ static int record(const opts *o, const char *kind, int prints_id)
         cJSON_AddStringToObject(j, "id", s.id);
         cJSON_AddNumberToObject(j, "seq", (double)s.seq);
         cJSON_AddStringToObject(j, "hash", s.hash);
+        if (strcmp(kind, "matter.open") == 0 && field_given(o, "list_item")) {
+            item_find f = {field_given(o, "list_item"), cJSON_AddArrayToObject(j, "conditions"), 0};
+            patrol_list_items(p, item_cb, &f);
+        }
         cli_json_print(j);
     } else if (prints_id) {
         printf("%s\n", s.id);
+        /* The conditions go to a person at a terminal, not into $(...). */
+        if (strcmp(kind, "matter.open") == 0 && field_given(o, "list_item") && isatty(2)) {
+            item_find f = {field_given(o, "list_item"), NULL, 0};
+            patrol_list_items(p, item_cb, &f);
+        }
     } else {
         printf(_("saved entry %llu"), (unsigned long long)s.seq);
         printf("\n");
@@ -111,7 +161,8 @@ int cmd_inspector(int argc, char **argv)
         return cli_usage_error("%s", _("expected 'inspector add'"));
     cli_cmd = "inspector add";
     return cmd_kind(argc - 1, argv + 1, "inspector add --id ID --name NAME --cert-no CERT",
-                    N_("Enrol an inspector (with enforcement certificate number) on this terminal."),
+                    N_("Enrol an inspector (with enforcement certificate number) on this "
+                       "terminal."),
                     &sp, 1, "id");
 }
 
@@ -138,7 +189,8 @@ int cmd_subject(int argc, char **argv)
             business |= strcmp(o.fields[i].name, "credit_code") == 0;
             person |= strcmp(o.fields[i].name, "id_number") == 0;
             if (strcmp(o.fields[i].name, "type") == 0)
-                return cli_usage_error("%s", _("the type follows from --credit-code or --id-number"));
+                return cli_usage_error("%s",
+                                       _("the type follows from --credit-code or --id-number"));
         }
         if (business == person)
             return cli_usage_error("%s", _("give exactly one of --credit-code and --id-number"));
@@ -288,8 +340,8 @@ int cmd_application(int argc, char **argv)
             snprintf(kind, sizeof kind, "application.%s", subs[i]);
             cli_cmd = kind;
             return cmd_kind(argc - 1, argv + 1, "application file|withdraw|change --matter ID ...",
-                            N_("Record the subject's application, its withdrawal or change."), &sp, 0,
-                            "matter");
+                            N_("Record the subject's application, its withdrawal or change."),
+                            &sp, 0, "matter");
         }
     return cli_usage_error("%s", _("expected 'application file', 'withdraw' or 'change'"));
 }

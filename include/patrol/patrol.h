@@ -236,6 +236,8 @@ typedef struct patrol_matter_view {
     unsigned flags;           /* rule findings on its entries (patrol_flags) */
 } patrol_matter_view;
 typedef int (*patrol_matter_cb)(void *ud, const patrol_matter_view *m);
+/* The matters on this terminal, in the order they were opened. */
+PATROL_API int patrol_matters(patrol *p, patrol_matter_cb cb, void *ud);
 
 /* A rule an entry of a matter breaks, as the matter state machine finds
  * on a replay of the record: entries recorded before the rules were
@@ -254,7 +256,6 @@ typedef int (*patrol_flag_cb)(void *ud, const patrol_flag_view *f);
 /* The flags of one matter (matter not NULL) or of all, in entry order.
  * PATROL_ENOTFOUND for an unknown matter. */
 PATROL_API int patrol_flags(patrol *p, const char *matter, patrol_flag_cb cb, void *ud);
-PATROL_API int patrol_matters(patrol *p, patrol_matter_cb cb, void *ud);
 
 typedef struct patrol_list_item_view {
     const char *list_type; /* no_penalty, lighter, reduced */

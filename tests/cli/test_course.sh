@@ -193,6 +193,12 @@ expect_refused --code 1 --msg "$CREDIT|M-.*CG-NP-003|CG-NP-003.*not_first_violat
 open_matter "another subject may cite the same first-violation item" --subject "$SB2" \
     --summary 摆卖 --list-item CG-NP-003
 ML=$LAST
+expect_ok "matter open --json citing CG-NP-004" matter open --subject "$SP" --inspector ZF-001 \
+    --domain urban_management --summary 工地未设铭牌 --list-item CG-NP-004 --json
+check "the item's conditions are shown as the matter opens" python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["id"].startswith("M-") and j["conditions"] == ["初次违法", "责令限期改正后及时改正"], j' "$OUT"
 expect_ok "consent --accept" consent --matter "$ML" --accept
 expect_refused --code 1 --msg "LF-999.*unknown_leaflet" "$P" leaflet --matter "$ML" --title 宣传单 \
     --copies 2 --code LF-999
