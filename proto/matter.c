@@ -700,6 +700,15 @@ static void step(replay *r, size_t i, px_mstate *before_out)
         }
     } else if (strcmp(kind, "revisit.outcome") == 0) {
         px_mrevisit *v = revisit_of(m, x->e->object);
+        if (!v && r->ref && r->ref->assigned &&
+            r->ref->assigned(r->ref->ud, x->e->object, m->id) == 1 &&
+            (m->revisits = grow(r, m->revisits, m->nrevisits, sizeof *m->revisits))) {
+            /* Assigned by the server: what it follows is not known here. */
+            v = &m->revisits[m->nrevisits++];
+            memset(v, 0, sizeof *v);
+            copy(v->id, sizeof v->id, x->e->object);
+            v->index = i;
+        }
         if (!v) {
             find(r, i, "unknown_revisit", 0, _("no revisit '%s' in this matter"), x->e->object);
         } else if (v->outcome[0]) {

@@ -95,6 +95,10 @@ typedef struct px_mref {
      * (subject as named by device dev), with that matter's id in other. */
     int (*cited)(void *ud, int dev, const char *matter, const char *subject, const char *item,
                  char *other, size_t len);
+    /* 1 if the server assigned a revisit of that id in that matter to a
+     * department's terminals (reference data), though no entry of the
+     * matter planned it: its outcome may then be recorded. */
+    int (*assigned)(void *ud, const char *revisit, const char *matter);
 } px_mref;
 
 /* One entry of the matter as the caller hands it in. */

@@ -193,6 +193,21 @@ static int ref_leaflet(void *ud, const char *code)
     return 0;
 }
 
+/* The matter of a revisit the server assigned (reference data), or NULL. */
+static const char *assigned_matter(const Patrol__V1__Reference *r, const char *revisit)
+{
+    for (size_t i = 0; r && i < r->n_revisits; i++)
+        if (strcmp(r->revisits[i]->id, revisit) == 0)
+            return r->revisits[i]->matter;
+    return NULL;
+}
+
+static int ref_assigned(void *ud, const char *revisit, const char *matter)
+{
+    const char *m = assigned_matter(((idx *)ud)->ref, revisit);
+    return m && strcmp(m, matter) == 0;
+}
+
 /* A storage error inside a hook cannot be returned through px_mref: it is
  * noted, the hook answers so that nothing is flagged for it, and
  * idx_finish fails the batch. */
@@ -276,6 +291,8 @@ static int load_reference(idx *x)
             x->mref.item = ref_item;
         if (x->ref->n_leaflets)
             x->mref.leaflet = ref_leaflet;
+        if (x->ref->n_revisits)
+            x->mref.assigned = ref_assigned;
     }
     x->ref_loaded = 1;
     return ST_OK;
@@ -357,6 +374,12 @@ int idx_entry(idx *x, int64_t device, const Patrol__V1__Entry *e, int64_t now)
     case PX_SCOPE_DOCUMENT:
     case PX_SCOPE_REVISIT:
         rc = o->object_matter(x->db, e->object, matter, sizeof matter);
+        if (rc == ST_NOTFOUND && k->scope == PX_SCOPE_REVISIT &&
+            load_reference(x) == ST_OK && assigned_matter(x->ref, e->object)) {
+            /* A revisit the server assigned: its matter is the assignment's. */
+            snprintf(matter, sizeof matter, "%s", assigned_matter(x->ref, e->object));
+            rc = ST_OK;
+        }
         if (rc == ST_NOTFOUND) {
             /* No stored entry created it: there is no matter to replay
              * this entry in. Flagged on its own. */

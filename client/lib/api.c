@@ -270,6 +270,7 @@ int patrol_revisits(patrol *p, int due_only, const char *today, patrol_revisit_c
                             "  0 AS k"
                             " FROM assigned_revisits a LEFT JOIN assigned_done d ON d.id = a.id"
                             " WHERE (?1 = 0 OR d.id IS NULL)"
+                            "  AND a.id NOT IN (SELECT id FROM revisits)"
                             " ORDER BY 4, 6",
                             -1, &st, NULL);
     if (rc != SQLITE_OK)

@@ -62,7 +62,9 @@ static const char *field_of(const Patrol__V1__Entry *e, const char *name)
 /* The matter an entry belongs to, derived from signed bytes only: the
  * object of a matter-scoped entry, else the matter of the entry that
  * created the revisit or document, or of the corrected entry (those rows
- * are earlier and were checked already). "" when none. */
+ * are earlier and were checked already). "" when none. Returns 0, 1 when
+ * the creating entry is missing (a gap, reported already), 2 for a revisit
+ * assigned by the server, -1 when the entry names an impossible object. */
 static int derived_matter(patrol *p, const Patrol__V1__Entry *e, char *out, size_t len)
 {
     const px_kind_rule *k = px_rules_find(e->kind);
@@ -78,10 +80,18 @@ static int derived_matter(patrol *p, const Patrol__V1__Entry *e, char *out, size
         snprintf(out, len, "%s", e->object);
         return 0;
     case PX_SCOPE_REVISIT:
-    case PX_SCOPE_DOCUMENT:
+    case PX_SCOPE_DOCUMENT: {
+        char own[16];
+        /* A revisit the server assigned (another terminal planned it, or
+         * the server named it): its matter is the assignment's, which no
+         * entry of this journal states. */
+        snprintf(own, sizeof own, "R-%s-", p->dev8);
+        if (k->scope == PX_SCOPE_REVISIT && strncmp(e->object, own, strlen(own)) != 0)
+            return 2;
         if (!(dash = strrchr(e->object, '-')) || px_parse_u64(dash + 1, 1, e->seq - 1, &seq))
             return -1;
         break;
+    }
     case PX_SCOPE_ENTRY:
         seq = e->corrects;
         break;
