@@ -108,8 +108,8 @@ rec act reminder --matter "$M1" --form oral --source inspection --rules 相关�
 rec act guidance --matter "$M1" --topic 门前三包 --content 现场指导 --materials 告知书
 rec leaflet --matter "$M1" --title 门前三包责任告知书 --code LF-001 --copies 1
 rec act suggestion --matter "$M1" --content 建议设置室内陈列区 --form written --follow-up 三日内整改
-rec act warning --matter "$M1" --minor --no-harm --no-intent --corrected --content 告诫 \
-    --correction 当场整改 --deadline 2026-12-10
+rec act warning --matter "$M1" --minor --no-harm --no-intent --correctable --corrected --content 告诫 \
+    --correction 当场整改 --deadline "$(TZ=Asia/Shanghai date -d '+10 days' +%F)"
 rec act reminder --matter "$M1" --form written --source complaints --rules 条例 --content 再次提示
 rec act guidance --matter "$M1" --topic 规范经营 --content 指导陈列 --materials 示范文本
 rec act suggestion --matter "$M1" --content 建议张贴告示 --form oral --follow-up 无

@@ -73,12 +73,13 @@ exactly_once() {
 }
 
 rec() { pt "$T" "$@"; [ "$RC" -eq 0 ] || { fail "patrol $*: exit $RC"; show "$ERR"; }; LAST=$(cat "$OUT"); }
-record_round() { # record_round CREDIT-CODE NAME N: N+2 more entries
+record_round() { # record_round CREDIT-CODE NAME N: N+3 more entries
     local i
     rec subject add --credit-code "$1" --name "某某商店$2"
     rec matter open --subject "$LAST" --inspector zhangwei --domain urban_management \
         --list-item CG-NP-003 --summary "第$2家店外摆卖，首次发现"
     M=$LAST
+    rec consent --matter "$M" --accept --form oral # before any method
     for i in $(seq "$3"); do
         rec act guidance --matter "$M" --topic "门前三包$i" --content "第$i次现场指导：将商品搬回店内，讲解门前三包责任" \
             --materials 告知书

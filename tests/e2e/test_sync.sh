@@ -53,6 +53,12 @@ serves_others() {
     fi
 }
 
+# Dates the record checks against today (Beijing date): a 告诫's deadline and
+# a revisit's due date may not be in the past.
+day() { TZ=Asia/Shanghai date -d "$1" +%F; }
+TODAY=$(day today)
+DUE=$(day '+10 days')
+
 section "a patrol, recorded offline on terminal A"
 pt_ok "inspector add zhangwei" "$A" inspector add --id zhangwei --name 张伟 --cert-no 32132300100
 pt_ok "inspector add liuna" "$A" inspector add --id liuna --name 刘娜 --cert-no 32132300117
@@ -69,31 +75,33 @@ pt_ok "evidence add photo (PNG)" "$A" evidence add --matter "$M1" --kind photo -
 pt_ok "act reminder" "$A" act reminder --matter "$M1" --form oral --source inspection \
     --rules "《城市市容和环境卫生管理条例》相关规定" --content "向店主说明占道经营的规定及后果"
 pt_ok "leaflet" "$A" leaflet --matter "$M1" --title 门前三包责任告知书 --code LF-001 --copies 1
-pt_ok "act warning" "$A" act warning --matter "$M1" --minor --no-harm --no-intent --corrected \
-    --content "告诫店主不得再次占道经营" --correction "店主当场将商品搬回店内" --deadline 2026-12-10
+pt_ok "act warning" "$A" act warning --matter "$M1" --minor --no-harm --no-intent --correctable --corrected \
+    --content "告诫店主不得再次占道经营" --correction "店主当场将商品搬回店内，保持门前整洁" --deadline "$DUE"
 pt_ok "evidence add photo after correction" "$A" evidence add --matter "$M1" --kind photo \
     --caption 整改后 "$MEDIA/corrected.png"
 pt_ok "document issue" "$A" document issue --matter "$M1" --purpose 督促规范经营 \
-    --content "请严格落实门前三包责任" --time "2026-11-26 至 2026-12-10" --personnel "张伟、刘娜"
+    --content "请严格落实门前三包责任" --time "$TODAY 至 $DUE" --personnel "张伟、刘娜"
 DOC=$LAST
 pt_ok "document deliver" "$A" document deliver --document "$DOC" --method in_person --recipient 王某
 pt_ok "act revisit" "$A" act revisit --matter "$M1" --follows inspection --decision "$DOC" \
-    --due 2026-12-10 --content "回访检查整改是否保持"
+    --due "$DUE" --content "回访检查整改是否保持"
 R1=$LAST
 pt_ok "subject add (person)" "$A" subject add --id-number 11010519491231002X --name 李某
 PERSON=$LAST
+# SY-CGJ holds urban_management only: the person's matter is one of its own.
 pt_ok "matter open (on application)" "$A" matter open --subject "$PERSON" --inspector liuna \
-    --domain market_regulation --list-item SJ-NP-002 --summary 流动摊点未明码标价 --on-application
+    --domain urban_management --list-item CG-NP-001 --summary 在路灯杆上擅自悬挂广告横幅，首次被发现 \
+    --on-application
 M2=$LAST
 pt_ok "consent (matter 2)" "$A" consent --matter "$M2" --accept
 pt_ok "act interview (minutes confidential)" "$A" act interview --matter "$M2" --mode individual \
-    --reason complaints --participants "李某；刘娜" --departments "县城管局、县市场监管局" \
-    --content "就多次投诉的标价问题约谈" --minutes "当事人承认未标价，承诺当日整改" \
+    --reason complaints --participants "李某；刘娜" --departments "县城管局" \
+    --content "就多次投诉的广告横幅问题约谈" --minutes "当事人承认擅自悬挂，承诺当日拆除" \
     --confidential minutes=privacy
 pt_ok "evidence add audio (WAV)" "$A" evidence add --matter "$M2" --kind audio --caption 约谈录音 \
     "$MEDIA/interview.wav"
-pt_ok "act guidance" "$A" act guidance --matter "$M2" --topic 明码标价 --content 指导制作价签 \
-    --materials 明码标价规范示范文本
+pt_ok "act guidance" "$A" act guidance --matter "$M2" --topic 户外广告设置 --content 指导依规申请设置户外广告 \
+    --materials 户外广告设置规范指引
 pt_ok "matter close" "$A" matter close --matter "$M2" --completed
 HEAD_A=$(journal_head "$A")
 note "terminal A holds $HEAD_A entries"
@@ -161,7 +169,7 @@ section "more entries, second sync: only the new ones are sent"
 cp "$MEDIA/storefront.png" "$WORK/signboard.png"
 printf 'tEXtcomment: signboard, second visit' >>"$WORK/signboard.png"
 pt_ok "revisit done" "$A" revisit "done" --revisit "$R1" --outcome corrected --content "门前整洁，未再摆卖" \
-    --integrity no_concern
+    --opinion "无异议，感谢指导" --legality lawful_regular
 pt_ok "evidence add a new photo" "$A" evidence add --matter "$M1" --kind photo --caption 招牌 \
     "$WORK/signboard.png"
 pt_ok "matter close" "$A" matter close --matter "$M1" --completed
