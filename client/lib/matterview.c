@@ -259,43 +259,27 @@ static int refuse(patrol *p, const px_mview *v, const px_finding *f, size_t new_
                    f->detail, f->rule);
 }
 
+/* The replay is sequential and only corrections reach back: for any other
+ * entry the record before it replays as it did, so its refusals are the
+ * findings on the entry itself; a correction is compared with a replay
+ * without it (px_matter_new_refusal). */
 int px_mview_check(patrol *p, px_mview *v, const char *matter, const Patrol__V1__Entry *e,
                    int new_matter)
 {
     px_matter without;
     px_mref ref;
     hooks h;
-    const px_finding *f;
-    int err;
+    const px_finding *f = NULL;
+    int err, correction = strcmp(e->kind, "correction") == 0;
 
     if ((err = load(p, v, matter)))
         return err;
     hooks_init(&ref, &h, p);
     px_matter_init(&without);
     px_matter_init(&v->with);
-    if (px_matter_replay(&without, v->ents, v->n, &ref) != 0) {
-        px_matter_free(&without);
-        return px_fail(p, PATROL_ENOMEM, "%s", _("out of memory"));
-    }
-    /* The new entry, as a copy that outlives the caller's (the views are
-     * written from it once it is stored). Only a matter being opened is
-     * checked against the county-wide citations (an old matter's order
-     * among other terminals' is not known here). */
-    {
-        uint8_t *buf = NULL;
-        size_t len;
-        const char *why;
-        if (px_entry_encode(e, &buf, &len, &why) != 0 ||
-            !(v->added = px_entry_decode(buf, len, &why))) {
-            free(buf);
-            px_matter_free(&without);
-            return px_fail(p, PATROL_EINVAL, "%s", why);
-        }
-        free(buf);
-    }
-    v->ents[v->n].e = v->added;
-    v->ents[v->n].dev = 0;
-    v->ents[v->n].department = v->department;
+    /* Only a matter being opened is checked against the county-wide
+     * citations (an old matter's order among other terminals' is not
+     * known here); an open matter against the matters opened before it. */
     h.county = new_matter;
     if (!new_matter) {
         char seq[24];
@@ -303,11 +287,34 @@ int px_mview_check(patrol *p, px_mview *v, const char *matter, const Patrol__V1_
                         matter) == PATROL_OK)
             h.before_seq = strtoull(seq, NULL, 10);
     }
-    if (px_matter_replay(&v->with, v->ents, v->n + 1, &ref) != 0) {
+    /* The new entry, as a copy that outlives the caller's (the views are
+     * written from it once it is stored). */
+    {
+        uint8_t *buf = NULL;
+        size_t len;
+        const char *why;
+        if (px_entry_encode(e, &buf, &len, &why) != 0 ||
+            !(v->added = px_entry_decode(buf, len, &why))) {
+            free(buf);
+            return px_fail(p, PATROL_EINVAL, "%s", why);
+        }
+        free(buf);
+    }
+    v->ents[v->n].e = v->added;
+    v->ents[v->n].dev = 0;
+    v->ents[v->n].department = v->department;
+    if (px_matter_replay(&v->with, v->ents, v->n + 1, &ref) != 0 ||
+        (correction && px_matter_replay(&without, v->ents, v->n, &ref) != 0)) {
         px_matter_free(&without);
         return px_fail(p, PATROL_ENOMEM, "%s", _("out of memory"));
     }
-    f = px_matter_new_refusal(&without, &v->with);
+    if (correction) {
+        f = px_matter_new_refusal(&without, &v->with);
+    } else {
+        for (size_t i = 0; i < v->with.nfindings && !f; i++)
+            if (v->with.findings[i].index == v->n && !v->with.findings[i].flag_only)
+                f = &v->with.findings[i];
+    }
     err = f ? refuse(p, v, f, v->n) : PATROL_OK;
     px_matter_free(&without);
     v->have = !err;
