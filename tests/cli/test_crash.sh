@@ -20,6 +20,7 @@ expect_ok "subject add" subject add --credit-code 91350100M000100Y43 --name 好�
 expect_ok "matter open" matter open --subject "$LAST" --inspector ZF-001 --domain urban_management \
     --summary 占道经营
 M=$LAST
+expect_ok "consent --accept (methods need it)" consent --matter "$M" --accept
 # Three different 5 MB videos: the first import of each goes through the
 # rename into evidence/, later ones through "stored already".
 for k in 0 1 2; do
@@ -125,6 +126,9 @@ for i in $(seq 1 "$ITER"); do
         break
     fi
     tmp_before=$(find "$STORE/evidence/tmp" -type f | wc -l)
+    # Empty before the start: a process killed before its redirection is
+    # set up must not leave the previous iteration's output to be read.
+    : >"$WORK/out"
     if [ $((i % 2)) -eq 1 ]; then
         op=act
         n_act=$((n_act + 1))
