@@ -4,7 +4,8 @@
  * Uses only include/patrol/patrol.h. For each of R runs it creates a fresh
  * store, enrols an inspector, a subject and a matter, then records N
  * entries (action.guidance with ~300 bytes of Chinese text, every tenth an
- * action.warning) and times each patrol_record call with CLOCK_MONOTONIC.
+ * action.warning: the four conditions, a deadline seven days from today)
+ * and times each patrol_record call with CLOCK_MONOTONIC.
  * Every call returns only after its entry is committed (SQLite WAL,
  * synchronous=FULL: one fsync per entry at least).
  *
@@ -40,7 +41,7 @@ typedef struct stats {
 } stats;
 
 /* The first entries of each store: an inspector, a subject, an open
- * matter the subject agreed to. */
+ * matter the subject agreed to (market_regulation: BU_DEPARTMENT holds it). */
 static const patrol_field setup_inspector[] = {{"cert_no", "ZJ33010212345", PATROL_CONF_NONE},
                                                {"name", "王建国", PATROL_CONF_NONE}};
 static const patrol_field setup_subject[] = {
@@ -75,7 +76,7 @@ static void guidance_text(char *buf, size_t len, size_t i)
 
 static int run_once(const char *dir, size_t n, uint64_t *lat, uint64_t *cpu, stats *st)
 {
-    char matter[PATROL_ID_MAX], content[1024], correction[512], msg[512];
+    char matter[PATROL_ID_MAX], content[1024], correction[512], msg[512], deadline[11];
     patrol *p = NULL;
     patrol_location loc = {260822350, 1192963200, 8};
     uint64_t t0, t1, c0, c1, total;
@@ -85,6 +86,7 @@ static int run_once(const char *dir, size_t n, uint64_t *lat, uint64_t *cpu, sta
         fprintf(stderr, "bench_capture: %s\n", msg);
         return rc;
     }
+    bu_beijing_date(7, deadline); /* "责令七日内" */
     for (size_t i = 0; i < n; i++) {
         patrol_record_in in;
         patrol_field f[8];
@@ -100,9 +102,9 @@ static int run_once(const char *dir, size_t n, uint64_t *lat, uint64_t *cpu, sta
                      "第%zu项：责令七日内补齐全部商品价签，逾期未改正的依法处理。", i + 1);
             in.kind = "action.warning";
             f[nf++] = (patrol_field){"content", content, PATROL_CONF_NONE};
-            f[nf++] = (patrol_field){"corrected", "yes", PATROL_CONF_NONE};
+            f[nf++] = (patrol_field){"correctable", "yes", PATROL_CONF_NONE};
             f[nf++] = (patrol_field){"correction", correction, PATROL_CONF_NONE};
-            f[nf++] = (patrol_field){"deadline", "2026-12-31", PATROL_CONF_NONE};
+            f[nf++] = (patrol_field){"deadline", deadline, PATROL_CONF_NONE};
             f[nf++] = (patrol_field){"minor", "yes", PATROL_CONF_NONE};
             f[nf++] = (patrol_field){"no_harm", "yes", PATROL_CONF_NONE};
             f[nf++] = (patrol_field){"no_intent", "yes", PATROL_CONF_NONE};

@@ -8,7 +8,11 @@
  *      holds N entries (default 20000: per matter subject.add, matter.open,
  *      consent, 8-24 actions -- action.guidance 55 %, action.warning 20 %,
  *      leaflet 25 % -- with 200-400 bytes of Chinese text in each
- *      guidance and warning, then matter.close; the texts are runs of an
+ *      guidance and warning, then matter.close (completed); every matter
+ *      is a lawful one: market_regulation (BU_DEPARTMENT holds it), a
+ *      new subject each (first-violation items cited once), a 告诫 with
+ *      its four conditions and a deadline 7 days from today, at least one
+ *      method before completion; the texts are runs of an
  *      inspector's usual clauses, or with --text random random CJK
  *      characters, the worst case for LZ4), patrol_enroll with the
  *      token; then it reads the entry sizes from the store's journal
@@ -101,10 +105,12 @@ static const char *const titles[] = {"《明码标价和禁止价格欺诈规定
                                      "城市管理领域不予处罚清单（2026年版）",
                                      "户外招牌设置技术导则（简本）"};
 static const char *const forms[] = {"oral", "written", "materials"};
+/* Items of the domain BU_DEPARTMENT holds (the terminal may open matters
+ * in no other); four entries, as many draws as before. */
 static const char *const items[][2] = {{"market_regulation", "SJ-NP-002"},
                                        {"market_regulation", "SJ-NP-001"},
-                                       {"urban_management", "CG-NP-003"},
-                                       {"urban_management", "CG-NP-004"}};
+                                       {"market_regulation", "SJ-NP-002"},
+                                       {"market_regulation", "SJ-NP-001"}};
 
 /* 1: texts are random CJK characters (no repetition for LZ4 to find: the
  * worst case for the wire size); 0: runs of the clauses above. */
@@ -228,14 +234,16 @@ static void child_record(const void *arg, void *res)
     patrol_record_in in;
     patrol_location loc = {260822350, 1192963200, 8};
     patrol_enrolment en;
-    char err[256], text[1024], text2[512], matter[PATROL_ID_MAX], code[19], copies[8];
-    unsigned subjects = 0, actions_left = 0, no = 0;
+    char err[256], text[1024], text2[512], matter[PATROL_ID_MAX], code[19], copies[8],
+        deadline[11];
+    unsigned subjects = 0, actions_left = 0, no = 0, methods = 0;
     uint64_t t0;
 
     if ((o->rc = patrol_init(j->store, BU_DEPARTMENT, "bench-handheld", &p, err, sizeof err))) {
         snprintf(o->msg, sizeof o->msg, "init: %.200s", err);
         return;
     }
+    bu_beijing_date(7, deadline);
     t0 = bu_now_ns();
     for (int i = 0; i < 2; i++) {
         const patrol_field f[] = {{"cert_no", i ? "ZJ35010200022" : "ZJ35010200011",
@@ -308,6 +316,7 @@ static void child_record(const void *arg, void *res)
                 goto exit;
             o->kinds[3]++;
             actions_left = between(&r, 8, 24);
+            methods = 0;
             continue;
         }
         in.target = matter;
@@ -325,6 +334,11 @@ static void child_record(const void *arg, void *res)
         actions_left--;
         {
             unsigned pick = between(&r, 0, 99);
+            /* Completion needs a method: leaflets alone are none. */
+            if (actions_left == 0 && methods == 0 && pick >= 75)
+                pick = 0;
+            if (pick < 75)
+                methods++;
             if (pick < 55) {
                 make_text(&r, text, sizeof text, 200, 400, ++no);
                 f[nf++] = (patrol_field){"content", text, PATROL_CONF_NONE};
@@ -336,9 +350,9 @@ static void child_record(const void *arg, void *res)
                 make_text(&r, text, sizeof text, 200, 400, ++no);
                 make_text(&r, text2, sizeof text2, 40, 100, no);
                 f[nf++] = (patrol_field){"content", text, PATROL_CONF_NONE};
-                f[nf++] = (patrol_field){"corrected", "yes", PATROL_CONF_NONE};
+                f[nf++] = (patrol_field){"correctable", "yes", PATROL_CONF_NONE};
                 f[nf++] = (patrol_field){"correction", text2, PATROL_CONF_NONE};
-                f[nf++] = (patrol_field){"deadline", "2026-12-31", PATROL_CONF_NONE};
+                f[nf++] = (patrol_field){"deadline", deadline, PATROL_CONF_NONE};
                 f[nf++] = (patrol_field){"minor", "yes", PATROL_CONF_NONE};
                 f[nf++] = (patrol_field){"no_harm", "yes", PATROL_CONF_NONE};
                 f[nf++] = (patrol_field){"no_intent", "yes", PATROL_CONF_NONE};

@@ -413,6 +413,15 @@ int bu_in_child(bu_child_fn fn, const void *arg, void *res, size_t reslen, struc
 
 /* ---- the store ------------------------------------------------------------------ */
 
+void bu_beijing_date(int days, char out[11])
+{
+    time_t t = time(NULL) + 8 * 3600 + (time_t)days * 86400;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    if (strftime(out, 11, "%Y-%m-%d", &tm) == 0)
+        out[0] = '\0';
+}
+
 int bu_record(patrol *p, const patrol_record_in *in, patrol_saved *out, char *msg,
               size_t msglen)
 {

@@ -16,7 +16,11 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#define BU_DEPARTMENT "350102-SJ"
+/* The benchmarks' terminal belongs to the county market regulation
+ * bureau: in the built-in reference data (tests/data/reference-sample.json)
+ * it holds market_regulation, the domain of every matter they open (a
+ * terminal may open a matter only in a domain its department holds). */
+#define BU_DEPARTMENT "SY-SCJGJ"
 #define BU_MAX_RUNS 100 /* bu_median's limit */
 
 /* ---- clocks -------------------------------------------------------------- */
@@ -113,6 +117,10 @@ int bu_in_child(bu_child_fn fn, const void *arg, void *res, size_t reslen, struc
                 int *status);
 
 /* ---- the store ------------------------------------------------------------------ */
+
+/* The date days after today in Beijing time (UTC+8), YYYY-MM-DD: a 告诫's
+ * deadline may not be before the day it is recorded. */
+void bu_beijing_date(int days, char out[11]);
 
 /* patrol_record; on error "KIND: ERROR: MESSAGE" in msg. */
 int bu_record(patrol *p, const patrol_record_in *in, patrol_saved *out, char *msg,

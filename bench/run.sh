@@ -6,12 +6,32 @@
 # 20 MiB, x 3 runs). The figures in docs/bench.md come from this script.
 #
 #   bench/run.sh [BUILD_DIR]      (default: build-bench beside bench/)
+#   bench/run.sh --help           this text
 # Extra arguments for the programs: BENCH_CAPTURE_ARGS, BENCH_EVIDENCE_ARGS,
 # BENCH_SYNC_ARGS, BENCH_UPLOAD_ARGS. BENCH_SETS picks what runs (default
 # "capture evidence sync upload"). Work files go under $TMPDIR (default
 # /tmp): point it at the disk to measure. The sync benchmarks start and stop
 # their own patrold (this build's) on 127.0.0.1.
+#
+# A quick run (a minute or two; the figures mean nothing, but every record
+# builder runs, and a refused entry stops its benchmark with the reason):
+#   BENCH_CAPTURE_ARGS="--entries 100 --runs 1" \
+#   BENCH_EVIDENCE_ARGS="--mb 4 --small-mb 1 --runs 1" \
+#   BENCH_SYNC_ARGS="--entries 1000 --runs 1 --no-wire" \
+#   BENCH_UPLOAD_ARGS="--mb 8 --files 2 --small-mb 2 --runs 1" bench/run.sh
 set -eu
+
+case ${1:-} in
+-h | --help)
+  # The comment at the top of this file is the help.
+  sed -n '2,/^set -eu/p' "$0" | sed -e '/^set -eu/d' -e 's/^# \{0,1\}//'
+  exit 0
+  ;;
+-*)
+  echo "usage: $0 [BUILD_DIR]   ($0 --help)" >&2
+  exit 2
+  ;;
+esac
 
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-"$src/build-bench"}
