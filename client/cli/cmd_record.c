@@ -258,8 +258,8 @@ static int kind_group(int argc, char **argv, const char *group, const char *pref
     snprintf(kind, sizeof kind, "%s%s", prefix, argv[0]);
     if (strlen(argv[0]) > 32 || !patrol_kind_help(kind))
         return cli_usage_error(strcmp(group, "act") == 0
-                                   ? _("unknown method '%s' (see 'patrol act --help')")
-                                   : _("unknown act '%s' (see 'patrol dept --help')"),
+                                   ? _("unknown method '%s'")
+                                   : _("unknown act '%s'"),
                                argv[0]);
     sp.kind = kind;
     return cmd_kind(argc - 1, argv + 1, usage_line, what, &sp,

@@ -25,9 +25,9 @@ int cli_usage_error(const char *fmt, const char *arg)
 {
     fprintf(stderr, "patrol: %s: ", cli_cmd);
     fprintf(stderr, fmt, arg);
-    fputs(" ", stderr);
-    /* TRANSLATORS: ends a usage error; %s is the command ("matter open"). */
-    fprintf(stderr, _("(see 'patrol %s --help')"), cli_cmd);
+    /* TRANSLATORS: ends a usage error, space included (a Chinese text
+     * needs none before its full-width bracket); %s is the command. */
+    fprintf(stderr, _(" (see 'patrol %s --help')"), cli_cmd);
     fputs("\n", stderr);
     return EXIT_USAGE;
 }
