@@ -127,13 +127,17 @@ int px_journal_append(patrol *p, const px_append *a, uint64_t *seq_out,
     e.n_fields = a->n_fields;
     e.corrects = a->corrects;
 
-    /* The same rules the server applies: refuse here what it would refuse
-     * (-2: the law excludes it, e.g. an excluded domain); then the
-     * record's rules across entries. */
-    if ((rc = px_rules_check_entry(&e, detail, sizeof detail)) != 0)
-        return px_fail(p, rc == -2 ? PATROL_EREFUSED : PATROL_EINVAL, "%s", detail);
+    /* The same rules the server applies: refuse here what it would refuse;
+     * then the record's rules across entries. An entry the law excludes
+     * (-2: an excluded domain, an emergency) is well formed, so the
+     * record's rules see it too and give their refusal, which names the
+     * rule in the user's language. */
+    if ((rc = px_rules_check_entry(&e, detail, sizeof detail)) == -1)
+        return px_fail(p, PATROL_EINVAL, "%s", detail);
     if (a->check && (err = a->check(p, &e, a->check_ud)))
         return err;
+    if (rc != 0)
+        return px_fail(p, PATROL_EREFUSED, "%s", detail);
     if (px_entry_encode(&e, &buf, &len, &why) != 0)
         return px_fail(p, PATROL_EINVAL, "%s", why);
     px_entry_hash(buf, len, hash);

@@ -186,6 +186,10 @@ expect_ok "application file (the subject applies after all)" application file --
 expect_refused --code 1 --msg "application_twice" "$P" application file --matter "$MX" --content 再次申请
 
 section "scope and the three lists (一(三)1, 二(一), 二(四)1)"
+expect_refused --code 1 --msg "food_drug_safety.*domain_excluded" "$P" matter open --subject "$SB" \
+    --inspector ZF-001 --domain food_drug_safety --summary 过期食品
+expect_refused --code 1 --msg "emergency_excluded" "$P" matter open --subject "$SB" \
+    --inspector ZF-001 --domain urban_management --summary 借疫情哄抬 --emergency
 expect_refused --code 1 --msg "SY-CGJ.*market_regulation.*outside_department" "$P" matter open \
     --subject "$SB" --inspector ZF-001 --domain market_regulation --summary 明码标价
 expect_refused --code 1 --msg "$CREDIT|M-.*CG-NP-003|CG-NP-003.*not_first_violation" "$P" matter open \
