@@ -426,14 +426,14 @@ const char *px_rules_check_value(const px_field_rule *f, const char *v)
         for (size_t i = 0; f->choices[i]; i++)
             if (strcmp(v, f->choices[i]) == 0)
                 return NULL;
-        return "not one of the allowed values";
+        return N_("not one of the allowed values");
     case PX_F_BOOL:
         return px_parse_bool(v, &b);
     case PX_F_TRUE: {
         const char *why = px_parse_bool(v, &b);
         if (why)
             return why;
-        return b ? NULL : "must be yes: the law requires this condition";
+        return b ? NULL : N_("must be yes: the law requires this condition");
     }
     case PX_F_COUNT:
         return px_parse_u64(v, 1, 1000000, &u);
@@ -452,13 +452,13 @@ const char *px_rules_check_value(const px_field_rule *f, const char *v)
     case PX_F_HEX: {
         uint8_t buf[PX_PUBKEY_MAX];
         if (len == 0 || len % 2 || len > 2 * sizeof buf)
-            return "not hex of a valid length";
+            return N_("not hex of a valid length");
         return px_parse_hex(v, buf, len / 2);
     }
     case PX_F_IDLIST:
         return check_idlist(v);
     }
-    return "unknown field type";
+    return N_("unknown field type");
 }
 
 static const char *field_value(const Patrol__V1__Entry *e, const char *name)

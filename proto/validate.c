@@ -8,6 +8,8 @@
  */
 #include "validate.h"
 
+#include "i18n.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,16 +62,16 @@ static const char *utf8_scan(const unsigned char *p, size_t len)
 
         if (c < 0x80) {
             if (c == 0)
-                return "NUL character";
+                return N_("NUL character");
             if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
-                return "control character";
+                return N_("control character");
             i++;
             continue;
         }
         if (c < 0xc0)
-            return "stray UTF-8 continuation byte";
+            return N_("stray UTF-8 continuation byte");
         if (c < 0xc2)
-            return "overlong UTF-8 sequence";
+            return N_("overlong UTF-8 sequence");
         if (c < 0xe0) {
             need = 1;
         } else if (c < 0xf0) {
@@ -91,19 +93,19 @@ static const char *utf8_scan(const unsigned char *p, size_t len)
                 second_err = "code point above U+10FFFF";
             }
         } else if (c < 0xf8) {
-            return "code point above U+10FFFF";
+            return N_("code point above U+10FFFF");
         } else {
-            return "invalid UTF-8 byte";
+            return N_("invalid UTF-8 byte");
         }
 
         for (k = 1; k <= need; k++) {
             unsigned char d;
 
             if (i + k >= len)
-                return "incomplete UTF-8 sequence";
+                return N_("incomplete UTF-8 sequence");
             d = p[i + k];
             if (d < 0x80 || d > 0xbf)
-                return "incomplete UTF-8 sequence";
+                return N_("incomplete UTF-8 sequence");
             if (k == 1 && (d < lo || d > hi))
                 return second_err;
         }
@@ -127,18 +129,18 @@ static const char *check_text(const char *s, size_t max, int one_line)
     const char *why;
 
     if (s == NULL)
-        return "missing value";
+        return N_("missing value");
     /* Read at most max + 1 bytes (max if that wraps): enough to see
      * "too long" without walking an oversized or unterminated buffer. */
     len = strnlen(s, max + 1 > max ? max + 1 : max);
     if (len > max)
-        return "too long";
+        return N_("too long");
     if (one_line) {
         for (i = 0; i < len; i++) {
             if (s[i] == '\n' || s[i] == '\r')
-                return "line break not allowed";
+                return N_("line break not allowed");
             if (s[i] == '\t')
-                return "tab not allowed";
+                return N_("tab not allowed");
         }
     }
     why = px_check_utf8(s, len);
@@ -149,7 +151,7 @@ static const char *check_text(const char *s, size_t max, int one_line)
     for (i = 0; i < len; i++)
         if (!is_blank((unsigned char)s[i]))
             return NULL;
-    return "empty";
+    return N_("empty");
 }
 
 const char *px_check_text(const char *s, size_t max)
@@ -169,19 +171,19 @@ const char *px_check_ident(const char *s)
     size_t len, i;
 
     if (s == NULL)
-        return "missing value";
+        return N_("missing value");
     len = strnlen(s, PX_IDENT_MAX + 1);
     if (len == 0)
-        return "empty identifier";
+        return N_("empty identifier");
     if (len > PX_IDENT_MAX)
-        return "identifier too long";
+        return N_("identifier too long");
     for (i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (!(is_digit(c) || is_upper(c) || is_lower(c) || c == '.' || c == '_' || c == '-'))
-            return "identifier may only use A-Z a-z 0-9 . _ -";
+            return N_("identifier may only use A-Z a-z 0-9 . _ -");
     }
     if (s[0] == '.' || s[0] == '-')
-        return "identifier must not start with '.' or '-'";
+        return N_("identifier must not start with '.' or '-'");
     return NULL;
 }
 
@@ -195,21 +197,21 @@ static const char *code_shape(const char *s, const char *what, char *detail,
     size_t len, i;
 
     if (s == NULL) {
-        set_detail(detail, detail_len, "no %s given", what);
-        return "missing value";
+        set_detail(detail, detail_len, _("no %s given"), what);
+        return N_("missing value");
     }
     len = strlen(s);
     for (i = 0; i < len; i++) {
         if ((unsigned char)s[i] >= 0x80) {
             set_detail(detail, detail_len,
-                       "non-ASCII character at byte %zu; use half-width letters and digits",
+                       _("non-ASCII character at byte %zu; use half-width letters and digits"),
                        i + 1);
-            return "non-ASCII character";
+            return N_("non-ASCII character");
         }
     }
     if (len != 18) {
-        set_detail(detail, detail_len, "%s has %zu characters, expected 18", what, len);
-        return "must be 18 characters";
+        set_detail(detail, detail_len, _("%s has %zu characters, expected 18"), what, len);
+        return N_("must be 18 characters");
     }
     return NULL;
 }
@@ -238,7 +240,7 @@ const char *px_check_credit_code(const char *s, char *detail, size_t detail_len)
     char rep[16];
 
     set_detail(detail, detail_len, "%s", "");
-    why = code_shape(s, "credit code", detail, detail_len);
+    why = code_shape(s, _("credit code"), detail, detail_len);
     if (why != NULL)
         return why;
     for (i = 0; i < 18; i++) {
@@ -252,26 +254,26 @@ const char *px_check_credit_code(const char *s, char *detail, size_t detail_len)
         }
         char_repr(c, rep, sizeof rep);
         if (is_lower(c) && credit_value((unsigned char)(c - 'a' + 'A')) >= 0) {
-            set_detail(detail, detail_len, "position %zu: lower-case %s, use upper case",
+            set_detail(detail, detail_len, _("position %zu: lower-case %s, use upper case"),
                        i + 1, rep);
-            return "credit code must be upper case";
+            return N_("credit code must be upper case");
         }
         if (c == 'I' || c == 'O' || c == 'S' || c == 'V' || c == 'Z' ||
             c == 'i' || c == 'o' || c == 's' || c == 'v' || c == 'z')
             set_detail(detail, detail_len,
-                       "position %zu: %s is not allowed (letters I O S V Z are never used)",
+                       _("position %zu: %s is not allowed (letters I O S V Z are never used)"),
                        i + 1, rep);
         else
-            set_detail(detail, detail_len, "position %zu: %s is not allowed", i + 1, rep);
-        return "character not allowed in credit code";
+            set_detail(detail, detail_len, _("position %zu: %s is not allowed"), i + 1, rep);
+        return N_("character not allowed in credit code");
     }
     check = 31 - sum % 31;
     if (check == 31)
         check = 0;
     if ((unsigned char)s[17] != (unsigned char)credit_alphabet[check]) {
-        set_detail(detail, detail_len, "check character is '%c', expected '%c'", s[17],
+        set_detail(detail, detail_len, _("check character is '%c', expected '%c'"), s[17],
                    credit_alphabet[check]);
-        return "credit code check character is wrong";
+        return N_("credit code check character is wrong");
     }
     return NULL;
 }
@@ -338,20 +340,20 @@ const char *px_parse_date(const char *s, int32_t *days)
     int y, m, d;
 
     if (s == NULL)
-        return "missing value";
+        return N_("missing value");
     if (strnlen(s, 11) != 10 || s[4] != '-' || s[7] != '-')
-        return "date must be YYYY-MM-DD";
+        return N_("date must be YYYY-MM-DD");
     y = digits(s, 4);
     m = digits(s + 5, 2);
     d = digits(s + 8, 2);
     if (y < 0 || m < 0 || d < 0)
-        return "date must be YYYY-MM-DD";
+        return N_("date must be YYYY-MM-DD");
     if (y < 2000 || y > 2099)
-        return "year must be 2000 to 2099";
+        return N_("year must be 2000 to 2099");
     if (m < 1 || m > 12)
-        return "month must be 01 to 12";
+        return N_("month must be 01 to 12");
     if (d < 1 || d > month_days(y, m))
-        return "no such day in that month";
+        return N_("no such day in that month");
     if (days != NULL)
         *days = (int32_t)days_from_civil(y, m, d);
     return NULL;
@@ -388,7 +390,7 @@ const char *px_check_id_number(const char *s, char *detail, size_t detail_len)
     char rep[16], expect;
 
     set_detail(detail, detail_len, "%s", "");
-    why = code_shape(s, "ID number", detail, detail_len);
+    why = code_shape(s, _("ID number"), detail, detail_len);
     if (why != NULL)
         return why;
     for (i = 0; i < 17; i++) {
@@ -396,32 +398,32 @@ const char *px_check_id_number(const char *s, char *detail, size_t detail_len)
 
         if (!is_digit(c)) {
             char_repr(c, rep, sizeof rep);
-            set_detail(detail, detail_len, "position %zu: %s is not a digit", i + 1, rep);
-            return "ID number must be 17 digits and a check character";
+            set_detail(detail, detail_len, _("position %zu: %s is not a digit"), i + 1, rep);
+            return N_("ID number must be 17 digits and a check character");
         }
         sum += id_weights[i] * (unsigned)(c - '0');
     }
     if (s[17] == 'x') {
-        set_detail(detail, detail_len, "position 18: write the check character 'X' in upper case");
-        return "ID number check character must be upper-case 'X'";
+        set_detail(detail, detail_len, "%s", _("position 18: write the check character 'X' in upper case"));
+        return N_("ID number check character must be upper-case 'X'");
     }
     if (!is_digit((unsigned char)s[17]) && s[17] != 'X') {
         char_repr((unsigned char)s[17], rep, sizeof rep);
-        set_detail(detail, detail_len, "position 18: %s is not a digit or 'X'", rep);
-        return "ID number must be 17 digits and a check character";
+        set_detail(detail, detail_len, _("position 18: %s is not a digit or 'X'"), rep);
+        return N_("ID number must be 17 digits and a check character");
     }
     y = digits(s + 6, 4); /* all digits: checked above */
     m = digits(s + 10, 2);
     d = digits(s + 12, 2);
     if (y < 1900 || y > 2099 || m < 1 || m > 12 || d < 1 || d > month_days(y, m)) {
         set_detail(detail, detail_len,
-                   "birth date %.8s (positions 7-14) is not a real date in 1900-2099", s + 6);
-        return "ID number has an impossible birth date";
+                   _("birth date %.8s (positions 7-14) is not a real date in 1900-2099"), s + 6);
+        return N_("ID number has an impossible birth date");
     }
     expect = id_check[sum % 11];
     if (s[17] != expect) {
-        set_detail(detail, detail_len, "check character is '%c', expected '%c'", s[17], expect);
-        return "ID number check character is wrong";
+        set_detail(detail, detail_len, _("check character is '%c', expected '%c'"), s[17], expect);
+        return N_("ID number check character is wrong");
     }
     return NULL;
 }
@@ -435,14 +437,14 @@ const char *px_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ou
     size_t i;
 
     if (s == NULL)
-        return "missing value";
+        return N_("missing value");
     if (s[0] == '\0')
-        return "empty number";
+        return N_("empty number");
     for (i = 0; s[i] != '\0'; i++) {
         unsigned digit;
 
         if (!is_digit((unsigned char)s[i]))
-            return "number must be digits only";
+            return N_("number must be digits only");
         digit = (unsigned)(s[i] - '0');
         if (v > (UINT64_MAX - digit) / 10)
             overflow = 1; /* keep scanning: "99999999999999999999x" is no number */
@@ -450,11 +452,11 @@ const char *px_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ou
             v = v * 10 + digit;
     }
     if (s[0] == '0' && s[1] != '\0')
-        return "number has a leading zero";
+        return N_("number has a leading zero");
     if (overflow || v > max)
-        return "number above the allowed maximum";
+        return N_("number above the allowed maximum");
     if (v < min)
-        return "number below the allowed minimum";
+        return N_("number below the allowed minimum");
     if (out != NULL)
         *out = v;
     return NULL;
@@ -465,13 +467,13 @@ const char *px_parse_bool(const char *s, int *out)
     int v;
 
     if (s == NULL)
-        return "missing value";
+        return N_("missing value");
     if (strcmp(s, "yes") == 0 || strcmp(s, "true") == 0 || strcmp(s, "1") == 0)
         v = 1;
     else if (strcmp(s, "no") == 0 || strcmp(s, "false") == 0 || strcmp(s, "0") == 0)
         v = 0;
     else
-        return "expected yes or no";
+        return N_("expected yes or no");
     if (out != NULL)
         *out = v;
     return NULL;
@@ -491,10 +493,10 @@ const char *px_parse_hex(const char *s, uint8_t *out, size_t n)
     size_t len, i;
 
     if (s == NULL)
-        return "missing value";
+        return N_("missing value");
     len = strlen(s);
     if (len % 2 != 0 || len / 2 != n)
-        return "hex string has the wrong length";
+        return N_("hex string has the wrong length");
     /* Validate everything before writing, so out is untouched on error. */
     for (i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];

@@ -245,7 +245,7 @@ int patrol_revisits(patrol *p, int due_only, const char *today, patrol_revisit_c
     p->errmsg[0] = '\0';
     if (today) {
         if ((why = px_parse_date(today, &now)))
-            return px_fail(p, PATROL_EINVAL, _("date '%.16s': %s"), today, why);
+            return px_fail(p, PATROL_EINVAL, _("date '%.16s': %s"), today, _(why));
     } else {
         /* The inspector's calendar day: local time. */
         time_t t = time(NULL);
@@ -254,7 +254,7 @@ int patrol_revisits(patrol *p, int due_only, const char *today, patrol_revisit_c
             return px_fail(p, PATROL_EIO, _("cannot read the clock"));
         snprintf(buf, sizeof buf, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
         if ((why = px_parse_date(buf, &now)))
-            return px_fail(p, PATROL_EINVAL, _("the device clock reads %s: %s"), buf, why);
+            return px_fail(p, PATROL_EINVAL, _("the device clock reads %s: %s"), buf, _(why));
     }
     rc = sqlite3_prepare_v2(p->db,
                             /* This terminal's revisits (of matters not closed, when

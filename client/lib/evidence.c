@@ -168,7 +168,7 @@ int patrol_evidence_add(patrol *p, const char *matter, const char *kind, const c
         return px_fail(p, PATROL_EINVAL, _("evidence kind '%.32s': must be photo, audio, video, "
                                          "document or electronic_data"), kind);
     if (media_type && (why = px_check_line(media_type, 100)))
-        return px_fail(p, PATROL_EINVAL, _("media type: %s"), why);
+        return px_fail(p, PATROL_EINVAL, _("media type: %s"), _(why));
     if (strlen(p->dir) > 3000)
         return px_fail(p, PATROL_EINVAL, _("store path too long"));
 
@@ -177,7 +177,7 @@ int patrol_evidence_add(patrol *p, const char *matter, const char *kind, const c
     {
         char state[16];
         if ((why = px_check_ident(matter)))
-            return px_fail(p, PATROL_EINVAL, _("matter id: %s"), why);
+            return px_fail(p, PATROL_EINVAL, _("matter id: %s"), _(why));
         err = px_get_text(p, state, sizeof state, "SELECT state FROM matters WHERE id = ?", "t",
                           matter);
         if (err == PATROL_ENOTFOUND)

@@ -122,35 +122,35 @@ static int take_fields(patrol *p, rec *r, const patrol_record_in *in)
 {
     const char *why;
     if (in->n_fields > 0 && !in->fields)
-        return px_fail(p, PATROL_EINVAL, "fields missing");
+        return px_fail(p, PATROL_EINVAL, _("fields missing"));
     if (in->n_fields > PX_ENTRY_MAX_FIELDS - 2)
-        return px_fail(p, PATROL_EINVAL, "too many fields");
+        return px_fail(p, PATROL_EINVAL, _("too many fields"));
     for (size_t i = 0; i < in->n_fields; i++) {
         const patrol_field *f = &in->fields[i];
         const px_field_rule *fr;
         if (!f->name || !f->value)
-            return px_fail(p, PATROL_EINVAL, "field %zu has no name or value", i + 1);
+            return px_fail(p, PATROL_EINVAL, _("field %zu has no name or value"), i + 1);
         if (!(fr = px_rules_field(r->rule, f->name)))
-            return px_fail(p, PATROL_EINVAL, "%s has no field '%.64s'", r->rule->kind, f->name);
+            return px_fail(p, PATROL_EINVAL, _("%s has no field '%.64s'"), r->rule->kind, f->name);
         if (fr->flags & PX_AUTO)
-            return px_fail(p, PATROL_EINVAL, "field '%s' is filled in by patrol", f->name);
+            return px_fail(p, PATROL_EINVAL, _("field '%s' is filled in by patrol"), f->name);
         if (field(r, f->name))
-            return px_fail(p, PATROL_EINVAL, "field '%s' given twice", f->name);
+            return px_fail(p, PATROL_EINVAL, _("field '%s' given twice"), f->name);
         if ((why = px_rules_check_value(fr, f->value))) {
             char detail[160] = "";
             size_t max = fr->type == PX_F_TEXT ? PX_TEXT_MAX : PX_LINE_MAX;
             if ((fr->type == PX_F_TEXT || fr->type == PX_F_LINE) && strlen(f->value) > max)
-                return px_fail(p, PATROL_EINVAL, "field '%s' is too long: %zu bytes, at most %zu",
+                return px_fail(p, PATROL_EINVAL, _("field '%s' is too long: %zu bytes, at most %zu"),
                                f->name, strlen(f->value), max);
             if (fr->type == PX_F_CREDIT)
                 px_check_credit_code(f->value, detail, sizeof detail);
             else if (fr->type == PX_F_IDNUM)
                 px_check_id_number(f->value, detail, sizeof detail);
-            return px_fail(p, PATROL_EINVAL, "field '%s': %s%s%s", f->name, why,
-                           detail[0] ? ": " : "", detail);
+            return px_fail(p, PATROL_EINVAL, _("field '%s': %s%s%s"), f->name, _(why),
+                           detail[0] ? _(": ") : "", detail);
         }
         if ((int)f->conf < PATROL_CONF_NONE || f->conf > PATROL_CONF_PERSONAL_PRIVACY)
-            return px_fail(p, PATROL_EINVAL, "field '%s': unknown confidentiality mark", f->name);
+            return px_fail(p, PATROL_EINVAL, _("field '%s': unknown confidentiality mark"), f->name);
         r->f[r->nf] = *f;
         if ((fr->flags & PX_PRIVATE) && f->conf == PATROL_CONF_NONE)
             r->f[r->nf].conf = PATROL_CONF_PERSONAL_PRIVACY;
@@ -167,14 +167,14 @@ static int take_inspectors(patrol *p, rec *r, const patrol_record_in *in, const 
     size_t off = 0;
 
     if (in->n_inspectors > PX_ENTRY_MAX_INSPECTORS)
-        return px_fail(p, PATROL_EINVAL, "too many inspectors (at most %d)",
+        return px_fail(p, PATROL_EINVAL, _("too many inspectors (at most %d)"),
                        PX_ENTRY_MAX_INSPECTORS);
     if (in->n_inspectors == 0 && matter_insp) {
         const char *s = matter_insp;
         while (*s && r->ninsp < PX_ENTRY_MAX_INSPECTORS) {
             size_t n = strcspn(s, ",");
             if (n > PX_IDENT_MAX)
-                return px_fail(p, PATROL_ECORRUPT, "matter inspector list is damaged");
+                return px_fail(p, PATROL_ECORRUPT, _("matter inspector list is damaged"));
             memcpy(r->insp_buf + off, s, n);
             r->insp_buf[off + n] = '\0';
             r->insp[r->ninsp++] = r->insp_buf + off;
@@ -186,10 +186,10 @@ static int take_inspectors(patrol *p, rec *r, const patrol_record_in *in, const 
     for (size_t i = 0; i < in->n_inspectors; i++) {
         const char *id = in->inspectors[i], *why;
         if (!id || (why = px_check_ident(id)))
-            return px_fail(p, PATROL_EINVAL, "inspector id: %s", id ? why : "missing");
+            return px_fail(p, PATROL_EINVAL, _("inspector id: %s"), id ? _(why) : _("missing"));
         for (size_t j = 0; j < i; j++)
             if (strcmp(in->inspectors[j], id) == 0)
-                return px_fail(p, PATROL_EINVAL, "inspector %s named twice", id);
+                return px_fail(p, PATROL_EINVAL, _("inspector %s named twice"), id);
         int err = px_get_text(p, name, sizeof name, "SELECT name FROM inspectors WHERE id = ?",
                               "t", id);
         if (err == PATROL_ENOTFOUND)
@@ -252,11 +252,11 @@ static int check_subject_unique(patrol *p, const rec *r)
             return err;
     }
     if (strcmp(field(r, "type"), "business") == 0 && idn)
-        return px_fail(p, PATROL_EINVAL, "%s",
+        return px_fail(p, PATROL_EINVAL, _("%s"),
                        _("a business is identified by its credit code, not an identity card "
                          "number"));
     if (strcmp(field(r, "type"), "person") == 0 && code)
-        return px_fail(p, PATROL_EINVAL, "%s",
+        return px_fail(p, PATROL_EINVAL, _("%s"),
                        _("a person is identified by an identity card number, not a credit code"));
     return PATROL_OK;
 }
@@ -289,7 +289,7 @@ static int check_matter_open(patrol *p, rec *r, const patrol_record_in *in)
     if ((err = fill_list(p, r, field(r, "list_item"))))
         return err;
     if (in->n_inspectors == 0)
-        return px_fail(p, PATROL_EINVAL, "%s", _("a matter needs at least one inspector"));
+        return px_fail(p, PATROL_EINVAL, _("%s"), _("a matter needs at least one inspector"));
     if ((err = take_inspectors(p, r, in, NULL)))
         return err;
     px_make_id(p, 'M', r->seq, r->object, sizeof r->object);
@@ -335,17 +335,17 @@ static int check_correction(patrol *p, rec *r, const patrol_record_in *in)
             return px_fail(p, PATROL_EINVAL, _("entry %llu (%s) has no field '%s'"),
                            (unsigned long long)in->corrects, ckind, name);
         if (!value)
-            return px_fail(p, PATROL_EINVAL, "%s",
+            return px_fail(p, PATROL_EINVAL, _("%s"),
                            _("a correction of a field needs its correct value"));
         if ((why = px_rules_check_value(cf, value)))
             return px_fail(p, PATROL_EINVAL, _("value for '%s': %s"), name, _(why));
         if (strcmp(name, "list_item") == 0 && (err = fill_list(p, r, value)))
             return err;
     } else if (value) {
-        return px_fail(p, PATROL_EINVAL, "%s", _("a corrected value needs the name of its field"));
+        return px_fail(p, PATROL_EINVAL, _("%s"), _("a corrected value needs the name of its field"));
     }
     if (in->n_inspectors == 0)
-        return px_fail(p, PATROL_EINVAL, "%s",
+        return px_fail(p, PATROL_EINVAL, _("%s"),
                        _("a correction names the inspector who makes it (--inspector)"));
     snprintf(r->object, sizeof r->object, "%s", r->matter[0] ? r->matter : "journal");
     return take_inspectors(p, r, in, NULL);
@@ -360,7 +360,7 @@ static int check_in_store(patrol *p, rec *r, const patrol_record_in *in)
 
     switch (r->rule->scope) {
     case PX_SCOPE_DEVICE:
-        return px_fail(p, PATROL_EINVAL, "%s", _("device.init is written by 'patrol init' only"));
+        return px_fail(p, PATROL_EINVAL, _("%s"), _("device.init is written by 'patrol init' only"));
     case PX_SCOPE_INSPECTOR:
         if (!in->target || (why = px_check_ident(in->target)))
             return px_fail(p, PATROL_EINVAL, _("inspector id: %s"),
@@ -382,7 +382,7 @@ static int check_in_store(patrol *p, rec *r, const patrol_record_in *in)
         return PATROL_OK;
     case PX_SCOPE_ACT:
         if (in->n_inspectors == 0)
-            return px_fail(p, PATROL_EINVAL, "%s", _("an act needs at least one inspector"));
+            return px_fail(p, PATROL_EINVAL, _("%s"), _("an act needs at least one inspector"));
         px_make_id(p, 'A', r->seq, r->object, sizeof r->object);
         return take_inspectors(p, r, in, NULL);
     case PX_SCOPE_REVISIT: {
@@ -411,7 +411,7 @@ static int check_in_store(patrol *p, rec *r, const patrol_record_in *in)
                                  "correction to change it"),
                                in->target, buf);
             if (in->n_inspectors == 0)
-                return px_fail(p, PATROL_EINVAL, "%s",
+                return px_fail(p, PATROL_EINVAL, _("%s"),
                                _("a revisit assigned by the server names the inspectors who "
                                  "make it (--inspector)"));
             snprintf(r->object, sizeof r->object, "%s", in->target);
@@ -522,16 +522,16 @@ int px_record_fields(patrol *p, const patrol_record_in *in, const patrol_field *
 
     p->errmsg[0] = '\0';
     if (!in || !in->kind)
-        return px_fail(p, PATROL_EINVAL, "%s", _("no entry kind given"));
+        return px_fail(p, PATROL_EINVAL, _("%s"), _("no entry kind given"));
     if (!(r = calloc(1, sizeof *r)))
-        return px_fail(p, PATROL_ENOMEM, "%s", _("out of memory"));
+        return px_fail(p, PATROL_ENOMEM, _("%s"), _("out of memory"));
     if (!(r->rule = px_rules_find(in->kind))) {
         err = px_fail(p, PATROL_EINVAL, _("unknown entry kind '%.64s' (see 'patrol kinds')"),
                       in->kind);
         goto out;
     }
     if (in->corrects && r->rule->scope != PX_SCOPE_ENTRY) {
-        err = px_fail(p, PATROL_EINVAL, "%s",
+        err = px_fail(p, PATROL_EINVAL, _("%s"),
                       _("only a correction may name an entry it corrects"));
         goto out;
     }
@@ -600,7 +600,7 @@ int px_init_genesis(patrol *p, const char *department, const char *device_name)
     int err, rc;
 
     if (px_key_public_der(p->key, der, sizeof der, &n) != 0 || px_key_id(p->key, p->device_id) != 0)
-        return px_fail(p, PATROL_ECRYPTO, "cannot read the device public key");
+        return px_fail(p, PATROL_ECRYPTO, _("cannot read the device public key"));
     px_format_hex(p->device_id, 4, p->dev8);
     px_format_hex(der, n, hex);
     f[0] = (patrol_field){"department", department, PATROL_CONF_NONE};

@@ -621,12 +621,12 @@ int patrol_init(const char *dir, const char *department, const char *device_name
     }
     if ((why = px_check_ident(department))) {
         if (errbuf)
-            snprintf(errbuf, errlen, _("department code '%.64s': %s"), department, why);
+            snprintf(errbuf, errlen, _("department code '%.64s': %s"), department, _(why));
         return PATROL_EINVAL;
     }
     if ((why = px_check_line(device_name, 128))) {
         if (errbuf)
-            snprintf(errbuf, errlen, _("device name: %s"), why);
+            snprintf(errbuf, errlen, _("device name: %s"), _(why));
         return PATROL_EINVAL;
     }
     if (!(p = handle_new(dir, errbuf, errlen)))
