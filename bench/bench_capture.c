@@ -14,13 +14,19 @@
  * (what a WAL commit does at minimum).
  *
  * It also reads the process CPU clock around each call: the part of the
- * latency spent computing (signing, encoding, SQLite) rather than waiting
- * for the disk.
+ * latency spent computing (signing, encoding, SQLite, the matter state
+ * machine's replay) rather than waiting for the disk.
+ *
+ * --per-matter K opens a new matter (and records the subject's consent,
+ * both untimed) every K entries: an inspector's day is about 40 matters of
+ * a few entries each. Without it every entry goes into one matter, which
+ * shows what the replay of a long matter costs (it grows with the
+ * matter's length).
  *
  * Output: one human line per run, then the medians over the runs as one
  * human line and one JSON line (starting with '{"bench":"capture"').
  *
- *   bench_capture [--entries N] [--runs R] [--dir DIR] [--keep]
+ *   bench_capture [--entries N] [--runs R] [--per-matter K] [--dir DIR] [--keep]
  */
 #include "bench_util.h"
 
@@ -74,7 +80,65 @@ static void guidance_text(char *buf, size_t len, size_t i)
              i + 1);
 }
 
-static int run_once(const char *dir, size_t n, uint64_t *lat, uint64_t *cpu, stats *st)
+typedef struct subject_find {
+    const char *matter;
+    char *subject;
+    size_t len;
+} subject_find;
+
+static int subject_cb(void *ud, const patrol_matter_view *m)
+{
+    subject_find *f = ud;
+    if (strcmp(m->id, f->matter) == 0)
+        snprintf(f->subject, f->len, "%s", m->subject);
+    return 0;
+}
+
+/* A new matter about the same subject, accepted (untimed). */
+static int next_matter(patrol *p, char *matter, size_t len)
+{
+    static const char *const insp[] = {"INS-0001"};
+    char subject[PATROL_ID_MAX], msg[512];
+    patrol_field f[3];
+    patrol_record_in in;
+    patrol_saved s;
+    int rc;
+
+    memset(&in, 0, sizeof in);
+    subject_find sf = {matter, subject, sizeof subject};
+    subject[0] = '\0';
+    if ((rc = patrol_matters(p, subject_cb, &sf)) || !subject[0]) {
+        fprintf(stderr, "bench_capture: the subject of %s: %s\n", matter, patrol_errmsg(p));
+        return rc ? rc : PATROL_ENOTFOUND;
+    }
+    f[0] = (patrol_field){"domain", "market_regulation", PATROL_CONF_NONE};
+    f[1] = (patrol_field){"subject", subject, PATROL_CONF_NONE};
+    f[2] = (patrol_field){"summary", "价签不全，现场指导整改。", PATROL_CONF_NONE};
+    in.kind = "matter.open";
+    in.inspectors = insp;
+    in.n_inspectors = 1;
+    in.fields = f;
+    in.n_fields = 3;
+    if ((rc = bu_record(p, &in, &s, msg, sizeof msg)))
+        goto fail;
+    snprintf(matter, len, "%s", s.id);
+    memset(&in, 0, sizeof in);
+    f[0] = (patrol_field){"answer", "accept", PATROL_CONF_NONE};
+    f[1] = (patrol_field){"told", "yes", PATROL_CONF_NONE};
+    in.kind = "consent";
+    in.target = matter;
+    in.fields = f;
+    in.n_fields = 2;
+    if ((rc = bu_record(p, &in, &s, msg, sizeof msg)))
+        goto fail;
+    return 0;
+fail:
+    fprintf(stderr, "bench_capture: %s\n", msg);
+    return rc;
+}
+
+static int run_once(const char *dir, size_t n, size_t per_matter, uint64_t *lat, uint64_t *cpu,
+                    stats *st)
 {
     char matter[PATROL_ID_MAX], content[1024], correction[512], msg[512], deadline[11];
     patrol *p = NULL;
@@ -92,6 +156,11 @@ static int run_once(const char *dir, size_t n, uint64_t *lat, uint64_t *cpu, sta
         patrol_field f[8];
         size_t nf = 0;
 
+        if (per_matter && i > 0 && i % per_matter == 0 &&
+            (rc = next_matter(p, matter, sizeof matter))) {
+            patrol_close(p);
+            return rc;
+        }
         guidance_text(content, sizeof content, i);
         memset(&in, 0, sizeof in);
         in.target = matter;
@@ -162,9 +231,10 @@ static double fsync_floor_ms(const char *dir)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: bench_capture [--entries N] [--runs R] [--dir DIR] [--keep]\n"
+    fprintf(f, "usage: bench_capture [--entries N] [--runs R] [--per-matter K] [--dir DIR] [--keep]\n"
                "  --entries N  entries recorded per run (default %d)\n"
                "  --runs R     runs, each in a fresh store (default %d)\n"
+               "  --per-matter K  a new matter every K entries (default: one matter)\n"
                "  --dir DIR    make the stores under DIR (default $TMPDIR or /tmp)\n"
                "  --keep       leave the stores in place\n",
                DEFAULT_ENTRIES, DEFAULT_RUNS);
@@ -172,7 +242,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    unsigned long n = DEFAULT_ENTRIES, runs = DEFAULT_RUNS;
+    unsigned long n = DEFAULT_ENTRIES, runs = DEFAULT_RUNS, per_matter = 0;
     const char *parent = bu_tmp_parent();
     char base[4096], dir[4200];
     uint64_t *lat = NULL, *cpu = NULL;
@@ -182,6 +252,7 @@ int main(int argc, char **argv)
     int keep = 0, ret = 1, rc;
     const bu_opt opts[] = {{"--entries", &n, 1, MAX_ENTRIES, NULL, NULL},
                            {"--runs", &runs, 1, MAX_RUNS, NULL, NULL},
+                           {"--per-matter", &per_matter, 1, MAX_ENTRIES, NULL, NULL},
                            {"--dir", NULL, 0, 0, &parent, NULL},
                            {"--keep", NULL, 0, 0, NULL, &keep}};
 
@@ -204,7 +275,7 @@ int main(int argc, char **argv)
                floor_ms);
     for (unsigned long r = 0; r < runs; r++) {
         snprintf(dir, sizeof dir, "%s/store-%lu", base, r + 1);
-        if (run_once(dir, n, lat, cpu, &st[r]))
+        if (run_once(dir, n, per_matter, lat, cpu, &st[r]))
             goto exit;
         printf("run %lu: median %.3f ms  p90 %.3f ms  p99 %.3f ms  max %.3f ms  mean %.3f ms  "
                "%.0f entries/s  (on CPU: median %.3f ms)\n",
