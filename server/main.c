@@ -22,6 +22,7 @@
 
 #include "app.h"
 #include "entry.h"
+#include "audit.h"
 #include "index.h"
 #include "i18n.h"
 #include "patrol.pb-c.h"
@@ -1046,6 +1047,8 @@ int main(int argc, char **argv)
         return cmd_lists_import(data, argc - i - 1, argv + i + 1);
     if (strcmp(argv[i], "flags") == 0)
         return cmd_flags(data, argc - i - 1, argv + i + 1);
+    if (strcmp(argv[i], "audit") == 0)
+        return audit_main(data, argc - i - 1, argv + i + 1);
     if (strcmp(argv[i], "device") == 0 && i + 1 < argc) {
         if (strcmp(argv[i + 1], "add") == 0)
             return cmd_device_add(data, argc - i - 2, argv + i + 2);

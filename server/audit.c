@@ -1,0 +1,77 @@
+/* audit.c -- `patrold audit`: dispatch to one file per command (audit.h),
+ * and what they share: opening the database read-only, messages. */
+#include "audit.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Each command's file adds its line here (name, usage, entry point). */
+static const audit_cmd commands[] = {
+    {NULL, NULL, NULL},
+};
+
+int audit_fail(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "patrold: audit %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 1;
+}
+
+int audit_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "patrold: audit %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see 'patrold audit --help')\n");
+    return 2;
+}
+
+st_backend *audit_open(const char *data, const char *cmd)
+{
+    char err[256], *path;
+    size_t n = strlen(data) + sizeof "/patrold.db";
+    st_backend *db = NULL;
+
+    if (!(path = malloc(n))) {
+        audit_fail(cmd, "out of memory");
+        return NULL;
+    }
+    snprintf(path, n, "%s/patrold.db", data);
+    if (access(path, F_OK) != 0)
+        audit_fail(cmd, "no server in %s (run 'patrold --data %s init')", data, data);
+    else if (!(db = st_sqlite_open(path, ST_OPEN_READONLY, err, sizeof err)))
+        audit_fail(cmd, "%s", err);
+    free(path);
+    return db;
+}
+
+static int usage(FILE *f)
+{
+    fprintf(f, "usage: patrold --data DIR audit COMMAND [options]\n\n"
+               "The supervisor's commands (read-only; they work while 'serve' runs):\n");
+    for (size_t i = 0; commands[i].name; i++)
+        fprintf(f, "  %s\n", commands[i].usage);
+    return f == stdout ? 0 : 2;
+}
+
+int audit_main(const char *data, int argc, char **argv)
+{
+    if (argc < 1)
+        return usage(stderr);
+    if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)
+        return usage(stdout);
+    for (size_t i = 0; commands[i].name; i++)
+        if (strcmp(argv[0], commands[i].name) == 0)
+            return commands[i].run(data, argc - 1, argv + 1);
+    fprintf(stderr, "patrold: audit: unknown command '%s'\n", argv[0]);
+    return usage(stderr);
+}

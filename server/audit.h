@@ -1,0 +1,45 @@
+/* audit.h -- `patrold --data DIR audit COMMAND ...`: the supervisor's
+ * side of the server (issue 7). Every audit command is read-only: it opens
+ * the database with ST_OPEN_READONLY (no lock across the ingest path, so
+ * it works while `patrold serve` runs) and changes nothing in DIR, except
+ * `audit file`, which records a frozen report.
+ *
+ * One file a command, prefix audit_: audit.c dispatches and owns the
+ * helpers below; each command's file declares its entry point here.
+ */
+#ifndef SRV_AUDIT_H
+#define SRV_AUDIT_H
+
+#include <stddef.h>
+
+#include "storage.h"
+
+/* Dispatch `audit SUB ...` (argv[0] is SUB). Exit status: 0 fine, 1 a
+ * refusal or a problem found (named on stderr), 2 a usage error. */
+int audit_main(const char *data, int argc, char **argv);
+
+/* Open DIR's database read-only; NULL after a message on stderr naming
+ * the command (no server in DIR, unreadable ...). Close with
+ * db->ops->close. */
+st_backend *audit_open(const char *data, const char *cmd);
+
+/* Print "patrold: audit CMD: ..." on stderr and return 1 (2 for usage). */
+int audit_fail(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+int audit_usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* The subcommands (argv[0] is the subcommand's first argument). */
+typedef struct audit_cmd {
+    const char *name;
+    const char *usage; /* one line, after "patrold --data DIR audit " */
+    int (*run)(const char *data, int argc, char **argv);
+} audit_cmd;
+
+#endif
