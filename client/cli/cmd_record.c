@@ -251,7 +251,8 @@ static int kind_group(int argc, char **argv, const char *group, const char *pref
             if (strncmp(k, prefix, plen) == 0)
                 printf("  %-11s %s: %s\n", k + plen, cli_tr(patrol_kind_label(k)),
                        cli_tr(patrol_kind_help(k)));
-        printf("\n'patrol %s %s --help' %s\n", group, "NAME", _("lists its options."));
+        printf("\n'patrol %s %s --help' %s\n", group, strcmp(group, "act") == 0 ? "METHOD" : "ACT",
+               _("lists its options."));
         return argc < 1 ? EXIT_USAGE : 0;
     }
     cli_cmd = group;
