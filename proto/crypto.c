@@ -324,6 +324,89 @@ int px_verify(const px_key *k, const uint8_t hash[PX_HASH_LEN], const uint8_t si
     return rc;
 }
 
+/* One DER INTEGER of a 32-byte unsigned big-endian value: leading zeros
+ * dropped, a 0x00 added when the top bit is set. */
+static size_t der_uint32(const uint8_t v[32], uint8_t *out)
+{
+    size_t i = 0, n;
+    while (i < 31 && v[i] == 0)
+        i++;
+    n = 32 - i;
+    out[0] = 0x02;
+    if (v[i] & 0x80) {
+        out[1] = (uint8_t)(n + 1);
+        out[2] = 0;
+        memcpy(out + 3, v + i, n);
+        return n + 3;
+    }
+    out[1] = (uint8_t)n;
+    memcpy(out + 2, v + i, n);
+    return n + 2;
+}
+
+int px_sign_der(px_key *k, const uint8_t hash[PX_HASH_LEN], uint8_t *der, size_t cap,
+                size_t *len)
+{
+    uint8_t rs[PX_SIG_LEN], body[PX_SIG_DER_MAX];
+    size_t n;
+    if (cap < PX_SIG_DER_MAX || px_sign(k, hash, rs) != 0)
+        return -1;
+    n = der_uint32(rs, body);
+    n += der_uint32(rs + 32, body + n);
+    der[0] = 0x30; /* SEQUENCE, short length: n <= 70 */
+    der[1] = (uint8_t)n;
+    memcpy(der + 2, body, n);
+    *len = n + 2;
+    return 0;
+}
+
+int px_verify_der(const px_key *k, const uint8_t hash[PX_HASH_LEN], const uint8_t *der,
+                  size_t n)
+{
+    if (n == 0 || n > PX_SIG_DER_MAX)
+        return -1;
+    /* mbedtls_pk_verify refuses trailing bytes after the signature
+     * (MBEDTLS_ERR_PK_SIG_LEN_MISMATCH), so there is one encoding. */
+    return mbedtls_pk_verify((mbedtls_pk_context *)&k->pk, MBEDTLS_MD_SHA256, hash, PX_HASH_LEN,
+                             der, n) == 0
+               ? 0
+               : -1;
+}
+
+int px_key_public_pem(const px_key *k, char *buf, size_t cap)
+{
+    return mbedtls_pk_write_pubkey_pem((mbedtls_pk_context *)&k->pk, (unsigned char *)buf,
+                                       cap) == 0
+               ? 0
+               : -1;
+}
+
+int px_key_from_public_pem(const char *pem, size_t n, px_key **out, const char **why)
+{
+    char buf[4097];
+    px_key *k;
+    *out = NULL;
+    if (n == 0 || n >= sizeof buf || memchr(pem, 0, n)) {
+        *why = "not a PEM public key (empty, over 4 KiB, or binary)";
+        return -1;
+    }
+    memcpy(buf, pem, n);
+    buf[n] = 0;
+    if (!(k = key_new())) {
+        *why = "out of memory";
+        return -1;
+    }
+    if (mbedtls_pk_parse_public_key(&k->pk, (const unsigned char *)buf, n + 1) != 0 ||
+        mbedtls_pk_get_type(&k->pk) != MBEDTLS_PK_ECKEY ||
+        mbedtls_pk_ec(k->pk)->grp.id != MBEDTLS_ECP_DP_SECP256R1) {
+        *why = "not a P-256 public key in PEM";
+        px_key_free(k);
+        return -1;
+    }
+    *out = k;
+    return 0;
+}
+
 /* For the other files of the crypto module only (crypto_x509.c declares
  * it): the mbedtls key inside a px_key, borrowed, and whether it can sign. */
 mbedtls_pk_context *px_key_pk_(px_key *k, int *has_private)

@@ -63,6 +63,29 @@ int px_sign(px_key *k, const uint8_t hash[PX_HASH_LEN], uint8_t sig[PX_SIG_LEN])
 /* 0 if sig is a valid signature by k over hash, -1 otherwise. */
 int px_verify(const px_key *k, const uint8_t hash[PX_HASH_LEN], const uint8_t sig[PX_SIG_LEN]);
 
+/* ---- for documents checked with stock tools (patrold audit export) ---- */
+
+#define PX_SIG_DER_MAX 72 /* DER ECDSA-Sig-Value of a P-256 signature */
+
+/* Deterministic ECDSA over hash, DER-encoded (SEQUENCE { r INTEGER,
+ * s INTEGER }), as `openssl dgst -sha256 -verify` reads it. The DER goes
+ * to der (at least PX_SIG_DER_MAX bytes), its size to *len. */
+int px_sign_der(px_key *k, const uint8_t hash[PX_HASH_LEN], uint8_t *der, size_t cap,
+                size_t *len);
+
+/* 0 if der (exactly n bytes, nothing after the signature) is a valid DER
+ * ECDSA signature by k over hash, -1 otherwise. */
+int px_verify_der(const px_key *k, const uint8_t hash[PX_HASH_LEN], const uint8_t *der,
+                  size_t n);
+
+/* The public key as PEM ("-----BEGIN PUBLIC KEY-----", SubjectPublicKeyInfo)
+ * into buf, NUL-terminated; -1 if cap is too small. */
+int px_key_public_pem(const px_key *k, char *buf, size_t cap);
+
+/* Parse a PEM public key of n bytes (not necessarily NUL-terminated; at
+ * most 4 KiB); only P-256 EC keys are accepted. */
+int px_key_from_public_pem(const char *pem, size_t n, px_key **out, const char **why);
+
 void px_key_free(px_key *k);
 
 /* Overwrite n bytes in a way the compiler may not drop. */

@@ -6,7 +6,8 @@ PKGS=(build-essential cmake pkg-config python3 sqlite3 clang
       libsqlite3-dev libcurl4-openssl-dev libmbedtls-dev liblz4-dev
       libprotobuf-c-dev protobuf-c-compiler libcmocka-dev
       libhttp-parser-dev libcjson-dev curl lz4
-      gettext locales tzdata)
+      gettext locales tzdata
+      libarchive-dev)
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=()

@@ -10,6 +10,9 @@
 
 /* Each command's file adds its line here (name, usage, entry point). */
 static const audit_cmd commands[] = {
+    {"verify", "verify [--json]   re-verify every chain, signature and evidence file", audit_verify},
+    {"export", "export --matter ID --out FILE [--reveal]   a self-verifying archive (tar) of a matter", audit_export},
+    {"verify-archive", "verify-archive FILE [--key PEM] [--json]   check an exported archive offline", audit_verify_archive},
     {NULL, NULL, NULL},
 };
 

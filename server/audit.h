@@ -42,4 +42,11 @@ typedef struct audit_cmd {
     int (*run)(const char *data, int argc, char **argv);
 } audit_cmd;
 
+/* audit_verify.c: re-verify everything the server holds. */
+int audit_verify(const char *data, int argc, char **argv);
+/* audit_export.c: a matter's self-verifying archive, and its offline check
+ * (verify-archive needs no data directory). */
+int audit_export(const char *data, int argc, char **argv);
+int audit_verify_archive(const char *data, int argc, char **argv);
+
 #endif

@@ -1037,6 +1037,10 @@ int main(int argc, char **argv)
     }
     if (i < argc && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "help") == 0))
         return usage(stdout);
+    /* audit verify-archive checks an archive offline: no data directory. */
+    if (!data && i + 1 < argc && strcmp(argv[i], "audit") == 0 &&
+        strcmp(argv[i + 1], "verify-archive") == 0)
+        return audit_main("", argc - i - 1, argv + i + 1);
     if (i >= argc || !data || !*data)
         return usage(stderr);
     if (strcmp(argv[i], "init") == 0)

@@ -70,6 +70,27 @@ typedef struct st_flag_row {
     int64_t flagged_ms; /* when the server first flagged it */
 } st_flag_row;
 
+/* A stored entry or quarantined fork as the audit reads it
+ * (server/store_sqlite_audit.c): every column as stored, unchecked, so
+ * lengths are the stored ones (a tampered row may hold a short hash). */
+typedef struct st_audit_entry {
+    int64_t device;
+    uint64_t seq; /* the seq column (not the one inside the bytes) */
+    const uint8_t *hash;
+    size_t hash_len;
+    const uint8_t *entry;
+    size_t entry_len;
+    const uint8_t *sig;
+    size_t sig_len;
+    const char *kind, *object;
+    int64_t wall_ms;     /* column; the signed one is inside entry */
+    int64_t received_ms; /* when the server stored it */
+    const uint8_t *accepted_hash; /* forks: the accepted entry's hash (else NULL) */
+    size_t accepted_hash_len;
+} st_audit_entry;
+
+typedef int (*st_audit_entry_cb)(void *ud, const st_audit_entry *e);
+
 typedef struct st_backend st_backend;
 
 /* Entry callback: one stored entry (bytes as signed). Return non-zero to
@@ -168,6 +189,29 @@ typedef struct st_ops {
                            void *ud);
     /* Every stored entry in the order received (re-indexing). */
     int (*entries_each)(st_backend *b, st_entry_cb cb, void *ud);
+    /* ---- audit reads (server/store_sqlite_audit.c); read-only, for
+     * `patrold audit verify` and `audit export` ---- */
+    /* A device's stored entries by the seq column, ascending. */
+    int (*audit_entries)(st_backend *b, int64_t device, st_audit_entry_cb cb, void *ud);
+    /* One stored entry; ST_NOTFOUND if none. */
+    int (*audit_entry)(st_backend *b, int64_t device, uint64_t seq, st_audit_entry_cb cb,
+                       void *ud);
+    /* Stored entries whose object column is `object`, every device's, by
+     * device and seq (the subject.add of a matter's subject ...). */
+    int (*audit_object_entries)(st_backend *b, const char *object, st_audit_entry_cb cb,
+                                void *ud);
+    /* A device's quarantined forks, in the order received. */
+    int (*audit_forks)(st_backend *b, int64_t device, st_audit_entry_cb cb, void *ud);
+    /* Every evidence reference: blob, the device naming it, the size its
+     * entry declared, when the blob completed (0: never received). */
+    int (*audit_evidence)(st_backend *b,
+                          int (*cb)(void *ud, const char *sha, int64_t device, uint64_t size,
+                                    int64_t complete_ms),
+                          void *ud);
+    /* A device's stored batch answers (encoded Ack), oldest first. */
+    int (*audit_acks)(st_backend *b, int64_t device,
+                      int (*cb)(void *ud, const uint8_t *ack, size_t len, int64_t created_ms),
+                      void *ud);
 } st_ops;
 
 struct st_backend {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "storage.h"
+#include "store_sqlite_audit.h"
 
 #define APPLICATION_ID 0x50544431 /* "PTD1" */
 
@@ -867,7 +868,22 @@ static const st_ops sqlite_ops = {
     sq_matter_entries,  sq_flags_replace,   sq_flag_add,       sq_flags_list,
     sq_subject_put,     sq_subject_key,     sq_citation_add,   sq_citation_other,
     sq_citations_since, sq_entries_each,
+    /* Designated, so that other ops may be added in any order before. */
+    .audit_entries = sq_audit_entries, .audit_entry = sq_audit_entry,
+    .audit_object_entries = sq_audit_object_entries, .audit_forks = sq_audit_forks,
+    .audit_evidence = sq_audit_evidence, .audit_acks = sq_audit_acks,
 };
+
+/* For store_sqlite_audit.c: the connection and the error buffer. */
+sqlite3 *sq_audit_db(st_backend *b)
+{
+    return ((sq *)b)->db;
+}
+
+void sq_audit_error(st_backend *b, const char *msg)
+{
+    snprintf(((sq *)b)->err, sizeof ((sq *)b)->err, "%s", msg);
+}
 
 static int pragma_versions(sqlite3 *db, int *version, int *appid)
 {
