@@ -350,6 +350,83 @@ static int index_act(idx *x, int64_t device, const Patrol__V1__Entry *e, int64_t
     return ST_OK;
 }
 
+/* The mark shown instead of a confidential value. */
+static const char *conf_mark(Patrol__V1__Confidentiality c)
+{
+    switch (c) {
+    case PATROL__V1__CONFIDENTIALITY__CONF_STATE_SECRET:
+        return "[state_secret]";
+    case PATROL__V1__CONFIDENTIALITY__CONF_TRADE_SECRET:
+        return "[trade_secret]";
+    case PATROL__V1__CONFIDENTIALITY__CONF_PERSONAL_PRIVACY:
+        return "[personal_privacy]";
+    default:
+        return NULL;
+    }
+}
+
+/* A field's value, or its confidentiality mark if it has one; "" if
+ * absent. */
+static const char *open_value(const Patrol__V1__Entry *e, const char *name)
+{
+    for (size_t i = 0; i < e->n_fields; i++)
+        if (strcmp(e->fields[i]->name, name) == 0) {
+            const char *mark = conf_mark(e->fields[i]->confidential);
+            return mark ? mark : e->fields[i]->value;
+        }
+    return "";
+}
+
+/* subject.add: its type and name as recorded (a confidential name as its
+ * mark); the ID number never, only the key. */
+static int index_subject(idx *x, int64_t device, const Patrol__V1__Entry *e, const char *key)
+{
+    st_isubject sub;
+    memset(&sub, 0, sizeof sub);
+    sub.device = device;
+    sub.seq = e->seq;
+    snprintf(sub.id, sizeof sub.id, "%s", e->object);
+    snprintf(sub.type, sizeof sub.type, "%s", open_value(e, "type"));
+    snprintf(sub.name, sizeof sub.name, "%s", open_value(e, "name"));
+    snprintf(sub.key, sizeof sub.key, "%s", key);
+    if (x->db->ops->subject_info_put(x->db, &sub) != ST_OK)
+        return storage_fail(x, "index a subject");
+    return ST_OK;
+}
+
+static int index_inspector(idx *x, int64_t device, const Patrol__V1__Entry *e)
+{
+    st_iinspector in;
+    memset(&in, 0, sizeof in);
+    in.device = device;
+    in.seq = e->seq;
+    snprintf(in.id, sizeof in.id, "%s", e->object);
+    snprintf(in.name, sizeof in.name, "%s", open_value(e, "name"));
+    snprintf(in.cert_no, sizeof in.cert_no, "%s", open_value(e, "cert_no"));
+    if (x->db->ops->inspector_put(x->db, &in) != ST_OK)
+        return storage_fail(x, "index an inspector");
+    return ST_OK;
+}
+
+static int index_act_row(idx *x, int64_t device, const Patrol__V1__Entry *e)
+{
+    const char *dept = department_of(x, device);
+    st_iact a;
+    if (!dept)
+        return ST_ERR;
+    memset(&a, 0, sizeof a);
+    snprintf(a.id, sizeof a.id, "%s", e->object);
+    a.device = device;
+    a.seq = e->seq;
+    snprintf(a.kind, sizeof a.kind, "%s", e->kind);
+    snprintf(a.domain, sizeof a.domain, "%s", open_value(e, "domain"));
+    snprintf(a.department, sizeof a.department, "%s", dept);
+    a.wall_ms = e->wall_ms;
+    if (x->db->ops->act_put(x->db, &a) != ST_OK)
+        return storage_fail(x, "index a department-level act");
+    return ST_OK;
+}
+
 int idx_entry(idx *x, int64_t device, const Patrol__V1__Entry *e, int64_t now)
 {
     const st_ops *o = x->db->ops;
@@ -364,9 +441,13 @@ int idx_entry(idx *x, int64_t device, const Patrol__V1__Entry *e, int64_t now)
         idx_subject_key(e, key);
         if (o->subject_put(x->db, device, e->object, key) != ST_OK)
             return storage_fail(x, "index a subject");
-        return ST_OK;
+        return index_subject(x, device, e, key);
+    case PX_SCOPE_INSPECTOR:
+        return index_inspector(x, device, e);
     case PX_SCOPE_ACT:
-        return index_act(x, device, e, now);
+        if ((rc = index_act(x, device, e, now)) != ST_OK)
+            return rc;
+        return index_act_row(x, device, e);
     case PX_SCOPE_MATTER:
     case PX_SCOPE_ENTRY:
         snprintf(matter, sizeof matter, "%s", e->object);
@@ -471,6 +552,156 @@ static int load_cb(void *ud, int64_t device, uint64_t seq, const uint8_t *entry,
     return 0;
 }
 
+/* The value of field `name` of entry i with the corrections of its
+ * device that name it applied (the last one wins); NULL if none. */
+static const char *eff_field(const loaded *l, size_t i, const char *name)
+{
+    const char *v = field_of(l->es[i], name);
+    for (size_t j = i + 1; j < l->n; j++) {
+        const Patrol__V1__Entry *c = l->es[j];
+        const char *f;
+        if (c->corrects == l->es[i]->seq && l->dev[j] == l->dev[i] &&
+            strcmp(c->kind, "correction") == 0 && (f = field_of(c, "field")) &&
+            strcmp(f, name) == 0 && field_of(c, "value"))
+            v = field_of(c, "value");
+    }
+    return v;
+}
+
+/* Add id to the comma-separated list (once; what does not fit is left
+ * out). */
+static void add_inspector(char *list, size_t len, const char *id)
+{
+    size_t n = strlen(list), k = strlen(id);
+    for (const char *p = list; *p;) {
+        const char *q = strchr(p, ',');
+        size_t m = q ? (size_t)(q - p) : strlen(p);
+        if (m == k && strncmp(p, id, k) == 0)
+            return;
+        p += m + (q != NULL);
+    }
+    if (n + k + 2 > len)
+        return;
+    if (n)
+        list[n++] = ',';
+    memcpy(list + n, id, k + 1);
+}
+
+/* The matter's index rows from its replay m over the entries l. */
+static int put_matter(idx *x, const char *matter, const loaded *l, const px_matter *m)
+{
+    st_imatter im;
+    size_t nmeth = 0, nev = 0, first = m->state == PX_MS_NEW ? 0 : m->open_index;
+    const char *dept;
+    int rc = ST_ERR;
+
+    memset(&im, 0, sizeof im);
+    if (!l->n)
+        return ST_OK;
+    for (size_t i = 0; i < l->n; i++) {
+        nmeth += strncmp(l->es[i]->kind, "action.", 7) == 0;
+        nev += strcmp(l->es[i]->kind, "evidence.add") == 0;
+    }
+    if ((nmeth && !(im.methods = calloc(nmeth, sizeof *im.methods))) ||
+        (m->ndocs && !(im.docs = calloc(m->ndocs, sizeof *im.docs))) ||
+        (m->nrevisits && !(im.revisits = calloc(m->nrevisits, sizeof *im.revisits))) ||
+        (nev && !(im.evidence = calloc(nev, sizeof *im.evidence)))) {
+        nomem(x);
+        goto exit;
+    }
+    if (!(dept = department_of(x, l->dev[first])))
+        goto exit;
+    snprintf(im.id, sizeof im.id, "%s", matter);
+    im.device = l->dev[first];
+    snprintf(im.department, sizeof im.department, "%s", dept);
+    snprintf(im.subject, sizeof im.subject, "%s", m->subject);
+    im.subject_device = m->subject[0] ? m->subject_dev : 0;
+    snprintf(im.domain, sizeof im.domain, "%s", m->domain);
+    snprintf(im.list_item, sizeof im.list_item, "%s", m->list_item);
+    snprintf(im.list_type, sizeof im.list_type, "%s", m->list_type);
+    snprintf(im.list_version, sizeof im.list_version, "%s", m->list_version);
+    snprintf(im.state, sizeof im.state, "%s", px_mstate_code(m->state));
+    snprintf(im.consent, sizeof im.consent, "%s", m->consent);
+    im.application = m->application;
+    im.on_application = m->on_application;
+    im.major = m->major;
+    im.technical = m->technical;
+    im.hearings = m->hearings;
+    im.experts = m->experts;
+    im.leaflets = m->leaflets;
+    snprintf(im.close_reason, sizeof im.close_reason, "%s", m->close_reason);
+    snprintf(im.case_no, sizeof im.case_no, "%s", m->case_no);
+    if (m->state != PX_MS_NEW) {
+        im.opened_seq = l->es[m->open_index]->seq;
+        im.opened_ms = l->es[m->open_index]->wall_ms;
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        const Patrol__V1__Entry *e = l->es[i];
+        for (size_t k = 0; k < e->n_inspectors; k++)
+            add_inspector(im.inspectors, sizeof im.inspectors, e->inspectors[k]);
+        if (px_mstate_closed(m->state) && !im.closed_device &&
+            strcmp(e->kind, "matter.close") == 0) {
+            im.closed_device = l->dev[i];
+            im.closed_seq = e->seq;
+            im.closed_ms = e->wall_ms;
+        }
+        if (strncmp(e->kind, "action.", 7) == 0) {
+            st_imethod *t = &im.methods[im.nmethods++];
+            snprintf(t->kind, sizeof t->kind, "%s", e->kind);
+            t->device = l->dev[i];
+            t->seq = e->seq;
+            t->wall_ms = e->wall_ms;
+        } else if (strcmp(e->kind, "evidence.add") == 0) {
+            st_ievidence *v = &im.evidence[im.nevidence++];
+            const char *size = field_of(e, "size"), *kind = eff_field(l, i, "kind");
+            snprintf(v->sha256, sizeof v->sha256, "%s", field_of(e, "sha256") ? field_of(e, "sha256") : "");
+            snprintf(v->kind, sizeof v->kind, "%s", kind ? kind : "");
+            v->size = size ? strtoull(size, NULL, 10) : 0;
+            v->device = l->dev[i];
+            v->seq = e->seq;
+            v->wall_ms = e->wall_ms;
+        }
+    }
+    for (size_t i = 0; i < m->ndocs; i++) {
+        const px_mdoc *d = &m->docs[i];
+        st_idoc *t = &im.docs[im.ndocs++];
+        snprintf(t->id, sizeof t->id, "%s", d->id);
+        t->device = l->dev[d->index];
+        t->seq = l->es[d->index]->seq;
+        t->issued_ms = l->es[d->index]->wall_ms;
+        if ((t->delivered = d->delivered)) {
+            const char *method = eff_field(l, d->delivered_index, "method");
+            t->deliver_device = l->dev[d->delivered_index];
+            t->deliver_seq = l->es[d->delivered_index]->seq;
+            t->delivered_ms = l->es[d->delivered_index]->wall_ms;
+            snprintf(t->method, sizeof t->method, "%s", method ? method : "");
+        }
+    }
+    for (size_t i = 0; i < m->nrevisits; i++) {
+        const px_mrevisit *r = &m->revisits[i];
+        st_irevisit *t = &im.revisits[im.nrevisits++];
+        snprintf(t->id, sizeof t->id, "%s", r->id);
+        t->assigned = strcmp(l->es[r->index]->kind, "action.revisit") != 0;
+        t->device = l->dev[r->index];
+        t->seq = l->es[r->index]->seq;
+        snprintf(t->follows, sizeof t->follows, "%s", r->follows);
+        snprintf(t->due, sizeof t->due, "%s", r->due);
+        snprintf(t->outcome, sizeof t->outcome, "%s", r->outcome);
+        if (r->outcome[0]) {
+            t->outcome_device = l->dev[r->outcome_index];
+            t->outcome_seq = l->es[r->outcome_index]->seq;
+            t->outcome_ms = l->es[r->outcome_index]->wall_ms;
+        }
+    }
+    if (x->db->ops->matter_put(x->db, &im) != ST_OK)
+        storage_fail(x, "index a matter");
+    else
+        rc = ST_OK;
+exit:
+    st_imatter_release(&im);
+    return rc;
+}
+
 /* Replay one matter and replace its flags. */
 static int replay_matter(idx *x, const char *matter, int64_t now, size_t *nflags)
 {
@@ -510,7 +741,7 @@ static int replay_matter(idx *x, const char *matter, int64_t now, size_t *nflags
         goto exit;
     }
     *nflags += m.nfindings;
-    rc = ST_OK;
+    rc = put_matter(x, matter, &l, &m);
 exit:
     free(fl);
     px_matter_free(&m);
@@ -592,13 +823,72 @@ int idx_rebuild(st_backend *db, char *err, size_t errlen)
     /* The flags' time: when the upgrade found them. */
     clock_gettime(CLOCK_REALTIME, &t);
     r = (rebuild){x, (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000, ST_OK, 0};
+    if ((rc = db->ops->index_clear(db)) != ST_OK) {
+        storage_fail(x, "empty the index");
+        goto exit;
+    }
     rc = db->ops->entries_each(db, rebuild_cb, &r);
     if (rc != ST_OK)
         storage_fail(x, "read the entries");
     else if ((rc = r.rc) == ST_OK)
         rc = idx_finish(x, r.now, &nflags);
+    if (rc == ST_OK && (rc = db->ops->index_rebuilt(db)) != ST_OK)
+        storage_fail(x, "keep the flags' first times");
+exit:
     if (rc != ST_OK)
         snprintf(err, errlen, "re-indexing the entries held: %s", x->err);
     idx_free(x);
+    return rc;
+}
+
+/* ---- patrold --data DIR reindex ---------------------------------------------- */
+
+int idx_reindex_main(const char *data, int argc, char **argv)
+{
+    char err[512], *path;
+    size_t n;
+    st_backend *db = NULL;
+    struct timespec t0, t1;
+    int rc = 1;
+
+    if (argc > 0) {
+        fprintf(stderr, "patrold: reindex: unexpected argument '%s' (it takes none)\n", argv[0]);
+        return 2;
+    }
+    n = strlen(data) + sizeof "/patrold.db";
+    if (!(path = malloc(n))) {
+        fprintf(stderr, "patrold: reindex: out of memory\n");
+        return 1;
+    }
+    snprintf(path, n, "%s/patrold.db", data);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    /* Not ST_OPEN_CREATE: reindexing an empty directory is a mistake. An
+     * older schema is upgraded (and so indexed) by the open itself. */
+    if (!(db = st_sqlite_open(path, 0, err, sizeof err))) {
+        fprintf(stderr, "patrold: reindex: %s\n", err);
+        goto exit;
+    }
+    if (db->ops->begin(db) != ST_OK) {
+        fprintf(stderr, "patrold: reindex: %s\n", db->ops->errmsg(db));
+        goto exit;
+    }
+    if (idx_rebuild(db, err, sizeof err) != ST_OK) {
+        db->ops->rollback(db);
+        fprintf(stderr, "patrold: reindex: %s; the index is as it was\n", err);
+        goto exit;
+    }
+    if (db->ops->commit(db) != ST_OK) {
+        fprintf(stderr, "patrold: reindex: commit: %s; the index is as it was\n",
+                db->ops->errmsg(db));
+        goto exit;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    printf("index rebuilt from the entries in %lld ms\n",
+           (long long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
+    rc = 0;
+exit:
+    if (db)
+        db->ops->close(db);
+    free(path);
     return rc;
 }

@@ -44,9 +44,17 @@ int idx_finish(idx *x, int64_t now, size_t *flags);
 /* What went wrong, after an error. */
 const char *idx_errmsg(const idx *x);
 
-/* Index and flag every entry db holds (an upgrade from schema 1; the
- * st_reindex_fn of storage.h). */
+/* Empty the index (index_clear) and index and flag every entry db holds
+ * again, inside the caller's write transaction: `reindex`, and an upgrade
+ * that brings index tables (the st_reindex_fn of storage.h). A flag found
+ * again keeps the time it was first raised. */
 int idx_rebuild(st_backend *db, char *err, size_t errlen);
+
+/* `patrold --data DIR reindex`: empty the index and rebuild it from the
+ * entries alone, in one write transaction (serve may run: its batches
+ * wait). Exit status: 0, 1 (a message on stderr; nothing changed), 2
+ * usage. */
+int idx_reindex_main(const char *data, int argc, char **argv);
 
 /* The subject key of a subject.add entry: lower-case hex SHA-256 of its
  * credit_code field, else of its id_number field, exactly as recorded;

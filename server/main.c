@@ -1017,7 +1017,8 @@ static int usage(FILE *f)
                "  device revoke ID                            refuse a device from now on\n"
                "  device list [--json]                        devices and what the server holds\n"
                "  lists import FILE                           three lists, leaflets, roster (JSON)\n"
-               "  flags [--device ID] [--matter ID] [--json]  entries that break the record's rules\n");
+               "  flags [--device ID] [--matter ID] [--json]  entries that break the record's rules\n"
+               "  reindex                                     rebuild the index from the entries\n");
     return f == stdout ? 0 : 2;
 }
 
@@ -1051,6 +1052,8 @@ int main(int argc, char **argv)
         return cmd_lists_import(data, argc - i - 1, argv + i + 1);
     if (strcmp(argv[i], "flags") == 0)
         return cmd_flags(data, argc - i - 1, argv + i + 1);
+    if (strcmp(argv[i], "reindex") == 0)
+        return idx_reindex_main(data, argc - i - 1, argv + i + 1);
     if (strcmp(argv[i], "audit") == 0)
         return audit_main(data, argc - i - 1, argv + i + 1);
     if (strcmp(argv[i], "device") == 0 && i + 1 < argc) {

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 enum { ST_OK = 0, ST_ERR = -1, ST_NOTFOUND = -2, ST_EXISTS = -3, ST_BUSY = -4 };
 
@@ -90,6 +91,136 @@ typedef struct st_audit_entry {
 } st_audit_entry;
 
 typedef int (*st_audit_entry_cb)(void *ud, const st_audit_entry *e);
+
+/* ---- the matter index (schema 3; server/index.c fills it from the
+ * effective record px_matter_replay gives, docs/server.md "Audit: index,
+ * timeline, problems") ---- */
+
+/* An entry of a matter that is one of the seven methods (action.*). */
+typedef struct st_imethod {
+    char kind[32];
+    int64_t device;
+    uint64_t seq;
+    int64_t wall_ms;
+} st_imethod;
+
+/* A document issued in a matter, and its delivery. */
+typedef struct st_idoc {
+    char id[32];
+    int64_t device; /* issued by (device, seq) at device time issued_ms */
+    uint64_t seq;
+    int64_t issued_ms;
+    int delivered;
+    int64_t deliver_device; /* valid if delivered */
+    uint64_t deliver_seq;
+    int64_t delivered_ms;
+    char method[32]; /* delivery method, "" if not delivered */
+} st_idoc;
+
+/* A revisit of a matter: planned (action.revisit) or assigned by the
+ * server (reference data; then follows and due are ""). */
+typedef struct st_irevisit {
+    char id[32];
+    int assigned;
+    int64_t device; /* the entry that planned it (or the outcome, assigned) */
+    uint64_t seq;
+    char follows[16];
+    char due[11];     /* effective YYYY-MM-DD, "" unknown */
+    char outcome[24]; /* effective, "" none yet */
+    int64_t outcome_device;
+    uint64_t outcome_seq;
+    int64_t outcome_ms;
+} st_irevisit;
+
+/* An evidence file named by an evidence.add entry of the matter. */
+typedef struct st_ievidence {
+    char sha256[65];
+    char kind[24];
+    uint64_t size;
+    int64_t device;
+    uint64_t seq;
+    int64_t wall_ms;
+    int complete; /* read only: the server holds the whole file */
+} st_ievidence;
+
+/* One matter as its replay leaves it. Arrays belong to whoever filled
+ * the struct: st_imatter_release frees what matter_get / matters_each
+ * allocated. */
+typedef struct st_imatter {
+    char id[32];
+    int64_t device;        /* that opened it */
+    char department[64];   /* of that device */
+    char subject[32];
+    int64_t subject_device;
+    char domain[64];
+    char list_item[64], list_type[16], list_version[128];
+    char state[16];        /* px_mstate_code */
+    char consent[16];      /* accept, refuse, stop, "" */
+    int application;       /* 0 none, 1 filed, 2 changed, 3 withdrawn */
+    int on_application, major, technical;
+    uint64_t hearings, experts, leaflets;
+    char close_reason[32];
+    char case_no[64];
+    uint64_t opened_seq;
+    int64_t opened_ms;
+    int64_t closed_device; /* 0: open */
+    uint64_t closed_seq;
+    int64_t closed_ms;
+    char inspectors[256];  /* ids acting in its entries, comma-separated */
+    st_imethod *methods;
+    size_t nmethods;
+    st_idoc *docs;
+    size_t ndocs;
+    st_irevisit *revisits;
+    size_t nrevisits;
+    st_ievidence *evidence;
+    size_t nevidence;
+} st_imatter;
+
+static inline void st_imatter_release(st_imatter *m)
+{
+    free(m->methods);
+    free(m->docs);
+    free(m->revisits);
+    free(m->evidence);
+    m->methods = NULL;
+    m->docs = NULL;
+    m->revisits = NULL;
+    m->evidence = NULL;
+    m->nmethods = m->ndocs = m->nrevisits = m->nevidence = 0;
+}
+
+/* An inspector as a device's inspector.add recorded it. */
+typedef struct st_iinspector {
+    int64_t device;
+    char id[64];
+    char name[128];
+    char cert_no[64];
+    uint64_t seq;
+} st_iinspector;
+
+/* A subject as a device's subject.add recorded it. Its ID number is
+ * never stored, only the subject key; a name marked confidential is
+ * stored as its mark ("[personal_privacy]"). */
+typedef struct st_isubject {
+    int64_t device;
+    char id[32];
+    char type[16];
+    char name[256];
+    char key[65];
+    uint64_t seq;
+} st_isubject;
+
+/* A department-level act (dept.*). */
+typedef struct st_iact {
+    char id[32];
+    int64_t device;
+    uint64_t seq;
+    char kind[32];
+    char domain[64];
+    char department[64];
+    int64_t wall_ms;
+} st_iact;
 
 typedef struct st_backend st_backend;
 
@@ -212,6 +343,33 @@ typedef struct st_ops {
     int (*audit_acks)(st_backend *b, int64_t device,
                       int (*cb)(void *ud, const uint8_t *ack, size_t len, int64_t created_ms),
                       void *ud);
+
+    /* ---- the matter index (schema 3) ---- */
+    /* Re-indexing: empty every index table (citations keep their ids, the
+     * terminals' cursor; rule flags' first-flagged times are kept aside),
+     * then, once every entry is indexed again, index_rebuilt puts the
+     * kept times back on the flags found again. */
+    int (*index_clear)(st_backend *b);
+    int (*index_rebuilt)(st_backend *b);
+    int (*inspector_put)(st_backend *b, const st_iinspector *in);
+    int (*subject_info_put)(st_backend *b, const st_isubject *sub);
+    int (*act_put)(st_backend *b, const st_iact *act);
+    /* Replace the matter's rows (matter, methods, documents, revisits,
+     * evidence) by m's. */
+    int (*matter_put)(st_backend *b, const st_imatter *m);
+    /* The matter's rows into *out (arrays malloc'd: st_imatter_release);
+     * ST_NOTFOUND if no entry opened or named it. */
+    int (*matter_get)(st_backend *b, const char *id, st_imatter *out);
+    /* Every matter (department NULL: all), by id; each as matter_get
+     * gives it, released after cb returns. */
+    int (*matters_each)(st_backend *b, const char *department,
+                        int (*cb)(void *ud, const st_imatter *m), void *ud);
+    /* An inspector a device recorded (device 0: the first of any device);
+     * ST_NOTFOUND if none. */
+    int (*inspector_get)(st_backend *b, int64_t device, const char *id, st_iinspector *out);
+    int (*subject_get)(st_backend *b, int64_t device, const char *id, st_isubject *out);
+    /* When the server received a stored entry (its receipt time). */
+    int (*entry_received)(st_backend *b, int64_t device, uint64_t seq, int64_t *received_ms);
 } st_ops;
 
 struct st_backend {

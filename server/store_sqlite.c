@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "storage.h"
+#include "store_sqlite_index.h"
 #include "store_sqlite_audit.h"
 
 #define APPLICATION_ID 0x50544431 /* "PTD1" */
@@ -23,6 +24,7 @@ typedef struct sq {
     st_backend base;
     sqlite3 *db;
     sqlite3_stmt *q[Q_COUNT];
+    sqlite3_stmt *xq[SQX_SLOTS]; /* store_sqlite_index.c's */
     char err[256];
 } sq;
 
@@ -90,7 +92,7 @@ static const char migration_2[] =
     "  item TEXT NOT NULL, matter TEXT NOT NULL, device INTEGER NOT NULL,"
     "  UNIQUE(subject_key, item, matter));";
 
-static const char *const migrations[] = {migration_1, migration_2};
+static const char *const migrations[] = {migration_1, migration_2, sqx_migration_index};
 #define SCHEMA_VERSION (int)(sizeof migrations / sizeof migrations[0])
 
 static int fail(sq *s, int rc)
@@ -225,8 +227,31 @@ static void sq_close(st_backend *b)
         return;
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(s->q[i]);
+    for (int i = 0; i < SQX_SLOTS; i++)
+        sqlite3_finalize(s->xq[i]);
     sqlite3_close_v2(s->db);
     free(s);
+}
+
+/* Lent to store_sqlite_index.c (store_sqlite_index.h). */
+sqlite3 *sq_db(st_backend *b)
+{
+    return ((sq *)b)->db;
+}
+
+int sq_fail(st_backend *b, int rc)
+{
+    return fail((sq *)b, rc);
+}
+
+void sq_set_err(st_backend *b, const char *msg)
+{
+    snprintf(((sq *)b)->err, sizeof ((sq *)b)->err, "%s", msg);
+}
+
+sqlite3_stmt **sq_slots(st_backend *b)
+{
+    return ((sq *)b)->xq;
 }
 
 static const char *sq_errmsg(st_backend *b)
@@ -872,6 +897,12 @@ static const st_ops sqlite_ops = {
     .audit_entries = sq_audit_entries, .audit_entry = sq_audit_entry,
     .audit_object_entries = sq_audit_object_entries, .audit_forks = sq_audit_forks,
     .audit_evidence = sq_audit_evidence, .audit_acks = sq_audit_acks,
+    /* The matter index (store_sqlite_index.c). */
+    .index_clear = sqx_index_clear, .index_rebuilt = sqx_index_rebuilt,
+    .inspector_put = sqx_inspector_put, .subject_info_put = sqx_subject_info_put,
+    .act_put = sqx_act_put, .matter_put = sqx_matter_put, .matter_get = sqx_matter_get,
+    .matters_each = sqx_matters_each, .inspector_get = sqx_inspector_get,
+    .subject_get = sqx_subject_get, .entry_received = sqx_entry_received,
 };
 
 /* For store_sqlite_audit.c: the connection and the error buffer. */
@@ -883,6 +914,16 @@ sqlite3 *sq_audit_db(st_backend *b)
 void sq_audit_error(st_backend *b, const char *msg)
 {
     snprintf(((sq *)b)->err, sizeof ((sq *)b)->err, "%s", msg);
+}
+
+/* The schema version that brought the matter index's tables: a database
+ * older than it is re-indexed by its upgrade. */
+static int index_schema(void)
+{
+    for (int v = 0; v < SCHEMA_VERSION; v++)
+        if (migrations[v] == sqx_migration_index)
+            return v + 1;
+    return SCHEMA_VERSION;
 }
 
 static int pragma_versions(sqlite3 *db, int *version, int *appid)
@@ -929,8 +970,9 @@ static int upgrade(sq *s, const char *path, int create, char *err, size_t errlen
             goto bad;
         }
     }
-    if (version >= 1 && version < 2) {
-        /* The index is new: index and flag the entries already held. */
+    if (version >= 1 && version < index_schema()) {
+        /* The index is new, or has new tables: index and flag the entries
+         * already held. */
         int n = 0;
         sqlite3_stmt *st;
         if (sqlite3_prepare_v2(s->db, "SELECT EXISTS (SELECT 1 FROM entries)", -1, &st, NULL) ==
@@ -960,6 +1002,10 @@ bad:
     for (int q = 0; q < Q_COUNT; q++) {
         sqlite3_finalize(s->q[q]);
         s->q[q] = NULL;
+    }
+    for (int q = 0; q < SQX_SLOTS; q++) {
+        sqlite3_finalize(s->xq[q]);
+        s->xq[q] = NULL;
     }
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     return -1;
