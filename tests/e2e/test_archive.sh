@@ -94,6 +94,9 @@ check "tar xf" tar xf "$AR" -C "$X"
 check "sha256sum -c SHA256SUMS" sh -c "cd '$X' && sha256sum --quiet -c SHA256SUMS"
 check "openssl dgst -sha256 -verify server-key.pem -signature SHA256SUMS.sig SHA256SUMS" \
     sh -c "cd '$X' && openssl dgst -sha256 -verify server-key.pem -signature SHA256SUMS.sig SHA256SUMS | grep -q 'Verified OK'"
+FPR=$(openssl pkey -pubin -in "$X/server-key.pem" -outform DER 2>/dev/null | sha256sum | cut -c 1-64)
+check "verify-archive prints the server key's fingerprint as openssl computes it" \
+    grep -q "signed by server key $FPR" "$WORK/va.out"
 check "the server key in the archive is the server's receipt key" \
     test "$(openssl pkey -in "$DATA/receipt.key" -pubout 2>/dev/null)" = "$(cat "$X/server-key.pem")"
 check "every file but the manifest and its signature is in SHA256SUMS" \
