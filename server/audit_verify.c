@@ -64,7 +64,7 @@ typedef struct seq_wall {
 typedef struct dev_state {
     st_device d;
     day_stat *days;
-    size_t ndays, capdays;
+    size_t ndays, capdays, last_day; /* entries come in time order: try the last day first */
     seq_wall *walls; /* decoded rows, ascending seq (flags and evidence find their day) */
     size_t nwalls, capwalls;
     uint64_t rows, forks, failures;
@@ -136,15 +136,18 @@ static void beijing_day(int64_t ms, char out[11])
 
 static day_stat *day_of(verifier *v, dev_state *ds, const char *day)
 {
+    if (ds->last_day < ds->ndays && strcmp(ds->days[ds->last_day].day, day) == 0)
+        return &ds->days[ds->last_day];
     for (size_t i = 0; i < ds->ndays; i++)
         if (strcmp(ds->days[i].day, day) == 0)
-            return &ds->days[i];
+            return &ds->days[ds->last_day = i];
     if (grow((void **)&ds->days, &ds->capdays, ds->ndays, sizeof *ds->days) != 0) {
         v->oom = 1;
         return NULL;
     }
     memset(&ds->days[ds->ndays], 0, sizeof ds->days[0]);
     snprintf(ds->days[ds->ndays].day, sizeof ds->days[0].day, "%s", day);
+    ds->last_day = ds->ndays;
     return &ds->days[ds->ndays++];
 }
 
@@ -472,12 +475,34 @@ static int device_cb(void *ud, const st_device *d)
 
 /* ---- evidence ------------------------------------------------------------ */
 
+static int cmp_evref(const void *a, const void *b)
+{
+    const evref *x = a, *y = b;
+    if (x->device != y->device)
+        return x->device < y->device ? -1 : 1;
+    return strcmp(x->sha, y->sha);
+}
+
+static int cmp_evref_seq(const void *a, const void *b)
+{
+    int c = cmp_evref(a, b);
+    if (c)
+        return c;
+    return ((const evref *)a)->seq < ((const evref *)b)->seq ? -1
+           : ((const evref *)a)->seq > ((const evref *)b)->seq;
+}
+
+/* The first entry of device naming sha (v->evs sorted by cmp_evref). */
 static evref *ev_find(verifier *v, const char *sha, int64_t device)
 {
-    for (size_t i = 0; i < v->nevs; i++)
-        if (v->evs[i].device == device && strcmp(v->evs[i].sha, sha) == 0)
-            return &v->evs[i];
-    return NULL;
+    evref key, *r;
+    memset(&key, 0, sizeof key);
+    snprintf(key.sha, sizeof key.sha, "%s", sha);
+    key.device = device;
+    r = bsearch(&key, v->evs, v->nevs, sizeof *v->evs, cmp_evref);
+    while (r && r > v->evs && cmp_evref(r - 1, &key) == 0)
+        r--;
+    return r;
 }
 
 /* Hash a file of DIR/evidence; 0, or -1 with a sentence. */
@@ -760,6 +785,7 @@ int audit_verify(const char *data, int argc, char **argv)
         verify_device(&v, &v.devs[i]);
     memset(&ec, 0, sizeof ec);
     ec.v = &v;
+    qsort(v.evs, v.nevs, sizeof *v.evs, cmp_evref_seq);
     if (!v.oom && v.db->ops->audit_evidence(v.db, evidence_cb, &ec) != ST_OK) {
         audit_fail(CMD, "reading the evidence index: %s", v.db->ops->errmsg(v.db));
         goto exit;
