@@ -232,6 +232,13 @@ static const px_field_rule f_dept_publicity[] = {
     F("redactions", PX_F_TEXT, REQ, N_("what was withheld (secrets, privacy) or 'none'")),
 };
 
+static const px_field_rule f_shift_start[] = {
+    F("note", PX_F_LINE, 0, N_("where the shift patrols, vehicle, anything to note")),
+};
+static const px_field_rule f_shift_end[] = {
+    F("note", PX_F_LINE, 0, N_("anything to note at the end of the shift")),
+};
+
 #define K(kind, scope, fields, label, help) {kind, label, help, scope, fields, N(fields)}
 static const px_kind_rule kinds[] = {
     K("action.guidance", PX_SCOPE_MATTER, f_guidance, N_("administrative guidance"),
@@ -286,6 +293,10 @@ static const px_kind_rule kinds[] = {
       N_("a flexible-enforcement matter about one subject")),
     K("revisit.outcome", PX_SCOPE_REVISIT, f_revisit_outcome, N_("revisit outcome"),
       N_("outcome of a planned revisit and the subject's opinion")),
+    K("shift.end", PX_SCOPE_SHIFT, f_shift_end, N_("shift ended"),
+      N_("the inspectors' shift on this terminal ends")),
+    K("shift.start", PX_SCOPE_SHIFT, f_shift_start, N_("shift started"),
+      N_("inspectors go on duty with this terminal: an idle day is told from a lost one")),
     K("subject.add", PX_SCOPE_SUBJECT, f_subject_add, N_("subject"),
       N_("a business (credit code) or a person (identity number)")),
 };

@@ -58,7 +58,8 @@ typedef enum px_scope {
     PX_SCOPE_REVISIT,   /* object: a revisit id */
     PX_SCOPE_DOCUMENT,  /* object: a document id */
     PX_SCOPE_ENTRY,     /* a correction: object is the matter, corrects set */
-    PX_SCOPE_ACT        /* a department-level act: object is its new id (A-...) */
+    PX_SCOPE_ACT,       /* a department-level act: object is its new id (A-...) */
+    PX_SCOPE_SHIFT      /* a shift on duty: object is the shift's id (T-...) */
 } px_scope;
 
 typedef struct px_kind_rule {

@@ -122,6 +122,7 @@ int cmd_matter(int argc, char **argv);
 int cmd_act(int argc, char **argv);
 int cmd_dept(int argc, char **argv);
 int cmd_flags(int argc, char **argv);
+int cmd_shift(int argc, char **argv);
 int cmd_consent(int argc, char **argv);
 int cmd_leaflet(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);

@@ -286,6 +286,24 @@ int cmd_dept(int argc, char **argv)
                       N_("Record a department-level act. Prints its id."));
 }
 
+int cmd_shift(int argc, char **argv)
+{
+    if (argc >= 1 && (strcmp(argv[0], "start") == 0 || strcmp(argv[0], "end") == 0)) {
+        int start = strcmp(argv[0], "start") == 0;
+        spec sp = {start ? "shift.start" : "shift.end", NULL, O_INSPECTOR | O_JSON | O_LOCATION,
+                   NULL, 0};
+        cli_cmd = start ? "shift start" : "shift end";
+        return cmd_kind(argc - 1, argv + 1,
+                        start ? "shift start --inspector ID [--inspector ID] [--note TEXT]"
+                              : "shift end [--note TEXT]",
+                        start ? N_("Go on duty with this terminal (the inspectors of the shift). "
+                                   "Prints the shift's id.")
+                              : N_("End the open shift."),
+                        &sp, start, NULL);
+    }
+    return cli_usage_error("%s", _("expected 'shift start' or 'shift end'"));
+}
+
 int cmd_consent(int argc, char **argv)
 {
     static const char *const flags[][3] = {{"accept", "answer", "accept"},

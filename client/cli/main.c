@@ -73,6 +73,7 @@ static const struct usage_line {
     {NULL, N_("setting up")},
     {"init --department CODE --device-name NAME", N_("create a store and device key")},
     {"inspector add --id ID --name N --cert-no C", N_("enrol an inspector")},
+    {"shift start --inspector ID | shift end", N_("go on duty, end the shift")},
     {"subject add (--credit-code C | --id-number N) --name N",
      N_("record a business or a person")},
     {NULL, N_("recording")},
@@ -191,6 +192,8 @@ int main(int argc, char **argv)
         rc = cmd_dept(nargs, args);
     else if (strcmp(cmd, "flags") == 0)
         rc = cmd_flags(nargs, args);
+    else if (strcmp(cmd, "shift") == 0)
+        rc = cmd_shift(nargs, args);
     else if (strcmp(cmd, "leaflet") == 0)
         rc = cmd_leaflet(nargs, args);
     else if (strcmp(cmd, "consent") == 0)

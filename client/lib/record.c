@@ -351,6 +351,41 @@ static int check_correction(patrol *p, rec *r, const patrol_record_in *in)
     return take_inspectors(p, r, in, NULL);
 }
 
+/* Shifts alternate: a start needs no open shift and names who goes on
+ * duty; an end closes the open one (its object is that shift's id). */
+static int check_shift(patrol *p, rec *r, const patrol_record_in *in)
+{
+    char last[32] = "", open_id[PATROL_ID_MAX] = "", since[24] = "";
+    int err = px_get_text(p, last, sizeof last,
+                          "SELECT kind FROM journal WHERE kind IN ('shift.start', 'shift.end')"
+                          " ORDER BY seq DESC LIMIT 1", "");
+    if (err && err != PATROL_ENOTFOUND)
+        return err;
+    if (strcmp(last, "shift.start") == 0 &&
+        ((err = px_get_text(p, open_id, sizeof open_id,
+                            "SELECT object FROM journal WHERE kind = 'shift.start'"
+                            " ORDER BY seq DESC LIMIT 1", "")) ||
+         (err = px_get_text(p, since, sizeof since,
+                            "SELECT seq FROM journal WHERE kind = 'shift.start'"
+                            " ORDER BY seq DESC LIMIT 1", ""))))
+        return err;
+    if (strcmp(r->rule->kind, "shift.start") == 0) {
+        if (open_id[0])
+            return px_fail(p, PATROL_ESTATE,
+                           _("shift %s (entry %s) is still open: end it first (patrol shift end)"),
+                           open_id, since);
+        if (in->n_inspectors == 0)
+            return px_fail(p, PATROL_EINVAL, "%s",
+                           _("a shift names the inspectors on duty (--inspector)"));
+        px_make_id(p, 'T', r->seq, r->object, sizeof r->object);
+        return take_inspectors(p, r, in, NULL);
+    }
+    if (!open_id[0])
+        return px_fail(p, PATROL_ESTATE, "%s", _("no shift is open on this terminal"));
+    snprintf(r->object, sizeof r->object, "%s", open_id);
+    return take_inspectors(p, r, in, NULL);
+}
+
 /* Checks that depend on the store, and the entry's object and matter. */
 static int check_in_store(patrol *p, rec *r, const patrol_record_in *in)
 {
@@ -380,6 +415,8 @@ static int check_in_store(patrol *p, rec *r, const patrol_record_in *in)
             return err;
         px_make_id(p, 'S', r->seq, r->object, sizeof r->object);
         return PATROL_OK;
+    case PX_SCOPE_SHIFT:
+        return check_shift(p, r, in);
     case PX_SCOPE_ACT:
         if (in->n_inspectors == 0)
             return px_fail(p, PATROL_EINVAL, _("%s"), _("an act needs at least one inspector"));

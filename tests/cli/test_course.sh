@@ -308,6 +308,21 @@ expect_ok "a publication by the department" dept publicity --inspector ZF-001 --
 expect_refused --code 1 --msg "inspector|执法人员" "$P" dept reminder --domain urban_management --audience a \
     --form oral --rules r --content c
 
+section "shifts: an idle day is told from a lost one"
+expect_refused --code 1 --msg "shift" "$P" shift end
+expect_refused --code 1 --msg "inspector|执法人员" "$P" shift start
+expect_ok "shift start" shift start --inspector ZF-001 --inspector ZF-002 --note 东街片区
+T1=$LAST
+check "shift start prints the shift's id (got '$T1')" grep -Eq '^T-[^[:space:]]+$' "$OUT"
+expect_refused --code 1 --msg "$T1" "$P" shift start --inspector ZF-001
+expect_ok "shift end" shift end --note 收队
+expect_refused --code 1 --msg "shift" "$P" shift end
+"$P" log --json >"$WORK/log.json"
+check "the journal holds the shift's start and end, both naming $T1" python3 -c '
+import json, sys
+s = [(e["kind"], e["object"], e["inspectors"]) for e in json.load(open(sys.argv[1])) if e["kind"].startswith("shift.")]
+assert s == [("shift.start", sys.argv[2], ["ZF-001", "ZF-002"]), ("shift.end", sys.argv[2], [])], s' "$WORK/log.json" "$T1"
+
 section "evidence: electronic data"
 DATA=$WORK/chat-export.json
 printf '{"messages":["已整改"]}\n' >"$DATA"
