@@ -13,6 +13,8 @@ static const audit_cmd commands[] = {
     {"verify", "verify [--json]   re-verify every chain, signature and evidence file", audit_verify},
     {"export", "export --matter ID --out FILE [--reveal]   a self-verifying archive (tar) of a matter", audit_export},
     {"verify-archive", "verify-archive FILE [--key PEM] [--json]   check an exported archive offline", audit_verify_archive},
+    {"timeline", "timeline --matter ID [--json] [--reveal]   the full-process record of one matter", audit_timeline},
+    {"problems", "problems [--json] [--days N] [--open-days M] [--silent-days N] [--department CODE] [--today YYYY-MM-DD]   what to act on", audit_problems},
     {NULL, NULL, NULL},
 };
 

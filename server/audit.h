@@ -49,4 +49,10 @@ int audit_verify(const char *data, int argc, char **argv);
 int audit_export(const char *data, int argc, char **argv);
 int audit_verify_archive(const char *data, int argc, char **argv);
 
+/* audit_timeline.c */
+int audit_timeline(const char *data, int argc, char **argv);
+
+/* audit_problems.c */
+int audit_problems(const char *data, int argc, char **argv);
+
 #endif

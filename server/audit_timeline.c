@@ -1,0 +1,686 @@
+/* audit_timeline.c -- `patrold --data DIR audit timeline --matter ID
+ * [--json] [--reveal]`: the full-process record (执法全过程记录) of one
+ * matter, every device's entries in order, read from the stored entries
+ * and the matter index (docs/server.md "Audit: index, timeline,
+ * problems"). Read-only: works while serve runs.
+ *
+ * Order: device time, then the order the server received them (a clock
+ * that ran wrong shows as a receipt time before the device time).
+ * Confidential fields (state secret, trade secret, personal privacy) are
+ * shown as their mark unless --reveal: a decision the supervisor makes
+ * explicitly, and said so on stderr. */
+#include "audit.h"
+
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "entry.h"
+#include "matter.h"
+#include "rules.h"
+#include "validate.h"
+
+#define CMD "timeline"
+#define DAY_MS 86400000LL
+
+typedef struct tl_entry {
+    int64_t device;
+    uint64_t seq;
+    int64_t received_ms;
+    size_t order; /* received order */
+    Patrol__V1__Entry *e;
+} tl_entry;
+
+typedef struct tl_flag {
+    int64_t device;
+    uint64_t seq;
+    char rule[64];
+    int flag_only;
+    char detail[256];
+} tl_flag;
+
+typedef struct timeline {
+    st_backend *db;
+    int json, reveal;
+    st_imatter m;
+    tl_entry *es;
+    size_t n, cap;
+    tl_flag *flags;
+    size_t nflags, capflags;
+    st_device *devs; /* names, cached */
+    size_t ndevs;
+    int failed;
+    char err[256];
+} timeline;
+
+/* ---- times ---------------------------------------------------------------- */
+
+/* Beijing time (UTC+8 all year, as Asia/Shanghai since 1991) for people. */
+static void fmt_bj(int64_t ms, char *buf, size_t len)
+{
+    time_t t = (time_t)(ms / 1000) + 8 * 3600;
+    struct tm tm;
+    if (ms <= 0 || !gmtime_r(&t, &tm)) {
+        snprintf(buf, len, "-");
+        return;
+    }
+    strftime(buf, len, "%Y-%m-%d %H:%M:%S CST", &tm);
+}
+
+/* ISO 8601 UTC for --json. */
+static void fmt_iso(int64_t ms, char *buf, size_t len)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm)) {
+        snprintf(buf, len, "?");
+        return;
+    }
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static cJSON *json_time(int64_t ms)
+{
+    char b[32];
+    if (ms <= 0)
+        return cJSON_CreateNull();
+    fmt_iso(ms, b, sizeof b);
+    return cJSON_CreateString(b);
+}
+
+/* ---- look-ups ------------------------------------------------------------- */
+
+static const char *device_name(timeline *t, int64_t id)
+{
+    st_device *d;
+    for (size_t i = 0; i < t->ndevs; i++)
+        if (t->devs[i].id == id)
+            return t->devs[i].name;
+    if (!(d = realloc(t->devs, (t->ndevs + 1) * sizeof *d)))
+        return "?";
+    t->devs = d;
+    d = &t->devs[t->ndevs++];
+    if (t->db->ops->device_get(t->db, id, d) != ST_OK) {
+        memset(d, 0, sizeof *d);
+        d->id = id;
+        snprintf(d->name, sizeof d->name, "?");
+    }
+    return d->name;
+}
+
+static const char *conf_code(Patrol__V1__Confidentiality c)
+{
+    switch (c) {
+    case PATROL__V1__CONFIDENTIALITY__CONF_STATE_SECRET:
+        return "state_secret";
+    case PATROL__V1__CONFIDENTIALITY__CONF_TRADE_SECRET:
+        return "trade_secret";
+    case PATROL__V1__CONFIDENTIALITY__CONF_PERSONAL_PRIVACY:
+        return "personal_privacy";
+    default:
+        return NULL;
+    }
+}
+
+static const Patrol__V1__Field *field_get(const Patrol__V1__Entry *e, const char *name)
+{
+    for (size_t i = 0; e && i < e->n_fields; i++)
+        if (strcmp(e->fields[i]->name, name) == 0)
+            return e->fields[i];
+    return NULL;
+}
+
+static const char *field_value(const Patrol__V1__Entry *e, const char *name)
+{
+    const Patrol__V1__Field *f = field_get(e, name);
+    return f ? f->value : NULL;
+}
+
+/* What a reader is shown of a field: its value, or "[mark]" unless
+ * revealing. */
+static const char *shown(const timeline *t, const Patrol__V1__Field *f, char *buf, size_t len)
+{
+    const char *c = conf_code(f->confidential);
+    if (!c || t->reveal)
+        return f->value;
+    snprintf(buf, len, "[%s]", c);
+    return buf;
+}
+
+/* ---- loading -------------------------------------------------------------- */
+
+static int entry_cb(void *ud, int64_t device, uint64_t seq, const uint8_t *bytes, size_t len)
+{
+    timeline *t = ud;
+    const char *why;
+    tl_entry *x;
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 32;
+        tl_entry *p = realloc(t->es, cap * sizeof *p);
+        if (!p) {
+            snprintf(t->err, sizeof t->err, "out of memory");
+            t->failed = 1;
+            return 1;
+        }
+        t->es = p;
+        t->cap = cap;
+    }
+    x = &t->es[t->n];
+    memset(x, 0, sizeof *x);
+    x->device = device;
+    x->seq = seq;
+    x->order = t->n;
+    if (!(x->e = px_entry_decode(bytes, len, &why))) {
+        snprintf(t->err, sizeof t->err, "stored entry %lld/%llu does not decode: %s (run 'audit verify')",
+                 (long long)device, (unsigned long long)seq, why);
+        t->failed = 1;
+        return 1;
+    }
+    t->n++;
+    if (t->db->ops->entry_received(t->db, device, seq, &x->received_ms) != ST_OK)
+        x->received_ms = 0;
+    return 0;
+}
+
+static int flag_cb(void *ud, const st_flag_row *r)
+{
+    timeline *t = ud;
+    tl_flag *f;
+    if (t->nflags == t->capflags) {
+        size_t cap = t->capflags ? 2 * t->capflags : 16;
+        tl_flag *p = realloc(t->flags, cap * sizeof *p);
+        if (!p)
+            return 1;
+        t->flags = p;
+        t->capflags = cap;
+    }
+    f = &t->flags[t->nflags++];
+    f->device = r->f.device;
+    f->seq = r->f.seq;
+    f->flag_only = r->f.flag_only;
+    snprintf(f->rule, sizeof f->rule, "%s", r->f.rule);
+    snprintf(f->detail, sizeof f->detail, "%s", r->f.detail);
+    return 0;
+}
+
+static int by_time(const void *a, const void *b)
+{
+    const tl_entry *x = a, *y = b;
+    if (x->e->wall_ms != y->e->wall_ms)
+        return x->e->wall_ms < y->e->wall_ms ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* ---- what each entry shows ----------------------------------------------------- */
+
+static const st_idoc *doc_of(const timeline *t, const char *id)
+{
+    for (size_t i = 0; i < t->m.ndocs; i++)
+        if (strcmp(t->m.docs[i].id, id) == 0)
+            return &t->m.docs[i];
+    return NULL;
+}
+
+static const st_irevisit *revisit_of(const timeline *t, const char *id)
+{
+    for (size_t i = 0; i < t->m.nrevisits; i++)
+        if (strcmp(t->m.revisits[i].id, id) == 0)
+            return &t->m.revisits[i];
+    return NULL;
+}
+
+static const st_ievidence *evidence_of(const timeline *t, int64_t device, uint64_t seq)
+{
+    for (size_t i = 0; i < t->m.nevidence; i++)
+        if (t->m.evidence[i].device == device && t->m.evidence[i].seq == seq)
+            return &t->m.evidence[i];
+    return NULL;
+}
+
+/* Calendar days (Beijing) from issue to delivery. */
+static long delivery_days(const st_idoc *d)
+{
+    return (long)px_beijing_day(d->delivered_ms) - (long)px_beijing_day(d->issued_ms);
+}
+
+/* The id an entry of this kind created (document, revisit), in buf. */
+static const char *created_id(const tl_entry *x, char prefix, char *buf, size_t len)
+{
+    px_object_id(x->e, prefix, buf, len);
+    return buf;
+}
+
+static cJSON *json_inspectors(timeline *t, const tl_entry *x)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t k = 0; arr && k < x->e->n_inspectors; k++) {
+        st_iinspector in;
+        cJSON *o = cJSON_CreateObject();
+        int found = t->db->ops->inspector_get(t->db, x->device, x->e->inspectors[k], &in) == ST_OK;
+        cJSON_AddStringToObject(o, "id", x->e->inspectors[k]);
+        if (found) {
+            cJSON_AddStringToObject(o, "name", in.name);
+            cJSON_AddStringToObject(o, "cert_no", in.cert_no);
+        } else {
+            cJSON_AddNullToObject(o, "name");
+            cJSON_AddNullToObject(o, "cert_no");
+        }
+        cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
+}
+
+static void text_inspectors(timeline *t, const char *const *ids, size_t n, int64_t device)
+{
+    for (size_t k = 0; k < n; k++) {
+        st_iinspector in;
+        if (t->db->ops->inspector_get(t->db, device, ids[k], &in) == ST_OK)
+            printf("%s%s (%s, cert. %s)", k ? ", " : "", in.name, ids[k], in.cert_no);
+        else
+            printf("%s%s (not on record)", k ? ", " : "", ids[k]);
+    }
+}
+
+/* The corrections of entry x (same device, naming its seq). */
+typedef struct corr {
+    const tl_entry *c;
+    const char *field, *value, *reason;
+} corr;
+
+static size_t corrections_of(const timeline *t, const tl_entry *x, corr *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->n && n < max; i++) {
+        const tl_entry *c = &t->es[i];
+        if (c->device == x->device && c->e->corrects == x->e->seq &&
+            strcmp(c->e->kind, "correction") == 0) {
+            out[n].c = c;
+            out[n].field = field_value(c->e, "field");
+            out[n].value = field_value(c->e, "value");
+            out[n].reason = field_value(c->e, "reason");
+            n++;
+        }
+    }
+    return n;
+}
+
+/* A corrected value, masked like the field it replaces or like itself. */
+static const char *shown_corr(const timeline *t, const tl_entry *x, const corr *c, char *buf,
+                              size_t len)
+{
+    const Patrol__V1__Field *orig = c->field ? field_get(x->e, c->field) : NULL;
+    const Patrol__V1__Field *v = field_get(c->c->e, "value");
+    if (!v)
+        return "";
+    if (!t->reveal && orig && conf_code(orig->confidential)) {
+        snprintf(buf, len, "[%s]", conf_code(orig->confidential));
+        return buf;
+    }
+    return shown(t, v, buf, len);
+}
+
+static cJSON *json_entry(timeline *t, const tl_entry *x)
+{
+    const px_kind_rule *k = px_rules_find(x->e->kind);
+    cJSON *o = cJSON_CreateObject(), *fields, *corrs, *flags;
+    char buf[64], id[64];
+    corr cs[16];
+    size_t nc;
+
+    cJSON_AddNumberToObject(o, "device", (double)x->device);
+    cJSON_AddStringToObject(o, "device_name", device_name(t, x->device));
+    cJSON_AddNumberToObject(o, "seq", (double)x->seq);
+    cJSON_AddStringToObject(o, "kind", x->e->kind);
+    cJSON_AddStringToObject(o, "label", k ? k->label : x->e->kind);
+    cJSON_AddItemToObject(o, "device_time", json_time(x->e->wall_ms));
+    cJSON_AddItemToObject(o, "received", json_time(x->received_ms));
+    if (x->e->location) {
+        cJSON *p = cJSON_AddObjectToObject(o, "place");
+        cJSON_AddNumberToObject(p, "lat", (double)x->e->location->lat_e7 / 1e7);
+        cJSON_AddNumberToObject(p, "lon", (double)x->e->location->lon_e7 / 1e7);
+        cJSON_AddNumberToObject(p, "accuracy_m", x->e->location->accuracy_m);
+    } else {
+        cJSON_AddNullToObject(o, "place");
+    }
+    cJSON_AddItemToObject(o, "inspectors", json_inspectors(t, x));
+    fields = cJSON_AddArrayToObject(o, "fields");
+    for (size_t i = 0; i < x->e->n_fields; i++) {
+        const Patrol__V1__Field *f = x->e->fields[i];
+        const char *c = conf_code(f->confidential);
+        cJSON *fo = cJSON_CreateObject();
+        cJSON_AddStringToObject(fo, "name", f->name);
+        cJSON_AddStringToObject(fo, "value", shown(t, f, buf, sizeof buf));
+        if (c)
+            cJSON_AddStringToObject(fo, "confidential", c);
+        else
+            cJSON_AddNullToObject(fo, "confidential");
+        cJSON_AddBoolToObject(fo, "masked", c && !t->reveal);
+        cJSON_AddItemToArray(fields, fo);
+    }
+    if (x->e->corrects)
+        cJSON_AddNumberToObject(o, "corrects", (double)x->e->corrects);
+    corrs = cJSON_AddArrayToObject(o, "corrections");
+    nc = corrections_of(t, x, cs, sizeof cs / sizeof cs[0]);
+    for (size_t i = 0; i < nc; i++) {
+        const Patrol__V1__Field *orig = cs[i].field ? field_get(x->e, cs[i].field) : NULL;
+        char b2[64];
+        cJSON *co = cJSON_CreateObject();
+        cJSON_AddNumberToObject(co, "seq", (double)cs[i].c->seq);
+        cJSON_AddStringToObject(co, "field", cs[i].field ? cs[i].field : "");
+        if (orig)
+            cJSON_AddStringToObject(co, "original", shown(t, orig, b2, sizeof b2));
+        else
+            cJSON_AddNullToObject(co, "original");
+        cJSON_AddStringToObject(co, "corrected", shown_corr(t, x, &cs[i], buf, sizeof buf));
+        cJSON_AddStringToObject(co, "reason", cs[i].reason ? cs[i].reason : "");
+        cJSON_AddItemToArray(corrs, co);
+    }
+    if (strcmp(x->e->kind, "document.issue") == 0 || strcmp(x->e->kind, "document.deliver") == 0) {
+        const char *did = x->e->kind[9] == 'i' ? created_id(x, 'D', id, sizeof id) : x->e->object;
+        const st_idoc *d = doc_of(t, did);
+        cJSON *dj = cJSON_AddObjectToObject(o, "document");
+        cJSON_AddStringToObject(dj, "id", did);
+        cJSON_AddBoolToObject(dj, "delivered", d && d->delivered);
+        cJSON_AddItemToObject(dj, "issued", json_time(d ? d->issued_ms : 0));
+        cJSON_AddItemToObject(dj, "delivered_time", json_time(d && d->delivered ? d->delivered_ms : 0));
+        if (d && d->delivered) {
+            cJSON_AddStringToObject(dj, "method", d->method);
+            cJSON_AddNumberToObject(dj, "delivery_days", (double)delivery_days(d));
+        } else {
+            cJSON_AddNullToObject(dj, "method");
+            cJSON_AddNullToObject(dj, "delivery_days");
+        }
+    } else if (strcmp(x->e->kind, "evidence.add") == 0) {
+        const st_ievidence *v = evidence_of(t, x->device, x->seq);
+        cJSON *ej = cJSON_AddObjectToObject(o, "evidence");
+        cJSON_AddStringToObject(ej, "sha256", v ? v->sha256 : "");
+        cJSON_AddStringToObject(ej, "kind", v ? v->kind : "");
+        cJSON_AddNumberToObject(ej, "size", v ? (double)v->size : 0);
+        cJSON_AddBoolToObject(ej, "held", v && v->complete);
+    } else if (strcmp(x->e->kind, "action.revisit") == 0 ||
+               strcmp(x->e->kind, "revisit.outcome") == 0) {
+        const char *rid = x->e->kind[0] == 'a' ? created_id(x, 'R', id, sizeof id) : x->e->object;
+        const st_irevisit *r = revisit_of(t, rid);
+        cJSON *rj = cJSON_AddObjectToObject(o, "revisit");
+        cJSON_AddStringToObject(rj, "id", rid);
+        cJSON_AddBoolToObject(rj, "assigned", r && r->assigned);
+        cJSON_AddStringToObject(rj, "due", r ? r->due : "");
+        cJSON_AddStringToObject(rj, "outcome", r ? r->outcome : "");
+    }
+    flags = cJSON_AddArrayToObject(o, "flags");
+    for (size_t i = 0; i < t->nflags; i++)
+        if (t->flags[i].device == x->device && t->flags[i].seq == x->seq) {
+            cJSON *fj = cJSON_CreateObject();
+            cJSON_AddStringToObject(fj, "rule", t->flags[i].rule);
+            cJSON_AddBoolToObject(fj, "flag_only", t->flags[i].flag_only);
+            cJSON_AddStringToObject(fj, "detail", t->flags[i].detail);
+            cJSON_AddItemToArray(flags, fj);
+        }
+    return o;
+}
+
+static void text_entry(timeline *t, const tl_entry *x)
+{
+    const px_kind_rule *k = px_rules_find(x->e->kind);
+    char b1[40], b2[40], buf[64], id[64];
+    corr cs[16];
+    size_t nc;
+
+    fmt_bj(x->e->wall_ms, b1, sizeof b1);
+    fmt_bj(x->received_ms, b2, sizeof b2);
+    printf("\n%s  %s (device %lld) #%llu  %s: %s\n", b1, device_name(t, x->device),
+           (long long)x->device, (unsigned long long)x->seq, x->e->kind, k ? k->label : "");
+    printf("    received by the server %s\n", b2);
+    if (x->e->location)
+        printf("    place %.7f, %.7f (within %u m)\n", (double)x->e->location->lat_e7 / 1e7,
+               (double)x->e->location->lon_e7 / 1e7, x->e->location->accuracy_m);
+    if (x->e->n_inspectors) {
+        printf("    inspectors ");
+        text_inspectors(t, (const char *const *)x->e->inspectors, x->e->n_inspectors, x->device);
+        printf("\n");
+    }
+    for (size_t i = 0; i < x->e->n_fields; i++)
+        printf("    %s: %s\n", x->e->fields[i]->name, shown(t, x->e->fields[i], buf, sizeof buf));
+    if (x->e->corrects)
+        printf("    corrects entry #%llu of this device\n", (unsigned long long)x->e->corrects);
+    nc = corrections_of(t, x, cs, sizeof cs / sizeof cs[0]);
+    for (size_t i = 0; i < nc; i++) {
+        const Patrol__V1__Field *orig = cs[i].field ? field_get(x->e, cs[i].field) : NULL;
+        char b3[64];
+        printf("    CORRECTED by #%llu: %s: %s -> %s (reason: %s)\n",
+               (unsigned long long)cs[i].c->seq, cs[i].field ? cs[i].field : "?",
+               orig ? shown(t, orig, b3, sizeof b3) : "(none)",
+               shown_corr(t, x, &cs[i], buf, sizeof buf), cs[i].reason ? cs[i].reason : "");
+    }
+    if (strcmp(x->e->kind, "document.issue") == 0) {
+        const st_idoc *d = doc_of(t, created_id(x, 'D', id, sizeof id));
+        if (d && d->delivered) {
+            fmt_bj(d->delivered_ms, b1, sizeof b1);
+            printf("    document %s delivered %s (%s), %ld day(s) after issue\n", id, b1, d->method,
+                   delivery_days(d));
+        } else {
+            printf("    document %s NOT DELIVERED\n", id);
+        }
+    } else if (strcmp(x->e->kind, "document.deliver") == 0) {
+        const st_idoc *d = doc_of(t, x->e->object);
+        if (d && d->delivered && d->deliver_device == x->device && d->deliver_seq == x->seq)
+            printf("    delivers %s, %ld day(s) after issue\n", d->id, delivery_days(d));
+    } else if (strcmp(x->e->kind, "evidence.add") == 0) {
+        const st_ievidence *v = evidence_of(t, x->device, x->seq);
+        if (v)
+            printf("    evidence %s, %llu bytes, sha256 %s: %s\n", v->kind,
+                   (unsigned long long)v->size, v->sha256,
+                   v->complete ? "held by the server" : "NOT RECEIVED by the server");
+    } else if (strcmp(x->e->kind, "action.revisit") == 0 ||
+               strcmp(x->e->kind, "revisit.outcome") == 0) {
+        const char *rid = x->e->kind[0] == 'a' ? created_id(x, 'R', id, sizeof id) : x->e->object;
+        const st_irevisit *r = revisit_of(t, rid);
+        if (r)
+            printf("    revisit %s%s: due %s, outcome %s\n", rid, r->assigned ? " (assigned)" : "",
+                   r->due[0] ? r->due : "-", r->outcome[0] ? r->outcome : "none yet");
+    }
+    for (size_t i = 0; i < t->nflags; i++)
+        if (t->flags[i].device == x->device && t->flags[i].seq == x->seq)
+            printf("    FLAG %s%s: %s\n", t->flags[i].rule,
+                   t->flags[i].flag_only ? " (flag only)" : "", t->flags[i].detail);
+}
+
+/* ---- the matter's head ------------------------------------------------------- */
+
+/* The next id of a comma-separated list at *p into out; 0 at the end. */
+static int next_id(const char **p, char *out, size_t len)
+{
+    size_t k;
+    if (!**p)
+        return 0;
+    k = strcspn(*p, ",");
+    snprintf(out, len, "%.*s", (int)k, *p);
+    *p += k + ((*p)[k] == ',');
+    return 1;
+}
+
+static const char *application_code(int a)
+{
+    static const char *const codes[] = {"none", "filed", "changed", "withdrawn"};
+    return a >= 0 && a <= 3 ? codes[a] : "?";
+}
+
+static cJSON *json_head(timeline *t, const st_isubject *sub, int have_sub)
+{
+    const st_imatter *m = &t->m;
+    cJSON *o = cJSON_CreateObject(), *s, *ins;
+    const char *p = m->inspectors;
+    char id[64];
+
+    cJSON_AddStringToObject(o, "id", m->id);
+    cJSON_AddStringToObject(o, "state", m->state);
+    cJSON_AddStringToObject(o, "department", m->department);
+    cJSON_AddNumberToObject(o, "device", (double)m->device);
+    cJSON_AddStringToObject(o, "device_name", device_name(t, m->device));
+    s = cJSON_AddObjectToObject(o, "subject");
+    cJSON_AddStringToObject(s, "id", m->subject);
+    cJSON_AddStringToObject(s, "type", have_sub ? sub->type : "");
+    cJSON_AddStringToObject(s, "name", have_sub ? sub->name : "");
+    cJSON_AddStringToObject(o, "domain", m->domain);
+    cJSON_AddStringToObject(o, "list_item", m->list_item);
+    cJSON_AddStringToObject(o, "list_type", m->list_type);
+    cJSON_AddStringToObject(o, "list_version", m->list_version);
+    cJSON_AddStringToObject(o, "consent", m->consent);
+    cJSON_AddStringToObject(o, "application", application_code(m->application));
+    cJSON_AddBoolToObject(o, "on_application", m->on_application);
+    cJSON_AddBoolToObject(o, "major", m->major);
+    cJSON_AddBoolToObject(o, "technical", m->technical);
+    cJSON_AddNumberToObject(o, "hearings", (double)m->hearings);
+    cJSON_AddNumberToObject(o, "expert_opinions", (double)m->experts);
+    cJSON_AddNumberToObject(o, "methods", (double)m->nmethods);
+    cJSON_AddNumberToObject(o, "leaflets", (double)m->leaflets);
+    cJSON_AddStringToObject(o, "close_reason", m->close_reason);
+    cJSON_AddStringToObject(o, "case_no", m->case_no);
+    cJSON_AddItemToObject(o, "opened", json_time(m->opened_ms));
+    cJSON_AddItemToObject(o, "closed", json_time(m->closed_ms));
+    ins = cJSON_AddArrayToObject(o, "inspectors");
+    while (next_id(&p, id, sizeof id)) {
+        st_iinspector in;
+        cJSON *io = cJSON_CreateObject();
+        cJSON_AddStringToObject(io, "id", id);
+        if (t->db->ops->inspector_get(t->db, m->device, id, &in) == ST_OK) {
+            cJSON_AddStringToObject(io, "name", in.name);
+            cJSON_AddStringToObject(io, "cert_no", in.cert_no);
+        } else {
+            cJSON_AddNullToObject(io, "name");
+            cJSON_AddNullToObject(io, "cert_no");
+        }
+        cJSON_AddItemToArray(ins, io);
+    }
+    return o;
+}
+
+static void text_head(timeline *t, const st_isubject *sub, int have_sub)
+{
+    const st_imatter *m = &t->m;
+    char b1[40], b2[40], idbuf[32][64];
+    const char *ids[32], *p = m->inspectors;
+    size_t n = 0;
+
+    fmt_bj(m->opened_ms, b1, sizeof b1);
+    fmt_bj(m->closed_ms, b2, sizeof b2);
+    printf("Matter %s: %s\n", m->id, m->state);
+    printf("  department %s, opened on %s (device %lld) %s\n", m->department,
+           device_name(t, m->device), (long long)m->device, b1);
+    if (m->closed_device)
+        printf("  closed %s%s%s%s%s\n", b2, m->close_reason[0] ? ", reason " : "", m->close_reason,
+               m->case_no[0] ? ", case " : "", m->case_no);
+    printf("  subject %s %s (%s)\n", m->subject, have_sub ? sub->name : "(not on record)",
+           have_sub ? sub->type : "?");
+    printf("  domain %s", m->domain);
+    if (m->list_item[0])
+        printf(", list item %s (%s, version %s)", m->list_item, m->list_type, m->list_version);
+    printf("\n  consent %s, application %s, major %s, technical %s\n",
+           m->consent[0] ? m->consent : "not answered", application_code(m->application),
+           m->major ? "yes" : "no", m->technical ? "yes" : "no");
+    printf("  methods %zu, documents %zu, revisits %zu, evidence files %zu, hearings %llu, expert"
+           " opinions %llu, leaflets %llu\n",
+           m->nmethods, m->ndocs, m->nrevisits, m->nevidence, (unsigned long long)m->hearings,
+           (unsigned long long)m->experts, (unsigned long long)m->leaflets);
+    while (n < 32 && next_id(&p, idbuf[n], sizeof idbuf[n])) {
+        ids[n] = idbuf[n];
+        n++;
+    }
+    printf("  inspectors ");
+    text_inspectors(t, ids, n, m->device);
+    printf("\n");
+}
+
+/* ---- the command --------------------------------------------------------------- */
+
+int audit_timeline(const char *data, int argc, char **argv)
+{
+    const char *matter = NULL, *why;
+    timeline t;
+    st_isubject sub;
+    int rc = 1, have_sub = 0;
+
+    memset(&t, 0, sizeof t);
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            t.json = 1;
+        else if (strcmp(argv[i], "--reveal") == 0)
+            t.reveal = 1;
+        else if (strcmp(argv[i], "--matter") == 0 && i + 1 < argc)
+            matter = argv[++i];
+        else if (strcmp(argv[i], "--matter") == 0)
+            return audit_usage_error(CMD, "--matter needs a matter id (M-<device>-<seq>)");
+        else
+            return audit_usage_error(CMD, "unexpected argument '%s'", argv[i]);
+    }
+    if (!matter)
+        return audit_usage_error(CMD, "--matter ID is required");
+    if ((why = px_check_ident(matter)) || strncmp(matter, "M-", 2) != 0)
+        return audit_fail(CMD, "--matter '%s': %s", matter,
+                          why ? why : "not a matter id (M-<device>-<seq>, e.g. M-869d358d-5)");
+    if (!(t.db = audit_open(data, CMD)))
+        return 1;
+    switch (t.db->ops->matter_get(t.db, matter, &t.m)) {
+    case ST_OK:
+        break;
+    case ST_NOTFOUND:
+        audit_fail(CMD, "no matter '%s' on this server", matter);
+        goto exit;
+    default:
+        audit_fail(CMD, "%s", t.db->ops->errmsg(t.db));
+        goto exit;
+    }
+    if (t.db->ops->matter_entries(t.db, matter, entry_cb, &t) != ST_OK) {
+        audit_fail(CMD, "%s", t.db->ops->errmsg(t.db));
+        goto exit;
+    }
+    if (t.failed) {
+        audit_fail(CMD, "%s", t.err);
+        goto exit;
+    }
+    if (t.db->ops->flags_list(t.db, 0, matter, flag_cb, &t) != ST_OK) {
+        audit_fail(CMD, "%s", t.db->ops->errmsg(t.db));
+        goto exit;
+    }
+    if (t.n)
+        qsort(t.es, t.n, sizeof *t.es, by_time);
+    have_sub = t.m.subject[0] &&
+               t.db->ops->subject_get(t.db, t.m.subject_device, t.m.subject, &sub) == ST_OK;
+    if (t.reveal)
+        fprintf(stderr, "patrold: audit timeline: confidential fields of %s are shown (--reveal)\n",
+                matter);
+    if (t.json) {
+        cJSON *root = cJSON_CreateObject(), *arr;
+        char *s;
+        cJSON_AddItemToObject(root, "matter", json_head(&t, &sub, have_sub));
+        cJSON_AddBoolToObject(root, "revealed", t.reveal);
+        arr = cJSON_AddArrayToObject(root, "entries");
+        for (size_t i = 0; i < t.n; i++)
+            cJSON_AddItemToArray(arr, json_entry(&t, &t.es[i]));
+        s = cJSON_PrintUnformatted(root);
+        if (!s) {
+            cJSON_Delete(root);
+            audit_fail(CMD, "out of memory");
+            goto exit;
+        }
+        puts(s);
+        free(s);
+        cJSON_Delete(root);
+    } else {
+        text_head(&t, &sub, have_sub);
+        for (size_t i = 0; i < t.n; i++)
+            text_entry(&t, &t.es[i]);
+    }
+    rc = 0;
+exit:
+    for (size_t i = 0; i < t.n; i++)
+        px_entry_free(t.es[i].e);
+    free(t.es);
+    free(t.flags);
+    free(t.devs);
+    st_imatter_release(&t.m);
+    t.db->ops->close(t.db);
+    return rc;
+}
