@@ -7,6 +7,7 @@ PKGS=(build-essential cmake pkg-config python3 sqlite3 clang
       libprotobuf-c-dev protobuf-c-compiler libcmocka-dev
       libhttp-parser-dev libcjson-dev curl lz4
       gettext locales tzdata
+      libxlsxwriter-dev python3-openpyxl
       libarchive-dev)
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo

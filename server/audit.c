@@ -1,6 +1,7 @@
 /* audit.c -- `patrold audit`: dispatch to one file per command (audit.h),
  * and what they share: opening the database read-only, messages. */
 #include "audit.h"
+#include "audit_report.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,6 +11,9 @@
 
 /* Each command's file adds its line here (name, usage, entry point). */
 static const audit_cmd commands[] = {
+    {"report", "report (--month YYYY-MM | --year YYYY) [--department CODE] [--json | --csv | --xlsx FILE]", audit_report_run},
+    {"file", "file (--month YYYY-MM | --year YYYY) [--department CODE]   freeze a report for filing (备案)", audit_file_run},
+    {"filed", "filed [--json]   the reports filed, each version, signatures checked", audit_filed_run},
     {"verify", "verify [--json]   re-verify every chain, signature and evidence file", audit_verify},
     {"export", "export --matter ID --out FILE [--reveal]   a self-verifying archive (tar) of a matter", audit_export},
     {"verify-archive", "verify-archive FILE [--key PEM] [--json]   check an exported archive offline", audit_verify_archive},

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "storage.h"
+#include "store_sqlite_report.h"
 #include "store_sqlite_index.h"
 #include "store_sqlite_audit.h"
 
@@ -92,7 +93,19 @@ static const char migration_2[] =
     "  item TEXT NOT NULL, matter TEXT NOT NULL, device INTEGER NOT NULL,"
     "  UNIQUE(subject_key, item, matter));";
 
-static const char *const migrations[] = {migration_1, migration_2, sqx_migration_index};
+/* 3 -> 4: reports frozen for filing (备案, `patrold audit file`), signed
+ * and versioned, append-only like the entries (server/audit_file.c). */
+static const char migration_4[] =
+    "CREATE TABLE report_filings(id INTEGER PRIMARY KEY, period TEXT NOT NULL,"
+    "  department TEXT NOT NULL, version INTEGER NOT NULL, report TEXT NOT NULL,"
+    "  sha256 BLOB NOT NULL, sig BLOB NOT NULL, key_id BLOB NOT NULL, filed_ms INTEGER NOT NULL,"
+    "  UNIQUE(period, department, version));"
+    "CREATE TRIGGER report_filings_no_update BEFORE UPDATE ON report_filings"
+    "  BEGIN SELECT RAISE(ABORT, 'filed reports are append-only'); END;"
+    "CREATE TRIGGER report_filings_no_delete BEFORE DELETE ON report_filings"
+    "  BEGIN SELECT RAISE(ABORT, 'filed reports are append-only'); END;";
+
+static const char *const migrations[] = {migration_1, migration_2, sqx_migration_index, migration_4};
 #define SCHEMA_VERSION (int)(sizeof migrations / sizeof migrations[0])
 
 static int fail(sq *s, int rc)
@@ -903,6 +916,9 @@ static const st_ops sqlite_ops = {
     .act_put = sqx_act_put, .matter_put = sqx_matter_put, .matter_get = sqx_matter_get,
     .matters_each = sqx_matters_each, .inspector_get = sqx_inspector_get,
     .subject_get = sqx_subject_get, .entry_received = sqx_entry_received,
+    /* Reports (store_sqlite_report.c). */
+    .report_entries = sqr_report_entries, .filing_put = sqr_filing_put,
+    .filings_list = sqr_filings_list,
 };
 
 /* For store_sqlite_audit.c: the connection and the error buffer. */
