@@ -169,6 +169,11 @@ static int read_archive(checker *c, const char *file)
             problem(c, "too_many_files", "more than %d members", AR_MAX_FILES);
             goto exit;
         }
+        if (keep(path) && size > AR_MAX_KEPT) {
+            problem(c, "too_large", "member '%s' is over %lld bytes, more than a %s can be",
+                    path, (long long)AR_MAX_KEPT, "manifest, key, entry or receipt");
+            goto exit;
+        }
         if (size < 0 || size > AR_MAX_FILE || (total += (uint64_t)size) > AR_MAX_TOTAL) {
             problem(c, "too_large", "member '%s' is too large (%lld bytes)", path,
                     (long long)size);
@@ -194,7 +199,7 @@ static int read_archive(checker *c, const char *file)
         while ((n = archive_read_data(a, buf, sizeof buf)) > 0) {
             got += n;
             px_sha256_update(h, buf, (size_t)n);
-            if (keep(path) && size <= AR_MAX_KEPT)
+            if (keep(path))
                 ar_put(&m->data, buf, (size_t)n);
         }
         px_sha256_final(h, m->hash);
@@ -411,16 +416,52 @@ static void check_receipts(checker *c, px_key *server)
         if (strncmp(m->path, "receipts/", 9) != 0 || n < 8 ||
             strcmp(m->path + n - 8, ".receipt") != 0)
             continue;
+        Patrol__V1__ReceiptBody *body = NULL;
         if (!(r = patrol__v1__receipt__unpack(NULL, m->data.n, (const uint8_t *)m->data.p)) ||
-            r->sig.len != PX_SIG_LEN) {
+            r->sig.len != PX_SIG_LEN ||
+            !(body = patrol__v1__receipt_body__unpack(NULL, r->body.len, r->body.data))) {
             problem(c, "bad_receipt", "%s is not a signed receipt", m->path);
         } else {
+            char keyp[AR_PATH_MAX + 8], entp[AR_PATH_MAX + 32];
+            amember *km, *em;
+            px_key *dk = NULL;
+            const char *why;
+            uint8_t id[32], eh[32];
+            int ok = 1;
             px_sha256(r->body.data, r->body.len, h);
-            if (px_verify(server, h, r->sig.data) != 0)
+            if (px_verify(server, h, r->sig.data) != 0) {
                 problem(c, "bad_receipt", "%s is not signed by the server key", m->path);
-            else
+                ok = 0;
+            }
+            /* receipts/device-<n>.receipt: the device of keys/device-<n>.pem,
+             * and the head it acknowledges is that entry if it is here. */
+            snprintf(keyp, sizeof keyp, "keys/%.*s.pem", (int)(n - 8 - 9), m->path + 9);
+            if (ok && (km = find(c, keyp)) &&
+                px_key_from_public_pem(km->data.p ? km->data.p : "", km->data.n, &dk, &why) == 0 &&
+                px_key_id(dk, id) == 0 &&
+                (body->device.len != 32 || memcmp(body->device.data, id, 32) != 0)) {
+                problem(c, "bad_receipt", "%s acknowledges another device than %s", m->path,
+                        keyp);
+                ok = 0;
+            }
+            px_key_free(dk);
+            if (ok && strncmp(m->path + 9, "device-", 7) == 0) {
+                snprintf(entp, sizeof entp, "entries/%.*s-%" PRIu64 ".entry", (int)(n - 8 - 16),
+                         m->path + 16, body->last_seq);
+                if ((em = find(c, entp))) {
+                    px_entry_hash((const uint8_t *)(em->data.p ? em->data.p : ""), em->data.n, eh);
+                    if (body->head_hash.len != 32 || memcmp(body->head_hash.data, eh, 32) != 0) {
+                        problem(c, "bad_receipt", "%s: the head it acknowledges is not %s",
+                                m->path, entp);
+                        ok = 0;
+                    }
+                }
+            }
+            if (ok)
                 c->receipts++;
         }
+        if (body)
+            patrol__v1__receipt_body__free_unpacked(body, NULL);
         if (r)
             patrol__v1__receipt__free_unpacked(r, NULL);
     }

@@ -190,6 +190,15 @@ def add(name, data=b"x", typ=tarfile.REGTYPE, link=""):
     ti = tarfile.TarInfo(name); ti.size = len(data) if typ == tarfile.REGTYPE else 0
     ti.type = typ; ti.linkname = link
     m.append([ti, data])
+def resign(key):
+    # What only the holder of the server key can do: a manifest of the
+    # members as they now are, signed again (so the deeper checks speak).
+    import hashlib, subprocess
+    sums = "".join("%s  %s\n" % (hashlib.sha256(d).hexdigest(), ti.name) for ti, d in m
+                   if ti.name not in ("SHA256SUMS", "SHA256SUMS.sig")).encode()
+    get("SHA256SUMS")[1] = sums
+    get("SHA256SUMS.sig")[1] = subprocess.run(["openssl", "dgst", "-sha256", "-sign", key],
+                                              input=sums, capture_output=True, check=True).stdout
 exec(code)
 with tarfile.open(dst, "w", format=tarfile.PAX_FORMAT) as t:
     for ti, data in m:
@@ -252,6 +261,15 @@ jfile_check "key replaced too: names other_key" "$WORK/other-key-pem.json" \
 "$PATROLD" audit verify-archive "$AR" --key "$X/server-key.pem" >/dev/null 2>&1
 RC=$?
 check "the good archive passes with --key the server's key (exit $RC)" test "$RC" -eq 0
+
+# Deeper checks, on archives whose manifest the server key signed again:
+# an entry's signature, entries renamed into each other's place, a receipt.
+mktar resigned-sig "a = get('entries/$DEV-2.sig'); b = get('entries/$DEV-3.sig'); a[1], b[1] = b[1], a[1]; resign('$DATA/receipt.key')"
+refused resigned-sig bad_entry "entries/$DEV-2.entry"
+mktar resigned-swap "a = get('entries/$DEV-2.entry'); b = get('entries/$DEV-3.entry'); a[1], b[1] = b[1], a[1]; a = get('entries/$DEV-2.sig'); b = get('entries/$DEV-3.sig'); a[1], b[1] = b[1], a[1]; resign('$DATA/receipt.key')"
+refused resigned-swap seq_mismatch "entries/$DEV-2.entry"
+mktar resigned-receipt "get('receipts/device-$DEV.receipt')[1] = b'not a receipt'; resign('$DATA/receipt.key')"
+refused resigned-receipt bad_receipt "receipts/device-$DEV.receipt"
 
 mktar dotdot "add('../x')"
 refused dotdot bad_path ../x
