@@ -84,6 +84,7 @@ typedef struct evref {
     int64_t device;
     uint64_t seq;
     int64_t wall_ms;
+    int indexed; /* the evidence index has this (blob, device) */
 } evref;
 
 typedef struct verifier {
@@ -561,6 +562,10 @@ static int evidence_cb(void *ud, const char *sha, int64_t device, uint64_t size,
     uint8_t h[32];
     uint64_t fsize;
 
+    for (evref *e = r; e && e < v->evs + v->nevs && e->device == device &&
+                       strcmp(e->sha, sha) == 0;
+         e++)
+        e->indexed = 1;
     if (wall)
         beijing_day(wall, day);
     v->ev_files++;
@@ -790,6 +795,13 @@ int audit_verify(const char *data, int argc, char **argv)
         audit_fail(CMD, "reading the evidence index: %s", v.db->ops->errmsg(v.db));
         goto exit;
     }
+    /* An evidence.add the index does not know: the server would never
+     * have accepted its file (the index was altered). */
+    for (size_t i = 0; i < v.nevs && !v.oom; i++)
+        if (!v.evs[i].indexed && (i == 0 || cmp_evref(&v.evs[i - 1], &v.evs[i]) != 0))
+            report(&v, SEV_FAIL, "evidence_unindexed", v.evs[i].device, v.evs[i].seq,
+                   v.evs[i].wall_ms, "evidence %s named by this entry is missing from the"
+                   " evidence index", v.evs[i].sha);
     if (!v.oom && v.db->ops->flags_list(v.db, 0, NULL, flag_cb, &v) != ST_OK) {
         audit_fail(CMD, "reading the rule flags: %s", v.db->ops->errmsg(v.db));
         goto exit;

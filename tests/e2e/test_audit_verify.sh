@@ -185,6 +185,9 @@ expect_problem ev-truncate evidence_size_mismatch "$DEV_B" -
 tamper ev-remove "os.remove(ev('$SHA_A1'))"
 expect_problem ev-remove evidence_file_missing "$DEV_A" -
 
+tamper ev-unindexed "db.execute(\"DELETE FROM evidence_refs WHERE device=$DEV_B AND sha256='$SHA_B1'\")"
+expect_problem ev-unindexed evidence_unindexed "$DEV_B" -
+
 tamper clock "db.execute('UPDATE entries SET received_ms = wall_ms - 3600000 WHERE device=$DEV_B AND seq=3')"
 verify "$WORK/copy-clock" clock --json
 check "clock: a clock anomaly is not an integrity failure (exit $RC)" test "$RC" -eq 0
