@@ -144,6 +144,31 @@ patrold flags
 [ "$(patrold flags --json)" = "[]" ] || { echo "ERROR: the server flags the lawful record" >&2; exit 1; }
 echo "no flags on the server"
 
+step "The supervisor (read-only, while the server runs): re-verify everything the server holds"
+patrold audit verify
+
+step "The full-process record of $m as the server holds it"
+patrold audit timeline --matter "$m"
+
+step "Problems to act on"
+patrold audit problems
+
+month=$(TZ=Asia/Shanghai date +%Y-%m)
+step "The monthly report ($month), also as a spreadsheet, and filed (备案)"
+patrold audit report --month "$month"
+patrold audit report --month "$month" --xlsx "$work/report-$month.xlsx"
+echo "spreadsheet: $work/report-$month.xlsx"
+patrold audit file --month "$month"
+
+step "An archive of $m (归档), checked by patrold and by stock tools only"
+patrold audit export --matter "$m" --out "$work/$m.tar"
+patrold audit verify-archive "$work/$m.tar"
+mkdir -p "$work/archive"
+tar -xf "$work/$m.tar" -C "$work/archive"
+( cd "$work/archive"/* 2>/dev/null || cd "$work/archive"
+  sha256sum -c --quiet SHA256SUMS && echo "sha256sum: every file matches SHA256SUMS"
+  openssl dgst -sha256 -verify server-key.pem -signature SHA256SUMS.sig SHA256SUMS )
+
 step "Stop the server (SIGTERM: requests in flight finish, nothing acknowledged is lost)"
 kill -TERM "$server_pid"
 wait "$server_pid" || true

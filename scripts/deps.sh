@@ -8,7 +8,7 @@ PKGS=(build-essential cmake pkg-config python3 sqlite3 clang
       libhttp-parser-dev libcjson-dev curl lz4
       gettext locales tzdata
       libxlsxwriter-dev python3-openpyxl
-      libarchive-dev)
+      libarchive-dev openssl)
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=()
