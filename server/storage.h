@@ -222,6 +222,30 @@ typedef struct st_iact {
     int64_t wall_ms;
 } st_iact;
 
+/* A report frozen for filing (备案, server/audit_file.c): the report's
+ * JSON as filed, signed with the server's receipt key. Append-only. */
+typedef struct st_filing {
+    int64_t id;
+    const char *period;     /* "2026-10" or "2026" */
+    const char *department; /* "" for the county */
+    int64_t version;        /* 1, 2, ... per period and department */
+    const char *report;     /* JSON text */
+    size_t report_len;
+    uint8_t sha256[32];     /* of report */
+    uint8_t sig[64];        /* r||s by the receipt key over sha256 */
+    uint8_t key_id[32];     /* SHA-256 of the signing key's public DER */
+    int64_t filed_ms;
+} st_filing;
+
+/* One stored entry as a report reads it. */
+typedef struct st_report_row {
+    int64_t device;
+    uint64_t seq;
+    int64_t wall_ms, received_ms;
+    const uint8_t *entry;
+    size_t len;
+} st_report_row;
+
 typedef struct st_backend st_backend;
 
 /* Entry callback: one stored entry (bytes as signed). Return non-zero to
@@ -370,6 +394,19 @@ typedef struct st_ops {
     int (*subject_get)(st_backend *b, int64_t device, const char *id, st_isubject *out);
     /* When the server received a stored entry (its receipt time). */
     int (*entry_received)(st_backend *b, int64_t device, uint64_t seq, int64_t *received_ms);
+
+    /* ---- reports (server/audit_report.c, store_sqlite_report.c) ---- */
+    /* Every stored entry with its device time and the time the server
+     * received it, in the order received. cb returns non-zero to stop. */
+    int (*report_entries)(st_backend *b, int (*cb)(void *ud, const st_report_row *r), void *ud);
+    /* Store a filing as the next version of its period and department
+     * (f->version and f->id ignored; the version given is written to
+     * *version). Inside a write transaction (begin/commit). */
+    int (*filing_put)(st_backend *b, const st_filing *f, int64_t *version);
+    /* The filings, by period, department, version (period NULL: all;
+     * else that period and department). Strings valid during cb only. */
+    int (*filings_list)(st_backend *b, const char *period, const char *department,
+                        int (*cb)(void *ud, const st_filing *f), void *ud);
 } st_ops;
 
 struct st_backend {
