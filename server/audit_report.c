@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <xlsxwriter.h>
 
 #include "audit.h"
 #include "entry.h"
@@ -21,29 +20,14 @@
 
 /* ---- the tables ------------------------------------------------------------ */
 
-/* A row of a table: its key, its Chinese label, and where its value comes
- * from (src NULL: the table's own counter of that key; src "-": a figure
- * this system does not hold, null / "—"). */
-typedef struct rowdef {
-    const char *key, *zh, *src_table, *src_row;
-} rowdef;
-
-typedef struct tabdef {
-    const char *key, *zh, *sheet;
-    int dynamic;    /* rows are the keys counted (domains, items ...) */
-    int annual;     /* only in the year report */
-    int transposed; /* rows are the units, columns the figures (年报) */
-    const rowdef *rows;
-} tabdef;
-
-static const rowdef r_matters[] = {
+static const rpt_rowdef r_matters[] = {
     {"opened", "启动柔性执法事项", NULL, NULL},
     {"on_application", "其中：依当事人申请", NULL, NULL},
     {"completed", "办结", NULL, NULL},
     {"terminated", "终止", NULL, NULL},
     {"escalated", "转一般程序（移交立案查处）", NULL, NULL},
     {NULL, NULL, NULL, NULL}};
-static const rowdef r_reasons[] = {
+static const rpt_rowdef r_reasons[] = {
     {"subject_refused", "当事人拒绝", NULL, NULL},
     {"subject_withdrew", "当事人撤回申请", NULL, NULL},
     {"subject_asked_stop", "当事人要求终止", NULL, NULL},
@@ -51,38 +35,38 @@ static const rowdef r_reasons[] = {
     {"harms_others", "继续实施损害他人利益", NULL, NULL},
     {"other", "其他原因", NULL, NULL},
     {NULL, NULL, NULL, NULL}};
-static const rowdef r_methods[] = {
+static const rpt_rowdef r_methods[] = {
     {"guidance", "行政辅导", NULL, NULL},     {"suggestion", "行政建议", NULL, NULL},
     {"reminder", "行政提示", NULL, NULL},     {"warning", "行政告诫", NULL, NULL},
     {"interview", "行政约谈", NULL, NULL},    {"publicity", "行政公示", NULL, NULL},
     {"revisit", "行政回访", NULL, NULL},      {NULL, NULL, NULL, NULL}};
-static const rowdef r_lists[] = {
+static const rpt_rowdef r_lists[] = {
     {"no_penalty", "不予处罚清单", NULL, NULL},
     {"lighter", "从轻处罚清单", NULL, NULL},
     {"reduced", "减轻处罚清单", NULL, NULL},
     {NULL, NULL, NULL, NULL}};
-static const rowdef r_leaflets[] = {
+static const rpt_rowdef r_leaflets[] = {
     {"handouts", "发放次数", NULL, NULL},
     {"copies", "发放份数", NULL, NULL},
     {NULL, NULL, NULL, NULL}};
-static const rowdef r_documents[] = {
+static const rpt_rowdef r_documents[] = {
     {"issued", "制发柔性执法意见书", NULL, NULL},
     {"delivered", "送达", NULL, NULL},
     {"delay_median_days", "送达用时中位数（天）", NULL, NULL},
     {"delay_max_days", "送达用时最长（天）", NULL, NULL},
     {NULL, NULL, NULL, NULL}};
-static const rowdef r_consent[] = {
+static const rpt_rowdef r_consent[] = {
     {"told", "告知选择权", NULL, NULL},
     {"accepted", "同意柔性执法", NULL, NULL},
     {"refused", "拒绝", NULL, NULL},
     {"stop", "要求停止", NULL, NULL},
     {NULL, NULL, NULL, NULL}};
-static const rowdef r_applications[] = {
+static const rpt_rowdef r_applications[] = {
     {"filed", "提出申请", NULL, NULL},
     {"changed", "变更申请", NULL, NULL},
     {"withdrawn", "撤回申请", NULL, NULL},
     {NULL, NULL, NULL, NULL}};
-static const rowdef r_revisits[] = {
+static const rpt_rowdef r_revisits[] = {
     {"due", "本期应回访", NULL, NULL},
     {"on_time", "按期完成", NULL, NULL},
     {"late", "逾期完成", NULL, NULL},
@@ -92,16 +76,16 @@ static const rowdef r_revisits[] = {
     {"partially_corrected", "回访结果：部分整改", NULL, NULL},
     {"not_corrected", "回访结果：未整改", NULL, NULL},
     {NULL, NULL, NULL, NULL}};
-static const rowdef r_acts[] = {
+static const rpt_rowdef r_acts[] = {
     {"interview", "集中约谈、联合约谈", NULL, NULL},
     {"reminder", "行业提示", NULL, NULL},
     {"publicity", "部门公示", NULL, NULL},
     {NULL, NULL, NULL, NULL}};
-static const rowdef r_evidence[] = {
+static const rpt_rowdef r_evidence[] = {
     {"photo", "照片", NULL, NULL},         {"audio", "录音", NULL, NULL},
     {"video", "录像", NULL, NULL},         {"document", "书面材料", NULL, NULL},
     {"electronic_data", "电子数据", NULL, NULL}, {NULL, NULL, NULL, NULL}};
-static const rowdef r_sync[] = {
+static const rpt_rowdef r_sync[] = {
     {"entries", "条目数", NULL, NULL},
     {"median_s", "中位数（秒）", NULL, NULL},
     {"p90_s", "第90百分位（秒）", NULL, NULL},
@@ -109,7 +93,7 @@ static const rowdef r_sync[] = {
     {NULL, NULL, NULL, NULL}};
 /* 年度行政执法统计年报: its acts, with the counts this record holds where
  * they belong. Flexible matters are never penalty cases. */
-static const rowdef r_annual_acts[] = {
+static const rpt_rowdef r_annual_acts[] = {
     {"licensing", "行政许可（件）", "-", NULL},
     {"penalty_cases", "行政处罚（件）", "-", NULL},
     {"no_penalty", "其中：不予处罚", "lists", "no_penalty"},
@@ -125,7 +109,7 @@ static const rowdef r_annual_acts[] = {
     {"other_flexible", "其他行政执法行为：柔性执法事项（件）", "matters", "opened"},
     {"escalated_to_case", "柔性执法转一般程序（件）", "matters", "escalated"},
     {NULL, NULL, NULL, NULL}};
-static const rowdef r_annual_flexible[] = {
+static const rpt_rowdef r_annual_flexible[] = {
     {"guidance", "行政辅导", "methods", "guidance"},
     {"suggestion", "行政建议", "methods", "suggestion"},
     {"reminder", "行政提示", "methods", "reminder"},
@@ -143,7 +127,7 @@ static const rowdef r_annual_flexible[] = {
     {"revisits_overdue", "逾期未回访", "revisits", "overdue"},
     {NULL, NULL, NULL, NULL}};
 
-static const tabdef tables[] = {
+const rpt_tabdef rpt_tables[] = {
     {"annual_acts", "行政执法情况统计年报表（柔性执法部分）", "年报表", 0, 1, 1, r_annual_acts},
     {"annual_flexible", "柔性执法情况统计表（补充表）", "柔性执法补充表", 0, 1, 1,
      r_annual_flexible},
@@ -167,24 +151,24 @@ static const tabdef tables[] = {
     {"rule_flags", "规则标记（按规则）", "规则标记", 1, 0, 0, NULL},
     {NULL, NULL, NULL, 0, 0, 0, NULL}};
 
-static const tabdef *table_find(const char *key)
+static const rpt_tabdef *table_find(const char *key)
 {
-    for (size_t i = 0; tables[i].key; i++)
-        if (strcmp(tables[i].key, key) == 0)
-            return &tables[i];
+    for (size_t i = 0; rpt_tables[i].key; i++)
+        if (strcmp(rpt_tables[i].key, key) == 0)
+            return &rpt_tables[i];
     return NULL;
 }
 
 /* The number of a table as printed: the year report starts with the two
  * annual tables, a month's with table 1 "matters". */
-static int table_number(const tabdef *t, int month)
+int rpt_table_number(const rpt_tabdef *t, int month)
 {
-    return (int)(t - tables) + 1 - (month ? 2 : 0);
+    return (int)(t - rpt_tables) + 1 - (month ? 2 : 0);
 }
 
 void rpt_figure_label(const char *table, const char *row, char *out, size_t len)
 {
-    const tabdef *t = table_find(table);
+    const rpt_tabdef *t = table_find(table);
     const char *zh = row;
     if (!t) {
         snprintf(out, len, "%s / %s", table, row);
@@ -833,8 +817,8 @@ static cJSON *build_json(rep *r, int64_t now_ms)
     }
     labels = cJSON_AddObjectToObject(j, "labels");
     sc = cJSON_AddObjectToObject(j, "scopes");
-    for (size_t t = 0; tables[t].key; t++) {
-        const tabdef *td = &tables[t];
+    for (size_t t = 0; rpt_tables[t].key; t++) {
+        const rpt_tabdef *td = &rpt_tables[t];
         cJSON *keys = NULL, *k;
         if (td->annual && r->o->month)
             continue;
@@ -856,7 +840,7 @@ static cJSON *build_json(rep *r, int64_t now_ms)
                                             (double)counted(&r->sc[i], td->key, k->valuestring));
                 continue;
             }
-            for (const rowdef *rd = td->rows; rd->key; rd++) {
+            for (const rpt_rowdef *rd = td->rows; rd->key; rd++) {
                 if (rd->src_table && strcmp(rd->src_table, "-") == 0)
                     cJSON_AddNullToObject(o, rd->key);
                 else
@@ -1070,361 +1054,6 @@ int rpt_parse(const char *cmd, int argc, char **argv, rpt_opts *o,
     return 0;
 }
 
-/* ---- output ----------------------------------------------------------------------- */
-
-/* Display width of UTF-8 text: CJK and full-width forms take two columns. */
-static size_t width(const char *s)
-{
-    size_t w = 0;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        unsigned cp;
-        int n;
-        if (*p < 0x80) {
-            cp = *p;
-            n = 1;
-        } else if ((*p & 0xE0) == 0xC0) {
-            cp = *p & 0x1F;
-            n = 2;
-        } else if ((*p & 0xF0) == 0xE0) {
-            cp = *p & 0x0F;
-            n = 3;
-        } else {
-            cp = *p & 0x07;
-            n = 4;
-        }
-        for (int i = 1; i < n; i++)
-            cp = p[i] ? (cp << 6) | (p[i] & 0x3F) : cp;
-        for (int i = 0; i < n && *p; i++)
-            p++;
-        w += (cp >= 0x1100 && (cp <= 0x115F || (cp >= 0x2E80 && cp <= 0xA4CF) ||
-                               (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
-                               (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
-                               (cp >= 0xFFE0 && cp <= 0xFFE6)))
-                 ? 2
-                 : 1;
-    }
-    return w;
-}
-
-/* A table laid out as cells: cells[r * ncols + c] (strings), numbers
- * where is_num. Row 0 is the header. */
-typedef struct grid {
-    char **cells;
-    int *is_num;
-    size_t rows, cols;
-} grid;
-
-static void grid_free(grid *g)
-{
-    for (size_t i = 0; g->cells && i < g->rows * g->cols; i++)
-        free(g->cells[i]);
-    free(g->cells);
-    free(g->is_num);
-}
-
-static int grid_set(grid *g, size_t r, size_t c, const char *s, int num)
-{
-    if (!(g->cells[r * g->cols + c] = strdup(s)))
-        return -1;
-    g->is_num[r * g->cols + c] = num;
-    return 0;
-}
-
-static const char *unit_header(const cJSON *u, char *buf, size_t len)
-{
-    const char *code = cJSON_GetObjectItemCaseSensitive(u, "code")->valuestring;
-    const char *name = cJSON_GetObjectItemCaseSensitive(u, "name")->valuestring;
-    snprintf(buf, len, "%s(%s)", name && *name ? name : code, code);
-    return buf;
-}
-
-/* The grid of table td from the report's JSON. */
-static int make_grid(const cJSON *j, const tabdef *td, grid *g)
-{
-    const cJSON *units = cJSON_GetObjectItemCaseSensitive(j, "units");
-    const cJSON *scopes = cJSON_GetObjectItemCaseSensitive(j, "scopes");
-    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(j, "labels"), td->key);
-    const cJSON *first = NULL, *k, *u;
-    size_t nunits = (size_t)cJSON_GetArraySize(units), nfig = 0, i = 0;
-    char buf[400];
-
-    memset(g, 0, sizeof *g);
-    u = cJSON_GetArrayItem(units, 0);
-    if (u)
-        first = cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(scopes,
-                                             cJSON_GetObjectItemCaseSensitive(u, "code")->valuestring),
-            td->key);
-    nfig = first ? (size_t)cJSON_GetArraySize(first) : 0;
-    /* figures x units (+ label and code columns), or units x figures */
-    g->rows = td->transposed ? nunits + 1 : nfig + 1;
-    g->cols = td->transposed ? nfig + 1 : nunits + 2;
-    if (!(g->cells = calloc(g->rows * g->cols, sizeof *g->cells)) ||
-        !(g->is_num = calloc(g->rows * g->cols, sizeof *g->is_num)))
-        return -1;
-    if (td->transposed) {
-        if (grid_set(g, 0, 0, "填报单位", 0))
-            return -1;
-    } else if (grid_set(g, 0, 0, "项目", 0) || grid_set(g, 0, 1, "代码", 0)) {
-        return -1;
-    }
-    i = 0;
-    cJSON_ArrayForEach(k, first)
-    {
-        const char *zh = k->string;
-        for (const rowdef *rd = td->rows; rd && rd->key; rd++)
-            if (strcmp(rd->key, k->string) == 0)
-                zh = rd->zh;
-        if (td->dynamic) {
-            const cJSON *l = cJSON_GetObjectItemCaseSensitive(labels, k->string);
-            zh = cJSON_IsString(l) && *l->valuestring ? l->valuestring : k->string;
-        }
-        if (td->transposed ? grid_set(g, 0, i + 1, zh, 0)
-                           : (grid_set(g, i + 1, 0, zh, 0) || grid_set(g, i + 1, 1, k->string, 0)))
-            return -1;
-        i++;
-    }
-    i = 0;
-    cJSON_ArrayForEach(u, units)
-    {
-        const char *code = cJSON_GetObjectItemCaseSensitive(u, "code")->valuestring;
-        const cJSON *t = cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(scopes, code), td->key);
-        size_t f = 0;
-        unit_header(u, buf, sizeof buf);
-        if (td->transposed ? grid_set(g, i + 1, 0, buf, 0) : grid_set(g, 0, i + 2, buf, 0))
-            return -1;
-        cJSON_ArrayForEach(k, t)
-        {
-            char v[32];
-            int num = cJSON_IsNumber(k);
-            if (num)
-                snprintf(v, sizeof v, "%lld", (long long)k->valuedouble);
-            else
-                snprintf(v, sizeof v, "—");
-            if (f < nfig && (td->transposed ? grid_set(g, i + 1, f + 1, v, num)
-                                            : grid_set(g, f + 1, i + 2, v, num)))
-                return -1;
-            f++;
-        }
-        i++;
-    }
-    for (size_t c = 0; c < g->rows * g->cols; c++)
-        if (!g->cells[c] && !(g->cells[c] = strdup("")))
-            return -1;
-    return 0;
-}
-
-static void title_of(const cJSON *j, char *out, size_t len)
-{
-    const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "period");
-    const char *type = cJSON_GetObjectItemCaseSensitive(p, "type")->valuestring;
-    const char *per = cJSON_GetObjectItemCaseSensitive(p, "period")->valuestring;
-    const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "department");
-    if (strcmp(type, "month") == 0)
-        snprintf(out, len, "柔性执法统计月报 %.4s年%.2s月（%s）", per, per + 5,
-                 cJSON_IsString(d) ? d->valuestring : "全县");
-    else
-        snprintf(out, len, "柔性执法统计年报 %.4s年（%s）", per,
-                 cJSON_IsString(d) ? d->valuestring : "全县");
-}
-
-static void block_text(const cJSON *j, FILE *f, int csv)
-{
-    const cJSON *b = cJSON_GetObjectItemCaseSensitive(j, "filing_block");
-    const char *k[] = {"unit", "reporter", "phone", "date"};
-    const char *zh[] = {"填报单位", "报表人", "联系电话", "填报日期"};
-    for (int i = 0; i < 4; i++) {
-        const char *v = cJSON_GetObjectItemCaseSensitive(b, k[i])->valuestring;
-        if (csv)
-            fprintf(f, "%s,\"%s\"\n", zh[i], v); /* values are checked to hold no quote */
-        else
-            fprintf(f, "%s：%s%s", zh[i], v, i == 3 ? "\n" : "    ");
-    }
-}
-
-static int print_text(const cJSON *j, FILE *f)
-{
-    char title[200];
-    const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "period");
-    int month = strcmp(cJSON_GetObjectItemCaseSensitive(p, "type")->valuestring, "month") == 0;
-    title_of(j, title, sizeof title);
-    fprintf(f, "%s\n统计期间：%s 至 %s（设备时间，北京时间）  统计日：%s\n\n", title,
-            cJSON_GetObjectItemCaseSensitive(p, "from")->valuestring,
-            cJSON_GetObjectItemCaseSensitive(p, "to")->valuestring,
-            cJSON_GetObjectItemCaseSensitive(j, "as_of")->valuestring);
-    for (size_t t = 0; tables[t].key; t++) {
-        grid g;
-        size_t *w;
-        if (tables[t].annual && month)
-            continue;
-        if (make_grid(j, &tables[t], &g) != 0 || !(w = calloc(g.cols, sizeof *w))) {
-            grid_free(&g);
-            return audit_fail(CMD, "out of memory");
-        }
-        fprintf(f, "表%d %s\n", table_number(&tables[t], month), tables[t].zh);
-        for (size_t r = 0; r < g.rows; r++)
-            for (size_t c = 0; c < g.cols; c++)
-                if (width(g.cells[r * g.cols + c]) > w[c])
-                    w[c] = width(g.cells[r * g.cols + c]);
-        for (size_t r = 0; r < g.rows; r++) {
-            for (size_t c = 0; c < g.cols; c++) {
-                const char *s = g.cells[r * g.cols + c];
-                size_t pad = w[c] - width(s);
-                if (g.is_num[r * g.cols + c])
-                    fprintf(f, "%*s%s", (int)pad, "", s);
-                else
-                    fprintf(f, "%s%*s", s, c + 1 < g.cols ? (int)pad : 0, "");
-                if (c + 1 < g.cols)
-                    fputs("  ", f);
-            }
-            fputc('\n', f);
-        }
-        fputc('\n', f);
-        free(w);
-        grid_free(&g);
-        if (tables[t].key && strcmp(tables[t].key, "annual_flexible") == 0) {
-            block_text(j, f, 0);
-            fputc('\n', f);
-        }
-    }
-    if (month)
-        block_text(j, f, 0);
-    return 0;
-}
-
-static void csv_cell(FILE *f, const char *s)
-{
-    int quote = strpbrk(s, ",\"\n\r") != NULL;
-    if (!quote) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
-static int print_csv(const cJSON *j, FILE *f)
-{
-    char title[200];
-    const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "period");
-    int month = strcmp(cJSON_GetObjectItemCaseSensitive(p, "type")->valuestring, "month") == 0;
-    title_of(j, title, sizeof title);
-    csv_cell(f, title);
-    fputs("\r\n\r\n", f);
-    for (size_t t = 0; tables[t].key; t++) {
-        grid g;
-        char head[200];
-        if (tables[t].annual && month)
-            continue;
-        if (make_grid(j, &tables[t], &g) != 0) {
-            grid_free(&g);
-            return audit_fail(CMD, "out of memory");
-        }
-        snprintf(head, sizeof head, "表%d %s", table_number(&tables[t], month), tables[t].zh);
-        csv_cell(f, head);
-        fputc(',', f);
-        csv_cell(f, tables[t].key);
-        fputs("\r\n", f);
-        for (size_t r = 0; r < g.rows; r++) {
-            for (size_t c = 0; c < g.cols; c++) {
-                if (c)
-                    fputc(',', f);
-                csv_cell(f, g.cells[r * g.cols + c]);
-            }
-            fputs("\r\n", f);
-        }
-        fputs("\r\n", f);
-        grid_free(&g);
-    }
-    {
-        const cJSON *b = cJSON_GetObjectItemCaseSensitive(j, "filing_block");
-        const char *k[] = {"unit", "reporter", "phone", "date"};
-        const char *zh[] = {"填报单位", "报表人", "联系电话", "填报日期"};
-        for (int i = 0; i < 4; i++) {
-            csv_cell(f, zh[i]);
-            fputc(',', f);
-            csv_cell(f, cJSON_GetObjectItemCaseSensitive(b, k[i])->valuestring);
-            fputs("\r\n", f);
-        }
-    }
-    return 0;
-}
-
-static int write_xlsx(const cJSON *j, const char *path)
-{
-    lxw_workbook *wb = workbook_new(path);
-    lxw_format *bold;
-    char title[200];
-    const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "period");
-    int month = strcmp(cJSON_GetObjectItemCaseSensitive(p, "type")->valuestring, "month") == 0;
-    int sheets = 0;
-    lxw_error e;
-
-    if (!wb)
-        return audit_fail(CMD, "cannot create %s", path);
-    bold = workbook_add_format(wb);
-    format_set_bold(bold);
-    title_of(j, title, sizeof title);
-    for (size_t t = 0; tables[t].key; t++) {
-        grid g;
-        char head[200];
-        lxw_worksheet *ws;
-        if (tables[t].annual && month)
-            continue;
-        if (!(ws = workbook_add_worksheet(wb, tables[t].sheet)) ||
-            make_grid(j, &tables[t], &g) != 0) {
-            grid_free(&g);
-            workbook_close(wb);
-            remove(path);
-            return audit_fail(CMD, "out of memory writing %s", path);
-        }
-        sheets++;
-        snprintf(head, sizeof head, "表%d %s", table_number(&tables[t], month), tables[t].zh);
-        worksheet_write_string(ws, 0, 0, title, bold);
-        worksheet_write_string(ws, 1, 0, head, bold);
-        worksheet_write_string(ws, 1, 1, tables[t].key, NULL);
-        for (size_t r = 0; r < g.rows; r++)
-            for (size_t c = 0; c < g.cols; c++) {
-                const char *s = g.cells[r * g.cols + c];
-                if (g.is_num[r * g.cols + c])
-                    worksheet_write_number(ws, (lxw_row_t)(r + 2), (lxw_col_t)c, strtod(s, NULL),
-                                           NULL);
-                else
-                    worksheet_write_string(ws, (lxw_row_t)(r + 2), (lxw_col_t)c, s,
-                                           r == 0 ? bold : NULL);
-            }
-        worksheet_set_column(ws, 0, 0, 30, NULL);
-        worksheet_set_column(ws, 1, (lxw_col_t)(g.cols > 1 ? g.cols - 1 : 1), 16, NULL);
-        if (!month ? strcmp(tables[t].key, "annual_flexible") == 0
-                   : strcmp(tables[t].key, "rule_flags") == 0) {
-            const cJSON *b = cJSON_GetObjectItemCaseSensitive(j, "filing_block");
-            const char *k[] = {"unit", "reporter", "phone", "date"};
-            const char *zh[] = {"填报单位", "报表人", "联系电话", "填报日期"};
-            for (int i = 0; i < 4; i++) {
-                worksheet_write_string(ws, (lxw_row_t)(g.rows + 3 + (size_t)i), 0, zh[i], bold);
-                worksheet_write_string(ws, (lxw_row_t)(g.rows + 3 + (size_t)i), 1,
-                                       cJSON_GetObjectItemCaseSensitive(b, k[i])->valuestring,
-                                       NULL);
-            }
-        }
-        grid_free(&g);
-    }
-    if ((e = workbook_close(wb)) != LXW_NO_ERROR) {
-        remove(path);
-        return audit_fail(CMD, "writing %s: %s", path, lxw_strerror(e));
-    }
-    printf("wrote %s: %d sheets\n", path, sheets);
-    return 0;
-}
-
 /* ---- the command ----------------------------------------------------------------- */
 
 typedef struct out_opts {
@@ -1509,11 +1138,11 @@ int audit_report_run(const char *data, int argc, char **argv)
             printf("%s\n", s);
         free(s);
     } else if (out.csv) {
-        rc = print_csv(j, stdout);
+        rc = rpt_print_csv(j, stdout);
     } else if (out.xlsx) {
-        rc = write_xlsx(j, out.xlsx);
+        rc = rpt_write_xlsx(j, out.xlsx);
     } else {
-        rc = print_text(j, stdout);
+        rc = rpt_print_text(j, stdout);
     }
     cJSON_Delete(j);
     if (fflush(stdout) != 0 && rc == 0)

@@ -6,6 +6,7 @@
 #define SRV_AUDIT_REPORT_H
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 
 #include "storage.h"
 
@@ -35,6 +36,34 @@ cJSON *rpt_build(st_backend *db, const rpt_opts *o, int64_t now_ms, const char *
 
 /* The label of a figure for people: "表3 柔性执法方式 / 行政告诫". */
 void rpt_figure_label(const char *table, const char *row, char *out, size_t len);
+
+/* A row of a table: its key, its Chinese label, and where its value comes
+ * from (src NULL: the table's own counter of that key; src "-": a figure
+ * this system does not hold, null / "—"). */
+typedef struct rpt_rowdef {
+    const char *key, *zh, *src_table, *src_row;
+} rpt_rowdef;
+
+typedef struct rpt_tabdef {
+    const char *key, *zh, *sheet;
+    int dynamic;    /* rows are the keys counted (domains, items ...) */
+    int annual;     /* only in the year report */
+    int transposed; /* rows are the units, columns the figures (年报) */
+    const rpt_rowdef *rows;
+} rpt_tabdef;
+
+/* The tables in the order printed, ending with a NULL key (audit_report.c). */
+extern const rpt_tabdef rpt_tables[];
+/* The number a table is printed with (表N): a month's report has no annual
+ * tables. */
+int rpt_table_number(const rpt_tabdef *t, int month);
+
+/* The report for people (audit_report_out.c), from rpt_build's JSON: text
+ * on f, CSV on f, or an XLSX file at path (removed again on failure). 0,
+ * or 1 after a message on stderr. */
+int rpt_print_text(const cJSON *j, FILE *f);
+int rpt_print_csv(const cJSON *j, FILE *f);
+int rpt_write_xlsx(const cJSON *j, const char *path);
 
 int audit_report_run(const char *data, int argc, char **argv);
 int audit_file_run(const char *data, int argc, char **argv);

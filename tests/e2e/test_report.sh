@@ -53,9 +53,9 @@ fi
 for t in "T1 城管终端-01 SY-CGJ" "T2 城管终端-02 SY-CGJ" "T3 市监终端-01 SY-SCJGJ"; do
     set -- $t
     dir=${!1}
-    tok=$(srv device add --name "$2" --department "$3" 2>/dev/null)
+    tok=$(srv device add --name "$2" --department "$3" 2>"$ERR") || { fail "device add $2"; show "$ERR"; finish; }
     pt "$dir" enroll --server "$URL" --token "$tok"
-    [ "$RC" -eq 0 ] || { fail "enroll $2"; show "$ERR"; finish; }
+    [ "$RC" -eq 0 ] || { fail "enroll $2: exit $RC, token '${tok:0:12}…'"; show "$ERR"; show "$OUT"; finish; }
 done
 if ! "$PY" "$GEN" record "$PATROL" "$SHIM" "$WORK" "$MONTH" "$T1" "$T2" "$T3" 2>"$ERR"; then
     fail "gen_month record"; show "$ERR"; finish
@@ -133,7 +133,27 @@ EOF
 check "the department's report is its column alone, every figure as counted" test $? -eq 0
 
 section "the year's report"
+# A terminal that skips its own rules (e2e_wire append, now): a method
+# before the subject chose, flagged consent_first by the server; the year
+# report counts the flag (and the method: a stored entry stays counted).
+pt_ok "subject add (now)" "$T1" subject add --credit-code 91321323MA1N4K7P26 --name 泗阳县某某餐馆
+pt_ok "matter open (now)" "$T1" matter open --subject "$LAST" --inspector zhangwei \
+    --domain urban_management --summary "店外堆放杂物"
+FLAGGED=$LAST
+"$WIRE" --store "$T1" --inspector zhangwei append action.guidance "$FLAGGED" content=讲解 topic=门前三包 \
+    >"$WOUT" 2>"$ERR" || { fail "e2e_wire append"; show "$ERR"; }
+sync_ok "sync the flagged entry" "$T1"
+srv flags --matter "$FLAGGED" --json >"$WORK/flags.json" 2>"$ERR"
+jfile_check "the server flagged the method before consent" "$WORK/flags.json" "[f['rule'] for f in j] == ['consent_first']"
 counted "$YEAR" "$WORK/expect-year.json"
+# The flag is the test's own tally (a terminal's log has no server flags).
+"$PY" - "$WORK/expect-year.json" <<'PYEOF'
+import json, sys
+e = json.load(open(sys.argv[1]))
+for u in ("SY-CGJ", "county"):
+    e["scopes"][u].setdefault("rule_flags", {})["consent_first"] = 1
+json.dump(e, open(sys.argv[1], "w"))
+PYEOF
 srv audit report --year "$YEAR" --json --reporter 李明 --phone 0527-85123456 >"$WORK/year.json" 2>"$ERR"
 check "audit report --year $YEAR exits 0" test $? -eq 0
 srv audit report --year "$YEAR" --csv >"$WORK/year.csv" 2>"$ERR"
@@ -146,6 +166,7 @@ else
     show "$WORK/cmp" 22
 fi
 jfile_checks "$WORK/year.json" \
+    "the rule flag is counted" "j['scopes']['SY-CGJ']['rule_flags'] == {'consent_first': 1}" \
     "年报: 不予处罚 / 减轻 / 从轻 are the matters citing each list" "all(j['scopes'][u]['annual_acts'][k] == j['scopes'][u]['lists'][k] for u in j['scopes'] for k in ('no_penalty','reduced','lighter'))" \
     "年报: flexible matters are not penalty cases" "all(j['scopes'][u]['annual_acts']['penalty_cases'] is None for u in j['scopes'])" \
     "年报: 其他行政执法行为 are the matters opened" "j['scopes']['county']['annual_acts']['other_flexible'] == j['scopes']['county']['matters']['opened'] > 0" \
