@@ -19,6 +19,7 @@
 #include "index.h"
 #include "patrol.pb-c.h"
 #include "rules.h"
+#include "slog.h"
 #include "tls.h"
 #include "validate.h"
 
@@ -262,7 +263,8 @@ static void handle_enroll(app *a, const srv_request *rq, srv_response *rs)
         goto rollback;
     }
     if (!again && (db->ops->device_enroll(db, dev.id, pub, publen, key_id, app_now_ms()) != ST_OK ||
-                   db->ops->token_use(db, id, app_now_ms()) != ST_OK)) {
+                   db->ops->token_use(db, id, app_now_ms()) != ST_OK ||
+                   slog_enrolment(db, dev.id, key_id, app_now_ms()) != ST_OK)) {
         storage_error(a, rs, db, "record the enrolment");
         goto rollback;
     }
@@ -494,8 +496,12 @@ static void handle_batch(app *a, const st_device *dev, const srv_request *rq, sr
     idx *ix = NULL;
     size_t nflags = 0;
     int64_t index_us = 0, ti;
-    uint64_t first_new = 0, cnt[3] = {0, 0, 0};
+    uint64_t first_new = 0, cnt[3] = {0, 0, 0}, leaf = 0, log_size = 0;
     int in_tx = 0, attempt;
+    char note[TLOG_NOTE_MAX], origin[64], lerr[256];
+    uint8_t log_root[TLOG_HASH_LEN], proof[TLOG_MAX_PROOF][TLOG_HASH_LEN];
+    ProtobufCBinaryData proof_bd[TLOG_MAX_PROOF];
+    size_t plen = 0;
     int64_t t0 = mono_us(), now = app_now_ms();
     budget bud;
     ProtobufCAllocator al = BUDGET_ALLOCATOR(bud);
@@ -620,6 +626,17 @@ static void handle_batch(app *a, const st_device *dev, const srv_request *rq, sr
             storage_error(a, rs, db, "store an entry");
             goto out;
         }
+        /* Each accepted entry is a leaf of the server log, in seq order, in
+         * this transaction (docs/log.md). */
+        {
+            char ld[SLOG_LEAF_MAX];
+            int ll = slog_entry_leaf(dev->key_id, e->seq, c.pend[i].hash, ld);
+            if (slog_append(db, ld, (size_t)ll, now, &leaf) != ST_OK) {
+                storage_error(a, rs, db, "append to the log");
+                goto out;
+            }
+            leaf++;
+        }
         ti = mono_us();
         if (idx_entry(ix, dev->id, e, now) != ST_OK) {
             index_error(a, rs, ix);
@@ -652,6 +669,23 @@ static void handle_batch(app *a, const st_device *dev, const srv_request *rq, sr
         goto out;
     }
 
+    /* The checkpoint covering this batch, signed in its transaction, and
+     * the inclusion proof of its last stored entry. */
+    slog_origin(a->receipt_pub, a->receipt_pub_len, origin, sizeof origin);
+    if (slog_checkpoint(db, a->receipt_key, &a->sign_lock, origin, now, note, &log_size, log_root,
+                        lerr, sizeof lerr) != ST_OK) {
+        app_log("error", "event=log_checkpoint error=\"%s\"", lerr);
+        reply_error(a, rs, 503, "log", 0, "the server log: %s", lerr);
+        goto out;
+    }
+    if (leaf && tlog_inclusion(slog_node, db, leaf - 1, log_size, proof, &plen) != 0) {
+        storage_error(a, rs, db, "prove inclusion in the log");
+        goto out;
+    }
+    for (size_t i = 0; i < plen; i++) {
+        proof_bd[i].data = proof[i];
+        proof_bd[i].len = TLOG_HASH_LEN;
+    }
     {
         Patrol__V1__Ack ack = PATROL__V1__ACK__INIT;
         Patrol__V1__Receipt rc = PATROL__V1__RECEIPT__INIT;
@@ -688,6 +722,10 @@ static void handle_batch(app *a, const st_device *dev, const srv_request *rq, sr
         ack.receipt = &rc;
         ack.missing_evidence = miss.list;
         ack.n_missing_evidence = miss.n;
+        ack.log_checkpoint = note;
+        ack.log_leaf = leaf;
+        ack.log_inclusion = proof_bd;
+        ack.n_log_inclusion = plen;
         acklen = protobuf_c_message_get_packed_size(&ack.base);
         if (!(ackbuf = malloc(acklen ? acklen : 1))) {
             reply_error(a, rs, 503, "busy", 0, "out of memory");
@@ -1107,6 +1145,84 @@ out:
     free(c.strings);
 }
 
+/* ---- the server log (docs/log.md) -------------------------------------- */
+
+/* The value of name=N in a query such as "leaf=3&size=9"; -1 if absent
+ * or not a number 0 .. 2^63-1. */
+static int query_u64(const char *q, const char *name, uint64_t *v)
+{
+    size_t n = strlen(name);
+    for (const char *p = q; *p;) {
+        const char *amp = strchr(p, '&'), *end = amp ? amp : p + strlen(p);
+        if ((size_t)(end - p) > n + 1 && strncmp(p, name, n) == 0 && p[n] == '=') {
+            char num[24];
+            size_t l = (size_t)(end - p) - n - 1;
+            if (l >= sizeof num)
+                return -1;
+            memcpy(num, p + n + 1, l);
+            num[l] = '\0';
+            return px_parse_u64(num, 0, (uint64_t)INT64_MAX, v) == NULL ? 0 : -1;
+        }
+        p = amp ? amp + 1 : end;
+    }
+    return -1;
+}
+
+static void handle_log(app *a, const srv_request *rq, srv_response *rs)
+{
+    st_backend *db = app_db(a);
+    char err[256], *body = NULL, note[TLOG_NOTE_MAX], origin[64];
+    uint64_t x = 0, y = 0, size;
+    uint8_t root[TLOG_HASH_LEN];
+    size_t len;
+    int rc;
+
+    if (!db)
+        return storage_error(a, rs, NULL, "open its database");
+    if (strcmp(rq->path, "/v1/log/checkpoint") == 0) {
+        /* A checkpoint of the log as it is: signed now if leaves came
+         * since the latest (enrolments, list imports). */
+        slog_origin(a->receipt_pub, a->receipt_pub_len, origin, sizeof origin);
+        if (db->ops->begin(db) != ST_OK)
+            return storage_error(a, rs, db, "start a transaction");
+        if (slog_checkpoint(db, a->receipt_key, &a->sign_lock, origin, app_now_ms(), note, &size,
+                            root, err, sizeof err) != ST_OK) {
+            db->ops->rollback(db);
+            app_log("error", "event=log_checkpoint error=\"%s\"", err);
+            return reply_error(a, rs, 503, "log", 0, "the server log: %s", err);
+        }
+        if (db->ops->commit(db) != ST_OK)
+            return storage_error(a, rs, db, "commit the checkpoint");
+        len = strlen(note);
+        if (!(body = malloc(len + 1)))
+            return reply_error(a, rs, 503, "busy", 0, "out of memory");
+        memcpy(body, note, len + 1);
+    } else if (strcmp(rq->path, "/v1/log/proof/inclusion") == 0) {
+        if (query_u64(rq->query, "leaf", &x) != 0 ||
+            (strstr(rq->query, "size=") && query_u64(rq->query, "size", &y) != 0))
+            return reply_error(a, rs, 400, "bad_request", 0,
+                               "expected leaf=N[&size=M] (numbers 0 .. 2^63-1)");
+        rc = slog_inclusion_text(db, x, y, &body, &len, err, sizeof err);
+        if (rc == ST_NOTFOUND)
+            return reply_error(a, rs, 404, "not_in_log", 0, "%s", err);
+        if (rc != ST_OK)
+            return reply_error(a, rs, 503, "log", 0, "the server log: %s", err);
+    } else if (strcmp(rq->path, "/v1/log/proof/consistency") == 0) {
+        if (query_u64(rq->query, "from", &x) != 0 ||
+            (strstr(rq->query, "to=") && query_u64(rq->query, "to", &y) != 0))
+            return reply_error(a, rs, 400, "bad_request", 0,
+                               "expected from=A[&to=B] (numbers 0 .. 2^63-1)");
+        rc = slog_consistency_text(db, x, y, &body, &len, err, sizeof err);
+        if (rc == ST_NOTFOUND)
+            return reply_error(a, rs, 404, "not_in_log", 0, "%s", err);
+        if (rc != ST_OK)
+            return reply_error(a, rs, 503, "log", 0, "the server log: %s", err);
+    } else {
+        return reply_error(a, rs, 404, "not_found", 0, "no such endpoint");
+    }
+    set_body(rs, 200, "text/plain; charset=utf-8", (uint8_t *)body, strlen(body));
+}
+
 /* ---- metrics ---------------------------------------------------------- */
 
 typedef struct buf {
@@ -1274,6 +1390,8 @@ void app_handle(void *ud, const srv_request *rq, srv_response *rs)
         return handle_reference(a, &dev, rq, rs);
     if (strcmp(rq->path, "/v1/citations") == 0 && strcmp(rq->method, "GET") == 0)
         return handle_citations(a, rq, rs);
+    if (strncmp(rq->path, "/v1/log/", 8) == 0 && strcmp(rq->method, "GET") == 0)
+        return handle_log(a, rq, rs);
     reply_error(a, rs, 404, "not_found", 0, "no such endpoint");
 }
 

@@ -19,6 +19,7 @@ static const audit_cmd commands[] = {
     {"verify-archive", "verify-archive FILE [--key PEM] [--json]   check an exported archive offline", audit_verify_archive},
     {"timeline", "timeline --matter ID [--json] [--reveal]   the full-process record of one matter", audit_timeline},
     {"problems", "problems [--json] [--days N] [--open-days M] [--silent-days N] [--department CODE] [--today YYYY-MM-DD]   what to act on", audit_problems},
+    {"log", "log checkpoint | inclusion --leaf N [--size M] | consistency --from A [--to B]   the server log (docs/log.md)", audit_log_main},
     {NULL, NULL, NULL},
 };
 

@@ -55,4 +55,7 @@ int audit_timeline(const char *data, int argc, char **argv);
 /* audit_problems.c */
 int audit_problems(const char *data, int argc, char **argv);
 
+/* audit_log.c: the server log (docs/log.md). */
+int audit_log_main(const char *data, int argc, char **argv);
+
 #endif

@@ -28,6 +28,7 @@
 #include "patrol.pb-c.h"
 #include "reference.h"
 #include "rules.h"
+#include "slog.h"
 #include "storage.h"
 #include "tls.h"
 #include "validate.h"
@@ -292,7 +293,16 @@ static int cmd_device_revoke(const char *data, int argc, char **argv)
         return die("device revoke", "needs one device id (see 'patrold device list')%s", "");
     if (!(db = open_db(data, "device revoke")))
         return 1;
-    rc = db->ops->device_revoke(db, (int64_t)id);
+    /* The revocation and its leaf in the server log, together. */
+    if ((rc = db->ops->begin(db)) == ST_OK) {
+        rc = db->ops->device_revoke(db, (int64_t)id);
+        if (rc == ST_OK)
+            rc = slog_revocation(db, (int64_t)id, app_now_ms());
+        if (rc == ST_OK)
+            rc = db->ops->commit(db);
+        if (rc != ST_OK)
+            db->ops->rollback(db);
+    }
     if (rc == ST_NOTFOUND)
         fprintf(stderr, "patrold: device revoke: no device %s\n", argv[0]);
     else if (rc != ST_OK)
@@ -901,8 +911,13 @@ static int cmd_lists_import(const char *data, int argc, char **argv)
     protobuf_c_message_pack(&r->base, blob);
     if (!(db = open_db(data, "lists import")))
         goto out;
-    if (db->ops->reference_put(db, blob, len, app_now_ms(), &version) != ST_OK) {
+    /* The import and its leaf in the server log (docs/log.md), together. */
+    if (db->ops->begin(db) != ST_OK ||
+        db->ops->reference_put(db, blob, len, app_now_ms(), &version) != ST_OK ||
+        slog_lists_import(db, version, blob, len, app_now_ms()) != ST_OK ||
+        db->ops->commit(db) != ST_OK) {
         fprintf(stderr, _("patrold: lists import: %s; nothing imported\n"), db->ops->errmsg(db));
+        db->ops->rollback(db);
         goto out;
     }
     lists = (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "lists"));

@@ -407,6 +407,33 @@ typedef struct st_ops {
      * else that period and department). Strings valid during cb only. */
     int (*filings_list)(st_backend *b, const char *period, const char *department,
                         int (*cb)(void *ud, const st_filing *f), void *ud);
+    /* ---- the server log (server/slog.c, docs/log.md): an append-only
+     * RFC 6962 Merkle tree of leaves, kept in the transaction that stores
+     * what the leaf records ---- */
+    /* Number of leaves. */
+    int (*log_size)(st_backend *b, uint64_t *n);
+    /* Append leaf `index` (which must be log_size) with its data and its
+     * leaf hash (also node (0, index)); ST_EXISTS if index is taken. */
+    int (*log_leaf_add)(st_backend *b, uint64_t index, const uint8_t *data, size_t len,
+                        const uint8_t hash[32], int64_t now);
+    /* Leaf data (malloc'd, caller frees); ST_NOTFOUND beyond the log. */
+    int (*log_leaf_get)(st_backend *b, uint64_t index, uint8_t **data, size_t *len);
+    /* The hash of the complete subtree of 2^level leaves from leaf
+     * index << level (level 0: the leaf hash); ST_NOTFOUND if not stored. */
+    int (*log_node_get)(st_backend *b, unsigned level, uint64_t index, uint8_t hash[32]);
+    int (*log_node_put)(st_backend *b, unsigned level, uint64_t index, const uint8_t hash[32]);
+    /* The latest signed checkpoint: its size, root and signed note
+     * (malloc'd, caller frees); ST_NOTFOUND if none was signed yet. */
+    int (*log_checkpoint_latest)(st_backend *b, uint64_t *size, uint8_t root[32], char **note);
+    /* Keep a signed checkpoint (sizes only grow; ST_EXISTS otherwise). */
+    int (*log_checkpoint_put)(st_backend *b, uint64_t size, const uint8_t root[32],
+                              const char *note, int64_t now);
+    /* Every leaf in order, with its data and stored leaf hash; return
+     * non-zero from cb to stop. */
+    int (*log_leaves_each)(st_backend *b,
+                           int (*cb)(void *ud, uint64_t index, const uint8_t *data, size_t len,
+                                     const uint8_t hash[32]),
+                           void *ud);
 } st_ops;
 
 struct st_backend {

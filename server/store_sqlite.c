@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "storage.h"
+#include "store_sqlite_log.h"
 #include "store_sqlite_report.h"
 #include "store_sqlite_index.h"
 #include "store_sqlite_audit.h"
@@ -25,6 +26,7 @@ typedef struct sq {
     st_backend base;
     sqlite3 *db;
     sqlite3_stmt *q[Q_COUNT];
+    void *log; /* store_sqlite_log.c's statements */
     sqlite3_stmt *xq[SQX_SLOTS]; /* store_sqlite_index.c's */
     char err[256];
 } sq;
@@ -105,7 +107,8 @@ static const char migration_4[] =
     "CREATE TRIGGER report_filings_no_delete BEFORE DELETE ON report_filings"
     "  BEGIN SELECT RAISE(ABORT, 'filed reports are append-only'); END;";
 
-static const char *const migrations[] = {migration_1, migration_2, sqx_migration_index, migration_4};
+static const char *const migrations[] = {migration_1, migration_2, sqx_migration_index, migration_4,
+                                          sqlog_migration};
 #define SCHEMA_VERSION (int)(sizeof migrations / sizeof migrations[0])
 
 static int fail(sq *s, int rc)
@@ -242,6 +245,7 @@ static void sq_close(st_backend *b)
         sqlite3_finalize(s->q[i]);
     for (int i = 0; i < SQX_SLOTS; i++)
         sqlite3_finalize(s->xq[i]);
+    sqlog_release(s->log);
     sqlite3_close_v2(s->db);
     free(s);
 }
@@ -919,7 +923,28 @@ static const st_ops sqlite_ops = {
     /* Reports (store_sqlite_report.c). */
     .report_entries = sqr_report_entries, .filing_put = sqr_filing_put,
     .filings_list = sqr_filings_list,
+    /* The server log (store_sqlite_log.c). */
+    .log_size = sqlog_size, .log_leaf_add = sqlog_leaf_add, .log_leaf_get = sqlog_leaf_get,
+    .log_node_get = sqlog_node_get, .log_node_put = sqlog_node_put,
+    .log_checkpoint_latest = sqlog_checkpoint_latest,
+    .log_checkpoint_put = sqlog_checkpoint_put, .log_leaves_each = sqlog_leaves_each,
 };
+
+/* Lent to store_sqlite_log.c (store_sqlite_log.h). */
+sqlite3 *sq_log_db(st_backend *b)
+{
+    return ((sq *)b)->db;
+}
+
+void **sq_log_slot(st_backend *b)
+{
+    return &((sq *)b)->log;
+}
+
+int sq_log_fail(st_backend *b, int rc)
+{
+    return fail((sq *)b, rc);
+}
 
 /* For store_sqlite_audit.c: the connection and the error buffer. */
 sqlite3 *sq_audit_db(st_backend *b)
