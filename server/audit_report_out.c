@@ -172,13 +172,20 @@ static void title_of(const cJSON *j, char *out, size_t len)
                  cJSON_IsString(d) ? d->valuestring : "全县");
 }
 
+/* A value of the reporter block for people: the county unit is 全县. */
+static const char *block_value(const cJSON *b, const char *key)
+{
+    const char *v = cJSON_GetObjectItemCaseSensitive(b, key)->valuestring;
+    return strcmp(key, "unit") == 0 && strcmp(v, "county") == 0 ? "全县" : v;
+}
+
 static void block_text(const cJSON *j, FILE *f, int csv)
 {
     const cJSON *b = cJSON_GetObjectItemCaseSensitive(j, "filing_block");
     const char *k[] = {"unit", "reporter", "phone", "date"};
     const char *zh[] = {"填报单位", "报表人", "联系电话", "填报日期"};
     for (int i = 0; i < 4; i++) {
-        const char *v = cJSON_GetObjectItemCaseSensitive(b, k[i])->valuestring;
+        const char *v = block_value(b, k[i]);
         if (csv)
             fprintf(f, "%s,\"%s\"\n", zh[i], v); /* values are checked to hold no quote */
         else
@@ -292,7 +299,7 @@ int rpt_print_csv(const cJSON *j, FILE *f)
         for (int i = 0; i < 4; i++) {
             csv_cell(f, zh[i]);
             fputc(',', f);
-            csv_cell(f, cJSON_GetObjectItemCaseSensitive(b, k[i])->valuestring);
+            csv_cell(f, block_value(b, k[i]));
             fputs("\r\n", f);
         }
     }
@@ -352,7 +359,7 @@ int rpt_write_xlsx(const cJSON *j, const char *path)
             for (int i = 0; i < 4; i++) {
                 worksheet_write_string(ws, (lxw_row_t)(g.rows + 3 + (size_t)i), 0, zh[i], bold);
                 worksheet_write_string(ws, (lxw_row_t)(g.rows + 3 + (size_t)i), 1,
-                                       cJSON_GetObjectItemCaseSensitive(b, k[i])->valuestring,
+                                       block_value(b, k[i]),
                                        NULL);
             }
         }
