@@ -786,6 +786,11 @@ typedef struct rc_ctx {
     uint8_t *receipt; /* encoded Receipt, malloc'd */
     size_t len;
     Patrol__V1__ReceiptBody *body;
+    uint8_t *ack;    /* the whole stored answer (receipt, log checkpoint and
+                      * inclusion proof), malloc'd */
+    size_t ack_len;
+    int has_log;
+    char *checkpoint; /* the signed note, malloc'd, or NULL */
 } rc_ctx;
 
 static int ack_cb(void *ud, const uint8_t *ack, size_t len, int64_t created_ms)
@@ -804,6 +809,12 @@ static int ack_cb(void *ud, const uint8_t *ack, size_t len, int64_t created_ms)
                 c->len = patrol__v1__receipt__pack(a->receipt, c->receipt);
                 c->body = b;
                 b = NULL;
+                if ((c->ack = malloc(len ? len : 1))) {
+                    memcpy(c->ack, ack, len);
+                    c->ack_len = len;
+                }
+                if (a->log_checkpoint && a->log_checkpoint[0] && a->log_leaf)
+                    c->checkpoint = strdup(a->log_checkpoint);
             }
         }
         if (b)
@@ -943,7 +954,7 @@ static int build(exporter *x, px_key *server_key)
         st_device d;
         px_key *k = NULL;
         const char *why;
-        rc_ctx rc = {0, NULL, 0, NULL};
+        rc_ctx rc;
         if (x->db->ops->device_get(x->db, x->devs[i], &d) != ST_OK ||
             px_key_from_public_der(d.public_key, d.public_key_len, &k, &why) != 0 ||
             px_key_public_pem(k, pem, sizeof pem) != 0) {
@@ -953,6 +964,7 @@ static int build(exporter *x, px_key *server_key)
             return -1;
         }
         px_key_free(k);
+        memset(&rc, 0, sizeof rc);
         snprintf(path, sizeof path, "keys/device-%lld.pem", (long long)d.id);
         snprintf(what, sizeof what, "设备公钥（PEM）：终端 %lld %s（%s）", (long long)d.id, d.name,
                  d.department);
@@ -995,6 +1007,24 @@ static int build(exporter *x, px_key *server_key)
                 }
             }
             cJSON_Delete(o);
+            if (rc.ack) {
+                snprintf(path, sizeof path, "receipts/device-%lld.ack", (long long)d.id);
+                snprintf(what, sizeof what,
+                         "服务器的批次应答（protobuf Ack）：回执、服务器日志检查点与包含证明");
+                if ((m = add_member(x, path, what)))
+                    ar_put(&m->data, rc.ack, rc.ack_len);
+            }
+            if (rc.checkpoint) {
+                snprintf(path, sizeof path, "receipts/device-%lld.checkpoint", (long long)d.id);
+                snprintf(what, sizeof what,
+                         "服务器日志检查点（C2SP signed note，服务器密钥签名）：终端 %lld 第 %" PRIu64
+                         " 条在日志中",
+                         (long long)d.id, rc.body->last_seq);
+                if ((m = add_member(x, path, what)))
+                    ar_puts(&m->data, rc.checkpoint);
+            }
+            free(rc.ack);
+            free(rc.checkpoint);
             free(rc.receipt);
             patrol__v1__receipt_body__free_unpacked(rc.body, NULL);
         }

@@ -27,6 +27,8 @@
 #include "audit_archive.h"
 #include "crypto.h"
 #include "entry.h"
+#include "slog.h"
+#include "tlog.h"
 #include "validate.h"
 
 #define CMD "verify-archive"
@@ -49,7 +51,7 @@ typedef struct checker {
     int json;
     cJSON *problems;
     unsigned long failures;
-    unsigned long entries, chain_links, receipts;
+    unsigned long entries, chain_links, receipts, log_proofs;
     char fingerprint[65];
 } checker;
 
@@ -467,6 +469,71 @@ static void check_receipts(checker *c, px_key *server)
     }
 }
 
+/* receipts/device-<n>.ack: the stored batch answer. Its checkpoint must be
+ * signed by the server key and its inclusion proof must show the entry
+ * its receipt acknowledges (device, last_seq, head) in that log. */
+static void check_log_proofs(checker *c, px_key *server)
+{
+    for (size_t i = 0; i < c->nm; i++) {
+        amember *m = &c->ms[i];
+        Patrol__V1__Ack *a;
+        Patrol__V1__ReceiptBody *b = NULL;
+        size_t n = strlen(m->path);
+        char origin[256], leaf[SLOG_LEAF_MAX];
+        uint64_t size;
+        uint8_t root[TLOG_HASH_LEN], lh[TLOG_HASH_LEN], (*proof)[TLOG_HASH_LEN] = NULL;
+        size_t tlen;
+        if (strncmp(m->path, "receipts/", 9) != 0 || n < 4 || strcmp(m->path + n - 4, ".ack") != 0)
+            continue;
+        if (!(a = patrol__v1__ack__unpack(NULL, m->data.n, (const uint8_t *)m->data.p))) {
+            problem(c, "bad_log_proof", "%s is not a batch answer", m->path);
+            continue;
+        }
+        if (!a->log_checkpoint || !a->log_checkpoint[0] || !a->log_leaf) {
+            patrol__v1__ack__free_unpacked(a, NULL); /* made before the log */
+            continue;
+        }
+        if (!a->receipt ||
+            !(b = patrol__v1__receipt_body__unpack(NULL, a->receipt->body.len,
+                                                   a->receipt->body.data)) ||
+            b->device.len != 32 || b->head_hash.len != 32) {
+            problem(c, "bad_log_proof", "%s holds no usable receipt", m->path);
+        } else if (tlog_note_verify(server, a->log_checkpoint, strlen(a->log_checkpoint)) != 0) {
+            problem(c, "bad_log_proof", "%s: the log checkpoint is not signed by the server key",
+                    m->path);
+        } else if (tlog_checkpoint_parse(a->log_checkpoint, strlen(a->log_checkpoint), origin,
+                                         sizeof origin, &size, root, &tlen) != 0 ||
+                   a->n_log_inclusion > TLOG_MAX_PROOF) {
+            problem(c, "bad_log_proof", "%s: the log checkpoint cannot be read", m->path);
+        } else if (!(proof = calloc(a->n_log_inclusion + 1, sizeof *proof))) {
+            problem(c, "out_of_memory", "out of memory");
+        } else {
+            int ok = 1;
+            for (size_t k = 0; k < a->n_log_inclusion; k++) {
+                if (a->log_inclusion[k].len != TLOG_HASH_LEN)
+                    ok = 0;
+                else
+                    memcpy(proof[k], a->log_inclusion[k].data, TLOG_HASH_LEN);
+            }
+            if (!ok || slog_entry_leaf(b->device.data, b->last_seq, b->head_hash.data, leaf) < 0 ||
+                tlog_leaf_hash(leaf, strlen(leaf), lh) != 0 ||
+                tlog_verify_inclusion(a->log_leaf - 1, size, lh,
+                                      (const uint8_t(*)[TLOG_HASH_LEN])proof,
+                                      a->n_log_inclusion, root) != 0)
+                problem(c, "bad_log_proof",
+                        "%s: the inclusion proof does not show entry %" PRIu64
+                        " in the log of %" PRIu64 " leaves",
+                        m->path, b->last_seq, size);
+            else
+                c->log_proofs++;
+        }
+        free(proof);
+        if (b)
+            patrol__v1__receipt_body__free_unpacked(b, NULL);
+        patrol__v1__ack__free_unpacked(a, NULL);
+    }
+}
+
 int audit_verify_archive(const char *data, int argc, char **argv)
 {
     checker c;
@@ -541,6 +608,7 @@ int audit_verify_archive(const char *data, int argc, char **argv)
         goto done;
     check_entries(&c);
     check_receipts(&c, key);
+    check_log_proofs(&c, key);
 done:
     if (c.json) {
         cJSON *o = cJSON_CreateObject();
@@ -551,6 +619,7 @@ done:
             cJSON_AddNumberToObject(o, "entries_verified", (double)c.entries);
             cJSON_AddNumberToObject(o, "chain_links", (double)c.chain_links);
             cJSON_AddNumberToObject(o, "receipts_verified", (double)c.receipts);
+            cJSON_AddNumberToObject(o, "log_inclusion_proofs", (double)c.log_proofs);
             cJSON_AddStringToObject(o, "server_key_sha256", c.fingerprint);
             cJSON_AddItemToObject(o, "problems", c.problems);
             c.problems = NULL;
@@ -562,8 +631,9 @@ done:
         }
     } else if (!c.failures) {
         printf("archive OK: %s: %zu files match SHA256SUMS, signed by server key %s;"
-               " %lu entries verified with their device keys, %lu chain links, %lu receipts\n",
-               file, c.nm, c.fingerprint, c.entries, c.chain_links, c.receipts);
+               " %lu entries verified with their device keys, %lu chain links, %lu receipts,"
+               " %lu log inclusion proofs\n",
+               file, c.nm, c.fingerprint, c.entries, c.chain_links, c.receipts, c.log_proofs);
     }
     if (c.failures)
         audit_fail(CMD, "%s is refused: %lu problems (see above)", file, c.failures);

@@ -151,6 +151,18 @@ check "the recording is the original, byte for byte" \
 check "the device key and the device CA certificate are included" \
     sh -c "grep -q 'BEGIN PUBLIC KEY' '$X/keys/device-$DEV.pem' && cmp -s '$DATA/ca.crt' '$X/keys/device-ca.crt'"
 check "the server's signed receipt is included" test -s "$X/receipts/device-$DEV.receipt"
+"$PATROLD" audit verify-archive "$AR" --json >"$WORK/va.json" 2>/dev/null
+jfile_check "verify-archive checks the receipt and the log checkpoint's inclusion proof of the device's head" \
+    "$WORK/va.json" "j['ok'] and j['receipts_verified'] == 1 and j['log_inclusion_proofs'] == 1"
+"$PY" - "$X/receipts/device-$DEV.checkpoint" "$WORK/cp" <<'EOF'
+import base64, sys
+text, sigs = open(sys.argv[1]).read().split("\n\n", 1)
+b = base64.b64decode(sigs.strip().split("\n")[0].split(" ")[-1])
+open(sys.argv[2] + ".txt", "w").write(text + "\n")
+open(sys.argv[2] + ".sig", "wb").write(b[4:])
+EOF
+check "the log checkpoint in the archive verifies with openssl and server-key.pem" \
+    sh -c "openssl dgst -sha256 -verify '$X/server-key.pem' -signature '$WORK/cp.sig' '$WORK/cp.txt' | grep -q 'Verified OK'"
 check "the minutes (personal privacy) appear nowhere in the redacted archive" \
     sh -c "! grep -rqF '13800000000' '$X'"
 check "the interview's raw signed entry is left out" test ! -e "$X/entries/$DEV-$INTERVIEW.entry"
@@ -270,6 +282,9 @@ mktar resigned-swap "a = get('entries/$DEV-2.entry'); b = get('entries/$DEV-3.en
 refused resigned-swap seq_mismatch "entries/$DEV-2.entry"
 mktar resigned-receipt "get('receipts/device-$DEV.receipt')[1] = b'not a receipt'; resign('$DATA/receipt.key')"
 refused resigned-receipt bad_receipt "receipts/device-$DEV.receipt"
+
+mktar resigned-log "x = get('receipts/device-$DEV.ack'); d = bytearray(x[1]); o = d.find(b'patrold/'); r = d.find(b'\\n', d.find(b'\\n', o) + 1) + 1; d[r] = ord('B') if d[r] != ord('B') else ord('C'); x[1] = bytes(d); resign('$DATA/receipt.key')"
+refused resigned-log bad_log_proof "receipts/device-$DEV.ack"
 
 mktar dotdot "add('../x')"
 refused dotdot bad_path ../x
