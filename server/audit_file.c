@@ -2,8 +2,9 @@
  * [--department CODE]`: freeze a report for filing (备案) as the next
  * version of its period, signed with the server's receipt key, in the
  * database (report_filings, append-only; later ingest does not change
- * it), saying figure by figure what changed since the previous version;
- * `audit filed [--json]` lists the filings and checks each signature. */
+ * it) and as a leaf of the server log (slog.h), saying figure by figure
+ * what changed since the previous version; `audit filed [--json]` lists
+ * the filings and checks each signature. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "audit.h"
 #include "audit_report.h"
 #include "crypto.h"
+#include "slog.h"
 #include "validate.h"
 
 typedef struct prev {
@@ -115,7 +117,9 @@ int audit_file_run(const char *data, int argc, char **argv)
     px_key *key = NULL;
     cJSON *j = NULL, *old = NULL, *changes, *filing;
     prev p = {NULL, 0, 0};
-    char *path = NULL, *kpath = NULL, *text = NULL, err[256], hex[65];
+    char *path = NULL, *kpath = NULL, *text = NULL, err[256], hex[65], leafdata[SLOG_LEAF_MAX];
+    uint64_t leaf = 0;
+    int n;
     const char *why;
     struct timespec now;
     st_filing f;
@@ -198,14 +202,24 @@ int audit_file_run(const char *data, int argc, char **argv)
         status = audit_fail(cmd, "storing the filing: %s", db->ops->errmsg(db));
         goto exit;
     }
+    /* The filing is a leaf of the server log (docs/report.md), in the
+     * same transaction: durable exactly when the filing is. */
+    px_format_hex(f.sha256, 32, hex);
+    n = snprintf(leafdata, sizeof leafdata, "patrol-report\n%s\n%s\n%lld\n%s\n%lld\n", o.period,
+                 unit_of(o.department), (long long)version, hex, (long long)now_ms);
+    if (n < 0 || (size_t)n >= sizeof leafdata ||
+        slog_append(db, leafdata, (size_t)n, now_ms, &leaf) != ST_OK) {
+        status = audit_fail(cmd, "adding the filing to the server log: %s", db->ops->errmsg(db));
+        goto exit;
+    }
     if (db->ops->commit(db) != ST_OK) {
         status = audit_fail(cmd, "storing the filing: %s", db->ops->errmsg(db));
         goto exit;
     }
     began = 0;
-    px_format_hex(f.sha256, 32, hex);
-    printf("filed report %s (%s) as version %lld, sha256 %s, signed with the receipt key\n",
-           o.period, unit_of(o.department), (long long)version, hex);
+    printf("filed report %s (%s) as version %lld, sha256 %s, signed with the receipt key,"
+           " server log leaf %llu\n",
+           o.period, unit_of(o.department), (long long)version, hex, (unsigned long long)leaf);
     if (p.report && nchanges == 0) {
         printf("unchanged since version %lld\n", (long long)p.version);
     } else if (p.report) {

@@ -225,6 +225,11 @@ section "filing (备案): versions, what changed, signatures"
 srv audit file --month "$MONTH" >"$OUT" 2>"$ERR"
 check "audit file --month $MONTH exits 0" test $? -eq 0
 check "audit file says version 1" grep -q "filed report $MONTH (county) as version 1" "$OUT"
+LEAF=$(sed -n 's/.*server log leaf \([0-9]*\)$/\1/p' "$OUT")
+check "the filing is a leaf of the server log" test -n "$LEAF"
+check "the leaf names the period, the unit, the version and the report's hash" test \
+    "$(sq "SELECT data FROM log_leaves WHERE idx = $LEAF" 2>/dev/null | head -n 4 | tr '\n' ' ')" = \
+    "patrol-report $MONTH county 1 "
 V1=$(sq "SELECT hex(sha256) || hex(sig) || hex(report) FROM report_filings WHERE version = 1")
 V1_JSON=$(sq "SELECT report FROM report_filings WHERE version = 1")
 check "version 1 holds the report as made" test -n "$V1"
