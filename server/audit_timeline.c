@@ -336,6 +336,8 @@ static cJSON *json_entry(timeline *t, const tl_entry *x)
     cJSON_AddStringToObject(o, "label", k ? k->label : x->e->kind);
     cJSON_AddItemToObject(o, "device_time", json_time(x->e->wall_ms));
     cJSON_AddItemToObject(o, "received", json_time(x->received_ms));
+    /* The receipt bounds the device time: a clock ahead of the server's. */
+    cJSON_AddBoolToObject(o, "after_receipt", x->received_ms > 0 && x->e->wall_ms > x->received_ms);
     if (x->e->location) {
         cJSON *p = cJSON_AddObjectToObject(o, "place");
         cJSON_AddNumberToObject(p, "lat", (double)x->e->location->lat_e7 / 1e7);
@@ -432,7 +434,10 @@ static void text_entry(timeline *t, const tl_entry *x)
     fmt_bj(x->received_ms, b2, sizeof b2);
     printf("\n%s  %s (device %lld) #%llu  %s: %s\n", b1, device_name(t, x->device),
            (long long)x->device, (unsigned long long)x->seq, x->e->kind, k ? k->label : "");
-    printf("    received by the server %s\n", b2);
+    printf("    received by the server %s%s\n", b2,
+           x->received_ms > 0 && x->e->wall_ms > x->received_ms
+               ? " (BEFORE the device time: the device clock was ahead)"
+               : "");
     if (x->e->location)
         printf("    place %.7f, %.7f (within %u m)\n", (double)x->e->location->lat_e7 / 1e7,
                (double)x->e->location->lon_e7 / 1e7, x->e->location->accuracy_m);

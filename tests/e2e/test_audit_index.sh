@@ -209,7 +209,7 @@ jfile_checks "$WORK/tl.json" \
     "the photo held by the server" \
     "[(e['evidence']['sha256'], e['evidence']['held']) for e in j['entries'] if e['kind']=='evidence.add'] == [('$PHOTO_SHA', True)]" \
     "place, device and receipt times in UTC" \
-    "j['entries'][0]['place']['lat'] == 33.7212345 and j['entries'][0]['device_time'].endswith('Z') and all(e['received'] >= e['device_time'][:17] for e in j['entries'])" \
+    "j['entries'][0]['place']['lat'] == 33.7212345 and j['entries'][0]['device_time'].endswith('Z') and all(e['received'] >= e['device_time'][:17] for e in j['entries']) and not any(e['after_receipt'] for e in j['entries'])" \
     "no flag on a lawful matter" "all(e['flags'] == [] for e in j['entries'])"
 srv audit timeline --matter "$M1" --json --reveal >"$WORK/tl-reveal.json" 2>"$ERR"
 jfile_check "--reveal shows the confidential content" "$WORK/tl-reveal.json" \
