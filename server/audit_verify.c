@@ -283,6 +283,7 @@ static void note_evidence(verifier *v, const st_audit_entry *row, const Patrol__
         return;
     }
     r = &v->evs[v->nevs++];
+    memset(r, 0, sizeof *r);
     snprintf(r->sha, sizeof r->sha, "%s", sha);
     r->device = row->device;
     r->seq = row->seq;
