@@ -1,6 +1,6 @@
 /* slog.h -- patrold's server log (docs/log.md): the leaves the server
  * appends (accepted entries, enrolments, revocations, list imports), the
- * Merkle tree over them (server/tlog.c) kept through the storage interface,
+ * Merkle tree over them (proto/tlog.c) kept through the storage interface,
  * signed checkpoints that never contradict an earlier one, and the proof
  * bodies served to terminals and printed for supervisors.
  *

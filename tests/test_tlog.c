@@ -1,4 +1,4 @@
-/* test_tlog.c -- server/tlog.c: RFC 6962 tree heads against known answers
+/* test_tlog.c -- proto/tlog.c: RFC 6962 tree heads against known answers
  * (computed by tests/tlog_ref.py, an independent hashlib implementation,
  * and the certificate-transparency test leaves), inclusion and consistency
  * proofs for every (leaf, size) and (from, to) pair up to a few hundred,

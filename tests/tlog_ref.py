@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """tlog_ref.py -- an independent RFC 6962 implementation (hashlib only) that
-checks server/tlog.c: the tree heads, inclusion and consistency proofs that
+checks proto/tlog.c: the tree heads, inclusion and consistency proofs that
 `test_tlog --vectors` prints are recomputed here from the leaves and the
 proofs are verified with RFC 9162's algorithms.
 

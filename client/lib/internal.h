@@ -11,7 +11,7 @@
 #include "crypto.h"
 #include "patrol.pb-c.h"
 
-#define PX_SCHEMA_VERSION 5
+#define PX_SCHEMA_VERSION 6
 #define PX_APPLICATION_ID 0x50545231 /* "PTR1": marks a patrol store */
 
 struct patrol {
@@ -137,6 +137,20 @@ typedef int (*px_get_fn)(void *ud, const char *path, size_t max, long *status, u
  * caller reports it after the rest of the sync); a server without the
  * endpoint (404) is not an error. */
 int px_sync_cited(patrol *p, px_get_fn get, void *ud, uint64_t *pulled);
+
+/* sync_log.c: the server log's checkpoint and inclusion proof in a batch's
+ * Ack (docs/log.md "Receipts"). check verifies them (the checkpoint's
+ * signature with the receipt key, the proof of the batch's last accepted
+ * entry, rebuilt from the journal) into *out (present 0: the server sent
+ * none); keep stores it if it is newer than the one kept for the server. */
+typedef struct px_log_checkpoint {
+    int present;
+    uint64_t size;
+    char note[1024];
+} px_log_checkpoint;
+int px_sync_log_check(patrol *p, const px_key *receipt_key, const Patrol__V1__Ack *ack,
+                      px_log_checkpoint *out);
+int px_sync_log_keep(patrol *p, const uint8_t pin[PX_HASH_LEN], const px_log_checkpoint *c);
 
 /* Make "<prefix>-<dev8>-<seq>" ids. */
 void px_make_id(const patrol *p, char prefix, uint64_t seq, char *out, size_t len);

@@ -156,6 +156,11 @@ static const char *const migrations[] = {
     /* 4 -> 5: the cursor of the county-wide citations pull (GET
      * /v1/citations, sync_cited.c): the last citation id stored in cited. */
     "ALTER TABLE sync_state ADD COLUMN cited_since INTEGER NOT NULL DEFAULT 0;",
+    /* 5 -> 6: the newest checkpoint of each server's log (docs/log.md), as
+     * a batch's Ack brought it, its signature and the inclusion proof of
+     * the batch's last entry verified (sync_log.c). */
+    "CREATE TABLE log_checkpoint(server_pin TEXT PRIMARY KEY, size INTEGER NOT NULL,"
+    "  note TEXT NOT NULL, received_ms INTEGER NOT NULL);",
 };
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 

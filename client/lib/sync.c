@@ -1390,6 +1390,7 @@ static int take_ack(syncer *s, const px_batch *b, const uint8_t id[PX_BATCH_ID_L
     Patrol__V1__Ack *ack = patrol__v1__ack__unpack(NULL, a->len, a->body);
     Patrol__V1__EntryAck *rej = NULL;
     px_receipt rc;
+    px_log_checkpoint lc;
     char reason[64] = "", detail[256] = "", other[160] = "";
     uint64_t prev = s->acked, accepted = 0, dup = 0, rej_seq = 0;
     const char *why;
@@ -1416,6 +1417,10 @@ static int take_ack(syncer *s, const px_batch *b, const uint8_t id[PX_BATCH_ID_L
                       (unsigned long long)b->first, (unsigned long long)b->last, why);
         goto exit;
     }
+    /* The server log's checkpoint and proof, when sent: checked before
+     * anything is marked synced. */
+    if ((err = px_sync_log_check(p, s->receipt_key, ack, &lc)))
+        goto exit;
     for (size_t i = 0; i < ack->n_entries; i++) {
         Patrol__V1__EntryAck *e = ack->entries[i];
         if (e->status == PATROL__V1__ENTRY_STATUS__ACCEPTED)
@@ -1469,6 +1474,8 @@ static int take_ack(syncer *s, const px_batch *b, const uint8_t id[PX_BATCH_ID_L
     }
     if (match) {
         if ((err = store_receipt(s, id, &rc, ack->receipt, rej_seq, reason, detail)))
+            goto exit;
+        if ((err = px_sync_log_keep(p, s->pin, &lc)))
             goto exit;
         s->acked = rc.last_seq;
         s->r->acked_seq = rc.last_seq;

@@ -13,7 +13,11 @@
 #    serve runs.
 # 3. Refusals: a leaf beyond the checkpoint, a malformed query, no client
 #    certificate.
-# 4. Tampering: an edited leaf changes the root (Python) and `audit log
+# 4. The terminal checks the checkpoint and proof of each receipt and keeps
+#    the newest checkpoint (client/lib/sync_log.c).
+# 5. A stored subtree changed under the latest checkpoint: patrold refuses
+#    to sign (and so to store the batch).
+# 6. Tampering: an edited leaf changes the root (Python) and `audit log
 #    checkpoint` names it; a revocation is a leaf.
 #
 # usage: test_log.sh PATH/TO/patrold PATH/TO/patrol PATH/TO/e2e_wire
@@ -39,6 +43,11 @@ jcheck "GET /v1/log/checkpoint answers 200 text" 'j["status"] == 200 and j["cont
 sq "SELECT idx, hex(data) FROM log_leaves ORDER BY idx" -separator ' ' | tr 'A-F' 'a-f' >"$WORK/leaves"
 N1=$($LV root "$WORK/cp1" "$WORK/leaves")
 check "the checkpoint's root is the RFC 6962 root of the leaves (Python)" test -n "$N1"
+# The terminal checked the receipt's checkpoint and proof and kept it: no
+# leaf came between its sync and this GET, so it is the same checkpoint.
+sqlite3 "$A/patrol.db" "SELECT note FROM log_checkpoint" >"$WORK/kept"
+{ cat "$WORK/cp1"; echo; } >"$WORK/cp1.nl" # sqlite3 ends the value with one more newline
+check "the terminal keeps the checkpoint of its sync's last receipt" cmp -s "$WORK/kept" "$WORK/cp1.nl"
 NE=$(sq "SELECT count(*) FROM entries")
 check "the log holds lists import + enrolment + $NE entries ($N1)" test "$N1" -eq $((NE + 2))
 check "leaf 0 is the list import" test "$(sq "SELECT CAST(data AS TEXT) FROM log_leaves WHERE idx = 0" | head -1)" = "patrol-lists"
@@ -128,6 +137,31 @@ check "the next checkpoint covers it ($N4 = $N2 + 1)" test "$N4" -eq $((N2 + 1))
 get "/v1/log/proof/consistency?from=$N2&to=$N4" "$WORK/cons2"
 check "and is consistent with the receipt's" $LV consistency "$WORK/cp2" "$WORK/cp4" "$WORK/cons2"
 : "$B_TOKEN"
+
+section "the terminal keeps the newest checkpoint"
+pt_ok "inspector add (terminal)" "$A" inspector add --id wangfang --name 王芳 --cert-no 32132300118
+pt_ok "sync again" "$A" sync
+KEPT=$(sqlite3 "$A/patrol.db" "SELECT size FROM log_checkpoint")
+check "the terminal keeps the newer checkpoint ($KEPT = $N4 + 1)" test "$KEPT" -eq $((N4 + 1))
+sqlite3 "$A/patrol.db" "SELECT note FROM log_checkpoint" >"$WORK/kept2"
+$LV split "$WORK/kept2" "$WORK/kept2.txt" "$WORK/kept2.sig" >/dev/null
+check "openssl verifies the kept checkpoint" \
+    openssl dgst -sha256 -verify "$WORK/receipt.pub" -signature "$WORK/kept2.sig" "$WORK/kept2.txt"
+
+section "never two inconsistent checkpoints"
+NCP=$(sq "SELECT count(*) FROM log_checkpoints")
+# the largest stored subtree from leaf 0: in every later proof
+TOP=$(sq "SELECT max(level) FROM log_nodes")
+SAVED=$(sq "SELECT hex(hash) FROM log_nodes WHERE level = $TOP AND idx = 0")
+sq "DROP TRIGGER log_nodes_no_update; UPDATE log_nodes SET hash = zeroblob(32) WHERE level = $TOP AND idx = 0"
+pt_ok "inspector add (terminal)" "$A" inspector add --id zhaolei --name 赵磊 --cert-no 32132300119
+pt "$A" sync
+check "a sync after a stored subtree changed fails (exit $RC)" test "$RC" -ne 0
+check "patrold refuses to sign: not consistent with its latest signed checkpoint" \
+    grep -q "not consistent with its latest signed checkpoint" "$SERVER_LOG"
+check "no checkpoint was signed" test "$(sq "SELECT count(*) FROM log_checkpoints")" -eq "$NCP"
+check "and the batch was not stored" test "$(sq "SELECT count(*) FROM entries WHERE kind = 'inspector.add' AND object = 'zhaolei'")" -eq 0
+sq "UPDATE log_nodes SET hash = X'$SAVED' WHERE level = $TOP AND idx = 0"
 
 section "tampering"
 stop_server "$SERVER_PID"

@@ -1,4 +1,6 @@
-/* tlog.h -- the Merkle tree of patrold's log, hashed exactly as RFC 6962
+/* tlog.h -- the Merkle tree of the server log (docs/log.md), shared by
+ * patrold (which keeps it) and the terminal (which checks its receipts'
+ * proofs), hashed exactly as RFC 6962
  * (leaf SHA-256(0x00 || data), node SHA-256(0x01 || left || right), the
  * tree of n leaves split at the largest power of two below n), inclusion
  * and consistency proofs (RFC 6962 2.1.1/2.1.2, verified as RFC 9162
@@ -9,8 +11,8 @@
  * that gives the hash of a complete, aligned subtree. Functions return 0
  * on success and -1 on failure.
  */
-#ifndef SRV_TLOG_H
-#define SRV_TLOG_H
+#ifndef PX_TLOG_H
+#define PX_TLOG_H
 
 #include <stddef.h>
 #include <stdint.h>
