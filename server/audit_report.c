@@ -632,7 +632,8 @@ static int cmp_str(const void *a, const void *b)
 
 static void pass2(rep *r)
 {
-    qsort(r->matters, r->nmatters, sizeof *r->matters, cmp_str);
+    if (r->nmatters)
+        qsort(r->matters, r->nmatters, sizeof *r->matters, cmp_str);
     for (size_t i = 0; i < r->nmatters && !r->failed; i++) {
         mload l;
         px_matter m;
@@ -674,7 +675,7 @@ static int flag_cb(void *ud, const st_flag_row *f)
 {
     rep *r = ud;
     entwall key = {f->f.device, f->f.seq, 0}, *w;
-    w = bsearch(&key, r->walls, r->nwalls, sizeof *r->walls, cmp_wall);
+    w = r->nwalls ? bsearch(&key, r->walls, r->nwalls, sizeof *r->walls, cmp_wall) : NULL;
     if (w && in_period(r, w->wall))
         add(r, dept_of(r, f->f.device), "rule_flags", f->f.rule, 1);
     return r->failed;
@@ -702,8 +703,11 @@ static int64_t rank(const i64v *x, int p)
 static void finish_scope(rep *r, scope *s)
 {
     int64_t *v;
-    qsort(s->delivery.v, s->delivery.n, sizeof *s->delivery.v, cmp_i64);
-    qsort(s->sync.v, s->sync.n, sizeof *s->sync.v, cmp_i64);
+    /* qsort's array may not be NULL, even for no elements */
+    if (s->delivery.n)
+        qsort(s->delivery.v, s->delivery.n, sizeof *s->delivery.v, cmp_i64);
+    if (s->sync.n)
+        qsort(s->sync.v, s->sync.n, sizeof *s->sync.v, cmp_i64);
     if ((v = counter(r, s, "documents", "delay_median_days")))
         *v = rank(&s->delivery, 50);
     if ((v = counter(r, s, "documents", "delay_max_days")))
@@ -755,7 +759,8 @@ static cJSON *dynamic_rows(const rep *r, const char *table)
             }
             k[n++] = r->sc[i].c[j].row;
         }
-    qsort(k, n, sizeof *k, cmp_str);
+    if (n)
+        qsort(k, n, sizeof *k, cmp_str);
     for (size_t i = 0; i < n; i++)
         if (i == 0 || strcmp(k[i], k[i - 1]) != 0)
             cJSON_AddItemToArray(keys, cJSON_CreateString(k[i]));
@@ -922,7 +927,8 @@ cJSON *rpt_build(st_backend *db, const rpt_opts *o, int64_t now_ms, const char *
     pass2(&r);
     if (r.failed)
         goto exit;
-    qsort(r.walls, r.nwalls, sizeof *r.walls, cmp_wall);
+    if (r.nwalls)
+        qsort(r.walls, r.nwalls, sizeof *r.walls, cmp_wall);
     if (db->ops->flags_list(db, 0, NULL, flag_cb, &r) != ST_OK) {
         if (!r.failed)
             audit_fail(cmd, "reading rule flags: %s", db->ops->errmsg(db));
@@ -944,7 +950,7 @@ cJSON *rpt_build(st_backend *db, const rpt_opts *o, int64_t now_ms, const char *
         /* departments by code, the county last */
         scope county = r.sc[0];
         memmove(r.sc, r.sc + 1, (r.nsc - 1) * sizeof *r.sc);
-        qsort(r.sc, r.nsc - 1, sizeof *r.sc, cmp_scope);
+        qsort(r.sc, r.nsc - 1, sizeof *r.sc, cmp_scope); /* nsc > 1 */
         r.sc[r.nsc - 1] = county;
     }
     if (r.failed)
