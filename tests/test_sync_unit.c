@@ -38,6 +38,7 @@
 #include "entry.h"
 #include "frame.h"
 #include "patrol.pb-c.h"
+#include "tlog.h"
 #include "tls.h"
 #include "validate.h"
 
@@ -628,6 +629,11 @@ typedef struct fake {
     int corrupt_evidence; /* flip a stored byte: the hash will not match */
     uint64_t ref_version;
     int ref_excluded_flexible; /* reference data that marks public_safety flexible */
+    /* the server log in Acks (docs/log.md): 0 none (an older server), 1 an
+     * honest one-leaf log of the batch's last entry, 2 a proof for another
+     * leaf, 3 a checkpoint signed by another key than the receipt key */
+    int log_mode;
+    char log_note[TLOG_NOTE_MAX];
     /* the device's journal as the server holds it */
     uint8_t device[PX_HASH_LEN];
     uint64_t head;
@@ -851,6 +857,24 @@ static void on_batch(fake *f, const fake_req *rq, fake_resp *rs)
     ack.receipt = &rc;
     ack.missing_evidence = missing;
     ack.n_missing_evidence = nmissing;
+    if (f->log_mode && first_added) {
+        char leaf[256], dh[65], hh[65], text[TLOG_NOTE_MAX];
+        uint8_t root[TLOG_HASH_LEN];
+        int ln, tl;
+        for (int i = 0; i < PX_HASH_LEN; i++) {
+            snprintf(dh + 2 * i, 3, "%02x", f->device[i]);
+            snprintf(hh + 2 * i, 3, "%02x", f->head_hash[i]);
+        }
+        ln = snprintf(leaf, sizeof leaf, "patrol-entry\n%s\n%llu\n%s\n", dh,
+                      (unsigned long long)(f->head + (f->log_mode == 2)), hh);
+        CHECK(tlog_leaf_hash(leaf, (size_t)ln, root) == 0);
+        tl = tlog_checkpoint_text("patrold/fake", 1, root, text, sizeof text);
+        CHECK(tl > 0);
+        CHECK(tlog_note_sign(f->log_mode == 3 ? f->server_key : f->receipt_key, text,
+                             (size_t)tl, f->log_note, sizeof f->log_note) > 0);
+        ack.log_checkpoint = f->log_note;
+        ack.log_leaf = 1; /* a one-leaf tree: the proof is empty */
+    }
     reply_pb(rs, 200, &ack.base);
 out:
     px_entry_free(e);
@@ -1571,6 +1595,60 @@ static void test_sync_roundtrip(void **state)
 }
 
 /* A receipt that does not verify marks nothing synced. */
+/* The server log in Acks: an honest checkpoint is kept (the newest), a
+ * proof that does not give the checkpoint's root or a checkpoint signed by
+ * another key fails the sync before anything is marked synced. */
+static int64_t kept_size(patrol *p)
+{
+    sqlite3_stmt *st;
+    int64_t v = -1;
+    assert_int_equal(sqlite3_prepare_v2(p->db, "SELECT size FROM log_checkpoint", -1, &st, NULL),
+                     SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void test_sync_log(void **state)
+{
+    env e;
+    fake *f = fake_start(1);
+    patrol_sync_opts o;
+    patrol_sync_result r;
+    (void)state;
+
+    env_open(&e);
+    enroll(&e, f);
+    record_inspectors(e.p, 1, 2);
+    fast_opts(&o);
+    /* an older server: no checkpoint, nothing kept, the sync as before */
+    assert_int_equal(patrol_sync(e.p, &o, &r), PATROL_OK);
+    assert_int_equal(kept_size(e.p), -1);
+    f->log_mode = 1;
+    record_inspectors(e.p, 3, 2);
+    assert_int_equal(patrol_sync(e.p, &o, &r), PATROL_OK);
+    assert_int_equal(r.acked_seq, 5);
+    assert_int_equal(kept_size(e.p), 1);
+    f->log_mode = 2;
+    record_inspectors(e.p, 5, 2);
+    assert_int_equal(patrol_sync(e.p, &o, &r), PATROL_ETRUST);
+    assert_non_null(strstr(patrol_errmsg(e.p), "does not prove entry 7"));
+    assert_int_equal(r.acked_seq, 5);
+    f->log_mode = 3;
+    record_inspectors(e.p, 7, 1); /* the fake stored 6 and 7: a new entry */
+    assert_int_equal(patrol_sync(e.p, &o, &r), PATROL_ETRUST);
+    assert_non_null(strstr(patrol_errmsg(e.p), "not signed by its receipt key"));
+    assert_int_equal(r.acked_seq, 5);
+    f->log_mode = 1;
+    record_inspectors(e.p, 8, 1);
+    assert_int_equal(patrol_sync(e.p, &o, &r), PATROL_OK);
+    assert_int_equal(r.acked_seq, 9);
+    assert_int_equal(kept_size(e.p), 1);
+    fake_stop(f);
+    env_close(&e);
+}
+
 static void test_sync_forged_receipt(void **state)
 {
     env e;
@@ -2022,6 +2100,7 @@ int main(void)
         cmocka_unit_test(test_sync_not_enrolled),
         cmocka_unit_test(test_sync_roundtrip),
         cmocka_unit_test(test_sync_forged_receipt),
+        cmocka_unit_test(test_sync_log),
         cmocka_unit_test(test_sync_rejected),
         cmocka_unit_test(test_sync_foreign_head),
         cmocka_unit_test(test_sync_fork),
