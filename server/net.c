@@ -24,15 +24,17 @@
  *
  * Nothing here blocks: sockets are non-blocking, every read and accept
  * loop has a per-wakeup budget, and every state but DISPATCHED a deadline.
+ *
+ * This file owns the loop, the connection states and the workers; the
+ * HTTP parsing and the loop's own answers are in net_http.c, accepting
+ * and the connection limits in net_peer.c (net_int.h is what they share).
  */
-#include "net.h"
-#include "patrol.pb-c.h"
+#include "net_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -50,138 +52,8 @@
 
 #include "tls.h"
 
-#define READ_BUF 16384           /* one TLS record of plaintext */
-#define READS_PER_WAKE 64        /* fairness: at most 1 MiB per connection per turn */
-#define ACCEPTS_PER_WAKE 64
-#define BODY_INITIAL ((size_t)64 << 10)
-#define CLOSE_LINGER_MS 2000
-#define LINGER_DRAIN_MAX ((size_t)16 << 20)
-#define STOP_GRACE_MS 10000
-#define POLL_MAX_MS 1000
-#define ACCEPT_BACKOFF_MS 100    /* after EMFILE/ENFILE */
-#define WORKERS_MAX 256
-#define PEER_MAX 96 /* "[v6 address]:port" */
-#define NO_VALUE ((size_t)-1) /* a header field whose value never came: "" */
-
-typedef enum {
-    ST_HANDSHAKE,
-    ST_READ_HEAD,
-    ST_READ_BODY,
-    ST_DISPATCHED,
-    ST_WRITE,
-    ST_CLOSING
-} conn_state;
-
-static const char *const state_name[] = {"handshake", "read_head", "read_body",
-                                         "dispatched", "write", "closing"};
-
-/* What follows a completed write. */
-enum after_write { AW_NEXT_REQUEST, AW_READ_BODY, AW_CLOSE };
-
-/* Which kind of token the parser callbacks are appending to. */
-enum token { TOK_NONE, TOK_URL, TOK_FIELD, TOK_VALUE };
-
-typedef struct conn conn;
-typedef struct job job;
-
-struct conn {
-    srv *s;
-    int fd;
-    px_tls_conn *tls;
-    conn_state st;
-    int64_t deadline; /* monotonic ms; 0: none */
-    int64_t req_start;
-    short want;       /* POLLIN or POLLOUT, as the TLS layer asked */
-    int ready;        /* can make progress without waiting on the fd */
-    int dead;         /* free at the next sweep */
-    char peer[PEER_MAX];
-    uint8_t peer_id[PX_HASH_LEN];
-    int has_peer;
-
-    uint8_t in[READ_BUF];
-    size_t in_off, in_len;
-
-    /* the request being parsed */
-    http_parser hp;
-    int started;      /* a byte of this request has arrived */
-    char *arena;      /* url, then header names and values, each NUL-ended */
-    size_t arena_len, arena_cap, head_bytes;
-    size_t url_off;
-    size_t *hname, *hval; /* offsets into arena, max_headers each */
-    size_t n_hdrs;
-    enum token tok;
-    int headers_done, msg_done, expect_continue, continue_sent;
-    int err_status;
-    const char *err_reason;
-    uint8_t *body;
-    size_t body_len, body_cap;
-    size_t declared;  /* Content-Length, or 0 when absent (chunked) */
-    size_t body_max;  /* this request's body limit (srv_body_limit_fn) */
-    int body_discard; /* limit 0: read and drop the body, keep nothing */
-    size_t discarded;
-
-    /* output */
-    uint8_t *out;
-    size_t out_len, out_off;
-    enum after_write after;
-
-    /* CLOSING */
-    int notify_done;
-    size_t drained;
-};
-
-struct job {
-    job *next;
-    conn *c; /* dereferenced by the loop thread only */
-    int keep_alive, head_only;
-    srv_request rq;
-    srv_response rs;
-    srv_header *hdrs;
-    char *strings;
-    uint8_t *body;
-    uint8_t peer_id[PX_HASH_LEN];
-    char peer[PEER_MAX];
-};
-
-typedef struct {
-    _Atomic uint64_t connections_accepted, connections_refused, connections_open;
-    _Atomic uint64_t handshakes_full, handshakes_resumed, handshakes_failed;
-    _Atomic uint64_t requests, bytes_in, bytes_out;
-    _Atomic uint64_t refused_header_too_large, refused_body_too_large, refused_bad_request;
-    _Atomic uint64_t timeouts;
-} stats_atomic;
-
-struct srv {
-    srv_limits lim;
-    px_tls_server *tls;
-    srv_handler handler;
-    void *ud;
-    srv_body_limit_fn body_limit;
-    int lfd;
-    unsigned port;
-    int wake_r, wake_w;
-    atomic_int stop_req;
-    int stopping;
-    int64_t accept_paused_until;
-
-    conn **conns;
-    size_t nconns;
-    struct pollfd *pfd;
-    conn **pconn;
-
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    job *q_head, *q_tail;       /* to workers */
-    job *d_head, *d_tail;       /* back to the loop */
-    int quit;
-    pthread_t *workers;
-    unsigned n_workers;
-
-    stats_atomic st;
-};
-
-#define STAT_ADD(s, f, n) atomic_fetch_add_explicit(&(s)->st.f, (uint64_t)(n), memory_order_relaxed)
-#define STAT_SUB(s, f, n) atomic_fetch_sub_explicit(&(s)->st.f, (uint64_t)(n), memory_order_relaxed)
+const char *const net_state_name[] = {"handshake", "read_head", "read_body",
+                                      "dispatched", "write", "closing"};
 
 /* ---- small helpers -------------------------------------------------- */
 
@@ -225,7 +97,7 @@ static void lb_printf(line_buf *l, const char *fmt, ...)
 
 /* One log line on stderr, written with a single write(2):
  *   ts=... level=warn event=handshake_failed peer=1.2.3.4:5 reason="..." k=v */
-static void log_event(const char *level, const char *event, const char *peer,
+void net_log(const char *level, const char *event, const char *peer,
                       const char *reason, const char *fmt, ...)
 {
     line_buf l = {.n = 0};
@@ -268,7 +140,7 @@ static void log_event(const char *level, const char *event, const char *peer,
     (void)w;
 }
 
-static int set_nonblock_cloexec(int fd)
+int net_nonblock_cloexec(int fd)
 {
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
@@ -279,24 +151,10 @@ static int set_nonblock_cloexec(int fd)
     return 0;
 }
 
-static void errno_text(int e, char *buf, size_t n)
+void net_errno_text(int e, char *buf, size_t n)
 {
     if (strerror_r(e, buf, n) != 0)
         (void)snprintf(buf, n, "errno %d", e);
-}
-
-static void addr_text(const struct sockaddr *sa, socklen_t len, char *out, size_t n)
-{
-    char host[64], serv[16]; /* NI_MAXHOST is not POSIX; numeric forms fit */
-    if (getnameinfo(sa, len, host, sizeof host, serv, sizeof serv,
-                    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
-        (void)snprintf(out, n, "?");
-        return;
-    }
-    if (sa->sa_family == AF_INET6)
-        (void)snprintf(out, n, "[%s]:%s", host, serv);
-    else
-        (void)snprintf(out, n, "%s:%s", host, serv);
 }
 
 static void wake(srv *s)
@@ -305,52 +163,14 @@ static void wake(srv *s)
     ssize_t w = write(s->wake_w, &b, 1); /* EAGAIN: a wake-up is pending anyway */
     (void)w;
 }
-
-static const char *status_text(int status)
-{
-    switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 411: return "Length Required";
-    case 412: return "Precondition Failed";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 416: return "Range Not Satisfiable";
-    case 417: return "Expectation Failed";
-    case 422: return "Unprocessable Entity";
-    case 426: return "Upgrade Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 507: return "Insufficient Storage";
-    default: return "Status";
-    }
-}
-
 /* ---- connections --------------------------------------------------------- */
 
-static void conn_kill(conn *c)
+void net_conn_kill(conn *c)
 {
     c->dead = 1;
 }
 
-static void conn_free(conn *c)
+void net_conn_free(conn *c)
 {
     if (!c)
         return;
@@ -395,7 +215,7 @@ static void start_closing(conn *c, int64_t now)
 }
 
 /* Queue bytes to write; the connection goes to WRITE. buf is taken over. */
-static void start_write(conn *c, uint8_t *buf, size_t len, enum after_write after, int64_t now)
+void net_start_write(conn *c, uint8_t *buf, size_t len, enum after_write after, int64_t now)
 {
     free(c->out);
     c->out = buf;
@@ -407,274 +227,6 @@ static void start_write(conn *c, uint8_t *buf, size_t len, enum after_write afte
     c->ready = 1;
     c->deadline = now + c->s->lim.idle_timeout_ms;
 }
-
-/* Serialize a response into a new buffer; NULL when out of memory. HEAD,
- * 1xx, 204 and 304 carry no body; 204 and 304 no Content-Length either. */
-static uint8_t *format_response(int status, const char *ctype, const char *extra,
-                                const uint8_t *body, size_t blen, int close_conn,
-                                int head_only, size_t *outlen)
-{
-    char head[1024];
-    int no_len = status == 204 || status == 304;
-    int hl;
-    size_t send_len;
-    uint8_t *out;
-    char clen[48] = "";
-
-    if (!no_len)
-        (void)snprintf(clen, sizeof clen, "Content-Length: %zu\r\n", blen);
-    hl = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\n%s%s%s%sConnection: %s\r\n%s\r\n", status,
-                  status_text(status), ctype ? "Content-Type: " : "", ctype ? ctype : "",
-                  ctype ? "\r\n" : "", clen, close_conn ? "close" : "keep-alive",
-                  extra ? extra : "");
-    if (hl < 0 || (size_t)hl >= sizeof head)
-        return NULL;
-    send_len = head_only || no_len || status < 200 ? 0 : blen;
-    if (!(out = malloc((size_t)hl + send_len + 1)))
-        return NULL;
-    memcpy(out, head, (size_t)hl);
-    if (send_len)
-        memcpy(out + hl, body, send_len);
-    *outlen = (size_t)hl + send_len;
-    return out;
-}
-
-/* Answer a request the loop refuses by itself (400, 408, 413, 417, 431)
- * and close the connection after. */
-static void respond_error(conn *c, int status, const char *reason, int64_t now)
-{
-    srv *s = c->s;
-    /* Same shape as every other refusal (docs/protocol.md): an Error body
-     * and the machine-readable reason in X-Patrol-Reason. */
-    Patrol__V1__Error e = PATROL__V1__ERROR__INIT;
-    uint8_t body[256];
-    char hdr[64];
-    const char *code;
-    size_t blen, olen;
-    uint8_t *out;
-
-    switch (status) {
-    case 431: STAT_ADD(s, refused_header_too_large, 1); code = "headers_too_large"; break;
-    case 413: STAT_ADD(s, refused_body_too_large, 1); code = "too_large"; break;
-    case 408: STAT_ADD(s, timeouts, 1); code = "timeout"; break;
-    default: STAT_ADD(s, refused_bad_request, 1); code = "bad_http"; break;
-    }
-    log_event("info", "request_refused", c->peer, reason, "status=%d state=%s", status,
-              state_name[c->st]);
-    e.reason = (char *)code;
-    e.message = (char *)reason;
-    blen = protobuf_c_message_get_packed_size(&e.base);
-    if (blen > sizeof body) {
-        e.message = (char *)"";
-        blen = protobuf_c_message_get_packed_size(&e.base);
-    }
-    protobuf_c_message_pack(&e.base, body);
-    snprintf(hdr, sizeof hdr, "X-Patrol-Reason: %s\r\n", code);
-    out = format_response(status, "application/x-protobuf", hdr, body, blen, 1, 0, &olen);
-    if (!out) {
-        conn_kill(c);
-        return;
-    }
-    start_write(c, out, olen, AW_CLOSE, now);
-}
-
-/* ---- HTTP parser callbacks ------------------------------------------- */
-
-/* Append parser data to the arena as part of token kind k. */
-static int tok_append(conn *c, enum token k, const char *at, size_t n)
-{
-    const srv_limits *l = &c->s->lim;
-
-    if (c->headers_done) { /* chunked trailers: counted, not kept */
-        if (n > l->max_header_bytes - c->head_bytes) {
-            c->err_status = 431;
-            c->err_reason = "trailer section over limit";
-            return -1;
-        }
-        c->head_bytes += n;
-        return 0;
-    }
-    if (c->tok != k) {
-        if (c->tok != TOK_NONE)
-            c->arena[c->arena_len++] = '\0'; /* room reserved in arena_cap */
-        if (k == TOK_FIELD) {
-            if (c->n_hdrs >= l->max_headers) {
-                c->err_status = 431;
-                c->err_reason = "too many header fields";
-                return -1;
-            }
-            c->hname[c->n_hdrs] = c->arena_len;
-            c->hval[c->n_hdrs] = NO_VALUE;
-            c->n_hdrs++;
-        } else if (k == TOK_VALUE) {
-            if (c->n_hdrs == 0)
-                return -1;
-            c->hval[c->n_hdrs - 1] = c->arena_len;
-        } else {
-            c->url_off = c->arena_len;
-        }
-        c->tok = k;
-    }
-    if (n > l->max_header_bytes - c->head_bytes) {
-        c->err_status = 431;
-        c->err_reason = "request header section over limit";
-        return -1;
-    }
-    c->head_bytes += n;
-    memcpy(c->arena + c->arena_len, at, n);
-    c->arena_len += n;
-    return 0;
-}
-
-static int on_message_begin(http_parser *p)
-{
-    conn *c = p->data;
-    c->started = 1;
-    return 0;
-}
-
-static int on_url(http_parser *p, const char *at, size_t n)
-{
-    return tok_append(p->data, TOK_URL, at, n);
-}
-
-static int on_header_field(http_parser *p, const char *at, size_t n)
-{
-    return tok_append(p->data, TOK_FIELD, at, n);
-}
-
-static int on_header_value(http_parser *p, const char *at, size_t n)
-{
-    return tok_append(p->data, TOK_VALUE, at, n);
-}
-
-/* Header value by case-insensitive name, from the arena (headers done). */
-static const char *arena_header(const conn *c, const char *name)
-{
-    for (size_t i = 0; i < c->n_hdrs; i++)
-        if (strcasecmp(c->arena + c->hname[i], name) == 0)
-            return c->hval[i] == NO_VALUE ? "" : c->arena + c->hval[i];
-    return NULL;
-}
-
-static int on_headers_complete(http_parser *p)
-{
-    conn *c = p->data;
-    const srv_limits *l = &c->s->lim;
-    const char *expect;
-
-    if (c->tok != TOK_NONE)
-        c->arena[c->arena_len++] = '\0';
-    c->tok = TOK_NONE;
-    c->headers_done = 1;
-    if (p->method == HTTP_CONNECT) {
-        c->err_status = 400;
-        c->err_reason = "CONNECT is not supported";
-        return -1;
-    }
-    c->body_max = l->max_body_bytes;
-    c->body_discard = 0;
-    c->discarded = 0;
-    if (c->s->body_limit && c->url_off < c->arena_len) {
-        struct http_parser_url u;
-        const char *url = c->arena + c->url_off;
-        char path[256];
-        http_parser_url_init(&u);
-        if (http_parser_parse_url(url, strlen(url), 0, &u) == 0 && (u.field_set & (1 << UF_PATH)) &&
-            u.field_data[UF_PATH].len < sizeof path) {
-            size_t lim;
-            memcpy(path, url + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
-            path[u.field_data[UF_PATH].len] = '\0';
-            lim = c->s->body_limit(c->s->ud, http_method_str((enum http_method)p->method), path,
-                                   c->has_peer);
-            if (lim == 0)
-                c->body_discard = 1; /* the handler refuses it without a body */
-            else if (lim < c->body_max)
-                c->body_max = lim;
-        } else {
-            c->body_discard = 1; /* dispatch answers the bad target */
-        }
-    }
-    if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->body_max) {
-        c->err_status = 413;
-        c->err_reason = "declared Content-Length over the body limit";
-        return -1;
-    }
-    if (p->flags & F_CONTENTLENGTH)
-        c->declared = (size_t)p->content_length;
-    expect = arena_header(c, "expect");
-    if (expect) {
-        if (strcasecmp(expect, "100-continue") != 0) {
-            c->err_status = 417;
-            c->err_reason = "unsupported Expect value";
-            return -1;
-        }
-        c->expect_continue = p->http_major == 1 && p->http_minor >= 1;
-    }
-    return 0;
-}
-
-static int on_body(http_parser *p, const char *at, size_t n)
-{
-    conn *c = p->data;
-    size_t max = c->body_max;
-
-    if (c->body_discard) {
-        /* Read (within the limit) but never buffered. */
-        if (n > max - c->discarded) {
-            c->err_status = 413;
-            c->err_reason = "body over limit";
-            return -1;
-        }
-        c->discarded += n;
-        return 0;
-    }
-    if (n > max - c->body_len) {
-        c->err_status = 413;
-        c->err_reason = "body over limit";
-        return -1;
-    }
-    if (c->body_len + n > c->body_cap) {
-        size_t cap = c->body_cap ? c->body_cap : BODY_INITIAL;
-        uint8_t *nb;
-        while (cap < c->body_len + n)
-            cap *= 2; /* cannot overflow: the target is at most max */
-        if (cap > max)
-            cap = max;
-        if (c->declared && cap > c->declared) /* declared <= max, checked */
-            cap = c->declared;
-        if (!(nb = realloc(c->body, cap))) {
-            c->err_status = 413;
-            c->err_reason = "out of memory for body";
-            return -1;
-        }
-        c->body = nb;
-        c->body_cap = cap;
-    }
-    memcpy(c->body + c->body_len, at, n);
-    c->body_len += n;
-    return 0;
-}
-
-static int on_message_complete(http_parser *p)
-{
-    conn *c = p->data;
-    c->msg_done = 1;
-    /* Stop here: bytes of a next (pipelined) request stay in c->in until
-     * this one is answered. */
-    http_parser_pause(p, 1);
-    return 0;
-}
-
-static const http_parser_settings parser_settings = {
-    .on_message_begin = on_message_begin,
-    .on_url = on_url,
-    .on_header_field = on_header_field,
-    .on_header_value = on_header_value,
-    .on_headers_complete = on_headers_complete,
-    .on_body = on_body,
-    .on_message_complete = on_message_complete,
-};
 
 /* ---- workers ----------------------------------------------------------- */
 
@@ -734,7 +286,7 @@ static void dispatch(conn *c, int64_t now)
     http_parser_url_init(&u);
     if (c->url_off >= c->arena_len ||
         http_parser_parse_url(url, strlen(url), 0, &u) != 0 || !(u.field_set & (1 << UF_PATH))) {
-        respond_error(c, 400, "bad request target", now);
+        net_respond_error(c, 400, "bad request target", now);
         return;
     }
     path_len = u.field_data[UF_PATH].len;
@@ -744,8 +296,8 @@ static void dispatch(conn *c, int64_t now)
     if (!(j = calloc(1, sizeof *j)) || !(j->strings = malloc(strings_len)) ||
         (c->n_hdrs && !(j->hdrs = calloc(c->n_hdrs, sizeof *j->hdrs)))) {
         job_free(j);
-        log_event("error", "out_of_memory", c->peer, "cannot queue request", NULL);
-        conn_kill(c);
+        net_log("error", "out_of_memory", c->peer, "cannot queue request", NULL);
+        net_conn_kill(c);
         return;
     }
     memcpy(j->strings, c->arena, c->arena_len);
@@ -811,7 +363,7 @@ static void complete(srv *s, job *j, int64_t now)
     uint8_t *out;
 
     if (status < 200 || status > 599 || elen == sizeof rs->extra_headers) {
-        log_event("error", "handler_bug", c->peer, "bad status or unterminated extra_headers",
+        net_log("error", "handler_bug", c->peer, "bad status or unterminated extra_headers",
                   "status=%d path=%s", status, j->rq.path);
         status = 500;
         extra = "";
@@ -820,15 +372,15 @@ static void complete(srv *s, job *j, int64_t now)
     if (!rs->body)
         rs->body_len = 0;
     close_conn = !j->keep_alive || rs->close || s->stopping;
-    out = format_response(status, rs->content_type, extra, rs->body, rs->body_len, close_conn,
+    out = net_format_response(status, rs->content_type, extra, rs->body, rs->body_len, close_conn,
                           j->head_only, &olen);
     if (!out) {
-        log_event("error", "response_failed", c->peer, "response head too long or no memory",
+        net_log("error", "response_failed", c->peer, "response head too long or no memory",
                   "status=%d", status);
-        conn_kill(c);
+        net_conn_kill(c);
         return;
     }
-    start_write(c, out, olen, close_conn ? AW_CLOSE : AW_NEXT_REQUEST, now);
+    net_start_write(c, out, olen, close_conn ? AW_CLOSE : AW_NEXT_REQUEST, now);
 }
 
 /* ---- connection steps ------------------------------------------------------- */
@@ -845,9 +397,9 @@ static void step_handshake(conn *c, int64_t now)
     }
     if (r != PX_TLS_OK) {
         STAT_ADD(s, handshakes_failed, 1);
-        log_event(r == PX_TLS_CLOSED ? "info" : "warn", "handshake_failed", c->peer,
+        net_log(r == PX_TLS_CLOSED ? "info" : "warn", "handshake_failed", c->peer,
                   px_tls_conn_error(c->tls), NULL);
-        conn_kill(c);
+        net_conn_kill(c);
         return;
     }
     if (px_tls_conn_resumed(c->tls))
@@ -875,13 +427,13 @@ static int parse_buffered(conn *c, int64_t now)
         c->req_start = now;
         c->deadline = now + c->s->lim.request_timeout_ms;
     }
-    used = http_parser_execute(&c->hp, &parser_settings, (const char *)c->in + c->in_off, avail);
+    used = http_parser_execute(&c->hp, &net_parser_settings, (const char *)c->in + c->in_off, avail);
     c->in_off += used > avail ? avail : used;
     e = HTTP_PARSER_ERRNO(&c->hp);
     if (e != HPE_OK && e != HPE_PAUSED) {
         int status = c->err_status ? c->err_status : e == HPE_HEADER_OVERFLOW ? 431 : 400;
         const char *why = c->err_reason ? c->err_reason : http_errno_description(e);
-        respond_error(c, status, why, now);
+        net_respond_error(c, status, why, now);
         return 1;
     }
     if (c->msg_done) {
@@ -894,12 +446,12 @@ static int parse_buffered(conn *c, int64_t now)
             static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
             uint8_t *out = malloc(sizeof cont - 1);
             if (!out) {
-                conn_kill(c);
+                net_conn_kill(c);
                 return 1;
             }
             memcpy(out, cont, sizeof cont - 1);
             c->continue_sent = 1;
-            start_write(c, out, sizeof cont - 1, AW_READ_BODY, now);
+            net_start_write(c, out, sizeof cont - 1, AW_READ_BODY, now);
             return 1;
         }
     }
@@ -925,15 +477,15 @@ static void step_read(conn *c, int64_t now)
         }
         if (n == PX_TLS_CLOSED) {
             if (c->started)
-                log_event("info", "request_truncated", c->peer, px_tls_conn_error(c->tls),
-                          "state=%s", state_name[c->st]);
-            conn_kill(c);
+                net_log("info", "request_truncated", c->peer, px_tls_conn_error(c->tls),
+                          "state=%s", net_state_name[c->st]);
+            net_conn_kill(c);
             return;
         }
         if (n < 0) {
-            log_event("warn", "tls_error", c->peer, px_tls_conn_error(c->tls), "state=%s",
-                      state_name[c->st]);
-            conn_kill(c);
+            net_log("warn", "tls_error", c->peer, px_tls_conn_error(c->tls), "state=%s",
+                      net_state_name[c->st]);
+            net_conn_kill(c);
             return;
         }
         STAT_ADD(s, bytes_in, n);
@@ -954,8 +506,8 @@ static void step_write(conn *c, int64_t now)
             return;
         }
         if (n < 0) {
-            log_event("info", "write_failed", c->peer, px_tls_conn_error(c->tls), NULL);
-            conn_kill(c);
+            net_log("info", "write_failed", c->peer, px_tls_conn_error(c->tls), NULL);
+            net_conn_kill(c);
             return;
         }
         c->out_off += (size_t)n;
@@ -1005,7 +557,7 @@ static void step_closing(conn *c)
         if (n > 0) {
             c->drained += (size_t)n;
             if (c->drained > LINGER_DRAIN_MAX) {
-                conn_kill(c);
+                net_conn_kill(c);
                 return;
             }
             continue;
@@ -1016,7 +568,7 @@ static void step_closing(conn *c)
             c->want = POLLIN;
             return;
         }
-        conn_kill(c); /* EOF or error */
+        net_conn_kill(c); /* EOF or error */
         return;
     }
     c->ready = 1; /* budget spent, the peer still sending: come back later */
@@ -1043,8 +595,8 @@ static void on_deadline(conn *c, int64_t now)
     case ST_HANDSHAKE:
         STAT_ADD(s, handshakes_failed, 1);
         STAT_ADD(s, timeouts, 1);
-        log_event("warn", "handshake_failed", c->peer, "handshake timeout", NULL);
-        conn_kill(c);
+        net_log("warn", "handshake_failed", c->peer, "handshake timeout", NULL);
+        net_conn_kill(c);
         break;
     case ST_READ_HEAD:
         if (!c->started) { /* idle keep-alive connection */
@@ -1053,84 +605,18 @@ static void on_deadline(conn *c, int64_t now)
         }
         /* fall through */
     case ST_READ_BODY:
-        respond_error(c, 408, "request not complete in time", now);
+        net_respond_error(c, 408, "request not complete in time", now);
         break;
     case ST_WRITE:
         STAT_ADD(s, timeouts, 1);
-        log_event("warn", "write_timeout", c->peer, "peer does not read the response", NULL);
-        conn_kill(c);
+        net_log("warn", "write_timeout", c->peer, "peer does not read the response", NULL);
+        net_conn_kill(c);
         break;
     case ST_CLOSING:
-        conn_kill(c);
+        net_conn_kill(c);
         break;
     case ST_DISPATCHED:
         break;
-    }
-}
-
-/* ---- accept ------------------------------------------------------------- */
-
-static void do_accept(srv *s, int64_t now)
-{
-    for (int i = 0; i < ACCEPTS_PER_WAKE; i++) {
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof ss;
-        int fd = accept(s->lfd, (struct sockaddr *)&ss, &sl), one = 1;
-        const char *why = NULL;
-        char peer[PEER_MAX];
-        conn *c;
-
-        if (fd < 0) {
-            char e[96];
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return;
-            errno_text(errno, e, sizeof e);
-            log_event("error", "accept_failed", NULL, e, NULL);
-            s->accept_paused_until = now + ACCEPT_BACKOFF_MS; /* e.g. EMFILE */
-            return;
-        }
-        addr_text((struct sockaddr *)&ss, sl, peer, sizeof peer);
-        if (s->nconns >= s->lim.max_connections) {
-            STAT_ADD(s, connections_refused, 1);
-            log_event("warn", "connection_refused", peer, "max_connections reached",
-                      "limit=%u", s->lim.max_connections);
-            close(fd);
-            continue;
-        }
-        if (set_nonblock_cloexec(fd) != 0 ||
-            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0) {
-            close(fd);
-            continue;
-        }
-#ifdef SO_NOSIGPIPE
-        (void)setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
-#endif
-        if (!(c = calloc(1, sizeof *c))) {
-            close(fd);
-            continue;
-        }
-        c->s = s;
-        c->fd = fd;
-        STAT_ADD(s, connections_accepted, 1);
-        STAT_ADD(s, connections_open, 1);
-        memcpy(c->peer, peer, sizeof c->peer);
-        c->arena_cap = s->lim.max_header_bytes + s->lim.max_headers * 2 + 2;
-        if (!(c->arena = malloc(c->arena_cap)) ||
-            !(c->hname = calloc(s->lim.max_headers, sizeof *c->hname)) ||
-            !(c->hval = calloc(s->lim.max_headers, sizeof *c->hval)) ||
-            px_tls_conn_new(s->tls, fd, &c->tls, &why) != 0) {
-            log_event("error", "connection_setup_failed", peer, why ? why : "out of memory",
-                      NULL);
-            conn_free(c);
-            continue;
-        }
-        c->st = ST_HANDSHAKE;
-        c->want = POLLIN;
-        c->ready = 1; /* the ClientHello may be there already */
-        c->deadline = now + s->lim.handshake_timeout_ms;
-        s->conns[s->nconns++] = c;
     }
 }
 
@@ -1183,13 +669,13 @@ int srv_create(srv **out, const char *listen_host, const char *listen_port,
     for (ai = res; ai; ai = ai->ai_next) {
         int one = 1, fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
         if (fd < 0) {
-            errno_text(errno, e, sizeof e);
+            net_errno_text(errno, e, sizeof e);
             continue;
         }
         if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
             bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0 ||
-            set_nonblock_cloexec(fd) != 0) {
-            errno_text(errno, e, sizeof e);
+            net_nonblock_cloexec(fd) != 0) {
+            net_errno_text(errno, e, sizeof e);
             close(fd);
             continue;
         }
@@ -1210,8 +696,8 @@ int srv_create(srv **out, const char *listen_host, const char *listen_port,
                           ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
                           : ntohs(((struct sockaddr_in *)&ss)->sin_port);
     }
-    if (pipe(fds) != 0 || set_nonblock_cloexec(fds[0]) != 0 || set_nonblock_cloexec(fds[1]) != 0) {
-        errno_text(errno, e, sizeof e);
+    if (pipe(fds) != 0 || net_nonblock_cloexec(fds[0]) != 0 || net_nonblock_cloexec(fds[1]) != 0) {
+        net_errno_text(errno, e, sizeof e);
         (void)snprintf(err, errlen, "cannot create wake-up pipe: %s", e);
         if (fds[0] >= 0) {
             close(fds[0]);
@@ -1235,7 +721,7 @@ int srv_create(srv **out, const char *listen_host, const char *listen_port,
     for (; s->n_workers < s->lim.workers; s->n_workers++) {
         if ((rc = pthread_create(&s->workers[s->n_workers], NULL, worker_main, s)) != 0) {
             pthread_sigmask(SIG_SETMASK, &old, NULL);
-            errno_text(rc, e, sizeof e);
+            net_errno_text(rc, e, sizeof e);
             (void)snprintf(err, errlen, "cannot start worker thread: %s", e);
             goto fail;
         }
@@ -1274,7 +760,7 @@ static void begin_stop(srv *s, int64_t now)
         conn *c = s->conns[i];
         switch (c->st) {
         case ST_HANDSHAKE:
-            conn_kill(c);
+            net_conn_kill(c);
             break;
         case ST_READ_HEAD:
         case ST_READ_BODY:
@@ -1292,7 +778,7 @@ static void begin_stop(srv *s, int64_t now)
             break;
         }
     }
-    log_event("info", "stopping", NULL, NULL, "connections=%zu dispatched=%zu", s->nconns,
+    net_log("info", "stopping", NULL, NULL, "connections=%zu dispatched=%zu", s->nconns,
               dispatched);
 }
 
@@ -1301,7 +787,7 @@ static void sweep(srv *s)
     size_t j = 0;
     for (size_t i = 0; i < s->nconns; i++) {
         if (s->conns[i]->dead)
-            conn_free(s->conns[i]);
+            net_conn_free(s->conns[i]);
         else
             s->conns[j++] = s->conns[i];
     }
@@ -1382,8 +868,8 @@ int srv_run(srv *s)
         n = poll(s->pfd, (nfds_t)np, timeout);
         if (n < 0 && errno != EINTR) {
             char e[96];
-            errno_text(errno, e, sizeof e);
-            log_event("error", "poll_failed", NULL, e, NULL);
+            net_errno_text(errno, e, sizeof e);
+            net_log("error", "poll_failed", NULL, e, NULL);
             (void)poll(NULL, 0, 10);
             continue;
         }
@@ -1391,7 +877,7 @@ int srv_run(srv *s)
         if (n > 0 && (s->pfd[0].revents & POLLIN))
             take_completed(s, now);
         if (n > 0 && s->lfd >= 0 && s->pfd[1].fd == s->lfd && (s->pfd[1].revents & POLLIN))
-            do_accept(s, now);
+            net_accept(s, now);
         for (size_t i = 0; i < np; i++) {
             conn *c = s->pconn[i];
             if (!c || c->dead)
@@ -1422,10 +908,10 @@ int srv_run(srv *s)
         size_t left = 0;
         for (size_t i = 0; i < s->nconns; i++) {
             left += s->conns[i]->st == ST_DISPATCHED;
-            conn_free(s->conns[i]);
+            net_conn_free(s->conns[i]);
         }
         s->nconns = 0;
-        log_event("info", "stopped", NULL, NULL, "abandoned_requests=%zu", left);
+        net_log("info", "stopped", NULL, NULL, "abandoned_requests=%zu", left);
     }
     if (s->lfd >= 0) {
         close(s->lfd);
@@ -1481,7 +967,7 @@ void srv_free(srv *s)
         job_free(j);
     }
     for (size_t i = 0; i < s->nconns; i++)
-        conn_free(s->conns[i]);
+        net_conn_free(s->conns[i]);
     if (s->lfd >= 0)
         close(s->lfd);
     if (s->wake_r >= 0)

@@ -1,0 +1,186 @@
+/* net_int.h -- what the files of patrold's network front share (net.c the
+ * loop, workers and lifecycle; net_http.c the HTTP/1.1 side of a
+ * connection; net_peer.c accepting connections). Not for the rest of the
+ * server: use net.h. Every function here runs on the loop thread unless
+ * its comment says otherwise.
+ */
+#ifndef SRV_NET_INT_H
+#define SRV_NET_INT_H
+
+#include "net.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <http_parser.h>
+
+#include "tls.h"
+
+#define READ_BUF 16384           /* one TLS record of plaintext */
+#define READS_PER_WAKE 64        /* fairness: at most 1 MiB per connection per turn */
+#define ACCEPTS_PER_WAKE 64
+#define BODY_INITIAL ((size_t)64 << 10)
+#define CLOSE_LINGER_MS 2000
+#define LINGER_DRAIN_MAX ((size_t)16 << 20)
+#define STOP_GRACE_MS 10000
+#define POLL_MAX_MS 1000
+#define ACCEPT_BACKOFF_MS 100    /* after EMFILE/ENFILE */
+#define WORKERS_MAX 256
+#define PEER_MAX 96 /* "[v6 address]:port" */
+#define NO_VALUE ((size_t)-1) /* a header field whose value never came: "" */
+
+typedef enum {
+    ST_HANDSHAKE,
+    ST_READ_HEAD,
+    ST_READ_BODY,
+    ST_DISPATCHED,
+    ST_WRITE,
+    ST_CLOSING
+} conn_state;
+
+extern const char *const net_state_name[];
+
+/* What follows a completed write. */
+enum after_write { AW_NEXT_REQUEST, AW_READ_BODY, AW_CLOSE };
+
+/* Which kind of token the parser callbacks are appending to. */
+enum token { TOK_NONE, TOK_URL, TOK_FIELD, TOK_VALUE };
+
+typedef struct conn conn;
+typedef struct job job;
+
+struct conn {
+    srv *s;
+    int fd;
+    px_tls_conn *tls;
+    conn_state st;
+    int64_t deadline; /* monotonic ms; 0: none */
+    int64_t req_start;
+    short want;       /* POLLIN or POLLOUT, as the TLS layer asked */
+    int ready;        /* can make progress without waiting on the fd */
+    int dead;         /* free at the next sweep */
+    char peer[PEER_MAX];
+    uint8_t peer_id[PX_HASH_LEN];
+    int has_peer;
+
+    uint8_t in[READ_BUF];
+    size_t in_off, in_len;
+
+    /* the request being parsed */
+    http_parser hp;
+    int started;      /* a byte of this request has arrived */
+    char *arena;      /* url, then header names and values, each NUL-ended */
+    size_t arena_len, arena_cap, head_bytes;
+    size_t url_off;
+    size_t *hname, *hval; /* offsets into arena, max_headers each */
+    size_t n_hdrs;
+    enum token tok;
+    int headers_done, msg_done, expect_continue, continue_sent;
+    int err_status;
+    const char *err_reason;
+    uint8_t *body;
+    size_t body_len, body_cap;
+    size_t declared;  /* Content-Length, or 0 when absent (chunked) */
+    size_t body_max;  /* this request's body limit (srv_body_limit_fn) */
+    int body_discard; /* limit 0: read and drop the body, keep nothing */
+    size_t discarded;
+
+    /* output */
+    uint8_t *out;
+    size_t out_len, out_off;
+    enum after_write after;
+
+    /* CLOSING */
+    int notify_done;
+    size_t drained;
+};
+
+struct job {
+    job *next;
+    conn *c; /* dereferenced by the loop thread only */
+    int keep_alive, head_only;
+    srv_request rq;
+    srv_response rs;
+    srv_header *hdrs;
+    char *strings;
+    uint8_t *body;
+    uint8_t peer_id[PX_HASH_LEN];
+    char peer[PEER_MAX];
+};
+
+typedef struct {
+    _Atomic uint64_t connections_accepted, connections_refused, connections_open;
+    _Atomic uint64_t handshakes_full, handshakes_resumed, handshakes_failed;
+    _Atomic uint64_t requests, bytes_in, bytes_out;
+    _Atomic uint64_t refused_header_too_large, refused_body_too_large, refused_bad_request;
+    _Atomic uint64_t timeouts;
+} stats_atomic;
+
+struct srv {
+    srv_limits lim;
+    px_tls_server *tls;
+    srv_handler handler;
+    void *ud;
+    srv_body_limit_fn body_limit;
+    int lfd;
+    unsigned port;
+    int wake_r, wake_w;
+    atomic_int stop_req;
+    int stopping;
+    int64_t accept_paused_until;
+
+    conn **conns;
+    size_t nconns;
+    struct pollfd *pfd;
+    conn **pconn;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    job *q_head, *q_tail;       /* to workers */
+    job *d_head, *d_tail;       /* back to the loop */
+    int quit;
+    pthread_t *workers;
+    unsigned n_workers;
+
+    stats_atomic st;
+};
+
+#define STAT_ADD(s, f, n) atomic_fetch_add_explicit(&(s)->st.f, (uint64_t)(n), memory_order_relaxed)
+#define STAT_SUB(s, f, n) atomic_fetch_sub_explicit(&(s)->st.f, (uint64_t)(n), memory_order_relaxed)
+
+/* net.c */
+/* One log line on stderr, written with a single write(2) (any thread):
+ *   ts=... level=warn event=handshake_failed peer=1.2.3.4:5 reason="..." k=v */
+void net_log(const char *level, const char *event, const char *peer, const char *reason,
+             const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+int net_nonblock_cloexec(int fd);
+void net_errno_text(int e, char *buf, size_t n);
+void net_conn_kill(conn *c);
+void net_conn_free(conn *c);
+/* Queue bytes to write; the connection goes to WRITE. buf is taken over. */
+void net_start_write(conn *c, uint8_t *buf, size_t len, enum after_write after, int64_t now);
+
+/* net_http.c */
+extern const http_parser_settings net_parser_settings;
+/* Serialize a response into a new buffer; NULL when out of memory. HEAD,
+ * 1xx, 204 and 304 carry no body; 204 and 304 no Content-Length either. */
+uint8_t *net_format_response(int status, const char *ctype, const char *extra,
+                             const uint8_t *body, size_t blen, int close_conn, int head_only,
+                             size_t *outlen);
+/* Answer a request the loop refuses by itself (400, 408, 413, 417, 431)
+ * and close the connection after. */
+void net_respond_error(conn *c, int status, const char *reason, int64_t now);
+
+/* net_peer.c */
+/* Accept what the listening socket holds (at most ACCEPTS_PER_WAKE). */
+void net_accept(srv *s, int64_t now);
+
+#endif
