@@ -4,6 +4,7 @@
 #define SRV_APP_H
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -67,6 +68,12 @@ size_t app_body_limit(void *ud, const char *method, const char *path, int has_cl
 st_backend *app_db(app *a);
 
 int64_t app_now_ms(void);
+
+/* Answer rs with an error: status, an Error message (reason, the sentence
+ * fmt makes, expected_seq) and X-Patrol-Reason; counted by reason for
+ * /metrics. For the routes of other files (evidence.c). */
+void app_reply_verror(app *a, srv_response *rs, int status, const char *reason,
+                      uint64_t expected, const char *fmt, va_list ap);
 
 /* One structured line on stderr: "ts=... level=LEVEL " + the formatted
  * key=value pairs. */
