@@ -1,0 +1,41 @@
+#!/bin/bash
+# run.sh -- run one libFuzzer harness for a while, one process, niced.
+#
+#   tests/fuzz/run.sh BUILD_DIR NAME SECONDS [libFuzzer options...]
+#
+# BUILD_DIR was configured with CC=clang -DPATROL_FUZZ=ON and has
+# tests/fuzz/fuzz_NAME built. New inputs go to $FUZZ_WORK/NAME/corpus
+# (default $BUILD_DIR/fuzz-work), the committed corpus tests/fuzz/corpus_NAME
+# is read but never written; crashing inputs go to $FUZZ_WORK/NAME/ as
+# crash-*, leak-*, timeout-*, oom-*. libFuzzer's output is in
+# $FUZZ_WORK/NAME/log; the last lines say how far it got:
+#   #EXECS DONE cov: EDGES ft: FEATURES corp: N/SIZE exec/s: R rss: MB
+# Exit status: libFuzzer's (0 when nothing was found in the time).
+set -u
+if [ $# -lt 3 ]; then
+    echo "usage: $0 BUILD_DIR NAME SECONDS [libFuzzer options...]" >&2
+    exit 2
+fi
+build=$1 name=$2 secs=$3
+shift 3
+src=$(cd "$(dirname "$0")" && pwd)
+bin=$build/tests/fuzz/fuzz_$name
+[ -x "$bin" ] || { echo "$0: $bin is not built (-DPATROL_FUZZ=ON, target fuzz_$name)" >&2; exit 2; }
+work=${FUZZ_WORK:-$build/fuzz-work}/$name
+mkdir -p "$work/corpus"
+case $name in
+    batch|reference) maxlen=65536 ;;
+    frame) maxlen=65536 ;;
+    *) maxlen=8192 ;;
+esac
+# Caps: 2 GiB of memory, 10 s an input; stderr of the code under test is
+# dropped (patrold logs every request), libFuzzer's own report is kept.
+nice -n 10 "$bin" -max_total_time="$secs" -max_len="$maxlen" -rss_limit_mb=2048 -timeout=10 \
+    -close_fd_mask=2 -print_final_stats=1 -artifact_prefix="$work/" "$@" \
+    "$work/corpus" "$src/corpus_$name" >"$work/log" 2>&1
+rc=$?
+tail -n 1 "$work/log" | sed "s/^/$name: /"
+grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE)' "$work/log" | tail -n 1 | sed "s/^/$name: /"
+grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' "$work/log" | sed "s/^/$name: /"
+ls "$work" | grep -E '^(crash|leak|timeout|oom|slow-unit)-' | sed "s|^|$name: found $work/|"
+exit $rc
