@@ -64,12 +64,18 @@ void srv_limits_default(srv_limits *l)
     l->max_body_bytes = (size_t)9 << 20;
     l->idle_timeout_ms = 30000;
     l->request_timeout_ms = 120000;
-    l->handshake_timeout_ms = 10000;
+    l->header_timeout_ms = 10000;
+    l->handshake_timeout_ms = 5000;
     l->max_connections = 512;
+    l->max_per_peer = 32;
+    l->reserved_for_devices = 64;
+    l->body_budget_bytes = (size_t)64 << 20;
+    l->throttle_burst = 5;
+    l->throttle_per_min = 60;
     l->workers = 4;
 }
 
-static int64_t now_ms(void)
+int64_t net_now_ms(void)
 {
     struct timespec ts;
     (void)clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -97,8 +103,17 @@ static void lb_printf(line_buf *l, const char *fmt, ...)
 
 /* One log line on stderr, written with a single write(2):
  *   ts=... level=warn event=handshake_failed peer=1.2.3.4:5 reason="..." k=v */
-void net_log(const char *level, const char *event, const char *peer,
-                      const char *reason, const char *fmt, ...)
+void net_log(const char *level, const char *event, const char *peer, const char *reason,
+             const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    net_vlog(level, event, peer, reason, fmt, ap);
+    va_end(ap);
+}
+
+void net_vlog(const char *level, const char *event, const char *peer, const char *reason,
+              const char *fmt, va_list ap)
 {
     line_buf l = {.n = 0};
     struct timespec ts;
@@ -124,16 +139,13 @@ void net_log(const char *level, const char *event, const char *peer,
         lb_printf(&l, "\"");
     }
     if (fmt) {
-        va_list ap;
         int m;
         lb_printf(&l, " ");
-        va_start(ap, fmt);
         if (l.n < sizeof l.b - 1) {
             m = vsnprintf(l.b + l.n, sizeof l.b - l.n, fmt, ap);
             if (m > 0)
                 l.n += (size_t)m < sizeof l.b - l.n ? (size_t)m : sizeof l.b - 1 - l.n;
         }
-        va_end(ap);
     }
     l.b[l.n++] = '\n'; /* l.n <= sizeof l.b - 1 here */
     w = write(STDERR_FILENO, l.b, l.n);
@@ -165,15 +177,37 @@ static void wake(srv *s)
 }
 /* ---- connections --------------------------------------------------------- */
 
+/* A connection stops counting as open (once): its address, the room
+ * without a certificate, its share of the body budget. */
+static void conn_account_close(conn *c)
+{
+    srv *s = c->s;
+    if (c->pe == -2)
+        return;
+    net_peer_release(s, c);
+    c->pe = -2;
+    if (!c->has_peer && s->n_unauth > 0)
+        s->n_unauth--;
+    if (c->body_reserved) {
+        net_budget_give(s, c->body_reserved);
+        c->body_reserved = 0;
+    }
+}
+
 void net_conn_kill(conn *c)
 {
+    if (c->dead)
+        return;
     c->dead = 1;
+    c->s->ndead++;
+    conn_account_close(c);
 }
 
 void net_conn_free(conn *c)
 {
     if (!c)
         return;
+    conn_account_close(c);
     px_tls_conn_free(c->tls);
     if (c->fd >= 0)
         close(c->fd);
@@ -198,12 +232,20 @@ static void request_reset(conn *c, int64_t now)
     free(c->body);
     c->body = NULL;
     c->body_len = c->body_cap = c->declared = 0;
+    if (c->body_reserved) {
+        net_budget_give(c->s, c->body_reserved);
+        c->body_reserved = 0;
+    }
     c->st = ST_READ_HEAD;
     c->want = POLLIN;
     c->ready = 1; /* bytes may wait in our buffer or inside TLS */
     c->started = c->in_off < c->in_len;
     c->req_start = now;
-    c->deadline = now + (c->started ? c->s->lim.request_timeout_ms : c->s->lim.idle_timeout_ms);
+    /* A started request has header_timeout_ms for its headers; so has a
+     * connection's first request (a handshake and nothing more must not
+     * hold a slot for the keep-alive idle time). */
+    c->deadline = now + (c->started || c->nreq == 0 ? c->s->lim.header_timeout_ms
+                                                    : c->s->lim.idle_timeout_ms);
 }
 
 static void start_closing(conn *c, int64_t now)
@@ -238,6 +280,8 @@ static void job_free(job *j)
     free(j->hdrs);
     free(j->strings);
     free(j->body);
+    if (j->body_reserved)
+        net_budget_give(j->s, j->body_reserved);
     free(j);
 }
 
@@ -321,7 +365,11 @@ static void dispatch(conn *c, int64_t now)
     j->rq.headers = j->hdrs;
     j->rq.n_headers = c->n_hdrs;
     j->rq.method = http_method_str((enum http_method)c->hp.method);
-    j->body = c->body; /* moved */
+    j->s = s;
+    j->body = c->body; /* moved, with its share of the budget */
+    j->body_reserved = c->body_reserved;
+    c->body_reserved = 0;
+    c->nreq++;
     j->rq.body = j->body ? j->body : (const uint8_t *)"";
     j->rq.body_len = c->body_len;
     c->body = NULL;
@@ -352,6 +400,19 @@ static void dispatch(conn *c, int64_t now)
     pthread_mutex_unlock(&s->mu);
 }
 
+/* The code of a refusal: X-Patrol-Reason's value from the response's
+ * extra headers, or "" (at most cap - 1 bytes). */
+static void reason_of(const char *extra, char *out, size_t cap)
+{
+    static const char name[] = "X-Patrol-Reason: ";
+    const char *p = strstr(extra, name);
+    size_t n = 0;
+    if (p)
+        for (p += sizeof name - 1; n + 1 < cap && *p && *p != '\r' && *p != '\n'; p++)
+            out[n++] = *p;
+    out[n] = '\0';
+}
+
 /* A handler finished: write its response on the job's connection. */
 static void complete(srv *s, job *j, int64_t now)
 {
@@ -371,7 +432,17 @@ static void complete(srv *s, job *j, int64_t now)
     }
     if (!rs->body)
         rs->body_len = 0;
-    close_conn = !j->keep_alive || rs->close || s->stopping;
+    {
+        char code[40];
+        reason_of(extra, code, sizeof code);
+        if (status == 401 || status == 403 || status == 429 || strcmp(code, "quota") == 0)
+            net_log_refusal(s, "refused", c->peer, code[0] ? code : "refused", NULL,
+                            "status=%d method=%s path=%s cert=%s", status, j->rq.method,
+                            j->rq.path, c->has_peer ? "yes" : "no");
+    }
+    /* A refused request without a certificate ends its connection: it
+     * cannot hold a slot by asking again and again. */
+    close_conn = !j->keep_alive || rs->close || s->stopping || (!c->has_peer && status >= 400);
     out = net_format_response(status, rs->content_type, extra, rs->body, rs->body_len, close_conn,
                           j->head_only, &olen);
     if (!out) {
@@ -397,8 +468,8 @@ static void step_handshake(conn *c, int64_t now)
     }
     if (r != PX_TLS_OK) {
         STAT_ADD(s, handshakes_failed, 1);
-        net_log(r == PX_TLS_CLOSED ? "info" : "warn", "handshake_failed", c->peer,
-                  px_tls_conn_error(c->tls), NULL);
+        net_log_refusal(s, "handshake_failed", c->peer, r == PX_TLS_CLOSED ? "closed" : "tls",
+                        px_tls_conn_error(c->tls), NULL);
         net_conn_kill(c);
         return;
     }
@@ -409,6 +480,8 @@ static void step_handshake(conn *c, int64_t now)
     if ((id = px_tls_conn_peer_key_id(c->tls)) != NULL) {
         memcpy(c->peer_id, id, sizeof c->peer_id);
         c->has_peer = 1;
+        if (s->n_unauth > 0) /* it now uses the room kept for devices */
+            s->n_unauth--;
     }
     request_reset(c, now);
 }
@@ -425,7 +498,7 @@ static int parse_buffered(conn *c, int64_t now)
     if (!c->started) {
         c->started = 1;
         c->req_start = now;
-        c->deadline = now + c->s->lim.request_timeout_ms;
+        c->deadline = now + c->s->lim.header_timeout_ms;
     }
     used = http_parser_execute(&c->hp, &net_parser_settings, (const char *)c->in + c->in_off, avail);
     c->in_off += used > avail ? avail : used;
@@ -441,6 +514,8 @@ static int parse_buffered(conn *c, int64_t now)
         return 1;
     }
     if (c->headers_done) {
+        if (c->st != ST_READ_BODY) /* headers in: the whole request has its own time */
+            c->deadline = c->req_start + c->s->lim.request_timeout_ms;
         c->st = ST_READ_BODY;
         if (c->expect_continue && !c->continue_sent) {
             static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -595,11 +670,16 @@ static void on_deadline(conn *c, int64_t now)
     case ST_HANDSHAKE:
         STAT_ADD(s, handshakes_failed, 1);
         STAT_ADD(s, timeouts, 1);
-        net_log("warn", "handshake_failed", c->peer, "handshake timeout", NULL);
+        net_log_refusal(s, "handshake_failed", c->peer, "timeout", "handshake timeout", NULL);
         net_conn_kill(c);
         break;
     case ST_READ_HEAD:
-        if (!c->started) { /* idle keep-alive connection */
+        if (!c->started) { /* idle keep-alive connection, or no request at all */
+            if (c->nreq == 0) {
+                STAT_ADD(s, timeouts, 1);
+                net_log_refusal(s, "connection_closed", c->peer, "no_request",
+                                "no request in time after the handshake", NULL);
+            }
             start_closing(c, now);
             break;
         }
@@ -643,10 +723,17 @@ int srv_create(srv **out, const char *listen_host, const char *listen_port,
     else
         srv_limits_default(&s->lim);
     if (s->lim.workers == 0 || s->lim.workers > WORKERS_MAX || s->lim.max_connections == 0 ||
-        s->lim.max_headers == 0 || s->lim.max_header_bytes < 64 ||
-        s->lim.max_header_bytes > ((size_t)1 << 20) || s->lim.max_headers > 4096) {
-        (void)snprintf(err, errlen, "limits out of range (workers 1..%d, max_connections >= 1, "
-                       "max_headers 1..4096, max_header_bytes 64..1 MiB)", WORKERS_MAX);
+        s->lim.max_connections > 1000000 || s->lim.max_headers == 0 ||
+        s->lim.max_header_bytes < 64 || s->lim.max_header_bytes > ((size_t)1 << 20) ||
+        s->lim.max_headers > 4096 || s->lim.max_per_peer == 0 ||
+        s->lim.reserved_for_devices >= s->lim.max_connections ||
+        s->lim.body_budget_bytes < s->lim.max_body_bytes || s->lim.throttle_burst == 0 ||
+        s->lim.throttle_per_min == 0 || s->lim.handshake_timeout_ms == 0 ||
+        s->lim.header_timeout_ms == 0) {
+        (void)snprintf(err, errlen, "limits out of range (workers 1..%d, max_connections "
+                       "1..1000000, max_per_peer >= 1, reserved_for_devices below "
+                       "max_connections, body budget >= max_body_bytes, max_headers 1..4096, "
+                       "max_header_bytes 64..1 MiB, timeouts and throttle > 0)", WORKERS_MAX);
         free(s);
         return -1;
     }
@@ -654,7 +741,10 @@ int srv_create(srv **out, const char *listen_host, const char *listen_port,
     s->handler = h;
     s->ud = ud;
     atomic_init(&s->stop_req, 0);
+    atomic_init(&s->reload_req, 0);
+    atomic_init(&s->body_used, 0);
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->peer_mu, NULL);
     pthread_cond_init(&s->cv, NULL);
 
     memset(&hints, 0, sizeof hints);
@@ -707,9 +797,12 @@ int srv_create(srv **out, const char *listen_host, const char *listen_port,
     }
     s->wake_r = fds[0];
     s->wake_w = fds[1];
-    if (!(s->conns = calloc(s->lim.max_connections, sizeof *s->conns)) ||
-        !(s->pfd = calloc((size_t)s->lim.max_connections + 2, sizeof *s->pfd)) ||
-        !(s->pconn = calloc((size_t)s->lim.max_connections + 2, sizeof *s->pconn)) ||
+    /* Room for the killed connections not yet swept: at most one accept
+     * turn's worth. */
+    s->conns_cap = (size_t)s->lim.max_connections + ACCEPTS_PER_WAKE;
+    if (!(s->conns = calloc(s->conns_cap, sizeof *s->conns)) ||
+        !(s->pfd = calloc(s->conns_cap + 2, sizeof *s->pfd)) ||
+        !(s->pconn = calloc(s->conns_cap + 2, sizeof *s->pconn)) || net_peers_init(s) != 0 ||
         !(s->workers = calloc(s->lim.workers, sizeof *s->workers))) {
         (void)snprintf(err, errlen, "out of memory");
         goto fail;
@@ -792,6 +885,7 @@ static void sweep(srv *s)
             s->conns[j++] = s->conns[i];
     }
     s->nconns = j;
+    s->ndead = 0;
 }
 
 static void take_completed(srv *s, int64_t now)
@@ -825,10 +919,15 @@ int srv_run(srv *s)
     (void)sigaction(SIGPIPE, &sa, NULL);
 
     for (;;) {
-        int64_t now = now_ms(), next;
+        int64_t now = net_now_ms(), next;
         int timeout, n, any_ready = 0;
         size_t np = 0;
 
+        if (atomic_exchange(&s->reload_req, 0)) {
+            net_log("info", "reload", NULL, NULL, "hook=%s", s->reload_fn ? "yes" : "no");
+            if (s->reload_fn)
+                s->reload_fn(s->reload_ud);
+        }
         if (atomic_load(&s->stop_req) && !s->stopping) {
             begin_stop(s, now);
             stop_deadline = now + STOP_GRACE_MS;
@@ -873,7 +972,7 @@ int srv_run(srv *s)
             (void)poll(NULL, 0, 10);
             continue;
         }
-        now = now_ms();
+        now = net_now_ms();
         if (n > 0 && (s->pfd[0].revents & POLLIN))
             take_completed(s, now);
         if (n > 0 && s->lfd >= 0 && s->pfd[1].fd == s->lfd && (s->pfd[1].revents & POLLIN))
@@ -936,6 +1035,9 @@ void srv_get_stats(const srv *s, srv_stats *o)
     o->refused_body_too_large = atomic_load(&a->refused_body_too_large);
     o->refused_bad_request = atomic_load(&a->refused_bad_request);
     o->timeouts = atomic_load(&a->timeouts);
+    o->connections_evicted = atomic_load(&a->connections_evicted);
+    o->refused_busy = atomic_load(&a->refused_busy);
+    o->log_suppressed = atomic_load(&a->log_suppressed);
 }
 
 const char *srv_header_get(const srv_request *rq, const char *name)
@@ -974,6 +1076,8 @@ void srv_free(srv *s)
         close(s->wake_r);
     if (s->wake_w >= 0)
         close(s->wake_w);
+    net_peers_free(s);
+    pthread_mutex_destroy(&s->peer_mu);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s->conns);
@@ -986,4 +1090,18 @@ void srv_free(srv *s)
 void srv_set_body_limit(srv *s, srv_body_limit_fn fn)
 {
     s->body_limit = fn;
+}
+
+void srv_set_reload(srv *s, srv_reload_fn fn, void *ud)
+{
+    s->reload_fn = fn;
+    s->reload_ud = ud;
+}
+
+void srv_reload(srv *s)
+{
+    int saved = errno; /* async-signal-safe: an atomic store and a write */
+    atomic_store(&s->reload_req, 1);
+    wake(s);
+    errno = saved;
 }

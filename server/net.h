@@ -14,15 +14,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Named limits (defaults in net.c; see docs/protocol.md). */
+/* Named limits (defaults in net.c; see docs/protocol.md and docs/server.md
+ * "Limits, signals and logs"). */
 typedef struct srv_limits {
     size_t max_header_bytes;   /* request line + headers: 16 KiB -> 431 */
     size_t max_headers;        /* header count: 64 -> 431 */
     size_t max_body_bytes;     /* 9 MiB -> 413 */
     unsigned idle_timeout_ms;  /* no byte from a keep-alive client: 30 s -> close */
     unsigned request_timeout_ms; /* a started request must be complete in: 120 s -> 408 */
-    unsigned handshake_timeout_ms; /* 10 s */
-    unsigned max_connections;  /* 512; beyond that new connections are closed at once */
+    unsigned header_timeout_ms;  /* its line and headers in: 10 s -> 408; a connection's
+                                  * first request must be complete (headers) this long
+                                  * after the handshake, or it is closed */
+    unsigned handshake_timeout_ms; /* 5 s */
+    unsigned max_connections;  /* 512 in all */
+    unsigned max_per_peer;     /* 32 from one address; more are closed at once */
+    unsigned reserved_for_devices; /* 64 of max_connections are kept for connections that
+                                    * presented a valid client certificate: the others
+                                    * may hold max_connections - 64 at most */
+    size_t body_budget_bytes;  /* request bodies held in memory, all connections together:
+                                * 64 MiB -> 503 with Retry-After (>= max_body_bytes) */
+    unsigned throttle_burst;   /* srv_throttle: tries at once from one address (5) */
+    unsigned throttle_per_min; /* and then per minute (60) */
     unsigned workers;          /* 4 */
 } srv_limits;
 
@@ -89,6 +101,9 @@ typedef struct srv_stats {
     uint64_t refused_body_too_large;
     uint64_t refused_bad_request;
     uint64_t timeouts;                /* handshake, 408, write */
+    uint64_t connections_evicted;     /* not yet a request, dropped for a new one */
+    uint64_t refused_busy;            /* 503: the body budget was spent */
+    uint64_t log_suppressed;          /* refusal log lines held back (rate limit) */
 } srv_stats;
 
 typedef struct srv srv;
@@ -126,6 +141,27 @@ void srv_get_stats(const srv *s, srv_stats *out);
 typedef size_t (*srv_body_limit_fn)(void *ud, const char *method, const char *path,
                                     int has_client_cert);
 void srv_set_body_limit(srv *s, srv_body_limit_fn fn);
+
+/* Reload request (async-signal-safe like srv_stop): the loop calls fn(ud)
+ * on its own thread at its next turn, e.g. to reopen the log file on
+ * SIGHUP. Set the hook before srv_run. */
+typedef void (*srv_reload_fn)(void *ud);
+void srv_set_reload(srv *s, srv_reload_fn fn, void *ud);
+void srv_reload(srv *s);
+
+/* Per-address throttle for a handler (any thread): a token bucket of
+ * lim.throttle_burst tries, refilled at lim.throttle_per_min, kept per
+ * peer address (without the port). Returns 0 when this try may go on,
+ * else 1 with the seconds until the next one in *retry_s. s NULL: 0. */
+int srv_throttle(srv *s, const srv_request *rq, unsigned *retry_s);
+
+/* A security refusal the response alone does not show (e.g. one entry of a
+ * batch with a bad signature), logged like the others (any thread): one
+ * line "event=refused code=CODE peer=ADDR reason=..." rate-limited per
+ * address. Refusals answered 401, 403 or 429 (code from X-Patrol-Reason),
+ * or with X-Patrol-Reason "quota", are logged by the server itself.
+ * s NULL: nothing. */
+void srv_log_refusal(srv *s, const srv_request *rq, const char *code, const char *detail);
 
 /* NULL-safe. Joins the worker threads, so it waits for a handler still
  * running after srv_run gave up on it (its response is dropped). */

@@ -88,7 +88,7 @@ void net_respond_error(conn *c, int status, const char *reason, int64_t now)
      * and the machine-readable reason in X-Patrol-Reason. */
     Patrol__V1__Error e = PATROL__V1__ERROR__INIT;
     uint8_t body[256];
-    char hdr[64];
+    char hdr[96];
     const char *code;
     size_t blen, olen;
     uint8_t *out;
@@ -97,10 +97,11 @@ void net_respond_error(conn *c, int status, const char *reason, int64_t now)
     case 431: STAT_ADD(s, refused_header_too_large, 1); code = "headers_too_large"; break;
     case 413: STAT_ADD(s, refused_body_too_large, 1); code = "too_large"; break;
     case 408: STAT_ADD(s, timeouts, 1); code = "timeout"; break;
+    case 503: STAT_ADD(s, refused_busy, 1); code = "busy"; break;
     default: STAT_ADD(s, refused_bad_request, 1); code = "bad_http"; break;
     }
-    net_log("info", "request_refused", c->peer, reason, "status=%d state=%s", status,
-              net_state_name[c->st]);
+    net_log_refusal(s, "request_refused", c->peer, code, reason, "status=%d state=%s", status,
+                    net_state_name[c->st]);
     e.reason = (char *)code;
     e.message = (char *)reason;
     blen = protobuf_c_message_get_packed_size(&e.base);
@@ -109,7 +110,8 @@ void net_respond_error(conn *c, int status, const char *reason, int64_t now)
         blen = protobuf_c_message_get_packed_size(&e.base);
     }
     protobuf_c_message_pack(&e.base, body);
-    snprintf(hdr, sizeof hdr, "X-Patrol-Reason: %s\r\n", code);
+    snprintf(hdr, sizeof hdr, "X-Patrol-Reason: %s\r\n%s", code,
+             status == 503 ? "Retry-After: " NET_BUSY_RETRY_S "\r\n" : "");
     out = net_format_response(status, "application/x-protobuf", hdr, body, blen, 1, 0, &olen);
     if (!out) {
         net_conn_kill(c);
@@ -242,6 +244,18 @@ static int on_headers_complete(http_parser *p)
     }
     if (p->flags & F_CONTENTLENGTH)
         c->declared = (size_t)p->content_length;
+    /* Bodies held in memory share one budget: a declared body takes its
+     * share now, before "100 Continue" and before any byte of it is read,
+     * so many large uploads wait their turn (503, Retry-After) instead of
+     * growing the server without bound. */
+    if (c->declared && !c->body_discard) {
+        if (net_budget_take(c->s, c->declared) != 0) {
+            c->err_status = 503;
+            c->err_reason = "request bodies in memory are at the server's budget; retry later";
+            return -1;
+        }
+        c->body_reserved = c->declared;
+    }
     expect = arena_header(c, "expect");
     if (expect) {
         if (strcasecmp(expect, "100-continue") != 0) {
@@ -283,6 +297,14 @@ static int on_body(http_parser *p, const char *at, size_t n)
             cap = max;
         if (c->declared && cap > c->declared) /* declared <= max, checked */
             cap = c->declared;
+        if (cap > c->body_reserved) { /* chunked: the budget grows with the buffer */
+            if (net_budget_take(c->s, cap - c->body_reserved) != 0) {
+                c->err_status = 503;
+                c->err_reason = "request bodies in memory are at the server's budget; retry later";
+                return -1;
+            }
+            c->body_reserved = cap;
+        }
         if (!(nb = realloc(c->body, cap))) {
             c->err_status = 413;
             c->err_reason = "out of memory for body";

@@ -11,6 +11,7 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +32,12 @@
 #define ACCEPT_BACKOFF_MS 100    /* after EMFILE/ENFILE */
 #define WORKERS_MAX 256
 #define PEER_MAX 96 /* "[v6 address]:port" */
+#define NET_BUSY_RETRY_S "2" /* Retry-After of a 503 for the body budget */
+#define PEER_PROBE 32        /* peer table: slots looked at for one address */
+#define SECLOG_BURST 10      /* refusal lines from one address at once, */
+#define SECLOG_PER_MIN 30    /* then this many a minute */
+#define SECLOG_ALL_BURST 200 /* and from all addresses together */
+#define SECLOG_ALL_PER_S 50
 #define NO_VALUE ((size_t)-1) /* a header field whose value never came: "" */
 
 typedef enum {
@@ -65,7 +72,10 @@ struct conn {
     int dead;         /* free at the next sweep */
     char peer[PEER_MAX];
     uint8_t peer_id[PX_HASH_LEN];
-    int has_peer;
+    int has_peer;     /* a verified client certificate (counted out of n_unauth) */
+    int pe;           /* its address in the peer table, -1 if not counted there */
+    int64_t accepted_ms;
+    uint64_t nreq;    /* requests handed to the handler on this connection */
 
     uint8_t in[READ_BUF];
     size_t in_off, in_len;
@@ -88,6 +98,7 @@ struct conn {
     size_t body_max;  /* this request's body limit (srv_body_limit_fn) */
     int body_discard; /* limit 0: read and drop the body, keep nothing */
     size_t discarded;
+    size_t body_reserved; /* taken from the server's body budget */
 
     /* output */
     uint8_t *out;
@@ -101,6 +112,7 @@ struct conn {
 
 struct job {
     job *next;
+    srv *s;
     conn *c; /* dereferenced by the loop thread only */
     int keep_alive, head_only;
     srv_request rq;
@@ -108,6 +120,7 @@ struct job {
     srv_header *hdrs;
     char *strings;
     uint8_t *body;
+    size_t body_reserved; /* of the body budget, given back by job_free */
     uint8_t peer_id[PX_HASH_LEN];
     char peer[PEER_MAX];
 };
@@ -118,7 +131,21 @@ typedef struct {
     _Atomic uint64_t requests, bytes_in, bytes_out;
     _Atomic uint64_t refused_header_too_large, refused_body_too_large, refused_bad_request;
     _Atomic uint64_t timeouts;
+    _Atomic uint64_t connections_evicted, refused_busy, log_suppressed;
 } stats_atomic;
+
+/* One peer address (without the port): its connections and its rate
+ * limits. Kept in an open-addressed table under srv.peer_mu; an entry
+ * with no connection is reused for another address when its probe window
+ * is full (the oldest first). */
+typedef struct peer_ent {
+    char host[PEER_MAX]; /* "" when unused */
+    unsigned conns;
+    int64_t last_ms;
+    double log_tokens, thr_tokens;
+    int64_t log_ms, thr_ms; /* last refill */
+    uint64_t suppressed;    /* refusal lines held back since the last one logged */
+} peer_ent;
 
 struct srv {
     srv_limits lim;
@@ -134,7 +161,19 @@ struct srv {
     int64_t accept_paused_until;
 
     conn **conns;
-    size_t nconns;
+    size_t nconns, conns_cap;
+    size_t ndead;     /* killed, freed at the next sweep (not counted as open) */
+    size_t n_unauth;  /* open without a verified client certificate */
+
+    pthread_mutex_t peer_mu; /* the peer table and the global log bucket */
+    peer_ent *peers;
+    size_t npeers;    /* a power of two */
+    double glog_tokens;
+    int64_t glog_ms;
+    _Atomic size_t body_used; /* of lim.body_budget_bytes */
+    atomic_int reload_req;
+    srv_reload_fn reload_fn;
+    void *reload_ud;
     struct pollfd *pfd;
     conn **pconn;
 
@@ -161,6 +200,9 @@ void net_log(const char *level, const char *event, const char *peer, const char 
     __attribute__((format(printf, 5, 6)))
 #endif
     ;
+void net_vlog(const char *level, const char *event, const char *peer, const char *reason,
+              const char *fmt, va_list ap);
+int64_t net_now_ms(void);
 int net_nonblock_cloexec(int fd);
 void net_errno_text(int e, char *buf, size_t n);
 void net_conn_kill(conn *c);
@@ -180,7 +222,30 @@ uint8_t *net_format_response(int status, const char *ctype, const char *extra,
 void net_respond_error(conn *c, int status, const char *reason, int64_t now);
 
 /* net_peer.c */
-/* Accept what the listening socket holds (at most ACCEPTS_PER_WAKE). */
+/* Accept what the listening socket holds (at most ACCEPTS_PER_WAKE),
+ * within max_connections, max_per_peer and the room reserved for devices;
+ * when full, connections that have sent no request yet are dropped first
+ * (the oldest first) to make room. */
 void net_accept(srv *s, int64_t now);
+/* The peer table: allocated by srv_create (-1 out of memory), freed by
+ * srv_free. */
+int net_peers_init(srv *s);
+void net_peers_free(srv *s);
+/* A connection closes: its address holds one fewer (loop thread). */
+void net_peer_release(srv *s, conn *c);
+/* A security refusal: one line (event, peer "addr:port", code, reason,
+ * then the formatted k=v pairs), unless the address's or the server's log
+ * rate is spent, in which case it is counted and the count is added as
+ * suppressed=N to the address's next line. Any thread. */
+void net_log_refusal(srv *s, const char *event, const char *peer, const char *code,
+                     const char *reason, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 6, 7)))
+#endif
+    ;
+/* The body budget (any thread): take n bytes (0, or -1 when it would go
+ * over), give them back. */
+int net_budget_take(srv *s, size_t n);
+void net_budget_give(srv *s, size_t n);
 
 #endif

@@ -42,6 +42,9 @@
 #define REQUEST_TIMEOUT_MS 1500
 #define MAX_CONNS 16
 #define SLOW_MS 2000
+#define HEADER_TIMEOUT_MS 1000 /* below REQUEST_TIMEOUT_MS: a different deadline */
+#define PER_PEER 6
+#define BUDGET (4 * MIB)
 
 /* ---- fixture ---------------------------------------------------------- */
 
@@ -111,6 +114,11 @@ static void handler(void *ud, const srv_request *rq, srv_response *rs)
             rs->close = 1;
         if (strcmp(rq->path, "/missing") == 0)
             rs->status = 404;
+        if (strcmp(rq->path, "/deny") == 0) {
+            rs->status = 401;
+            (void)snprintf(rs->extra_headers, sizeof rs->extra_headers,
+                           "X-Patrol-Reason: token_unknown\r\n");
+        }
         px_sha256(rq->body, rq->body_len, h);
         hex(h, 8, sha);
         n = snprintf(text, sizeof text, "method=%s path=%s query=%s len=%zu sha=%s xtest=%s",
@@ -232,6 +240,10 @@ static int setup(void **state)
     lim.idle_timeout_ms = 5000;
     lim.handshake_timeout_ms = 3000;
     lim.max_connections = MAX_CONNS;
+    lim.max_per_peer = PER_PEER;
+    lim.reserved_for_devices = 4;
+    lim.header_timeout_ms = HEADER_TIMEOUT_MS;
+    lim.body_budget_bytes = BUDGET;
     lim.workers = 4;
     if (srv_create(&server, "127.0.0.1", "0", tls, &lim, handler, NULL, err, sizeof err) != 0) {
         fprintf(stderr, "srv_create: %s\n", err);
@@ -436,12 +448,18 @@ static size_t raw_recv_all(CURL *h, char *buf, size_t cap, int ms)
     return off;
 }
 
-/* A plain TCP connection to the server. */
-static int tcp_connect(void)
+/* A plain TCP connection to the server from 127.0.0.src (0: any). */
+static int tcp_connect_from(int src)
 {
     struct sockaddr_in a;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(fd >= 0);
+    if (src) {
+        memset(&a, 0, sizeof a);
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(0x7f000000u | (uint32_t)src);
+        assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    }
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
     a.sin_port = htons((uint16_t)srv_port(server));
@@ -451,6 +469,11 @@ static int tcp_connect(void)
         return -1;
     }
     return fd;
+}
+
+static int tcp_connect(void)
+{
+    return tcp_connect_from(0);
 }
 
 /* ---- tests ------------------------------------------------------------------ */
@@ -627,13 +650,14 @@ static void test_keepalive(void **state)
     long conns = -1;
     (void)state;
 
+    use_cert(h, path_cli_crt, path_cli_key); /* a refusal without one closes */
     for (int i = 0; i < 5; i++) {
         assert_int_equal(curl_easy_perform(h), CURLE_OK);
         assert_int_equal(status_of(h), 200);
         curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &conns);
         assert_int_equal(conns, i == 0 ? 1 : 0);
     }
-    /* A handler status other than 200 keeps the connection too. */
+    /* A handler status other than 200 keeps a device's connection too. */
     {
         char url[96];
         (void)snprintf(url, sizeof url, "https://127.0.0.1:%u/missing", srv_port(server));
@@ -1000,33 +1024,183 @@ static void test_resumption(void **state)
     curl_share_cleanup(sh);
 }
 
-/* Connections beyond max_connections are closed at once. */
+/* Sockets that never send a request, from many addresses, fill the
+ * server: each new connection drops the oldest of them, so a client with
+ * a request is served while they are all still held. */
 static void test_max_connections(void **state)
 {
-    int fds[MAX_CONNS + 6], n = 0, closed = 0;
-    srv_stats before = stats();
+    enum { N = MAX_CONNS + 6 };
+    int fds[N], n = 0, closed = 0;
+    srv_stats before = stats(), after;
     membuf body = {0};
     (void)state;
 
-    for (int i = 0; i < MAX_CONNS + 6; i++) {
-        fds[n] = tcp_connect();
+    for (int i = 0; i < N; i++) {
+        fds[n] = tcp_connect_from(2 + i % 4); /* 4 addresses: within PER_PEER each */
         assert_true(fds[n] >= 0);
         n++;
     }
     sleep_ms(300);
+    assert_int_equal(get("/echo", &body), 200); /* the silent ones still open */
+    mb_free(&body);
     for (int i = 0; i < n; i++) {
         struct pollfd p = {fds[i], POLLIN, 0};
         char b;
         if (poll(&p, 1, 0) == 1 && recv(fds[i], &b, 1, 0) <= 0)
             closed++;
     }
-    assert_true(closed >= 6);
-    assert_int_equal(stats().connections_refused, before.connections_refused + (uint64_t)closed);
+    after = stats();
+    assert_true(closed >= 7); /* 6 over the limit, one for the GET */
+    assert_int_equal(after.connections_evicted + after.connections_refused,
+                     before.connections_evicted + before.connections_refused + (uint64_t)closed);
     for (int i = 0; i < n; i++)
         close(fds[i]);
     sleep_ms(100);
+}
+
+/* One address holds PER_PEER connections at most; another is served. */
+static void test_per_peer(void **state)
+{
+    enum { N = PER_PEER + 4 };
+    int fds[N], closed = 0;
+    srv_stats before = stats();
+    membuf body = {0};
+    (void)state;
+
+    for (int i = 0; i < N; i++)
+        assert_true((fds[i] = tcp_connect_from(9)) >= 0);
+    sleep_ms(300);
+    for (int i = 0; i < N; i++) {
+        struct pollfd p = {fds[i], POLLIN, 0};
+        char b;
+        if (poll(&p, 1, 0) == 1 && recv(fds[i], &b, 1, 0) <= 0)
+            closed++;
+    }
+    assert_int_equal(closed, N - PER_PEER);
+    assert_int_equal(stats().connections_refused, before.connections_refused + (N - PER_PEER));
     assert_int_equal(get("/echo", &body), 200);
     mb_free(&body);
+    for (int i = 0; i < N; i++)
+        close(fds[i]);
+    sleep_ms(100);
+}
+
+/* Headers trickled a byte at a time get a 408 at header_timeout_ms, well
+ * before the request timeout; a TLS connection that sends nothing after
+ * its handshake is closed at the same deadline, not the idle one. */
+static void test_header_deadline(void **state)
+{
+    char buf[1024];
+    CURL *slow = raw_connect(), *silent = raw_connect();
+    int64_t t0 = now_ms();
+    size_t n;
+    (void)state;
+
+    raw_send(slow, "GET /echo HTTP/1.1\r\nX-Pad: ", 28);
+    while (now_ms() - t0 < HEADER_TIMEOUT_MS + 300) {
+        CURLcode rc;
+        size_t sent = 0;
+        rc = curl_easy_send(slow, "a", 1, &sent);
+        if (rc != CURLE_OK && rc != CURLE_AGAIN)
+            break;
+        if (raw_wait(slow, POLLIN, 100) == 1)
+            break;
+    }
+    n = raw_recv_all(slow, buf, sizeof buf, 3000);
+    assert_true(n > 13);
+    assert_memory_equal(buf, "HTTP/1.1 408 ", 13);
+    assert_true(now_ms() - t0 >= HEADER_TIMEOUT_MS - 100);
+    assert_true(now_ms() - t0 < REQUEST_TIMEOUT_MS + 500);
+    n = raw_recv_all(silent, buf, sizeof buf, 3000);
+    assert_int_equal(n, 0);
+    assert_true(now_ms() - t0 < HEADER_TIMEOUT_MS + 2500); /* not the 5 s idle timeout */
+    curl_easy_cleanup(slow);
+    curl_easy_cleanup(silent);
+}
+
+/* A refused request without a client certificate ends its connection;
+ * with one, the connection is kept for the next request. */
+static void test_refusal_closes(void **state)
+{
+    static const char req[] = "GET /deny HTTP/1.1\r\nHost: x\r\n\r\n";
+    char buf[1024];
+    CURL *h = raw_connect();
+    int64_t t0 = now_ms();
+    membuf body = {0}, trace = {0};
+    (void)state;
+
+    raw_send(h, req, sizeof req - 1);
+    (void)raw_recv_all(h, buf, sizeof buf, 3000);
+    assert_memory_equal(buf, "HTTP/1.1 401 ", 13);
+    assert_non_null(strstr(buf, "Connection: close\r\n"));
+    assert_true(now_ms() - t0 < 2000); /* closed by the server, not by the wait */
+    curl_easy_cleanup(h);
+
+    h = easy("/deny", &body, &trace);
+    use_cert(h, path_cli_crt, path_cli_key);
+    assert_int_equal(curl_easy_perform(h), CURLE_OK);
+    assert_int_equal(status_of(h), 401);
+    assert_non_null(strstr(trace.p, "Connection: keep-alive"));
+    curl_easy_cleanup(h);
+    mb_free(&body);
+    mb_free(&trace);
+}
+
+/* Bodies in memory share BUDGET: while one 3 MiB upload is held, a 2 MiB
+ * one is answered 503 with Retry-After before its body is read; once the
+ * first is done, the second goes through. */
+static void test_body_budget(void **state)
+{
+    char head[256], buf[2048];
+    CURL *big = raw_connect(), *second = raw_connect();
+    size_t len = 3 * MIB, n;
+    char *body = malloc(len);
+    srv_stats before = stats();
+    (void)state;
+
+    assert_non_null(body);
+    memset(body, 'b', len);
+    n = (size_t)snprintf(head, sizeof head, "POST /echo HTTP/1.1\r\nHost: x\r\n"
+                                              "Content-Length: %zu\r\n\r\n", len);
+    raw_send(big, head, n);
+    raw_send(big, body, len - 10);
+    sleep_ms(200);
+    n = (size_t)snprintf(head, sizeof head, "POST /echo HTTP/1.1\r\nHost: x\r\n"
+                                              "Content-Length: %zu\r\n\r\n", 2 * MIB);
+    raw_send(second, head, n);
+    (void)raw_recv_all(second, buf, sizeof buf, 3000);
+    assert_memory_equal(buf, "HTTP/1.1 503 ", 13);
+    assert_non_null(strstr(buf, "Retry-After: "));
+    assert_int_equal(STAT_WAIT(refused_busy, before.refused_busy + 1), before.refused_busy + 1);
+    raw_send(big, body + len - 10, 10);
+    n = raw_recv_all(big, buf, 14, 3000);
+    assert_memory_equal(buf, "HTTP/1.1 200 ", 13);
+    curl_easy_cleanup(big);
+    curl_easy_cleanup(second);
+    second = raw_connect();
+    raw_send(second, head, strlen(head));
+    raw_send(second, body, 2 * MIB);
+    n = raw_recv_all(second, buf, 14, 3000);
+    assert_memory_equal(buf, "HTTP/1.1 200 ", 13);
+    curl_easy_cleanup(second);
+    free(body);
+}
+
+/* srv_throttle: throttle_burst tries at once from one address, then
+ * refused with a wait; another address is not affected. */
+static void test_throttle(void **state)
+{
+    srv_request a = {.peer_addr = "10.1.2.3:4000"}, b = {.peer_addr = "[2001:db8::1]:5"};
+    srv_request a2 = {.peer_addr = "10.1.2.3:4001"};
+    unsigned retry = 0;
+    (void)state;
+
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(srv_throttle(server, i % 2 ? &a2 : &a, &retry), 0);
+    assert_int_equal(srv_throttle(server, &a, &retry), 1);
+    assert_true(retry >= 1 && retry <= 2);
+    assert_int_equal(srv_throttle(server, &b, &retry), 0);
+    assert_int_equal(srv_throttle(NULL, &a, &retry), 0);
 }
 
 /* srv_stop from a signal handler while /slow runs: its response is still
@@ -1078,6 +1252,11 @@ int main(void)
         cmocka_unit_test(test_slow_inflight),
         cmocka_unit_test(test_resumption),
         cmocka_unit_test(test_max_connections),
+        cmocka_unit_test(test_per_peer),
+        cmocka_unit_test(test_header_deadline),
+        cmocka_unit_test(test_refusal_closes),
+        cmocka_unit_test(test_body_budget),
+        cmocka_unit_test(test_throttle),
         cmocka_unit_test(test_stop_inflight),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
