@@ -11,7 +11,7 @@
  *  - patrol_verify accepts an honest store and names the entry (or the
  *    evidence file) an attacker edited, deleted, reordered or swapped;
  *  - opening and creating stores fails safely (not a store, newer schema,
- *    key readable by others, locked by another process).
+ *    key readable by others, open in another process, files private).
  *
  * Every test works in its own directory under $TMPDIR (or /tmp), removed
  * afterwards. */
@@ -3311,7 +3311,54 @@ static int open_in_child(const char *store, char *msg, size_t msglen)
     return -WEXITSTATUS(status);
 }
 
-static void open_locked_by_other_process(void **state)
+/* In a forked child: open the store and record an inspector (id, cert),
+ * close. Returns the child's patrol_err; its message goes into msg. */
+static int record_in_child(const char *store, const char *id, const char *cert, char *msg,
+                           size_t msglen)
+{
+    int pipefd[2], status;
+    pid_t pid;
+    ssize_t n;
+    assert_int_equal(pipe(pipefd), 0);
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        patrol *c = NULL;
+        char cerr[512] = "";
+        patrol_field f[] = {{"cert_no", cert, PATROL_CONF_NONE}, {"name", "王芳", PATROL_CONF_NONE}};
+        patrol_record_in in;
+        int rc = patrol_open(store, &c, cerr, sizeof cerr);
+        ssize_t w;
+        if (rc == PATROL_OK) {
+            memset(&in, 0, sizeof in);
+            in.kind = "inspector.add";
+            in.target = id;
+            in.fields = f;
+            in.n_fields = 2;
+            rc = patrol_record(c, &in, NULL);
+            if (rc)
+                snprintf(cerr, sizeof cerr, "%s", patrol_errmsg(c));
+            patrol_close(c);
+        }
+        close(pipefd[0]);
+        w = write(pipefd[1], cerr, strlen(cerr));
+        (void)w;
+        _exit(-rc);
+    }
+    close(pipefd[1]);
+    n = read(pipefd[0], msg, msglen - 1);
+    msg[n > 0 ? n : 0] = '\0';
+    close(pipefd[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return -WEXITSTATUS(status);
+}
+
+/* A store open in one process (a sync waiting on the network, say) is
+ * not locked against another: both record, each entry in its own short
+ * transaction, and the journal stays one chain. */
+static void open_shared_with_other_process(void **state)
 {
     char root[1024], store[1100], err[512], msg[512];
     patrol *p, *q;
@@ -3322,63 +3369,155 @@ static void open_locked_by_other_process(void **state)
     g_handle = p; /* closed by the teardown if this fails */
 
     rc = open_in_child(store, msg, sizeof msg);
-    if (rc != PATROL_ELOCKED)
-        fail_msg("second open from another process: %d \"%s\" (expected PATROL_ELOCKED)", rc,
-                 msg);
-    assert_non_null(strstr(msg, "in use"));
-    assert_non_null(strstr(msg, store));
-    /* The holder goes on recording meanwhile, and still holds the lock. */
-    add_inspector(p, INSP2, "李娜", "JS-ZF-320002");
-    assert_int_equal(open_in_child(store, msg, sizeof msg), PATROL_ELOCKED);
-    /* The lock goes with the handle. */
-    patrol_close(p);
-    g_handle = NULL;
-    rc = open_in_child(store, msg, sizeof msg);
     if (rc != PATROL_OK)
-        fail_msg("open after the holder closed: %d \"%s\"", rc, msg);
-    /* Reopened here: what the holder recorded is there. */
-    EXPECT_OPEN(patrol_open(store, &q, err, sizeof err), err);
+        fail_msg("second open from another process: %d \"%s\" (expected it to open)", rc, msg);
+    rc = record_in_child(store, INSP2, "JS-ZF-320002", msg, sizeof msg);
+    if (rc != PATROL_OK)
+        fail_msg("recording from another process while the store is open here: %d \"%s\"", rc,
+                 msg);
+    /* The holder goes on recording after it, on the same chain. */
+    add_inspector(p, "JS-ZF-320003", "李娜", "JS-ZF-320003");
     {
         patrol_info info;
-        EXPECT_OK(q, patrol_get_info(q, &info));
-        assert_int_equal(info.entries, 3);
+        EXPECT_OK(p, patrol_get_info(p, &info));
+        assert_int_equal(info.entries, 4);
     }
+    EXPECT_OK(p, patrol_verify(p, NULL, NULL, NULL));
+    patrol_close(p);
+    g_handle = NULL;
+    EXPECT_OPEN(patrol_open(store, &q, err, sizeof err), err);
     EXPECT_OK(q, patrol_verify(q, NULL, NULL, NULL));
     patrol_close(q);
     rm_rf(root);
 }
 
-/* Two handles on one store in the same process (say, the app's screen
- * and its sync service). Closing one must not drop the lock the other
- * still relies on: with fcntl locks, closing any descriptor of the LOCK
- * file releases the process's lock. Either the second open is refused,
- * or after closing it another process is still locked out. */
-static void open_twice_in_one_process_keeps_lock(void **state)
+/* An import cut short by a crash leaves evidence/tmp/import-*; opening
+ * the store clears them, but only when no other handle has it open (one
+ * may be importing). Two handles on one store in the same process (the
+ * app's screen and its sync service): the second is refused, and closing
+ * nothing of the first drops its lock (with fcntl locks, closing any
+ * descriptor of the LOCK file releases the process's lock). */
+static void open_clears_tmp_only_alone(void **state)
 {
-    char root[1024], store[1100], err[512], msg[512];
+    char root[1024], store[1100], err[512], msg[512], tmp[1200];
     patrol *p, *q = NULL;
+    struct stat st;
     int rc;
     (void)state;
     closed_store(root, sizeof root, store, sizeof store);
     EXPECT_OPEN(patrol_open(store, &p, err, sizeof err), err);
     g_handle = p;
     rc = patrol_open(store, &q, err, sizeof err);
-    if (rc == PATROL_OK) {
-        patrol_close(q);
-        rc = open_in_child(store, msg, sizeof msg);
-        if (rc != PATROL_ELOCKED)
-            fail_msg("store still open in this process, yet another process opened it (%d) "
-                     "after a second handle was closed",
-                     rc);
-    } else {
-        assert_int_equal(rc, PATROL_ELOCKED);
-        assert_null(q);
-        assert_int_equal(open_in_child(store, msg, sizeof msg), PATROL_ELOCKED);
-    }
+    assert_int_equal(rc, PATROL_ELOCKED);
+    assert_null(q);
+    snprintf(tmp, sizeof tmp, "%s/evidence/tmp/import-inprogress", store);
+    write_file(tmp, "partial", 7);
+    assert_int_equal(open_in_child(store, msg, sizeof msg), PATROL_OK);
+    if (stat(tmp, &st) != 0)
+        fail_msg("another process's open removed an import in progress here");
     /* The first handle still works. */
     add_inspector(p, INSP2, "李娜", "JS-ZF-320002");
     patrol_close(p);
     g_handle = NULL;
+    assert_int_equal(open_in_child(store, msg, sizeof msg), PATROL_OK);
+    assert_int_not_equal(stat(tmp, &st), 0); /* alone: the leftover is cleared */
+    rm_rf(root);
+}
+
+/* The store holds ID numbers and interview minutes: whatever the umask and
+ * the mode of the directory it is made in, its files are 0600 (evidence
+ * 0400) and its directories 0700; a store an older patrol left readable
+ * is tightened when opened. */
+static void store_files_private(void **state)
+{
+    char root[1024], store[1100], err[512], path[1300];
+    patrol *p;
+    mode_t old;
+    DIR *d;
+    struct dirent *e;
+    int n = 0;
+    (void)state;
+    make_tmpdir(root, sizeof root);
+    path_join(store, sizeof store, root, "store");
+    assert_int_equal(mkdir(store, 0755), 0);
+    assert_int_equal(chmod(store, 0755), 0);
+    old = umask(022);
+    EXPECT_OPEN(patrol_init(store, DEPT, "终端", &p, err, sizeof err), err);
+    umask(old);
+    add_inspector(p, INSP1, "张伟", "JS-ZF-320001");
+    add_inspector(p, INSP2, "李娜", "JS-ZF-320002");
+    {
+        char src[1300], biz[PATROL_ID_MAX], matter[PATROL_ID_MAX];
+        patrol_saved sv;
+        add_subject(p, "business", "泗阳县众兴镇老街小吃店", CREDIT_A, biz);
+        open_matter(p, biz, matter, NULL);
+        accept(p, matter);
+        path_join(src, sizeof src, root, "scan.bin");
+        write_file(src, "interview minutes", 17);
+        EXPECT_OK(p, patrol_evidence_add(p, matter, "document", src, NULL, NULL, NULL, &sv));
+    }
+    patrol_close(p);
+    {
+        static const char *const files[] = {"patrol.db", "patrol.db-wal", "patrol.db-shm",
+                                            "device.key", "LOCK"};
+        static const char *const dirs[] = {"evidence", "evidence/tmp"};
+        struct stat st;
+        for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+            path_join(path, sizeof path, store, files[i]);
+            assert_int_equal(stat(path, &st), 0);
+            if ((st.st_mode & 0777) != 0600)
+                fail_msg("%s has mode %03o, expected 0600", files[i], st.st_mode & 0777);
+        }
+        for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+            path_join(path, sizeof path, store, dirs[i]);
+            assert_int_equal(stat(path, &st), 0);
+            if ((st.st_mode & 0777) != 0700)
+                fail_msg("%s has mode %03o, expected 0700", dirs[i], st.st_mode & 0777);
+        }
+        /* An older store: readable by all. Opening it makes it private. */
+        path_join(path, sizeof path, store, "patrol.db");
+        assert_int_equal(chmod(path, 0644), 0);
+        path_join(path, sizeof path, store, "evidence");
+        assert_int_equal(chmod(path, 0755), 0);
+        EXPECT_OPEN(patrol_open(store, &p, err, sizeof err), err);
+        patrol_close(p);
+        path_join(path, sizeof path, store, "patrol.db");
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0600);
+        path_join(path, sizeof path, store, "evidence");
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0700);
+    }
+    /* The evidence: its directory 0700, the file 0400. */
+    path_join(path, sizeof path, store, "evidence");
+    d = opendir(path);
+    assert_non_null(d);
+    while ((e = readdir(d))) {
+        char sub[1400], file[1500];
+        struct stat st;
+        if (e->d_name[0] == '.' || strcmp(e->d_name, "tmp") == 0)
+            continue;
+        path_join(sub, sizeof sub, path, e->d_name);
+        assert_int_equal(stat(sub, &st), 0);
+        if ((st.st_mode & 0777) != 0700)
+            fail_msg("evidence/%s has mode %03o, expected 0700", e->d_name, st.st_mode & 0777);
+        {
+            DIR *d2 = opendir(sub);
+            struct dirent *e2;
+            assert_non_null(d2);
+            while ((e2 = readdir(d2)))
+                if (e2->d_name[0] != '.') {
+                    path_join(file, sizeof file, sub, e2->d_name);
+                    assert_int_equal(stat(file, &st), 0);
+                    if ((st.st_mode & 0777) != 0400)
+                        fail_msg("evidence file has mode %03o, expected 0400", st.st_mode & 0777);
+                    n++;
+                }
+            closedir(d2);
+        }
+    }
+    closedir(d);
+    assert_int_equal(n, 1);
     rm_rf(root);
 }
 
@@ -3447,8 +3586,9 @@ int main(void)
         TMP(open_key_problems),
         TMP(open_foreign_database),
         TMP(open_not_a_database),
-        TMP(open_locked_by_other_process),
-        TMP(open_twice_in_one_process_keeps_lock),
+        TMP(open_shared_with_other_process),
+        TMP(open_clears_tmp_only_alone),
+        TMP(store_files_private),
         cmocka_unit_test(errors_have_text),
     };
     /* 4. verification, on copies of one realistic store */

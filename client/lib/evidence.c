@@ -85,6 +85,7 @@ static int import_to_tmp(patrol *p, const char *src, char *tmp, size_t tmplen, c
         tmp[0] = '\0';
         goto exit;
     }
+    px_mark(p, "import");
     for (;;) {
         ssize_t n = read(in, buf, CHUNK);
         if (n < 0 && errno == EINTR)
@@ -221,6 +222,7 @@ int patrol_evidence_add(patrol *p, const char *matter, const char *kind, const c
             goto undo;
         }
     }
+    px_mark(p, "stored");
 
     base = strrchr(path, '/');
     base = base ? base + 1 : path;

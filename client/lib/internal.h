@@ -18,8 +18,10 @@ struct patrol {
     sqlite3 *db;
     char *dir;
     int lock_fd;
-    int lock_registered;
-    int lock_created;        /* this open created LOCK (removed if the open fails) */     /* in the process's table of open stores */
+    int lock_registered;     /* in the process's table of open stores */
+    int lock_created;        /* this open created LOCK (removed if the open fails) */
+    int lock_excl;           /* LOCK byte 0 held exclusively (during open/init) */
+    int mark_fd;             /* PATROL_TEST_MARKS: where px_mark writes, or -1 */
     dev_t lock_dev;
     ino_t lock_ino;
     px_key *key;
@@ -47,6 +49,15 @@ int px_commit(patrol *p);
 void px_rollback(patrol *p);
 char *px_path(const patrol *p, const char *name); /* malloc'd dir/name */
 int px_fsync_dir(const char *path);
+/* The sync lock (LOCK byte 1, docs/store.md "Locks"): PATROL_ELOCKED if
+ * another process syncs this store. Released by px_sync_unlock or close. */
+int px_sync_lock(patrol *p);
+void px_sync_unlock(patrol *p);
+/* Test hook: with PATROL_TEST_MARKS=FILE in the environment when the
+ * store was opened, append "<what> <CLOCK_REALTIME ns>\n" to FILE (the
+ * crash tests tell from the last line what a kill -9 interrupted:
+ * "begin" ... "commit" ... "committed"). Nothing otherwise. */
+void px_mark(patrol *p, const char *what);
 /* write() all n bytes (retrying EINTR and short writes); -1 with errno. */
 int px_write_all(int fd, const void *buf, size_t n);
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "entry.h"
@@ -21,6 +22,7 @@
 #define KEY_NAME "device.key"
 #define LOCK_NAME "LOCK"
 #define EVIDENCE_DIR "evidence"
+#define BUSY_TIMEOUT_MS 5000
 
 /* Schema migrations: migrations[i] takes the schema from version i to i+1.
  * Never edit a released step; add one. The journal is append-only at the
@@ -206,26 +208,50 @@ int px_exec(patrol *p, const char *sql)
     return rc == SQLITE_OK ? PATROL_OK : px_db_fail(p, rc, _("database"));
 }
 
+void px_mark(patrol *p, const char *what)
+{
+    char line[96];
+    struct timespec ts;
+    int n;
+    if (p->mark_fd < 0)
+        return;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    n = snprintf(line, sizeof line, "%s %lld%09ld\n", what, (long long)ts.tv_sec, ts.tv_nsec);
+    if (n > 0 && (size_t)n < sizeof line && px_write_all(p->mark_fd, line, (size_t)n) != 0) {
+        /* a test hook: nothing to report */
+    }
+}
+
+/* Every write transaction is a short BEGIN IMMEDIATE ... COMMIT: another
+ * process's write waits for it (busy_timeout), readers never do (WAL). */
 int px_begin(patrol *p)
 {
-    return px_exec(p, "BEGIN IMMEDIATE");
+    int err = px_exec(p, "BEGIN IMMEDIATE");
+    if (!err)
+        px_mark(p, "begin");
+    return err;
 }
 
 int px_commit(patrol *p)
 {
-    int rc = sqlite3_exec(p->db, "COMMIT", NULL, NULL, NULL);
+    int rc;
+    px_mark(p, "commit");
+    rc = sqlite3_exec(p->db, "COMMIT", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         int err = px_db_fail(p, rc, _("saving"));
         px_rollback(p);
         return err;
     }
+    px_mark(p, "committed");
     return PATROL_OK;
 }
 
 void px_rollback(patrol *p)
 {
-    if (!sqlite3_get_autocommit(p->db))
+    if (!sqlite3_get_autocommit(p->db)) {
         sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
+        px_mark(p, "rolledback");
+    }
 }
 
 char *px_path(const patrol *p, const char *name)
@@ -287,7 +313,9 @@ int px_store_open_db(patrol *p, const char *path, int create)
     if (rc != SQLITE_OK)
         return px_db_fail(p, rc, _("opening the database"));
     sqlite3_extended_result_codes(p->db, 0);
-    sqlite3_busy_timeout(p->db, 2000);
+    /* Another process's write transaction is short (a record, a receipt):
+     * wait for it rather than refuse. */
+    sqlite3_busy_timeout(p->db, BUSY_TIMEOUT_MS);
     if (!create) {
         /* Identify before changing anything: a foreign database must be
          * left exactly as it is (not even switched to WAL). */
@@ -403,9 +431,37 @@ static void unregister_open(dev_t dev, ino_t ino)
     pthread_mutex_unlock(&open_lock);
 }
 
-static int take_lock(patrol *p)
+/* The store's locks: POSIX record locks on LOCK (docs/store.md "Locks").
+ * Byte 0: every open handle holds a read lock for its life, so recording,
+ * reading and syncing go on side by side (SQLite serialises the writes,
+ * each in its own short transaction); patrol_open holds it as a write lock
+ * only while it migrates the schema and clears evidence/tmp, which needs
+ * no other handle open. Byte 1: the sync lock, a write lock held for the
+ * whole of patrol_sync or patrol_enroll, so two syncs exclude each other. */
+#define LOCK_STORE_BYTE 0
+#define LOCK_SYNC_BYTE 1
+#define LOCK_WAIT_MS 1000 /* another patrol_open's exclusive moment */
+
+static int lock_byte(int fd, int type, off_t byte)
 {
     struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = (short)type;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = byte;
+    fl.l_len = 1;
+    return fcntl(fd, F_SETLK, &fl);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static int take_lock(patrol *p)
+{
     struct stat st;
     char *path = px_path(p, LOCK_NAME);
 
@@ -427,14 +483,21 @@ static int take_lock(patrol *p)
     if (p->lock_fd < 0)
         return px_fail(p, errno == ENOSPC ? PATROL_ENOSPC : PATROL_EIO,
                        _("cannot open the store's lock file: %s"), strerror(errno));
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    if (fcntl(p->lock_fd, F_SETLK, &fl) != 0) {
-        if (errno == EACCES || errno == EAGAIN)
-            return px_fail(p, PATROL_ELOCKED,
-                           _("the store %s is in use by another patrol process"), p->dir);
-        return px_fail(p, PATROL_EIO, _("cannot lock the store: %s"), strerror(errno));
+    /* Alone with the store: exclusive until the open is done. Otherwise
+     * shared, waiting out another open's exclusive moment. */
+    if (lock_byte(p->lock_fd, F_WRLCK, LOCK_STORE_BYTE) == 0) {
+        p->lock_excl = 1;
+    } else {
+        int waited = 0;
+        while (lock_byte(p->lock_fd, F_RDLCK, LOCK_STORE_BYTE) != 0) {
+            if (errno != EACCES && errno != EAGAIN)
+                return px_fail(p, PATROL_EIO, _("cannot lock the store: %s"), strerror(errno));
+            if (waited >= LOCK_WAIT_MS)
+                return px_fail(p, PATROL_ELOCKED,
+                               _("the store %s is in use by another patrol process"), p->dir);
+            sleep_ms(5);
+            waited += 5;
+        }
     }
     if (fstat(p->lock_fd, &st) != 0 || register_open(st.st_dev, st.st_ino) != 0)
         return px_fail(p, PATROL_ELOCKED, _("too many stores open in this process"));
@@ -442,6 +505,30 @@ static int take_lock(patrol *p)
     p->lock_ino = st.st_ino;
     p->lock_registered = 1;
     return PATROL_OK;
+}
+
+/* The end of patrol_open / patrol_init: from exclusive to shared (a POSIX
+ * lock changes type in one step: no other opener slips in between). */
+static void share_lock(patrol *p)
+{
+    if (p->lock_excl && lock_byte(p->lock_fd, F_RDLCK, LOCK_STORE_BYTE) == 0)
+        p->lock_excl = 0;
+}
+
+int px_sync_lock(patrol *p)
+{
+    if (lock_byte(p->lock_fd, F_WRLCK, LOCK_SYNC_BYTE) == 0)
+        return PATROL_OK;
+    if (errno == EACCES || errno == EAGAIN)
+        return px_fail(p, PATROL_ELOCKED,
+                       _("a sync of the store %s is already running in another patrol process"),
+                       p->dir);
+    return px_fail(p, PATROL_EIO, _("cannot lock the store: %s"), strerror(errno));
+}
+
+void px_sync_unlock(patrol *p)
+{
+    lock_byte(p->lock_fd, F_UNLCK, LOCK_SYNC_BYTE);
 }
 
 static patrol *handle_new(const char *dir, char *err, size_t errlen)
@@ -456,6 +543,12 @@ static patrol *handle_new(const char *dir, char *err, size_t errlen)
         return NULL;
     }
     p->lock_fd = -1;
+    p->mark_fd = -1;
+    {
+        const char *marks = getenv("PATROL_TEST_MARKS");
+        if (marks && *marks)
+            p->mark_fd = open(marks, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    }
     return p;
 }
 
@@ -470,6 +563,8 @@ void patrol_close(patrol *p)
         close(p->lock_fd); /* releases the lock */
     if (p->lock_registered)
         unregister_open(p->lock_dev, p->lock_ino);
+    if (p->mark_fd >= 0)
+        close(p->mark_fd);
     free(p->dir);
     px_wipe(p, sizeof *p);
     free(p);
@@ -518,7 +613,8 @@ static int load_device(patrol *p)
 }
 
 /* Imports cut short by a crash leave their copies in evidence/tmp; with
- * the store locked, none is in progress, so they can go. */
+ * the store locked exclusively (no other handle open), none is in
+ * progress, so they can go. */
 static void clean_tmp(patrol *p)
 {
     char *tmp = px_path(p, EVIDENCE_DIR "/tmp");
@@ -533,6 +629,42 @@ static void clean_tmp(patrol *p)
     if (d)
         closedir(d);
     free(tmp);
+}
+
+/* The store holds ID numbers and interview minutes: its files are the
+ * owner's alone (0600, directories 0700) whatever the mode of the directory
+ * it lives in. patrol_init creates them so (umask 077); a store made by an
+ * older patrol, whose database came out 0644, is tightened here. Errors
+ * are ignored (a read-only medium still opens to be read). */
+static void tighten_one(const patrol *p, const char *name)
+{
+    struct stat st;
+    char *path = px_path(p, name);
+    if (path && lstat(path, &st) == 0 && (st.st_mode & 077) &&
+        (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
+        chmod(path, st.st_mode & 0700);
+    free(path);
+}
+
+static void tighten_modes(const patrol *p)
+{
+    static const char *const names[] = {DB_NAME, DB_NAME "-wal", DB_NAME "-shm", KEY_NAME,
+                                        "client.crt", LOCK_NAME, EVIDENCE_DIR,
+                                        EVIDENCE_DIR "/tmp"};
+    char *ev = px_path(p, EVIDENCE_DIR);
+    DIR *d = ev ? opendir(ev) : NULL;
+    struct dirent *e;
+    char name[300];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        tighten_one(p, names[i]);
+    while (d && (e = readdir(d)))
+        if (strlen(e->d_name) == 2 && e->d_name[0] != '.') {
+            snprintf(name, sizeof name, EVIDENCE_DIR "/%s", e->d_name);
+            tighten_one(p, name);
+        }
+    if (d)
+        closedir(d);
+    free(ev);
 }
 
 int patrol_open(const char *dir, patrol **out, char *errbuf, size_t errlen)
@@ -571,7 +703,10 @@ int patrol_open(const char *dir, patrol **out, char *errbuf, size_t errlen)
         return fail_out(p, err, errbuf, errlen);
     }
     free(db);
-    clean_tmp(p);
+    if (p->lock_excl)
+        clean_tmp(p);
+    tighten_modes(p);
+    share_lock(p);
     *out = p;
     return PATROL_OK;
 }
@@ -608,8 +743,8 @@ static int dir_is_empty(const char *dir)
 }
 
 
-int patrol_init(const char *dir, const char *department, const char *device_name, patrol **out,
-                char *errbuf, size_t errlen)
+static int init_store(const char *dir, const char *department, const char *device_name,
+                      patrol **out, char *errbuf, size_t errlen)
 {
     patrol *p;
     struct stat st;
@@ -683,6 +818,7 @@ int patrol_init(const char *dir, const char *department, const char *device_name
         path = NULL;
         goto fail;
     }
+    share_lock(p);
     *out = p;
     return PATROL_OK;
 fail:
@@ -693,4 +829,17 @@ fail:
     }
     init_cleanup(dir, made_dir);
     return fail_out(p, err, errbuf, errlen);
+}
+
+/* Everything the store is made of is created private (umask 077: files
+ * 0600, directories 0700; SQLite gives its -wal and -shm the database's
+ * mode), whatever the umask of the process and the mode of the directory
+ * the store is made in. */
+int patrol_init(const char *dir, const char *department, const char *device_name, patrol **out,
+                char *errbuf, size_t errlen)
+{
+    mode_t old = umask(077);
+    int err = init_store(dir, department, device_name, out, errbuf, errlen);
+    umask(old);
+    return err;
 }

@@ -1078,8 +1078,8 @@ static const patrol_sync_opts *resolve_opts(const patrol_sync_opts *in, patrol_s
     return o;
 }
 
-int patrol_enroll(patrol *p, const char *server_url, const char *token, unsigned flags,
-                  patrol_enrolment *out)
+static int enroll_locked(patrol *p, const char *server_url, const char *token, unsigned flags,
+                         patrol_enrolment *out)
 {
     Patrol__V1__EnrollRequest rq = PATROL__V1__ENROLL_REQUEST__INIT;
     Patrol__V1__EnrollResponse *rs = NULL;
@@ -1230,6 +1230,23 @@ exit:
     free(csr);
     free(body);
     free(certpath);
+    return err;
+}
+
+/* Enrolment and sync hold the sync lock (docs/store.md "Locks") for their
+ * whole run: two at once on one store would race on client.crt and on
+ * what is marked acknowledged. Recording and reading go on meanwhile. */
+int patrol_enroll(patrol *p, const char *server_url, const char *token, unsigned flags,
+                  patrol_enrolment *out)
+{
+    int err;
+    p->errmsg[0] = '\0';
+    if (out)
+        memset(out, 0, sizeof *out);
+    if ((err = px_sync_lock(p)))
+        return err;
+    err = enroll_locked(p, server_url, token, flags, out);
+    px_sync_unlock(p);
     return err;
 }
 
@@ -2143,7 +2160,7 @@ static int load_server(syncer *s, char *url, size_t urllen, char **cert)
     return err;
 }
 
-int patrol_sync(patrol *p, const patrol_sync_opts *uo, patrol_sync_result *ur)
+static int sync_locked(patrol *p, const patrol_sync_opts *uo, patrol_sync_result *ur)
 {
     syncer s;
     patrol_sync_result r;
@@ -2236,7 +2253,37 @@ exit:
     return err;
 }
 
+int patrol_sync(patrol *p, const patrol_sync_opts *uo, patrol_sync_result *ur)
+{
+    int err;
+    p->errmsg[0] = '\0';
+    if ((err = px_sync_lock(p))) {
+        if (ur)
+            memset(ur, 0, sizeof *ur);
+        return err;
+    }
+    err = sync_locked(p, uo, ur);
+    px_sync_unlock(p);
+    return err;
+}
+
+static int status_read(patrol *p, patrol_sync_info *out);
+
+/* Read in one read transaction: a sync storing a receipt meanwhile, or an
+ * entry recorded, shows whole or not at all (WAL: no writer waits). */
 int patrol_sync_status(patrol *p, patrol_sync_info *out)
+{
+    int err;
+    p->errmsg[0] = '\0';
+    memset(out, 0, sizeof *out);
+    if ((err = px_exec(p, "BEGIN")))
+        return err;
+    err = status_read(p, out);
+    px_rollback(p);
+    return err;
+}
+
+static int status_read(patrol *p, patrol_sync_info *out)
 {
     sqlite3_stmt *st;
     uint8_t hash[PX_HASH_LEN];

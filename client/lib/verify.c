@@ -160,7 +160,21 @@ exit:
     close(fd);
 }
 
+static int verify_read(patrol *p, patrol_problem_cb cb, void *ud, patrol_verify_stats *stats);
+
+/* One read transaction: the journal and its head as of one moment, while
+ * another process may be recording (WAL: it does not wait for this). */
 int patrol_verify(patrol *p, patrol_problem_cb cb, void *ud, patrol_verify_stats *stats)
+{
+    int err;
+    if ((err = px_exec(p, "BEGIN")))
+        return err;
+    err = verify_read(p, cb, ud, stats);
+    px_rollback(p);
+    return err;
+}
+
+static int verify_read(patrol *p, patrol_problem_cb cb, void *ud, patrol_verify_stats *stats)
 {
     sqlite3_stmt *st = NULL;
     px_key *key = NULL;
