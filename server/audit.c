@@ -2,6 +2,7 @@
  * and what they share: opening the database read-only, messages. */
 #include "audit.h"
 #include "audit_report.h"
+#include "i18n.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,18 +10,29 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Each command's file adds its line here (name, usage, entry point). */
+/* Each command's file adds its line here: name, syntax (never translated:
+ * it is what one types), what it does (N_(): shown through _()), entry
+ * point. */
 static const audit_cmd commands[] = {
-    {"report", "report (--month YYYY-MM | --year YYYY) [--department CODE] [--json | --csv | --xlsx FILE]", audit_report_run},
-    {"file", "file (--month YYYY-MM | --year YYYY) [--department CODE]   freeze a report for filing (备案)", audit_file_run},
-    {"filed", "filed [--json]   the reports filed, each version, signatures checked", audit_filed_run},
-    {"verify", "verify [--json]   re-verify every chain, signature and evidence file", audit_verify},
-    {"export", "export --matter ID --out FILE [--reveal]   a self-verifying archive (tar) of a matter", audit_export},
-    {"verify-archive", "verify-archive FILE [--key PEM] [--json]   check an exported archive offline", audit_verify_archive},
-    {"timeline", "timeline --matter ID [--json] [--reveal]   the full-process record of one matter", audit_timeline},
-    {"problems", "problems [--json] [--days N] [--open-days M] [--silent-days N] [--department CODE] [--today YYYY-MM-DD]   what to act on", audit_problems},
-    {"log", "log checkpoint | inclusion --leaf N [--size M] | consistency --from A [--to B]   the server log (docs/log.md)", audit_log_main},
-    {NULL, NULL, NULL},
+    {"report", "report (--month YYYY-MM | --year YYYY) [--department CODE] [--json | --csv | --xlsx FILE]",
+     N_("the period's statistics"), audit_report_run},
+    {"file", "file (--month YYYY-MM | --year YYYY) [--department CODE]",
+     N_("freeze a report for filing (备案)"), audit_file_run},
+    {"filed", "filed [--json]", N_("the reports filed, each version, signatures checked"),
+     audit_filed_run},
+    {"verify", "verify [--json]", N_("re-verify every chain, signature and evidence file"),
+     audit_verify},
+    {"export", "export --matter ID --out FILE [--reveal]",
+     N_("a self-verifying archive (tar) of a matter"), audit_export},
+    {"verify-archive", "verify-archive FILE [--key PEM] [--json]",
+     N_("check an exported archive offline"), audit_verify_archive},
+    {"timeline", "timeline --matter ID [--json] [--reveal]",
+     N_("the full-process record of one matter"), audit_timeline},
+    {"problems", "problems [--json] [--days N] [--open-days M] [--silent-days N] [--department CODE] [--today YYYY-MM-DD]",
+     N_("what to act on"), audit_problems},
+    {"log", "log checkpoint | inclusion --leaf N [--size M] | consistency --from A [--to B]",
+     N_("the server log (docs/log.md)"), audit_log_main},
+    {NULL, NULL, NULL, NULL},
 };
 
 int audit_fail(const char *cmd, const char *fmt, ...)
@@ -41,7 +53,10 @@ int audit_usage_error(const char *cmd, const char *fmt, ...)
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, " (see 'patrold audit --help')\n");
+    /* TRANSLATORS: ends a usage error of an audit command, space included
+     * (a Chinese text needs none before its full-width bracket). */
+    fputs(_(" (see 'patrold audit --help')"), stderr);
+    fputc('\n', stderr);
     return 2;
 }
 
@@ -52,12 +67,12 @@ st_backend *audit_open(const char *data, const char *cmd)
     st_backend *db = NULL;
 
     if (!(path = malloc(n))) {
-        audit_fail(cmd, "out of memory");
+        audit_fail(cmd, "%s", _("out of memory"));
         return NULL;
     }
     snprintf(path, n, "%s/patrold.db", data);
     if (access(path, F_OK) != 0)
-        audit_fail(cmd, "no server in %s (run 'patrold --data %s init')", data, data);
+        audit_fail(cmd, _("no server in %s (run 'patrold --data %s init')"), data, data);
     else if (!(db = st_sqlite_open(path, ST_OPEN_READONLY, err, sizeof err)))
         audit_fail(cmd, "%s", err);
     free(path);
@@ -66,10 +81,10 @@ st_backend *audit_open(const char *data, const char *cmd)
 
 static int usage(FILE *f)
 {
-    fprintf(f, "usage: patrold --data DIR audit COMMAND [options]\n\n"
-               "The supervisor's commands (read-only; they work while 'serve' runs):\n");
+    fprintf(f, "%s\n\n%s\n", _("usage: patrold --data DIR audit COMMAND [options]"),
+            _("The supervisor's commands (read-only; they work while 'serve' runs):"));
     for (size_t i = 0; commands[i].name; i++)
-        fprintf(f, "  %s\n", commands[i].usage);
+        fprintf(f, "  %s\n      %s\n", commands[i].usage, _(commands[i].what));
     return f == stdout ? 0 : 2;
 }
 
@@ -82,6 +97,6 @@ int audit_main(const char *data, int argc, char **argv)
     for (size_t i = 0; commands[i].name; i++)
         if (strcmp(argv[0], commands[i].name) == 0)
             return commands[i].run(data, argc - 1, argv + 1);
-    fprintf(stderr, "patrold: audit: unknown command '%s'\n", argv[0]);
+    fprintf(stderr, _("patrold: audit: unknown command '%s'\n"), argv[0]);
     return usage(stderr);
 }

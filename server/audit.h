@@ -23,7 +23,8 @@ int audit_main(const char *data, int argc, char **argv);
  * db->ops->close. */
 st_backend *audit_open(const char *data, const char *cmd);
 
-/* Print "patrold: audit CMD: ..." on stderr and return 1 (2 for usage). */
+/* Print "patrold: audit CMD: ..." on stderr and return 1 (2 for usage).
+ * fmt is the message as people read it: the caller translates it, _(). */
 int audit_fail(const char *cmd, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
@@ -38,7 +39,8 @@ int audit_usage_error(const char *cmd, const char *fmt, ...)
 /* The subcommands (argv[0] is the subcommand's first argument). */
 typedef struct audit_cmd {
     const char *name;
-    const char *usage; /* one line, after "patrold --data DIR audit " */
+    const char *usage; /* its syntax, after "patrold --data DIR audit " */
+    const char *what;  /* what it does, English, N_() marked */
     int (*run)(const char *data, int argc, char **argv);
 } audit_cmd;
 

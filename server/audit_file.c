@@ -14,6 +14,7 @@
 #include "audit.h"
 #include "audit_report.h"
 #include "crypto.h"
+#include "i18n.h"
 #include "slog.h"
 #include "validate.h"
 
@@ -40,6 +41,14 @@ static int prev_cb(void *ud, const st_filing *f)
 static const char *unit_of(const char *department)
 {
     return department && *department ? department : "county";
+}
+
+/* The unit as people read it: a department code, or the county (全县). */
+static const char *unit_text(const char *department)
+{
+    /* TRANSLATORS: the unit of a report that covers every department. */
+    return department && *department && strcmp(department, "county") != 0 ? department
+                                                                            : _("county");
 }
 
 /* The figures of new that differ from old ("scopes" of both), appended to
@@ -127,22 +136,23 @@ int audit_file_run(const char *data, int argc, char **argv)
     int rc, status = 1, nchanges = 0, began = 0;
 
     if (argc == 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
-        printf("usage: patrold --data DIR audit file (--month YYYY-MM | --year YYYY)"
-               " [--department CODE] [--reporter NAME] [--phone PHONE]\n");
+        printf("%s patrold --data DIR audit file (--month YYYY-MM | --year YYYY)"
+               " [--department CODE] [--reporter NAME] [--phone PHONE]\n",
+               _("usage:"));
         return 0;
     }
     if ((rc = rpt_parse(cmd, argc, argv, &o, NULL, NULL)) != 0)
         return rc;
     if (!(path = join(data, "patrold.db")) || !(kpath = join(data, "receipt.key"))) {
-        status = audit_fail(cmd, "out of memory");
+        status = audit_fail(cmd, "%s", _("out of memory"));
         goto exit;
     }
     if (access(path, F_OK) != 0) {
-        status = audit_fail(cmd, "no server in %s (run 'patrold --data %s init')", data, data);
+        status = audit_fail(cmd, _("no server in %s (run 'patrold --data %s init')"), data, data);
         goto exit;
     }
     if (px_key_load_private(kpath, &key, &why) != 0) {
-        status = audit_fail(cmd, "receipt key %s: %s", kpath, why);
+        status = audit_fail(cmd, _("receipt key %s: %s"), kpath, why);
         goto exit;
     }
     if (!(db = st_sqlite_open(path, 0, err, sizeof err))) {
@@ -163,8 +173,8 @@ int audit_file_run(const char *data, int argc, char **argv)
     if (db->ops->filings_list(db, o.period, o.department ? o.department : "", prev_cb, &p) !=
             ST_OK ||
         p.failed) {
-        status = audit_fail(cmd, "reading the filed reports: %s",
-                            p.failed ? "out of memory" : db->ops->errmsg(db));
+        status = audit_fail(cmd, _("reading the filed reports: %s"),
+                            p.failed ? _("out of memory") : db->ops->errmsg(db));
         goto exit;
     }
     filing = cJSON_AddObjectToObject(j, "filing");
@@ -174,17 +184,17 @@ int audit_file_run(const char *data, int argc, char **argv)
     changes = cJSON_AddArrayToObject(filing, "changes");
     if (p.report) {
         if (!(old = cJSON_Parse(p.report))) {
-            status = audit_fail(cmd, "filed report %s version %lld does not parse", o.period,
+            status = audit_fail(cmd, _("filed report %s version %lld does not parse"), o.period,
                                 (long long)p.version);
             goto exit;
         }
         if ((nchanges = diff(old, j, changes)) < 0) {
-            status = audit_fail(cmd, "out of memory");
+            status = audit_fail(cmd, "%s", _("out of memory"));
             goto exit;
         }
     }
     if (!(text = cJSON_PrintUnformatted(j))) {
-        status = audit_fail(cmd, "out of memory");
+        status = audit_fail(cmd, "%s", _("out of memory"));
         goto exit;
     }
     memset(&f, 0, sizeof f);
@@ -195,11 +205,11 @@ int audit_file_run(const char *data, int argc, char **argv)
     f.filed_ms = now_ms;
     px_sha256(text, f.report_len, f.sha256);
     if (px_sign(key, f.sha256, f.sig) != 0 || px_key_id(key, f.key_id) != 0) {
-        status = audit_fail(cmd, "signing with the receipt key failed");
+        status = audit_fail(cmd, "%s", _("signing with the receipt key failed"));
         goto exit;
     }
     if (db->ops->filing_put(db, &f, &version) != ST_OK || version != p.version + 1) {
-        status = audit_fail(cmd, "storing the filing: %s", db->ops->errmsg(db));
+        status = audit_fail(cmd, _("storing the filing: %s"), db->ops->errmsg(db));
         goto exit;
     }
     /* The filing is a leaf of the server log (docs/report.md), in the
@@ -209,23 +219,28 @@ int audit_file_run(const char *data, int argc, char **argv)
                  unit_of(o.department), (long long)version, hex, (long long)now_ms);
     if (n < 0 || (size_t)n >= sizeof leafdata ||
         slog_append(db, leafdata, (size_t)n, now_ms, &leaf) != ST_OK) {
-        status = audit_fail(cmd, "adding the filing to the server log: %s", db->ops->errmsg(db));
+        status = audit_fail(cmd, _("adding the filing to the server log: %s"), db->ops->errmsg(db));
         goto exit;
     }
     if (db->ops->commit(db) != ST_OK) {
-        status = audit_fail(cmd, "storing the filing: %s", db->ops->errmsg(db));
+        status = audit_fail(cmd, _("storing the filing: %s"), db->ops->errmsg(db));
         goto exit;
     }
     began = 0;
-    printf("filed report %s (%s) as version %lld, sha256 %s, signed with the receipt key,"
-           " server log leaf %llu\n",
-           o.period, unit_of(o.department), (long long)version, hex, (unsigned long long)leaf);
+    /* TRANSLATORS: the period (2026-11 or 2026), the unit (a department
+     * code, or "county"), the version, the report's SHA-256, the index of
+     * its leaf in the server log. */
+    printf(_("filed report %s (%s) as version %lld, sha256 %s, signed with the receipt key,"
+             " server log leaf %llu\n"),
+           o.period, unit_text(o.department), (long long)version, hex, (unsigned long long)leaf);
     if (p.report && nchanges == 0) {
-        printf("unchanged since version %lld\n", (long long)p.version);
+        printf(_("unchanged since version %lld\n"), (long long)p.version);
     } else if (p.report) {
         const cJSON *c;
-        printf("changed since version %lld: %d figure%s\n", (long long)p.version, nchanges,
-               nchanges == 1 ? "" : "s");
+        /* TRANSLATORS: the previous version, how many figures changed. */
+        printf(dngettext(PX_TEXTDOMAIN, "changed since version %lld: %d figure\n",
+                         "changed since version %lld: %d figures\n", (unsigned long)nchanges),
+               (long long)p.version, nchanges);
         cJSON_ArrayForEach(c, changes)
         {
             char label[400], a[32], b[32];
@@ -234,8 +249,9 @@ int audit_file_run(const char *data, int argc, char **argv)
                              sizeof label);
             value_text(cJSON_GetObjectItemCaseSensitive(c, "from"), a, sizeof a);
             value_text(cJSON_GetObjectItemCaseSensitive(c, "to"), b, sizeof b);
-            printf("  %s %s: %s -> %s\n", cJSON_GetObjectItemCaseSensitive(c, "unit")->valuestring,
-                   label, a, b);
+            printf("  %s %s: %s -> %s\n",
+                   unit_text(cJSON_GetObjectItemCaseSensitive(c, "unit")->valuestring), label, a,
+                   b);
         }
     }
     status = 0;
@@ -299,9 +315,14 @@ static int filed_cb(void *ud, const st_filing *f)
     }
     if (!localtime_r(&t, &tm) || !strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %Z", &tm))
         snprintf(when, sizeof when, "%lld", (long long)f->filed_ms);
-    printf("%-7s  %-10s  version %-3lld  filed %s  sha256 %.16s…  %s  %d change%s\n", f->period,
-           unit_of(f->department), (long long)f->version, when, hex,
-           sig_ok ? "signature ok" : "SIGNATURE INVALID", nchanges, nchanges == 1 ? "" : "s");
+    /* TRANSLATORS: a filed report: period, unit, version, time filed
+     * (local), the start of its SHA-256, whether its signature checks, how
+     * many figures changed from the version before. */
+    printf(dngettext(PX_TEXTDOMAIN, "%-7s  %-10s  version %-3lld  filed %s  sha256 %.16s…  %s  %d change\n",
+                     "%-7s  %-10s  version %-3lld  filed %s  sha256 %.16s…  %s  %d changes\n",
+                     (unsigned long)nchanges),
+           f->period, unit_text(f->department), (long long)f->version, when, hex,
+           sig_ok ? _("signature ok") : _("SIGNATURE INVALID"), nchanges);
     if (!sig_ok)
         l->failed = 2;
     return 0;
@@ -320,35 +341,36 @@ int audit_filed_run(const char *data, int argc, char **argv)
         if (strcmp(argv[i], "--json") == 0)
             l.json = 1;
         else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: patrold --data DIR audit filed [--json]\n");
+            printf("%s patrold --data DIR audit filed [--json]\n", _("usage:"));
             return 0;
         } else
-            return audit_usage_error(cmd, "unknown argument '%s'", argv[i]);
+            return audit_usage_error(cmd, _("unknown argument '%s'"), argv[i]);
     }
     if (!(db = audit_open(data, cmd)))
         return 1;
     if ((kpath = join(data, "receipt.key")) && px_key_load_private(kpath, &l.key, &why) != 0)
-        fprintf(stderr, "patrold: audit filed: receipt key %s: %s: signatures not checked\n",
+        /* TRANSLATORS: the receipt key's path, why it cannot be read. */
+        fprintf(stderr, _("patrold: audit filed: receipt key %s: %s: signatures not checked\n"),
                 kpath, why);
     free(kpath);
     if (l.json && !(l.out = cJSON_CreateArray())) {
         db->ops->close(db);
         px_key_free(l.key);
-        return audit_fail(cmd, "out of memory");
+        return audit_fail(cmd, "%s", _("out of memory"));
     }
     rc = db->ops->filings_list(db, NULL, NULL, filed_cb, &l);
     if (rc != ST_OK)
-        rc = audit_fail(cmd, "reading the filed reports: %s", db->ops->errmsg(db));
+        rc = audit_fail(cmd, _("reading the filed reports: %s"), db->ops->errmsg(db));
     else if (l.failed == 1)
-        rc = audit_fail(cmd, "out of memory");
+        rc = audit_fail(cmd, "%s", _("out of memory"));
     else if (l.failed == 2)
-        rc = audit_fail(cmd, "a filed report's signature does not verify");
+        rc = audit_fail(cmd, "%s", _("a filed report's signature does not verify"));
     if (rc == ST_OK && l.json) {
         char *s = cJSON_Print(l.out);
         if (s)
             printf("%s\n", s);
         else
-            rc = audit_fail(cmd, "out of memory");
+            rc = audit_fail(cmd, "%s", _("out of memory"));
         free(s);
     }
     cJSON_Delete(l.out);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "i18n.h"
 #include "slog.h"
 #include "validate.h"
 
@@ -69,48 +70,49 @@ static int cmd_checkpoint(const char *data, st_backend *db)
     int rc = 1;
 
     if (db->ops->log_checkpoint_latest(db, &size, root, &note) != ST_OK) {
-        audit_fail(CMD, "no checkpoint has been signed yet (the log has none until the first sync"
-                        " or GET /v1/log/checkpoint)");
+        audit_fail(CMD, "%s",
+                   _("no checkpoint has been signed yet (the log has none until the first sync"
+                     " or GET /v1/log/checkpoint)"));
         goto out;
     }
     if (db->ops->log_size(db, &n) != ST_OK) {
-        audit_fail(CMD, "reading the log: %s", db->ops->errmsg(db));
+        audit_fail(CMD, _("reading the log: %s"), db->ops->errmsg(db));
         goto out;
     }
     if (tlog_checkpoint_parse(note, strlen(note), origin, sizeof origin, &csize, got, &tl) != 0 ||
         csize != size || memcmp(got, root, TLOG_HASH_LEN) != 0) {
-        audit_fail(CMD, "the stored checkpoint of %" PRIu64 " leaves is malformed", size);
+        audit_fail(CMD, _("the stored checkpoint of %" PRIu64 " leaves is malformed"), size);
         goto out;
     }
     tl = strlen(data) + sizeof "/receipt.key";
     if (!(path = malloc(tl)) || !(r = calloc(1, sizeof *r))) {
-        audit_fail(CMD, "out of memory");
+        audit_fail(CMD, "%s", _("out of memory"));
         goto out;
     }
     snprintf(path, tl, "%s/receipt.key", data);
     if (px_key_load_private(path, &key, &why) != 0) {
-        audit_fail(CMD, "cannot check the signature: %s: %s", path, why);
+        audit_fail(CMD, _("cannot check the signature: %s: %s"), path, why);
         goto out;
     }
     if (tlog_note_verify(key, note, strlen(note)) != 0) {
-        audit_fail(CMD, "the latest checkpoint (%" PRIu64 " leaves) is not signed by %s", size,
+        audit_fail(CMD, _("the latest checkpoint (%" PRIu64 " leaves) is not signed by %s"), size,
                    path);
         goto out;
     }
     r->size = size;
     if (db->ops->log_leaves_each(db, leaf_cb, r) != ST_OK) {
-        audit_fail(CMD, "reading the leaves: %s", db->ops->errmsg(db));
+        audit_fail(CMD, _("reading the leaves: %s"), db->ops->errmsg(db));
         goto out;
     }
     if (r->bad == 2 || r->seen != size) {
-        audit_fail(CMD, "leaf %" PRIu64 " is missing: the log does not hold the %" PRIu64
-                        " leaves of its latest checkpoint", r->bad == 2 ? r->bad_leaf : r->seen,
+        audit_fail(CMD, _("leaf %" PRIu64 " is missing: the log does not hold the %" PRIu64
+                        " leaves of its latest checkpoint"), r->bad == 2 ? r->bad_leaf : r->seen,
                    size);
         goto out;
     }
     if (r->bad) {
-        audit_fail(CMD, "leaf %" PRIu64 ": its data does not hash to its stored leaf hash (an"
-                        " edited leaf)", r->bad_leaf);
+        audit_fail(CMD, _("leaf %" PRIu64 ": its data does not hash to its stored leaf hash (an"
+                        " edited leaf)"), r->bad_leaf);
         goto out;
     }
     if (size == 0) {
@@ -121,22 +123,23 @@ static int cmd_checkpoint(const char *data, st_backend *db)
             tlog_node_hash(r->stack[i], got, got);
     }
     if (memcmp(got, root, TLOG_HASH_LEN) != 0) {
-        audit_fail(CMD, "the %" PRIu64 " leaves' data give another root than the signed"
-                        " checkpoint's", size);
+        audit_fail(CMD, _("the %" PRIu64 " leaves' data give another root than the signed"
+                        " checkpoint's"), size);
         goto out;
     }
     /* The stored subtrees give the same root (they serve the proofs). */
     if (tlog_root(slog_node, db, size, got) != 0 || memcmp(got, root, TLOG_HASH_LEN) != 0) {
-        audit_fail(CMD, "the stored subtree hashes give another root than the signed"
-                        " checkpoint's");
+        audit_fail(CMD, "%s",
+                   _("the stored subtree hashes give another root than the signed"
+                     " checkpoint's"));
         goto out;
     }
     (void)plen;
     (void)err;
     fputs(note, stdout);
     if (n > size)
-        fprintf(stderr, "patrold: audit log: %" PRIu64 " leaves since this checkpoint, signed at"
-                        " the next sync\n", n - size);
+        fprintf(stderr, _("patrold: audit log: %" PRIu64 " leaves since this checkpoint, signed at"
+                          " the next sync\n"), n - size);
     rc = 0;
 out:
     px_key_free(key);
@@ -149,7 +152,7 @@ out:
 static int number(const char *opt, const char *v, uint64_t *out)
 {
     if (!v || px_parse_u64(v, 0, (uint64_t)INT64_MAX, out) != NULL)
-        return audit_usage_error(CMD, "%s needs a number 0 .. 2^63-1", opt);
+        return audit_usage_error(CMD, _("%s needs a number 0 .. 2^63-1"), opt);
     return 0;
 }
 
@@ -163,11 +166,11 @@ int audit_log_main(const char *data, int argc, char **argv)
     const char *sub;
 
     if (argc < 1)
-        return audit_usage_error(CMD, "needs checkpoint, inclusion or consistency");
+        return audit_usage_error(CMD, "%s", _("needs checkpoint, inclusion or consistency"));
     sub = argv[0];
     if (strcmp(sub, "checkpoint") != 0 && strcmp(sub, "inclusion") != 0 &&
         strcmp(sub, "consistency") != 0)
-        return audit_usage_error(CMD, "unknown subcommand '%s'", sub);
+        return audit_usage_error(CMD, _("unknown subcommand '%s'"), sub);
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if ((strcmp(sub, "inclusion") == 0 && strcmp(o, "--leaf") == 0) ||
@@ -180,12 +183,14 @@ int audit_log_main(const char *data, int argc, char **argv)
             if (number(o, v, &b))
                 return 2;
         } else {
-            return audit_usage_error(CMD, "unexpected argument '%s'", o);
+            return audit_usage_error(CMD, _("unexpected argument '%s'"), o);
         }
         i++;
     }
     if (strcmp(sub, "checkpoint") != 0 && !have_a)
-        return audit_usage_error(CMD, "%s needs %s", sub,
+        /* TRANSLATORS: a subcommand (inclusion, consistency) needs an option
+         * (--leaf N, --from A). */
+        return audit_usage_error(CMD, _("%s needs %s"), sub,
                                  strcmp(sub, "inclusion") == 0 ? "--leaf N" : "--from A");
     if (!(db = audit_open(data, CMD)))
         return 1;

@@ -18,12 +18,15 @@
 #include "audit.h"
 
 #include <cJSON.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "i18n.h"
 #include "matter.h"
+#include "rules.h"
 #include "validate.h"
 
 #define CMD "problems"
@@ -42,7 +45,8 @@ typedef struct problem {
     int64_t device;
     char object[72];
     long days; /* -1: none */
-    char detail[400];
+    char detail[400]; /* English, for --json */
+    char text[600];   /* the same in the reader's language */
     char inspectors[256]; /* the matter's, comma-separated */
 } problem;
 
@@ -81,6 +85,23 @@ static problem *add(problems *p, const char *code, const char *matter, int64_t d
     x->device = device;
     x->days = -1;
     return x;
+}
+
+/* A problem's detail: fmt (N_() marked) in English for --json, and
+ * translated for the text. The arguments are the same in both (codes,
+ * ids, numbers). */
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void say(problem *x, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(x->detail, sizeof x->detail, fmt, ap);
+    va_end(ap);
+    va_start(ap, fmt);
+    vsnprintf(x->text, sizeof x->text, _(fmt), ap);
+    va_end(ap);
 }
 
 static const minfo *matter_info(const problems *p, const char *id)
@@ -147,8 +168,9 @@ static int matter_cb(void *ud, const st_imatter *m)
         if ((x = add(p, "revisit_overdue", m->id, r->device))) {
             snprintf(x->object, sizeof x->object, "%s", r->id);
             x->days = (long)(p->today - due);
-            snprintf(x->detail, sizeof x->detail, "revisit %s was due %s, %ld day(s) ago, and has no outcome",
-                     r->id, r->due, x->days);
+            /* TRANSLATORS: revisit id, its due date, days overdue. */
+            say(x, N_("revisit %s was due %s, %ld day(s) ago, and has no outcome"), r->id, r->due,
+                x->days);
         }
     }
     for (size_t i = 0; i < m->ndocs; i++) {
@@ -161,14 +183,14 @@ static int matter_cb(void *ud, const st_imatter *m)
             px_format_date(day_of(d->issued_ms), b, sizeof b);
             snprintf(x->object, sizeof x->object, "%s", d->id);
             x->days = days;
-            snprintf(x->detail, sizeof x->detail,
-                     "document %s issued %s is not delivered after %ld day(s)", d->id, b, days);
+            /* TRANSLATORS: document id, the date it was issued, days since. */
+            say(x, N_("document %s issued %s is not delivered after %ld day(s)"), d->id, b, days);
         }
     }
     if (m->major && m->hearings == 0 && st != PX_MS_TERMINATED && st != PX_MS_ESCALATED &&
         st != PX_MS_NEW && (x = add(p, "major_without_hearing", m->id, m->device))) {
-        snprintf(x->detail, sizeof x->detail,
-                 "major matter (%s) without a hearing, symposium or published draft", m->state);
+        /* TRANSLATORS: %s is the matter's state (a code). */
+        say(x, N_("major matter (%s) without a hearing, symposium or published draft"), m->state);
     }
     if (!closed && st != PX_MS_NEW && m->opened_ms > 0) {
         long days = (long)(p->today - day_of(m->opened_ms));
@@ -176,8 +198,8 @@ static int matter_cb(void *ud, const st_imatter *m)
             char b[16];
             px_format_date(day_of(m->opened_ms), b, sizeof b);
             x->days = days;
-            snprintf(x->detail, sizeof x->detail, "open since %s, %ld day(s) (%s)", b, days,
-                     m->state);
+            /* TRANSLATORS: the date it was opened, days open, its state (a code). */
+            say(x, N_("open since %s, %ld day(s) (%s)"), b, days, m->state);
         }
     }
     for (size_t i = 0; i < m->nevidence; i++) {
@@ -186,9 +208,16 @@ static int matter_cb(void *ud, const st_imatter *m)
             continue;
         if ((x = add(p, "evidence_missing", m->id, v->device))) {
             snprintf(x->object, sizeof x->object, "%s", v->sha256);
+            const char *label = px_choice_label(v->kind);
             snprintf(x->detail, sizeof x->detail,
                      "%s file of %llu bytes (entry #%llu) never received whole by the server",
                      v->kind, (unsigned long long)v->size, (unsigned long long)v->seq);
+            /* TRANSLATORS: kind of evidence (photo, audio ...), its size,
+             * the number of the entry that added it. */
+            snprintf(x->text, sizeof x->text,
+                     _("%s file of %llu bytes (entry #%llu) never received whole by the server"),
+                     label ? _(label) : v->kind, (unsigned long long)v->size,
+                     (unsigned long long)v->seq);
         }
     }
     return p->oom;
@@ -264,9 +293,10 @@ static int repeated_citations(problems *p)
             continue;
         if ((x = add(p, "repeated_first_violation", mi->id, mi->device))) {
             snprintf(x->object, sizeof x->object, "%s", cs.c[i].item);
-            snprintf(x->detail, sizeof x->detail,
-                     "first-violation item %s cited for the same subject as in %s, earlier",
-                     cs.c[i].item, cs.c[first].matter);
+            /* TRANSLATORS: a list item (清单 code) for a first violation
+             * (首违不罚), the earlier matter it was cited in. */
+            say(x, N_("first-violation item %s cited for the same subject as in %s, earlier"),
+                cs.c[i].item, cs.c[first].matter);
         }
     }
 exit:
@@ -306,8 +336,10 @@ static void silent_devices(problems *p)
         if (days < p->silent_days || !(x = add(p, "device_silent", "", d->id)))
             continue;
         x->days = days;
-        snprintf(x->detail, sizeof x->detail, "no sync for %ld day(s)%s", days,
-                 d->last_sync_ms ? "" : " (never synced since enrolment)");
+        if (d->last_sync_ms)
+            say(x, N_("no sync for %ld day(s)"), days);
+        else
+            say(x, N_("no sync for %ld day(s) (never synced since enrolment)"), days);
     }
 }
 
@@ -324,6 +356,12 @@ static int flag_cb(void *ud, const st_flag_row *r)
     snprintf(x->object, sizeof x->object, "%s", r->f.rule);
     snprintf(x->detail, sizeof x->detail, "entry #%llu (%s) %s: %s", (unsigned long long)r->f.seq,
              r->kind, r->f.rule, r->f.detail);
+    /* The rule's sentence is stored in English (a msgid of proto/matter.c
+     * when it names nothing): shown translated. */
+    /* TRANSLATORS: a rule flag: entry number (kind code) rule code: what
+     * the rule says. */
+    snprintf(x->text, sizeof x->text, _("entry #%llu (%s) %s: %s"), (unsigned long long)r->f.seq,
+             r->kind, r->f.rule, r->f.detail[0] ? _(r->f.detail) : "");
     return 0;
 }
 
@@ -402,29 +440,60 @@ static int print_json(problems *p)
     return 0;
 }
 
+/* What each code means, in a few words, for the text. */
+static const struct {
+    const char *code, *title;
+} titles[] = {
+    {"revisit_overdue", N_("revisit overdue")},
+    {"document_undelivered", N_("document not delivered")},
+    {"major_without_hearing", N_("major matter without a hearing")},
+    {"matter_open_long", N_("matter open too long")},
+    {"repeated_first_violation", N_("first violation cited again")},
+    {"device_silent", N_("device silent")},
+    {"evidence_missing", N_("evidence missing")},
+    {"rule_flag", N_("rule flag")},
+};
+
+static const char *title_of(const char *code)
+{
+    for (size_t i = 0; i < sizeof titles / sizeof titles[0]; i++)
+        if (strcmp(titles[i].code, code) == 0)
+            return _(titles[i].title);
+    return "";
+}
+
 static void print_text(problems *p)
 {
     char today[16];
     px_format_date(p->today, today, sizeof today);
-    printf("Problems to act on, %s (Beijing)%s%s: %zu\n", today,
-           p->department ? ", department " : "", p->department ? p->department : "", p->nps);
+    if (p->department)
+        /* TRANSLATORS: today's date (Beijing), a department code, how many. */
+        printf(_("Problems to act on, %s (Beijing), department %s: %zu\n"), today, p->department,
+               p->nps);
+    else
+        /* TRANSLATORS: today's date (Beijing), how many problems. */
+        printf(_("Problems to act on, %s (Beijing): %zu\n"), today, p->nps);
     for (size_t i = 0; i < p->nps; i++) {
         const problem *x = &p->ps[i];
         const minfo *mi = x->matter[0] ? matter_info(p, x->matter) : NULL;
         const char *ids = mi ? mi->inspectors : "";
         char id[64];
         int k = 0;
-        printf("\n%-24s %s  %s (device %lld)\n", x->code, x->matter[0] ? x->matter : "-",
-               device_name(p, x->device), (long long)x->device);
-        printf("    %s\n", x->detail);
+        /* TRANSLATORS: a problem: its code (kept for scripts), what the code
+         * means, the matter, the device's name (device number). */
+        putchar('\n');
+        printf(_("%-24s %s  %s  %s (device %lld)\n"), x->code, title_of(x->code),
+               x->matter[0] ? x->matter : "-", device_name(p, x->device), (long long)x->device);
+        printf("    %s\n", x->text);
         while (next_id(&ids, id, sizeof id)) {
             st_iinspector in;
             if (!k++)
-                printf("    inspectors ");
+                printf("    %s", _("inspectors "));
+            fputs(k > 1 ? _(", ") : "", stdout);
             if (p->db->ops->inspector_get(p->db, mi->device, id, &in) == ST_OK)
-                printf("%s%s (%s, cert. %s)", k > 1 ? ", " : "", in.name, id, in.cert_no);
+                printf(_("%s (%s, cert. %s)"), in.name, id, in.cert_no);
             else
-                printf("%s%s", k > 1 ? ", " : "", id);
+                printf("%s", id);
         }
         if (k)
             printf("\n");
@@ -466,25 +535,26 @@ int audit_problems(const char *data, int argc, char **argv)
         if (!v && (strcmp(a, "--days") == 0 || strcmp(a, "--open-days") == 0 ||
                    strcmp(a, "--silent-days") == 0 || strcmp(a, "--department") == 0 ||
                    strcmp(a, "--today") == 0))
-            return audit_usage_error(CMD, "%s needs a value", a);
+            return audit_usage_error(CMD, _("%s needs a value"), a);
         if (strcmp(a, "--days") == 0) {
             if ((why = parse_days(a, v, &p.doc_days)))
-                return audit_usage_error(CMD, "--days '%s': %s (days, 0 to 36500)", v, why);
+                return audit_usage_error(CMD, _("--days '%s': %s (days, 0 to 36500)"), v, _(why));
         } else if (strcmp(a, "--open-days") == 0) {
             if ((why = parse_days(a, v, &p.open_days)))
-                return audit_usage_error(CMD, "--open-days '%s': %s (days, 0 to 36500)", v, why);
+                return audit_usage_error(CMD, _("--open-days '%s': %s (days, 0 to 36500)"), v, _(why));
         } else if (strcmp(a, "--silent-days") == 0) {
             if ((why = parse_days(a, v, &p.silent_days)))
-                return audit_usage_error(CMD, "--silent-days '%s': %s (days, 0 to 36500)", v, why);
+                return audit_usage_error(CMD, _("--silent-days '%s': %s (days, 0 to 36500)"), v, _(why));
         } else if (strcmp(a, "--department") == 0) {
             if ((why = px_check_ident(v)))
-                return audit_usage_error(CMD, "--department '%s': %s", v, why);
+                return audit_usage_error(CMD, "--department '%s': %s", v, _(why));
             p.department = v;
         } else if (strcmp(a, "--today") == 0) {
             if ((why = px_parse_date(v, &p.today)))
-                return audit_usage_error(CMD, "--today '%s': %s (YYYY-MM-DD, Beijing date)", v, why);
+                return audit_usage_error(CMD, _("--today '%s': %s (YYYY-MM-DD, Beijing date)"), v,
+                                         _(why));
         } else {
-            return audit_usage_error(CMD, "unexpected argument '%s'", a);
+            return audit_usage_error(CMD, _("unexpected argument '%s'"), a);
         }
         i++;
     }
@@ -517,7 +587,7 @@ storage:
     audit_fail(CMD, "%s", p.db->ops->errmsg(p.db));
     goto exit;
 oom:
-    audit_fail(CMD, "out of memory");
+    audit_fail(CMD, "%s", _("out of memory"));
 exit:
     if (p.ref)
         patrol__v1__reference__free_unpacked(p.ref, NULL);

@@ -12,12 +12,14 @@
 #include "audit.h"
 
 #include <cJSON.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "entry.h"
+#include "i18n.h"
 #include "matter.h"
 #include "rules.h"
 #include "validate.h"
@@ -138,15 +140,54 @@ static const char *field_value(const Patrol__V1__Entry *e, const char *name)
     return f ? f->value : NULL;
 }
 
-/* What a reader is shown of a field: its value, or "[mark]" unless
+/* The mark a confidential value is shown as: "[code]" in --json, in the
+ * reader's language in the text. */
+static const char *conf_mark(const timeline *t, Patrol__V1__Confidentiality c, char *buf,
+                             size_t len)
+{
+    const char *code = conf_code(c);
+    if (!t->json) {
+        /* TRANSLATORS: shown in place of a confidential value the supervisor
+         * did not ask to see (--reveal); the English keeps the code. */
+        const char *text = c == PATROL__V1__CONFIDENTIALITY__CONF_STATE_SECRET ? _("[state_secret]")
+                           : c == PATROL__V1__CONFIDENTIALITY__CONF_TRADE_SECRET
+                               ? _("[trade_secret]")
+                               : _("[personal_privacy]");
+        snprintf(buf, len, "%s", text);
+    } else {
+        snprintf(buf, len, "[%s]", code);
+    }
+    return buf;
+}
+
+/* What a reader is shown of a field: its value, or its mark unless
  * revealing. */
 static const char *shown(const timeline *t, const Patrol__V1__Field *f, char *buf, size_t len)
 {
-    const char *c = conf_code(f->confidential);
-    if (!c || t->reveal)
+    if (!conf_code(f->confidential) || t->reveal)
         return f->value;
-    snprintf(buf, len, "[%s]", c);
-    return buf;
+    return conf_mark(t, f->confidential, buf, len);
+}
+
+/* A choice value (a code) as people read it: its label, translated. */
+static const char *choice_text(const char *value)
+{
+    const char *label = px_choice_label(value);
+    return label && *label ? _(label) : value;
+}
+
+/* One indented line of an entry in the text timeline. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 1, 2)))
+#endif
+static void line(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("    ", stdout);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
 }
 
 /* ---- loading -------------------------------------------------------------- */
@@ -160,7 +201,7 @@ static int entry_cb(void *ud, int64_t device, uint64_t seq, const uint8_t *bytes
         size_t cap = t->cap ? 2 * t->cap : 32;
         tl_entry *p = realloc(t->es, cap * sizeof *p);
         if (!p) {
-            snprintf(t->err, sizeof t->err, "out of memory");
+            snprintf(t->err, sizeof t->err, "%s", _("out of memory"));
             t->failed = 1;
             return 1;
         }
@@ -173,7 +214,8 @@ static int entry_cb(void *ud, int64_t device, uint64_t seq, const uint8_t *bytes
     x->seq = seq;
     x->order = t->n;
     if (!(x->e = px_entry_decode(bytes, len, &why))) {
-        snprintf(t->err, sizeof t->err, "stored entry %lld/%llu does not decode: %s (run 'audit verify')",
+        /* TRANSLATORS: device number/entry number; %s says why (English). */
+        snprintf(t->err, sizeof t->err, _("stored entry %lld/%llu does not decode: %s (run 'audit verify')"),
                  (long long)device, (unsigned long long)seq, why);
         t->failed = 1;
         return 1;
@@ -276,10 +318,13 @@ static void text_inspectors(timeline *t, const char *const *ids, size_t n, int64
 {
     for (size_t k = 0; k < n; k++) {
         st_iinspector in;
+        fputs(k ? _(", ") : "", stdout);
         if (t->db->ops->inspector_get(t->db, device, ids[k], &in) == ST_OK)
-            printf("%s%s (%s, cert. %s)", k ? ", " : "", in.name, ids[k], in.cert_no);
+            /* TRANSLATORS: an inspector: name (id, enforcement certificate number). */
+            printf(_("%s (%s, cert. %s)"), in.name, ids[k], in.cert_no);
         else
-            printf("%s%s (not on record)", k ? ", " : "", ids[k]);
+            /* TRANSLATORS: an inspector id the server has no record of. */
+            printf(_("%s (not on record)"), ids[k]);
     }
 }
 
@@ -314,10 +359,8 @@ static const char *shown_corr(const timeline *t, const tl_entry *x, const corr *
     const Patrol__V1__Field *v = field_get(c->c->e, "value");
     if (!v)
         return "";
-    if (!t->reveal && orig && conf_code(orig->confidential)) {
-        snprintf(buf, len, "[%s]", conf_code(orig->confidential));
-        return buf;
-    }
+    if (!t->reveal && orig && conf_code(orig->confidential))
+        return conf_mark(t, orig->confidential, buf, len);
     return shown(t, v, buf, len);
 }
 
@@ -432,64 +475,80 @@ static void text_entry(timeline *t, const tl_entry *x)
 
     fmt_bj(x->e->wall_ms, b1, sizeof b1);
     fmt_bj(x->received_ms, b2, sizeof b2);
-    printf("\n%s  %s (device %lld) #%llu  %s: %s\n", b1, device_name(t, x->device),
-           (long long)x->device, (unsigned long long)x->seq, x->e->kind, k ? k->label : "");
-    printf("    received by the server %s%s\n", b2,
-           x->received_ms > 0 && x->e->wall_ms > x->received_ms
-               ? " (BEFORE the device time: the device clock was ahead)"
-               : "");
+    putchar('\n');
+    /* TRANSLATORS: an entry's head: device time (Beijing), device name
+     * (device number) #entry number, kind code: what the kind is. */
+    printf(_("%s  %s (device %lld) #%llu  %s: %s\n"), b1, device_name(t, x->device),
+           (long long)x->device, (unsigned long long)x->seq, x->e->kind, k ? _(k->label) : "");
+    if (x->received_ms > 0 && x->e->wall_ms > x->received_ms)
+        line(_("received by the server %s (BEFORE the device time: the device clock was ahead)"),
+             b2);
+    else
+        line(_("received by the server %s"), b2);
     if (x->e->location)
-        printf("    place %.7f, %.7f (within %u m)\n", (double)x->e->location->lat_e7 / 1e7,
-               (double)x->e->location->lon_e7 / 1e7, x->e->location->accuracy_m);
+        /* TRANSLATORS: latitude, longitude (degrees), accuracy in metres. */
+        line(_("place %.7f, %.7f (within %u m)"), (double)x->e->location->lat_e7 / 1e7,
+             (double)x->e->location->lon_e7 / 1e7, x->e->location->accuracy_m);
     if (x->e->n_inspectors) {
-        printf("    inspectors ");
+        /* TRANSLATORS: before the list of an entry's inspectors. */
+        printf("    %s", _("inspectors "));
         text_inspectors(t, (const char *const *)x->e->inspectors, x->e->n_inspectors, x->device);
         printf("\n");
     }
     for (size_t i = 0; i < x->e->n_fields; i++)
-        printf("    %s: %s\n", x->e->fields[i]->name, shown(t, x->e->fields[i], buf, sizeof buf));
+        line("%s: %s", x->e->fields[i]->name, shown(t, x->e->fields[i], buf, sizeof buf));
     if (x->e->corrects)
-        printf("    corrects entry #%llu of this device\n", (unsigned long long)x->e->corrects);
+        line(_("corrects entry #%llu of this device"), (unsigned long long)x->e->corrects);
     nc = corrections_of(t, x, cs, sizeof cs / sizeof cs[0]);
     for (size_t i = 0; i < nc; i++) {
         const Patrol__V1__Field *orig = cs[i].field ? field_get(x->e, cs[i].field) : NULL;
         char b3[64];
-        printf("    CORRECTED by #%llu: %s: %s -> %s (reason: %s)\n",
-               (unsigned long long)cs[i].c->seq, cs[i].field ? cs[i].field : "?",
-               orig ? shown(t, orig, b3, sizeof b3) : "(none)",
-               shown_corr(t, x, &cs[i], buf, sizeof buf), cs[i].reason ? cs[i].reason : "");
+        /* TRANSLATORS: a correction (补正) of this entry: the correcting
+         * entry's number, the field (a code): old value -> new value, reason. */
+        line(_("CORRECTED by #%llu: %s: %s -> %s (reason: %s)"), (unsigned long long)cs[i].c->seq,
+             cs[i].field ? cs[i].field : "?", orig ? shown(t, orig, b3, sizeof b3) : _("(none)"),
+             shown_corr(t, x, &cs[i], buf, sizeof buf), cs[i].reason ? cs[i].reason : "");
     }
     if (strcmp(x->e->kind, "document.issue") == 0) {
         const st_idoc *d = doc_of(t, created_id(x, 'D', id, sizeof id));
         if (d && d->delivered) {
             fmt_bj(d->delivered_ms, b1, sizeof b1);
-            printf("    document %s delivered %s (%s), %ld day(s) after issue\n", id, b1, d->method,
-                   delivery_days(d));
+            /* TRANSLATORS: document id, delivered at (Beijing time), how
+             * (delivery method), calendar days from issue to delivery. */
+            line(_("document %s delivered %s (%s), %ld day(s) after issue"), id, b1,
+                 choice_text(d->method), delivery_days(d));
         } else {
-            printf("    document %s NOT DELIVERED\n", id);
+            line(_("document %s NOT DELIVERED"), id);
         }
     } else if (strcmp(x->e->kind, "document.deliver") == 0) {
         const st_idoc *d = doc_of(t, x->e->object);
         if (d && d->delivered && d->deliver_device == x->device && d->deliver_seq == x->seq)
-            printf("    delivers %s, %ld day(s) after issue\n", d->id, delivery_days(d));
+            line(_("delivers %s, %ld day(s) after issue"), d->id, delivery_days(d));
     } else if (strcmp(x->e->kind, "evidence.add") == 0) {
         const st_ievidence *v = evidence_of(t, x->device, x->seq);
         if (v)
-            printf("    evidence %s, %llu bytes, sha256 %s: %s\n", v->kind,
-                   (unsigned long long)v->size, v->sha256,
-                   v->complete ? "held by the server" : "NOT RECEIVED by the server");
+            /* TRANSLATORS: kind of evidence (photo, audio ...), its size,
+             * its SHA-256, whether the server holds the file. */
+            line(_("evidence %s, %llu bytes, sha256 %s: %s"), choice_text(v->kind),
+                 (unsigned long long)v->size, v->sha256,
+                 v->complete ? _("held by the server") : _("NOT RECEIVED by the server"));
     } else if (strcmp(x->e->kind, "action.revisit") == 0 ||
                strcmp(x->e->kind, "revisit.outcome") == 0) {
         const char *rid = x->e->kind[0] == 'a' ? created_id(x, 'R', id, sizeof id) : x->e->object;
         const st_irevisit *r = revisit_of(t, rid);
         if (r)
-            printf("    revisit %s%s: due %s, outcome %s\n", rid, r->assigned ? " (assigned)" : "",
-                   r->due[0] ? r->due : "-", r->outcome[0] ? r->outcome : "none yet");
+            /* TRANSLATORS: revisit id, " (assigned)" or nothing, its due
+             * date, its outcome (a code) or "none yet". */
+            line(_("revisit %s%s: due %s, outcome %s"), rid, r->assigned ? _(" (assigned)") : "",
+                 r->due[0] ? r->due : "-", r->outcome[0] ? choice_text(r->outcome) : _("none yet"));
     }
     for (size_t i = 0; i < t->nflags; i++)
         if (t->flags[i].device == x->device && t->flags[i].seq == x->seq)
-            printf("    FLAG %s%s: %s\n", t->flags[i].rule,
-                   t->flags[i].flag_only ? " (flag only)" : "", t->flags[i].detail);
+            /* TRANSLATORS: a rule flag (规则标记) on this entry: the rule's
+             * code, " (flag only)" or nothing, what it says (English). */
+            line(_("FLAG %s%s: %s"), t->flags[i].rule,
+                 t->flags[i].flag_only ? _(" (flag only)") : "",
+                 t->flags[i].detail[0] ? _(t->flags[i].detail) : "");
 }
 
 /* ---- the matter's head ------------------------------------------------------- */
@@ -562,38 +621,64 @@ static cJSON *json_head(timeline *t, const st_isubject *sub, int have_sub)
     return o;
 }
 
+static const char *yes_no(int b)
+{
+    return b ? _("yes") : _("no");
+}
+
 static void text_head(timeline *t, const st_isubject *sub, int have_sub)
 {
     const st_imatter *m = &t->m;
     char b1[40], b2[40], idbuf[32][64];
     const char *ids[32], *p = m->inspectors;
+    px_mstate st;
     size_t n = 0;
 
     fmt_bj(m->opened_ms, b1, sizeof b1);
     fmt_bj(m->closed_ms, b2, sizeof b2);
-    printf("Matter %s: %s\n", m->id, m->state);
-    printf("  department %s, opened on %s (device %lld) %s\n", m->department,
+    /* TRANSLATORS: matter id: its state as people read it (its code). */
+    printf(_("Matter %s: %s (%s)\n"), m->id,
+           px_mstate_parse(m->state, &st) == 0 ? _(px_mstate_label(st)) : m->state, m->state);
+    /* TRANSLATORS: department code, the device's name (device number), the
+     * time it was opened (Beijing). */
+    printf("  ");
+    printf(_("department %s, opened on %s (device %lld) %s\n"), m->department,
            device_name(t, m->device), (long long)m->device, b1);
-    if (m->closed_device)
-        printf("  closed %s%s%s%s%s\n", b2, m->close_reason[0] ? ", reason " : "", m->close_reason,
-               m->case_no[0] ? ", case " : "", m->case_no);
-    printf("  subject %s %s (%s)\n", m->subject, have_sub ? sub->name : "(not on record)",
+    if (m->closed_device) {
+        printf("  ");
+        printf(_("closed %s"), b2);
+        if (m->close_reason[0])
+            printf(_(", reason %s"), choice_text(m->close_reason));
+        if (m->case_no[0])
+            printf(_(", case %s"), m->case_no);
+        putchar('\n');
+    }
+    printf("  ");
+    /* TRANSLATORS: subject id, its name, its type (a code). */
+    printf(_("subject %s %s (%s)\n"), m->subject, have_sub ? sub->name : _("(not on record)"),
            have_sub ? sub->type : "?");
-    printf("  domain %s", m->domain);
+    printf("  ");
+    printf(_("domain %s"), m->domain);
     if (m->list_item[0])
-        printf(", list item %s (%s, version %s)", m->list_item, m->list_type, m->list_version);
-    printf("\n  consent %s, application %s, major %s, technical %s\n",
-           m->consent[0] ? m->consent : "not answered", application_code(m->application),
-           m->major ? "yes" : "no", m->technical ? "yes" : "no");
-    printf("  methods %zu, documents %zu, revisits %zu, evidence files %zu, hearings %llu, expert"
-           " opinions %llu, leaflets %llu\n",
+        /* TRANSLATORS: an item of the three lists (清单): its code, the
+         * list's type (a code), the lists' version. */
+        printf(_(", list item %s (%s, version %s)"), m->list_item, m->list_type, m->list_version);
+    printf("\n  ");
+    /* TRANSLATORS: the subject's answer (a choice value), whether an
+     * application was filed (a code), major, technical (yes/no). */
+    printf(_("consent %s, application %s, major %s, technical %s\n"),
+           m->consent[0] ? choice_text(m->consent) : _("not answered"),
+           application_code(m->application), yes_no(m->major), yes_no(m->technical));
+    printf("  ");
+    printf(_("methods %zu, documents %zu, revisits %zu, evidence files %zu, hearings %llu, expert"
+             " opinions %llu, leaflets %llu\n"),
            m->nmethods, m->ndocs, m->nrevisits, m->nevidence, (unsigned long long)m->hearings,
            (unsigned long long)m->experts, (unsigned long long)m->leaflets);
     while (n < 32 && next_id(&p, idbuf[n], sizeof idbuf[n])) {
         ids[n] = idbuf[n];
         n++;
     }
-    printf("  inspectors ");
+    printf("  %s", _("inspectors "));
     text_inspectors(t, ids, n, m->device);
     printf("\n");
 }
@@ -616,22 +701,22 @@ int audit_timeline(const char *data, int argc, char **argv)
         else if (strcmp(argv[i], "--matter") == 0 && i + 1 < argc)
             matter = argv[++i];
         else if (strcmp(argv[i], "--matter") == 0)
-            return audit_usage_error(CMD, "--matter needs a matter id (M-<device>-<seq>)");
+            return audit_usage_error(CMD, "%s", _("--matter needs a matter id (M-<device>-<seq>)"));
         else
-            return audit_usage_error(CMD, "unexpected argument '%s'", argv[i]);
+            return audit_usage_error(CMD, _("unexpected argument '%s'"), argv[i]);
     }
     if (!matter)
-        return audit_usage_error(CMD, "--matter ID is required");
+        return audit_usage_error(CMD, "%s", _("--matter ID is required"));
     if ((why = px_check_ident(matter)) || strncmp(matter, "M-", 2) != 0)
         return audit_fail(CMD, "--matter '%s': %s", matter,
-                          why ? why : "not a matter id (M-<device>-<seq>, e.g. M-869d358d-5)");
+                          why ? _(why) : _("not a matter id (M-<device>-<seq>, e.g. M-869d358d-5)"));
     if (!(t.db = audit_open(data, CMD)))
         return 1;
     switch (t.db->ops->matter_get(t.db, matter, &t.m)) {
     case ST_OK:
         break;
     case ST_NOTFOUND:
-        audit_fail(CMD, "no matter '%s' on this server", matter);
+        audit_fail(CMD, _("no matter '%s' on this server"), matter);
         goto exit;
     default:
         audit_fail(CMD, "%s", t.db->ops->errmsg(t.db));
@@ -654,7 +739,7 @@ int audit_timeline(const char *data, int argc, char **argv)
     have_sub = t.m.subject[0] &&
                t.db->ops->subject_get(t.db, t.m.subject_device, t.m.subject, &sub) == ST_OK;
     if (t.reveal)
-        fprintf(stderr, "patrold: audit timeline: confidential fields of %s are shown (--reveal)\n",
+        fprintf(stderr, _("patrold: audit timeline: confidential fields of %s are shown (--reveal)\n"),
                 matter);
     if (t.json) {
         cJSON *root = cJSON_CreateObject(), *arr;
@@ -667,7 +752,7 @@ int audit_timeline(const char *data, int argc, char **argv)
         s = cJSON_PrintUnformatted(root);
         if (!s) {
             cJSON_Delete(root);
-            audit_fail(CMD, "out of memory");
+            audit_fail(CMD, "%s", _("out of memory"));
             goto exit;
         }
         puts(s);

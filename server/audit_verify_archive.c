@@ -27,6 +27,7 @@
 #include "audit_archive.h"
 #include "crypto.h"
 #include "entry.h"
+#include "i18n.h"
 #include "slog.h"
 #include "tlog.h"
 #include "validate.h"
@@ -58,12 +59,14 @@ typedef struct checker {
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
+/* A problem found: code (stable, for scripts) and fmt (N_() marked), in
+ * English in --json, translated in the text. */
 static void problem(checker *c, const char *code, const char *fmt, ...)
 {
     char msg[600];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vsnprintf(msg, sizeof msg, c->json ? fmt : _(fmt), ap);
     va_end(ap);
     c->failures++;
     if (c->json) {
@@ -74,7 +77,9 @@ static void problem(checker *c, const char *code, const char *fmt, ...)
             cJSON_AddItemToArray(c->problems, o);
         }
     } else {
-        printf("FAIL %s: %s\n", code, msg);
+        /* TRANSLATORS: a problem of an archive: its code (kept for
+         * scripts), what is wrong. */
+        printf(_("FAIL %s: %s\n"), code, msg);
     }
 }
 
@@ -133,12 +138,12 @@ static int read_archive(checker *c, const char *file)
     int r, rc = -1;
 
     if (!a) {
-        problem(c, "out_of_memory", "out of memory");
+        problem(c, "out_of_memory", N_("out of memory"));
         return -1;
     }
     archive_read_support_format_tar(a);
     if (archive_read_open_filename(a, file, 65536) != ARCHIVE_OK) {
-        problem(c, "unreadable", "%s: %s", file, archive_error_string(a));
+        problem(c, "unreadable", N_("%s: %s"), file, archive_error_string(a));
         goto exit;
     }
     while ((r = archive_read_next_header(a, &ae)) == ARCHIVE_OK) {
@@ -150,34 +155,36 @@ static int read_archive(checker *c, const char *file)
         la_ssize_t n;
 
         if (!path) {
-            problem(c, "bad_path", "a member without a name");
+            problem(c, "bad_path", N_("a member without a name"));
             goto exit;
         }
         if ((why = bad_path(path))) {
-            problem(c, "bad_path", "member '%.*s': %s", AR_PATH_MAX, path, why);
+            problem(c, "bad_path", N_("member '%.*s': %s"), AR_PATH_MAX, path, why);
             goto exit;
         }
         if (archive_entry_filetype(ae) != AE_IFREG || archive_entry_hardlink(ae) ||
             archive_entry_symlink(ae)) {
-            problem(c, "not_a_file", "member '%s' is not a regular file (link, directory or"
-                                     " device)", path);
+            problem(c, "not_a_file", N_("member '%s' is not a regular file (link, directory or"
+                                     " device)"), path);
             goto exit;
         }
         if (find(c, path)) {
-            problem(c, "duplicate", "member '%s' appears twice", path);
+            problem(c, "duplicate", N_("member '%s' appears twice"), path);
             goto exit;
         }
         if (c->nm >= AR_MAX_FILES) {
-            problem(c, "too_many_files", "more than %d members", AR_MAX_FILES);
+            problem(c, "too_many_files", N_("more than %d members"), AR_MAX_FILES);
             goto exit;
         }
         if (keep(path) && size > AR_MAX_KEPT) {
-            problem(c, "too_large", "member '%s' is over %lld bytes, more than a %s can be",
-                    path, (long long)AR_MAX_KEPT, "manifest, key, entry or receipt");
+            problem(c, "too_large",
+                    N_("member '%s' is over %lld bytes, more than a manifest, key, entry or"
+                       " receipt can be"),
+                    path, (long long)AR_MAX_KEPT);
             goto exit;
         }
         if (size < 0 || size > AR_MAX_FILE || (total += (uint64_t)size) > AR_MAX_TOTAL) {
-            problem(c, "too_large", "member '%s' is too large (%lld bytes)", path,
+            problem(c, "too_large", N_("member '%s' is too large (%lld bytes)"), path,
                     (long long)size);
             goto exit;
         }
@@ -185,7 +192,7 @@ static int read_archive(checker *c, const char *file)
             size_t nc = c->capm ? c->capm * 2 : 64;
             amember *p = realloc(c->ms, nc * sizeof *p);
             if (!p) {
-                problem(c, "out_of_memory", "out of memory");
+                problem(c, "out_of_memory", N_("out of memory"));
                 goto exit;
             }
             c->ms = p;
@@ -195,7 +202,7 @@ static int read_archive(checker *c, const char *file)
         memset(m, 0, sizeof *m);
         snprintf(m->path, sizeof m->path, "%s", path);
         if (!(h = px_sha256_new())) {
-            problem(c, "out_of_memory", "out of memory");
+            problem(c, "out_of_memory", N_("out of memory"));
             goto exit;
         }
         while ((n = archive_read_data(a, buf, sizeof buf)) > 0) {
@@ -207,22 +214,22 @@ static int read_archive(checker *c, const char *file)
         px_sha256_final(h, m->hash);
         m->size = (uint64_t)got;
         if (n < 0 || got != size) {
-            problem(c, "truncated", "member '%s': %s (%lld of %lld bytes)", path,
+            problem(c, "truncated", N_("member '%s': %s (%lld of %lld bytes)"), path,
                     n < 0 ? archive_error_string(a) : "short", (long long)got, (long long)size);
             goto exit;
         }
         if (m->data.oom) {
-            problem(c, "out_of_memory", "out of memory");
+            problem(c, "out_of_memory", N_("out of memory"));
             goto exit;
         }
     }
     if (r != ARCHIVE_EOF) {
-        problem(c, "truncated", "the archive is damaged or truncated after %zu members: %s",
+        problem(c, "truncated", N_("the archive is damaged or truncated after %zu members: %s"),
                 c->nm, archive_error_string(a));
         goto exit;
     }
     if (c->nm == 0) {
-        problem(c, "empty", "%s holds no member", file);
+        problem(c, "empty", N_("%s holds no member"), file);
         goto exit;
     }
     rc = 0;
@@ -242,7 +249,7 @@ static void check_manifest(checker *c, const amember *sums)
     const char *p = sums->data.p ? sums->data.p : "", *end = p + sums->data.n;
     unsigned line = 0;
     if (memchr(p, 0, sums->data.n)) {
-        problem(c, "bad_manifest", "SHA256SUMS holds a NUL byte");
+        problem(c, "bad_manifest", N_("SHA256SUMS holds a NUL byte"));
         return;
     }
     while (p < end) {
@@ -254,17 +261,17 @@ static void check_manifest(checker *c, const amember *sums)
         size_t len;
         line++;
         if (!nl) {
-            problem(c, "bad_manifest", "SHA256SUMS line %u does not end with a newline", line);
+            problem(c, "bad_manifest", N_("SHA256SUMS line %u does not end with a newline"), line);
             return;
         }
         len = (size_t)(nl - p);
         if (len < 67 || len > 66 + AR_PATH_MAX || p[64] != ' ' || p[65] != ' ') {
-            problem(c, "bad_manifest", "SHA256SUMS line %u is not '<sha256>  <path>'", line);
+            problem(c, "bad_manifest", N_("SHA256SUMS line %u is not '<sha256>  <path>'"), line);
             return;
         }
         for (int i = 0; i < 64; i++)
             if (hexval(p[i]) < 0) {
-                problem(c, "bad_manifest", "SHA256SUMS line %u: not a lower-case SHA-256", line);
+                problem(c, "bad_manifest", N_("SHA256SUMS line %u: not a lower-case SHA-256"), line);
                 return;
             }
         memcpy(hx, p, 64);
@@ -274,30 +281,30 @@ static void check_manifest(checker *c, const amember *sums)
         path[len - 66] = 0;
         p = nl + 1;
         if ((why = bad_path(path))) {
-            problem(c, "bad_path", "SHA256SUMS line %u names '%s': %s", line, path, why);
+            problem(c, "bad_path", N_("SHA256SUMS line %u names '%s': %s"), line, path, why);
             continue;
         }
         if (strcmp(path, AR_SUMS) == 0 || strcmp(path, AR_SUMS_SIG) == 0) {
-            problem(c, "bad_manifest", "SHA256SUMS line %u lists %s itself", line, path);
+            problem(c, "bad_manifest", N_("SHA256SUMS line %u lists %s itself"), line, path);
             continue;
         }
         if (!(m = find(c, path))) {
-            problem(c, "missing", "'%s' is in SHA256SUMS but not in the archive", path);
+            problem(c, "missing", N_("'%s' is in SHA256SUMS but not in the archive"), path);
             continue;
         }
         if (m->listed) {
-            problem(c, "bad_manifest", "SHA256SUMS lists '%s' twice", path);
+            problem(c, "bad_manifest", N_("SHA256SUMS lists '%s' twice"), path);
             continue;
         }
         m->listed = 1;
         if (memcmp(m->hash, want, 32) != 0)
             problem(c, "hash_mismatch",
-                    "'%s' does not match its SHA-256 in SHA256SUMS (edited or replaced)", path);
+                    N_("'%s' does not match its SHA-256 in SHA256SUMS (edited or replaced)"), path);
     }
     for (size_t i = 0; i < c->nm; i++)
         if (!c->ms[i].listed && strcmp(c->ms[i].path, AR_SUMS) != 0 &&
             strcmp(c->ms[i].path, AR_SUMS_SIG) != 0)
-            problem(c, "not_in_manifest", "'%s' is in the archive but not in SHA256SUMS (added)",
+            problem(c, "not_in_manifest", N_("'%s' is in the archive but not in SHA256SUMS (added)"),
                     c->ms[i].path);
 }
 
@@ -343,7 +350,7 @@ static void check_entries(checker *c)
     ventry *vs = calloc(c->nm ? c->nm : 1, sizeof *vs);
     size_t nv = 0;
     if (!vs) {
-        problem(c, "out_of_memory", "out of memory");
+        problem(c, "out_of_memory", N_("out of memory"));
         return;
     }
     for (size_t i = 0; i < c->nm; i++) {
@@ -357,33 +364,33 @@ static void check_entries(checker *c)
         const char *why;
         if (parse_entry_name(m->path, &dev, &seq) != 0) {
             if (strncmp(m->path, "entries/", 8) == 0 && strstr(m->path, ".entry"))
-                problem(c, "bad_entry", "'%s' is not named entries/<device>-<seq>.entry",
+                problem(c, "bad_entry", N_("'%s' is not named entries/<device>-<seq>.entry"),
                         m->path);
             continue;
         }
         snprintf(sigp, sizeof sigp, "entries/%lld-%" PRIu64 ".sig", dev, seq);
         snprintf(keyp, sizeof keyp, "keys/device-%lld.pem", dev);
         if (!(sg = find(c, sigp)) || sg->data.n != PX_SIG_LEN) {
-            problem(c, "bad_entry", "%s: no 64-byte signature %s", m->path, sigp);
+            problem(c, "bad_entry", N_("%s: no 64-byte signature %s"), m->path, sigp);
             continue;
         }
         if (!(km = find(c, keyp)) ||
             px_key_from_public_pem(km->data.p ? km->data.p : "", km->data.n, &key, &why) != 0) {
-            problem(c, "bad_key", "%s: no usable device key %s", m->path, keyp);
+            problem(c, "bad_key", N_("%s: no usable device key %s"), m->path, keyp);
             continue;
         }
         if (px_entry_verify(key, (const uint8_t *)m->data.p, m->data.n,
                             (const uint8_t *)sg->data.p, NULL, vs[nv].hash, &e, detail,
                             sizeof detail) != 0) {
-            problem(c, "bad_entry", "%s: %s", m->path, detail);
+            problem(c, "bad_entry", N_("%s: %s"), m->path, detail);
         } else if (px_key_id(key, id) != 0 || e->device.len != 32 ||
                    memcmp(id, e->device.data, 32) != 0) {
             px_format_hex(id, 32, kid);
             px_format_hex(e->device.data, e->device.len == 32 ? 32 : 0, did);
-            problem(c, "wrong_key", "%s: signed for device %.16s..., %s is %.16s...", m->path,
+            problem(c, "wrong_key", N_("%s: signed for device %.16s..., %s is %.16s..."), m->path,
                     did, keyp, kid);
         } else if (e->seq != seq) {
-            problem(c, "seq_mismatch", "%s holds entry %" PRIu64 " (renamed or reordered)",
+            problem(c, "seq_mismatch", N_("%s holds entry %" PRIu64 " (renamed or reordered)"),
                     m->path, e->seq);
         } else {
             vs[nv].device = dev;
@@ -400,7 +407,7 @@ static void check_entries(checker *c)
         if (vs[i].device == vs[i - 1].device && vs[i].seq == vs[i - 1].seq + 1) {
             if (memcmp(vs[i].prev, vs[i - 1].hash, 32) != 0)
                 problem(c, "chain_broken",
-                        "entry %lld-%" PRIu64 " does not link to entry %lld-%" PRIu64,
+                        N_("entry %lld-%" PRIu64 " does not link to entry %lld-%" PRIu64),
                         vs[i].device, vs[i].seq, vs[i - 1].device, vs[i - 1].seq);
             else
                 c->chain_links++;
@@ -422,7 +429,7 @@ static void check_receipts(checker *c, px_key *server)
         if (!(r = patrol__v1__receipt__unpack(NULL, m->data.n, (const uint8_t *)m->data.p)) ||
             r->sig.len != PX_SIG_LEN ||
             !(body = patrol__v1__receipt_body__unpack(NULL, r->body.len, r->body.data))) {
-            problem(c, "bad_receipt", "%s is not a signed receipt", m->path);
+            problem(c, "bad_receipt", N_("%s is not a signed receipt"), m->path);
         } else {
             char keyp[AR_PATH_MAX + 8], entp[AR_PATH_MAX + 32];
             amember *km, *em;
@@ -432,7 +439,7 @@ static void check_receipts(checker *c, px_key *server)
             int ok = 1;
             px_sha256(r->body.data, r->body.len, h);
             if (px_verify(server, h, r->sig.data) != 0) {
-                problem(c, "bad_receipt", "%s is not signed by the server key", m->path);
+                problem(c, "bad_receipt", N_("%s is not signed by the server key"), m->path);
                 ok = 0;
             }
             /* receipts/device-<n>.receipt: the device of keys/device-<n>.pem,
@@ -442,7 +449,7 @@ static void check_receipts(checker *c, px_key *server)
                 px_key_from_public_pem(km->data.p ? km->data.p : "", km->data.n, &dk, &why) == 0 &&
                 px_key_id(dk, id) == 0 &&
                 (body->device.len != 32 || memcmp(body->device.data, id, 32) != 0)) {
-                problem(c, "bad_receipt", "%s acknowledges another device than %s", m->path,
+                problem(c, "bad_receipt", N_("%s acknowledges another device than %s"), m->path,
                         keyp);
                 ok = 0;
             }
@@ -453,7 +460,7 @@ static void check_receipts(checker *c, px_key *server)
                 if ((em = find(c, entp))) {
                     px_entry_hash((const uint8_t *)(em->data.p ? em->data.p : ""), em->data.n, eh);
                     if (body->head_hash.len != 32 || memcmp(body->head_hash.data, eh, 32) != 0) {
-                        problem(c, "bad_receipt", "%s: the head it acknowledges is not %s",
+                        problem(c, "bad_receipt", N_("%s: the head it acknowledges is not %s"),
                                 m->path, entp);
                         ok = 0;
                     }
@@ -486,7 +493,7 @@ static void check_log_proofs(checker *c, px_key *server)
         if (strncmp(m->path, "receipts/", 9) != 0 || n < 4 || strcmp(m->path + n - 4, ".ack") != 0)
             continue;
         if (!(a = patrol__v1__ack__unpack(NULL, m->data.n, (const uint8_t *)m->data.p))) {
-            problem(c, "bad_log_proof", "%s is not a batch answer", m->path);
+            problem(c, "bad_log_proof", N_("%s is not a batch answer"), m->path);
             continue;
         }
         if (!a->log_checkpoint || !a->log_checkpoint[0] || !a->log_leaf) {
@@ -497,16 +504,16 @@ static void check_log_proofs(checker *c, px_key *server)
             !(b = patrol__v1__receipt_body__unpack(NULL, a->receipt->body.len,
                                                    a->receipt->body.data)) ||
             b->device.len != 32 || b->head_hash.len != 32) {
-            problem(c, "bad_log_proof", "%s holds no usable receipt", m->path);
+            problem(c, "bad_log_proof", N_("%s holds no usable receipt"), m->path);
         } else if (tlog_note_verify(server, a->log_checkpoint, strlen(a->log_checkpoint)) != 0) {
-            problem(c, "bad_log_proof", "%s: the log checkpoint is not signed by the server key",
+            problem(c, "bad_log_proof", N_("%s: the log checkpoint is not signed by the server key"),
                     m->path);
         } else if (tlog_checkpoint_parse(a->log_checkpoint, strlen(a->log_checkpoint), origin,
                                          sizeof origin, &size, root, &tlen) != 0 ||
                    a->n_log_inclusion > TLOG_MAX_PROOF) {
-            problem(c, "bad_log_proof", "%s: the log checkpoint cannot be read", m->path);
+            problem(c, "bad_log_proof", N_("%s: the log checkpoint cannot be read"), m->path);
         } else if (!(proof = calloc(a->n_log_inclusion + 1, sizeof *proof))) {
-            problem(c, "out_of_memory", "out of memory");
+            problem(c, "out_of_memory", N_("out of memory"));
         } else {
             int ok = 1;
             for (size_t k = 0; k < a->n_log_inclusion; k++) {
@@ -521,8 +528,8 @@ static void check_log_proofs(checker *c, px_key *server)
                                       (const uint8_t(*)[TLOG_HASH_LEN])proof,
                                       a->n_log_inclusion, root) != 0)
                 problem(c, "bad_log_proof",
-                        "%s: the inclusion proof does not show entry %" PRIu64
-                        " in the log of %" PRIu64 " leaves",
+                        N_("%s: the inclusion proof does not show entry %" PRIu64
+                        " in the log of %" PRIu64 " leaves"),
                         m->path, b->last_seq, size);
             else
                 c->log_proofs++;
@@ -554,10 +561,10 @@ int audit_verify_archive(const char *data, int argc, char **argv)
         else if (argv[i][0] != '-' && !file)
             file = argv[i];
         else
-            return audit_usage_error(CMD, "unexpected argument '%s'", argv[i]);
+            return audit_usage_error(CMD, _("unexpected argument '%s'"), argv[i]);
     }
     if (!file)
-        return audit_usage_error(CMD, "FILE (the archive) is required");
+        return audit_usage_error(CMD, "%s", _("FILE (the archive) is required"));
     if (keyfile) {
         FILE *f = fopen(keyfile, "rb");
         char buf[4097];
@@ -565,12 +572,12 @@ int audit_verify_archive(const char *data, int argc, char **argv)
         if (f)
             fclose(f);
         if (!f || n == sizeof buf || px_key_from_public_pem(buf, n, &pinned, &why) != 0)
-            return audit_fail(CMD, "--key %s: %s", keyfile, f ? "not a PEM P-256 public key"
-                                                              : "cannot be read");
+            return audit_fail(CMD, "--key %s: %s", keyfile,
+                              f ? _("not a PEM P-256 public key") : _("cannot be read"));
     }
     if (c.json && !(c.problems = cJSON_CreateArray())) {
         px_key_free(pinned);
-        return audit_fail(CMD, "out of memory");
+        return audit_fail(CMD, "%s", _("out of memory"));
     }
     if (read_archive(&c, file) != 0)
         goto done;
@@ -578,12 +585,12 @@ int audit_verify_archive(const char *data, int argc, char **argv)
     sig = find(&c, AR_SUMS_SIG);
     pem = find(&c, AR_SERVER_KEY);
     if (!sums || !sig || !pem) {
-        problem(&c, "missing", "the archive lacks %s", !sums ? AR_SUMS : !sig ? AR_SUMS_SIG
+        problem(&c, "missing", N_("the archive lacks %s"), !sums ? AR_SUMS : !sig ? AR_SUMS_SIG
                                                                            : AR_SERVER_KEY);
         goto done;
     }
     if (px_key_from_public_pem(pem->data.p ? pem->data.p : "", pem->data.n, &key, &why) != 0) {
-        problem(&c, "bad_key", "%s: %s", AR_SERVER_KEY, why);
+        problem(&c, "bad_key", N_("%s: %s"), AR_SERVER_KEY, why);
         goto done;
     }
     if (px_key_id(key, h) == 0)
@@ -591,15 +598,15 @@ int audit_verify_archive(const char *data, int argc, char **argv)
     if (pinned) {
         uint8_t ph[32];
         if (px_key_id(pinned, ph) != 0 || memcmp(ph, h, 32) != 0) {
-            problem(&c, "other_key", "%s is not the key given by --key (another server's key)",
+            problem(&c, "other_key", N_("%s is not the key given by --key (another server's key)"),
                     AR_SERVER_KEY);
             goto done;
         }
     }
     px_sha256(sums->data.p ? sums->data.p : "", sums->data.n, h);
     if (px_verify_der(key, h, (const uint8_t *)sig->data.p, sig->data.n) != 0) {
-        problem(&c, "bad_signature", "SHA256SUMS.sig is not a signature of SHA256SUMS by %s"
-                                     " (manifest altered, or signed by another key)",
+        problem(&c, "bad_signature", N_("SHA256SUMS.sig is not a signature of SHA256SUMS by %s"
+                                     " (manifest altered, or signed by another key)"),
                 AR_SERVER_KEY);
         goto done;
     }
@@ -630,13 +637,16 @@ done:
             cJSON_Delete(o);
         }
     } else if (!c.failures) {
-        printf("archive OK: %s: %zu files match SHA256SUMS, signed by server key %s;"
-               " %lu entries verified with their device keys, %lu chain links, %lu receipts,"
-               " %lu log inclusion proofs\n",
+        /* TRANSLATORS: the archive's file name, how many members, the
+         * server key's SHA-256, then how many entries, chain links,
+         * receipts and log inclusion proofs were checked. */
+        printf(_("archive OK: %s: %zu files match SHA256SUMS, signed by server key %s;"
+                 " %lu entries verified with their device keys, %lu chain links, %lu receipts,"
+                 " %lu log inclusion proofs\n"),
                file, c.nm, c.fingerprint, c.entries, c.chain_links, c.receipts, c.log_proofs);
     }
     if (c.failures)
-        audit_fail(CMD, "%s is refused: %lu problems (see above)", file, c.failures);
+        audit_fail(CMD, _("%s is refused: %lu problems (see above)"), file, c.failures);
     else
         rc = 0;
     cJSON_Delete(c.problems);

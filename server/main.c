@@ -12,7 +12,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,8 @@
 #include "app.h"
 #include "entry.h"
 #include "audit.h"
+#include "backup.h"
+#include "evidence.h"
 #include "index.h"
 #include "i18n.h"
 #include "patrol.pb-c.h"
@@ -34,12 +38,25 @@
 #include "tls.h"
 #include "validate.h"
 
-static int die(const char *cmd, const char *fmt, const char *arg)
+/* "patrold: CMD: " and the message (already translated by the caller). */
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static int die(const char *cmd, const char *fmt, ...)
 {
+    va_list ap;
     fprintf(stderr, "patrold: %s: ", cmd);
-    fprintf(stderr, fmt, arg);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
     fputc('\n', stderr);
     return 1;
+}
+
+/* A reason from proto/validate.c (English, N_() marked), as people read it. */
+static const char *tr(const char *why)
+{
+    return why && *why ? _(why) : "";
 }
 
 static char *join(const char *dir, const char *name)
@@ -95,7 +112,7 @@ static int make_key(const char *data, const char *name, px_key **out)
                  ? 0
                  : -1;
     if (rc)
-        fprintf(stderr, "patrold: init: %s: %s\n", name, why ? why : "out of memory");
+        fprintf(stderr, "patrold: init: %s: %s\n", name, why ? why : _("out of memory"));
     free(path);
     return rc;
 }
@@ -127,10 +144,10 @@ static int cmd_init(const char *data, int argc, char **argv)
         if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
             name = argv[++i];
         else
-            return die("init", "unexpected argument '%s'", argv[i]);
+            return die("init", _("unexpected argument '%s'"), argv[i]);
     }
     if (px_check_line(name, 100))
-        return die("init", "server name '%s' is not a valid one-line name", name);
+        return die("init", _("server name '%s' is not a valid one-line name"), name);
     if (mkdir(data, 0700) != 0) {
         DIR *d = errno == EEXIST ? opendir(data) : NULL;
         struct dirent *e;
@@ -141,10 +158,11 @@ static int cmd_init(const char *data, int argc, char **argv)
         if (d)
             closedir(d);
         if (!empty)
-            return die("init", "%s exists and is not an empty directory; nothing changed", data);
+            return die("init", _("%s exists and is not an empty directory; nothing changed"),
+                       data);
     }
     if (chmod(data, 0700) != 0)
-        return die("init", "cannot restrict %s to its owner", data);
+        return die("init", _("cannot restrict %s to its owner"), data);
     path = join(data, "patrold.db");
     if (!path)
         return 1;
@@ -156,7 +174,7 @@ static int cmd_init(const char *data, int argc, char **argv)
         free(d2);
         if (!ok) {
             free(path);
-            return die("init", "cannot create the evidence directory in %s", data);
+            return die("init", _("cannot create the evidence directory in %s"), data);
         }
     }
     /* Certificate names are fixed ASCII: the server's own name (any
@@ -183,12 +201,14 @@ static int cmd_init(const char *data, int argc, char **argv)
         if (dfd < 0 || fsync(dfd) != 0) {
             if (dfd >= 0)
                 close(dfd);
-            fprintf(stderr, "patrold: init: cannot sync %s\n", data);
+            die("init", _("cannot sync %s"), data);
             goto out;
         }
         close(dfd);
     }
-    printf("server %s initialised in %s\nserver key pin sha256//%s\n", name, data, pin);
+    /* TRANSLATORS: the server's name, its data directory; the pin line is
+     * what terminals are given (keep "sha256//%s" as it is). */
+    printf(_("server %s initialised in %s\nserver key pin sha256//%s\n"), name, data, pin);
     rc = 0;
 out:
     if (rc != 0) {
@@ -217,8 +237,7 @@ static st_backend *open_db(const char *data, const char *cmd)
     char err[256], *path = join(data, "patrold.db");
     st_backend *db = NULL;
     if (path && access(path, F_OK) != 0)
-        fprintf(stderr, "patrold: %s: no server in %s (run 'patrold --data %s init')\n", cmd, data,
-                data);
+        die(cmd, _("no server in %s (run 'patrold --data %s init')"), data, data);
     else if (path && !(db = st_sqlite_open(path, 0, err, sizeof err)))
         fprintf(stderr, "patrold: %s: %s\n", cmd, err);
     free(path);
@@ -245,22 +264,22 @@ static int cmd_device_add(const char *data, int argc, char **argv)
             dept = argv[++i];
         else if (strcmp(argv[i], "--valid-days") == 0 && i + 1 < argc) {
             if ((why = px_parse_u64(argv[++i], 1, 365, &days)))
-                return die("device add", "--valid-days: %s (1..365)", why);
+                return die("device add", _("--valid-days: %s (1..365)"), tr(why));
         } else
-            return die("device add", "unexpected argument '%s'", argv[i]);
+            return die("device add", _("unexpected argument '%s'"), argv[i]);
     }
     if (!name || !dept)
-        return die("device add", "--name and --department are required%s", "");
+        return die("device add", "%s", _("--name and --department are required"));
     if ((why = px_check_line(name, 120)))
-        return die("device add", "device name: %s", why);
+        return die("device add", _("device name: %s"), tr(why));
     if ((why = px_check_ident(dept)))
-        return die("device add", "department code: %s", why);
+        return die("device add", _("department code: %s"), tr(why));
     if (key_pin(data, pin, sizeof pin, 0) != 0)
-        return die("device add", "cannot read the server key in %s", data);
+        return die("device add", _("cannot read the server key in %s"), data);
     if (!(db = open_db(data, "device add")))
         return 1;
     if (px_random(id, sizeof id) || px_random(secret, sizeof secret)) {
-        fprintf(stderr, "patrold: device add: no randomness\n");
+        die("device add", "%s", _("no randomness"));
         goto out;
     }
     memset(&t, 0, sizeof t);
@@ -275,7 +294,9 @@ static int cmd_device_add(const char *data, int argc, char **argv)
     }
     px_base64url_encode(id, sizeof id, sid, sizeof sid);
     px_base64url_encode(secret, sizeof secret, ssecret, sizeof ssecret);
-    fprintf(stderr, "device %lld (%s, %s) awaits enrolment; token valid %llu days, once:\n",
+    /* TRANSLATORS: device number, its name, its department code; the token
+     * (printed on the next line) is valid this many days, for one use. */
+    fprintf(stderr, _("device %lld (%s, %s) awaits enrolment; token valid %llu days, once:\n"),
             (long long)dev, name, dept, (unsigned long long)days);
     printf("PT1.%s.%s.%s\n", sid, ssecret, pin);
     rc = 0;
@@ -291,7 +312,7 @@ static int cmd_device_revoke(const char *data, int argc, char **argv)
     st_backend *db;
     int rc;
     if (argc != 1 || px_parse_u64(argv[0], 1, INT64_MAX, &id))
-        return die("device revoke", "needs one device id (see 'patrold device list')%s", "");
+        return die("device revoke", "%s", _("needs one device id (see 'patrold device list')"));
     if (!(db = open_db(data, "device revoke")))
         return 1;
     /* The revocation and its leaf in the server log, together. */
@@ -305,11 +326,11 @@ static int cmd_device_revoke(const char *data, int argc, char **argv)
             db->ops->rollback(db);
     }
     if (rc == ST_NOTFOUND)
-        fprintf(stderr, "patrold: device revoke: no device %s\n", argv[0]);
+        die("device revoke", _("no device %s"), argv[0]);
     else if (rc != ST_OK)
         fprintf(stderr, "patrold: device revoke: %s\n", db->ops->errmsg(db));
     else
-        printf("device %s revoked: its certificate is refused from now on\n", argv[0]);
+        printf(_("device %s revoked: its certificate is refused from now on\n"), argv[0]);
     db->ops->close(db);
     return rc == ST_OK ? 0 : 1;
 }
@@ -318,6 +339,8 @@ static int list_cb(void *ud, const st_device *d)
 {
     cJSON *arr = ud;
     static const char *const st[] = {"pending", "active", "revoked"};
+    /* The status as people read it (the codes above are --json's). */
+    static const char *const st_text[] = {N_("not enrolled"), N_("active"), N_("revoked")};
     char head[65];
     px_format_hex(d->head, 32, head);
     if (arr) {
@@ -337,9 +360,12 @@ static int list_cb(void *ud, const st_device *d)
         cJSON_AddNumberToObject(o, "last_sync_ms", (double)d->last_sync_ms);
         cJSON_AddItemToArray(arr, o);
     } else {
-        printf("%-4lld %-24s %-10s %-8s seq %-8llu entries %-8llu evidence pending %-4llu forks "
-               "%llu  head %.16s\n",
-               (long long)d->id, d->name, d->department, st[d->status % 3],
+        /* TRANSLATORS: one device of 'device list': number, name, department,
+         * status, last sequence number, entries held, evidence files not yet
+         * received whole, forks (quarantined second versions), chain head. */
+        printf(_("%-4lld %-24s %-10s %-12s seq %-8llu entries %-8llu evidence pending %-4llu forks "
+                 "%llu  head %.16s\n"),
+               (long long)d->id, d->name, d->department, _(st_text[d->status % 3]),
                (unsigned long long)d->last_seq, (unsigned long long)d->entries,
                (unsigned long long)d->evidence_pending, (unsigned long long)d->forks,
                d->last_seq ? head : "-");
@@ -355,7 +381,7 @@ static int cmd_device_list(const char *data, int argc, char **argv)
     if (argc == 1 && strcmp(argv[0], "--json") == 0)
         arr = cJSON_CreateArray();
     else if (argc != 0)
-        return die("device list", "unexpected argument '%s'", argv[0]);
+        return die("device list", _("unexpected argument '%s'"), argv[0]);
     if (!(db = open_db(data, "device list"))) {
         cJSON_Delete(arr);
         return 1;
@@ -397,9 +423,11 @@ static int flag_cb(void *ud, const st_flag_row *r)
         char when[32] = "?";
         if (localtime_r(&t, &tm))
             strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
-        printf("%s  %s (%lld) #%llu  %s  %s  %s: %s\n", when, r->device_name,
+        /* TRANSLATORS: a rule flag: time, device name (number) #entry, kind,
+         * matter, rule code: what the rule says (detail, English). */
+        printf(_("%s  %s (%lld) #%llu  %s  %s  %s: %s\n"), when, r->device_name,
                (long long)r->f.device, (unsigned long long)r->f.seq, r->kind,
-               r->f.matter[0] ? r->f.matter : "-", r->f.rule, r->f.detail);
+               r->f.matter[0] ? r->f.matter : "-", r->f.rule, tr(r->f.detail));
     }
     return 0;
 }
@@ -419,20 +447,20 @@ static int cmd_flags(const char *data, int argc, char **argv)
             json = 1;
         else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) {
             if ((why = px_parse_u64(argv[++i], 1, (uint64_t)INT64_MAX, &device)))
-                return die("flags", "--device: %s (a device number, see 'device list')", why);
+                return die("flags", _("--device: %s (a device number, see 'device list')"),
+                           tr(why));
         } else if (strcmp(argv[i], "--matter") == 0 && i + 1 < argc) {
             matter = argv[++i];
             if ((why = px_check_ident(matter)))
-                return die("flags", "--matter: %s", why);
+                return die("flags", "--matter: %s", tr(why));
         } else {
-            return die("flags", "unexpected argument '%s'", argv[i]);
+            return die("flags", _("unexpected argument '%s'"), argv[i]);
         }
     }
     if (!(path = join(data, "patrold.db")))
-        return die("flags", "out of memory%s", "");
+        return die("flags", "%s", _("out of memory"));
     if (access(path, F_OK) != 0)
-        fprintf(stderr, "patrold: flags: no server in %s (run 'patrold --data %s init')\n", data,
-                data);
+        die("flags", _("no server in %s (run 'patrold --data %s init')"), data, data);
     else if (!(db = st_sqlite_open(path, ST_OPEN_READONLY, err, sizeof err)))
         fprintf(stderr, "patrold: flags: %s\n", err);
     free(path);
@@ -440,7 +468,7 @@ static int cmd_flags(const char *data, int argc, char **argv)
         return 1;
     if (json && !(arr = cJSON_CreateArray())) {
         db->ops->close(db);
-        return die("flags", "out of memory%s", "");
+        return die("flags", "%s", _("out of memory"));
     }
     if (db->ops->flags_list(db, (int64_t)device, matter, flag_cb, arr) != ST_OK)
         fprintf(stderr, "patrold: flags: %s\n", db->ops->errmsg(db));
@@ -555,12 +583,52 @@ out:
 /* ---- serve ------------------------------------------------------------ */
 
 static srv *volatile running;
+static const char *log_path; /* serve --log FILE */
 
+/* SIGTERM, SIGINT: drain and stop; SIGHUP: reload (the loop calls
+ * on_reload on its own thread). */
 static void on_signal(int sig)
 {
-    (void)sig;
-    if (running)
+    if (!running)
+        return;
+    if (sig == SIGHUP)
+        srv_reload(running);
+    else
         srv_stop(running);
+}
+
+/* Point stderr (every log line) at the log file, opened again: after a
+ * rotation (mv; kill -HUP) the new file starts. 0, or -1 with errno. */
+static int log_open(void)
+{
+    int fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    if (fd != STDERR_FILENO && dup2(fd, STDERR_FILENO) < 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    if (fd != STDERR_FILENO)
+        close(fd);
+    return 0;
+}
+
+/* SIGHUP. What else a reload could pick up is read per request already:
+ * revocations and devices, reference lists, evidence limits' usage. */
+static void on_reload(void *ud)
+{
+    (void)ud;
+    if (!log_path) {
+        app_log("info", "event=reloaded log=stderr");
+        return;
+    }
+    if (log_open() != 0) /* the old file stays in use */
+        app_log("warn", "event=log_reopen_failed file=\"%s\" error=\"%s\"", log_path,
+                strerror(errno));
+    else
+        app_log("info", "event=reloaded log=\"%s\"", log_path);
 }
 
 static int cmd_serve(const char *data, int argc, char **argv)
@@ -575,38 +643,63 @@ static int cmd_serve(const char *data, int argc, char **argv)
     srv *s = NULL;
     const char *colon;
     struct sigaction sa;
-    int rc = 1, app_ok = 0;
+    int rc = 1, app_ok = 0, k;
+    ev_limits evl;
 
+    ev_limits_default(&evl);
+    srv_limits_default(&lim);
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
             listen = argv[++i];
         else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc) {
             if (px_parse_u64(argv[++i], 1, 64, &workers)) {
-                rc = die("serve", "--workers must be 1..64%s", "");
+                rc = die("serve", "%s", _("--workers must be 1..64"));
+                goto out;
+            }
+        } else if (strcmp(argv[i], "--log") == 0 && i + 1 < argc) {
+            log_path = argv[++i];
+        } else if ((k = srv_limits_option(&lim, argc, argv, &i, err, sizeof err)) != 0) {
+            if (k < 0) { /* connection limits (net.h) */
+                rc = die("serve", "%s", err);
+                goto out;
+            }
+        } else if ((k = ev_option(&evl, argc, argv, &i, err, sizeof err)) != 0) {
+            if (k < 0) { /* evidence limits (evidence.h) */
+                rc = die("serve", "%s", err);
                 goto out;
             }
         } else {
-            rc = die("serve", "unexpected argument '%s'", argv[i]);
+            rc = die("serve", _("unexpected argument '%s'"), argv[i]);
             goto out;
         }
     }
     if (!listen || !(colon = strrchr(listen, ':')) || colon == listen ||
         (size_t)(colon - listen) >= sizeof host) {
-        rc = die("serve", "--listen HOST:PORT is required%s", "");
+        rc = die("serve", "%s", _("--listen HOST:PORT is required"));
         goto out;
     }
+    /* From here on what serve writes is its log: stable English for the
+     * machines that read it (strerror() too), whatever the locale. */
+    setlocale(LC_ALL, "C");
     memcpy(host, listen, (size_t)(colon - listen));
     host[colon - listen] = '\0';
+    if (log_path && log_open() != 0) {
+        rc = die("serve", "--log %s: %s", log_path, strerror(errno));
+        goto out;
+    }
     if (app_open(&a, data, err, sizeof err) != 0) {
         fprintf(stderr, "patrold: serve: %s\n", err);
         goto out;
     }
     app_ok = 1;
+    if (ev_start(&a, &evl, err, sizeof err) != 0) {
+        fprintf(stderr, "patrold: serve: %s\n", err);
+        goto out;
+    }
     if (px_tls_server_new(crt, key, ca, &tls, &why) != 0) {
         fprintf(stderr, "patrold: serve: TLS: %s\n", why);
         goto out;
     }
-    srv_limits_default(&lim);
     lim.workers = (unsigned)workers;
     if (srv_create(&s, host, colon + 1, tls, &lim, app_handle, &a, err, sizeof err) != 0) {
         fprintf(stderr, "patrold: serve: %s\n", err);
@@ -614,15 +707,19 @@ static int cmd_serve(const char *data, int argc, char **argv)
     }
     a.net = s;
     srv_set_body_limit(s, app_body_limit);
+    srv_set_reload(s, on_reload, NULL);
     running = s;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    app_log("info", "event=listening addr=%s:%u server=\"%s\" workers=%u", host, srv_port(s),
-            a.server_name, lim.workers);
+    app_log("info", "event=listening addr=%s:%u server=\"%s\" workers=%u max_connections=%u "
+            "max_per_peer=%u reserved_for_devices=%u body_budget_mib=%zu", host, srv_port(s),
+            a.server_name, lim.workers, lim.max_connections, lim.max_per_peer,
+            lim.reserved_for_devices, lim.body_budget_bytes >> 20);
     rc = srv_run(s) == 0 ? 0 : 1;
     running = NULL;
     app_log("info", "event=exit");
@@ -637,19 +734,69 @@ out:
     return rc;
 }
 
+/* The overview of 'patrold --help': a command's syntax (never translated:
+ * it is what one types) and what it does. */
+static const struct usage_line {
+    const char *syntax, *what;
+} usage_lines[] = {
+    {"init [--name NAME]", N_("keys, certificates, database")},
+    {"serve --listen HOST:PORT [--workers N]", N_("run the collection server")},
+    {"device add --name NAME --department CODE [--valid-days N]", NULL},
+    {"", N_("prints a one-time enrolment token")},
+    {"device revoke ID", N_("refuse a device from now on")},
+    {"device list [--json]", N_("devices and what the server holds")},
+    {"lists import FILE", N_("three lists, leaflets, roster (JSON)")},
+    {"flags [--device ID] [--matter ID] [--json]", N_("entries that break the record's rules")},
+    {"reindex", N_("rebuild the index from the entries")},
+    {"audit COMMAND", N_("the supervisor's commands (see 'patrold audit --help')")},
+};
+
 static int usage(FILE *f)
 {
-    fprintf(f, "usage: patrold --data DIR COMMAND\n\n"
-               "  init [--name NAME]                          keys, certificates, database\n"
-               "  serve --listen HOST:PORT [--workers N]      run the collection server\n"
-               "  device add --name NAME --department CODE [--valid-days N]\n"
-               "                                              prints a one-time enrolment token\n"
-               "  device revoke ID                            refuse a device from now on\n"
-               "  device list [--json]                        devices and what the server holds\n"
-               "  lists import FILE                           three lists, leaflets, roster (JSON)\n"
-               "  flags [--device ID] [--matter ID] [--json]  entries that break the record's rules\n"
-               "  reindex                                     rebuild the index from the entries\n");
+    fprintf(f, "%s\n\n", _("usage: patrold --data DIR COMMAND"));
+    for (size_t i = 0; i < sizeof usage_lines / sizeof usage_lines[0]; i++) {
+        const struct usage_line *u = &usage_lines[i];
+        if (!u->what)
+            fprintf(f, "  %s\n", u->syntax);
+        else
+            fprintf(f, "  %-43s %s\n", u->syntax, _(u->what));
+    }
     return f == stdout ? 0 : 2;
+}
+
+/* The index stores each rule flag's sentence (server/index.c, written by
+ * proto/matter.c through _()): in English, as serve stores it, whatever
+ * the locale of a command that opens an older data directory and so
+ * rebuilds the index. The display translates it back (tr()). */
+static int reindex_english(st_backend *db, char *err, size_t errlen)
+{
+    locale_t c = newlocale(LC_ALL_MASK, "C", (locale_t)0), old;
+    int rc;
+    if (c == (locale_t)0) {
+        setlocale(LC_MESSAGES, "C"); /* English from here on, rather than a mixed index */
+        return idx_rebuild(db, err, errlen);
+    }
+    old = uselocale(c);
+    rc = idx_rebuild(db, err, errlen);
+    uselocale(old);
+    freelocale(c);
+    return rc;
+}
+
+/* Messages in the supervisor's language, as the patrol tool does
+ * (client/cli/main.c): LANG / LC_ALL / LC_MESSAGES / LANGUAGE as usual
+ * (LANG=C keeps English), catalogues of the text domain "patrol" from
+ * $PATROL_LOCALEDIR if set (the tests point it at the build tree's
+ * locale/), else the compiled-in install directory. Numbers stay in the C
+ * locale: JSON and the reports print them with a '.'. Codes, --json and
+ * serve's log stay English. */
+static void i18n_init(void)
+{
+    const char *dir = getenv("PATROL_LOCALEDIR");
+    setlocale(LC_ALL, "");
+    setlocale(LC_NUMERIC, "C");
+    bindtextdomain(PX_TEXTDOMAIN, dir && *dir ? dir : PATROL_LOCALEDIR);
+    bind_textdomain_codeset(PX_TEXTDOMAIN, "UTF-8");
 }
 
 int main(int argc, char **argv)
@@ -659,9 +806,10 @@ int main(int argc, char **argv)
     /* Keys, the database (ID numbers, confidential fields) and evidence are
      * for the server's user only, whatever the caller's umask. */
     umask(077);
+    i18n_init();
     /* An older data directory is upgraded when it is opened: the index
      * of its entries is built in the same transaction. */
-    st_set_reindex(idx_rebuild);
+    st_set_reindex(reindex_english);
     if (argc >= 3 && strcmp(argv[1], "--data") == 0) {
         data = argv[2];
         i = 3;
@@ -682,8 +830,13 @@ int main(int argc, char **argv)
         return cmd_lists_import(data, argc - i - 1, argv + i + 1);
     if (strcmp(argv[i], "flags") == 0)
         return cmd_flags(data, argc - i - 1, argv + i + 1);
-    if (strcmp(argv[i], "reindex") == 0)
+    if (strcmp(argv[i], "backup") == 0)
+        return backup_main(data, argc - i - 1, argv + i + 1);
+    if (strcmp(argv[i], "reindex") == 0) {
+        /* It stores the rule flags' sentences: English (reindex_english). */
+        setlocale(LC_ALL, "C");
         return idx_reindex_main(data, argc - i - 1, argv + i + 1);
+    }
     if (strcmp(argv[i], "audit") == 0)
         return audit_main(data, argc - i - 1, argv + i + 1);
     if (strcmp(argv[i], "device") == 0 && i + 1 < argc) {
@@ -694,6 +847,6 @@ int main(int argc, char **argv)
         if (strcmp(argv[i + 1], "list") == 0)
             return cmd_device_list(data, argc - i - 2, argv + i + 2);
     }
-    fprintf(stderr, "patrold: unknown command '%s'\n", argv[i]);
+    fprintf(stderr, _("patrold: unknown command '%s'\n"), argv[i]);
     return usage(stderr);
 }

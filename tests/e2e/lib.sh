@@ -42,6 +42,9 @@ TEST_NAME=$(basename "$0" .sh)
 . "$(dirname "${BASH_SOURCE[0]}")/../checks.sh"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/patrol-e2e-$TEST_NAME.XXXXXX") || exit 1
 export LC_ALL=C.UTF-8
+# English messages from patrol and patrold, which the checks grep: gettext
+# reads LANGUAGE before LC_ALL unless the locale is plain C.
+unset LANGUAGE
 unset PATROL_STORE
 # No proxy from the environment may stand between the tools and 127.0.0.1.
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
