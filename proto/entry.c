@@ -26,6 +26,8 @@ static int check_shape(const Patrol__V1__Entry *e, const char **why)
         return *why = "too many inspectors", -1;
     if (e->kind[0] == '\0')
         return *why = "entry has no kind", -1;
+    if (e->log && (e->log->size == 0 || e->log->root.len != PX_HASH_LEN))
+        return *why = "cited log checkpoint is not a size and a 32-byte root", -1;
     return 0;
 }
 
@@ -65,7 +67,8 @@ Patrol__V1__Entry *px_entry_decode(const uint8_t *buf, size_t len, const char **
         goto bad;
     /* protobuf-c keeps unknown fields and writes them back out, so the
      * byte comparison below would not see them: refuse them here. */
-    if (e->base.n_unknown_fields || (e->location && e->location->base.n_unknown_fields)) {
+    if (e->base.n_unknown_fields || (e->location && e->location->base.n_unknown_fields) ||
+        (e->log && e->log->base.n_unknown_fields)) {
         *why = "entry has unknown fields";
         goto bad;
     }

@@ -305,7 +305,8 @@ int tlog_checkpoint_parse(const char *note, size_t len, char *origin, size_t cap
      * text ends here, followed by the blank line of a signed note. */
     if (pos < len && note[pos] != '\n')
         return -1;
-    *text_len = pos;
+    if (text_len)
+        *text_len = pos;
     return 0;
 }
 

@@ -69,8 +69,8 @@ int tlog_checkpoint_text(const char *origin, uint64_t size, const uint8_t root[T
                          char *out, size_t cap);
 
 /* Parse a checkpoint text or a signed note (the text up to its blank line
- * line): origin (cap bytes, NUL-terminated), size, root. *text_len gets
- * the length of the signed text (the three lines). */
+ * line): origin (cap bytes, NUL-terminated), size, root. *text_len (if
+ * not NULL) gets the length of the signed text (the three lines). */
 int tlog_checkpoint_parse(const char *note, size_t len, char *origin, size_t cap, uint64_t *size,
                           uint8_t root[TLOG_HASH_LEN], size_t *text_len);
 

@@ -13,7 +13,11 @@
  * signed two entries with one seq), evidence files (complete ones hashed
  * again and sized; expected ones never received), the times (synced more
  * than 24 h after capture, device time after the receipt time, running
- * backwards or jumping within one boot, boot changes) and the rule flags.
+ * backwards or jumping within one boot, boot changes; device time before
+ * the signing of a log checkpoint the entry or an earlier one cites) and
+ * the rule flags. The server log is rebuilt from its leaves and held
+ * against its signed checkpoints, and every stored entry must be one of
+ * its leaves (audit_verify_log.c).
  * Everything is counted per device and per day (Beijing date of the
  * device time). docs/server.md "Audit: verify and archives" has the codes.
  */
@@ -30,6 +34,7 @@
 
 #include "audit.h"
 #include "audit_archive.h"
+#include "audit_verify_log.h"
 #include "crypto.h"
 #include "entry.h"
 #include "rules.h"
@@ -98,6 +103,8 @@ typedef struct verifier {
     size_t nevs, capevs;
     uint64_t failures, warnings, notes, entries, flags;
     uint64_t ev_files, ev_complete, ev_pending, ev_bytes;
+    vlog *log;
+    uint64_t before_log, citations, log_unseen;
     cJSON *flag_rules; /* rule -> count */
     int oom;
     /* the device being walked */
@@ -110,6 +117,9 @@ typedef struct verifier {
     uint64_t last_mono;
     char last_boot[128];
     char *last_kind;
+    int64_t cite_ms; /* signing time of the newest checkpoint this device cited so far */
+    uint64_t cite_size;
+    int logged;      /* an earlier entry of this device is a log leaf */
 } verifier;
 
 /* Grow *arr (of elem bytes) to hold n+1; 0 or -1 when out of memory. */
@@ -240,6 +250,13 @@ static void check_times(verifier *v, const st_audit_entry *row, const Patrol__V1
                (double)(e->wall_ms - row->received_ms) / 60000.0);
         count(v, ds, day, C_CLOCK);
     }
+    if (v->cite_ms && e->wall_ms + AHEAD_MS < v->cite_ms) {
+        report(v, SEV_WARN, "clock_behind", row->device, row->seq, e->wall_ms,
+               "device time is %.1f min before the server signed the log checkpoint of %" PRIu64
+               " leaves that the terminal had already received (device clock behind)",
+               (double)(v->cite_ms - e->wall_ms) / 60000.0, v->cite_size);
+        count(v, ds, day, C_CLOCK);
+    }
     if (v->last_kind && strcmp(v->last_boot, e->boot_id) == 0) {
         int64_t dwall = e->wall_ms - v->last_wall;
         if (dwall < 0) {
@@ -288,6 +305,47 @@ static void note_evidence(verifier *v, const st_audit_entry *row, const Patrol__
     r->device = row->device;
     r->seq = row->seq;
     r->wall_ms = e->wall_ms;
+}
+
+/* The entry among the log's leaves, and the checkpoint it cites. */
+static void check_log(verifier *v, const st_audit_entry *row, const Patrol__V1__Entry *e,
+                      const uint8_t h[32])
+{
+    int64_t ms = 0;
+    if (!v->log)
+        return;
+    if (vlog_entry(v->log, e->device.data, row->seq, h)) {
+        v->logged = 1;
+    } else if (v->logged || (vlog_started_ms(v->log) && row->received_ms >
+                                                             vlog_started_ms(v->log))) {
+        report(v, SEV_FAIL, "not_in_log", row->device, row->seq, e->wall_ms,
+               "the entry was accepted while the server log ran but is not one of its leaves");
+    } else {
+        v->before_log++;
+    }
+    if (!e->log)
+        return;
+    v->citations++;
+    switch (vlog_cite(v->log, e->log->size, e->log->root.data, &ms)) {
+    case 0:
+        if (ms > v->cite_ms) {
+            v->cite_ms = ms;
+            v->cite_size = e->log->size;
+        }
+        break;
+    case -1:
+        report(v, SEV_FAIL, "bad_citation", row->device, row->seq, e->wall_ms,
+               "the entry cites a log checkpoint of %" PRIu64 " leaves that this server never"
+               " signed",
+               (uint64_t)e->log->size);
+        break;
+    default:
+        report(v, SEV_FAIL, "bad_citation", row->device, row->seq, e->wall_ms,
+               "the entry cites the log checkpoint of %" PRIu64 " leaves with another root than"
+               " the one this server signed",
+               (uint64_t)e->log->size);
+        break;
+    }
 }
 
 static int row_cb(void *ud, const st_audit_entry *row)
@@ -361,7 +419,8 @@ static int row_cb(void *ud, const st_audit_entry *row)
             bad = 1;
         }
     }
-    (void)bad;
+    if (!bad)
+        check_log(v, row, e, h);
     check_times(v, row, e, day);
     note_evidence(v, row, e);
     if (grow((void **)&ds->walls, &ds->capwalls, ds->nwalls, sizeof *ds->walls) == 0) {
@@ -428,6 +487,9 @@ static void verify_device(verifier *v, dev_state *ds)
     v->expect = 1;
     v->last_kind = NULL;
     v->last_boot[0] = 0;
+    v->cite_ms = 0;
+    v->cite_size = 0;
+    v->logged = 0;
     if (ds->d.public_key_len) {
         if (px_key_from_public_der(ds->d.public_key, ds->d.public_key_len, &v->key, &why) != 0)
             report(v, SEV_FAIL, "bad_key", ds->d.id, 0, 0, "the enrolled key: %s", why);
@@ -473,6 +535,12 @@ static int device_cb(void *ud, const st_device *d)
     memset(&v->devs[v->ndevs], 0, sizeof v->devs[0]);
     v->devs[v->ndevs++].d = *d;
     return 0;
+}
+
+/* A problem of the log as a whole (device 0: no device). */
+static void log_report(void *ud, int fail, const char *code, const char *detail)
+{
+    report(ud, fail ? SEV_FAIL : SEV_NOTE, code, 0, 0, 0, "%s", detail);
 }
 
 /* ---- evidence ------------------------------------------------------------ */
@@ -698,6 +766,13 @@ static cJSON *json_report(verifier *v)
         cJSON_AddNumberToObject(ev, "not_received", (double)v->ev_pending);
         cJSON_AddNumberToObject(ev, "bytes_hashed", (double)v->ev_bytes);
     }
+    if ((ev = cJSON_AddObjectToObject(root, "log"))) {
+        cJSON_AddNumberToObject(ev, "leaves", (double)vlog_leaves(v->log));
+        cJSON_AddNumberToObject(ev, "checkpoints", (double)vlog_checkpoints(v->log));
+        cJSON_AddNumberToObject(ev, "entries_before_log", (double)v->before_log);
+        cJSON_AddNumberToObject(ev, "leaves_without_entry", (double)v->log_unseen);
+        cJSON_AddNumberToObject(ev, "citations", (double)v->citations);
+    }
     cJSON_AddNumberToObject(root, "rule_flags", (double)v->flags);
     cJSON_AddItemToObject(root, "rule_flags_by_rule", v->flag_rules);
     v->flag_rules = NULL;
@@ -738,8 +813,11 @@ static void text_report(verifier *v)
             problem *p = &v->probs[i];
             if (p->sev != sev)
                 continue;
-            printf("%s %s: device %lld (%s)", sev_tag[sev], p->code, (long long)p->device,
-                   dev_name(v, p->device));
+            if (p->device)
+                printf("%s %s: device %lld (%s)", sev_tag[sev], p->code, (long long)p->device,
+                       dev_name(v, p->device));
+            else
+                printf("%s %s: server log", sev_tag[sev], p->code);
             if (p->seq)
                 printf(" seq %" PRIu64, p->seq);
             if (p->day[0])
@@ -749,6 +827,10 @@ static void text_report(verifier *v)
     printf("\nevidence: %" PRIu64 " references, %" PRIu64 " received and hashed again (%" PRIu64
            " bytes), %" PRIu64 " never received\n",
            v->ev_files, v->ev_complete, v->ev_bytes, v->ev_pending);
+    printf("server log: %" PRIu64 " leaves, %" PRIu64 " signed checkpoints (rebuilt from"
+           " the leaves' data); %" PRIu64 " entries cite a checkpoint; %" PRIu64
+           " entries accepted before the log began\n",
+           vlog_leaves(v->log), vlog_checkpoints(v->log), v->citations, v->before_log);
     printf("rule flags: %" PRIu64, v->flags);
     for (cJSON *n = v->flag_rules ? v->flag_rules->child : NULL; n; n = n->next)
         printf("%s%s %d", n == v->flag_rules->child ? " (" : ", ", n->string,
@@ -767,6 +849,7 @@ int audit_verify(const char *data, int argc, char **argv)
 {
     verifier v;
     ev_ctx ec;
+    char err[512];
     int json = 0, rc = 1;
 
     for (int i = 0; i < argc; i++) {
@@ -781,6 +864,10 @@ int audit_verify(const char *data, int argc, char **argv)
         return 1;
     if (!(v.flag_rules = cJSON_CreateObject())) {
         audit_fail(CMD, "out of memory");
+        goto exit;
+    }
+    if (!(v.log = vlog_open(data, v.db, log_report, &v, err, sizeof err))) {
+        audit_fail(CMD, "%s", err);
         goto exit;
     }
     if (v.db->ops->device_list(v.db, device_cb, &v) != ST_OK) {
@@ -803,6 +890,7 @@ int audit_verify(const char *data, int argc, char **argv)
             report(&v, SEV_FAIL, "evidence_unindexed", v.evs[i].device, v.evs[i].seq,
                    v.evs[i].wall_ms, "evidence %s named by this entry is missing from the"
                    " evidence index", v.evs[i].sha);
+    v.log_unseen = vlog_unseen(v.log);
     if (!v.oom && v.db->ops->flags_list(v.db, 0, NULL, flag_cb, &v) != ST_OK) {
         audit_fail(CMD, "reading the rule flags: %s", v.db->ops->errmsg(v.db));
         goto exit;
@@ -843,6 +931,7 @@ exit:
     free(v.devs);
     free(v.probs);
     free(v.evs);
+    vlog_free(v.log);
     cJSON_Delete(v.flag_rules);
     v.db->ops->close(v.db);
     return rc;

@@ -434,6 +434,12 @@ typedef struct st_ops {
                            int (*cb)(void *ud, uint64_t index, const uint8_t *data, size_t len,
                                      const uint8_t hash[32]),
                            void *ud);
+    /* Every signed checkpoint, ascending size: size, root, signed note and
+     * the server time it was signed; return non-zero from cb to stop. */
+    int (*log_checkpoints_each)(st_backend *b,
+                                int (*cb)(void *ud, uint64_t size, const uint8_t root[32],
+                                          const char *note, int64_t signed_ms),
+                                void *ud);
 } st_ops;
 
 struct st_backend {

@@ -928,6 +928,7 @@ static const st_ops sqlite_ops = {
     .log_node_get = sqlog_node_get, .log_node_put = sqlog_node_put,
     .log_checkpoint_latest = sqlog_checkpoint_latest,
     .log_checkpoint_put = sqlog_checkpoint_put, .log_leaves_each = sqlog_leaves_each,
+    .log_checkpoints_each = sqlog_checkpoints_each,
 };
 
 /* Lent to store_sqlite_log.c (store_sqlite_log.h). */

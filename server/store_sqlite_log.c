@@ -266,3 +266,29 @@ int sqlog_leaves_each(st_backend *b,
     sqlite3_finalize(st);
     return r;
 }
+
+int sqlog_checkpoints_each(st_backend *b,
+                           int (*cb)(void *ud, uint64_t size, const uint8_t root[32],
+                                     const char *note, int64_t signed_ms),
+                           void *ud)
+{
+    sqlite3_stmt *st;
+    int rc, r = ST_OK;
+    if ((rc = sqlite3_prepare_v2(sq_log_db(b),
+                                 "SELECT size, root, note, signed_ms FROM log_checkpoints"
+                                 " ORDER BY size",
+                                 -1, &st, NULL)) != SQLITE_OK)
+        return sq_log_fail(b, rc);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        static const uint8_t none[32];
+        const uint8_t *h = sqlite3_column_bytes(st, 1) == 32 ? sqlite3_column_blob(st, 1) : none;
+        const char *note = (const char *)sqlite3_column_text(st, 2);
+        if (cb(ud, (uint64_t)sqlite3_column_int64(st, 0), h, note ? note : "",
+               sqlite3_column_int64(st, 3)) != 0)
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = sq_log_fail(b, rc);
+    sqlite3_finalize(st);
+    return r;
+}

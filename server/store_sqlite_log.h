@@ -35,5 +35,9 @@ int sqlog_leaves_each(st_backend *b,
                       int (*cb)(void *ud, uint64_t index, const uint8_t *data, size_t len,
                                 const uint8_t hash[32]),
                       void *ud);
+int sqlog_checkpoints_each(st_backend *b,
+                           int (*cb)(void *ud, uint64_t size, const uint8_t root[32],
+                                     const char *note, int64_t signed_ms),
+                           void *ud);
 
 #endif

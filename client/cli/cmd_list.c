@@ -177,6 +177,11 @@ static int log_cb(void *ud, const patrol_entry_view *e)
     }
     if (e->corrects)
         printf("    %s: #%llu\n", _("corrects"), (unsigned long long)e->corrects);
+    if (e->log_root)
+        /* TRANSLATORS: the server log checkpoint this entry cites, by its
+         * number of leaves. */
+        printf("    %s: %llu\n", _("cites the server log at leaves"),
+               (unsigned long long)e->log_size);
     if (e->location) {
         char place[96];
         fmt_place(e->location, place, sizeof place);

@@ -54,6 +54,11 @@ cJSON *cli_json_entry(const patrol_entry_view *e, int reveal)
     cJSON_AddStringToObject(o, "matter", e->matter);
     if (e->corrects)
         cJSON_AddNumberToObject(o, "corrects", (double)e->corrects);
+    if (e->log_root) {
+        cJSON *lg = cJSON_AddObjectToObject(o, "log");
+        cJSON_AddNumberToObject(lg, "size", (double)e->log_size);
+        cJSON_AddStringToObject(lg, "root", e->log_root);
+    }
     for (size_t i = 0; i < e->n_inspectors; i++)
         cJSON_AddItemToArray(ins, cJSON_CreateString(e->inspectors[i]));
     cJSON_AddItemToObject(o, "inspectors", ins);

@@ -11,7 +11,7 @@
 #include "crypto.h"
 #include "patrol.pb-c.h"
 
-#define PX_SCHEMA_VERSION 6
+#define PX_SCHEMA_VERSION 7
 #define PX_APPLICATION_ID 0x50545231 /* "PTR1": marks a patrol store */
 
 struct patrol {

@@ -13,6 +13,7 @@
 
 #include "entry.h"
 #include "rules.h"
+#include "tlog.h"
 #include "validate.h"
 
 /* Wall clock values outside this range mean the device clock is not set
@@ -61,11 +62,50 @@ static void read_boot_id(char *out, size_t len)
     out[j] = '\0';
 }
 
+/* The server log checkpoint the next entry cites (docs/log.md
+ * "Citations"): the newest kept checkpoint no entry has cited yet. 1 with
+ * size, root and the row's server pin filled, 0 when there is none (or its
+ * stored text no longer parses: recording goes on without a citation),
+ * <0 a database error. */
+static int uncited_checkpoint(patrol *p, uint64_t *size, uint8_t root[PX_HASH_LEN],
+                              char pin[2 * PX_HASH_LEN + 1])
+{
+    sqlite3_stmt *st;
+    char origin[128];
+    uint64_t n = 0;
+    int got = 0;
+    int rc = sqlite3_prepare_v2(p->db,
+                                "SELECT server_pin, note FROM log_checkpoint WHERE cited = 0"
+                                " ORDER BY received_ms DESC, size DESC LIMIT 1",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return px_db_fail(p, rc, _("reading the server log checkpoint"));
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *ph = (const char *)sqlite3_column_text(st, 0);
+        const char *note = (const char *)sqlite3_column_text(st, 1);
+        if (ph && note && strlen(ph) == 2 * PX_HASH_LEN &&
+            tlog_checkpoint_parse(note, strlen(note), origin, sizeof origin, &n, root, NULL) ==
+                0 &&
+            n > 0) {
+            memcpy(pin, ph, 2 * PX_HASH_LEN + 1);
+            *size = n;
+            got = 1;
+        }
+        rc = SQLITE_DONE;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? got : px_db_fail(p, rc, _("reading the server log checkpoint"));
+}
+
 int px_journal_append(patrol *p, const px_append *a, uint64_t *seq_out,
                       uint8_t hash_out[PX_HASH_LEN])
 {
     Patrol__V1__Entry e = PATROL__V1__ENTRY__INIT;
     Patrol__V1__Location loc = PATROL__V1__LOCATION__INIT;
+    Patrol__V1__LogCite cite = PATROL__V1__LOG_CITE__INIT;
+    uint8_t cite_root[PX_HASH_LEN];
+    char cite_pin[2 * PX_HASH_LEN + 1];
     Patrol__V1__Field fbuf[PX_ENTRY_MAX_FIELDS], *fptr[PX_ENTRY_MAX_FIELDS];
     uint8_t prev[PX_HASH_LEN], hash[PX_HASH_LEN], sig[PX_SIG_LEN];
     char boot_id[48], detail[256];
@@ -126,6 +166,13 @@ int px_journal_append(patrol *p, const px_append *a, uint64_t *seq_out,
     e.fields = fptr;
     e.n_fields = a->n_fields;
     e.corrects = a->corrects;
+    if ((rc = uncited_checkpoint(p, &cite.size, cite_root, cite_pin)) < 0)
+        return rc;
+    if (rc == 1) {
+        cite.root.data = cite_root;
+        cite.root.len = PX_HASH_LEN;
+        e.log = &cite;
+    }
 
     /* The same rules the server applies: refuse here what it would refuse;
      * then the record's rules across entries. An entry the law excludes
@@ -177,6 +224,10 @@ int px_journal_append(patrol *p, const px_append *a, uint64_t *seq_out,
     sqlite3_finalize(st);
     if (rc != SQLITE_OK)
         return px_db_fail(p, rc, _("writing the journal head"));
+    if (e.log && (err = px_run(p, "UPDATE log_checkpoint SET cited = 1"
+                                  " WHERE server_pin = ?1 AND size = ?2",
+                               "ti", cite_pin, (int64_t)cite.size)))
+        return err;
     *seq_out = seq;
     if (hash_out)
         memcpy(hash_out, hash, PX_HASH_LEN);
@@ -215,7 +266,7 @@ int patrol_log(patrol *p, const char *matter, patrol_entry_cb cb, void *ud)
         patrol_field fields[PX_ENTRY_MAX_FIELDS];
         patrol_location loc;
         patrol_entry_view v;
-        char hash[65], prev[65];
+        char hash[65], prev[65], log_root[65];
 
         if (!e) {
             ret = px_fail(p, PATROL_ECORRUPT, _("journal entry %lld: %s (run 'patrol verify')"),
@@ -233,6 +284,11 @@ int patrol_log(patrol *p, const char *matter, patrol_entry_cb cb, void *ud)
         if (!v.matter)
             v.matter = "";
         v.corrects = e->corrects;
+        if (e->log) {
+            px_format_hex(e->log->root.data, PX_HASH_LEN, log_root);
+            v.log_size = e->log->size;
+            v.log_root = log_root;
+        }
         px_format_hex(e->prev_hash.data, PX_HASH_LEN, prev);
         if (sqlite3_column_bytes(st, 2) == PX_HASH_LEN)
             px_format_hex(sqlite3_column_blob(st, 2), PX_HASH_LEN, hash);

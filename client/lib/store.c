@@ -163,6 +163,11 @@ static const char *const migrations[] = {
      * the batch's last entry verified (sync_log.c). */
     "CREATE TABLE log_checkpoint(server_pin TEXT PRIMARY KEY, size INTEGER NOT NULL,"
     "  note TEXT NOT NULL, received_ms INTEGER NOT NULL);",
+    /* 6 -> 7: whether the next entry has cited the kept checkpoint yet
+     * (journal.c, docs/log.md "Citations"): 0 when a newer one arrives, 1
+     * once an entry carries it. */
+    "ALTER TABLE log_checkpoint ADD COLUMN cited INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (cited IN (0, 1));",
 };
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 

@@ -100,7 +100,7 @@ int px_sync_log_keep(patrol *p, const uint8_t pin[PX_HASH_LEN], const px_log_che
     return px_run(p, "INSERT INTO log_checkpoint(server_pin, size, note, received_ms)"
                      " VALUES (?1, ?2, ?3, strftime('%s', 'now') * 1000)"
                      " ON CONFLICT(server_pin) DO UPDATE SET size = excluded.size,"
-                     " note = excluded.note, received_ms = excluded.received_ms"
+                     " note = excluded.note, received_ms = excluded.received_ms, cited = 0"
                      " WHERE excluded.size > log_checkpoint.size",
                   "tit", ph, (int64_t)c->size, c->note);
 }

@@ -176,6 +176,10 @@ typedef struct patrol_entry_view {
     const patrol_field *fields;
     size_t n_fields;
     const patrol_location *location; /* NULL if unknown */
+    /* The server log checkpoint the entry cites (docs/log.md "Citations"):
+     * its size and root (hex); 0 and NULL when it cites none. */
+    uint64_t log_size;
+    const char *log_root;
 } patrol_entry_view;
 
 /* Return non-zero from a callback to stop early (the function then

@@ -100,6 +100,32 @@ check "the text names each device with its days" grep -q "^device $DEV_A 城管�
 sq .dump >"$WORK/dump.after"
 check "audit verify changed nothing in the database" cmp -s "$WORK/dump.before" "$WORK/dump.after"
 
+section "the terminal cites the server log; the log is rebuilt and held against its checkpoints"
+# After the sync, A holds the checkpoint its last Ack brought: its next
+# entry cites it (size and root, as the server signed it), the one after
+# does not (cited once).
+CP_SIZE=$(sqlite3 -batch "$A/patrol.db" "SELECT size FROM log_checkpoint")
+CP_ROOT=$("$PY" -c 'import base64,sys; print(base64.b64decode(sys.argv[1]).hex())' \
+    "$(sq "SELECT note FROM log_checkpoints WHERE size = ${CP_SIZE:-0}" | sed -n 3p)")
+pt_ok "A: shift start after the sync" "$A" shift start --inspector zhangwei
+pt_ok "A: shift end" "$A" shift end
+"$PATROL" --store "$A" log --json >"$WORK/a-log.json" 2>/dev/null
+CITE_SEQ=$(jget "$WORK/a-log.json" "j[-2]['seq']")
+jfile_checks "$WORK/a-log.json" \
+    "A's entry after the sync cites the server's checkpoint ($CP_SIZE leaves, root ${CP_ROOT:0:16}...)" \
+    "j[-2].get('log') == {'size': $CP_SIZE, 'root': '$CP_ROOT'} and len('$CP_ROOT') == 64" \
+    "the entry after it cites nothing (a checkpoint is cited once)" \
+    "'log' not in j[-1] and sum(1 for e in j if 'log' in e) == 1"
+"$PATROL" --store "$A" log >"$WORK/a-log.txt" 2>/dev/null
+check "patrol log shows the citation" grep -q "cites the server log at leaves: $CP_SIZE" "$WORK/a-log.txt"
+sync_ok "sync A again" "$A" || finish
+HA=$(journal_head "$A")
+verify "$DATA" cited --json
+check "verify with a citation exits 0 (got $RC)" test "$RC" -eq 0
+jfile_checks "$WORK/cited.out" \
+    "verify rebuilt the log from its leaves and counts the citation" \
+    "j['log']['citations'] == 1 and j['log']['leaves'] >= $HA + $HB and j['log']['checkpoints'] >= 3 and j['log']['entries_before_log'] == 0 and j['log']['leaves_without_entry'] == 0"
+
 # snap NAME: a consistent copy of the data directory (SQLite backup API,
 # so it is safe while serve runs); its path in $COPY.
 snap() {
@@ -202,6 +228,43 @@ jfile_checks "$WORK/late.out" "late: an entry synced 72 h after capture is named
     "any(p['code'] == 'late_sync' and p['device'] == $DEV_A and p['seq'] == 2 for p in j['problems'])" \
     "late: counted under its day" \
     "[sum(x['late_sync'] for x in d['days']) for d in j['devices'] if d['device'] == $DEV_A] == [1]"
+
+# expect_log_problem NAME CODE: verify of copy NAME fails naming CODE for
+# the server log (device 0).
+expect_log_problem() {
+    verify "$WORK/copy-$1" "$1" --json
+    check "$1: verify exits 1 (got $RC)" test "$RC" -eq 1
+    jfile_checks "$WORK/$1.out" "$1: verify names $2 (the server log)" \
+        "any(p['code'] == '$2' and p['device'] == 0 and p['severity'] == 'integrity' for p in j['problems'])"
+}
+LOGPY="db.execute('DROP TRIGGER log_leaves_no_update'); db.execute('DROP TRIGGER log_leaves_no_delete'); db.execute('DROP TRIGGER log_nodes_no_update'); db.execute('DROP TRIGGER log_checkpoints_no_update'); db.execute('DROP TRIGGER log_checkpoints_no_delete')"
+tamper log-drop "$LOGPY; db.execute('DELETE FROM log_leaves WHERE idx = 2')"
+expect_log_problem log-drop log_leaf_missing
+tamper log-edit "$LOGPY; db.execute(\"UPDATE log_leaves SET data = data || X'0a' WHERE idx = 3\")"
+expect_log_problem log-edit log_leaf_edited
+# An entry leaf rewritten with its leaf hash (and the subtree above it)
+# made anew: the leaf hashes agree, the signed roots do not, and the entry
+# is no longer among the leaves.
+tamper log-rewrite "$LOGPY
+idx, data = [r for r in db.execute('SELECT idx, data FROM log_leaves ORDER BY idx') if bytes(r[1]).startswith(b'patrol-entry')][-1]
+lines = bytes(data).split(b'\\n')
+lines[3] = b'0' * 64
+nd = b'\\n'.join(lines)
+db.execute('UPDATE log_leaves SET data = ? WHERE idx = ?', (nd, idx))
+db.execute('UPDATE log_nodes SET hash = ? WHERE level = 0 AND idx = ?', (hashlib.sha256(b'\\x00' + nd).digest(), idx))"
+expect_log_problem log-rewrite log_root_mismatch
+jfile_checks "$WORK/log-rewrite.out" \
+    "log-rewrite: the entry it recorded is named not_in_log, the leaf log_entry_missing" \
+    "any(p['code'] == 'not_in_log' and p['device'] > 0 for p in j['problems']) and any(p['code'] == 'log_entry_missing' for p in j['problems'])"
+tamper cite-unsigned "$LOGPY; db.execute('DELETE FROM log_checkpoints WHERE size = $CP_SIZE')"
+expect_problem cite-unsigned bad_citation "$DEV_A" "$CITE_SEQ"
+tamper cite-clock "$LOGPY; db.execute('UPDATE log_checkpoints SET signed_ms = signed_ms + 86400000 WHERE size = $CP_SIZE')"
+verify "$WORK/copy-cite-clock" cite-clock --json
+jfile_checks "$WORK/cite-clock.out" \
+    "cite-clock: device time before the signing of the checkpoint it cites is a clock anomaly (clock_behind, device $DEV_A seq $CITE_SEQ)" \
+    "any(p['code'] == 'clock_behind' and p['device'] == $DEV_A and p['seq'] == $CITE_SEQ and p['severity'] == 'anomaly' for p in j['problems'])" \
+    "cite-clock: and for the entry after it" \
+    "any(p['code'] == 'clock_behind' and p['seq'] == $CITE_SEQ + 1 for p in j['problems'])"
 
 section "on the live server: a fork, evidence never received, a rule flag"
 snap pristine
