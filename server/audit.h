@@ -2,7 +2,8 @@
  * side of the server (issue 7). Every audit command is read-only: it opens
  * the database with ST_OPEN_READONLY (no lock across the ingest path, so
  * it works while `patrold serve` runs) and changes nothing in DIR, except
- * `audit file`, which records a frozen report.
+ * `audit file`, which records a frozen report, and `audit timeline` and
+ * `audit export`, which add a leaf to the server log (audit_event.c).
  *
  * One file a command, prefix audit_: audit.c dispatches and owns the
  * helpers below; each command's file declares its entry point here.
@@ -35,6 +36,13 @@ int audit_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+
+/* Append a leaf "patrol-KIND\n" BODY (lines ending in '\n') "USER\nTIME\n"
+ * to DIR's server log in its own write transaction (audit_event.c): a
+ * supervisor's view or export. 0 with the leaf index, or 1 after a
+ * message naming cmd. */
+int audit_event(const char *data, const char *cmd, const char *kind, const char *body,
+                uint64_t *leaf);
 
 /* The subcommands (argv[0] is the subcommand's first argument). */
 typedef struct audit_cmd {

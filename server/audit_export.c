@@ -210,6 +210,8 @@ typedef struct exporter {
     int64_t now_ms;
     char server_name[256];
     cJSON *omitted; /* raw entries left out (confidential) */
+    uint8_t sums_hash[32]; /* SHA-256 of SHA256SUMS, once written */
+    uint64_t leaf;         /* the export's leaf in the server log */
 } exporter;
 
 static int grow(void **arr, size_t *cap, size_t n, size_t elem)
@@ -1279,6 +1281,7 @@ static int write_tar(exporter *x, px_key *server_key, const char *tmp)
     if (sums.oom)
         goto exit;
     px_sha256(sums.p, sums.n, h);
+    memcpy(x->sums_hash, h, sizeof x->sums_hash);
     if (px_sign_der(server_key, h, der, sizeof der, &derlen) != 0) {
         snprintf(x->why, sizeof x->why, "signing SHA256SUMS failed");
         goto exit;
@@ -1365,6 +1368,18 @@ int audit_export(const char *data, int argc, char **argv)
         audit_fail(CMD, "%s", x.why[0] ? x.why : "out of memory");
         goto exit;
     }
+    /* The export is a leaf of the server log (the matter, whether revealed,
+     * the SHA-256 of its signed SHA256SUMS) before it is put in place. */
+    {
+        char body[256], sums[65];
+        px_format_hex(x.sums_hash, 32, sums);
+        snprintf(body, sizeof body, "%s\n%s\n%s\n", x.matter, x.reveal ? "revealed" : "redacted",
+                 sums);
+        if (audit_event(data, CMD, "export", body, &x.leaf) != 0) {
+            unlink(tmp);
+            goto exit;
+        }
+    }
     /* link(): never replaces a file that appeared meanwhile. */
     if (link(tmp, out) != 0) {
         audit_fail(CMD, "--out %s: %s", out, strerror(errno));
@@ -1372,9 +1387,12 @@ int audit_export(const char *data, int argc, char **argv)
         goto exit;
     }
     unlink(tmp);
-    fprintf(stderr, "patrold: audit export: %s: matter %s, %zu files, %zu entries%s\n", out,
-            x.matter, x.nm + 2, x.nx,
-            x.reveal ? " (confidential fields revealed)" : " (confidential fields redacted)");
+    fprintf(stderr,
+            "patrold: audit export: %s: matter %s, %zu files, %zu entries%s, server log leaf"
+            " %" PRIu64 "\n",
+            out, x.matter, x.nm + 2, x.nx,
+            x.reveal ? " (confidential fields revealed)" : " (confidential fields redacted)",
+            x.leaf);
     rc = 0;
 exit:
     for (size_t i = 0; i < x.nx; i++) {

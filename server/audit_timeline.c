@@ -738,6 +738,14 @@ int audit_timeline(const char *data, int argc, char **argv)
         qsort(t.es, t.n, sizeof *t.es, by_time);
     have_sub = t.m.subject[0] &&
                t.db->ops->subject_get(t.db, t.m.subject_device, t.m.subject, &sub) == ST_OK;
+    /* The view is a leaf of the server log before anything is shown. */
+    {
+        char body[160];
+        uint64_t leaf;
+        snprintf(body, sizeof body, "%s\n%s\n", matter, t.reveal ? "revealed" : "redacted");
+        if (audit_event(data, CMD, "view", body, &leaf) != 0)
+            goto exit;
+    }
     if (t.reveal)
         fprintf(stderr, _("patrold: audit timeline: confidential fields of %s are shown (--reveal)\n"),
                 matter);

@@ -64,10 +64,12 @@ DEV=$(device_num "城管执法终端-07")
 check "the server holds both evidence files" \
     test "$(sq "SELECT count(*) FROM evidence WHERE complete_ms > 0")" = 2
 
-# data_state: what no audit command may change.
+# data_state: what no audit command may change: everything but the server
+# log, to which each export adds its leaf (checked below).
 data_state() {
-    sq .dump
-    (cd "$DATA" && find . -printf '%P %s %m\n' | grep -v -e '-wal ' -e '-shm ' | sort)
+    sq .dump | grep -v -e '^INSERT INTO log_leaves' -e '^INSERT INTO log_nodes'
+    (cd "$DATA" && find . -printf '%P %s %m\n' | grep -v -e '-wal ' -e '-shm ' -e '^patrold.db ' |
+        sort)
 }
 data_state >"$WORK/state.before"
 
@@ -319,6 +321,19 @@ check "a malformed matter id is refused (exit $RC)" test "$RC" -ne 0
 "$PATROLD" --data "$DATA" audit export --out "$WORK/bad.tar" 2>/dev/null
 RC=$?
 check "export without --matter is a usage error (exit $RC)" test "$RC" -eq 2
+section "each export is a leaf of the server log; the refused ones are not"
+"$PY" - "$DATA/patrold.db" "$(id -un)" "$WORK/x/SHA256SUMS" "$WORK/x2/SHA256SUMS" >"$WORK/exports.txt" <<'EOF'
+import hashlib, sqlite3, sys
+db = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True)
+sums = {hashlib.sha256(open(p, 'rb').read()).hexdigest(): n for n, p in (('sums1', sys.argv[3]), ('sums2', sys.argv[4]))}
+for (d,) in db.execute("SELECT data FROM log_leaves ORDER BY idx"):
+    t = bytes(d).decode()
+    if t.startswith('patrol-export\n'):
+        f = t.split('\n')
+        print(f[1], f[2], sums.get(f[3], 'sha=' + f[3]), 'user-ok' if f[4] == sys.argv[2] else 'user=' + f[4], 'time-ok' if f[5].isdigit() else 'time=' + f[5])
+EOF
+check "two exports, two leaves: the matter, redacted or revealed, the SHA-256 of the archive's SHA256SUMS ($(tr '\n' '|' <"$WORK/exports.txt"))" \
+    test "$(tr '\n' '|' <"$WORK/exports.txt")" = "$M redacted sums1 user-ok time-ok|$M revealed sums2 user-ok time-ok|"
 data_state >"$WORK/state.after"
 check "the data directory is unchanged (sqlite3 .dump and files)" cmp -s "$WORK/state.before" "$WORK/state.after"
 cmp -s "$WORK/state.before" "$WORK/state.after" || diff "$WORK/state.before" "$WORK/state.after" | head -5

@@ -232,6 +232,19 @@ RC=$?
 check "malformed id: exit 1 ($RC), one line" test "$RC" = 1 -a "$(grep -c . "$ERR")" = 1
 srv audit timeline >"$OUT" 2>"$ERR"
 check "no --matter: usage error" test "$?" = 2
+# Each timeline shown is a view of the matter: a leaf of the server log
+# (matter, redacted or revealed, user, time); the refused ones are not.
+"$PY" - "$DATA/patrold.db" "$(id -un)" >"$WORK/views.txt" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True)
+for (d,) in db.execute("SELECT data FROM log_leaves ORDER BY idx"):
+    t = bytes(d).decode()
+    if t.startswith('patrol-view\n'):
+        f = t.split('\n')
+        print(f[1], f[2], 'user-ok' if f[3] == sys.argv[2] else 'user=' + f[3], 'time-ok' if f[4].isdigit() else 'time=' + f[4])
+EOF
+check "the four timelines shown are log leaves ($(tr '\n' '|' <"$WORK/views.txt"))" \
+    test "$(tr '\n' '|' <"$WORK/views.txt")" = "$M1 redacted user-ok time-ok|$M1 revealed user-ok time-ok|$M1 redacted user-ok time-ok|$M3 redacted user-ok time-ok|"
 
 section "audit problems, 12 days from now"
 srv audit problems --json --today "$LATER" --days 3 --open-days 5 --silent-days 10 >"$WORK/pr.json" 2>"$ERR"
