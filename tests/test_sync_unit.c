@@ -614,7 +614,7 @@ typedef struct fake {
     uint8_t pin[PX_HASH_LEN];
     uint64_t serial;
     /* what happened */
-    int requests, enrolls, batches, heads, patches, lz4_patches, refs, peer_ok, peer_bad;
+    int requests, enrolls, batches, probes, heads, patches, lz4_patches, refs, peer_ok, peer_bad;
     int connections;
     /* knobs */
     const char *enroll_refuse;
@@ -780,9 +780,15 @@ static void on_batch(fake *f, const fake_req *rq, fake_resp *rs)
     CHECK(b->protocol == 1);
     CHECK(b->batch_id.len == 16);
     CHECK(b->device.len == PX_HASH_LEN && !memcmp(b->device.data, f->device, PX_HASH_LEN));
-    CHECK(b->n_entries >= 1 && b->n_entries <= 500);
-    acks = calloc(b->n_entries, sizeof *acks);
-    ackp = calloc(b->n_entries, sizeof *ackp);
+    CHECK(b->n_entries <= 500);
+    if (b->n_entries == 0) {
+        /* The terminal asking what the server holds (patrol_sync starts
+         * so): answered as patrold does, not counted as a batch. */
+        f->batches--;
+        f->probes++;
+    }
+    acks = calloc(b->n_entries + 1, sizeof *acks);
+    ackp = calloc(b->n_entries + 1, sizeof *ackp);
     CHECK(acks && ackp);
     for (size_t i = 0; i < b->n_entries; i++) {
         uint8_t h[PX_HASH_LEN];
@@ -832,7 +838,7 @@ static void on_batch(fake *f, const fake_req *rq, fake_resp *rs)
     body.first_seq = first_added;
     body.last_seq = f->head;
     body.head_hash.data = f->head_hash;
-    if (f->wrong_head)
+    if (f->wrong_head && b->n_entries)
         f->head_hash[0] ^= 1; /* restored below */
     body.head_hash.len = f->head ? PX_HASH_LEN : 0;
     body.server_time_ms = 1790000000000LL;
@@ -842,9 +848,9 @@ static void on_batch(fake *f, const fake_req *rq, fake_resp *rs)
     CHECK((rbody = malloc(n)) != NULL);
     patrol__v1__receipt_body__pack(&body, rbody);
     sign_body(f->receipt_key, rbody, n, sig);
-    if (f->wrong_head)
+    if (f->wrong_head && b->n_entries)
         f->head_hash[0] ^= 1;
-    if (f->corrupt_receipt)
+    if (f->corrupt_receipt && b->n_entries)
         sig[7] ^= 0x20;
     rc.body.data = rbody;
     rc.body.len = n;
@@ -1511,7 +1517,8 @@ static void test_sync_roundtrip(void **state)
     assert_int_equal(r.reference_version, 5);
     assert_int_equal(r.reference_updated, 1);
     /* The server was reached with the client certificate of this key, on
-     * one connection. */
+     * one connection (with entries to send, no empty batch asks first). */
+    assert_int_equal(f->probes, 0);
     assert_int_equal(f->peer_ok, 5);
     assert_int_equal(f->peer_bad, 0);
     assert_int_equal(f->connections, conns + 1);
@@ -1734,13 +1741,69 @@ static void test_sync_server_lost_data(void **state)
         sqlite3_finalize(st);
         f->head = 4;
     }
-    assert_int_equal(patrol_sync(e.p, &o, &r), PATROL_OK); /* nothing new: no batch */
-    assert_int_equal(r.batches, 0);
+    /* Nothing new was recorded: the sync still finds the server behind
+     * (it asks first) and resends 5-10 at once, evidence and all. */
+    assert_int_equal(patrol_sync(e.p, &o, &r), PATROL_OK);
+    assert_int_equal(r.server_seq, 4);
+    assert_int_equal(r.server_lost, 6);
+    assert_int_equal(r.batches, 1);
+    assert_int_equal(r.entries_accepted, 6);
+    assert_int_equal(r.acked_seq, 10);
+    assert_int_equal(f->head, 10);
+    {
+        patrol_sync_info si;
+        assert_int_equal(patrol_sync_status(e.p, &si), PATROL_OK);
+        assert_int_equal(si.acked_seq, 10);
+    }
+    /* Lost again, and a sync that cannot finish (the server refuses every
+     * batch's receipt): the status no longer claims what the server lost. */
+    f->head = 4;
+    {
+        sqlite3_stmt *st;
+        assert_int_equal(sqlite3_prepare_v2(e.p->db, "SELECT hash FROM journal WHERE seq = 4", -1,
+                                            &st, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        memcpy(f->head_hash, sqlite3_column_blob(st, 0), PX_HASH_LEN);
+        sqlite3_finalize(st);
+    }
+    f->corrupt_receipt = 1;
+    assert_int_equal(patrol_sync(e.p, &o, &r), PATROL_ETRUST);
+    assert_int_equal(r.server_lost, 6);
+    {
+        patrol_sync_info si;
+        assert_int_equal(patrol_sync_status(e.p, &si), PATROL_OK);
+        assert_int_equal(si.acked_seq, 4);
+        assert_int_equal(si.pending_entries, 6);
+    }
+    f->corrupt_receipt = 0;
     record_inspectors(e.p, 100, 2);
     assert_int_equal(patrol_sync(e.p, &o, &r), PATROL_OK);
     assert_int_equal(r.acked_seq, 12);
-    assert_int_equal(r.batches, 2); /* 11-12: gap, expected 5; then 5-12 */
+    assert_int_equal(r.server_lost, 0);
+    assert_int_equal(r.batches, 1); /* 5-12: the server kept 5-10 from the refused try */
+    assert_int_equal(r.entries_duplicate, 6);
     assert_int_equal(f->head, 12);
+    assert_int_equal(f->probes, 2); /* the two syncs with nothing new */
+    /* Lost again, and an entry recorded since: the first batch (13) is
+     * answered "gap, expected 5", and 5-13 go at once, reported so. */
+    f->head = 4;
+    {
+        sqlite3_stmt *st;
+        assert_int_equal(sqlite3_prepare_v2(e.p->db, "SELECT hash FROM journal WHERE seq = 4", -1,
+                                            &st, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        memcpy(f->head_hash, sqlite3_column_blob(st, 0), PX_HASH_LEN);
+        sqlite3_finalize(st);
+    }
+    record_inspectors(e.p, 200, 1);
+    assert_int_equal(patrol_sync(e.p, &o, &r), PATROL_OK);
+    assert_int_equal(r.server_seq, 4);
+    assert_int_equal(r.server_lost, 8);
+    assert_int_equal(r.acked_seq, 13);
+    assert_int_equal(f->head, 13);
+    assert_int_equal(f->probes, 2);
     fake_stop(f);
     env_close(&e);
 }

@@ -290,9 +290,24 @@ int cmd_sync(int argc, char **argv)
         }
         if (r.evidence_failed[0])
             cJSON_AddStringToObject(j, "evidence_failed", r.evidence_failed);
+        cJSON_AddNumberToObject(j, "server_seq", (double)r.server_seq);
+        cJSON_AddNumberToObject(j, "server_lost", (double)r.server_lost);
         cJSON_AddNumberToObject(j, "duration_ms", (double)r.duration_ms);
         cli_json_print(j);
-    } else if (!err) {
+    } else {
+        if (r.server_lost) {
+            /* Said even when the sync then failed: the terminal no longer
+             * counts those entries as held by the server. */
+            printf(_("the server holds this terminal's entries only up to %llu, not up to %llu "
+                     "as it had acknowledged (restored from a backup?): %llu entries and their "
+                     "evidence are sent again"),
+                   (unsigned long long)r.server_seq,
+                   (unsigned long long)(r.server_seq + r.server_lost),
+                   (unsigned long long)r.server_lost);
+            printf("\n");
+        }
+    }
+    if (!o.json && !err) {
         printf(r.reference_updated
                    ? _("synced: entries up to %llu acknowledged (%llu new, %llu already held), "
                        "%llu evidence file(s) uploaded, reference data updated to version %llu")

@@ -1352,7 +1352,11 @@ static int is_sha_hex(const char *s)
     return s && strlen(s) == 64 && px_parse_hex(s, tmp, sizeof tmp) == NULL;
 }
 
-/* Store a verified receipt and what it acknowledges, in one transaction. */
+static int forget_uploads_after(patrol *p, uint64_t seq);
+
+/* Store a verified receipt and what it acknowledges, in one transaction.
+ * A receipt below the acknowledged entry (the server lost entries) also
+ * takes the evidence of the lost entries off evidence_uploaded. */
 static int store_receipt(syncer *s, const uint8_t id[PX_BATCH_ID_LEN], const px_receipt *rc,
                          const Patrol__V1__Receipt *raw, uint64_t rej_seq, const char *reason,
                          const char *detail)
@@ -1361,6 +1365,10 @@ static int store_receipt(syncer *s, const uint8_t id[PX_BATCH_ID_LEN], const px_
     int err;
     if ((err = px_begin(p)))
         return err;
+    if (rc->last_seq < s->acked && (err = forget_uploads_after(p, rc->last_seq))) {
+        px_rollback(p);
+        return err;
+    }
     if ((err = run(p, "INSERT INTO receipts(server_pin, batch_id, first_seq, last_seq, head_hash,"
                       " server_time_ms, received_ms, body, sig) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    "bbiibiibb", s->pin, (size_t)PX_HASH_LEN, id, (size_t)PX_BATCH_ID_LEN,
@@ -1480,6 +1488,11 @@ static int take_ack(syncer *s, const px_batch *b, const uint8_t id[PX_BATCH_ID_L
         rej_seq = 0;
         reason[0] = detail[0] = '\0';
         *next = exp;
+        if (rc.last_seq < s->acked) {
+            /* Restored from a backup, say: what it lost is resent now. */
+            s->r->server_seq = rc.last_seq;
+            s->r->server_lost += s->acked - rc.last_seq;
+        }
     } else if (!rej && rc.last_seq < b->last) {
         err = px_fail(p, PATROL_ESERVER, _("the server accepted entries %llu-%llu but its receipt "
                                          "covers only up to %llu"),
@@ -1535,6 +1548,181 @@ exit:
     return err;
 }
 
+/* The evidence named by entries after seq no longer counts as uploaded
+ * (inside the caller's transaction): the server lost those entries, and
+ * takes evidence only for entries it holds. */
+static int forget_uploads_after(patrol *p, uint64_t seq)
+{
+    sqlite3_stmt *st;
+    int rc, err = PATROL_OK;
+
+    rc = sqlite3_prepare_v2(p->db,
+                            "SELECT seq, entry FROM journal WHERE kind = 'evidence.add'"
+                            " AND seq > ? ORDER BY seq",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return px_db_fail(p, rc, _("reading the journal"));
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+    while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *why;
+        Patrol__V1__Entry *e = px_entry_decode(sqlite3_column_blob(st, 1),
+                                               (size_t)sqlite3_column_bytes(st, 1), &why);
+        if (!e) {
+            err = px_fail(p, PATROL_ECORRUPT, _("journal entry %lld: %s (run 'patrol verify')"),
+                          (long long)sqlite3_column_int64(st, 0), why);
+            break;
+        }
+        for (size_t i = 0; i < e->n_fields; i++)
+            if (strcmp(e->fields[i]->name, "sha256") == 0)
+                err = run(p, "DELETE FROM evidence_uploaded WHERE sha256 = ?", "t",
+                          e->fields[i]->value);
+        px_entry_free(e);
+    }
+    if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        err = px_db_fail(p, rc, _("reading the journal"));
+    sqlite3_finalize(st);
+    return err;
+}
+
+/* Where the server stands, when there is nothing to send (otherwise the
+ * first batch's answer tells): an empty Batch (it
+ * stores nothing and leaves no trace, docs/protocol.md) is answered with
+ * an Ack whose signed receipt covers 1..the server's head for this device
+ * and lists the evidence it lacks. A server behind the acknowledged entry
+ * (restored from a backup, say) has lost entries it once acknowledged:
+ * acked_seq drops to what it holds, in one transaction with its receipt,
+ * the evidence of the lost entries no longer counts as uploaded, and the
+ * sync resends all of it at once; a chain there that is not this
+ * journal's stops the sync, as a batch's receipt would. A server at or
+ * ahead of it changes nothing here: the batches settle that. */
+static int probe_server(syncer *s)
+{
+    patrol *p = s->p;
+    Patrol__V1__Batch b = PATROL__V1__BATCH__INIT;
+    Patrol__V1__Ack *ack = NULL;
+    uint8_t id[PX_BATCH_ID_LEN], *raw = NULL, *frame = NULL;
+    size_t rawlen, framelen;
+    px_receipt rc;
+    px_log_checkpoint lc;
+    request rq;
+    answer a;
+    const char *why;
+    int err = PATROL_OK, match;
+
+    memset(&a, 0, sizeof a);
+    s->pr.phase = "entries";
+    if (px_random(id, sizeof id) != 0)
+        return px_fail(p, PATROL_ECRYPTO, _("no randomness for a batch id"));
+    b.protocol = PX_PROTOCOL_VERSION;
+    b.batch_id.data = id;
+    b.batch_id.len = PX_BATCH_ID_LEN;
+    b.device.data = p->device_id;
+    b.device.len = PX_HASH_LEN;
+    rawlen = patrol__v1__batch__get_packed_size(&b);
+    if (!(raw = malloc(rawlen))) {
+        err = px_fail(p, PATROL_ENOMEM, _("out of memory"));
+        goto exit;
+    }
+    patrol__v1__batch__pack(&b, raw);
+    if (px_frame_encode(raw, rawlen, &frame, &framelen, &why) != 0) {
+        err = px_fail(p, PATROL_ENOMEM, _("compressing a batch: %s"), why);
+        goto exit;
+    }
+    memset(&rq, 0, sizeof rq);
+    rq.method = "POST";
+    rq.path = "/v1/batches";
+    rq.content_type = "application/x-patrol-batch";
+    rq.body = frame;
+    rq.body_len = framelen;
+    rq.max_answer = MAX_ACK;
+    if ((err = request_retry(&s->c, &rq, &a, _("asking the server what it holds"))))
+        goto exit;
+    if (a.status != 200) {
+        err = refusal(&s->c, &a, _("asking the server what it holds"), PATROL_ESERVER, NULL, 0);
+        goto exit;
+    }
+    if (!(ack = patrol__v1__ack__unpack(NULL, a.len, a.body))) {
+        err = px_fail(p, PATROL_ESERVER, _("the server's answer to a batch is not an Ack"));
+        goto exit;
+    }
+    if (ack->batch_id.len != PX_BATCH_ID_LEN ||
+        memcmp(ack->batch_id.data, id, PX_BATCH_ID_LEN) != 0) {
+        err = px_fail(p, PATROL_ESERVER, _("the server answered for another batch"));
+        goto exit;
+    }
+    if (!ack->receipt || px_receipt_check(s->receipt_key, ack->receipt->body.data,
+                                          ack->receipt->body.len, ack->receipt->sig.data,
+                                          ack->receipt->sig.len, p->device_id, id,
+                                          PX_BATCH_ID_LEN, &rc, &why) != 0) {
+        err = px_fail(p, PATROL_ETRUST, _("the server's receipt for what it holds: %s; nothing "
+                                          "was marked synced"),
+                      ack->receipt ? why : _("missing"));
+        goto exit;
+    }
+    if ((err = px_sync_log_check(p, s->receipt_key, ack, &lc)))
+        goto exit;
+    s->r->server_seq = rc.last_seq;
+    if (rc.last_seq >= s->acked) {
+        /* Holding all that it acknowledged (or more: the batches settle
+         * that, entry by entry, with their receipts and log proofs). */
+        for (size_t i = 0; i < ack->n_missing_evidence && !err; i++)
+            if (is_sha_hex(ack->missing_evidence[i]))
+                err = want_add(s, ack->missing_evidence[i]);
+        goto exit;
+    }
+    if ((err = receipt_matches(s, &rc, &match)))
+        goto exit;
+    if (!match) {
+        err = px_fail(p, PATROL_ETRUST,
+                      _("the server's chain head at entry %llu is not this journal's: the "
+                        "server holds another history; nothing was marked synced"),
+                      (unsigned long long)rc.last_seq);
+        goto exit;
+    }
+    if ((err = px_begin(p)))
+        goto exit;
+    if ((err = run(p, "INSERT INTO receipts(server_pin, batch_id, first_seq, last_seq,"
+                      " head_hash, server_time_ms, received_ms, body, sig)"
+                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   "bbiibiibb", s->pin, (size_t)PX_HASH_LEN, id, (size_t)PX_BATCH_ID_LEN,
+                   (int64_t)rc.first_seq, (int64_t)rc.last_seq, rc.head_hash,
+                   (size_t)(rc.last_seq ? PX_HASH_LEN : 0), rc.server_time_ms, now_ms(),
+                   ack->receipt->body.data, ack->receipt->body.len, ack->receipt->sig.data,
+                   ack->receipt->sig.len)) ||
+        (err = run(p, "UPDATE sync_state SET acked_seq = ?", "i", (int64_t)rc.last_seq))) {
+        px_rollback(p);
+        goto exit;
+    }
+    /* Evidence the server says it lacks, and that of the entries it lost,
+     * is not uploaded whatever this store noted: sent again (HEAD first). */
+    for (size_t i = 0; i < ack->n_missing_evidence && !err; i++)
+        if (is_sha_hex(ack->missing_evidence[i]))
+            err = run(p, "DELETE FROM evidence_uploaded WHERE sha256 = ?", "t",
+                      ack->missing_evidence[i]);
+    if (!err)
+        err = forget_uploads_after(p, rc.last_seq);
+    if (err || (err = px_commit(p))) {
+        px_rollback(p);
+        goto exit;
+    }
+    if ((err = px_sync_log_keep(p, s->pin, &lc)))
+        goto exit;
+    for (size_t i = 0; i < ack->n_missing_evidence && !err; i++)
+        if (is_sha_hex(ack->missing_evidence[i]))
+            err = want_add(s, ack->missing_evidence[i]);
+    s->r->server_lost = s->acked - rc.last_seq;
+    s->r->receipts++;
+    s->acked = s->acked_start = rc.last_seq;
+    s->r->acked_seq = rc.last_seq;
+exit:
+    if (ack)
+        patrol__v1__ack__free_unpacked(ack, NULL);
+    answer_free(&a);
+    free(raw);
+    free(frame);
+    return err;
+}
+
 static int sync_entries(syncer *s)
 {
     patrol *p = s->p;
@@ -1550,10 +1738,24 @@ static int sync_entries(syncer *s)
     memset(&a, 0, sizeof a);
     s->pr.phase = "entries";
     emit(s, 0, 1);
-    while (from <= s->head) {
+    for (;;) {
         request rq;
         int rebuild = 0;
         uint64_t raw = 0;
+
+        if (from > s->head) {
+            /* Entries recorded while this sync ran go too: the journal
+             * only grows, and each receipt names its own last entry. */
+            uint8_t hh[PX_HASH_LEN];
+            uint64_t h;
+            if ((err = px_journal_head(p, &h, hh)))
+                break;
+            if (h < from)
+                break;
+            s->pr.entries_total += h - s->head;
+            s->head = h;
+            s->r->head_seq = h;
+        }
 
         px_batch_free(&b);
         if (px_random(id, sizeof id) != 0) {
@@ -2188,6 +2390,18 @@ static int sync_locked(patrol *p, const patrol_sync_opts *uo, patrol_sync_result
     s.acked = s.acked_start = (uint64_t)v[0];
     r.head_seq = s.head;
     r.acked_seq = s.acked;
+    s.start_ms = s.rate_ms = s.last_emit = mono_ms();
+    if ((err = conn_open(&s.c, p, url, s.pin, certpath, keypath, &s.o)))
+        goto exit;
+    s.c.on_progress = on_progress;
+    s.c.progress_ud = &s;
+    /* First what the server holds: after a restore it may hold less than
+     * it once acknowledged. With entries to send, the first batch's Ack
+     * tells (a "gap" answer names the entry the server expects); with
+     * none, an empty batch asks. */
+    r.server_seq = s.acked;
+    if (s.acked >= s.head && (err = probe_server(&s)))
+        goto exit;
     /* What there is to send, for the progress bar. */
     s.pr.entries_total = s.head > s.acked ? s.head - s.acked : 0;
     if ((err = ints(p, "SELECT coalesce(sum(length(entry) + length(sig)), 0) FROM journal"
@@ -2202,11 +2416,6 @@ static int sync_locked(patrol *p, const patrol_sync_opts *uo, patrol_sync_result
             goto exit;
         s.pr.bytes_total += (uint64_t)v[0];
     }
-    s.start_ms = s.rate_ms = s.last_emit = mono_ms();
-    if ((err = conn_open(&s.c, p, url, s.pin, certpath, keypath, &s.o)))
-        goto exit;
-    s.c.on_progress = on_progress;
-    s.c.progress_ud = &s;
 
     err = sync_entries(&s);
     if (err == PATROL_EREJECTED) {

@@ -442,6 +442,11 @@ typedef struct patrol_sync_result {
     char rejected_detail[256];   /* the server's sentence */
     char evidence_failed[65];    /* "", or the sha256 of evidence the server refused */
     int64_t duration_ms;
+    uint64_t server_seq;         /* the server's head for this device as the sync found it
+                                  * (an empty batch asks when nothing is to be sent, else the
+                                  * first batch's answer); acked_seq when nothing said less */
+    uint64_t server_lost;        /* entries the server had acknowledged but no longer holds
+                                  * (restored from a backup): resent in this sync */
 } patrol_sync_result;
 
 /* Sync with the enrolled server: send every entry after the acknowledged
