@@ -489,6 +489,14 @@ int px_rules_check_entry(const Patrol__V1__Entry *e, char *detail, size_t len)
         snprintf(detail, len, "unknown entry kind '%.64s'", e->kind);
         return -1;
     }
+    if (e->location && (e->location->lat_e7 < -900000000LL || e->location->lat_e7 > 900000000LL ||
+                        e->location->lon_e7 < -1800000000LL ||
+                        e->location->lon_e7 > 1800000000LL)) {
+        snprintf(detail, len, "%s",
+                 _("the location is outside -90..90 degrees of latitude or -180..180 of"
+                   " longitude"));
+        return -1;
+    }
     for (size_t i = 0; i < e->n_fields; i++) {
         const Patrol__V1__Field *fd = e->fields[i];
         const px_field_rule *r = px_rules_field(k, fd->name);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "entry.h"
+#include "rules.h"
 
 static uint8_t dev[32], prev[32];
 
@@ -48,6 +49,38 @@ static void valid_entry_decodes(void **state)
     assert_string_equal(e->kind, "leaflet");
     px_entry_free(e);
     free(buf);
+}
+
+/* A place outside the globe is no place: the rules refuse it on both
+ * sides (a terminal built before the CLI refused NaN recorded latitude
+ * -922337203685 for --location nan,nan). */
+static void location_out_of_range_is_refused(void **state)
+{
+    static const int64_t bad[][2] = {{900000001, 0}, {-900000001, 0}, {0, 1800000001},
+                                     {0, -1800000001}, {INT64_MIN, INT64_MIN}};
+    Patrol__V1__Entry e = PATROL__V1__ENTRY__INIT;
+    Patrol__V1__Location loc = PATROL__V1__LOCATION__INIT;
+    char detail[256];
+    (void)state;
+    e.format = 1;
+    e.device.data = dev;
+    e.device.len = 32;
+    e.seq = 2;
+    e.prev_hash.data = prev;
+    e.prev_hash.len = 32;
+    e.kind = "shift.end";
+    e.object = "S-00000000-1";
+    e.location = &loc;
+    loc.lat_e7 = 900000000;
+    loc.lon_e7 = -1800000000;
+    if (px_rules_check_entry(&e, detail, sizeof detail) != 0)
+        fail_msg("%s", detail);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        loc.lat_e7 = bad[i][0];
+        loc.lon_e7 = bad[i][1];
+        assert_int_equal(px_rules_check_entry(&e, detail, sizeof detail), -1);
+        assert_non_null(strstr(detail, "location"));
+    }
 }
 
 /* protobuf-c re-encodes unknown fields, so a byte comparison alone would
@@ -91,6 +124,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(valid_entry_decodes),
+        cmocka_unit_test(location_out_of_range_is_refused),
         cmocka_unit_test(unknown_field_is_refused),
         cmocka_unit_test(repeated_scalar_is_refused),
     };

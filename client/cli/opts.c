@@ -27,7 +27,11 @@ static int parse_location(const char *s, patrol_location *out)
             return -1;
         c = end + 1;
     }
-    if (n < 2 || v[0] < -90 || v[0] > 90 || v[1] < -180 || v[1] > 180 || v[2] < 0 || v[2] > 1e6)
+    /* Written so that NaN (which compares false with everything) fails:
+     * strtod takes "nan" and "inf" (fuzz_parsers found --location nan,nan
+     * recorded as latitude -922337203685). */
+    if (n < 2 || !(v[0] >= -90 && v[0] <= 90) || !(v[1] >= -180 && v[1] <= 180) ||
+        !(v[2] >= 0 && v[2] <= 1e6))
         return -1;
     out->lat_e7 = (int64_t)(v[0] * 1e7 + (v[0] < 0 ? -0.5 : 0.5));
     out->lon_e7 = (int64_t)(v[1] * 1e7 + (v[1] < 0 ? -0.5 : 0.5));

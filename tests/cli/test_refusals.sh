@@ -321,6 +321,11 @@ expect_refused --code 2 --msg "credit-code|id-number" "$P" subject add --credit-
     --id-number "$IDNUM" --name x
 expect_refused --code 2 --msg "credit-code|id-number" "$P" subject add --name x
 expect_refused --code 2 --msg "location" "$P" act guidance --matter "$M" --content c --topic t --location 91,200
+# strtod takes nan and inf: they are no place (fuzz_parsers found nan,nan
+# recorded as latitude -922337203685).
+for bad in nan,nan 0,nan nan,0 inf,0 0,-inf 30,118,nan; do
+    expect_refused --code 2 --msg "location" "$P" act guidance --matter "$M" --content c --topic t --location "$bad"
+done
 expect_refused --code 2 --msg "confidential" "$P" act guidance --matter "$M" --content c --topic t \
     --confidential nosuch=trade
 expect_refused --code 2 --msg "entry" "$P" correct --entry abc --reason r
