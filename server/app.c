@@ -1253,7 +1253,9 @@ fail:
 
 void app_close(app *a)
 {
-    st_backend *db = pthread_getspecific(a->db_key);
+    st_backend *db;
+    ev_stop(a);
+    db = pthread_getspecific(a->db_key);
     if (db) {
         db->ops->close(db);
         pthread_setspecific(a->db_key, NULL);

@@ -28,6 +28,8 @@ enum {
 
 #define APP_LAT_BUCKETS 14 /* 0.25 ms doubling: up to about 2 s */
 
+typedef struct ev_state ev_state; /* evidence.c's limits and sweep thread */
+
 typedef struct app {
     char *data_dir;
     char *db_path;
@@ -40,6 +42,7 @@ typedef struct app {
     srv *net;
     pthread_key_t db_key; /* per-worker storage handle */
     pthread_mutex_t evidence_locks[64];
+    ev_state *ev; /* NULL: default limits, no sweep (evidence.h ev_start) */
     atomic_uint_fast64_t counters[M_COUNT];
     atomic_uint_fast64_t ingest_lat[APP_LAT_BUCKETS + 1]; /* histogram, + count in last */
     atomic_uint_fast64_t ingest_lat_sum_us;

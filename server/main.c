@@ -25,6 +25,7 @@
 #include "app.h"
 #include "entry.h"
 #include "audit.h"
+#include "evidence.h"
 #include "index.h"
 #include "i18n.h"
 #include "patrol.pb-c.h"
@@ -601,14 +602,21 @@ static int cmd_serve(const char *data, int argc, char **argv)
     srv *s = NULL;
     const char *colon;
     struct sigaction sa;
-    int rc = 1, app_ok = 0;
+    int rc = 1, app_ok = 0, k;
+    ev_limits evl;
 
+    ev_limits_default(&evl);
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
             listen = argv[++i];
         else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc) {
             if (px_parse_u64(argv[++i], 1, 64, &workers)) {
                 rc = die("serve", "%s", _("--workers must be 1..64"));
+                goto out;
+            }
+        } else if ((k = ev_option(&evl, argc, argv, &i, err, sizeof err)) != 0) {
+            if (k < 0) { /* evidence limits (evidence.h) */
+                rc = die("serve", "%s", err);
                 goto out;
             }
         } else {
@@ -631,6 +639,10 @@ static int cmd_serve(const char *data, int argc, char **argv)
         goto out;
     }
     app_ok = 1;
+    if (ev_start(&a, &evl, err, sizeof err) != 0) {
+        fprintf(stderr, "patrold: serve: %s\n", err);
+        goto out;
+    }
     if (px_tls_server_new(crt, key, ca, &tls, &why) != 0) {
         fprintf(stderr, "patrold: serve: TLS: %s\n", why);
         goto out;

@@ -246,6 +246,14 @@ typedef struct st_report_row {
     size_t len;
 } st_report_row;
 
+/* One device's reference to an evidence blob (docs/server.md "Evidence
+ * limits"). */
+typedef struct st_evref {
+    uint64_t size; /* as this device's entry declared it */
+    int stored;    /* the server holds the whole blob (sent by any device) */
+    int received;  /* this device sent every byte of it: possession proven */
+} st_evref;
+
 typedef struct st_backend st_backend;
 
 /* Entry callback: one stored entry (bytes as signed). Return non-zero to
@@ -298,6 +306,7 @@ typedef struct st_ops {
     int (*evidence_get)(st_backend *b, const char *sha, int64_t device, uint64_t *size,
                         int *complete);
     int (*evidence_complete)(st_backend *b, const char *sha, int64_t now);
+    /* The blobs this device's entries name that it has not sent whole. */
     int (*evidence_missing)(st_backend *b, int64_t device, size_t max,
                             int (*cb)(void *ud, const char *sha), void *ud);
 
@@ -440,6 +449,19 @@ typedef struct st_ops {
                                 int (*cb)(void *ud, uint64_t size, const uint8_t root[32],
                                           const char *note, int64_t signed_ms),
                                 void *ud);
+    /* ---- evidence possession and quotas (schema 6; server/evidence.c) ---- */
+    /* This device's reference to sha; ST_NOTFOUND unless its entry named it. */
+    int (*evidence_ref)(st_backend *b, const char *sha, int64_t device, st_evref *out);
+    /* The blob is held whole and this device sent every byte of it: marks
+     * both (earlier times stay). */
+    int (*evidence_received)(st_backend *b, const char *sha, int64_t device, int64_t now);
+    /* Sum of the declared sizes of the blobs this device sent whole (what
+     * counts against its quota, with its uploads in progress). */
+    int (*evidence_usage)(st_backend *b, int64_t device, uint64_t *bytes);
+    /* ---- backup (server/backup.c) ---- */
+    /* A consistent copy of the whole database, as of one moment, written
+     * to a new file at path and synced; serving goes on meanwhile. */
+    int (*backup)(st_backend *b, const char *path);
 } st_ops;
 
 struct st_backend {

@@ -12,6 +12,7 @@
 #include "store_sqlite_report.h"
 #include "store_sqlite_index.h"
 #include "store_sqlite_audit.h"
+#include "store_sqlite_evidence.h"
 
 #define APPLICATION_ID 0x50544431 /* "PTD1" */
 
@@ -108,7 +109,7 @@ static const char migration_4[] =
     "  BEGIN SELECT RAISE(ABORT, 'filed reports are append-only'); END;";
 
 static const char *const migrations[] = {migration_1, migration_2, sqx_migration_index, migration_4,
-                                          sqlog_migration};
+                                          sqlog_migration, sqev_migration};
 #define SCHEMA_VERSION (int)(sizeof migrations / sizeof migrations[0])
 
 static int fail(sq *s, int rc)
@@ -550,61 +551,6 @@ static int sq_ack_put(st_backend *b, int64_t device, const uint8_t batch_id[16],
                "ibbi", device, batch_id, (size_t)16, ack, len, now);
 }
 
-static int sq_evidence_expect(st_backend *b, const char *sha, uint64_t size, int64_t device)
-{
-    sq *s = (sq *)b;
-    int rc = run(s, "INSERT OR IGNORE INTO evidence(sha256) VALUES (?)", "t", sha);
-    if (rc == ST_OK)
-        rc = run(s, "INSERT OR IGNORE INTO evidence_refs(sha256, device, size) VALUES (?, ?, ?)",
-                 "tii", sha, device, (int64_t)size);
-    return rc;
-}
-
-static int sq_evidence_get(st_backend *b, const char *sha, int64_t device, uint64_t *size,
-                           int *complete)
-{
-    int rc;
-    sqlite3_stmt *st = row((sq *)b, &rc,
-                           "SELECT r.size, v.complete_ms FROM evidence v JOIN evidence_refs r"
-                           " ON r.sha256 = v.sha256 WHERE v.sha256 = ? AND r.device = ?",
-                           "ti", sha, device);
-    if (!st)
-        return rc;
-    *size = (uint64_t)sqlite3_column_int64(st, 0);
-    *complete = sqlite3_column_int64(st, 1) != 0;
-    sqlite3_finalize(st);
-    return ST_OK;
-}
-
-static int sq_evidence_complete(st_backend *b, const char *sha, int64_t now)
-{
-    return run((sq *)b, "UPDATE evidence SET complete_ms = ? WHERE sha256 = ? AND complete_ms = 0",
-               "it", now, sha);
-}
-
-static int sq_evidence_missing(st_backend *b, int64_t device, size_t max,
-                               int (*cb)(void *, const char *), void *ud)
-{
-    sq *s = (sq *)b;
-    sqlite3_stmt *st;
-    int r, rc = ST_OK;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT v.sha256 FROM evidence v JOIN evidence_refs r"
-                           " ON r.sha256 = v.sha256 WHERE r.device = ? AND v.complete_ms = 0"
-                           " ORDER BY v.sha256 LIMIT ?",
-                           -1, &st, NULL) != SQLITE_OK)
-        return fail(s, sqlite3_errcode(s->db));
-    sqlite3_bind_int64(st, 1, device);
-    sqlite3_bind_int64(st, 2, (int64_t)max);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW)
-        if (cb(ud, (const char *)sqlite3_column_text(st, 0)) != 0)
-            break;
-    if (r != SQLITE_ROW && r != SQLITE_DONE)
-        rc = fail(s, r);
-    sqlite3_finalize(st);
-    return rc;
-}
-
 static int sq_reference_put(st_backend *b, const uint8_t *blob, size_t len, int64_t now,
                             uint64_t *version)
 {
@@ -898,14 +844,58 @@ static int sq_entries_each(st_backend *b, st_entry_cb cb, void *ud)
     return rc;
 }
 
+/* The whole database, as one read transaction sees it, into a new file at
+ * path (SQLite's online backup API, all pages in one step: writers go on
+ * meanwhile in WAL mode), then fsync'd. */
+static int sq_backup(st_backend *b, const char *path)
+{
+    sq *s = (sq *)b;
+    sqlite3 *dst = NULL;
+    sqlite3_backup *bk;
+    int rc;
+
+    rc = sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                         NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(s->err, sizeof s->err, "%s: %s", path, dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));
+        sqlite3_close(dst);
+        return ST_ERR;
+    }
+    if (!(bk = sqlite3_backup_init(dst, "main", s->db, "main"))) {
+        snprintf(s->err, sizeof s->err, "%s: %s", path, sqlite3_errmsg(dst));
+        sqlite3_close(dst);
+        return ST_ERR;
+    }
+    do {
+        rc = sqlite3_backup_step(bk, -1);
+        if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+            sqlite3_sleep(50);
+    } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+    sqlite3_backup_finish(bk);
+    if (rc != SQLITE_DONE) {
+        snprintf(s->err, sizeof s->err, "%s: %s", path, sqlite3_errstr(rc));
+        sqlite3_close(dst);
+        return ST_ERR;
+    }
+    /* The copy is a plain rollback-journal database, synced in full. */
+    if (sqlite3_exec(dst, "PRAGMA synchronous=FULL; PRAGMA journal_mode=DELETE;"
+                          " PRAGMA quick_check;", NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(s->err, sizeof s->err, "%s: %s", path, sqlite3_errmsg(dst));
+        sqlite3_close(dst);
+        return ST_ERR;
+    }
+    rc = sqlite3_close(dst);
+    return rc == SQLITE_OK ? ST_OK : ST_ERR;
+}
+
 static const st_ops sqlite_ops = {
     sq_close,           sq_errmsg,          sq_begin,          sq_commit,
     sq_rollback,        sq_meta_get,        sq_meta_set,       sq_device_add,
     sq_device_get,      sq_device_by_key,   sq_device_enroll,  sq_device_revoke,
     sq_device_set_head, sq_device_list,     sq_token_add,      sq_token_get,
     sq_token_use,       sq_entry_hash,      sq_entry_put,      sq_entry_get,
-    sq_fork_put,        sq_ack_get,         sq_ack_put,        sq_evidence_expect,
-    sq_evidence_get,    sq_evidence_complete, sq_evidence_missing, sq_reference_put,
+    sq_fork_put,        sq_ack_get,         sq_ack_put,        sqev_expect,
+    sqev_get,           sqev_complete,      sqev_missing,      sq_reference_put,
     sq_reference_latest, sq_object_put,     sq_object_matter,  sq_matter_entry_add,
     sq_matter_entries,  sq_flags_replace,   sq_flag_add,       sq_flags_list,
     sq_subject_put,     sq_subject_key,     sq_citation_add,   sq_citation_other,
@@ -929,6 +919,9 @@ static const st_ops sqlite_ops = {
     .log_checkpoint_latest = sqlog_checkpoint_latest,
     .log_checkpoint_put = sqlog_checkpoint_put, .log_leaves_each = sqlog_leaves_each,
     .log_checkpoints_each = sqlog_checkpoints_each,
+    /* Evidence possession and quotas (store_sqlite_evidence.c), backup. */
+    .evidence_ref = sqev_ref, .evidence_received = sqev_received,
+    .evidence_usage = sqev_usage, .backup = sq_backup,
 };
 
 /* Lent to store_sqlite_log.c (store_sqlite_log.h). */
