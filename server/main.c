@@ -25,6 +25,7 @@
 #include "app.h"
 #include "entry.h"
 #include "audit.h"
+#include "backup.h"
 #include "evidence.h"
 #include "index.h"
 #include "i18n.h"
@@ -774,6 +775,8 @@ int main(int argc, char **argv)
         return cmd_lists_import(data, argc - i - 1, argv + i + 1);
     if (strcmp(argv[i], "flags") == 0)
         return cmd_flags(data, argc - i - 1, argv + i + 1);
+    if (strcmp(argv[i], "backup") == 0)
+        return backup_main(data, argc - i - 1, argv + i + 1);
     if (strcmp(argv[i], "reindex") == 0) {
         /* It stores the rule flags' sentences: English (reindex_english). */
         setlocale(LC_ALL, "C");
