@@ -20,6 +20,10 @@
  *   server-key.pem                     the receipt key (public)
  *   SHA256SUMS, SHA256SUMS.sig         manifest of every other file; DER ECDSA
  *                                      by the receipt key (openssl dgst -verify)
+ *
+ * This file collects and writes; the HTML and JSON renderings are in
+ * audit_export_html.c (audit_export.h), the buffer and escapers it shares
+ * with verify-archive in audit_archive.c.
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -37,6 +41,7 @@
 
 #include "audit.h"
 #include "audit_archive.h"
+#include "audit_export.h"
 #include "crypto.h"
 #include "entry.h"
 #include "matter.h"
@@ -46,173 +51,6 @@
 #define MAX_ENTRIES 100000
 #define MAX_EVIDENCE_FILE ((uint64_t)4 << 30)
 
-/* ---- a growable buffer and the two HTML escapers ----------------------- */
-
-void ar_put(ar_buf *b, const void *s, size_t n)
-{
-    if (b->oom || n == 0)
-        return;
-    if (b->n + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 256;
-        char *p;
-        while (nc < b->n + n + 1) {
-            if (nc > SIZE_MAX / 2) {
-                b->oom = 1;
-                return;
-            }
-            nc *= 2;
-        }
-        if (!(p = realloc(b->p, nc))) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = nc;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
-
-void ar_puts(ar_buf *b, const char *s)
-{
-    ar_put(b, s, strlen(s));
-}
-
-void ar_printf(ar_buf *b, const char *fmt, ...)
-{
-    char small[512], *big;
-    int n;
-    va_list ap;
-    va_start(ap, fmt);
-    n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->oom = 1;
-        return;
-    }
-    if ((size_t)n < sizeof small) {
-        ar_put(b, small, (size_t)n);
-        return;
-    }
-    if (!(big = malloc((size_t)n + 1))) {
-        b->oom = 1;
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    ar_put(b, big, (size_t)n);
-    free(big);
-}
-
-void ar_free(ar_buf *b)
-{
-    free(b->p);
-    memset(b, 0, sizeof *b);
-}
-
-/* Beijing time (UTC+8, no daylight saving) of ms since 1970 UTC, from
- * the civil-from-days algorithm (H. Hinnant): no time zone data needed. */
-void ar_beijing(int64_t ms, char *out, size_t len, int with_time)
-{
-    int64_t t = ms + 8LL * 3600 * 1000, z, era, doe, yoe, y, doy, mp, d, m, sec;
-    z = t / 86400000;
-    if (t % 86400000 < 0)
-        z--;
-    sec = (t - z * 86400000) / 1000;
-    z += 719468;
-    era = (z >= 0 ? z : z - 146096) / 146097;
-    doe = z - era * 146097;
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    y = yoe + era * 400;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    d = doy - (153 * mp + 2) / 5 + 1;
-    m = mp < 10 ? mp + 3 : mp - 9;
-    y += m <= 2;
-    if (y < 0 || y > 9999)
-        snprintf(out, len, "?");
-    else if (with_time)
-        snprintf(out, len, "%04d-%02d-%02d %02d:%02d:%02d", (int)y, (int)m, (int)d,
-                 (int)(sec / 3600), (int)(sec / 60 % 60), (int)(sec % 60));
-    else
-        snprintf(out, len, "%04d-%02d-%02d", (int)y, (int)m, (int)d);
-}
-
-/* HTML text: & < > and both quotes become entities; nothing else changes. */
-void html_text(ar_buf *b, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '&': ar_puts(b, "&amp;"); break;
-        case '<': ar_puts(b, "&lt;"); break;
-        case '>': ar_puts(b, "&gt;"); break;
-        case '"': ar_puts(b, "&quot;"); break;
-        case '\'': ar_puts(b, "&#39;"); break;
-        default: ar_put(b, s, 1); break;
-        }
-    }
-}
-
-/* An attribute value (always written inside double quotes): everything
- * but letters, digits and a few safe ASCII marks becomes &#N;. */
-void html_attr(ar_buf *b, const char *s)
-{
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_' || c == '.' || c == '/' || c >= 0x80)
-            ar_put(b, s, 1);
-        else
-            ar_printf(b, "&#%u;", c);
-    }
-}
-
-/* ---- what goes in the archive ------------------------------------------ */
-
-typedef struct member {
-    char path[AR_PATH_MAX + 1];
-    char what[300];     /* for the catalogue */
-    ar_buf data;        /* in memory, or */
-    char file[4200];    /* streamed from DIR/evidence */
-    uint64_t size;
-    uint8_t hash[32];
-    char sha[65];       /* evidence: the expected SHA-256 */
-    int listed;         /* in the catalogue's items */
-} member;
-
-typedef struct xentry {
-    int64_t device;
-    uint64_t seq;
-    uint8_t *bytes;
-    size_t len;
-    uint8_t sig[64];
-    uint8_t hash[32];
-    int64_t received_ms;
-    Patrol__V1__Entry *e;
-    int in_matter; /* 0: context (device.init, the subject, the inspectors) */
-    int confidential;
-} xentry;
-
-typedef struct exporter {
-    const char *data, *matter;
-    int reveal;
-    st_backend *db;
-    xentry *xs;
-    size_t nx, capx;
-    member *ms;
-    size_t nm, capm;
-    int64_t devs[64];
-    size_t ndevs;
-    int oom, bad;
-    char why[512];
-    int64_t now_ms;
-    char server_name[256];
-    cJSON *omitted; /* raw entries left out (confidential) */
-    uint8_t sums_hash[32]; /* SHA-256 of SHA256SUMS, once written */
-    uint64_t leaf;         /* the export's leaf in the server log */
-} exporter;
 
 static int grow(void **arr, size_t *cap, size_t n, size_t elem)
 {
@@ -247,49 +85,6 @@ static member *add_member(exporter *x, const char *path, const char *what)
     snprintf(m->what, sizeof m->what, "%s", what);
     m->listed = 1;
     return m;
-}
-
-static void conf_name(int c, const char **code, const char **zh)
-{
-    switch (c) {
-    case PATROL__V1__CONFIDENTIALITY__CONF_STATE_SECRET:
-        *code = "state_secret", *zh = "国家秘密";
-        break;
-    case PATROL__V1__CONFIDENTIALITY__CONF_TRADE_SECRET:
-        *code = "trade_secret", *zh = "商业秘密";
-        break;
-    case PATROL__V1__CONFIDENTIALITY__CONF_PERSONAL_PRIVACY:
-        *code = "personal_privacy", *zh = "个人隐私";
-        break;
-    default:
-        *code = "none", *zh = "";
-        break;
-    }
-}
-
-/* The value of field name as it may be shown (redacted unless --reveal);
- * NULL if the entry has no such field. */
-static const char *shown(exporter *x, const Patrol__V1__Entry *e, const char *name, char *tmp,
-                         size_t len)
-{
-    for (size_t i = 0; e && i < e->n_fields; i++) {
-        const Patrol__V1__Field *f = e->fields[i];
-        if (strcmp(f->name, name) != 0)
-            continue;
-        if (f->confidential != PATROL__V1__CONFIDENTIALITY__CONF_NONE && !x->reveal) {
-            const char *code, *zh;
-            conf_name(f->confidential, &code, &zh);
-            snprintf(tmp, len, "[已隐去：%s / redacted: %s]", zh, code);
-            return tmp;
-        }
-        return f->value;
-    }
-    return NULL;
-}
-
-static void beijing_time(int64_t ms, char *out, size_t len)
-{
-    ar_beijing(ms, out, len, 1);
 }
 
 /* ---- collecting the matter's entries ----------------------------------- */
@@ -430,357 +225,6 @@ static int collect(exporter *x)
     return x->bad || x->oom ? -1 : 0;
 }
 
-/* ---- renderings ---------------------------------------------------------- */
-
-static const struct {
-    const char *kind, *zh;
-} kinds[] = {
-    {"matter.open", "立案（启动柔性执法）"}, {"consent", "告知与当事人选择"},
-    {"action.guidance", "行政辅导"}, {"action.suggestion", "行政建议"},
-    {"action.reminder", "行政提示"}, {"action.warning", "行政告诫"},
-    {"action.interview", "行政约谈"}, {"action.publicity", "行政公示"},
-    {"action.revisit", "行政回访（安排）"}, {"revisit.outcome", "行政回访（结果）"},
-    {"document.issue", "柔性执法意见书"}, {"document.deliver", "文书送达"},
-    {"evidence.add", "证据（照片、录音、录像、电子数据）"}, {"leaflet", "发放宣传资料"},
-    {"hearing", "听证、座谈或公开征求意见"}, {"expert.opinion", "专家意见"},
-    {"application", "当事人申请"}, {"correction", "更正"}, {"matter.close", "结案"},
-    {"subject.add", "当事人登记"}, {"inspector.add", "执法人员登记"},
-    {"device.init", "终端初始化（设备公钥）"},
-};
-
-static const char *kind_zh(const char *kind)
-{
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-        if (strcmp(kinds[i].kind, kind) == 0)
-            return kinds[i].zh;
-    return kind;
-}
-
-static void html_head(ar_buf *b, const char *title)
-{
-    ar_puts(b, "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
-               "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-               "style-src 'unsafe-inline'; img-src 'self'\">\n<title>");
-    html_text(b, title);
-    ar_puts(b, "</title>\n<style>body{font-family:serif;max-width:60em;margin:2em auto}"
-               "table{border-collapse:collapse;width:100%}td,th{border:1px solid #444;"
-               "padding:.3em;vertical-align:top;text-align:left}th{width:10em}"
-               "code{font-size:.85em;word-break:break-all}"
-               "@media print{a{color:inherit;text-decoration:none}}</style>\n</head>\n<body>\n");
-}
-
-static void row(ar_buf *b, const char *label, const char *value)
-{
-    ar_puts(b, "<tr><th>");
-    html_text(b, label);
-    ar_puts(b, "</th><td>");
-    html_text(b, value ? value : "—");
-    ar_puts(b, "</td></tr>\n");
-}
-
-static const xentry *context_entry(exporter *x, const char *kind, const char *object,
-                                   int64_t prefer_device)
-{
-    const xentry *any = NULL;
-    for (size_t i = 0; i < x->nx; i++) {
-        const xentry *xe = &x->xs[i];
-        if (strcmp(xe->e->kind, kind) == 0 && strcmp(xe->e->object, object) == 0) {
-            if (xe->device == prefer_device)
-                return xe;
-            if (!any)
-                any = xe;
-        }
-    }
-    return any;
-}
-
-/* The matter's subject: its subject.add entry (NULL if not stored). */
-static const xentry *subject_of(exporter *x)
-{
-    for (size_t i = 0; i < x->nx; i++)
-        if (strcmp(x->xs[i].e->kind, "matter.open") == 0) {
-            for (size_t k = 0; k < x->xs[i].e->n_fields; k++)
-                if (strcmp(x->xs[i].e->fields[k]->name, "subject") == 0)
-                    return context_entry(x, "subject.add", x->xs[i].e->fields[k]->value,
-                                         x->xs[i].device);
-        }
-    return NULL;
-}
-
-static void subject_text(exporter *x, ar_buf *out)
-{
-    const xentry *s = subject_of(x);
-    char t1[128], t2[128], t3[128];
-    const char *name, *code, *idn;
-    if (!s) {
-        ar_puts(out, "（当事人登记未同步到服务器）");
-        return;
-    }
-    name = shown(x, s->e, "name", t1, sizeof t1);
-    code = shown(x, s->e, "credit_code", t2, sizeof t2);
-    idn = shown(x, s->e, "id_number", t3, sizeof t3);
-    ar_printf(out, "%s", name ? name : s->e->object);
-    if (code)
-        ar_printf(out, "（统一社会信用代码 %s）", code);
-    if (idn)
-        ar_printf(out, "（身份证号 %s）", idn);
-}
-
-static void inspectors_text(exporter *x, const xentry *xe, ar_buf *out)
-{
-    for (size_t k = 0; k < xe->e->n_inspectors; k++) {
-        const xentry *ins = context_entry(x, "inspector.add", xe->e->inspectors[k], xe->device);
-        char t1[128], t2[128];
-        const char *name = ins ? shown(x, ins->e, "name", t1, sizeof t1) : NULL;
-        const char *no = ins ? shown(x, ins->e, "cert_no", t2, sizeof t2) : NULL;
-        ar_printf(out, "%s%s（%s，执法证号 %s）", k ? "；" : "", name ? name : "?",
-                  xe->e->inspectors[k], no ? no : "?");
-    }
-}
-
-static void fields_cell(exporter *x, ar_buf *b, const xentry *xe)
-{
-    for (size_t k = 0; k < xe->e->n_fields; k++) {
-        const Patrol__V1__Field *f = xe->e->fields[k];
-        char tmp[160];
-        const char *v = shown(x, xe->e, f->name, tmp, sizeof tmp);
-        ar_puts(b, "<div><b>");
-        html_text(b, f->name);
-        ar_puts(b, "</b>: ");
-        if (strcmp(xe->e->kind, "evidence.add") == 0 && strcmp(f->name, "sha256") == 0) {
-            ar_puts(b, "<code>");
-            html_text(b, v);
-            ar_puts(b, "</code>");
-        } else {
-            html_text(b, v);
-        }
-        ar_puts(b, "</div>");
-    }
-    if (xe->e->corrects)
-        ar_printf(b, "<div><b>corrects</b>: #%" PRIu64 "</div>", xe->e->corrects);
-}
-
-/* Corrections of entry (device, seq) held in the archive. */
-static void corrections(exporter *x, ar_buf *b, const xentry *of)
-{
-    for (size_t i = 0; i < x->nx; i++) {
-        const xentry *c = &x->xs[i];
-        char t1[160], t2[160], t3[160], when[32];
-        const char *fld, *val, *why;
-        if (c->device != of->device || c->e->corrects != of->seq ||
-            strcmp(c->e->kind, "correction") != 0)
-            continue;
-        fld = shown(x, c->e, "field", t1, sizeof t1);
-        val = shown(x, c->e, "value", t2, sizeof t2);
-        why = shown(x, c->e, "reason", t3, sizeof t3);
-        beijing_time(c->e->wall_ms, when, sizeof when);
-        ar_puts(b, "<p>更正（第 ");
-        ar_printf(b, "%" PRIu64, c->seq);
-        ar_puts(b, " 条，");
-        html_text(b, when);
-        ar_puts(b, "）：");
-        if (fld) {
-            html_text(b, fld);
-            ar_puts(b, " → ");
-            html_text(b, val ? val : "");
-            ar_puts(b, "；");
-        }
-        ar_puts(b, "理由：");
-        html_text(b, why ? why : "");
-        ar_puts(b, "</p>\n");
-    }
-}
-
-static void render_document(exporter *x, const xentry *doc, ar_buf *b)
-{
-    char t[6][200], when[32], title[160], id[48];
-    ar_buf s = {0}, p = {0};
-    const char *docno = shown(x, doc->e, "doc_no", t[0], sizeof t[0]);
-    int delivered = 0;
-
-    px_object_id(doc->e, 'D', id, sizeof id);
-    snprintf(title, sizeof title, "柔性执法意见书 %s", id);
-    html_head(b, title);
-    ar_puts(b, "<h1>柔性执法意见书</h1>\n<p>");
-    html_text(b, docno ? docno : "（未编文号）");
-    ar_puts(b, "</p>\n<table>\n");
-    row(b, "文书编号（发文字号）", docno ? docno : "（未编文号）");
-    row(b, "文书标识", id);
-    row(b, "事项", x->matter);
-    subject_text(x, &s);
-    row(b, "当事人", s.p ? s.p : "");
-    row(b, "目的", shown(x, doc->e, "purpose", t[1], sizeof t[1]));
-    row(b, "内容", shown(x, doc->e, "content", t[2], sizeof t[2]));
-    row(b, "时间", shown(x, doc->e, "time", t[3], sizeof t[3]));
-    {
-        const char *pers = shown(x, doc->e, "personnel", t[4], sizeof t[4]);
-        ar_puts(&p, pers ? pers : "");
-        ar_puts(&p, "；执法人员：");
-        inspectors_text(x, doc, &p);
-    }
-    row(b, "实施人员", p.p ? p.p : "");
-    beijing_time(doc->e->wall_ms, when, sizeof when);
-    row(b, "制作时间（北京时间，终端时钟）", when);
-    ar_free(&s);
-    ar_free(&p);
-    for (size_t i = 0; i < x->nx; i++) {
-        const xentry *d = &x->xs[i];
-        char line[600], w2[32];
-        const char *m, *r;
-        if (strcmp(d->e->kind, "document.deliver") != 0 || strcmp(d->e->object, id) != 0)
-            continue;
-        m = shown(x, d->e, "method", t[0], sizeof t[0]);
-        r = shown(x, d->e, "recipient", t[5], sizeof t[5]);
-        beijing_time(d->e->wall_ms, w2, sizeof w2);
-        snprintf(line, sizeof line, "%s；方式：%s；签收人：%s（终端 %lld 第 %" PRIu64 " 条）", w2,
-                 m ? m : "?", r ? r : "?", (long long)d->device, d->seq);
-        row(b, "送达", line);
-        delivered = 1;
-    }
-    if (!delivered)
-        row(b, "送达", "未送达（服务器未收到送达记录）");
-    ar_puts(b, "</table>\n");
-    corrections(x, b, doc);
-    ar_printf(b, "<p>记录：终端 %lld 第 %" PRIu64 " 条，哈希 <code>", (long long)doc->device,
-              doc->seq);
-    {
-        char h[65];
-        px_format_hex(doc->hash, 32, h);
-        html_text(b, h);
-    }
-    ar_puts(b, "</code>（见 <a href=\"../entries/");
-    ar_printf(b, "%lld-%" PRIu64, (long long)doc->device, doc->seq);
-    ar_puts(b, ".json\">entries/");
-    ar_printf(b, "%lld-%" PRIu64, (long long)doc->device, doc->seq);
-    ar_puts(b, ".json</a>）。</p>\n</body>\n</html>\n");
-}
-
-static const char *ext_of(const char *media)
-{
-    static const struct {
-        const char *type, *ext;
-    } map[] = {{"image/jpeg", "jpg"}, {"image/png", "png"},  {"audio/wav", "wav"},
-               {"audio/x-wav", "wav"}, {"audio/mpeg", "mp3"}, {"audio/mp4", "m4a"},
-               {"audio/ogg", "ogg"},  {"video/mp4", "mp4"},  {"application/pdf", "pdf"},
-               {"text/plain", "txt"}};
-    for (size_t i = 0; media && i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(map[i].type, media) == 0)
-            return map[i].ext;
-    return "bin";
-}
-
-static void render_record(exporter *x, ar_buf *b)
-{
-    char title[160];
-    snprintf(title, sizeof title, "执法全过程记录 %s", x->matter);
-    html_head(b, title);
-    ar_puts(b, "<h1>执法全过程记录</h1>\n<p>事项 ");
-    html_text(b, x->matter);
-    ar_puts(b, x->reveal ? "（含保密内容：经授权导出）" : "（保密内容已隐去）");
-    ar_puts(b, "</p>\n<table>\n<tr><th>时间（北京，终端）</th><th>终端/序号</th><th>类型</th>"
-               "<th>执法人员</th><th>内容</th></tr>\n");
-    for (size_t i = 0; i < x->nx; i++) {
-        const xentry *xe = &x->xs[i];
-        char when[32];
-        ar_buf ins = {0};
-        if (!xe->in_matter)
-            continue;
-        beijing_time(xe->e->wall_ms, when, sizeof when);
-        ar_puts(b, "<tr><td>");
-        html_text(b, when);
-        ar_printf(b, "</td><td>%lld / %" PRIu64 "</td><td>", (long long)xe->device, xe->seq);
-        html_text(b, kind_zh(xe->e->kind));
-        ar_puts(b, "<br><code>");
-        html_text(b, xe->e->kind);
-        ar_puts(b, " ");
-        html_text(b, xe->e->object);
-        ar_puts(b, "</code></td><td>");
-        inspectors_text(x, xe, &ins);
-        html_text(b, ins.p ? ins.p : "");
-        ar_free(&ins);
-        ar_puts(b, "</td><td>");
-        fields_cell(x, b, xe);
-        if (strcmp(xe->e->kind, "evidence.add") == 0) {
-            char t[80], href[120];
-            const char *sha = shown(x, xe->e, "sha256", t, sizeof t);
-            const char *mt = NULL;
-            for (size_t k = 0; k < xe->e->n_fields; k++)
-                if (strcmp(xe->e->fields[k]->name, "media_type") == 0)
-                    mt = xe->e->fields[k]->value;
-            if (sha && strlen(sha) == 64) {
-                snprintf(href, sizeof href, "../evidence/%s.%s", sha, ext_of(mt));
-                ar_puts(b, "<div><a href=\"");
-                html_attr(b, href);
-                ar_puts(b, "\">原始文件</a></div>");
-            }
-        }
-        corrections(x, b, xe);
-        ar_puts(b, "</td></tr>\n");
-    }
-    ar_puts(b, "</table>\n</body>\n</html>\n");
-}
-
-/* An entry as JSON (redacted unless --reveal). */
-static char *entry_json(exporter *x, const xentry *xe, int raw_included)
-{
-    cJSON *o = cJSON_CreateObject(), *arr;
-    char h[2 * PX_HASH_LEN + 1], sig[2 * PX_SIG_LEN + 1], when[32], *s;
-    if (!o)
-        return NULL;
-    px_format_hex(xe->e->device.data, xe->e->device.len == 32 ? 32 : 0, h);
-    cJSON_AddStringToObject(o, "device_id", h);
-    cJSON_AddNumberToObject(o, "device", (double)xe->device);
-    cJSON_AddNumberToObject(o, "seq", (double)xe->seq);
-    px_format_hex(xe->e->prev_hash.data, xe->e->prev_hash.len == 32 ? 32 : 0, h);
-    cJSON_AddStringToObject(o, "prev_hash", h);
-    px_format_hex(xe->hash, 32, h);
-    cJSON_AddStringToObject(o, "hash", h);
-    px_format_hex(xe->sig, 64, sig);
-    cJSON_AddStringToObject(o, "sig", sig);
-    cJSON_AddNumberToObject(o, "wall_ms", (double)xe->e->wall_ms);
-    beijing_time(xe->e->wall_ms, when, sizeof when);
-    cJSON_AddStringToObject(o, "time_beijing", when);
-    cJSON_AddNumberToObject(o, "mono_ns", (double)xe->e->mono_ns);
-    cJSON_AddStringToObject(o, "boot_id", xe->e->boot_id);
-    if (xe->e->location) {
-        cJSON *l = cJSON_AddObjectToObject(o, "location");
-        if (l) {
-            cJSON_AddNumberToObject(l, "lat_e7", (double)xe->e->location->lat_e7);
-            cJSON_AddNumberToObject(l, "lon_e7", (double)xe->e->location->lon_e7);
-            cJSON_AddNumberToObject(l, "accuracy_m", xe->e->location->accuracy_m);
-        }
-    }
-    arr = cJSON_AddArrayToObject(o, "inspectors");
-    for (size_t k = 0; arr && k < xe->e->n_inspectors; k++)
-        cJSON_AddItemToArray(arr, cJSON_CreateString(xe->e->inspectors[k]));
-    cJSON_AddStringToObject(o, "kind", xe->e->kind);
-    cJSON_AddStringToObject(o, "object", xe->e->object);
-    arr = cJSON_AddArrayToObject(o, "fields");
-    for (size_t k = 0; arr && k < xe->e->n_fields; k++) {
-        const Patrol__V1__Field *f = xe->e->fields[k];
-        cJSON *fo = cJSON_CreateObject();
-        const char *code, *zh;
-        char tmp[160];
-        if (!fo)
-            break;
-        conf_name(f->confidential, &code, &zh);
-        cJSON_AddStringToObject(fo, "name", f->name);
-        cJSON_AddStringToObject(fo, "value", shown(x, xe->e, f->name, tmp, sizeof tmp));
-        cJSON_AddStringToObject(fo, "confidential", code);
-        cJSON_AddBoolToObject(fo, "redacted",
-                              f->confidential != PATROL__V1__CONFIDENTIALITY__CONF_NONE &&
-                                  !x->reveal);
-        cJSON_AddItemToArray(arr, fo);
-    }
-    cJSON_AddNumberToObject(o, "corrects", (double)xe->e->corrects);
-    cJSON_AddNumberToObject(o, "received_ms", (double)xe->received_ms);
-    cJSON_AddBoolToObject(o, "in_matter", xe->in_matter);
-    cJSON_AddBoolToObject(o, "signed_bytes_included", raw_included);
-    s = cJSON_Print(o);
-    cJSON_Delete(o);
-    return s;
-}
-
 /* ---- receipts ------------------------------------------------------------ */
 
 typedef struct rc_ctx {
@@ -870,12 +314,12 @@ static int build(exporter *x, px_key *server_key)
                  id);
         if (!(m = add_member(x, path, what)))
             return -1;
-        render_document(x, xe, &m->data);
+        xh_document(x, xe, &m->data);
     }
     if (!(m = add_member(x, "documents/record.html",
                          "执法全过程记录：本事项的每一条记录（时间、终端、执法人员、内容、更正）")))
         return -1;
-    render_record(x, &m->data);
+    xh_record(x, &m->data);
 
     /* entries */
     for (size_t i = 0; i < x->nx; i++) {
@@ -887,7 +331,7 @@ static int build(exporter *x, px_key *server_key)
         snprintf(what, sizeof what, "记录（JSON%s）：终端 %lld 第 %" PRIu64 " 条 %s %s",
                  xe->confidential && !x->reveal ? "，保密字段已隐去" : "", (long long)xe->device,
                  xe->seq, xe->e->kind, xe->in_matter ? "" : "（背景：设备、当事人或执法人员）");
-        if (!(m = add_member(x, path, what)) || !(js = entry_json(x, xe, raw)))
+        if (!(m = add_member(x, path, what)) || !(js = xh_entry_json(x, xe, raw)))
             return -1;
         ar_puts(&m->data, js);
         ar_puts(&m->data, "\n");
@@ -934,13 +378,13 @@ static int build(exporter *x, px_key *server_key)
                 else if (strcmp(n, "kind") == 0)
                     kind = xe->e->fields[k]->value;
             }
-            cap = shown(x, xe->e, "caption", t, sizeof t);
+            cap = xh_shown(x, xe->e, "caption", t, sizeof t);
             if (!sha || strlen(sha) != 64 || px_parse_hex(sha, (uint8_t[32]){0}, 32) != NULL)
                 continue;
             if (x->db->ops->evidence_get(x->db, sha, xe->device, &size, &complete) != ST_OK ||
                 !complete)
                 continue; /* listed in the catalogue as not received */
-            snprintf(path, sizeof path, "evidence/%s.%s", sha, ext_of(mt));
+            snprintf(path, sizeof path, "evidence/%s.%s", sha, xh_ext_of(mt));
             snprintf(what, sizeof what, "原始证据（%s，%s）%s%s", kind ? kind : "?",
                      mt ? mt : "?", cap ? "：" : "", cap ? cap : "");
             if (!(m = add_member(x, path, what)))
@@ -1065,7 +509,7 @@ static int catalogue(exporter *x)
     char *js, when[32];
     if (!root)
         return -1;
-    beijing_time(x->now_ms, when, sizeof when);
+    xh_time(x->now_ms, when, sizeof when);
     cJSON_AddStringToObject(root, "format", AR_FORMAT);
     cJSON_AddStringToObject(root, "matter", x->matter);
     cJSON_AddStringToObject(root, "server_name", x->server_name);
@@ -1130,12 +574,12 @@ static int catalogue(exporter *x)
         char title[160];
         ar_buf *b = &mh->data;
         snprintf(title, sizeof title, "归档目录 %s", x->matter);
-        html_head(b, title);
+        xh_head(b, title);
         ar_puts(b, "<h1>柔性执法事项归档目录</h1>\n<table>\n");
-        row(b, "事项", x->matter);
-        row(b, "服务器", x->server_name);
-        row(b, "导出时间（北京时间）", when);
-        row(b, "保密", cJSON_GetObjectItem(root, "confidentiality")->valuestring);
+        xh_row(b, "事项", x->matter);
+        xh_row(b, "服务器", x->server_name);
+        xh_row(b, "导出时间（北京时间）", when);
+        xh_row(b, "保密", cJSON_GetObjectItem(root, "confidentiality")->valuestring);
         ar_puts(b, "</table>\n<h2>目录</h2>\n<table>\n<tr><th>序号</th><th>文件</th><th>内容</th>"
                    "<th>字节</th></tr>\n");
         {
