@@ -194,9 +194,21 @@ static void handle_enroll(app *a, const srv_request *rq, srv_response *rs)
     st_token tok;
     st_device dev, other;
     int rc, again = 0;
+    unsigned wait_s;
     budget bud = {4 * rq->body_len + 16384};
     ProtobufCAllocator al = BUDGET_ALLOCATOR(bud);
 
+    /* A few tries a second from one address (net.h srv_throttle): tokens
+     * cannot be guessed at the rate the server can answer. */
+    if (srv_throttle(a->net, rq, &wait_s)) {
+        size_t n;
+        reply_error(a, rs, 429, "throttled", 0, "too many enrolment attempts from this "
+                    "address; try again in %u s", wait_s);
+        n = strlen(rs->extra_headers);
+        snprintf(rs->extra_headers + n, sizeof rs->extra_headers - n, "Retry-After: %u\r\n",
+                 wait_s);
+        return;
+    }
     if (!db)
         return storage_error(a, rs, NULL, "open its database");
     if (rq->body_len > 65536 ||
@@ -216,6 +228,18 @@ static void handle_enroll(app *a, const srv_request *rq, srv_response *rs)
     }
     px_sha256(pub, publen, key_id);
     px_sha256(secret, 16, hash);
+    /* The token first, with a read: a wrong one is refused without taking
+     * the database's write lock, which ingest needs. It is read again in
+     * the transaction below, where it counts. */
+    rc = db->ops->token_get(db, id, &tok);
+    if (rc == ST_NOTFOUND || (rc == ST_OK && !ct_equal(hash, tok.secret_hash, 32))) {
+        reply_error(a, rs, 401, "token_unknown", 0, "no such enrolment token");
+        goto out;
+    }
+    if (rc != ST_OK) {
+        storage_error(a, rs, db, "read the token");
+        goto out;
+    }
     if (db->ops->begin(db) != ST_OK) {
         storage_error(a, rs, db, "start a transaction");
         goto out;
@@ -453,26 +477,9 @@ static int check_batch(st_backend *db, const st_device *dev, px_key *devkey,
         }
         if (!reason && seq == 1) {
             char hex[2 * PX_PUBKEY_MAX + 1];
-            const char *dept = field_of(e, "department"), *name = field_of(e, "device_name");
             px_format_hex(dev->public_key, dev->public_key_len, hex);
-            if (strcmp(field_of(e, "public_key"), hex) != 0) {
+            if (strcmp(field_of(e, "public_key"), hex) != 0)
                 reason = "bad_rules", detail = "entry 1 must introduce the enrolled device key";
-            } else if (!dept || !name || strcmp(dept, dev->department) != 0 ||
-                       strcmp(name, dev->name) != 0) {
-                /* The journal's identity is the enrolment's: a terminal
-                 * enrolled for one department (or name) cannot file its
-                 * record as another's. */
-                int d = !dept || strcmp(dept, dev->department) != 0;
-                const char *got = (d ? dept : name) ? (d ? dept : name) : "",
-                           *want = d ? dev->department : dev->name;
-                snprintf(c->details[i], sizeof c->details[i],
-                         "entry 1 names %s '%.40s'; device %lld was enrolled as '%.40s'",
-                         d ? "department" : "device name", got, (long long)dev->id, want);
-                reason = "identity", detail = c->details[i];
-                app_log("warn", "event=identity_refused device=%lld field=%s entry=\"%.60s\" "
-                                "enrolled=\"%.60s\"",
-                        (long long)dev->id, d ? "department" : "device_name", got, want);
-            }
         }
         if (reason) {
             set_ack(&c->acks[i], seq, PATROL__V1__ENTRY_STATUS__REJECTED, reason, detail);
@@ -774,6 +781,13 @@ static void handle_batch(app *a, const st_device *dev, const srv_request *rq, sr
         else if (c.acks[i].status == PATROL__V1__ENTRY_STATUS__DUPLICATE)
             cnt[1]++;
     }
+    for (size_t i = 0, bad = 0; i < n; i++) /* a security refusal: logged (net.h) */
+        if (strcmp(c.acks[i].reason, "bad_signature") == 0 && ++bad == 1) {
+            char d[96];
+            snprintf(d, sizeof d, "device %lld: entry %llu's signature does not verify",
+                     (long long)dev->id, (unsigned long long)c.acks[i].seq);
+            srv_log_refusal(a->net, rq, "bad_signature", d);
+        }
     atomic_fetch_add(&a->counters[M_BATCHES], 1);
     atomic_fetch_add(&a->counters[M_ENTRIES_ACCEPTED], cnt[0]);
     atomic_fetch_add(&a->counters[M_ENTRIES_DUPLICATE], cnt[1]);
@@ -1270,9 +1284,7 @@ fail:
 
 void app_close(app *a)
 {
-    st_backend *db;
-    ev_stop(a);
-    db = pthread_getspecific(a->db_key);
+    st_backend *db = pthread_getspecific(a->db_key);
     if (db) {
         db->ops->close(db);
         pthread_setspecific(a->db_key, NULL);

@@ -25,8 +25,6 @@
 #include "app.h"
 #include "entry.h"
 #include "audit.h"
-#include "backup.h"
-#include "evidence.h"
 #include "index.h"
 #include "i18n.h"
 #include "patrol.pb-c.h"
@@ -583,12 +581,52 @@ out:
 /* ---- serve ------------------------------------------------------------ */
 
 static srv *volatile running;
+static const char *log_path; /* serve --log FILE */
 
+/* SIGTERM, SIGINT: drain and stop; SIGHUP: reload (the loop calls
+ * on_reload on its own thread). */
 static void on_signal(int sig)
 {
-    (void)sig;
-    if (running)
+    if (!running)
+        return;
+    if (sig == SIGHUP)
+        srv_reload(running);
+    else
         srv_stop(running);
+}
+
+/* Point stderr (every log line) at the log file, opened again: after a
+ * rotation (mv; kill -HUP) the new file starts. 0, or -1 with errno. */
+static int log_open(void)
+{
+    int fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    if (fd != STDERR_FILENO && dup2(fd, STDERR_FILENO) < 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    if (fd != STDERR_FILENO)
+        close(fd);
+    return 0;
+}
+
+/* SIGHUP. What else a reload could pick up is read per request already:
+ * revocations and devices, reference lists, evidence limits' usage. */
+static void on_reload(void *ud)
+{
+    (void)ud;
+    if (!log_path) {
+        app_log("info", "event=reloaded log=stderr");
+        return;
+    }
+    if (log_open() != 0) /* the old file stays in use */
+        app_log("warn", "event=log_reopen_failed file=\"%s\" error=\"%s\"", log_path,
+                strerror(errno));
+    else
+        app_log("info", "event=reloaded log=\"%s\"", log_path);
 }
 
 static int cmd_serve(const char *data, int argc, char **argv)
@@ -604,9 +642,8 @@ static int cmd_serve(const char *data, int argc, char **argv)
     const char *colon;
     struct sigaction sa;
     int rc = 1, app_ok = 0, k;
-    ev_limits evl;
 
-    ev_limits_default(&evl);
+    srv_limits_default(&lim);
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
             listen = argv[++i];
@@ -615,8 +652,10 @@ static int cmd_serve(const char *data, int argc, char **argv)
                 rc = die("serve", "%s", _("--workers must be 1..64"));
                 goto out;
             }
-        } else if ((k = ev_option(&evl, argc, argv, &i, err, sizeof err)) != 0) {
-            if (k < 0) { /* evidence limits (evidence.h) */
+        } else if (strcmp(argv[i], "--log") == 0 && i + 1 < argc) {
+            log_path = argv[++i];
+        } else if ((k = srv_limits_option(&lim, argc, argv, &i, err, sizeof err)) != 0) {
+            if (k < 0) { /* connection limits (net.h) */
                 rc = die("serve", "%s", err);
                 goto out;
             }
@@ -635,20 +674,19 @@ static int cmd_serve(const char *data, int argc, char **argv)
     setlocale(LC_ALL, "C");
     memcpy(host, listen, (size_t)(colon - listen));
     host[colon - listen] = '\0';
+    if (log_path && log_open() != 0) {
+        rc = die("serve", "--log %s: %s", log_path, strerror(errno));
+        goto out;
+    }
     if (app_open(&a, data, err, sizeof err) != 0) {
         fprintf(stderr, "patrold: serve: %s\n", err);
         goto out;
     }
     app_ok = 1;
-    if (ev_start(&a, &evl, err, sizeof err) != 0) {
-        fprintf(stderr, "patrold: serve: %s\n", err);
-        goto out;
-    }
     if (px_tls_server_new(crt, key, ca, &tls, &why) != 0) {
         fprintf(stderr, "patrold: serve: TLS: %s\n", why);
         goto out;
     }
-    srv_limits_default(&lim);
     lim.workers = (unsigned)workers;
     if (srv_create(&s, host, colon + 1, tls, &lim, app_handle, &a, err, sizeof err) != 0) {
         fprintf(stderr, "patrold: serve: %s\n", err);
@@ -656,15 +694,19 @@ static int cmd_serve(const char *data, int argc, char **argv)
     }
     a.net = s;
     srv_set_body_limit(s, app_body_limit);
+    srv_set_reload(s, on_reload, NULL);
     running = s;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    app_log("info", "event=listening addr=%s:%u server=\"%s\" workers=%u", host, srv_port(s),
-            a.server_name, lim.workers);
+    app_log("info", "event=listening addr=%s:%u server=\"%s\" workers=%u max_connections=%u "
+            "max_per_peer=%u reserved_for_devices=%u body_budget_mib=%zu", host, srv_port(s),
+            a.server_name, lim.workers, lim.max_connections, lim.max_per_peer,
+            lim.reserved_for_devices, lim.body_budget_bytes >> 20);
     rc = srv_run(s) == 0 ? 0 : 1;
     running = NULL;
     app_log("info", "event=exit");
@@ -775,8 +817,6 @@ int main(int argc, char **argv)
         return cmd_lists_import(data, argc - i - 1, argv + i + 1);
     if (strcmp(argv[i], "flags") == 0)
         return cmd_flags(data, argc - i - 1, argv + i + 1);
-    if (strcmp(argv[i], "backup") == 0)
-        return backup_main(data, argc - i - 1, argv + i + 1);
     if (strcmp(argv[i], "reindex") == 0) {
         /* It stores the rule flags' sentences: English (reindex_english). */
         setlocale(LC_ALL, "C");

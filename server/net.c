@@ -57,24 +57,6 @@ const char *const net_state_name[] = {"handshake", "read_head", "read_body",
 
 /* ---- small helpers -------------------------------------------------- */
 
-void srv_limits_default(srv_limits *l)
-{
-    l->max_header_bytes = 16 << 10;
-    l->max_headers = 64;
-    l->max_body_bytes = (size_t)9 << 20;
-    l->idle_timeout_ms = 30000;
-    l->request_timeout_ms = 120000;
-    l->header_timeout_ms = 10000;
-    l->handshake_timeout_ms = 5000;
-    l->max_connections = 512;
-    l->max_per_peer = 32;
-    l->reserved_for_devices = 64;
-    l->body_budget_bytes = (size_t)64 << 20;
-    l->throttle_burst = 5;
-    l->throttle_per_min = 60;
-    l->workers = 4;
-}
-
 int64_t net_now_ms(void)
 {
     struct timespec ts;
@@ -435,7 +417,7 @@ static void complete(srv *s, job *j, int64_t now)
     {
         char code[40];
         reason_of(extra, code, sizeof code);
-        if (status == 401 || status == 403 || status == 429 || strcmp(code, "quota") == 0)
+        if (status == 401 || status == 403 || status == 429 || strstr(code, "quota"))
             net_log_refusal(s, "refused", c->peer, code[0] ? code : "refused", NULL,
                             "status=%d method=%s path=%s cert=%s", status, j->rq.method,
                             j->rq.path, c->has_peer ? "yes" : "no");

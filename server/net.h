@@ -40,6 +40,14 @@ typedef struct srv_limits {
 
 void srv_limits_default(srv_limits *l);
 
+/* One serve option at argv[*i] that sets a limit (--max-connections N,
+ * --max-per-peer N, --reserved-for-devices N, --handshake-timeout S,
+ * --header-timeout S, --body-budget MIB, --throttle-burst N,
+ * --throttle-per-min N): 1 when taken (*i moved past its value), 0 when
+ * argv[*i] is not one of them, -1 with a sentence in err for a bad value.
+ * How the limits fit together is checked by srv_create. */
+int srv_limits_option(srv_limits *l, int argc, char **argv, int *i, char *err, size_t errlen);
+
 typedef struct srv_header {
     const char *name;  /* lower-cased */
     const char *value;
@@ -159,7 +167,8 @@ int srv_throttle(srv *s, const srv_request *rq, unsigned *retry_s);
  * batch with a bad signature), logged like the others (any thread): one
  * line "event=refused code=CODE peer=ADDR reason=..." rate-limited per
  * address. Refusals answered 401, 403 or 429 (code from X-Patrol-Reason),
- * or with X-Patrol-Reason "quota", are logged by the server itself.
+ * or with an X-Patrol-Reason naming a quota, are logged by the server
+ * itself.
  * s NULL: nothing. */
 void srv_log_refusal(srv *s, const srv_request *rq, const char *code, const char *detail);
 
