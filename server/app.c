@@ -477,9 +477,26 @@ static int check_batch(st_backend *db, const st_device *dev, px_key *devkey,
         }
         if (!reason && seq == 1) {
             char hex[2 * PX_PUBKEY_MAX + 1];
+            const char *dept = field_of(e, "department"), *name = field_of(e, "device_name");
             px_format_hex(dev->public_key, dev->public_key_len, hex);
-            if (strcmp(field_of(e, "public_key"), hex) != 0)
+            if (strcmp(field_of(e, "public_key"), hex) != 0) {
                 reason = "bad_rules", detail = "entry 1 must introduce the enrolled device key";
+            } else if (!dept || !name || strcmp(dept, dev->department) != 0 ||
+                       strcmp(name, dev->name) != 0) {
+                /* The journal's identity is the enrolment's: a terminal
+                 * enrolled for one department (or name) cannot file its
+                 * record as another's. */
+                int d = !dept || strcmp(dept, dev->department) != 0;
+                const char *got = (d ? dept : name) ? (d ? dept : name) : "",
+                           *want = d ? dev->department : dev->name;
+                snprintf(c->details[i], sizeof c->details[i],
+                         "entry 1 names %s '%.40s'; device %lld was enrolled as '%.40s'",
+                         d ? "department" : "device name", got, (long long)dev->id, want);
+                reason = "identity", detail = c->details[i];
+                app_log("warn", "event=identity_refused device=%lld field=%s entry=\"%.60s\" "
+                                "enrolled=\"%.60s\"",
+                        (long long)dev->id, d ? "department" : "device_name", got, want);
+            }
         }
         if (reason) {
             set_ack(&c->acks[i], seq, PATROL__V1__ENTRY_STATUS__REJECTED, reason, detail);
@@ -1284,7 +1301,9 @@ fail:
 
 void app_close(app *a)
 {
-    st_backend *db = pthread_getspecific(a->db_key);
+    st_backend *db;
+    ev_stop(a);
+    db = pthread_getspecific(a->db_key);
     if (db) {
         db->ops->close(db);
         pthread_setspecific(a->db_key, NULL);

@@ -25,6 +25,8 @@
 #include "app.h"
 #include "entry.h"
 #include "audit.h"
+#include "backup.h"
+#include "evidence.h"
 #include "index.h"
 #include "i18n.h"
 #include "patrol.pb-c.h"
@@ -642,7 +644,9 @@ static int cmd_serve(const char *data, int argc, char **argv)
     const char *colon;
     struct sigaction sa;
     int rc = 1, app_ok = 0, k;
+    ev_limits evl;
 
+    ev_limits_default(&evl);
     srv_limits_default(&lim);
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
@@ -656,6 +660,11 @@ static int cmd_serve(const char *data, int argc, char **argv)
             log_path = argv[++i];
         } else if ((k = srv_limits_option(&lim, argc, argv, &i, err, sizeof err)) != 0) {
             if (k < 0) { /* connection limits (net.h) */
+                rc = die("serve", "%s", err);
+                goto out;
+            }
+        } else if ((k = ev_option(&evl, argc, argv, &i, err, sizeof err)) != 0) {
+            if (k < 0) { /* evidence limits (evidence.h) */
                 rc = die("serve", "%s", err);
                 goto out;
             }
@@ -683,6 +692,10 @@ static int cmd_serve(const char *data, int argc, char **argv)
         goto out;
     }
     app_ok = 1;
+    if (ev_start(&a, &evl, err, sizeof err) != 0) {
+        fprintf(stderr, "patrold: serve: %s\n", err);
+        goto out;
+    }
     if (px_tls_server_new(crt, key, ca, &tls, &why) != 0) {
         fprintf(stderr, "patrold: serve: TLS: %s\n", why);
         goto out;
@@ -817,6 +830,8 @@ int main(int argc, char **argv)
         return cmd_lists_import(data, argc - i - 1, argv + i + 1);
     if (strcmp(argv[i], "flags") == 0)
         return cmd_flags(data, argc - i - 1, argv + i + 1);
+    if (strcmp(argv[i], "backup") == 0)
+        return backup_main(data, argc - i - 1, argv + i + 1);
     if (strcmp(argv[i], "reindex") == 0) {
         /* It stores the rule flags' sentences: English (reindex_english). */
         setlocale(LC_ALL, "C");
