@@ -9,8 +9,8 @@
  *                so that the fuzzer reaches past the checks it cannot
  *                satisfy by mutation, then packs and frames:
  *     bit 1 clear: the batch's and each entry's device id become the
- *                  enrolled device's, and so does a public_key field
- *                  (device.init);
+ *                  enrolled device's, and so do the public_key,
+ *                  department and device_name fields (device.init);
  *     bit 2 clear: seq 1, 2, ... and each prev_hash the hash of the entry
  *                  before (a chain the server would accept);
  *     bit 3 clear: each entry is re-encoded canonically (set: its bytes
@@ -108,17 +108,21 @@ static void fix_up(fx_server *f, Patrol__V1__Batch *b, unsigned mode, uint8_t **
             e = patrol__v1__entry__unpack(NULL, se->entry.len, se->entry.data);
             if (e) {
                 ProtobufCBinaryData dev = e->device, ph = e->prev_hash;
-                Patrol__V1__Field *pk = NULL;
-                char *pk_value = NULL;
+                /* device.init's identity fields, as the device was enrolled */
+                static const char *const ident[3] = {"public_key", "department", "device_name"};
+                Patrol__V1__Field *idf[3] = {NULL, NULL, NULL};
+                char *idv[3] = {NULL, NULL, NULL};
                 if (!(mode & 2)) {
+                    const char *want[3] = {f->pub_hex, FX_DEPARTMENT, FX_DEVICE_NAME};
                     e->device.data = f->key_id;
                     e->device.len = PX_HASH_LEN;
-                    for (size_t k = 0; k < e->n_fields && !pk; k++)
-                        if (strcmp(e->fields[k]->name, "public_key") == 0) {
-                            pk = e->fields[k];
-                            pk_value = pk->value;
-                            pk->value = f->pub_hex;
-                        }
+                    for (size_t k = 0; k < e->n_fields; k++)
+                        for (int m = 0; m < 3; m++)
+                            if (!idf[m] && strcmp(e->fields[k]->name, ident[m]) == 0) {
+                                idf[m] = e->fields[k];
+                                idv[m] = idf[m]->value;
+                                idf[m]->value = (char *)want[m];
+                            }
                 }
                 if (!(mode & 4)) {
                     e->seq = i + 1;
@@ -132,8 +136,9 @@ static void fix_up(fx_server *f, Patrol__V1__Batch *b, unsigned mode, uint8_t **
                 }
                 e->device = dev;
                 e->prev_hash = ph;
-                if (pk)
-                    pk->value = pk_value;
+                for (int m = 0; m < 3; m++)
+                    if (idf[m])
+                        idf[m]->value = idv[m];
                 patrol__v1__entry__free_unpacked(e, NULL);
             }
         }

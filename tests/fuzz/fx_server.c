@@ -164,7 +164,7 @@ static void build(void)
     if (!(db = st_sqlite_open(path, ST_OPEN_CREATE, err, sizeof err)))
         die("patrold.db", err);
     if (db->ops->meta_set(db, "server_name", "fuzz") != ST_OK ||
-        db->ops->device_add(db, "fuzz terminal", "market", 1, &fx.dev_id) != ST_OK ||
+        db->ops->device_add(db, FX_DEVICE_NAME, FX_DEPARTMENT, 1, &fx.dev_id) != ST_OK ||
         db->ops->device_enroll(db, fx.dev_id, pub, publen, fx.key_id, 2) != ST_OK ||
         db->ops->evidence_expect(db, fx.evidence_sha, FX_EVIDENCE_LEN, fx.dev_id) != ST_OK)
         die("patrold.db", db->ops->errmsg(db));

@@ -17,6 +17,11 @@
 #include "app.h"
 #include "crypto.h"
 
+/* The enrolled device's department and name: a device.init entry must
+ * carry them (the server refuses another identity). */
+#define FX_DEPARTMENT "SY-CGJ"
+#define FX_DEVICE_NAME "fuzz terminal"
+
 /* The evidence the template database expects from the device: FX_EVIDENCE_LEN
  * bytes, byte i = fx_evidence_byte(i); fx_evidence_sha is its SHA-256 in hex. */
 #define FX_EVIDENCE_LEN 3000u
