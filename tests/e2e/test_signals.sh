@@ -87,7 +87,10 @@ for _ in $(seq 1 100); do
 done
 sync_ok "after a restart, the terminal's next sync" "$T"
 check "the terminal's whole journal is on the server" test "$(server_rows "$T")" = "$(journal_rows "$T")"
-stop_server "$SERVER_PID"
-check "SIGTERM with nothing in flight: exit 0 (got $STOP_RC)" test "$STOP_RC" -eq 0
+kill -INT "$SERVER_PID"
+wait "$SERVER_PID"
+STOP_RC=$?
+check "SIGINT drains and stops the same way: exit 0 (got $STOP_RC)" test "$STOP_RC" -eq 0
+check "... logged" test "$(grep -c 'event=stopped abandoned_requests=0' "$LOG")" -eq 2
 check "patrold logged no error" test "$(grep -c 'level=error' "$LOG")" -eq 0
 finish
