@@ -294,3 +294,100 @@ int patrol_revisits(patrol *p, int due_only, const char *today, patrol_revisit_c
     sqlite3_finalize(st);
     return ret;
 }
+
+/* ---- for front ends with forms (patrol ui) ------------------------------ */
+
+const char *patrol_matter_row(size_t i)
+{
+    size_t n;
+    const char *const *rows = px_matter_kinds(&n);
+    return i < n ? rows[i] : NULL;
+}
+
+const char *patrol_matter_allows(const char *state, const char *kind)
+{
+    px_mstate s;
+    if (!state || !kind)
+        return "not_a_matter_kind";
+    if (px_mstate_parse(state, &s) != 0)
+        return "unknown_state";
+    return px_matter_allows(s, kind);
+}
+
+/* One prepared query (bound to text arg when not NULL), one row callback;
+ * the views' strings are the statement's, valid during the callback only. */
+typedef int (*row_fn)(sqlite3_stmt *st, void *cb, void *ud);
+
+static int each_row(patrol *p, const char *sql, const char *what, const char *arg, row_fn fn,
+                    void *cb, void *ud)
+{
+    sqlite3_stmt *st;
+    int rc, ret = PATROL_OK;
+    p->errmsg[0] = '\0';
+    rc = sqlite3_prepare_v2(p->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return px_db_fail(p, rc, what);
+    if (arg)
+        sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if ((ret = fn(st, cb, ud)) != 0)
+            break;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        ret = px_db_fail(p, rc, what);
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static int inspector_row(sqlite3_stmt *st, void *cb, void *ud)
+{
+    patrol_inspector_view v = {col(st, 0), col(st, 1), col(st, 2)};
+    return ((patrol_inspector_cb)cb)(ud, &v);
+}
+
+int patrol_inspectors(patrol *p, patrol_inspector_cb cb, void *ud)
+{
+    return each_row(p, "SELECT id, name, cert_no FROM inspectors ORDER BY seq",
+                    _("reading inspectors"), NULL, inspector_row, (void *)cb, ud);
+}
+
+static int subject_row(sqlite3_stmt *st, void *cb, void *ud)
+{
+    patrol_subject_view v = {col(st, 0), col(st, 1), col(st, 2), col(st, 3), col(st, 4)};
+    return ((patrol_subject_cb)cb)(ud, &v);
+}
+
+int patrol_subjects(patrol *p, patrol_subject_cb cb, void *ud)
+{
+    return each_row(p,
+                    "SELECT id, type, name, coalesce(credit_code, ''), coalesce(id_number, '')"
+                    " FROM subjects ORDER BY seq",
+                    _("reading subjects"), NULL, subject_row, (void *)cb, ud);
+}
+
+static int document_row(sqlite3_stmt *st, void *cb, void *ud)
+{
+    patrol_document_view v = {col(st, 0), col(st, 1), (uint64_t)sqlite3_column_int64(st, 2),
+                              (uint64_t)sqlite3_column_int64(st, 3)};
+    return ((patrol_document_cb)cb)(ud, &v);
+}
+
+int patrol_documents(patrol *p, const char *matter, patrol_document_cb cb, void *ud)
+{
+    return each_row(p,
+                    "SELECT id, matter, seq, coalesce(delivered_seq, 0) FROM documents"
+                    " WHERE ?1 IS NULL OR matter = ?1 ORDER BY seq",
+                    _("reading documents"), matter, document_row, (void *)cb, ud);
+}
+
+const char *patrol_kind_target(const char *kind)
+{
+    static const char *const names[] = {
+        [PX_SCOPE_DEVICE] = "device",   [PX_SCOPE_INSPECTOR] = "inspector",
+        [PX_SCOPE_SUBJECT] = "subject", [PX_SCOPE_MATTER] = "matter",
+        [PX_SCOPE_REVISIT] = "revisit", [PX_SCOPE_DOCUMENT] = "document",
+        [PX_SCOPE_ENTRY] = "entry",     [PX_SCOPE_ACT] = "act",
+        [PX_SCOPE_SHIFT] = "shift",
+    };
+    const px_kind_rule *k = kind ? px_rules_find(kind) : NULL;
+    return k ? names[k->scope] : NULL;
+}

@@ -540,6 +540,61 @@ typedef int (*patrol_leaflet_cb)(void *ud, const patrol_leaflet_view *l);
 /* The leaflet catalogue, in code order. */
 PATROL_API int patrol_leaflets(patrol *p, patrol_leaflet_cb cb, void *ud);
 
+/* ---- for front ends with forms (patrol ui) --------------------------- */
+
+/* The rows of the matter state table (docs/record.md): the kinds an entry
+ * of a matter may have, and the pseudo-kinds "matter.close completed",
+ * "matter.close terminated", "matter.close escalated". The i-th row
+ * (static), or NULL past the last. */
+PATROL_API const char *patrol_matter_row(size_t i);
+
+/* May an entry of kind (a row of patrol_matter_row) come next in a matter
+ * in state (patrol_matter_view.state)? NULL if the state table allows it,
+ * else the stable code of the rule that refuses it ("consent_first",
+ * "matter_closed", "not_a_matter_kind" ...; static). The state table only:
+ * the conditions beyond it (a document delivered once, completion needs a
+ * method ...) are checked when the entry is recorded. */
+PATROL_API const char *patrol_matter_allows(const char *state, const char *kind);
+
+/* What patrol_record_in.target names for a kind (static), NULL for an
+ * unknown kind: "matter", "revisit", "document" (an existing object);
+ * "inspector" (the new inspector's id, chosen by the caller); "entry" (a
+ * correction: the matter, with corrects); "subject", "act", "shift",
+ * "device" (no target: the library makes the id). */
+PATROL_API const char *patrol_kind_target(const char *kind);
+
+typedef struct patrol_inspector_view {
+    const char *id;
+    const char *name;
+    const char *cert_no; /* enforcement certificate number */
+} patrol_inspector_view;
+typedef int (*patrol_inspector_cb)(void *ud, const patrol_inspector_view *i);
+/* The inspectors enrolled on this terminal, in the order they were added.
+ * Views valid during the callback only; non-zero from cb stops (returned). */
+PATROL_API int patrol_inspectors(patrol *p, patrol_inspector_cb cb, void *ud);
+
+typedef struct patrol_subject_view {
+    const char *id;
+    const char *type; /* "business" or "person" */
+    const char *name;
+    const char *credit_code; /* "" if none */
+    const char *id_number;   /* "" if none (personal privacy: show it masked) */
+} patrol_subject_view;
+typedef int (*patrol_subject_cb)(void *ud, const patrol_subject_view *s);
+/* The subjects recorded on this terminal, in the order they were added. */
+PATROL_API int patrol_subjects(patrol *p, patrol_subject_cb cb, void *ud);
+
+typedef struct patrol_document_view {
+    const char *id;         /* "D-..." */
+    const char *matter;
+    uint64_t issued_seq;    /* the document.issue entry */
+    uint64_t delivered_seq; /* the document.deliver entry, 0 until delivered */
+} patrol_document_view;
+typedef int (*patrol_document_cb)(void *ud, const patrol_document_view *d);
+/* The documents issued on this terminal (matter NULL) or in one matter, in
+ * the order they were issued. */
+PATROL_API int patrol_documents(patrol *p, const char *matter, patrol_document_cb cb, void *ud);
+
 #ifdef __cplusplus
 }
 #endif
