@@ -534,14 +534,14 @@ static void step_read(conn *c, int64_t now)
         }
         if (n == PX_TLS_CLOSED) {
             if (c->started)
-                net_log("info", "request_truncated", c->peer, px_tls_conn_error(c->tls),
-                          "state=%s", net_state_name[c->st]);
+                net_log_refusal(s, "request_truncated", c->peer, "truncated",
+                                px_tls_conn_error(c->tls), "state=%s", net_state_name[c->st]);
             net_conn_kill(c);
             return;
         }
         if (n < 0) {
-            net_log("warn", "tls_error", c->peer, px_tls_conn_error(c->tls), "state=%s",
-                      net_state_name[c->st]);
+            net_log_refusal(s, "tls_error", c->peer, "tls", px_tls_conn_error(c->tls), "state=%s",
+                            net_state_name[c->st]);
             net_conn_kill(c);
             return;
         }
@@ -563,7 +563,7 @@ static void step_write(conn *c, int64_t now)
             return;
         }
         if (n < 0) {
-            net_log("info", "write_failed", c->peer, px_tls_conn_error(c->tls), NULL);
+            net_log_refusal(s, "write_failed", c->peer, "write", px_tls_conn_error(c->tls), NULL);
             net_conn_kill(c);
             return;
         }
@@ -671,7 +671,8 @@ static void on_deadline(conn *c, int64_t now)
         break;
     case ST_WRITE:
         STAT_ADD(s, timeouts, 1);
-        net_log("warn", "write_timeout", c->peer, "peer does not read the response", NULL);
+        net_log_refusal(s, "write_timeout", c->peer, "timeout", "peer does not read the response",
+                        NULL);
         net_conn_kill(c);
         break;
     case ST_CLOSING:

@@ -86,7 +86,7 @@ SYNC_MS=
 restart_server --header-timeout 3 --handshake-timeout 2
 
 section "one host holds every socket it can (127.0.0.2)"
-"$PY" "$ATTACK" hold "$PORT" 6 127.0.0.2 --bare 600 --tls 40 --trickle 40 \
+"$PY" "$ATTACK" hold "$PORT" 5 127.0.0.2 --bare 600 --tls 40 --trickle 40 \
     >"$WORK/hold1.json" 2>"$WORK/hold1.err" &
 HOLD=$!
 PIDS="$PIDS $HOLD"
@@ -104,7 +104,7 @@ jfile_checks "$WORK/hold1.json" \
     "127.0.0.2 held no more than 32 connections at the end" 'j["held_at_end"] <= 32'
 note "one host: $(cat "$WORK/hold1.json"); syncs under attack (ms):$SYNC_MS (before:$BASE_MS)"
 N1=$(grep -c 'peer=127\.0\.0\.2:' "$SERVER_LOG")
-check "refusals of 127.0.0.2 are logged rate-limited ($N1 lines for 6 s of attack)" \
+check "refusals of 127.0.0.2 are logged rate-limited ($N1 lines for 5 s of attack)" \
     test "$N1" -ge 1 -a "$N1" -le 20
 check "a logged refusal counts those held back (suppressed=N)" \
     grep -Eq 'peer=127\.0\.0\.2:.*code=per_peer_limit.* suppressed=[1-9]' "$SERVER_LOG"
@@ -118,7 +118,7 @@ jfile_checks "$WORK/trickle.json" \
 section "20 hosts fill the server (127.0.0.10-29, 30 sockets each)"
 SRCS=$(seq -s, -f '127.0.0.%g' 10 29)
 SYNC_MS=
-"$PY" "$ATTACK" hold "$PORT" 6 "$SRCS" --bare 30 >"$WORK/hold2.json" 2>"$WORK/hold2.err" &
+"$PY" "$ATTACK" hold "$PORT" 5 "$SRCS" --bare 30 >"$WORK/hold2.json" 2>"$WORK/hold2.err" &
 HOLD=$!
 PIDS="$PIDS $HOLD"
 sleep 2
