@@ -86,6 +86,5 @@ check "the space is back: $(free_kb) KiB free (at least 15 MiB)" test "$(free_kb
 rec "$B" inspector add --id zhaoliu --name 赵六 --cert-no 32132300200
 sync_ok "entries are accepted again" "$B"
 check "B's entries are stored" test "$(server_rows "$B" | wc -l)" -eq "$(journal_head "$B")"
-stop_server "$SERVER_PID"
-check "patrold exits with status 0 on SIGTERM (got $STOP_RC)" test "$STOP_RC" -eq 0
+stop_server_checked
 finish

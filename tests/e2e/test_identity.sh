@@ -51,6 +51,5 @@ pt "$T3" inspector add --id zhangwei --name 张伟 --cert-no 32132300100
 sync_ok "a terminal whose first entry matches its enrolment syncs" "$T3"
 check "its entries are stored" test "$(server_rows "$T3" | wc -l)" -eq "$(journal_head "$T3")"
 
-stop_server "$SERVER_PID"
-check "patrold exits with status 0 on SIGTERM (got $STOP_RC)" test "$STOP_RC" -eq 0
+stop_server_checked
 finish
