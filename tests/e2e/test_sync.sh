@@ -11,6 +11,9 @@
 # usage: test_sync.sh PATH/TO/patrold PATH/TO/patrol PATH/TO/e2e_wire
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh" "$@"
+# same_nonempty A B: A holds something and B is byte-equal to it (two
+# empty files, e.g. from queries that failed, are not "the same").
+same_nonempty() { [ -s "$1" ] && cmp -s "$1" "$2"; }
 
 MEDIA=$WORK/media
 "$PY" "$E2E_DIR/../../scripts/make-media.py" "$MEDIA" >/dev/null ||
@@ -123,7 +126,7 @@ jfile_check "sync --json: all $HEAD_A entries accepted, 3 evidence files uploade
 journal_rows "$A" >"$WORK/journal.rows"
 server_rows "$A" >"$WORK/server.rows"
 check "the server holds $HEAD_A entries of terminal A" test "$(wc -l <"$WORK/server.rows")" -eq "$HEAD_A"
-if cmp -s "$WORK/journal.rows" "$WORK/server.rows"; then
+if [ -s "$WORK/journal.rows" ] && cmp -s "$WORK/journal.rows" "$WORK/server.rows"; then
     pass "server entries = terminal journal, byte for byte (seq, hash, entry, signature)"
 else
     fail "server entries differ from the terminal's journal"
@@ -146,16 +149,16 @@ N_EV=0
 for sha in $(sqlite3 "$A/patrol.db" "SELECT sha256 FROM evidence ORDER BY sha256"); do
     N_EV=$((N_EV + 1))
     check "evidence ${sha:0:12} on the server is byte-equal to the terminal's copy" \
-        cmp -s "$A/evidence/${sha:0:2}/$sha" "$DATA/evidence/${sha:0:2}/$sha"
+        same_nonempty "$A/evidence/${sha:0:2}/$sha" "$DATA/evidence/${sha:0:2}/$sha"
 done
 check "3 evidence files on the terminal (found $N_EV)" test "$N_EV" -eq 3
 for f in storefront.png corrected.png interview.wav; do
     sha=$(sha256sum "$MEDIA/$f" | cut -d' ' -f1)
     check "the server holds $f as recorded (evidence/${sha:0:2}/$sha)" \
-        cmp -s "$MEDIA/$f" "$DATA/evidence/${sha:0:2}/$sha"
+        same_nonempty "$MEDIA/$f" "$DATA/evidence/${sha:0:2}/$sha"
 done
 check "no partial upload is left on the server" \
-    test -z "$(find "$DATA/evidence/partial" -type f)"
+    test -d "$DATA/evidence/partial" -a -z "$(find "$DATA/evidence/partial" -type f)"
 
 pt_ok "status --json after sync" "$A" status --json
 cp "$OUT" "$WORK/status1.json"
@@ -182,9 +185,9 @@ jfile_check "second sync: 3 accepted, none sent twice, 1 evidence file uploaded"
 journal_rows "$A" >"$WORK/journal.rows"
 server_rows "$A" >"$WORK/server.rows"
 check "after the second sync the server's entries = the journal again ($HEAD_A2 rows)" \
-    cmp -s "$WORK/journal.rows" "$WORK/server.rows"
+    same_nonempty "$WORK/journal.rows" "$WORK/server.rows"
 sha=$(sha256sum "$WORK/signboard.png" | cut -d' ' -f1)
-check "the new photo is on the server" cmp -s "$WORK/signboard.png" "$DATA/evidence/${sha:0:2}/$sha"
+check "the new photo is on the server" same_nonempty "$WORK/signboard.png" "$DATA/evidence/${sha:0:2}/$sha"
 
 server_state >"$WORK/state1"
 sync_ok "a sync with nothing new" "$A"
@@ -288,6 +291,6 @@ check "the database passes its integrity check after SIGTERM" \
     test "$(sq 'PRAGMA integrity_check')" = ok
 server_rows "$A" >"$WORK/server.rows"
 check "after SIGTERM every acknowledged entry of A is still there" \
-    cmp -s "$WORK/journal.rows" "$WORK/server.rows"
+    same_nonempty "$WORK/journal.rows" "$WORK/server.rows"
 
 finish
