@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -109,6 +110,8 @@ static const struct usage_line {
     {"enroll --server https://HOST:PORT --token TOKEN", N_("once per terminal")},
     {"sync [--progress] [--json]", N_("send entries and evidence, pull reference data")},
     {"status [--json]", N_("what is not yet acknowledged, last sync, receipt")},
+    {NULL, N_("on the handheld")},
+    {"ui [--listen 127.0.0.1:PORT]", N_("the touch interface, in the handheld's browser")},
 };
 
 static void usage(FILE *f)
@@ -127,6 +130,35 @@ static void usage(FILE *f)
     fprintf(f, "\n%s\n",
             _("'patrol COMMAND --help' describes a command. The store is --store DIR or "
               "$PATROL_STORE."));
+}
+
+/* patrol ui: the touch interface is its own program (client/ui, linked
+ * with libmicrohttpd), patrol-ui beside this one, as git runs git-foo.
+ * Returns only if it cannot be started. */
+static int cmd_ui(int nargs, char **args)
+{
+    char self[4096], prog[4096 + 16];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    char **av = calloc((size_t)nargs + 2, sizeof *av);
+    if (!av)
+        return EXIT_REFUSED;
+    av[0] = (char *)"patrol-ui";
+    for (int k = 0; k < nargs; k++)
+        av[k + 1] = args[k];
+    if (n > 0) {
+        char *slash;
+        self[n] = '\0';
+        if ((slash = strrchr(self, '/'))) {
+            *slash = '\0';
+            snprintf(prog, sizeof prog, "%s/patrol-ui", self);
+            execv(prog, av);
+        }
+    }
+    execvp("patrol-ui", av);
+    fprintf(stderr, "patrol: ui: %s\n", _("patrol-ui is not installed (build it with "
+                                           "libmicrohttpd)"));
+    free(av);
+    return EXIT_REFUSED;
 }
 
 int main(int argc, char **argv)
@@ -236,6 +268,8 @@ int main(int argc, char **argv)
         rc = cmd_sync(nargs, args);
     else if (strcmp(cmd, "status") == 0)
         rc = cmd_status(nargs, args);
+    else if (strcmp(cmd, "ui") == 0)
+        rc = cmd_ui(nargs, args);
     else {
         fprintf(stderr, "patrol: ");
         fprintf(stderr, _("unknown command '%s'"), cmd);

@@ -1,0 +1,132 @@
+/* ui.h -- patrol ui, the inspector's touch interface: a second front end
+ * of libpatrol beside the CLI, serving pages on loopback to the handheld's
+ * own browser (docs/ui.md). It uses only include/patrol/patrol.h.
+ *
+ * Files, one noun each: main.c (options, the launch secret, the daemon),
+ * http.c (requests: secret, Origin/Host, CSRF, size caps, headers, bodies),
+ * html.c (the output buffer and the escaping helpers), form.c (forms from
+ * the rules table, recording), pages.c (home, shift, subjects, matter,
+ * evidence, document, sync, verify), assets.c (generated: client/ui/assets/
+ * compiled in). Prefix ui_.
+ */
+#ifndef PATROL_UI_H
+#define PATROL_UI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "i18n.h"
+#include "patrol/patrol.h"
+
+/* ---- limits ------------------------------------------------------------ */
+#define UI_FORM_MAX (256u * 1024u)           /* a form without a file */
+#define UI_UPLOAD_MAX (64u * 1024u * 1024u)  /* a request carrying a file */
+#define UI_FIELDS_MAX 64                     /* fields in one request */
+#define UI_VALUE_MAX (64u * 1024u)           /* one field's value */
+#define UI_SECRET_HEX 64                     /* 32 random bytes */
+
+/* ---- html.c: the page buffer and the escaping helpers ------------------- */
+
+typedef struct ubuf {
+    char *p;
+    size_t len, cap;
+    int oom; /* an allocation failed: the page is incomplete, answer 500 */
+} ubuf;
+
+void ub_init(ubuf *b);
+void ub_free(ubuf *b);
+void ub_put(ubuf *b, const char *s, size_t n);
+void ub_puts(ubuf *b, const char *s);
+
+/* The three escapers: one for HTML text, one for attribute values (always
+ * written in double quotes), one for a URL query component. NULL is "". */
+void html_text(ubuf *b, const char *s);
+void html_attr(ubuf *b, const char *s);
+void html_url(ubuf *b, const char *s);
+
+/* Write fmt, whose directives say how each argument is escaped:
+ *   %t  const char *  HTML text        %a  const char *  attribute value
+ *   %u  const char *  URL component    %r  const char *  raw markup (only
+ *   %d  int           %U  uint64_t     string literals and this file's output)
+ *   %%  a percent sign
+ * There is no directive that writes a caller's string unescaped except %r. */
+void h(ubuf *b, const char *fmt, ...);
+
+/* A table text (kind label, field help, choice label) in the user's
+ * language, "" for NULL. */
+const char *ui_tr(const char *s);
+
+/* ms since the epoch as Beijing time "YYYY-MM-DD HH:MM" (UTC+8, no DST). */
+void ui_beijing(int64_t ms, char *out, size_t len);
+/* Today's date in Beijing, "YYYY-MM-DD". */
+void ui_today(char *out, size_t len);
+
+/* ---- http.c: one request ------------------------------------------------ */
+
+typedef struct ui_field {
+    char *name;
+    char *value;
+} ui_field;
+
+typedef struct ui_req {
+    const char *method; /* "GET" or "POST" */
+    const char *path;
+    void *conn;         /* struct MHD_Connection * */
+    ui_field fields[UI_FIELDS_MAX];
+    size_t n_fields;
+    /* A file field of a multipart POST, streamed to a private temp file. */
+    char file_path[256];  /* "" if none */
+    char file_name[256];
+    char file_type[128];
+    uint64_t file_size;
+} ui_req;
+
+/* A query argument (GET) or a body field (POST); NULL if absent. */
+const char *ui_arg(const ui_req *r, const char *name);
+/* The CSRF token every form carries (hidden field "csrf"). */
+const char *ui_csrf(void);
+
+/* What a page handler answers: a page in b (status 200, or another
+ * status), or a redirect to location. */
+typedef struct ui_resp {
+    int status;
+    ubuf body;
+    char location[512]; /* non-empty: 303 See Other */
+} ui_resp;
+
+/* ---- main.c: the state of the running server ---------------------------- */
+typedef struct ui_app {
+    patrol *p;
+    const char *store_dir;
+} ui_app;
+extern ui_app ui_g;
+
+/* ---- pages.c and form.c -------------------------------------------------- */
+
+/* Route one authenticated request (secret, Host, Origin, CSRF checked). */
+void ui_route(ui_req *r, ui_resp *out);
+
+/* The page frame: head (title, stylesheet, script) and foot. */
+void ui_page_begin(ubuf *b, const char *title);
+void ui_page_end(ubuf *b);
+
+/* Forms (form.c). */
+void ui_form_page(ui_req *r, ui_resp *out, const char *kind, const char *error);
+void ui_record_post(ui_req *r, ui_resp *out);
+/* The inspectors on duty (the last shift.start not yet ended): up to max
+ * ids copied into ids[i] (PATROL_ID_MAX each); returns how many. */
+size_t ui_on_duty(char ids[][PATROL_ID_MAX], size_t max, char *shift, size_t shift_len);
+
+/* Pages (pages.c). */
+void ui_home(ui_req *r, ui_resp *out);
+void ui_error_page(ui_resp *out, int status, const char *title, const char *msg);
+
+/* ---- assets.c (generated) ---------------------------------------------- */
+typedef struct ui_asset {
+    const char *name; /* "style.css" */
+    const unsigned char *data;
+    size_t size;
+} ui_asset;
+const ui_asset *ui_asset_find(const char *name);
+
+#endif
