@@ -57,8 +57,15 @@ static void rm_tree(const char *path)
     rmdir(path);
 }
 
+static srv *fx_net;
+static px_tls_server *fx_tls;
+
 static void cleanup(void)
 {
+    if (fx_net) {
+        srv_free(fx_net);
+        px_tls_server_free(fx_tls);
+    }
     if (fx_ready) {
         app_close(&fx.a);
         px_key_free(fx.devkey);
@@ -120,7 +127,7 @@ static void build(void)
 {
     const char *base = getenv("TMPDIR"), *why = NULL;
     char path[512], err[256], *pem = NULL;
-    px_key *ca = NULL;
+    px_key *ca = NULL, *srvk = NULL;
     st_backend *db;
     uint8_t pub[PX_PUBKEY_MAX], digest[PX_HASH_LEN], ev[FX_EVIDENCE_LEN];
     size_t publen;
@@ -139,7 +146,14 @@ static void build(void)
     path_in(path, sizeof path, "evidence/partial");
     if (mkdir(path, 0700) != 0)
         die(path, strerror(errno));
-    make_key("server.key", NULL);
+    make_key("server.key", &srvk);
+    if (px_x509_self_signed(srvk, "patrold", 3650, 0, &pem, &why) != 0)
+        die("server.crt", why);
+    path_in(path, sizeof path, "server.crt");
+    write_all(path, (const uint8_t *)pem, strlen(pem));
+    free(pem);
+    pem = NULL;
+    px_key_free(srvk);
     make_key("receipt.key", NULL);
     make_key("ca.key", &ca);
     if (px_x509_self_signed(ca, "patrold device CA", 3650, 1, &pem, &why) != 0)
@@ -246,4 +260,27 @@ int fx_request(fx_server *f, const char *method, const char *path, const srv_hea
     }
     free(rs.body);
     return status;
+}
+
+srv *fx_srv(fx_server *f)
+{
+    char crt[512], key[512], ca[512], err[256];
+    const char *why = NULL;
+    srv_limits lim;
+
+    if (fx_net)
+        return fx_net;
+    path_in(crt, sizeof crt, "server.crt");
+    path_in(key, sizeof key, "server.key");
+    path_in(ca, sizeof ca, "ca.crt");
+    if (px_tls_server_new(crt, key, ca, &fx_tls, &why) != 0)
+        die("px_tls_server_new", why);
+    srv_limits_default(&lim);
+    lim.workers = 1;
+    if (srv_create(&fx_net, "127.0.0.1", "0", fx_tls, &lim, app_handle, &f->a, err,
+                   sizeof err) != 0)
+        die("srv_create", err);
+    srv_set_body_limit(fx_net, app_body_limit);
+    f->a.net = fx_net; /* /metrics reads the front's counters */
+    return fx_net;
 }

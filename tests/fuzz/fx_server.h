@@ -53,4 +53,9 @@ int fx_request(fx_server *f, const char *method, const char *path, const srv_hea
                size_t n, const uint8_t *body, size_t len, int has_cert, char *extra_out,
                size_t extra_len);
 
+/* A network front (net.h) for the app, made on first call with the
+ * default limits and one worker, listening on 127.0.0.1:0 but never run:
+ * the HTTP harness drives its connections' parsing itself. Freed at exit. */
+srv *fx_srv(fx_server *f);
+
 #endif

@@ -10,6 +10,7 @@
 # crash-*, leak-*, timeout-*, oom-*. libFuzzer's output is in
 # $FUZZ_WORK/NAME/log; the last lines say how far it got:
 #   #EXECS DONE cov: EDGES ft: FEATURES corp: N/SIZE exec/s: R rss: MB
+# tests/fuzz/NAME.dict, if there is one, is passed as -dict.
 # Exit status: libFuzzer's (0 when nothing was found in the time).
 set -u
 if [ $# -lt 3 ]; then
@@ -30,11 +31,12 @@ case $name in
 esac
 # Caps: 2 GiB of memory, 10 s an input; stderr of the code under test is
 # dropped (patrold logs every request), libFuzzer's own report is kept.
-nice -n 10 "$bin" -max_total_time="$secs" -max_len="$maxlen" -rss_limit_mb=2048 -timeout=10 \
+dict=
+[ -f "$src/$name.dict" ] && dict=-dict=$src/$name.dict
+nice -n 10 "$bin" $dict -max_total_time="$secs" -max_len="$maxlen" -rss_limit_mb=2048 -timeout=10 \
     -close_fd_mask=2 -print_final_stats=1 -artifact_prefix="$work/" "$@" \
     "$work/corpus" "$src/corpus_$name" >"$work/log" 2>&1
 rc=$?
-tail -n 1 "$work/log" | sed "s/^/$name: /"
 grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE)' "$work/log" | tail -n 1 | sed "s/^/$name: /"
 grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' "$work/log" | sed "s/^/$name: /"
 ls "$work" | grep -E '^(crash|leak|timeout|oom|slow-unit)-' | sed "s|^|$name: found $work/|"
