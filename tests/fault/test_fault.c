@@ -316,7 +316,10 @@ static int capture_check(enum cap_op op, const char *dir, int rc, const char *la
             fail("%s: a failed patrol_init left files in its directory", label);
         return 0;
     }
-    snprintf(db, sizeof db, "%s/patrol.db", dir);
+    if (snprintf(db, sizeof db, "%s/patrol.db", dir) >= (int)sizeof db) {
+        fail("%s: store path too long", label);
+        return 0;
+    }
     if (!integrity_ok(db, err, sizeof err))
         fail("%s: PRAGMA integrity_check: %s", label, err);
     if (patrol_open(dir, &p, err, sizeof err) != PATROL_OK) {
