@@ -799,6 +799,7 @@ static int attempt(conn *c, const request *rq, answer *a, int *err)
     answer_reset(a, rq->max_answer);
     c->timed_out = c->not_sent = c->cut_now = 0;
     c->errbuf[0] = '\0';
+    px_mark(c->p, "request");
     if (left <= 0) {
         *err = px_fail(c->p, PATROL_ENET, _("gave up: the time limit of the sync is reached%s%s"),
                        c->why[0] ? "; last failure: " : "", c->why);

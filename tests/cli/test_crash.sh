@@ -1,34 +1,79 @@
 #!/bin/bash
-# test_crash.sh -- kill -9 at any moment: in a loop, start `patrol act
-# guidance` or `patrol evidence add` (5 MB) in the background, kill -9 it
-# after a random delay, then check that `patrol verify` accepts the store
-# and that every entry ever reported saved is still there with the same
-# hash (and every entry ever seen keeps its hash).
+# test_crash.sh -- kill -9 at any moment. Three loops, each starting one
+# patrol process and killing it after a random delay:
+#   act       `patrol act guidance`
+#   evidence  `patrol evidence add` of a 2 MB video
+#   sync      `patrol sync` to a real patrold (PATROLD in the environment),
+#             after one more entry (and, every fourth trial, a photo)
+# After each kill: `patrol verify` accepts the store; every entry ever
+# reported saved is there with the same hash (and every entry ever seen
+# keeps its hash); for sync, the terminal never counts as acknowledged
+# more than the server holds, and what the server holds is this journal.
+# After the sync loop one clean sync leaves everything on the server
+# exactly once.
 #
-# usage: test_crash.sh PATH/TO/patrol [ITERATIONS]
-#   environment: CRASH_ITERATIONS (default 200), CRASH_BUDGET_S (default 45):
-#   the loop stops early when the budget is spent, and says so.
+# Each kill is classified by what it interrupted, from the marks the
+# library writes with PATROL_TEST_MARKS (docs/store.md "Hooks for tests"):
+# "before" (no write begun), "inside" (a write transaction begun and not
+# committed, or an evidence copy in progress; for sync, a receipt being
+# stored), "waiting" (sync: a request out, no answer stored yet),
+# "after" (the last write committed, the process not finished) and
+# "finished" (exited before the kill). Half of the kill delays are drawn
+# over the whole run, half over the window where the calibration runs
+# wrote; the test requires a real share of kills inside a write.
+#
+# usage: test_crash.sh PATH/TO/patrol
+#   CRASH_SCALE (default 1): trials per loop are 60, 80 and 40 x SCALE
+#   (act, evidence, sync), within 10, 15 and 20 x SCALE seconds
+#   (CRASH_BUDGET_S: the same for every loop); a loop stops early when its
+#   time is spent and says so. CRASH_SEED: the random seed. PATROLD: the
+#   patrold binary (ctest sets it). The long run (cli_crash_long, label
+#   long, -DPATROL_LONG_TESTS=ON, not in the default run) is CRASH_SCALE=8
+#   with CRASH_BUDGET_S=300.
 . "$(dirname "$0")/lib.sh" "$@"
 
 T0=$(date +%s)
-ITER=${2:-${CRASH_ITERATIONS:-200}}
-BUDGET=${CRASH_BUDGET_S:-45}
+SCALE=${CRASH_SCALE:-1}
+ACT_N=$((60 * SCALE))
+EV_N=$((80 * SCALE))
+SYNC_N=$((40 * SCALE))
+# seconds per loop at most (a loaded machine does fewer trials, and says so)
+B_ACT=${CRASH_BUDGET_S:-$((10 * SCALE))}
+B_EV=${CRASH_BUDGET_S:-$((15 * SCALE))}
+B_SYNC=${CRASH_BUDGET_S:-$((20 * SCALE))}
+MIN_SHARE=15 # per cent of a loop's kills that must land inside a write
+MARKS=$WORK/marks
+# The system's Python when there is one: version-manager shims cost 100 ms
+# and more a start, and every trial starts it.
+if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=python3; fi
+# A kill delay is waited with bash's own `read -t` on a pipe that never
+# delivers (no sleep process to start: that took ms on a loaded machine).
+exec {NEVER}<> <(:)
+SEED=${CRASH_SEED:-$$}
+RANDOM=$SEED
+note "random seed $SEED (CRASH_SEED), trials: $ACT_N act, $EV_N evidence, $SYNC_N sync, within $B_ACT, $B_EV and $B_SYNC s"
 
-new_store crash || finish
-expect_ok "inspector add" inspector add --id ZF-001 --name 张建国 --cert-no 35010219001
-expect_ok "subject add" subject add --credit-code 91350100M000100Y43 --name 好味道餐饮店
-expect_ok "matter open" matter open --subject "$LAST" --inspector ZF-001 --domain urban_management \
-    --summary 占道经营
-M=$LAST
-expect_ok "consent --accept (methods need it)" consent --matter "$M" --accept
-# Three different 5 MB videos: the first import of each goes through the
+# setup_store NAME: a new store with a matter to record on ($M); the
+# loops start a new one every 100 trials (patrol verify checks every
+# signature of the journal after each kill: a journal growing without end
+# would make the later trials slower and slower).
+setup_store() {
+    new_store "$1" || finish
+    expect_ok "inspector add" inspector add --id ZF-001 --name 张建国 --cert-no 35010219001
+    expect_ok "subject add" subject add --credit-code 91350100M000100Y43 --name 好味道餐饮店
+    expect_ok "matter open" matter open --subject "$LAST" --inspector ZF-001 --domain urban_management \
+        --summary 占道经营
+    M=$LAST
+    expect_ok "consent --accept (methods need it)" consent --matter "$M" --accept
+    echo '{"seen": {}, "reported": {}}' >"$STATE"
+}
+STATE=$WORK/state.json
+# Three different 2 MB videos: the first import of each goes through the
 # rename into evidence/, later ones through "stored already".
 for k in 0 1 2; do
-    { printf '\000\000\000\030ftypmp42'; head -c 5000000 /dev/urandom; } >"$WORK/VID_$k.mp4"
+    { printf '\000\000\000\030ftypmp42'; head -c 2000000 /dev/urandom; } >"$WORK/VID_$k.mp4"
 done
 
-STATE=$WORK/state.json
-echo '{"seen": {}, "reported": {}}' >"$STATE"
 CHECKER=$WORK/check.py
 cat >"$CHECKER" <<'EOF'
 # check.py LOG STATE OUT OP I: update STATE with what LOG and OUT show,
@@ -92,134 +137,296 @@ for b in bad:
 sys.exit(1 if bad else 0)
 EOF
 
-# How long does each operation take here (build type, machine)? Kill within
-# that time (plus a quarter) so that kills land across the whole run: at
-# start-up, mid-write, just after the commit, and after the process ended.
-ms_of() { # run patrol ARGS, print the wall time in ms
-    local a b
-    a=$(date +%s%N)
-    "$PATROL" "$@" >/dev/null 2>&1 || fail "calibration run failed: patrol $*"
-    b=$(date +%s%N)
-    echo $(((b - a) / 1000000))
-}
-slowest() { local m=0 t; for t in "$@"; do [ "$t" -gt "$m" ] && m=$t; done; echo "$m"; }
-A1=$(ms_of act guidance --matter "$M" --content calibration --topic t)
-A2=$(ms_of act guidance --matter "$M" --content calibration --topic t)
-A3=$(ms_of act guidance --matter "$M" --content calibration --topic t)
-E1=$(ms_of evidence add --matter "$M" --kind video --caption calibration "$WORK/VID_0.mp4")
-E2=$(ms_of evidence add --matter "$M" --kind video --caption calibration "$WORK/VID_0.mp4")
-ACT_MS=$(slowest "$A1" "$A2" "$A3")
-EV_MS=$(slowest "$E1" "$E2")
-ACT_WIN=$((ACT_MS * 5 / 4 + 1))
-EV_WIN=$((EV_MS * 5 / 4 + 1))
-[ "$ACT_WIN" -gt 999 ] && ACT_WIN=999
-[ "$EV_WIN" -gt 999 ] && EV_WIN=999
+# ---- what a kill interrupted ---------------------------------------------------
 
-n_done=0 n_exited=0 n_after=0 n_mid=0 n_before=0 n_reported=0 n_killed_reported=0
-n_act=0 n_ev=0 stopped_early=0 n_mid_act=0 n_vfail=0
-SEED=${CRASH_SEED:-$$}
-RANDOM=$SEED
-note "an act takes ~$ACT_MS ms, an evidence add of 5 MB ~$EV_MS ms here: kill delays 0-$ACT_WIN ms and 0-$EV_WIN ms, random seed $SEED (CRASH_SEED)"
-for i in $(seq 1 "$ITER"); do
-    if [ $(($(date +%s) - T0)) -ge "$BUDGET" ]; then
-        stopped_early=1
-        break
+# classify OP: from the marks of the killed process, into $KIND.
+classify() {
+    local last
+    last=$(tail -n 1 "$MARKS" 2>/dev/null | cut -d' ' -f1)
+    case $1:$last in
+    *:) KIND=before ;;
+    sync:request) KIND=waiting ;;
+    *:begin | *:commit | *:import | *:stored) KIND=inside ;;
+    *:committed | *:rolledback) KIND=after ;;
+    *) KIND="unknown($last)" ;;
+    esac
+}
+
+# calibrate OP CMD...: run CMD three times with marks (no kill); sets
+# END_MS (the slowest run), W0 and W1 (ms after the start: the earliest
+# first write mark and the latest last mark of a write). Every run must
+# succeed: a failure is counted here, not lost in a subshell.
+calibrate() {
+    local op=$1 k a b end first last
+    shift
+    END_MS=0 W0=999999 W1=0 WLEN=0
+    for k in 1 2 3; do
+        [ -n "${CAL_PRE:-}" ] && $CAL_PRE "cal$k"
+        : >"$MARKS"
+        a=$(date +%s%N)
+        if ! PATROL_TEST_MARKS=$MARKS "$@" >/dev/null 2>"$WORK/cal.err"; then
+            fail "calibration run of $op failed: $*"
+            show "$WORK/cal.err"
+        fi
+        b=$(date +%s%N)
+        end=$(((b - a) / 1000000))
+        [ "$end" -gt "$END_MS" ] && END_MS=$end
+        first=$(awk '$1 == "begin" || $1 == "import" { print $2; exit }' "$MARKS")
+        if [ "$op" = sync ]; then # one receipt's transaction
+            last=$(awk '$1 == "committed" { print $2; exit }' "$MARKS")
+        else
+            last=$(awk '$1 == "committed" || $1 == "commit" { t = $2 } END { print t }' "$MARKS")
+        fi
+        if [ -z "$first" ] || [ -z "$last" ]; then
+            fail "calibration run of $op wrote no marks (PATROL_TEST_MARKS): $(head -c 200 "$MARKS")"
+            continue
+        fi
+        [ $(((last - first) / 1000000 + 1)) -gt "$WLEN" ] && WLEN=$(((last - first) / 1000000 + 1))
+        first=$(((first - a) / 1000000))
+        last=$(((last - a) / 1000000 + 1))
+        [ "$first" -lt "$W0" ] && W0=$first
+        [ "$last" -gt "$W1" ] && W1=$last
+    done
+    [ "$W0" -gt "$W1" ] && W0=0 W1=$END_MS
+    note "$op: a run takes ~$END_MS ms, writes between $W0 and $W1 ms after the start, for $WLEN ms at most"
+}
+
+# delay_ms: how the next kill is timed: half of them DELAY ms after the
+# start, over the whole run (TRIGGER empty); half DELAY ms after the
+# process wrote its first mark of a write (TRIGGER: begin or import), over
+# the calibrated length of its writes (for sync: of one receipt's). Timing from the mark itself keeps
+# those kills on the write however long the start-up took this time.
+delay_ms() {
+    if [ $((RANDOM % 2)) -eq 0 ]; then
+        TRIGGER=
+        DELAY=$((RANDOM * (END_MS * 5 / 4 + 1) / 32768))
+    else
+        TRIGGER=$1
+        DELAY=$((RANDOM * (WLEN + 1) / 32768))
     fi
-    tmp_before=$(find "$STORE/evidence/tmp" -type f | wc -l)
+}
+
+sleep_ms() { read -r -t "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))" -u "$NEVER"; }
+
+# seen_mark WORD: the marks file has a line starting with WORD (bash only:
+# no process is started while polling).
+seen_mark() {
+    local l
+    while read -r l; do
+        [ "${l%% *}" = "$1" ] && return 0
+    done <"$MARKS"
+    return 1
+}
+
+# run_killed CMD...: start CMD with marks, kill -9 it as delay_ms said; its
+# exit status in ST, stdout in $WORK/out.
+run_killed() {
+    : >"$MARKS"
     # Empty before the start: a process killed before its redirection is
     # set up must not leave the previous iteration's output to be read.
     : >"$WORK/out"
-    if [ $((i % 2)) -eq 1 ]; then
-        op=act
-        n_act=$((n_act + 1))
-        delay=$((RANDOM % (ACT_WIN + 1)))
-        "$PATROL" act guidance --matter "$M" --content "crash $i" --topic 门前三包 \
-            >"$WORK/out" 2>"$WORK/err" &
-    else
-        op=evidence
-        n_ev=$((n_ev + 1))
-        delay=$((RANDOM % (EV_WIN + 1)))
-        "$PATROL" evidence add --matter "$M" --kind video --caption "crash $i" --json \
-            "$WORK/VID_$(((i / 2) % 3)).mp4" >"$WORK/out" 2>"$WORK/err" &
+    PATROL_TEST_MARKS=$MARKS "$@" >"$WORK/out" 2>"$WORK/err" &
+    local pid=$! n=0
+    if [ -n "$TRIGGER" ]; then
+        # at most 3 runs' time waiting for the mark (it may never come)
+        while ! seen_mark "$TRIGGER" && kill -0 "$pid" 2>/dev/null && [ "$n" -lt $((3 * END_MS)) ]; do
+            sleep_ms 1
+            n=$((n + 1))
+        done
     fi
-    pid=$!
-    sleep "$(printf '0.%03d' "$delay")"
+    sleep_ms "$DELAY"
     kill -9 "$pid" 2>/dev/null
     { wait "$pid"; } 2>/dev/null
-    st=$?
-    n_done=$((n_done + 1))
-    if [ "$st" -ne 0 ] && [ "$st" -ne 137 ]; then
-        fail "iteration $i ($op): patrol failed on its own ($(describe_rc "$st"))"
-        show "$WORK/err"
-    fi
-    wal=-1
-    [ -e "$STORE/patrol.db-wal" ] && wal=$(stat -c %s "$STORE/patrol.db-wal")
-    tmp_after=$(find "$STORE/evidence/tmp" -type f | wc -l)
+    ST=$?
+}
 
-    "$PATROL" verify >"$WORK/vout" 2>"$WORK/verr"
-    vst=$?
-    if [ "$vst" -ne 0 ]; then
-        fail "iteration $i ($op, killed after ${delay} ms): verify $(describe_rc "$vst")"
-        n_vfail=$((n_vfail + 1))
-        if [ "$n_vfail" -le 3 ]; then
+# summary LOOP: counts of the loop's kills by kind, and the share check.
+# For sync the write is the batch in flight and its receipt being stored:
+# "waiting" counts with "inside" (a receipt's own transaction is a
+# millisecond of a run that waits on the network).
+declare -A COUNT
+summary() {
+    local loop=$1 n=$2 inside=${COUNT[$1:inside]:-0} k line=""
+    [ "$loop" = sync ] && inside=$((inside + ${COUNT[$1:waiting]:-0}))
+    for k in before waiting inside after finished; do
+        [ -n "${COUNT[$loop:$k]:-}" ] && line="$line ${COUNT[$loop:$k]} $k,"
+    done
+    echo "summary $loop: $n kills:${line%,}"
+    check "$loop: at least $((n * MIN_SHARE / 100 + 1)) of $n kills landed inside a write ($inside)" \
+        test "$inside" -gt $((n * MIN_SHARE / 100))
+    check "$loop: some kills landed after the write or the end ($((${COUNT[$loop:after]:-0} + ${COUNT[$loop:finished]:-0})))" \
+        test $((${COUNT[$loop:after]:-0} + ${COUNT[$loop:finished]:-0})) -gt 0
+    check "$loop: every kill was classified" test -z "${COUNT[$loop:unknown]:-}"
+}
+
+# ---- act and evidence ----------------------------------------------------------
+
+# kill_loop OP N BUDGET: N trials of OP (act or evidence), BUDGET s at most.
+kill_loop() {
+    local op=$1 n=$2 budget=$3 i t0 done=0 res cst vst
+    t0=$(date +%s)
+    section "kill -9 during $op ($n trials, ${budget} s at most)"
+    setup_store "$op"
+    if [ "$op" = act ]; then
+        calibrate act "$PATROL" act guidance --matter "$M" --content calibration --topic t
+    else
+        calibrate evidence "$PATROL" evidence add --matter "$M" --kind video --caption calibration "$WORK/VID_0.mp4"
+    fi
+    for i in $(seq 1 "$n"); do
+        if [ $(($(date +%s) - t0)) -ge "$budget" ]; then
+            note "$op: the ${budget} s budget was spent: stopped after $done of $n trials"
+            break
+        fi
+        [ $((i % 100)) -eq 0 ] && setup_store "$op$i"
+        if [ "$op" = act ]; then delay_ms begin; else delay_ms import; fi
+        if [ "$op" = act ]; then
+            run_killed "$PATROL" act guidance --matter "$M" --content "crash $op$i" --topic 门前三包
+        else
+            run_killed "$PATROL" evidence add --matter "$M" --kind video --caption "crash $op$i" --json \
+                "$WORK/VID_$((i % 3)).mp4"
+        fi
+        done=$((done + 1))
+        if [ "$ST" -ne 0 ] && [ "$ST" -ne 137 ]; then
+            fail "$op $i: patrol failed on its own ($(describe_rc "$ST"))"
+            show "$WORK/err"
+        fi
+        classify "$op"
+        [ "$ST" -eq 0 ] && KIND=finished
+        COUNT[$op:$KIND]=$((${COUNT[$op:$KIND]:-0} + 1))
+        "$PATROL" verify >"$WORK/vout" 2>"$WORK/verr"
+        vst=$?
+        if [ "$vst" -ne 0 ]; then
+            fail "$op $i (killed after ${DELAY} ms, $KIND): verify $(describe_rc "$vst")"
             show "$WORK/vout"
             show "$WORK/verr"
         fi
+        if ! "$PATROL" log --json >"$WORK/log.json" 2>"$WORK/lerr"; then
+            fail "$op $i: log --json failed"
+            show "$WORK/lerr"
+            continue
+        fi
+        # (the checker's output is read from a file: a failure is counted
+        # here, not in a subshell)
+        "$PY" "$CHECKER" "$WORK/log.json" "$STATE" "$WORK/out" "$op" "$op$i" >"$WORK/cres" 2>"$WORK/cerr"
+        cst=$?
+        res=$(cat "$WORK/cres")
+        if [ "$cst" -ne 0 ]; then
+            fail "$op $i (killed after ${DELAY} ms, $KIND): an entry reported saved is lost or changed"
+            sed 's/^/      | /' "$WORK/cerr" | head -n 10
+        fi
+        if [ "$ST" -eq 0 ] && [ "$res" != "committed reported" ]; then
+            fail "$op $i: patrol exited 0 but its entry is not reported and saved ($res)"
+        fi
+        if [ "$KIND" = before ] && [ "${res%% *}" = committed ]; then
+            fail "$op $i: killed before any write, yet its entry is there"
+        fi
+    done
+    check "$op: at least $((12 * SCALE)) trials were done ($done)" test "$done" -ge $((12 * SCALE))
+    summary "$op" "$done"
+}
+
+kill_loop act "$ACT_N" "$B_ACT"
+kill_loop evidence "$EV_N" "$B_EV"
+LEFT=$(find "$STORE/evidence/tmp" -type f | wc -l)
+note "left by the kills in the last evidence store: $LEFT partial imports in evidence/tmp (cleared at the next open with no other handle)"
+
+# ---- sync ------------------------------------------------------------------------
+section "kill -9 during sync ($SYNC_N trials, ${B_SYNC} s at most)"
+if [ -z "${PATROLD:-}" ] || [ ! -x "${PATROLD:-}" ]; then
+    fail "PATROLD (the patrold binary) is not set: the sync loop cannot run"
+    finish
+fi
+DATA=$WORK/server
+REF=$(cd "$(dirname "$0")/../data" && pwd)/reference-sample.json
+if ! "$PATROLD" --data "$DATA" init --name crash >"$WORK/srv.init" 2>&1 ||
+    ! "$PATROLD" --data "$DATA" lists import "$REF" >>"$WORK/srv.init" 2>&1; then
+    fail "patrold init"
+    show "$WORK/srv.init"
+    finish
+fi
+"$PATROLD" --data "$DATA" serve --listen 127.0.0.1:0 2>"$WORK/srv.log" &
+SRV=$!
+at_exit "kill $SRV 2>/dev/null"
+PORT=
+for _ in $(seq 1 100); do
+    PORT=$(sed -n 's/.*event=listening addr=127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$WORK/srv.log" | head -n 1)
+    [ -n "$PORT" ] && break
+    sleep 0.1
+done
+check "patrold serves on 127.0.0.1:${PORT:-?}" test -n "$PORT"
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+export NO_PROXY='*' PATROL_SYNC_ATTEMPTS=2 PATROL_SYNC_BACKOFF_MS=20 PATROL_SYNC_TIMEOUT_S=20
+setup_store sync
+TOKEN=$("$PATROLD" --data "$DATA" device add --name sync --department SY-CGJ 2>/dev/null)
+expect_ok "enrol the store with patrold" enroll --server "https://127.0.0.1:$PORT" --token "$TOKEN"
+DEV=$(sqlite3 "$DATA/patrold.db" "SELECT id FROM devices WHERE name = 'sync'")
+expect_ok "a first clean sync" sync
+sq_srv() { sqlite3 -batch "$DATA/patrold.db" "$@"; }
+
+rows_term() { sqlite3 -batch "$STORE/patrol.db" "SELECT seq, lower(hex(hash)) FROM journal ORDER BY seq"; }
+rows_srv() { sq_srv "SELECT seq, lower(hex(hash)) FROM entries WHERE device = $DEV ORDER BY seq"; }
+# one trial's new work: an entry, and every fourth trial a 200 KB photo
+sync_work() {
+    "$PATROL" act guidance --matter "$M" --content "sync $1" --topic t >/dev/null 2>"$WORK/err" ||
+        { fail "sync $1: act failed"; show "$WORK/err"; }
+    if [ $((${1#cal} % 4)) -eq 0 ]; then
+        { printf '\211PNG\r\n\032\n'; head -c 200000 /dev/urandom; } >"$WORK/p.png"
+        "$PATROL" evidence add --matter "$M" --kind photo "$WORK/p.png" >/dev/null 2>"$WORK/err" ||
+            { fail "sync $1: evidence add failed"; show "$WORK/err"; }
     fi
-    if ! "$PATROL" log --json >"$WORK/log.json" 2>"$WORK/lerr"; then
-        fail "iteration $i ($op): log --json failed"
-        show "$WORK/lerr"
-        continue
+}
+CAL_PRE=sync_work calibrate sync "$PATROL" sync
+t0=$(date +%s)
+done=0
+for i in $(seq 1 "$SYNC_N"); do
+    if [ $(($(date +%s) - t0)) -ge "$B_SYNC" ]; then
+        note "sync: the ${B_SYNC} s budget was spent: stopped after $done of $SYNC_N trials"
+        break
     fi
-    res=$(python3 "$CHECKER" "$WORK/log.json" "$STATE" "$WORK/out" "$op" "$i" 2>"$WORK/cerr")
-    cst=$?
-    if [ "$cst" -ne 0 ]; then
-        fail "iteration $i ($op, killed after ${delay} ms): an entry reported saved is lost or changed"
-        sed 's/^/      | /' "$WORK/cerr" | head -n 10
+    sync_work "$i"
+    delay_ms begin
+    run_killed "$PATROL" sync
+    done=$((done + 1))
+    if [ "$ST" -ne 0 ] && [ "$ST" -ne 137 ]; then
+        fail "sync $i: patrol sync failed on its own ($(describe_rc "$ST"))"
+        show "$WORK/err"
     fi
-    case $res in *reported*) n_reported=$((n_reported + 1)) ;; esac
-    if [ "$st" -eq 0 ]; then
-        n_exited=$((n_exited + 1))
-        case $res in
-        "committed reported") ;;
-        *) fail "iteration $i ($op): patrol exited 0 but its entry is not reported and saved ($res)" ;;
-        esac
-    elif [ "${res%% *}" = committed ]; then
-        n_after=$((n_after + 1))
-        case $res in *reported*) n_killed_reported=$((n_killed_reported + 1)) ;; esac
-    elif [ "$wal" -gt 0 ] || [ "$tmp_after" -gt "$tmp_before" ]; then
-        n_mid=$((n_mid + 1))
-        [ "$op" = act ] && n_mid_act=$((n_mid_act + 1))
-    else
-        n_before=$((n_before + 1))
+    classify sync
+    [ "$ST" -eq 0 ] && KIND=finished
+    COUNT[sync:$KIND]=$((${COUNT[sync:$KIND]:-0} + 1))
+    "$PATROL" verify >"$WORK/vout" 2>"$WORK/verr" ||
+        { fail "sync $i (killed after ${DELAY} ms, $KIND): verify failed"; show "$WORK/verr"; }
+    "$PATROL" status --json >"$WORK/st.json" 2>"$WORK/err" ||
+        { fail "sync $i: status failed"; show "$WORK/err"; }
+    ACKED=$(sed -n 's/.*"acked_seq":\([0-9]*\).*/\1/p' "$WORK/st.json")
+    rows_term >"$WORK/rt"
+    rows_srv >"$WORK/rs"
+    SRV_HEAD=$(wc -l <"$WORK/rs")
+    if [ -z "$ACKED" ] || [ "$ACKED" -gt "$SRV_HEAD" ]; then
+        fail "sync $i (killed after ${DELAY} ms, $KIND): the terminal counts ${ACKED:-?} acknowledged, the server holds $SRV_HEAD"
+    fi
+    if ! head -n "$SRV_HEAD" "$WORK/rt" | cmp -s - "$WORK/rs"; then
+        fail "sync $i (killed after ${DELAY} ms, $KIND): the server's entries are not this journal's first $SRV_HEAD"
     fi
 done
+check "sync: at least $((12 * SCALE)) trials were done ($done)" test "$done" -ge $((12 * SCALE))
+summary sync "$done"
+expect_ok "a clean sync after the kills" sync
+HEAD=$(rows_term | wc -l)
+check "the server holds all $HEAD entries exactly once, the journal's" \
+    test "$(sq_srv "SELECT count(*) || '/' || count(DISTINCT seq) FROM entries WHERE device = $DEV")" = "$HEAD/$HEAD"
+rows_term >"$WORK/rt"
+rows_srv >"$WORK/rs"
+check "the server's entries are the journal's, hash for hash" cmp -s "$WORK/rt" "$WORK/rs"
+expect_ok "status" status --json
+check "status: all acknowledged, no evidence pending" "$PY" -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+sys.exit(not (j["pending_entries"] == 0 and j["pending_evidence_files"] == 0))' "$OUT"
+check "no evidence the server expects is incomplete" \
+    test "$(sq_srv "SELECT count(*) FROM evidence WHERE complete_ms IS NULL OR complete_ms = 0")" = 0
+kill "$SRV" 2>/dev/null
+wait "$SRV" 2>/dev/null
 
-[ "$stopped_early" -eq 1 ] && note "the ${BUDGET} s budget was spent: stopped after $n_done of $ITER iterations"
-MIN=50
-[ "$ITER" -lt "$MIN" ] && MIN=$ITER
-check "at least $MIN kills were done ($n_done)" test "$n_done" -ge "$MIN"
-check "some kills landed mid-write ($n_mid)" test "$n_mid" -gt 0
-check "some kills landed after the commit or the process had finished ($((n_after + n_exited)))" \
-    test $((n_after + n_exited)) -gt 0
-
-# Leftovers a crash can leave: partial imports in evidence/tmp and stored
-# files no entry refers to. Not part of the promise (verify must accept the
-# store, nothing reported saved is lost), so only counted here.
-LEFT=$(find "$STORE/evidence/tmp" -type f | wc -l)
-LEFT_KB=$(du -sk "$STORE/evidence/tmp" | cut -f1)
-python3 -c '
-import json, os, sys
-log = json.load(open(sys.argv[1]))
-refd = {e["fields"].get("sha256") for e in log if e["kind"] == "evidence.add"}
-blobs = [f for d in os.listdir(sys.argv[2]) if d != "tmp" for f in os.listdir(os.path.join(sys.argv[2], d))]
-print(len([b for b in blobs if b not in refd]))' "$WORK/log.json" "$STORE/evidence" >"$WORK/orphans"
-N_ENTRIES=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$WORK/log.json")
-echo "summary: $n_done kills ($n_act act guidance, $n_ev evidence add of 5 MB):" \
-    "$n_before before any write, $n_mid mid-write ($n_mid_act act with uncommitted WAL frames, $((n_mid - n_mid_act)) evidence with a partial import or WAL frames)," \
-    "$n_after after the commit ($n_killed_reported of them had already printed 'saved')," \
-    "$n_exited finished before the kill; $n_reported saves reported, all present;" \
-    "journal $N_ENTRIES entries; verify ran $n_done times"
-note "left by the kills: $LEFT partial imports in evidence/tmp (${LEFT_KB} KB), $(cat "$WORK/orphans") stored evidence files no entry refers to"
 echo "runtime: $(($(date +%s) - T0)) s"
 finish
