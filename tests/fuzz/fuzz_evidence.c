@@ -21,10 +21,11 @@
  * The server is put back to its template before each input.
  *
  * Checks beyond sanitizers: every answer carrying Upload-Offset has it
- * within 0..Upload-Length; after any answer the partial file never holds
- * more than the expected size nor bytes other than the expected content's
- * prefix (whatever the request said), and a completed file is the
- * expected content exactly.
+ * within 0..Upload-Length and equal to the partial file's size (what the
+ * server says it holds is what it holds); the partial file never holds
+ * more than the expected size, whatever the request said; a completed
+ * file is the expected content exactly (wrong bytes are caught only at
+ * completion: a partial file may hold them until then).
  */
 #include <fcntl.h>
 #include <stddef.h>
@@ -57,23 +58,27 @@ static void write_prefix(const char *path, size_t n)
     close(fd);
 }
 
-/* The file at path, if any, must be the first bytes of the expected
- * content (all of it when whole is set). */
-static void check_file(const char *path, int whole)
+/* The file at path, if any: never more than the expected size; when
+ * whole (a completed file), exactly the expected content. A partial file
+ * may hold wrong bytes: the server can tell only once it is complete (tus
+ * chunks carry no checksum here), and then discards it. Returns its size,
+ * or -1 when there is no file. */
+static long check_file(const char *path, int whole)
 {
     uint8_t buf[FX_EVIDENCE_LEN + 1];
     int fd = open(path, O_RDONLY);
     ssize_t n;
 
     if (fd < 0)
-        return;
+        return -1;
     n = read(fd, buf, sizeof buf);
     close(fd);
     if (n < 0 || (size_t)n > FX_EVIDENCE_LEN || (whole && (size_t)n != FX_EVIDENCE_LEN))
         abort();
-    for (ssize_t i = 0; i < n; i++)
+    for (ssize_t i = 0; whole && i < n; i++)
         if (buf[i] != fx_evidence_byte((size_t)i))
             abort();
+    return (long)n;
 }
 
 /* A number after "name: " in the extra headers, or -1. */
@@ -109,6 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *why;
     unsigned mode;
     long long off, len;
+    long psize;
     int status;
 
     if (size < 1)
@@ -198,8 +204,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (status == 204 && off < 0)
         abort(); /* a PATCH that went through says where the upload stands */
-    check_file(partial, 0);
+    psize = check_file(partial, 0);
     check_file(final, 1);
+    /* What the server says it holds is what it holds. */
+    if (off >= 0 && !strstr(extra, "Upload-Complete: 1") && psize != off && !(psize < 0 && off == 0))
+        abort();
     free(framed);
     return 0;
 }
