@@ -248,6 +248,14 @@ def cmd_bodies(port, cert, key, n, size, pid, hold):
                     s.sendall(chunk[:k])
                     left -= k
                 kind = "held"
+                # A loaded server may have answered 503 after the wait
+                # above: the body then went to its lingering close.
+                s.settimeout(0.3)
+                try:
+                    if s.recv(4096).startswith(b"HTTP/1.1 503"):
+                        kind = "busy"
+                except (socket.timeout, ssl.SSLWantReadError):
+                    pass
         except OSError:
             pass
         with lock:
