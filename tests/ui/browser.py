@@ -1,0 +1,341 @@
+#!/usr/bin/python3
+"""Browser test of patrol ui (issue 9): a whole matter recorded by tapping
+through the pages in headless Chromium at 360x640 -- shift, subject, matter,
+consent, a refused and then a saved 告诫, a leaflet, a photo and an audio
+clip through the file inputs, an 意见书 issued (print preview) and delivered,
+a revisit -- then `patrol verify` passes and `patrol log --json` holds
+exactly those entries. A request without the launch secret is refused.
+Screenshots of each screen go to OUT/; page weight and first paint with a
+4x CPU slowdown to OUT/perf.json.
+
+usage: browser.py PATROL PATROL_UI OUT [LOCALEDIR]   (exit 77: no chromium/chromedriver/selenium)
+"""
+import datetime
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import wave
+
+SKIP = 77
+patrol, patrol_ui, out = sys.argv[1], sys.argv[2], sys.argv[3]
+try:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+except ImportError:
+    print("SKIP: python3-selenium is not installed")
+    sys.exit(SKIP)
+chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+driver_bin = shutil.which("chromedriver")
+if not chromium or not driver_bin:
+    print("SKIP: chromium or chromedriver is not installed")
+    sys.exit(SKIP)
+
+os.makedirs(out, exist_ok=True)
+tmp = tempfile.mkdtemp(prefix="patrol-ui-browser-")
+store = os.path.join(tmp, "store")
+env = dict(os.environ, LANG="zh_CN.UTF-8", LC_ALL="zh_CN.UTF-8", TZ="UTC")
+if len(sys.argv) > 4:
+    env["PATROL_LOCALEDIR"] = sys.argv[4]
+
+
+def run(*args, check=True):
+    r = subprocess.run([patrol, "--store", store, *args], env=env, capture_output=True, text=True)
+    if check and r.returncode != 0:
+        sys.exit(f"FAIL: patrol {' '.join(args)}: {r.returncode} {r.stderr}")
+    return r
+
+
+run("init", "--department", "SY-SCJGJ", "--device-name", "handheld-1")
+run("inspector", "add", "--id", "I1", "--name", "张三", "--cert-no", "32130001")
+run("inspector", "add", "--id", "I2", "--name", "李四", "--cert-no", "32130002")
+
+ui = subprocess.Popen([patrol_ui, "--store", store, "--listen", "127.0.0.1:0"], env=env,
+                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+url = ui.stdout.readline().strip()
+if not url.startswith("http://127.0.0.1:"):
+    ui.kill()
+    sys.exit(f"FAIL: patrol ui printed {url!r}: {ui.stderr.read()}")
+base = url.split("/?k=")[0]
+
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what)
+
+
+# A request without the secret is refused, and says so in Chinese.
+try:
+    urllib.request.urlopen(base + "/")
+    check(False, "a request without the secret was answered")
+except urllib.error.HTTPError as e:
+    check(e.code == 403, f"no secret: status {e.code}")
+    check("只有" in e.read().decode(), "no secret: the refusal is not in Chinese")
+
+opts = webdriver.ChromeOptions()
+opts.binary_location = chromium
+for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+          "--window-size=360,640", "--lang=zh-CN", "--no-first-run",
+          "--use-fake-ui-for-media-stream"):
+    opts.add_argument(a)
+opts.add_experimental_option("mobileEmulation", {
+    "deviceMetrics": {"width": 360, "height": 640, "pixelRatio": 2.0, "touch": True}})
+drv = webdriver.Chrome(service=Service(driver_bin), options=opts)
+drv.set_page_load_timeout(20)
+shots = []
+
+
+def shot(name):
+    p = os.path.join(out, name + ".png")
+    # The whole page, as tall as it is, 360 CSS pixels wide.
+    h = drv.execute_script("return document.documentElement.scrollHeight")
+    drv.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": 360, "height": max(640, min(int(h), 4000)), "deviceScaleFactor": 2,
+        "mobile": True})
+    drv.save_screenshot(p)
+    drv.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": 360, "height": 640, "deviceScaleFactor": 2, "mobile": True})
+    shots.append(p)
+
+
+def tap(css):
+    """Tap an element; if it is a link or a submit button, wait for the next page."""
+    el = drv.find_element(By.CSS_SELECTOR, css)
+    drv.execute_script("arguments[0].scrollIntoView({block:'center'})", el)
+    navigates = el.tag_name == "a" or el.get_attribute("type") == "submit"
+    if navigates:
+        drv.execute_script("window.__patrolOldPage = 1")
+    el.click()
+    if navigates:
+        WebDriverWait(drv, 15).until(lambda d: d.execute_script(
+            "return window.__patrolOldPage === undefined && document.readyState === 'complete'"))
+
+
+def typ(name, text):
+    el = drv.find_element(By.NAME, name)
+    el.clear()
+    el.send_keys(text)
+
+
+def set_value(name, value):
+    # Date pickers are native widgets: the value is set as the picker would.
+    el = drv.find_element(By.NAME, name)
+    drv.execute_script("arguments[0].value = arguments[1]", el, value)
+
+
+def save():
+    tap("form.rec button[type=submit]")
+
+
+def ok_banner():
+    return drv.find_elements(By.CSS_SELECTOR, "p.ok")
+
+
+def credit_code(body17):
+    cs = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    w = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
+    c = 31 - sum(cs.index(ch) * wi for ch, wi in zip(body17, w)) % 31
+    return body17 + cs[0 if c == 31 else c]
+
+
+today = datetime.datetime.utcnow() + datetime.timedelta(hours=8)
+try:
+    drv.get(url)
+    check(drv.current_url == base + "/", f"the secret stays in the address: {drv.current_url}")
+    shot("01-home")
+
+    # Shift: both inspectors on duty.
+    tap("a[href='/shift']")
+    for box in drv.find_elements(By.CSS_SELECTOR, "input[name=insp]"):
+        if not box.is_selected():
+            box.click()
+    typ("f.note", "宿城区幸福路片区")
+    shot("02-shift")
+    save()
+    check("张三" in drv.find_element(By.CSS_SELECTOR, "section.duty").text, "shift: not on duty")
+
+    # Subject: a business with a credit code whose check character is validated as typed.
+    tap("a[href='/subjects']")
+    shot("03-subjects")
+    tap("a[href='/form?kind=subject.add']")
+    tap("input[name='f.type'][value=business]")
+    typ("f.name", "宿迁市幸福便利店")
+    good = credit_code("91321302MA1XYW12A")
+    typ("f.credit_code", good[:-1] + ("0" if good[-1] != "0" else "1"))
+    live = drv.find_element(By.CSS_SELECTOR, "small.live").text
+    check("校验" in live, f"credit code: the wrong check character is not shown as typed: {live!r}")
+    typ("f.credit_code", good)
+    typ("f.address", "宿城区幸福路18号")
+    shot("04-subject")
+    save()
+
+    # Matter: opened on the subject, in one of the department's domains.
+    check("kind=matter.open" in drv.current_url, f"after subject: {drv.current_url}")
+    sel = Select(drv.find_element(By.NAME, "f.domain"))
+    sel.select_by_value("market_regulation")
+    typ("f.summary", "店外占道经营，堆放货物约3平方米")
+    shot("05-matter-open")
+    save()
+    check("/matter?id=" in drv.current_url, f"after matter.open: {drv.current_url}")
+    matter = drv.current_url.split("id=")[1].split("&")[0]
+    shot("06-matter")
+
+    # Consent, with the notice read to the subject.
+    tap("a[href*='kind=consent']")
+    check(drv.find_elements(By.CSS_SELECTOR, ".notice"), "consent: no notice to read")
+    tap("input[name='f.answer'][value=accept]")
+    tap("input[name='f.form'][value=oral]")
+    tap("input[name='f.told']")
+    shot("07-consent")
+    save()
+
+    # A 告诫 refused by the rules (deadline already past), shown beside the field; then saved.
+    tap("a[href*='kind=action.warning']")
+    typ("f.content", "当场告诫：不得占道经营")
+    typ("f.correction", "清理门前堆放的货物")
+    set_value("f.deadline", (today - datetime.timedelta(days=3)).strftime("%Y-%m-%d"))
+    for n in ("f.minor", "f.no_harm", "f.no_intent", "f.correctable"):
+        tap(f"input[name='{n}']")
+    save()
+    errs = drv.find_elements(By.CSS_SELECTOR, "[data-field=deadline] p.err")
+    check(errs and errs[0].text, "warning: the refusal is not shown beside the deadline")
+    check(drv.find_element(By.NAME, "f.content").get_attribute("value") == "当场告诫：不得占道经营",
+          "warning: the values given were lost on refusal")
+    shot("08-warning-refused")
+    set_value("f.deadline", (today + datetime.timedelta(days=3)).strftime("%Y-%m-%d"))
+    save()
+    check(ok_banner(), "warning: not saved")
+
+    # A leaflet from the catalogue (the title comes from it).
+    tap("a[href*='kind=leaflet']")
+    Select(drv.find_element(By.NAME, "f.code")).select_by_value("LF-004")
+    typ("f.copies", "2")
+    shot("09-leaflet")
+    save()
+    check(ok_banner(), "leaflet: not saved")
+
+    # A photo and an audio clip through the file inputs.
+    photo = os.path.join(tmp, "photo.png")
+    drv.save_screenshot(photo)
+    audio = os.path.join(tmp, "clip.wav")
+    with wave.open(audio, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(bytes(16000))
+    tap("a[href^='/evidence?matter=']")
+    shot("10-evidence")
+    drv.find_element(By.CSS_SELECTOR, "form.ev-photo input[type=file]").send_keys(photo)
+    drv.find_element(By.CSS_SELECTOR, "form.ev-photo input[name=caption]").send_keys("店外堆放货物")
+    tap("form.ev-photo button[type=submit]")
+    check(ok_banner(), "photo: not saved")
+    tap("a[href^='/evidence?matter=']")
+    drv.find_element(By.CSS_SELECTOR, "form.ev-audio input[type=file]").send_keys(audio)
+    drv.find_element(By.CSS_SELECTOR, "form.ev-audio input[name=caption]").send_keys("告诫录音")
+    tap("form.ev-audio button[type=submit]")
+    check(ok_banner(), "audio: not saved")
+
+    # The 意见书: issued, print preview, delivered.
+    tap("a[href*='kind=document.issue']")
+    typ("f.doc_no", "宿城市监柔〔2026〕1号")
+    typ("f.purpose", "督促当事人规范经营")
+    typ("f.content", "请于三日内清理店外堆放货物，今后不得占道经营。")
+    typ("f.time", today.strftime("%Y-%m-%d") + " 至 " +
+        (today + datetime.timedelta(days=3)).strftime("%Y-%m-%d"))
+    typ("f.personnel", "张三（32130001）、李四（32130002）")
+    shot("11-document")
+    save()
+    check("/document?id=" in drv.current_url, f"after document.issue: {drv.current_url}")
+    shot("12-print-preview")
+    tap("a[href^='/matter?id=']")
+    tap("a[href*='kind=document.deliver']")
+    tap("input[name='f.method'][value=in_person]")
+    typ("f.recipient", "王五（店主）")
+    shot("13-deliver")
+    save()
+    check(ok_banner(), "delivery: not saved")
+
+    # A revisit after the deadline.
+    tap("a[href*='kind=action.revisit']")
+    typ("f.content", "回访整改情况")
+    typ("f.decision", "行政告诫")
+    set_value("f.due", (today + datetime.timedelta(days=4)).strftime("%Y-%m-%d"))
+    tap("input[name='f.follows'][value=inspection]")
+    save()
+    check(ok_banner(), "revisit: not saved")
+    shot("14-timeline")
+
+    # Verify from the page.
+    drv.get(base + "/verify")
+    check(ok_banner(), "verify page: not intact")
+    shot("15-verify")
+
+    # Page weight and first paint with a 4x CPU slowdown, cache off.
+    drv.execute_cdp_cmd("Network.enable", {})
+    drv.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": True})
+    drv.execute_cdp_cmd("Emulation.setCPUThrottlingRate", {"rate": 4})
+    perf = {}
+    for name, path in (("home", "/"), ("matter", "/matter?id=" + matter),
+                       ("warning form", "/form?kind=action.warning&target=" + matter),
+                       ("evidence", "/evidence?matter=" + matter)):
+        drv.get(base + path)
+        time.sleep(0.3)
+        m = drv.execute_script("""
+            const nav = performance.getEntriesByType('navigation')[0];
+            const res = performance.getEntriesByType('resource');
+            const paint = {};
+            performance.getEntriesByType('paint').forEach(p => paint[p.name] = p.startTime);
+            let bytes = nav.transferSize, body = nav.decodedBodySize;
+            res.forEach(r => { bytes += r.transferSize; body += r.decodedBodySize; });
+            return {bytes: bytes, body: body, requests: 1 + res.length,
+                    fp: paint['first-paint'], fcp: paint['first-contentful-paint'],
+                    dcl: nav.domContentLoadedEventEnd};""")
+        perf[name] = m
+    drv.execute_cdp_cmd("Emulation.setCPUThrottlingRate", {"rate": 1})
+    with open(os.path.join(out, "perf.json"), "w") as f:
+        json.dump(perf, f, indent=1, ensure_ascii=False)
+    print("perf (4x CPU slowdown):", json.dumps(perf, ensure_ascii=False))
+except Exception:
+    print("FAIL at", drv.current_url)
+    drv.save_screenshot(os.path.join(out, "failed.png"))
+    print(drv.find_element(By.TAG_NAME, "body").text[:2000])
+    raise
+finally:
+    drv.quit()
+    ui.send_signal(signal.SIGTERM)
+    ui.wait(timeout=10)
+
+r = run("verify", check=False)
+check(r.returncode == 0, f"patrol verify: {r.returncode} {r.stdout} {r.stderr}")
+log = json.loads(run("log", "--json").stdout)
+kinds = [e["kind"] for e in log]
+want = ["device.init", "inspector.add", "inspector.add", "shift.start", "subject.add",
+        "matter.open", "consent", "action.warning", "leaflet", "evidence.add", "evidence.add",
+        "document.issue", "document.deliver", "action.revisit"]
+check(kinds == want, f"log kinds {kinds}")
+if kinds == want:
+    leaf = log[8]["fields"]
+    check(leaf.get("title") == "明码标价规范示范文本" and leaf.get("copies") == "2",
+          f"leaflet fields {leaf}")
+    ev = [e["fields"] for e in log if e["kind"] == "evidence.add"]
+    check(ev[0]["kind"] == "photo" and ev[0]["media_type"] == "image/png", f"photo {ev[0]}")
+    check(ev[1]["kind"] == "audio" and ev[1]["caption"] == "告诫录音", f"audio {ev[1]}")
+    check(log[3]["inspectors"] == ["I1", "I2"], f"shift inspectors {log[3]['inspectors']}")
+    check(all(e["matter"] == matter for e in log[5:]), "entries of another matter")
+shutil.rmtree(tmp, ignore_errors=True)
+print(f"{len(shots)} screenshots in {out}")
+if failures:
+    print(f"{len(failures)} failure(s)")
+    sys.exit(1)
+print("ok")

@@ -1,0 +1,236 @@
+#!/usr/bin/python3
+"""HTTP-level tests of patrol ui (issue 9), no browser needed.
+
+  ui_http.py refusals PATROL PATROL_UI [LOCALEDIR]
+      a listen address that is not loopback is refused; a request without
+      the launch secret, with a wrong one, with a foreign Host, a foreign
+      Origin or cross-site Sec-Fetch-Site, a bad or missing CSRF token, an
+      oversized form or upload: refused (403/413) in Chinese, the store
+      unchanged; the secret becomes a SameSite=Strict HttpOnly cookie; the
+      security headers are on every answer; <script>, quotes and ../ typed
+      into fields come back escaped on every page that shows them.
+  ui_http.py forms PATROL PATROL_UI [LOCALEDIR]
+      every kind of the rules table (as `patrol kinds` lists them) has a
+      form, and every field a person gives is on it.
+"""
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import urllib.parse
+
+mode, patrol, patrol_ui = sys.argv[1], sys.argv[2], sys.argv[3]
+env = dict(os.environ, LANG="zh_CN.UTF-8", LC_ALL="zh_CN.UTF-8")
+if len(sys.argv) > 4:
+    env["PATROL_LOCALEDIR"] = sys.argv[4]
+tmp = tempfile.mkdtemp(prefix="patrol-ui-http-")
+store = os.path.join(tmp, "store")
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what)
+
+
+def run(*args, check_rc=True):
+    r = subprocess.run([patrol, "--store", store, *args], env=env, capture_output=True, text=True)
+    if check_rc and r.returncode != 0:
+        sys.exit(f"FAIL: patrol {' '.join(args)}: {r.returncode} {r.stderr}")
+    return r
+
+
+def entries():
+    return len(json.loads(run("log", "--json").stdout))
+
+
+run("init", "--department", "SY-SCJGJ", "--device-name", "handheld-1")
+run("inspector", "add", "--id", "I1", "--name", "张三", "--cert-no", "32130001")
+
+if mode == "refusals":
+    for addr in ("0.0.0.0:0", "192.168.1.5:8080", "[::]:0", "example.com:80", "10.0.0.1"):
+        r = subprocess.run([patrol_ui, "--store", store, "--listen", addr], env=env,
+                           capture_output=True, text=True, timeout=10)
+        check(r.returncode == 2 and "127.0.0.1" in r.stderr,
+              f"--listen {addr}: exit {r.returncode} {r.stderr!r}")
+
+ui = subprocess.Popen([patrol_ui, "--store", store, "--listen", "127.0.0.1:0"], env=env,
+                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+url = ui.stdout.readline().strip()
+m = re.match(r"http://127\.0\.0\.1:(\d+)/\?k=([0-9a-f]{64})$", url)
+if not m:
+    ui.kill()
+    sys.exit(f"FAIL: printed {url!r}")
+port, secret = int(m.group(1)), m.group(2)
+host = f"127.0.0.1:{port}"
+
+
+def req(method, path, body=None, headers=None, cookie=True):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    h = {"Host": host}
+    if cookie:
+        h["Cookie"] = "patrol_ui=" + secret
+    if body is not None and "Content-Type" not in (headers or {}):
+        h["Content-Type"] = "application/x-www-form-urlencoded"
+    h.update(headers or {})
+    c.request(method, path, body=body, headers=h)
+    r = c.getresponse()
+    data = r.read().decode("utf-8", "replace")
+    c.close()
+    return r, data
+
+
+def csrf_of(page):
+    m = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+    return m.group(1) if m else ""
+
+
+try:
+    if mode == "refusals":
+        # The secret.
+        r, d = req("GET", "/", cookie=False)
+        check(r.status == 403 and "只有本终端的使用者" in d, f"no secret: {r.status}")
+        r, d = req("GET", "/?k=" + "0" * 64, cookie=False)
+        check(r.status == 403, f"wrong secret: {r.status}")
+        r, d = req("GET", "/?k=" + secret, cookie=False)
+        ck = r.getheader("Set-Cookie") or ""
+        check(r.status == 303 and r.getheader("Location") == "/", f"secret: {r.status}")
+        check("HttpOnly" in ck and "SameSite=Strict" in ck and secret in ck, f"cookie {ck!r}")
+        r, d = req("GET", "/", headers={"Cookie": "patrol_ui=" + "1" * 64}, cookie=False)
+        check(r.status == 403, f"wrong cookie: {r.status}")
+
+        # Headers, on a page and on a refusal.
+        for path, ck in (("/", True), ("/", False)):
+            r, d = req("GET", path, cookie=ck)
+            csp = r.getheader("Content-Security-Policy") or ""
+            check("script-src 'self'" in csp and "style-src 'self'" in csp and
+                  "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp,
+                  f"CSP {csp!r}")
+            check(r.getheader("X-Content-Type-Options") == "nosniff", "nosniff")
+            check(r.getheader("Referrer-Policy") == "no-referrer", "Referrer-Policy")
+            check("<script>" not in d and " style=" not in d, "inline script or style")
+
+        # DNS rebinding: another name for 127.0.0.1.
+        r, d = req("GET", "/", headers={"Host": f"evil.example:{port}"})
+        check(r.status == 403, f"foreign Host: {r.status}")
+
+        r, page = req("GET", "/form?kind=subject.add")
+        check(r.status == 200, f"subject form: {r.status}")
+        csrf = csrf_of(page)
+        check(len(csrf) == 64, "no CSRF token on the form")
+        before = entries()
+        form = {"kind": "subject.add", "f.type": "person", "f.name": "测试",
+                "f.id_number": "11010519491231002X", "csrf": csrf}
+        body = urllib.parse.urlencode(form)
+        for what, hdrs in (("foreign Origin", {"Origin": "http://evil.example"}),
+                           ("cross-site", {"Origin": "null", "Sec-Fetch-Site": "cross-site"}),
+                           ("Origin null alone", {"Origin": "null"}),
+                           ("same-site", {"Sec-Fetch-Site": "same-site"})):
+            r, d = req("POST", "/record", body, hdrs)
+            check(r.status == 403 and "Origin" in d, f"{what}: {r.status}")
+        for what, f in (("bad CSRF", dict(form, csrf="0" * 64)),
+                        ("no CSRF", {k: v for k, v in form.items() if k != "csrf"})):
+            r, d = req("POST", "/record", urllib.parse.urlencode(f),
+                       {"Origin": "http://" + host})
+            check(r.status == 403 and "CSRF" in d, f"{what}: {r.status}")
+        r, d = req("POST", "/record", body, {"Origin": "http://" + host}, cookie=False)
+        check(r.status == 403, f"POST without the secret: {r.status}")
+        # Too large: a form over 256 KB; an upload whose length is over 64 MB
+        # (refused from its headers: the body is never read).
+        r, d = req("POST", "/record", urllib.parse.urlencode(dict(form, pad="x" * 300000)),
+                   {"Origin": "http://" + host})
+        check(r.status == 413, f"oversized form: {r.status}")
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+        c.putrequest("POST", "/evidence", skip_host=True)
+        for k, v in (("Host", host), ("Cookie", "patrol_ui=" + secret),
+                     ("Origin", "http://" + host),
+                     ("Content-Type", "multipart/form-data; boundary=xyz"),
+                     ("Content-Length", str(65 * 1024 * 1024))):
+            c.putheader(k, v)
+        c.endheaders()
+        c.send(b"--xyz\r\n")
+        r = c.getresponse()
+        check(r.status == 413 and "64" in r.read().decode(), f"oversized upload: {r.status}")
+        c.close()
+        check(entries() == before, "a refused request recorded something")
+
+        # The same form from this page records.
+        r, d = req("POST", "/record", body, {"Origin": "http://" + host,
+                                             "Sec-Fetch-Site": "same-origin"})
+        check(r.status == 303 and entries() == before + 1, f"good form: {r.status} {d[:300]}")
+
+        # A refusal of the rules: the library's reason in Chinese, nothing recorded.
+        bad = dict(form, **{"f.id_number": "110105194912310021"})
+        r, d = req("POST", "/record", urllib.parse.urlencode(bad), {"Origin": "http://" + host})
+        check(r.status == 422 and "未记录" in d and 'class="err' in d,
+              f"refused record: {r.status}")
+        check(entries() == before + 1, "a refused record was written")
+
+        # <script>, quotes and ../ in every field come back escaped.
+        evil = "<script>alert(1)</script>\"'../../etc"
+        f = {"kind": "subject.add", "f.type": "business", "f.name": evil,
+             "f.credit_code": "91350100M000100Y43", "f.address": evil, "f.legal_rep": evil,
+             "csrf": csrf}
+        r, d = req("POST", "/record", urllib.parse.urlencode(f), {"Origin": "http://" + host})
+        check(r.status == 303, f"evil subject: {r.status} {d[:400]}")
+        loc = r.getheader("Location") or ""
+        sid = urllib.parse.parse_qs(urllib.parse.urlparse(loc).query).get("f.subject", [""])[0]
+        f = {"kind": "matter.open", "f.subject": sid, "f.domain": "market_regulation",
+             "f.summary": evil, "insp": "I1", "csrf": csrf}
+        r, d = req("POST", "/record", urllib.parse.urlencode(f), {"Origin": "http://" + host})
+        check(r.status == 303, f"evil matter: {r.status} {d[:400]}")
+        mid = urllib.parse.parse_qs(urllib.parse.urlparse(r.getheader("Location") or "").query).get("id", [""])[0]
+        for path in ("/", "/subjects", "/subjects?q=" + urllib.parse.quote(evil),
+                     "/matter?id=" + urllib.parse.quote(mid),
+                     "/form?kind=matter.open&f.subject=" + urllib.parse.quote(sid),
+                     "/form?kind=consent&target=" + urllib.parse.quote(evil),
+                     "/matter?id=" + urllib.parse.quote(evil)):
+            r, d = req("GET", path)
+            check("<script>alert" not in d and "\"'../" not in d, f"unescaped on {path}")
+        r, d = req("GET", "/matter?id=" + urllib.parse.quote(mid))
+        check("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;../../etc" in d,
+              "the escaped text is not shown on the matter page")
+        r, d = req("GET", "/s/../../etc/passwd")
+        check(r.status in (403, 404), f"../ in an asset path: {r.status}")
+
+    elif mode == "forms":
+        r, d = req("GET", "/?k=" + secret, cookie=False)
+        kinds = [l.split()[0] for l in run("kinds").stdout.splitlines() if l.strip()]
+        check(len(kinds) >= 25, f"only {len(kinds)} kinds")
+        for k in kinds:
+            fields = [re.match(r"\s+--(\S+)", l).group(1).replace("-", "_")
+                      for l in run("kinds", k).stdout.splitlines()[1:]
+                      if re.match(r"\s+--", l)]
+            r, d = req("GET", "/form?kind=" + k + "&target=M-x")
+            if k == "evidence.add":
+                # Evidence is a file: its form is the upload page; the file
+                # gives name, media type, SHA-256 and size.
+                check(r.status == 303 and r.getheader("Location") == "/evidence?matter=M-x",
+                      f"{k}: {r.status}")
+                r, d = req("GET", "/evidence?matter=M-x")
+                have = set(re.findall(r'name="f?\.?([a-z0-9_]+)"', d))
+                for df in re.findall(r'data-field="([a-z0-9_ ]+)"', d):
+
+                    have.update(df.split())
+            else:
+                have = set(re.findall(r'name="f\.([a-z0-9_]+)"', d))
+            check(r.status == 200, f"{k}: no form ({r.status})")
+            missing = [f for f in fields if f not in have]
+            check(not missing, f"{k}: fields not on the form: {missing}")
+            check('name="csrf"' in d, f"{k}: no CSRF token")
+            print(f"{k}: {len(fields)} fields on the form")
+finally:
+    ui.send_signal(signal.SIGTERM)
+    ui.wait(timeout=10)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+if failures:
+    print(f"{len(failures)} failure(s)")
+    sys.exit(1)
+print("ok")
