@@ -37,6 +37,7 @@ typedef struct conn {
     uint64_t received, cap;
     struct MHD_PostProcessor *pp;
     int file_fd;         /* -1 when closed */
+    char tmp_dir[200];   /* the upload's private directory, "" if none */
     size_t field_bytes;
     ui_req req;
 } conn;
@@ -201,6 +202,37 @@ static enum MHD_Result send_asset(struct MHD_Connection *c, const char *name)
 
 /* ---- the body ---------------------------------------------------------- */
 
+/* The last part of a browser's file name, without control characters,
+ * slashes or a leading dot, at most 100 bytes (whole UTF-8 characters);
+ * "upload" if nothing is left. Written to out, returned. */
+static const char *clean_name(const char *name, char *out, size_t len)
+{
+    const char *base = strrchr(name, '/');
+    const char *b2 = strrchr(name, '\\');
+    size_t n = 0;
+    if (b2 && (!base || b2 > base))
+        base = b2;
+    base = base ? base + 1 : name;
+    while (*base == '.')
+        base++;
+    for (; *base && n + 1 < len && n < 100; base++) {
+        unsigned char c = (unsigned char)*base;
+        if (c < 0x20 || c == 0x7f)
+            continue;
+        out[n++] = (char)c;
+    }
+    if (((unsigned char)*base & 0xc0) == 0x80) { /* a character cut short */
+        while (n > 0 && ((unsigned char)out[n - 1] & 0xc0) == 0x80)
+            n--;
+        if (n > 0)
+            n--;
+    }
+    out[n] = '\0';
+    if (!n)
+        snprintf(out, len, "upload");
+    return out;
+}
+
 static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind, const char *key,
                                 const char *filename, const char *content_type,
                                 const char *transfer_encoding, const char *data, uint64_t off,
@@ -221,16 +253,25 @@ static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind, const char *
                 cs->why = N_("One file at a time, please.");
                 return MHD_NO;
             }
-            snprintf(q->file_path, sizeof q->file_path, "%s/patrol-ui-XXXXXX",
+            /* A private directory (0700) holding the file under the name
+             * the browser gave, cleaned, which the record keeps as the
+             * original file name. */
+            snprintf(cs->tmp_dir, sizeof cs->tmp_dir, "%s/patrol-ui-XXXXXX",
                      tmp && *tmp ? tmp : "/tmp");
-            if ((cs->file_fd = mkstemp(q->file_path)) < 0) {
+            if (!mkdtemp(cs->tmp_dir))
+                cs->tmp_dir[0] = '\0';
+            else
+                snprintf(q->file_path, sizeof q->file_path, "%s/%s", cs->tmp_dir,
+                         clean_name(filename, q->file_name, sizeof q->file_name));
+            if (!cs->tmp_dir[0] ||
+                (cs->file_fd = open(q->file_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                                    0600)) < 0) {
                 q->file_path[0] = '\0';
                 cs->state = CS_REFUSED;
                 cs->status = 500;
                 cs->why = N_("The file could not be saved for import (temporary directory).");
                 return MHD_NO;
             }
-            snprintf(q->file_name, sizeof q->file_name, "%s", filename);
             snprintf(q->file_type, sizeof q->file_type, "%s", content_type ? content_type : "");
         }
         if (cs->file_fd < 0 || strcmp(key, "file") != 0) {
@@ -314,6 +355,8 @@ static void conn_free(conn *cs)
         close(cs->file_fd);
     if (cs->req.file_path[0])
         unlink(cs->req.file_path); /* imported (copied into the store) or abandoned */
+    if (cs->tmp_dir[0])
+        rmdir(cs->tmp_dir);
     for (size_t i = 0; i < cs->req.n_fields; i++) {
         free(cs->req.fields[i].name);
         free(cs->req.fields[i].value);

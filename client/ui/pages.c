@@ -350,6 +350,20 @@ static int revisit_pending_cb(void *ud, const patrol_revisit_view *rv)
     return 0;
 }
 
+typedef struct dname {
+    const char *code;
+    char name[128];
+} dname;
+
+static int dname_cb(void *ud, const patrol_domain_view *d)
+{
+    dname *dn = ud;
+    if (strcmp(d->code, dn->code) != 0)
+        return 0;
+    snprintf(dn->name, sizeof dn->name, "%s", d->name);
+    return 1;
+}
+
 static void page_matter(ui_req *r, ui_resp *out)
 {
     ubuf *b = &out->body;
@@ -365,8 +379,13 @@ static void page_matter(ui_req *r, ui_resp *out)
     }
     ui_page_begin(b, f.subject_name);
     flash(b, r);
-    h(b, "<h1>%t</h1><p class=\"tgt\">%t · %t</p><p>%t</p><p class=\"state\">%t</p>",
-      f.subject_name, f.id, f.domain, f.summary, ui_tr(patrol_state_label(f.state)));
+    {
+        dname dn = {f.domain, ""};
+        patrol_domains(ui_g.p, dname_cb, &dn);
+        h(b, "<h1>%t</h1><p class=\"tgt\">%t · %t</p><p>%t</p><p class=\"state\">%t</p>",
+          f.subject_name, f.id, dn.name[0] ? dn.name : f.domain, f.summary,
+          ui_tr(patrol_state_label(f.state)));
+    }
     /* What the state machine lets this matter record now. */
     h(b, "<section class=\"acts\"><h2>%t</h2>", _("Record next"));
     memset(&pd, 0, sizeof pd);
@@ -391,13 +410,14 @@ static void page_matter(ui_req *r, ui_resp *out)
             continue;
         }
         if (sp) /* a way to close: the outcome chosen */
-            h(b, "<a class=\"btn\" href=\"/form?kind=%u&amp;target=%u&amp;f.outcome=%u\">%t: %t"
+            h(b, "<a class=\"btn\" href=\"/form?kind=%u&amp;target=%u&amp;f.outcome=%u\">%t：%t"
                  "</a>",
               kind, f.id, sp + 1, ui_tr(patrol_kind_label(kind)),
               ui_tr(patrol_choice_label(sp + 1)));
         else
             h(b, "<a class=\"btn%r\" href=\"/form?kind=%u&amp;target=%u\">%t</a>",
-              strcmp(kind, "consent") == 0 ? " primary" : "", kind, f.id,
+              strcmp(kind, "consent") == 0 && !strcmp(f.state, "opened") ? " primary" : "",
+              kind, f.id,
               ui_tr(patrol_kind_label(kind)));
     }
     ub_puts(b, "</section>");
