@@ -79,7 +79,7 @@ static void fail(const char *fmt, ...)
     failures++;
 }
 
-static void die(const char *what, const char *why)
+_Noreturn static void die(const char *what, const char *why)
 {
     fprintf(stdout, "FAIL set-up: %s: %s\n", what, why ? why : "failed");
     exit(1);

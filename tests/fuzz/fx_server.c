@@ -20,7 +20,7 @@ static int fx_ready;
 static uint8_t *template_db;
 static size_t template_len;
 
-static void die(const char *what, const char *why)
+_Noreturn static void die(const char *what, const char *why)
 {
     fprintf(stderr, "fx_server: %s: %s\n", what, why ? why : "failed");
     abort();
