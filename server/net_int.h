@@ -1,7 +1,8 @@
 /* net_int.h -- what the files of patrold's network front share (net.c the
- * loop, workers and lifecycle; net_http.c the HTTP/1.1 side of a
- * connection; net_peer.c accepting connections). Not for the rest of the
- * server: use net.h. Every function here runs on the loop thread unless
+ * loop, connection states and lifecycle; net_worker.c the handler threads
+ * and jobs; net_http.c the HTTP/1.1 side of a connection; net_peer.c
+ * accepting, the peer table, the refusal log and the body budget). Not for
+ * the rest of the server: use net.h. Every function here runs on the loop thread unless
  * its comment says otherwise.
  */
 #ifndef SRV_NET_INT_H
@@ -209,6 +210,16 @@ void net_conn_kill(conn *c);
 void net_conn_free(conn *c);
 /* Queue bytes to write; the connection goes to WRITE. buf is taken over. */
 void net_start_write(conn *c, uint8_t *buf, size_t len, enum after_write after, int64_t now);
+/* Wake the loop (any thread; async-signal-safe). */
+void net_wake(srv *s);
+
+/* net_worker.c */
+void net_job_free(job *j);          /* NULL-safe; gives its body budget back */
+void *net_worker_main(void *arg);   /* a worker thread (arg: the srv) */
+/* Hand the complete request of c to the workers (c goes to DISPATCHED). */
+void net_dispatch(conn *c, int64_t now);
+/* Take the finished jobs back and start writing their responses. */
+void net_take_completed(srv *s, int64_t now);
 
 /* net_http.c */
 extern const http_parser_settings net_parser_settings;
