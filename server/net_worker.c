@@ -214,4 +214,3 @@ void net_take_completed(srv *s, int64_t now)
         net_job_free(j);
     }
 }
-
