@@ -9,7 +9,8 @@
  * more, which proves possession again); then the keys and certificates.
  * Partial uploads are left out: terminals resume from the restored
  * server's offsets (0). Every file and directory of DIR2 is fsync'd before
- * the command reports success; on failure DIR2 is removed. */
+ * the command reports success; on failure DIR2 is removed. Its messages
+ * are the admin's language (_()); file names and system errors as they are. */
 #define _XOPEN_SOURCE 700
 #include "backup.h"
 
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "i18n.h"
 #include "storage.h"
 #include "validate.h"
 
@@ -148,9 +150,11 @@ static int copy_evidence(bk *b)
             } else if (k == 1) {
                 /* Damaged in the store: not copied, reported; the copy is
                  * still made of everything else. */
-                fprintf(stderr, "patrold: backup: %s does not hash to its name: not copied (run "
-                                "'patrold audit verify')\n",
+                fprintf(stderr, "patrold: backup: ");
+                fprintf(stderr, _("%s does not hash to its name: not copied (run 'patrold audit "
+                                  "verify')"),
                         f1);
+                fputc('\n', stderr);
                 b->bad++;
             } else {
                 b->files++;
@@ -201,12 +205,14 @@ int backup_main(const char *data, int argc, char **argv)
         if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
             out = argv[++i];
         else {
-            fprintf(stderr, "patrold: backup: unexpected argument '%s'\n", argv[i]);
+            fprintf(stderr, "patrold: backup: ");
+            fprintf(stderr, _("unexpected argument '%s'"), argv[i]);
+            fputc('\n', stderr);
             return 2;
         }
     }
     if (!out || !*out) {
-        fprintf(stderr, "patrold: backup: usage: patrold --data DIR backup --out DIR2\n");
+        fprintf(stderr, "patrold: backup: %s\n", _("usage: patrold --data DIR backup --out DIR2"));
         return 2;
     }
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -215,12 +221,15 @@ int backup_main(const char *data, int argc, char **argv)
     b.out = out;
     snprintf(src, sizeof src, "%s/patrold.db", data);
     if (access(src, F_OK) != 0) {
-        fprintf(stderr, "patrold: backup: no server in %s\n", data);
+        fprintf(stderr, "patrold: backup: ");
+        fprintf(stderr, _("no server in %s (run 'patrold --data %s init')"), data, data);
+        fputc('\n', stderr);
         return 1;
     }
     if (mkdir(out, 0700) != 0) {
-        fprintf(stderr, "patrold: backup: cannot create %s: %s (it must not exist)\n", out,
-                strerror(errno));
+        fprintf(stderr, "patrold: backup: ");
+        fprintf(stderr, _("cannot create %s: %s (it must not exist)"), out, strerror(errno));
+        fputc('\n', stderr);
         return 1;
     }
     made = 1;
@@ -231,7 +240,9 @@ int backup_main(const char *data, int argc, char **argv)
     /* 1. The database as of one commit. */
     snprintf(dst, sizeof dst, "%s/patrold.db", out);
     if (db->ops->backup(db, dst) != ST_OK || fsync_path(dst, 0) != 0) {
-        fprintf(stderr, "patrold: backup: the database: %s\n", db->ops->errmsg(db));
+        fprintf(stderr, "patrold: backup: ");
+        fprintf(stderr, _("the database: %s"), db->ops->errmsg(db));
+        fputc('\n', stderr);
         goto exit;
     }
     db->ops->close(db);
@@ -258,14 +269,17 @@ int backup_main(const char *data, int argc, char **argv)
     snprintf(dst, sizeof dst, "%s/patrold.db", out);
     if (!(copy = st_sqlite_open(dst, ST_OPEN_READONLY, err, sizeof err)) ||
         copy->ops->log_size(copy, &log) != ST_OK) {
-        fprintf(stderr, "patrold: backup: the copy does not open: %s\n",
-                copy ? copy->ops->errmsg(copy) : err);
+        fprintf(stderr, "patrold: backup: ");
+        fprintf(stderr, _("the copy does not open: %s"), copy ? copy->ops->errmsg(copy) : err);
+        fputc('\n', stderr);
         goto exit;
     }
     {
         uint64_t c[2] = {0, 0};
         if (copy->ops->device_list(copy, count_device, c) != ST_OK) {
-            fprintf(stderr, "patrold: backup: the copy: %s\n", copy->ops->errmsg(copy));
+            fprintf(stderr, "patrold: backup: ");
+            fprintf(stderr, _("the copy does not open: %s"), copy->ops->errmsg(copy));
+            fputc('\n', stderr);
             goto exit;
         }
         devices = c[0];
@@ -282,12 +296,13 @@ exit:
         /* A damaged evidence file was left out (exit 1) but the rest is a
          * good copy: kept. */
         clock_gettime(CLOCK_MONOTONIC, &t1);
-        printf("backup %s: %llu devices, %llu entries, log size %llu, %llu evidence files "
-               "(%llu bytes), %zu keys and certificates, in %.1f s\n",
+        printf(_("backup %s: %llu devices, %llu entries, log size %llu, %llu evidence files "
+                 "(%llu bytes), %zu keys and certificates, in %.1f s"),
                out, (unsigned long long)devices, (unsigned long long)entries,
                (unsigned long long)log, (unsigned long long)b.files, (unsigned long long)b.bytes,
                sizeof keep / sizeof keep[0],
                (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+        putchar('\n');
         return rc;
     }
     if (made)

@@ -747,6 +747,7 @@ static const struct usage_line {
     {"device list [--json]", N_("devices and what the server holds")},
     {"lists import FILE", N_("three lists, leaflets, roster (JSON)")},
     {"flags [--device ID] [--matter ID] [--json]", N_("entries that break the record's rules")},
+    {"backup --out DIR2", N_("a consistent copy of the data directory, while serving")},
     {"reindex", N_("rebuild the index from the entries")},
     {"audit COMMAND", N_("the supervisor's commands (see 'patrold audit --help')")},
 };
