@@ -158,9 +158,17 @@ static const px_field_rule f_document_issue[] = {
     F("subject", PX_F_IDENT, REQ | PX_AUTO, N_("subject id (filled in)")),
     F("time", PX_F_LINE, REQ, N_("time or period of implementation")),
 };
+/* 送达回证: the recipient signs on the screen (its strokes and its image
+ * are evidence of the matter, bound here by their SHA-256), or refuses to
+ * sign before a witness. */
 static const px_field_rule f_document_deliver[] = {
     C("method", delivery, REQ, N_("delivery method")),
     F("recipient", PX_F_LINE, REQ, N_("who received it")),
+    F("refused_sign", PX_F_BOOL, 0, N_("the recipient refused to sign the proof of delivery")),
+    F("signature", PX_F_SHA256, 0,
+      N_("SHA-256 of the recipient's signature strokes (evidence: points, order, timing)")),
+    F("signature_image", PX_F_SHA256, 0, N_("SHA-256 of the signature's image (evidence)")),
+    F("witness", PX_F_LINE, 0, N_("witness of a refusal to sign (name and unit)")),
 };
 static const px_field_rule f_application_file[] = {
     F("content", PX_F_TEXT, REQ, N_("what the subject applied for")),
@@ -546,6 +554,18 @@ int px_rules_check_entry(const Patrol__V1__Entry *e, char *detail, size_t len)
         }
         if (!business && !field_value(e, "id_number")) {
             snprintf(detail, len, "a person needs an identity card number");
+            return -1;
+        }
+    } else if (strcmp(k->kind, "document.deliver") == 0) {
+        int refused = 0;
+        if ((v = field_value(e, "refused_sign")))
+            px_parse_bool(v, &refused);
+        if (refused && !field_value(e, "witness")) {
+            snprintf(detail, len, "a refusal to sign needs a witness");
+            return -1;
+        }
+        if (refused && field_value(e, "signature")) {
+            snprintf(detail, len, "a delivery is signed or refused, not both");
             return -1;
         }
     } else if (strcmp(k->kind, "matter.open") == 0) {

@@ -369,6 +369,16 @@ static void form_fields(ubuf *b, const char *kind, const ui_req *r, const char *
         val = given(r, fi.name);
         if (!refill && !val)
             val = NULL;
+        if (strcmp(kind, "document.deliver") == 0 && strncmp(fi.name, "signature", 9) == 0) {
+            /* signature and signature_image: the hashes of what is drawn
+             * on the pad, filled in when it is imported. */
+            if (strcmp(fi.name, "signature") == 0) {
+                ui_sign_pad(b);
+                if (err_field && strncmp(err_field, "signature", 9) == 0)
+                    h(b, "<p class=\"err\" role=\"alert\">%t</p>", error);
+            }
+            continue;
+        }
         boxed = fi.type && (strcmp(fi.type, "yes/no") == 0 || strcmp(fi.type, "yes") == 0);
         h(b, "<div class=\"f\" data-field=\"%a\">", fi.name);
         if (!boxed)
@@ -422,7 +432,11 @@ void ui_form_page(ui_req *r, ui_resp *out, const char *kind, const char *error)
     if (strcmp(kind, "consent") == 0)
         h(b, "<div class=\"notice\"><h2>%t</h2><p>%t</p></div>", _("Read to the subject"),
           _(consent_notice));
-    h(b, "<form method=\"post\" action=\"/record\" class=\"rec\">"
+    /* A delivery carries the signature pad and, for a refusal to sign,
+     * a photo or video: multipart. */
+    h(b, "<form method=\"post\" action=\"/record\" class=\"rec\"%r>",
+      strcmp(kind, "document.deliver") == 0 ? " enctype=\"multipart/form-data\"" : "");
+    h(b, 
          "<input type=\"hidden\" name=\"csrf\" value=\"%a\">"
          "<input type=\"hidden\" name=\"kind\" value=\"%a\">",
       ui_csrf(), kind);
@@ -453,6 +467,11 @@ void ui_form_page(ui_req *r, ui_resp *out, const char *kind, const char *error)
              "min=\"1\" id=\"corrects\" name=\"corrects\" value=\"%a\" required></div>",
           _("number of the entry corrected"), ui_arg(r, "corrects"));
     form_fields(b, kind, r, error, 1);
+    if (strcmp(kind, "document.deliver") == 0)
+        h(b, "<div class=\"f\"><label for=\"refusal-file\">%t</label><input type=\"file\" "
+             "id=\"refusal-file\" name=\"file\" accept=\"image/*,video/*\" "
+             "capture=\"environment\"></div>",
+          _("A refusal to sign: photo or video of the scene (with the witness)"));
     /* Who acts: chosen for a matter's opening, a department's act, a
      * shift and an assigned revisit; a matter's later entries take the
      * matter's inspectors. */
@@ -628,7 +647,16 @@ void ui_record_post(ui_req *r, ui_resp *out)
             return;
         }
     }
-    /* The fields must be sorted by name for the entry; the table is. */
+    if (strcmp(kind, "document.deliver") == 0) {
+        char why[512];
+        if (ui_sign_import(r, in.target, fields, &nf, UI_FIELDS_MAX, in.location, why,
+                           sizeof why) != 0) {
+            ui_form_page(r, out, kind, why);
+            out->status = 422;
+            return;
+        }
+        in.n_fields = nf;
+    }
     err = patrol_record(ui_g.p, &in, &s);
     if (err) {
         const char *msg = patrol_errmsg(ui_g.p);

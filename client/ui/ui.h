@@ -22,7 +22,7 @@
 #define UI_FORM_MAX (256u * 1024u)           /* a form without a file */
 #define UI_UPLOAD_MAX (64u * 1024u * 1024u)  /* a request carrying a file */
 #define UI_FIELDS_MAX 64                     /* fields in one request */
-#define UI_VALUE_MAX (64u * 1024u)           /* one field's value */
+#define UI_VALUE_MAX (192u * 1024u)          /* one field's value (a signature's image) */
 #define UI_SECRET_HEX 64                     /* 32 random bytes */
 
 /* ---- html.c: the page buffer and the escaping helpers ------------------- */
@@ -116,6 +116,18 @@ void ui_record_post(ui_req *r, ui_resp *out);
 /* The inspectors on duty (the last shift.start not yet ended): up to max
  * ids copied into ids[i] (PATROL_ID_MAX each); returns how many. */
 size_t ui_on_duty(char ids[][PATROL_ID_MAX], size_t max, char *shift, size_t shift_len);
+
+/* sign.c: the 送达回证 signature. The pad on the delivery form (its
+ * strokes and image in the hidden fields sig_strokes and sig_png). */
+void ui_sign_pad(ubuf *b);
+/* Before a delivery is recorded: check the signature or the refusal,
+ * import the strokes (JSON) and the image (PNG) -- or the refusal's photo
+ * or video -- as evidence of the document's matter, and add the fields
+ * signature and signature_image (their SHA-256) to fields[*nf] (room for
+ * two more is the caller's). 0, or -1 with a sentence for the person in
+ * err (nothing imported then). */
+int ui_sign_import(const ui_req *r, const char *document, patrol_field *fields, size_t *nf,
+                   size_t cap, const patrol_location *loc, char *err, size_t errlen);
 
 /* Pages (pages.c). */
 void ui_home(ui_req *r, ui_resp *out);

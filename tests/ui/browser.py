@@ -2,7 +2,8 @@
 """Browser test of patrol ui (issue 9): a whole matter recorded by tapping
 through the pages in headless Chromium at 360x640 -- shift, subject, matter,
 consent, a refused and then a saved 告诫, a leaflet, a photo and an audio
-clip through the file inputs, an 意见书 issued (print preview) and delivered,
+clip through the file inputs, an 意见书 issued (print preview) and delivered with
+a signature drawn on the canvas (strokes and image bound to the delivery),
 a revisit -- then `patrol verify` passes and `patrol log --json` holds
 exactly those entries. A request without the launch secret is refused.
 Screenshots of each screen go to OUT/; page weight and first paint with a
@@ -28,6 +29,7 @@ patrol, patrol_ui, out = sys.argv[1], sys.argv[2], sys.argv[3]
 try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 except ImportError:
@@ -262,6 +264,26 @@ try:
     tap("a[href*='kind=document.deliver']")
     tap("input[name='f.method'][value=in_person]")
     typ("f.recipient", "王五（店主）")
+    # Delivered in person without a signature: refused by the form.
+    save()
+    errs = drv.find_elements(By.CSS_SELECTOR, "p.err")
+    check(errs and "签名" in errs[0].text, "delivery without a signature was not refused")
+    typ("f.recipient", "王五（店主）")
+    tap("input[name='f.method'][value=in_person]")
+    # The recipient signs on the screen: two strokes.
+    pad = drv.find_element(By.CSS_SELECTOR, "canvas[data-sign]")
+    drv.execute_script("arguments[0].scrollIntoView({block:'center'})", pad)
+    a = ActionChains(drv)
+    a.move_to_element_with_offset(pad, -120, 10).click_and_hold()
+    for dx, dy in ((-90, -20), (-60, 15), (-30, -25), (0, 10), (30, -15)):
+        a.move_to_element_with_offset(pad, dx, dy).pause(0.02)
+    a.release()
+    a.move_to_element_with_offset(pad, 50, -30).click_and_hold()
+    for dx, dy in ((70, 0), (90, 20), (110, -10)):
+        a.move_to_element_with_offset(pad, dx, dy).pause(0.02)
+    a.release().perform()
+    sig = json.loads(drv.find_element(By.NAME, "sig_strokes").get_attribute("value") or "{}")
+    check(len(sig.get("strokes", [])) == 2, f"signature strokes {sig}")
     shot("13-deliver")
     save()
     check(ok_banner(), "delivery: not saved")
@@ -322,7 +344,7 @@ log = json.loads(run("log", "--json").stdout)
 kinds = [e["kind"] for e in log]
 want = ["device.init", "inspector.add", "inspector.add", "shift.start", "subject.add",
         "matter.open", "consent", "action.warning", "leaflet", "evidence.add", "evidence.add",
-        "document.issue", "document.deliver", "action.revisit"]
+        "document.issue", "evidence.add", "evidence.add", "document.deliver", "action.revisit"]
 check(kinds == want, f"log kinds {kinds}")
 if kinds == want:
     leaf = log[8]["fields"]
@@ -333,6 +355,14 @@ if kinds == want:
     check(ev[1]["kind"] == "audio" and ev[1]["caption"] == "告诫录音", f"audio {ev[1]}")
     check(log[3]["inspectors"] == ["I1", "I2"], f"shift inspectors {log[3]['inspectors']}")
     check(all(e["matter"] == matter for e in log[5:]), "entries of another matter")
+    # The signature: strokes (JSON) and image (PNG), bound to the delivery by hash.
+    st, im, dl = log[12]["fields"], log[13]["fields"], log[14]["fields"]
+    check(st["kind"] == "electronic_data" and st["media_type"] == "application/json",
+          f"strokes evidence {st}")
+    check(im["kind"] == "document" and im["media_type"] == "image/png", f"image evidence {im}")
+    check(dl.get("signature") == st["sha256"] and dl.get("signature_image") == im["sha256"],
+          f"delivery not bound to its signature: {dl}")
+    check(dl.get("recipient") == "王五（店主）" and dl.get("method") == "in_person", f"delivery {dl}")
 shutil.rmtree(tmp, ignore_errors=True)
 print(f"{len(shots)} screenshots in {out}")
 if failures:

@@ -199,6 +199,60 @@ try:
         r, d = req("GET", "/s/../../etc/passwd")
         check(r.status in (403, 404), f"../ in an asset path: {r.status}")
 
+        # The 送达回证: a bad signature and a refusal without a witness are
+        # refused with nothing recorded; a refusal with a witness and a
+        # photo is recorded, the photo first.
+        own = {"Origin": "http://" + host}
+        def post(fields, files=None):
+            if files is None:
+                return req("POST", "/record", urllib.parse.urlencode(fields), own)
+            b = "patrolboundary7"
+            parts = []
+            for k, v in fields.items():
+                parts.append(f'--{b}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n'
+                             .encode() + v.encode() + b"\r\n")
+            for k, (fn, ctype, data) in files.items():
+                parts.append(f'--{b}\r\nContent-Disposition: form-data; name="{k}"; '
+                             f'filename="{fn}"\r\nContent-Type: {ctype}\r\n\r\n'.encode()
+                             + data + b"\r\n")
+            body = b"".join(parts) + f"--{b}--\r\n".encode()
+            return req("POST", "/record", body,
+                       dict(own, **{"Content-Type": "multipart/form-data; boundary=" + b}))
+        r, d = post({"kind": "consent", "target": mid, "f.told": "yes", "f.answer": "accept",
+                     "csrf": csrf})
+        check(r.status == 303, f"consent: {r.status}")
+        r, d = post({"kind": "document.issue", "target": mid, "f.purpose": "p",
+                     "f.content": "c", "f.time": "t", "f.personnel": "p", "csrf": csrf})
+        loc = r.getheader("Location") or ""
+        doc = urllib.parse.parse_qs(urllib.parse.urlparse(loc).query).get("id", [""])[0]
+        check(r.status == 303 and doc.startswith("D-"), f"document.issue: {r.status} {loc}")
+        before = entries()
+        deliver = {"kind": "document.deliver", "target": doc, "f.method": "in_person",
+                   "f.recipient": "王五", "csrf": csrf}
+        for what, extra, word in (
+                ("no signature", {}, "签名"),
+                ("strokes not JSON", {"sig_strokes": "[[1,2", "sig_png": "data:image/png;base64,AAAA"}, "笔迹"),
+                ("image not a PNG", {"sig_strokes": '{"w":10,"h":10,"strokes":[[[1,1,0],[2,2,5]]]}',
+                                     "sig_png": "data:image/png;base64,R0lGODlhAQABAAAAACw="}, "PNG"),
+                ("refused without witness", {"f.refused_sign": "yes"}, "见证人")):
+            r, d = post(dict(deliver, **extra), files={})
+            check(r.status == 422 and word in d, f"delivery, {what}: {r.status}")
+        check(entries() == before, "a refused delivery recorded something")
+        jpeg = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")
+        r, d = post(dict(deliver, **{"f.refused_sign": "yes", "f.witness": "赵六（社区网格员）"}),
+                    files={"file": ("scene.jpg", "image/jpeg", jpeg)})
+        check(r.status == 303, f"refusal with a witness: {r.status} {d[:300]}")
+        log = json.loads(run("log", "--json").stdout)
+        check([e["kind"] for e in log[before:]] == ["evidence.add", "document.deliver"],
+              f"refusal entries {[e['kind'] for e in log[before:]]}")
+        if len(log) == before + 2:
+            check(log[-2]["fields"].get("kind") == "photo" and
+                  log[-2]["fields"].get("name") == "scene.jpg", f"refusal photo {log[-2]['fields']}")
+            check(log[-1]["fields"].get("refused_sign") == "yes" and
+                  log[-1]["fields"].get("witness") == "赵六（社区网格员）", f"refusal {log[-1]['fields']}")
+        r = run("verify", check_rc=False)
+        check(r.returncode == 0, f"verify after the refusals: {r.stdout} {r.stderr}")
+
     elif mode == "forms":
         r, d = req("GET", "/?k=" + secret, cookie=False)
         kinds = [l.split()[0] for l in run("kinds").stdout.splitlines() if l.strip()]
@@ -219,7 +273,12 @@ try:
 
                     have.update(df.split())
             else:
+                # A typed field is an input f.NAME; a field filled from a
+                # widget (the signature pad gives signature and
+                # signature_image) is named by the widget's data-field.
                 have = set(re.findall(r'name="f\.([a-z0-9_]+)"', d))
+                for df in re.findall(r'<div class="f sign" data-field="([a-z0-9_ ]+)"', d):
+                    have.update(df.split())
             check(r.status == 200, f"{k}: no form ({r.status})")
             missing = [f for f in fields if f not in have]
             check(not missing, f"{k}: fields not on the form: {missing}")

@@ -64,3 +64,52 @@
     if (o && o.value && !title.value) title.value = o.text.replace(/^\S+\s+/, '');
   });
 })();
+
+/* The signature pad of a delivery (送达回证): strokes with their points in
+ * order and their time (ms since the first touch), and the image, into the
+ * form's hidden fields; the server imports both as evidence. */
+(function () {
+  'use strict';
+  document.querySelectorAll('canvas[data-sign]').forEach(function (cv) {
+    var form = cv.closest('form');
+    var ctx = cv.getContext('2d');
+    var strokes = [], cur = null, t0 = null;
+    var sIn = form.querySelector('input[name=sig_strokes]');
+    var pIn = form.querySelector('input[name=sig_png]');
+    ctx.lineWidth = 5; ctx.lineCap = 'round'; ctx.lineJoin = 'round'; ctx.strokeStyle = '#000';
+    function blank() { ctx.fillStyle = '#fff'; ctx.fillRect(0, 0, cv.width, cv.height); }
+    blank();
+    function pos(e) {
+      var r = cv.getBoundingClientRect();
+      return [Math.round((e.clientX - r.left) * cv.width / r.width),
+              Math.round((e.clientY - r.top) * cv.height / r.height)];
+    }
+    function keep() {
+      sIn.value = strokes.length ? JSON.stringify({ w: cv.width, h: cv.height, strokes: strokes }) : '';
+      pIn.value = strokes.length ? cv.toDataURL('image/png') : '';
+    }
+    cv.addEventListener('pointerdown', function (e) {
+      e.preventDefault();
+      if (cv.setPointerCapture) cv.setPointerCapture(e.pointerId);
+      if (t0 === null) t0 = performance.now();
+      var p = pos(e);
+      cur = [[p[0], p[1], Math.round(performance.now() - t0)]];
+      strokes.push(cur);
+      ctx.beginPath(); ctx.moveTo(p[0], p[1]);
+    });
+    cv.addEventListener('pointermove', function (e) {
+      if (!cur) return;
+      e.preventDefault();
+      var p = pos(e);
+      cur.push([p[0], p[1], Math.round(performance.now() - t0)]);
+      ctx.lineTo(p[0], p[1]); ctx.stroke();
+    });
+    function end() { if (cur) { cur = null; keep(); } }
+    cv.addEventListener('pointerup', end);
+    cv.addEventListener('pointercancel', end);
+    var clear = form.querySelector('[data-sign-clear]');
+    if (clear) clear.addEventListener('click', function () {
+      strokes = []; cur = null; t0 = null; blank(); keep();
+    });
+  });
+})();

@@ -1,0 +1,326 @@
+/* sign.c -- the 送达回证 signature on the screen: the pad on the delivery
+ * form (app.js draws and keeps the strokes; without script the recipient
+ * cannot sign here, and the refusal path or paper remains), and, before
+ * the delivery is recorded, the strokes (points, order, timing, JSON) and
+ * the image (PNG) imported as evidence of the matter and bound to the
+ * delivery by their SHA-256 (fields signature, signature_image); or, for a
+ * refusal to sign, the witness and a photo or video of the scene.
+ * Prefix sign_ (and ui_sign_*). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "ui.h"
+
+#define SIGN_STROKES_MAX 200
+#define SIGN_POINTS_MAX 20000
+#define SIGN_PNG_MAX (128u * 1024u)
+
+void ui_sign_pad(ubuf *b)
+{
+    h(b, "<div class=\"f sign\" data-field=\"signature signature_image\">"
+         "<label>%t</label>"
+         "<canvas class=\"sign\" width=\"720\" height=\"440\" data-sign></canvas>"
+         "<input type=\"hidden\" name=\"sig_strokes\" value=\"\">"
+         "<input type=\"hidden\" name=\"sig_png\" value=\"\">"
+         "<button type=\"button\" class=\"btn\" data-sign-clear>%t</button>"
+         "<p class=\"help\">%t</p></div>",
+      _("The recipient signs here with a finger"), _("Sign again"),
+      _("Without script the screen cannot take a signature: sign the paper proof of delivery "
+        "and photograph it, or record a refusal to sign with a witness."));
+}
+
+/* ---- checks ------------------------------------------------------------- */
+
+/* {"w":W,"h":H,"strokes":[[[x,y,t],...],...]}: numbers finite, inside the
+ * pad, t (ms since the first touch) never going back; at least one stroke
+ * of two points. Returns the canonical text (caller frees) or NULL. */
+static char *strokes_check(const char *s)
+{
+    cJSON *j = cJSON_Parse(s), *w, *hh, *st, *stroke;
+    double last_t = 0, wv, hv;
+    size_t points = 0, strokes = 0;
+    char *out = NULL;
+    if (!j || !cJSON_IsObject(j))
+        goto exit;
+    w = cJSON_GetObjectItemCaseSensitive(j, "w");
+    hh = cJSON_GetObjectItemCaseSensitive(j, "h");
+    st = cJSON_GetObjectItemCaseSensitive(j, "strokes");
+    if (!cJSON_IsNumber(w) || !cJSON_IsNumber(hh) || !cJSON_IsArray(st))
+        goto exit;
+    wv = w->valuedouble;
+    hv = hh->valuedouble;
+    if (!(wv >= 1 && wv <= 4096 && hv >= 1 && hv <= 4096))
+        goto exit;
+    cJSON_ArrayForEach(stroke, st)
+    {
+        cJSON *pt;
+        size_t n = 0;
+        if (!cJSON_IsArray(stroke) || ++strokes > SIGN_STROKES_MAX)
+            goto exit;
+        cJSON_ArrayForEach(pt, stroke)
+        {
+            cJSON *x, *y, *t;
+            if (!cJSON_IsArray(pt) || cJSON_GetArraySize(pt) != 3 || ++points > SIGN_POINTS_MAX)
+                goto exit;
+            x = cJSON_GetArrayItem(pt, 0);
+            y = cJSON_GetArrayItem(pt, 1);
+            t = cJSON_GetArrayItem(pt, 2);
+            if (!cJSON_IsNumber(x) || !cJSON_IsNumber(y) || !cJSON_IsNumber(t) ||
+                !(x->valuedouble >= -wv && x->valuedouble <= 2 * wv) ||
+                !(y->valuedouble >= -hv && y->valuedouble <= 2 * hv) ||
+                !(t->valuedouble >= last_t && t->valuedouble <= 3600e3))
+                goto exit;
+            last_t = t->valuedouble;
+            n++;
+        }
+        if (n == 0)
+            goto exit;
+    }
+    if (strokes == 0 || points < 2)
+        goto exit;
+    out = cJSON_PrintUnformatted(j);
+exit:
+    cJSON_Delete(j);
+    return out;
+}
+
+static int b64val(int c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+/* "data:image/png;base64,...": the PNG's bytes (malloc'd) and length, or
+ * NULL if it is not a PNG of at most SIGN_PNG_MAX bytes. */
+static unsigned char *png_decode(const char *s, size_t *len)
+{
+    static const char prefix[] = "data:image/png;base64,";
+    static const unsigned char magic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    size_t n, o = 0;
+    unsigned char *out;
+    unsigned acc = 0;
+    int bits = 0;
+    if (strncmp(s, prefix, sizeof prefix - 1) != 0)
+        return NULL;
+    s += sizeof prefix - 1;
+    n = strlen(s);
+    if (n / 4 * 3 > SIGN_PNG_MAX || !(out = malloc(n / 4 * 3 + 3)))
+        return NULL;
+    for (; *s && *s != '='; s++) {
+        int v = b64val((unsigned char)*s);
+        if (v < 0) {
+            free(out);
+            return NULL;
+        }
+        acc = (acc << 6) | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (unsigned char)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    if (o < sizeof magic || memcmp(out, magic, sizeof magic) != 0) {
+        free(out);
+        return NULL;
+    }
+    *len = o;
+    return out;
+}
+
+static int write_file(const char *path, const void *data, size_t n)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    const char *p = data;
+    if (fd < 0)
+        return -1;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            close(fd);
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    if (fsync(fd) != 0) {
+        close(fd);
+        return -1;
+    }
+    return close(fd);
+}
+
+/* ---- import ------------------------------------------------------------- */
+
+typedef struct docm {
+    const char *id;
+    char matter[PATROL_ID_MAX];
+    uint64_t delivered;
+    int found;
+} docm;
+
+static int docm_cb(void *ud, const patrol_document_view *d)
+{
+    docm *m = ud;
+    if (strcmp(d->id, m->id) != 0)
+        return 0;
+    snprintf(m->matter, sizeof m->matter, "%s", d->matter);
+    m->delivered = d->delivered_seq;
+    m->found = 1;
+    return 1;
+}
+
+typedef struct hashof {
+    uint64_t seq;
+    char sha[65];
+} hashof;
+
+static int hashof_cb(void *ud, const patrol_entry_view *e)
+{
+    hashof *hs = ud;
+    if (e->seq != hs->seq)
+        return 0;
+    for (size_t i = 0; i < e->n_fields; i++)
+        if (strcmp(e->fields[i].name, "sha256") == 0)
+            snprintf(hs->sha, sizeof hs->sha, "%s", e->fields[i].value);
+    return 1;
+}
+
+/* Import path as evidence of matter; its SHA-256 into sha (65 bytes). */
+static int import(const char *matter, const char *kind, const char *path, const char *type,
+                  const char *caption, const patrol_location *loc, char *sha, char *err,
+                  size_t errlen)
+{
+    patrol_saved s;
+    hashof hs;
+    int rc = patrol_evidence_add(ui_g.p, matter, kind, path, type, caption, loc, &s);
+    if (rc) {
+        snprintf(err, errlen, "%s", *patrol_errmsg(ui_g.p) ? patrol_errmsg(ui_g.p)
+                                                            : patrol_strerror(rc));
+        return -1;
+    }
+    memset(&hs, 0, sizeof hs);
+    hs.seq = s.seq;
+    patrol_log(ui_g.p, matter, hashof_cb, &hs);
+    if (sha)
+        snprintf(sha, 65, "%s", hs.sha);
+    return 0;
+}
+
+int ui_sign_import(const ui_req *r, const char *document, patrol_field *fields, size_t *nf,
+                   size_t cap, const patrol_location *loc, char *err, size_t errlen)
+{
+    static char sha_strokes[65], sha_png[65]; /* borrowed by fields until recorded */
+    const char *strokes = ui_arg(r, "sig_strokes"), *png = ui_arg(r, "sig_png");
+    const char *refused = ui_arg(r, "f.refused_sign"), *witness = ui_arg(r, "f.witness");
+    const char *method = ui_arg(r, "f.method");
+    int is_refused = refused && strcmp(refused, "yes") == 0;
+    int signed_ = strokes && *strokes;
+    char dir[200], path_j[256], path_p[256], caption[200];
+    const char *tmp = getenv("TMPDIR");
+    char *canon = NULL;
+    unsigned char *img = NULL;
+    size_t img_len = 0;
+    docm dm;
+    int ret = -1;
+
+    dir[0] = path_j[0] = path_p[0] = '\0';
+    memset(&dm, 0, sizeof dm);
+    dm.id = document ? document : "";
+    /* What the library would refuse anyway is left to it, before anything
+     * is imported: an unknown or delivered document. */
+    if (!document || patrol_documents(ui_g.p, NULL, docm_cb, &dm) < 0 || !dm.found ||
+        dm.delivered)
+        return 0;
+    if (is_refused && signed_) {
+        snprintf(err, errlen, "%s", _("signed or refused to sign: not both (sign again clears "
+                                      "the pad)"));
+        return -1;
+    }
+    if (is_refused && !(witness && *witness)) {
+        snprintf(err, errlen, "%s", _("witness: a refusal to sign needs a witness"));
+        return -1;
+    }
+    if (!is_refused && !signed_ && method && strcmp(method, "in_person") == 0) {
+        snprintf(err, errlen, "%s", _("signature: delivered in person, the recipient signs on "
+                                      "the screen, or the refusal to sign is recorded with a "
+                                      "witness"));
+        return -1;
+    }
+    if (*nf + 2 > cap)
+        return -1;
+    snprintf(dir, sizeof dir, "%s/patrol-ui-sign-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        dir[0] = '\0';
+        snprintf(err, errlen, "%s", _("The file could not be saved for import (temporary directory)."));
+        return -1;
+    }
+    if (signed_) {
+        if (!(canon = strokes_check(strokes))) {
+            snprintf(err, errlen, "%s", _("signature: the strokes from the screen are not valid"));
+            goto exit;
+        }
+        if (!png || !(img = png_decode(png, &img_len))) {
+            snprintf(err, errlen, "%s", _("signature: the image from the screen is not a PNG"));
+            goto exit;
+        }
+        snprintf(path_j, sizeof path_j, "%s/signature-%s.json", dir, document);
+        snprintf(path_p, sizeof path_p, "%s/signature-%s.png", dir, document);
+        if (write_file(path_j, canon, strlen(canon)) || write_file(path_p, img, img_len)) {
+            snprintf(err, errlen, "%s", _("The file could not be saved for import (disk full?)."));
+            goto exit;
+        }
+        snprintf(caption, sizeof caption, _("signature on the proof of delivery of %s (strokes)"),
+                 document);
+        if (import(dm.matter, "electronic_data", path_j, "application/json", caption, loc,
+                   sha_strokes, err, errlen))
+            goto exit;
+        snprintf(caption, sizeof caption, _("signature on the proof of delivery of %s (image)"),
+                 document);
+        if (import(dm.matter, "document", path_p, "image/png", caption, loc, sha_png, err,
+                   errlen))
+            goto exit;
+        fields[*nf].name = "signature";
+        fields[*nf].value = sha_strokes;
+        fields[*nf].conf = PATROL_CONF_NONE;
+        (*nf)++;
+        fields[*nf].name = "signature_image";
+        fields[*nf].value = sha_png;
+        fields[*nf].conf = PATROL_CONF_NONE;
+        (*nf)++;
+    } else if (is_refused && r->file_path[0] && r->file_size > 0) {
+        snprintf(caption, sizeof caption, _("refusal to sign the proof of delivery of %s"),
+                 document);
+        if (import(dm.matter, strncmp(r->file_type, "video/", 6) == 0 ? "video" : "photo",
+                   r->file_path, NULL, caption, loc, NULL, err, errlen))
+            goto exit;
+    }
+    ret = 0;
+exit:
+    if (path_j[0])
+        unlink(path_j);
+    if (path_p[0])
+        unlink(path_p);
+    if (dir[0])
+        rmdir(dir);
+    cJSON_free(canon);
+    free(img);
+    return ret;
+}
