@@ -26,10 +26,11 @@ switched on, --first) the plan is one fault, else "pass":
                       gives up (at most --max-hold seconds, default 60)
 
 N is drawn from 0..24000 up (requests: batches, evidence chunks) and
-0..6000 down (answers); for the first K connections from 0..3000 up and
-0..1500 down, so that those faults fire. --control FILE: "off" in it turns faults off for
-new connections (everything passes), "on" (or no file) turns them on;
-switching on restarts the --first count. Each connection appends one line
+0..6000 down (answers); for the first K connections from 0..1500 up and
+0..400 down (within the TLS handshake or the first request), so that
+those faults fire. --control FILE: "off" in it turns faults off for
+new connections (everything passes), "on [WORD]" (or no file) turns them
+on; switching on, or a new WORD, restarts the --first count. Each connection appends one line
 to --log when it ends:
 
     conn=3 fault=reset n=5210 dir=up up=5210 down=1804 fired=1
@@ -75,7 +76,7 @@ def choose(seed, n, forced, rate):
     # A forced fault fires early (handshake or first request), so that it
     # fires at all: a sync may need only a few kilobytes.
     if forced:
-        cut = r.randint(0, 3000) if d == "up" else r.randint(0, 1500)
+        cut = r.randint(0, 1500) if d == "up" else r.randint(0, 400)
     else:
         cut = r.randint(0, 24000) if d == "up" else r.randint(0, 6000)
     if kind == "latency":
@@ -216,23 +217,24 @@ class Proxy:
         self.on_since = 0  # connection number when faults were last switched on
         self.was_on = None
 
-    def faults_on(self):
+    def control_text(self):
         if not self.control:
-            return True
+            return "on"
         try:
             with open(self.control) as f:
-                return f.read().strip() != "off"
+                return f.read().strip() or "on"
         except FileNotFoundError:
-            return True
+            return "on"
 
     def next_plan(self):
         with self.lock:
             self.count += 1
             n = self.count
-            on = self.faults_on()
-            if on and self.was_on is not True:
-                self.on_since = n
-            self.was_on = on
+            text = self.control_text()
+            on = text.split()[0] != "off"
+            if on and text != self.was_on:
+                self.on_since = n  # switched on, or on with a new word: count --first again
+            self.was_on = text
             if not on:
                 return n, Plan()
             return n, choose(self.seed, n, n - self.on_since < self.first, self.rate)

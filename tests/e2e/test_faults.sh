@@ -77,7 +77,7 @@ print(body + cs[(31 - s % 31) % 31])" "$r")
 # $TRIES), then one with faults off must pass; prints what it took.
 sync_through_faults() {
     local r=$1 try=0 rc=1 codes=
-    echo on >"$CONTROL"
+    echo "on round$r" >"$CONTROL"
     while [ "$try" -lt "$TRIES" ]; do
         try=$((try + 1))
         "$PATROL" --store "$T" sync --json >"$WORK/sync.json" 2>"$ERR"

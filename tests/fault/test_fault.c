@@ -37,7 +37,7 @@
  * which is expected to fail until evidence.c keeps the file).
  *
  *   test_fault [--quick] [--strict]
- *      --quick: transient faults, about 12 N per loop spread over the
+ *      --quick: transient faults, about 8 N per loop spread over the
  *      calls the operation makes (the ctest run); without it every N, and
  *      persistent faults too. --strict: the known failure counts.
  * Prints, per path and kind, the range of N covered. Exit 0 when every
@@ -367,7 +367,7 @@ typedef struct range {
 
 /* Attempts per loop in the quick run: N = 1 .. calls in steps, and the
  * last call; the long run tries every N. */
-#define QUICK_ATTEMPTS 12
+#define QUICK_ATTEMPTS 8
 static int quick;
 
 static unsigned long next_n(unsigned long n, unsigned long calls)
