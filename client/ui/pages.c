@@ -527,6 +527,20 @@ static void post_evidence(ui_req *r, ui_resp *out)
 
 /* ---- documents ---------------------------------------------------------- */
 
+typedef struct subjname {
+    const char *id;
+    char name[256];
+} subjname;
+
+static int subjname_cb(void *ud, const patrol_subject_view *sv)
+{
+    subjname *sn = ud;
+    if (strcmp(sv->id, sn->id) != 0)
+        return 0;
+    snprintf(sn->name, sizeof sn->name, "%s", sv->name);
+    return 1;
+}
+
 typedef struct docfind {
     uint64_t seq;
     ubuf *b;
@@ -548,11 +562,25 @@ static int doc_entry_cb(void *ud, const patrol_entry_view *e)
         if (strcmp(e->fields[i].name, "doc_no") == 0)
             h(d->b, "%t", e->fields[i].value);
     h(d->b, "</p><dl>");
-    for (size_t i = 0; i < e->n_fields; i++) {
-        if (strcmp(e->fields[i].name, "doc_no") == 0)
-            continue;
-        h(d->b, "<dt>%t</dt><dd>%t</dd>", field_label(e->kind, e->fields[i].name),
-          e->fields[i].value);
+    /* In the order 二(三)2 names them: purpose, content, time, subject,
+     * implementing personnel. */
+    {
+        static const char *const order[] = {"purpose", "content", "time", "subject",
+                                            "personnel"};
+        for (size_t k = 0; k < sizeof order / sizeof order[0]; k++)
+            for (size_t i = 0; i < e->n_fields; i++) {
+                subjname sn = {e->fields[i].value, ""};
+                if (strcmp(e->fields[i].name, order[k]) != 0)
+                    continue;
+                if (strcmp(order[k], "subject") == 0) {
+                    patrol_subjects(ui_g.p, subjname_cb, &sn);
+                    h(d->b, "<dt>%t</dt><dd>%t</dd>", _("Subject"),
+                      sn.name[0] ? sn.name : e->fields[i].value);
+                    continue;
+                }
+                h(d->b, "<dt>%t</dt><dd>%t</dd>", field_label(e->kind, e->fields[i].name),
+                  e->fields[i].value);
+            }
     }
     h(d->b, "</dl><p class=\"sig\">%t %t</p></article>", _("Issued (Beijing time):"), when);
     return 1;

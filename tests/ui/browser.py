@@ -136,7 +136,14 @@ def set_value(name, value):
     drv.execute_script("arguments[0].value = arguments[1]", el, value)
 
 
+def wait_place():
+    # The place comes from the browser a moment after the page: wait for it.
+    WebDriverWait(drv, 10).until(lambda d: d.execute_script(
+        "var i = document.querySelector('form.rec input[name=lat]'); return !i || i.value !== ''"))
+
+
 def save():
+    wait_place()
     tap("form.rec button[type=submit]")
 
 
@@ -152,6 +159,10 @@ def credit_code(body17):
 
 
 today = datetime.datetime.utcnow() + datetime.timedelta(hours=8)
+# The handheld's position, as its GPS would give it (the inspector allows it).
+drv.execute_cdp_cmd("Browser.grantPermissions", {"permissions": ["geolocation"]})
+drv.execute_cdp_cmd("Emulation.setGeolocationOverride",
+                    {"latitude": 33.9612345, "longitude": 118.2754321, "accuracy": 12})
 try:
     drv.get(url)
     check(drv.current_url == base + "/", f"the secret stays in the address: {drv.current_url}")
@@ -240,11 +251,13 @@ try:
     shot("10-evidence")
     drv.find_element(By.CSS_SELECTOR, "form.ev-photo input[type=file]").send_keys(photo)
     drv.find_element(By.CSS_SELECTOR, "form.ev-photo input[name=caption]").send_keys("店外堆放货物")
+    wait_place()
     tap("form.ev-photo button[type=submit]")
     check(ok_banner(), "photo: not saved")
     tap("a[href^='/evidence?matter=']")
     drv.find_element(By.CSS_SELECTOR, "form.ev-audio input[type=file]").send_keys(audio)
     drv.find_element(By.CSS_SELECTOR, "form.ev-audio input[name=caption]").send_keys("告诫录音")
+    wait_place()
     tap("form.ev-audio button[type=submit]")
     check(ok_banner(), "audio: not saved")
 
@@ -336,7 +349,11 @@ except Exception:
 finally:
     drv.quit()
     ui.send_signal(signal.SIGTERM)
-    ui.wait(timeout=10)
+    rc = ui.wait(timeout=10)
+    err = ui.stderr.read()
+    # SIGTERM ends it cleanly; under ASan+UBSan a report fails the test.
+    check(rc == 0 and "Sanitizer" not in err and "runtime error" not in err,
+          f"patrol ui ended with {rc}: {err[-2000:]}")
 
 r = run("verify", check=False)
 check(r.returncode == 0, f"patrol verify: {r.returncode} {r.stdout} {r.stderr}")
@@ -355,6 +372,12 @@ if kinds == want:
     check(ev[1]["kind"] == "audio" and ev[1]["caption"] == "告诫录音", f"audio {ev[1]}")
     check(log[3]["inspectors"] == ["I1", "I2"], f"shift inspectors {log[3]['inspectors']}")
     check(all(e["matter"] == matter for e in log[5:]), "entries of another matter")
+    # Every entry made on the pages carries the place, with its accuracy.
+    for e in log[3:]:
+        loc = e.get("location") or {}
+        check(abs(loc.get("lat", 0) - 33.9612345) < 1e-6 and
+              abs(loc.get("lon", 0) - 118.2754321) < 1e-6 and loc.get("accuracy_m") == 12,
+              f"entry {e['seq']} {e['kind']}: location {loc}")
     # The signature: strokes (JSON) and image (PNG), bound to the delivery by hash.
     st, im, dl = log[12]["fields"], log[13]["fields"], log[14]["fields"]
     check(st["kind"] == "electronic_data" and st["media_type"] == "application/json",
