@@ -339,7 +339,9 @@ static void field_input(ubuf *b, const char *kind, const patrol_field_info *fi, 
 static void field_conf(ubuf *b, const patrol_field_info *fi, const ui_req *r)
 {
     static const char *const codes[] = {"", "state", "trade", "privacy"};
-    static const char *const labels[] = {N_("disclosable"), N_("state secret"),
+    /* The first is no mark from the form: the rules' own default (an
+     * identity number is personal privacy unless marked otherwise). */
+    static const char *const labels[] = {N_("confidentiality: default"), N_("state secret"),
                                          N_("trade secret"), N_("personal privacy")};
     char key[64];
     const char *v;
@@ -361,10 +363,13 @@ static void form_fields(ubuf *b, const char *kind, const ui_req *r, const char *
 {
     patrol_field_info fi;
     const char *err_field = error_field(kind, error);
+    /* Required fields first, then the optional ones, each in the table's
+     * order. */
+    for (int pass = 0; pass < 2; pass++)
     for (size_t i = 0; patrol_kind_field(kind, i, &fi) == PATROL_OK; i++) {
         const char *val;
         int boxed;
-        if (fi.automatic)
+        if (fi.automatic || (pass == 0) != (fi.required != 0))
             continue;
         val = given(r, fi.name);
         if (!refill && !val)
