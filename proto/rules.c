@@ -75,6 +75,9 @@ static const px_field_rule f_subject_add[] = {
     C("type", subject_types, REQ, N_("business or person")),
 };
 static const px_field_rule f_matter_open[] = {
+    F("certificates_shown", PX_F_BOOL, 0,
+      N_("the inspectors showed their enforcement certificates and told the subject its rights "
+         "(亮证)")),
     F("domain", PX_F_IDENT, REQ, N_("enforcement domain")),
     F("emergency", PX_F_BOOL, 0, N_("violation exploits an emergency (refused if yes)")),
     F("list_item", PX_F_IDENT, 0, N_("three-list item cited")),
@@ -114,6 +117,10 @@ static const px_field_rule f_warning[] = {
     F("no_harm", PX_F_TRUE, REQ, N_("condition: no harmful consequence")),
     F("no_intent", PX_F_TRUE, REQ, N_("condition: no subjective intent")),
 };
+/* The subject confirms the minutes by signing them on the screen (strokes
+ * and image are evidence of the matter, bound here by their SHA-256), or
+ * refuses before a witness; the same for its answer to consent and for a
+ * delivery's proof (送达回证). */
 static const px_field_rule f_interview[] = {
     F("content", PX_F_TEXT, REQ, N_("what was discussed")),
     F("departments", PX_F_TEXT, REQ, N_("departments taking part")),
@@ -121,6 +128,12 @@ static const px_field_rule f_interview[] = {
     C("mode", interview_modes, REQ, N_("individual or collective")),
     F("participants", PX_F_TEXT, REQ, N_("who took part")),
     C("reason", interview_reasons, 0, N_("hazard, defect, complaints")),
+    F("refused_sign", PX_F_BOOL, 0, N_("the person in charge refused to sign the minutes")),
+    F("signature", PX_F_SHA256, 0,
+      N_("SHA-256 of the signature confirming the minutes: strokes (evidence: points, order, "
+         "timing)")),
+    F("signature_image", PX_F_SHA256, 0, N_("SHA-256 of the signature's image (evidence)")),
+    F("witness", PX_F_LINE, 0, N_("witness of a refusal to sign (name and unit)")),
 };
 static const px_field_rule f_publicity[] = {
     F("channel", PX_F_LINE, REQ, N_("where it is published")),
@@ -182,7 +195,13 @@ static const px_field_rule f_application_withdraw[] = {
 static const px_field_rule f_consent[] = {
     C("answer", answers, 0, N_("accept, refuse, or ask to stop (none yet: only told)")),
     C("form", forms, 0, N_("how the subject was told")),
+    F("refused_sign", PX_F_BOOL, 0, N_("the subject refused to sign its answer")),
+    F("signature", PX_F_SHA256, 0,
+      N_("SHA-256 of the subject's signature confirming its answer: strokes (evidence: points, "
+         "order, timing)")),
+    F("signature_image", PX_F_SHA256, 0, N_("SHA-256 of the signature's image (evidence)")),
     F("told", PX_F_TRUE, REQ, N_("the subject was told it may choose")),
+    F("witness", PX_F_LINE, 0, N_("witness of a refusal to sign (name and unit)")),
 };
 static const px_field_rule f_expert[] = {
     F("expert", PX_F_LINE, REQ, N_("expert name and affiliation")),
@@ -556,7 +575,9 @@ int px_rules_check_entry(const Patrol__V1__Entry *e, char *detail, size_t len)
             snprintf(detail, len, "a person needs an identity card number");
             return -1;
         }
-    } else if (strcmp(k->kind, "document.deliver") == 0) {
+    }
+    /* A signature or a refusal to sign (送达回证, consent, minutes). */
+    if (px_rules_field(k, "refused_sign")) {
         int refused = 0;
         if ((v = field_value(e, "refused_sign")))
             px_parse_bool(v, &refused);
@@ -565,10 +586,11 @@ int px_rules_check_entry(const Patrol__V1__Entry *e, char *detail, size_t len)
             return -1;
         }
         if (refused && field_value(e, "signature")) {
-            snprintf(detail, len, "a delivery is signed or refused, not both");
+            snprintf(detail, len, "signed or refused to sign, not both");
             return -1;
         }
-    } else if (strcmp(k->kind, "matter.open") == 0) {
+    }
+    if (strcmp(k->kind, "matter.open") == 0) {
         int b = 0;
         if (px_domain_excluded(field_value(e, "domain"))) {
             snprintf(detail, len, "domain '%s' is excluded from flexible enforcement",

@@ -374,7 +374,7 @@ static void form_fields(ubuf *b, const char *kind, const ui_req *r, const char *
         val = given(r, fi.name);
         if (!refill && !val)
             val = NULL;
-        if (strcmp(kind, "document.deliver") == 0 && strncmp(fi.name, "signature", 9) == 0) {
+        if (strncmp(fi.name, "signature", 9) == 0) {
             /* signature and signature_image: the hashes of what is drawn
              * on the pad, filled in when it is imported. */
             if (strcmp(fi.name, "signature") == 0) {
@@ -437,10 +437,11 @@ void ui_form_page(ui_req *r, ui_resp *out, const char *kind, const char *error)
     if (strcmp(kind, "consent") == 0)
         h(b, "<div class=\"notice\"><h2>%t</h2><p>%t</p></div>", _("Read to the subject"),
           _(consent_notice));
-    /* A delivery carries the signature pad and, for a refusal to sign,
-     * a photo or video: multipart. */
+    /* A kind someone signs (a delivery, consent, interview minutes) has
+     * the signature pad and, for a refusal to sign, a photo or video:
+     * multipart. */
     h(b, "<form method=\"post\" action=\"/record\" class=\"rec\"%r>",
-      strcmp(kind, "document.deliver") == 0 ? " enctype=\"multipart/form-data\"" : "");
+      ui_kind_signed(kind) ? " enctype=\"multipart/form-data\"" : "");
     h(b, 
          "<input type=\"hidden\" name=\"csrf\" value=\"%a\">"
          "<input type=\"hidden\" name=\"kind\" value=\"%a\">",
@@ -472,7 +473,7 @@ void ui_form_page(ui_req *r, ui_resp *out, const char *kind, const char *error)
              "min=\"1\" id=\"corrects\" name=\"corrects\" value=\"%a\" required></div>",
           _("number of the entry corrected"), ui_arg(r, "corrects"));
     form_fields(b, kind, r, error, 1);
-    if (strcmp(kind, "document.deliver") == 0)
+    if (ui_kind_signed(kind))
         h(b, "<div class=\"f\"><label for=\"refusal-file\">%t</label><input type=\"file\" "
              "id=\"refusal-file\" name=\"file\" accept=\"image/*,video/*\" "
              "capture=\"environment\"></div>",
@@ -652,9 +653,9 @@ void ui_record_post(ui_req *r, ui_resp *out)
             return;
         }
     }
-    if (strcmp(kind, "document.deliver") == 0) {
+    if (ui_kind_signed(kind)) {
         char why[512];
-        if (ui_sign_import(r, in.target, fields, &nf, UI_FIELDS_MAX, in.location, why,
+        if (ui_sign_import(r, kind, in.target, fields, &nf, UI_FIELDS_MAX, in.location, why,
                            sizeof why) != 0) {
             ui_form_page(r, out, kind, why);
             out->status = 422;

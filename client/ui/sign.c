@@ -1,11 +1,12 @@
-/* sign.c -- the 送达回证 signature on the screen: the pad on the delivery
- * form (app.js draws and keeps the strokes; without script the recipient
- * cannot sign here, and the refusal path or paper remains), and, before
- * the delivery is recorded, the strokes (points, order, timing, JSON) and
- * the image (PNG) imported as evidence of the matter and bound to the
- * delivery by their SHA-256 (fields signature, signature_image); or, for a
- * refusal to sign, the witness and a photo or video of the scene.
- * Prefix sign_ (and ui_sign_*). */
+/* sign.c -- signatures on the screen: the recipient's on the 送达回证, the
+ * subject's on its answer to consent and on interview minutes (the kinds
+ * whose rules have a "signature" field). The pad on the form (app.js draws
+ * and keeps the strokes; without script nobody can sign here, and the
+ * refusal path or paper remains), and, before the entry is recorded, the
+ * strokes (points, order, timing, JSON) and the image (PNG) imported as
+ * evidence of the matter and bound to the entry by their SHA-256 (fields
+ * signature, signature_image); or, for a refusal to sign, the witness and
+ * a photo or video of the scene. Prefix sign_ (and ui_sign_*). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,6 +22,15 @@
 #define SIGN_POINTS_MAX 20000
 #define SIGN_PNG_MAX (128u * 1024u)
 
+int ui_kind_signed(const char *kind)
+{
+    patrol_field_info fi;
+    for (size_t i = 0; kind && patrol_kind_field(kind, i, &fi) == PATROL_OK; i++)
+        if (strcmp(fi.name, "signature") == 0)
+            return 1;
+    return 0;
+}
+
 void ui_sign_pad(ubuf *b)
 {
     h(b, "<div class=\"f sign\" data-field=\"signature signature_image\">"
@@ -30,7 +40,7 @@ void ui_sign_pad(ubuf *b)
          "<input type=\"hidden\" name=\"sig_png\" value=\"\">"
          "<button type=\"button\" class=\"btn\" data-sign-clear>%t</button>"
          "<p class=\"help\">%t</p></div>",
-      _("The recipient signs here with a finger"), _("Sign again"),
+      _("Sign here with a finger"), _("Sign again"),
       _("Without script the screen cannot take a signature: sign the paper proof of delivery "
         "and photograph it, or record a refusal to sign with a witness."));
 }
@@ -224,31 +234,61 @@ static int import(const char *matter, const char *kind, const char *path, const 
     return 0;
 }
 
-int ui_sign_import(const ui_req *r, const char *document, patrol_field *fields, size_t *nf,
-                   size_t cap, const patrol_location *loc, char *err, size_t errlen)
+typedef struct mstate {
+    const char *id;
+    char state[32];
+    int found;
+} mstate;
+
+static int mstate_cb(void *ud, const patrol_matter_view *m)
+{
+    mstate *ms = ud;
+    if (strcmp(m->id, ms->id) != 0)
+        return 0;
+    snprintf(ms->state, sizeof ms->state, "%s", m->state);
+    ms->found = 1;
+    return 1;
+}
+
+int ui_sign_import(const ui_req *r, const char *kind, const char *target, patrol_field *fields,
+                   size_t *nf, size_t cap, const patrol_location *loc, char *err, size_t errlen)
 {
     static char sha_strokes[65], sha_png[65]; /* borrowed by fields until recorded */
     const char *strokes = ui_arg(r, "sig_strokes"), *png = ui_arg(r, "sig_png");
     const char *refused = ui_arg(r, "f.refused_sign"), *witness = ui_arg(r, "f.witness");
     const char *method = ui_arg(r, "f.method");
+    int deliver = strcmp(kind, "document.deliver") == 0;
     int is_refused = refused && strcmp(refused, "yes") == 0;
     int signed_ = strokes && *strokes;
-    char dir[200], path_j[256], path_p[256], caption[200];
+    char dir[200], path_j[256], path_p[256], caption[300], label[200];
     const char *tmp = getenv("TMPDIR");
     char *canon = NULL;
     unsigned char *img = NULL;
     size_t img_len = 0;
     docm dm;
+    mstate ms;
     int ret = -1;
 
     dir[0] = path_j[0] = path_p[0] = '\0';
     memset(&dm, 0, sizeof dm);
-    dm.id = document ? document : "";
-    /* What the library would refuse anyway is left to it, before anything
-     * is imported: an unknown or delivered document. */
-    if (!document || patrol_documents(ui_g.p, NULL, docm_cb, &dm) < 0 || !dm.found ||
-        dm.delivered)
+    memset(&ms, 0, sizeof ms);
+    if (!target)
         return 0;
+    /* What the library would refuse anyway is left to it, before anything
+     * is imported: an unknown or delivered document, an unknown matter, a
+     * state that does not allow the kind. */
+    if (deliver) {
+        dm.id = target;
+        if (patrol_documents(ui_g.p, NULL, docm_cb, &dm) < 0 || !dm.found || dm.delivered)
+            return 0;
+    } else {
+        snprintf(dm.matter, sizeof dm.matter, "%s", target);
+    }
+    ms.id = dm.matter;
+    if (patrol_matters(ui_g.p, mstate_cb, &ms) < 0 || !ms.found ||
+        patrol_matter_allows(ms.state, kind))
+        return 0;
+    snprintf(label, sizeof label, "%s %s", ui_tr(patrol_kind_label(kind)), target);
     if (is_refused && signed_) {
         snprintf(err, errlen, "%s", _("signed or refused to sign: not both (sign again clears "
                                       "the pad)"));
@@ -258,7 +298,7 @@ int ui_sign_import(const ui_req *r, const char *document, patrol_field *fields, 
         snprintf(err, errlen, "%s", _("witness: a refusal to sign needs a witness"));
         return -1;
     }
-    if (!is_refused && !signed_ && method && strcmp(method, "in_person") == 0) {
+    if (deliver && !is_refused && !signed_ && method && strcmp(method, "in_person") == 0) {
         snprintf(err, errlen, "%s", _("signature: delivered in person, the recipient signs on "
                                       "the screen, or the refusal to sign is recorded with a "
                                       "witness"));
@@ -281,19 +321,17 @@ int ui_sign_import(const ui_req *r, const char *document, patrol_field *fields, 
             snprintf(err, errlen, "%s", _("signature: the image from the screen is not a PNG"));
             goto exit;
         }
-        snprintf(path_j, sizeof path_j, "%s/signature-%s.json", dir, document);
-        snprintf(path_p, sizeof path_p, "%s/signature-%s.png", dir, document);
+        snprintf(path_j, sizeof path_j, "%s/signature-%s.json", dir, target);
+        snprintf(path_p, sizeof path_p, "%s/signature-%s.png", dir, target);
         if (write_file(path_j, canon, strlen(canon)) || write_file(path_p, img, img_len)) {
             snprintf(err, errlen, "%s", _("The file could not be saved for import (disk full?)."));
             goto exit;
         }
-        snprintf(caption, sizeof caption, _("signature on the proof of delivery of %s (strokes)"),
-                 document);
+        snprintf(caption, sizeof caption, _("signature: %s (strokes)"), label);
         if (import(dm.matter, "electronic_data", path_j, "application/json", caption, loc,
                    sha_strokes, err, errlen))
             goto exit;
-        snprintf(caption, sizeof caption, _("signature on the proof of delivery of %s (image)"),
-                 document);
+        snprintf(caption, sizeof caption, _("signature: %s (image)"), label);
         if (import(dm.matter, "document", path_p, "image/png", caption, loc, sha_png, err,
                    errlen))
             goto exit;
@@ -306,8 +344,7 @@ int ui_sign_import(const ui_req *r, const char *document, patrol_field *fields, 
         fields[*nf].conf = PATROL_CONF_NONE;
         (*nf)++;
     } else if (is_refused && r->file_path[0] && r->file_size > 0) {
-        snprintf(caption, sizeof caption, _("refusal to sign the proof of delivery of %s"),
-                 document);
+        snprintf(caption, sizeof caption, _("refusal to sign: %s"), label);
         if (import(dm.matter, strncmp(r->file_type, "video/", 6) == 0 ? "video" : "photo",
                    r->file_path, NULL, caption, loc, NULL, err, errlen))
             goto exit;

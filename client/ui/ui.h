@@ -117,17 +117,21 @@ void ui_record_post(ui_req *r, ui_resp *out);
  * ids copied into ids[i] (PATROL_ID_MAX each); returns how many. */
 size_t ui_on_duty(char ids[][PATROL_ID_MAX], size_t max, char *shift, size_t shift_len);
 
-/* sign.c: the 送达回证 signature. The pad on the delivery form (its
- * strokes and image in the hidden fields sig_strokes and sig_png). */
+/* sign.c: signatures on the screen (送达回证, the subject's answer to
+ * consent, interview minutes): kinds with a "signature" field. */
+int ui_kind_signed(const char *kind);
+/* The pad (its strokes and image in the hidden fields sig_strokes and
+ * sig_png). */
 void ui_sign_pad(ubuf *b);
-/* Before a delivery is recorded: check the signature or the refusal,
- * import the strokes (JSON) and the image (PNG) -- or the refusal's photo
- * or video -- as evidence of the document's matter, and add the fields
- * signature and signature_image (their SHA-256) to fields[*nf] (room for
- * two more is the caller's). 0, or -1 with a sentence for the person in
- * err (nothing imported then). */
-int ui_sign_import(const ui_req *r, const char *document, patrol_field *fields, size_t *nf,
-                   size_t cap, const patrol_location *loc, char *err, size_t errlen);
+/* Before an entry of a signed kind is recorded: check the signature or
+ * the refusal, import the strokes (JSON) and the image (PNG) -- or the
+ * refusal's photo or video -- as evidence of the matter, and add the
+ * fields signature and signature_image (their SHA-256) to fields[*nf].
+ * target: the matter, or the document delivered. 0, or -1 with a sentence
+ * for the person in err (nothing imported then). */
+int ui_sign_import(const ui_req *r, const char *kind, const char *target, patrol_field *fields,
+                   size_t *nf, size_t cap, const patrol_location *loc, char *err,
+                   size_t errlen);
 
 /* Pages (pages.c). */
 void ui_home(ui_req *r, ui_resp *out);

@@ -151,6 +151,20 @@ def ok_banner():
     return drv.find_elements(By.CSS_SELECTOR, "p.ok")
 
 
+def draw(strokes):
+    """Draw strokes (lists of (dx, dy) from the pad's centre) on the signature pad."""
+    pad = drv.find_element(By.CSS_SELECTOR, "canvas[data-sign]")
+    drv.execute_script("arguments[0].scrollIntoView({block:'center'})", pad)
+    a = ActionChains(drv)
+    for stroke in strokes:
+        a.move_to_element_with_offset(pad, *stroke[0]).click_and_hold()
+        for dx, dy in stroke[1:]:
+            a.move_to_element_with_offset(pad, dx, dy).pause(0.02)
+        a.release()
+    a.perform()
+    return json.loads(drv.find_element(By.NAME, "sig_strokes").get_attribute("value") or "{}")
+
+
 def credit_code(body17):
     cs = "0123456789ABCDEFGHJKLMNPQRTUWXY"
     w = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
@@ -198,6 +212,7 @@ try:
     sel = Select(drv.find_element(By.NAME, "f.domain"))
     sel.select_by_value("market_regulation")
     typ("f.summary", "店外占道经营，堆放货物约3平方米")
+    tap("input[name='f.certificates_shown']")
     shot("05-matter-open")
     save()
     check("/matter?id=" in drv.current_url, f"after matter.open: {drv.current_url}")
@@ -210,6 +225,9 @@ try:
     tap("input[name='f.answer'][value=accept]")
     tap("input[name='f.form'][value=oral]")
     tap("input[name='f.told']")
+    # The subject confirms its answer by signing.
+    sig = draw([[(-100, 0), (-60, -30), (-20, 20), (20, -20), (60, 10)]])
+    check(len(sig.get("strokes", [])) == 1, f"consent signature {sig}")
     shot("07-consent")
     save()
 
@@ -284,18 +302,8 @@ try:
     typ("f.recipient", "王五（店主）")
     tap("input[name='f.method'][value=in_person]")
     # The recipient signs on the screen: two strokes.
-    pad = drv.find_element(By.CSS_SELECTOR, "canvas[data-sign]")
-    drv.execute_script("arguments[0].scrollIntoView({block:'center'})", pad)
-    a = ActionChains(drv)
-    a.move_to_element_with_offset(pad, -120, 10).click_and_hold()
-    for dx, dy in ((-90, -20), (-60, 15), (-30, -25), (0, 10), (30, -15)):
-        a.move_to_element_with_offset(pad, dx, dy).pause(0.02)
-    a.release()
-    a.move_to_element_with_offset(pad, 50, -30).click_and_hold()
-    for dx, dy in ((70, 0), (90, 20), (110, -10)):
-        a.move_to_element_with_offset(pad, dx, dy).pause(0.02)
-    a.release().perform()
-    sig = json.loads(drv.find_element(By.NAME, "sig_strokes").get_attribute("value") or "{}")
+    sig = draw([[(-120, 10), (-90, -20), (-60, 15), (-30, -25), (0, 10), (30, -15)],
+                [(50, -30), (70, 0), (90, 20), (110, -10)]])
     check(len(sig.get("strokes", [])) == 2, f"signature strokes {sig}")
     shot("13-deliver")
     save()
@@ -360,17 +368,33 @@ check(r.returncode == 0, f"patrol verify: {r.returncode} {r.stdout} {r.stderr}")
 log = json.loads(run("log", "--json").stdout)
 kinds = [e["kind"] for e in log]
 want = ["device.init", "inspector.add", "inspector.add", "shift.start", "subject.add",
-        "matter.open", "consent", "action.warning", "leaflet", "evidence.add", "evidence.add",
-        "document.issue", "evidence.add", "evidence.add", "document.deliver", "action.revisit"]
+        "matter.open", "evidence.add", "evidence.add", "consent", "action.warning", "leaflet",
+        "evidence.add", "evidence.add", "document.issue", "evidence.add", "evidence.add",
+        "document.deliver", "action.revisit"]
 check(kinds == want, f"log kinds {kinds}")
+
+
+def signed(i, what):
+    """log[i] carries signature and signature_image: the strokes and image recorded just before."""
+    st, im, e = log[i - 2]["fields"], log[i - 1]["fields"], log[i]["fields"]
+    check(st["kind"] == "electronic_data" and st["media_type"] == "application/json",
+          f"{what}: strokes evidence {st}")
+    check(im["kind"] == "document" and im["media_type"] == "image/png",
+          f"{what}: image evidence {im}")
+    check(e.get("signature") == st["sha256"] and e.get("signature_image") == im["sha256"],
+          f"{what}: not bound to its signature: {e}")
+
+
 if kinds == want:
-    leaf = log[8]["fields"]
+    leaf = log[10]["fields"]
     check(leaf.get("title") == "明码标价规范示范文本" and leaf.get("copies") == "2",
           f"leaflet fields {leaf}")
-    ev = [e["fields"] for e in log if e["kind"] == "evidence.add"]
-    check(ev[0]["kind"] == "photo" and ev[0]["media_type"] == "image/png", f"photo {ev[0]}")
-    check(ev[1]["kind"] == "audio" and ev[1]["caption"] == "告诫录音", f"audio {ev[1]}")
+    check(log[11]["fields"]["kind"] == "photo" and log[11]["fields"]["media_type"] == "image/png",
+          f"photo {log[11]['fields']}")
+    check(log[12]["fields"]["kind"] == "audio" and log[12]["fields"]["caption"] == "告诫录音",
+          f"audio {log[12]['fields']}")
     check(log[3]["inspectors"] == ["I1", "I2"], f"shift inspectors {log[3]['inspectors']}")
+    check(log[5]["fields"].get("certificates_shown") == "yes", f"亮证 {log[5]['fields']}")
     check(all(e["matter"] == matter for e in log[5:]), "entries of another matter")
     # Every entry made on the pages carries the place, with its accuracy.
     for e in log[3:]:
@@ -378,13 +402,11 @@ if kinds == want:
         check(abs(loc.get("lat", 0) - 33.9612345) < 1e-6 and
               abs(loc.get("lon", 0) - 118.2754321) < 1e-6 and loc.get("accuracy_m") == 12,
               f"entry {e['seq']} {e['kind']}: location {loc}")
-    # The signature: strokes (JSON) and image (PNG), bound to the delivery by hash.
-    st, im, dl = log[12]["fields"], log[13]["fields"], log[14]["fields"]
-    check(st["kind"] == "electronic_data" and st["media_type"] == "application/json",
-          f"strokes evidence {st}")
-    check(im["kind"] == "document" and im["media_type"] == "image/png", f"image evidence {im}")
-    check(dl.get("signature") == st["sha256"] and dl.get("signature_image") == im["sha256"],
-          f"delivery not bound to its signature: {dl}")
+    # The signatures: strokes (JSON) and image (PNG), bound by hash.
+    signed(8, "consent")
+    check(log[8]["fields"].get("answer") == "accept", f"consent {log[8]['fields']}")
+    signed(16, "delivery")
+    dl = log[16]["fields"]
     check(dl.get("recipient") == "王五（店主）" and dl.get("method") == "in_person", f"delivery {dl}")
 shutil.rmtree(tmp, ignore_errors=True)
 print(f"{len(shots)} screenshots in {out}")
