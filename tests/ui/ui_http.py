@@ -6,7 +6,7 @@
       the launch secret, with a wrong one, with a foreign Host, a foreign
       Origin or cross-site Sec-Fetch-Site, a bad or missing CSRF token, an
       oversized form or upload: refused (403/413) in Chinese, the store
-      unchanged; the secret becomes a SameSite=Strict HttpOnly cookie; the
+      unchanged; an upload cut mid-body leaves nothing behind; the secret becomes a SameSite=Strict HttpOnly cookie; the
       security headers are on every answer; <script>, quotes and ../ typed
       into fields come back escaped on every page that shows them.
   ui_http.py forms PATROL PATROL_UI [LOCALEDIR]
@@ -30,6 +30,8 @@ if len(sys.argv) > 4:
     env["PATROL_LOCALEDIR"] = sys.argv[4]
 tmp = tempfile.mkdtemp(prefix="patrol-ui-http-")
 store = os.path.join(tmp, "store")
+uitmp = os.path.join(tmp, "uitmp")  # patrol ui's TMPDIR: uploads in flight
+os.mkdir(uitmp)
 failures = []
 
 
@@ -60,7 +62,8 @@ if mode == "refusals":
         check(r.returncode == 2 and "127.0.0.1" in r.stderr,
               f"--listen {addr}: exit {r.returncode} {r.stderr!r}")
 
-ui = subprocess.Popen([patrol_ui, "--store", store, "--listen", "127.0.0.1:0"], env=env,
+ui = subprocess.Popen([patrol_ui, "--store", store, "--listen", "127.0.0.1:0"],
+                      env=dict(env, TMPDIR=uitmp),
                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 url = ui.stdout.readline().strip()
 m = re.match(r"http://127\.0\.0\.1:(\d+)/\?k=([0-9a-f]{64})$", url)
@@ -159,6 +162,29 @@ try:
         check(r.status == 413 and "64" in r.read().decode(), f"oversized upload: {r.status}")
         c.close()
         check(entries() == before, "a refused request recorded something")
+
+        # The browser goes away mid-upload: nothing recorded, the partial
+        # file removed, the server still answers.
+        import socket
+        import time
+        s_ = socket.create_connection(("127.0.0.1", port))
+        head = (f"POST /evidence HTTP/1.1\r\nHost: {host}\r\nCookie: patrol_ui={secret}\r\n"
+                f"Origin: http://{host}\r\nContent-Type: multipart/form-data; boundary=xyz\r\n"
+                f"Content-Length: 2000000\r\n\r\n").encode()
+        part = (f'--xyz\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n{csrf}\r\n'
+                '--xyz\r\nContent-Disposition: form-data; name="matter"\r\n\r\nM-x\r\n'
+                '--xyz\r\nContent-Disposition: form-data; name="kind"\r\n\r\nphoto\r\n'
+                '--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n'
+                'Content-Type: image/jpeg\r\n\r\n').encode()
+        s_.sendall(head + part + b"\xff\xd8" + bytes(300000))
+        time.sleep(0.5)
+        inflight = os.listdir(uitmp)
+        s_.close()
+        time.sleep(0.5)
+        r, d = req("GET", "/")
+        check(inflight and not os.listdir(uitmp),
+              f"upload cut: temp files {inflight} then {os.listdir(uitmp)}")
+        check(r.status == 200 and entries() == before, f"upload cut: {r.status}")
 
         # The same form from this page records.
         r, d = req("POST", "/record", body, {"Origin": "http://" + host,
