@@ -345,6 +345,32 @@ const char *ui_arg(const ui_req *r, const char *name)
                                        name);
 }
 
+typedef struct uri_build {
+    ubuf *b;
+    int n;
+} uri_build;
+
+static enum MHD_Result uri_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value)
+{
+    uri_build *u = cls;
+    (void)kind;
+    h(u->b, "%r%u=%u", u->n++ ? "&" : "?", key, value ? value : "");
+    return MHD_YES;
+}
+
+void ui_request_uri(const ui_req *r, char *out, size_t len)
+{
+    ubuf b;
+    uri_build u = {&b, 0};
+    ub_init(&b);
+    ub_puts(&b, r->path);
+    MHD_get_connection_values((struct MHD_Connection *)r->conn, MHD_GET_ARGUMENT_KIND, uri_arg,
+                              &u);
+    snprintf(out, len, "%s", b.p && !b.oom && strlen(b.p) < len ? b.p : r->path);
+    ub_free(&b);
+}
+
 static void conn_free(conn *cs)
 {
     if (!cs)
@@ -515,6 +541,7 @@ enum MHD_Result http_handler(void *cls, struct MHD_Connection *c, const char *ur
                                  "and try again."));
     memset(&resp, 0, sizeof resp);
     ub_init(&resp.body);
-    ui_route(&cs->req, &resp);
+    if (!ui_lock_gate(&cs->req, &resp))
+        ui_route(&cs->req, &resp);
     return send_resp(c, &resp);
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -25,10 +26,13 @@ ui_app ui_g;
 
 static void usage(FILE *f)
 {
-    fprintf(f, "%s patrol ui [--store DIR] [--listen 127.0.0.1:PORT]\n\n%s\n", _("usage:"),
+    fprintf(f, "%s patrol ui [--store DIR] [--listen 127.0.0.1:PORT] [--lock-after SECONDS]\n\n%s\n",
+            _("usage:"),
             _("Serve the inspector's touch interface to this handheld's own browser. Only a "
               "loopback address is accepted (127.0.0.0/8 or [::1]); PORT 0 or none picks a "
-              "free port. The address printed carries a secret for this launch: open it once."));
+              "free port. The address printed carries a secret for this launch: open it once. "
+              "--lock-after: after that long without use the pages ask for the inspector's PIN, "
+              "read from standard input at launch."));
 }
 
 /* "127.0.0.1:8080", "[::1]:8080", "localhost:8080", or just an address. */
@@ -124,6 +128,7 @@ int main(int argc, char **argv)
     sigset_t set;
     int sig, rc, ret = EXIT_REFUSED;
     unsigned port;
+    unsigned long lock_after = 0;
 
     locale_init();
     for (int i = 1; i < argc; i++) {
@@ -131,6 +136,17 @@ int main(int argc, char **argv)
             listen_s = argv[++i];
         else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
             store = argv[++i];
+        else if (strcmp(argv[i], "--lock-after") == 0 && i + 1 < argc) {
+            char *end;
+            errno = 0;
+            lock_after = strtoul(argv[++i], &end, 10);
+            if (errno || *end || lock_after == 0 || lock_after > 86400) {
+                fprintf(stderr, _("patrol: ui: --lock-after needs seconds (1 to 86400), not '%s'"),
+                        argv[i]);
+                fputs("\n", stderr);
+                return EXIT_USAGE;
+            }
+        }
         else if (strcmp(argv[i], "--help") == 0) {
             usage(stdout);
             return 0;
@@ -157,6 +173,33 @@ int main(int argc, char **argv)
     if (!store || !*store) {
         fprintf(stderr, "patrol: ui: %s\n", _("no store: give --store DIR or set PATROL_STORE"));
         return EXIT_USAGE;
+    }
+    if (lock_after) {
+        /* The PIN is the first line of standard input (the launcher's, or
+         * typed without echo), never an argument other users can read. */
+        char pin[64];
+        struct termios t0, t1;
+        int tty = isatty(0) && tcgetattr(0, &t0) == 0;
+        if (tty) {
+            fputs(_("PIN (4 to 12 digits): "), stderr);
+            t1 = t0;
+            t1.c_lflag &= ~(tcflag_t)ECHO;
+            tcsetattr(0, TCSANOW, &t1);
+        }
+        if (!fgets(pin, sizeof pin, stdin))
+            pin[0] = '\0';
+        if (tty) {
+            tcsetattr(0, TCSANOW, &t0);
+            fputs("\n", stderr);
+        }
+        pin[strcspn(pin, "\r\n")] = '\0';
+        rc = ui_lock_init(pin, (unsigned)lock_after);
+        memset(pin, 0, sizeof pin);
+        if (rc) {
+            fprintf(stderr, "patrol: ui: %s\n",
+                    _("--lock-after needs a PIN of 4 to 12 digits on standard input"));
+            return EXIT_USAGE;
+        }
     }
     if (patrol_open(store, &ui_g.p, err, sizeof err) != PATROL_OK) {
         fprintf(stderr, "patrol: ui: %s\n", err);
@@ -206,5 +249,6 @@ exit:
     if (d)
         MHD_stop_daemon(d);
     patrol_close(ui_g.p);
+    ui_lock_wipe();
     return ret;
 }

@@ -83,6 +83,9 @@ typedef struct ui_req {
 
 /* A query argument (GET) or a body field (POST); NULL if absent. */
 const char *ui_arg(const ui_req *r, const char *name);
+/* The request's path with its query (arguments re-encoded), for a
+ * return address; the path alone if it does not fit. */
+void ui_request_uri(const ui_req *r, char *out, size_t len);
 /* The CSRF token every form carries (hidden field "csrf"). */
 const char *ui_csrf(void);
 
@@ -132,6 +135,14 @@ void ui_sign_pad(ubuf *b);
 int ui_sign_import(const ui_req *r, const char *kind, const char *target, patrol_field *fields,
                    size_t *nf, size_t cap, const patrol_location *loc, char *err,
                    size_t errlen);
+
+/* lock.c: the optional PIN after idle. init: pin 4-12 digits (-1 if
+ * not), idle in seconds. gate: called for every authenticated request
+ * before routing; 1 if it answered (locked: the unlock page; or the
+ * unlock itself, which may record a form carried through it). */
+int ui_lock_init(const char *pin, unsigned idle_s);
+int ui_lock_gate(ui_req *r, ui_resp *out);
+void ui_lock_wipe(void);
 
 /* Pages (pages.c). */
 void ui_home(ui_req *r, ui_resp *out);

@@ -9,6 +9,11 @@
       unchanged; an upload cut mid-body leaves nothing behind; the secret becomes a SameSite=Strict HttpOnly cookie; the
       security headers are on every answer; <script>, quotes and ../ typed
       into fields come back escaped on every page that shows them.
+  ui_http.py lock PATROL PATROL_UI [LOCALEDIR]
+      --lock-after: a PIN that is not 4-12 digits refused at launch; idle,
+      every page asks for the PIN; a form posted while locked is carried
+      through the unlock and saved once, not before; five wrong PINs lock
+      out for five minutes.
   ui_http.py forms PATROL PATROL_UI [LOCALEDIR]
       every kind of the rules table (as `patrol kinds` lists them) has a
       form, and every field a person gives is on it.
@@ -62,9 +67,18 @@ if mode == "refusals":
         check(r.returncode == 2 and "127.0.0.1" in r.stderr,
               f"--listen {addr}: exit {r.returncode} {r.stderr!r}")
 
-ui = subprocess.Popen([patrol_ui, "--store", store, "--listen", "127.0.0.1:0"],
-                      env=dict(env, TMPDIR=uitmp),
+if mode == "lock":
+    for bad in ("12", "12ab", ""):
+        r = subprocess.run([patrol_ui, "--store", store, "--lock-after", "1"], env=env,
+                           input=bad + "\n", capture_output=True, text=True, timeout=10)
+        check(r.returncode == 2 and "PIN" in r.stderr, f"PIN {bad!r}: {r.returncode} {r.stderr!r}")
+lock_args = ["--lock-after", "1"] if mode == "lock" else []
+ui = subprocess.Popen([patrol_ui, "--store", store, "--listen", "127.0.0.1:0", *lock_args],
+                      env=dict(env, TMPDIR=uitmp), stdin=subprocess.PIPE,
                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+if lock_args:
+    ui.stdin.write("2468\n")
+    ui.stdin.flush()
 url = ui.stdout.readline().strip()
 m = re.match(r"http://127\.0\.0\.1:(\d+)/\?k=([0-9a-f]{64})$", url)
 if not m:
@@ -278,6 +292,41 @@ try:
                   log[-1]["fields"].get("witness") == "赵六（社区网格员）", f"refusal {log[-1]['fields']}")
         r = run("verify", check_rc=False)
         check(r.returncode == 0, f"verify after the refusals: {r.stdout} {r.stderr}")
+
+    elif mode == "lock":
+        # --lock-after 1: idle over a second, the pages ask for the PIN; a
+        # form posted while locked is carried through the unlock and saved.
+        import time
+        own = {"Origin": "http://" + host}
+        r, page = req("GET", "/form?kind=subject.add")
+        check(r.status == 200 and 'name="pin"' not in page, f"not yet locked: {r.status}")
+        csrf = csrf_of(page)
+        time.sleep(2.2)
+        r, d = req("GET", "/subjects?q=x")
+        check(r.status == 200 and 'name="pin"' in d and 'value="/subjects?q=x"' in d,
+              "GET while locked: no unlock page returning to the page asked")
+        before = entries()
+        form = {"kind": "subject.add", "f.type": "person", "f.name": "锁定测试",
+                "f.id_number": "11010519491231002X", "csrf": csrf}
+        r, d = req("POST", "/record", urllib.parse.urlencode(form), own)
+        check(r.status == 200 and 'name="carry.f.name" value="锁定测试"' in d,
+              f"POST while locked: {r.status}")
+        check(entries() == before, "recorded while locked")
+        carried = dict(re.findall(r'name="(carry[^"]*)" value="([^"]*)"', d))
+        r, d = req("POST", "/unlock", urllib.parse.urlencode(dict(carried, pin="1357", csrf=csrf)), own)
+        check(r.status == 403 and "PIN" in d and entries() == before, f"wrong PIN: {r.status}")
+        r, d = req("POST", "/unlock", urllib.parse.urlencode(dict(carried, pin="2468", csrf=csrf)), own)
+        check(r.status == 303 and entries() == before + 1, f"unlock with the form: {r.status} {d[:300]}")
+        r, d = req("GET", "/")
+        check(r.status == 200 and 'name="pin"' not in d, "still locked after the PIN")
+        # Five wrong PINs: locked out, the right one refused too.
+        time.sleep(2.2)
+        for i in range(5):
+            r, d = req("POST", "/unlock", urllib.parse.urlencode({"pin": "0000", "csrf": csrf}), own)
+        r, d = req("POST", "/unlock", urllib.parse.urlencode({"pin": "2468", "csrf": csrf}), own)
+        check(r.status == 429, f"after five wrong PINs: {r.status}")
+        r, d = req("POST", "/unlock", urllib.parse.urlencode({"pin": "2468"}), own)
+        check(r.status == 403 and "CSRF" in d, f"unlock without CSRF: {r.status}")
 
     elif mode == "forms":
         r, d = req("GET", "/?k=" + secret, cookie=False)
