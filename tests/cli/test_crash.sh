@@ -18,9 +18,11 @@
 # committed, or an evidence copy in progress; for sync, a receipt being
 # stored), "waiting" (sync: a request out, no answer stored yet),
 # "after" (the last write committed, the process not finished) and
-# "finished" (exited before the kill). Half of the kill delays are drawn
-# over the whole run, half over the window where the calibration runs
-# wrote; the test requires a real share of kills inside a write.
+# "finished" (exited before the kill). Half of the kills come a random
+# time after the start (over the whole run), half a random time after the
+# process's first mark of a write (over the calibrated length of one
+# write); each loop must put 15 % of its kills inside a write (for sync,
+# inside or waiting).
 #
 # usage: test_crash.sh PATH/TO/patrol
 #   CRASH_SCALE (default 1): trials per loop are 60, 80 and 40 x SCALE
