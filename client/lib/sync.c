@@ -2,18 +2,10 @@
  * enrolment, batches of signed entries acknowledged by verified receipts,
  * resumable evidence upload (tus style) and the reference data pull.
  *
- * Network: one libcurl easy handle per call, so that one keep-alive
- * connection (and one TLS session) carries every request. The server is
- * trusted through its pinned key alone (CURLOPT_PINNEDPUBLICKEY): its
- * certificate is self-signed, so chain and host name checks are off and
- * the pin is the whole trust. After enrolment every request presents the
- * client certificate (STORE/client.crt, written from the database) and the
- * device key (STORE/device.key). Only backend-neutral libcurl options are
- * used, so curl built on mbedtls needs no change here.
- *
- * Time: every request has a connect timeout, a low-speed abort and an
- * overall timeout; retries use exponential backoff with jitter, bounded in
- * attempts and by the deadline of the whole call.
+ * Network: sync_http.c (one pinned libcurl connection a call, timeouts,
+ * retries). After enrolment every request presents the client certificate
+ * (STORE/client.crt, written from the database) and the device key
+ * (STORE/device.key).
  *
  * Invariants:
  *  - sync_state.acked_seq only ever comes from a receipt whose signature
@@ -26,6 +18,7 @@
  *    whatever the size of the journal or the evidence.
  */
 #include "internal.h"
+#include "sync_http.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -48,9 +41,6 @@
 #include "tls.h"
 #include "validate.h"
 
-#ifndef PATROL_VERSION_STRING
-#define PATROL_VERSION_STRING "0.0.0"
-#endif
 #include "protocol.h"
 
 #define CERT_NAME "client.crt"
@@ -58,7 +48,7 @@
 #define CERT_MAX ((size_t)16 << 10)
 
 /* What the server may send back, checked while receiving. */
-#define MAX_SMALL_ANSWER ((size_t)64 << 10) /* Error, EnrollResponse, HEAD */
+#define MAX_SMALL_ANSWER PX_MAX_SMALL_ANSWER
 #define MAX_ACK ((size_t)2 << 20)           /* 1000 statuses + missing evidence */
 #define MAX_REFERENCE PX_REFERENCE_MAX_BYTES /* proto/reference.h: patrold imports no more */
 #define RECEIPT_BODY_MAX 4096
@@ -73,8 +63,7 @@
 #define TRIAL_BYTES ((size_t)64 << 10) /* what px_frame_worthwhile looks at */
 
 #define BATCH_MIN_BYTES ((size_t)64 << 10) /* a batch shrinks to this on timeouts */
-#define REQUEST_MAX_MS 150000L             /* one request (the server allows 120 s) */
-#define URL_MAX 200
+#define URL_MAX PX_URL_MAX
 #define PROGRESS_EVERY_MS 250
 
 #define DEF_ATTEMPTS 8
@@ -97,29 +86,6 @@ static int64_t now_ms(void)
     struct timespec t;
     clock_gettime(CLOCK_REALTIME, &t);
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int64_t ms)
-{
-    struct timespec t = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&t, &t) != 0 && errno == EINTR)
-        ;
-}
-
-/* Copy text from the server for a message: a valid line as is, anything
- * else reduced to printable ASCII. */
-static void clean(const char *in, char *out, size_t cap)
-{
-    size_t j = 0;
-    if (!cap)
-        return;
-    if (in && !px_check_line(in, cap - 1)) {
-        snprintf(out, cap, "%s", in);
-        return;
-    }
-    for (size_t i = 0; in && in[i] && j + 1 < cap; i++)
-        out[j++] = (in[i] >= ' ' && in[i] < 0x7f) ? in[i] : '?';
-    out[j] = '\0';
 }
 
 /* ---- store helpers ------------------------------------------------------ */
@@ -365,7 +331,7 @@ int px_receipt_check(const px_key *receipt_key, const uint8_t *body, size_t body
         if (b->last_seq > 0)
             memcpy(out->head_hash, b->head_hash.data, PX_HASH_LEN);
         out->server_time_ms = b->server_time_ms;
-        clean(b->server_name, out->server_name, sizeof out->server_name);
+        px_http_clean(b->server_name, out->server_name, sizeof out->server_name);
         rc = 0;
     }
     patrol__v1__receipt_body__free_unpacked(b, NULL);
@@ -509,495 +475,11 @@ exit:
     return err;
 }
 
-/* ---- HTTP over one pinned connection ---------------------------------------- */
-
-/* A request body read on demand: from memory, or a region of a file. */
-typedef struct body_src {
-    const uint8_t *mem; /* NULL: read from fd */
-    int fd;
-    uint64_t off;
-    size_t len, pos;
-    int io_errno;
-} body_src;
-
-typedef struct answer {
-    long status;
-    uint8_t *body;
-    size_t len, cap, max;
-    int overflow;
-    char reason[64];       /* X-Patrol-Reason */
-    int64_t upload_offset; /* -1: absent */
-    int64_t upload_length;
-    int upload_complete;
-} answer;
-
-typedef struct request {
-    const char *method; /* GET HEAD POST PATCH */
-    const char *path;
-    const char *content_type;
-    const uint8_t *body; /* POST */
-    size_t body_len;
-    body_src *src; /* PATCH */
-    const char *extra[3];
-    size_t max_answer;
-    int once; /* retry only if the request surely did not reach the server */
-} request;
-
-enum { ATT_ANSWER, ATT_RETRY, ATT_FAIL };
-
-typedef struct conn {
-    patrol *p;
-    CURL *h;
-    int global;
-    char url[URL_MAX + 1];
-    char errbuf[CURL_ERROR_SIZE];
-    char pinopt[80];
-    int64_t deadline;
-    unsigned max_attempts, backoff_ms, backoff_max_ms;
-    uint64_t sent, retries;
-    uint64_t cut_after;
-    int cut_done, cut_now;
-    int timed_out, not_sent;
-    int enrolling;
-    char why[400]; /* the last transient failure, for the final message */
-    void (*on_progress)(void *ud, uint64_t sent_now);
-    void *progress_ud;
-} conn;
-
-static void answer_reset(answer *a, size_t max)
-{
-    a->status = 0;
-    a->len = 0;
-    a->max = max;
-    a->overflow = 0;
-    a->reason[0] = '\0';
-    a->upload_offset = -1;
-    a->upload_length = -1;
-    a->upload_complete = 0;
-}
-
-static void answer_free(answer *a)
-{
-    free(a->body);
-    memset(a, 0, sizeof *a);
-}
-
-static size_t write_cb(char *buf, size_t size, size_t n, void *ud)
-{
-    answer *a = ud;
-    size_t len = size * n;
-    if (len > a->max - a->len) {
-        a->overflow = 1;
-        return 0;
-    }
-    if (a->len + len > a->cap) {
-        size_t cap = a->cap ? a->cap : 4096;
-        uint8_t *nb;
-        while (cap < a->len + len)
-            cap *= 2;
-        if (cap > a->max)
-            cap = a->max;
-        if (!(nb = realloc(a->body, cap)))
-            return 0;
-        a->body = nb;
-        a->cap = cap;
-    }
-    memcpy(a->body + a->len, buf, len);
-    a->len += len;
-    return len;
-}
-
-static size_t header_cb(char *buf, size_t size, size_t n, void *ud)
-{
-    answer *a = ud;
-    size_t len = size * n, nl, vl;
-    const char *colon, *v;
-    char val[64];
-    uint64_t x;
-
-    if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
-        /* A new response (after an interim one): forget what came before. */
-        a->reason[0] = '\0';
-        a->upload_offset = a->upload_length = -1;
-        a->upload_complete = 0;
-        return len;
-    }
-    if (!(colon = memchr(buf, ':', len)))
-        return len;
-    nl = (size_t)(colon - buf);
-    v = colon + 1;
-    vl = len - nl - 1;
-    while (vl && (*v == ' ' || *v == '\t'))
-        v++, vl--;
-    while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
-        vl--;
-    if (vl >= sizeof val)
-        return len;
-    memcpy(val, v, vl);
-    val[vl] = '\0';
-#define IS(name) (nl == sizeof name - 1 && strncasecmp(buf, name, nl) == 0)
-    if (IS("Upload-Offset"))
-        a->upload_offset = px_parse_u64(val, 0, (uint64_t)INT64_MAX, &x) ? -2 : (int64_t)x;
-    else if (IS("Upload-Length"))
-        a->upload_length = px_parse_u64(val, 0, (uint64_t)INT64_MAX, &x) ? -2 : (int64_t)x;
-    else if (IS("Upload-Complete"))
-        a->upload_complete = strcmp(val, "1") == 0;
-    else if (IS("X-Patrol-Reason"))
-        clean(val, a->reason, sizeof a->reason);
-#undef IS
-    return len;
-}
-
-static size_t read_cb(char *buf, size_t size, size_t n, void *ud)
-{
-    body_src *b = ud;
-    size_t want = size * n, left = b->len - b->pos;
-    if (want > left)
-        want = left;
-    if (want == 0)
-        return 0;
-    if (b->mem) {
-        memcpy(buf, b->mem + b->pos, want);
-    } else {
-        ssize_t r;
-        do
-            r = pread(b->fd, buf, want, (off_t)(b->off + b->pos));
-        while (r < 0 && errno == EINTR);
-        if (r <= 0) {
-            b->io_errno = r < 0 ? errno : EIO;
-            return CURL_READFUNC_ABORT;
-        }
-        want = (size_t)r;
-    }
-    b->pos += want;
-    return want;
-}
-
-/* libcurl rewinds the body when it resends on a fresh connection (a kept
- * connection the server had closed). */
-static int seek_cb(void *ud, curl_off_t off, int origin)
-{
-    body_src *b = ud;
-    if (origin != SEEK_SET || off < 0 || (uint64_t)off > b->len)
-        return CURL_SEEKFUNC_FAIL;
-    b->pos = (size_t)off;
-    return CURL_SEEKFUNC_OK;
-}
-
-static int xfer_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                   curl_off_t ulnow)
-{
-    conn *c = ud;
-    (void)dltotal;
-    (void)dlnow;
-    (void)ultotal;
-    if (c->cut_after && !c->cut_done && ulnow > 0 && c->sent + (uint64_t)ulnow >= c->cut_after) {
-        c->cut_done = c->cut_now = 1;
-        return 1; /* test hook: as if the link dropped here */
-    }
-    if (c->on_progress)
-        c->on_progress(c->progress_ud, ulnow > 0 ? (uint64_t)ulnow : 0);
-    return 0;
-}
-
-#define SET(opt, val)                                                                              \
-    do {                                                                                           \
-        if (curl_easy_setopt(c->h, opt, val) != CURLE_OK)                                          \
-            ok = 0;                                                                                \
-    } while (0)
-
-/* Open the handle: pinned key, timeouts, and (cert not NULL) the client
- * certificate and device key. Nothing is sent yet. */
-static int conn_open(conn *c, patrol *p, const char *url, const uint8_t pin[PX_HASH_LEN],
-                     const char *cert, const char *key, const patrol_sync_opts *o)
-{
-    char b64[64];
-    int ok = 1;
-
-    memset(c, 0, sizeof *c);
-    c->p = p;
-    snprintf(c->url, sizeof c->url, "%s", url);
-    c->deadline = mono_ms() + (int64_t)o->timeout_s * 1000;
-    c->max_attempts = o->max_attempts;
-    c->backoff_ms = o->backoff_initial_ms;
-    c->backoff_max_ms = o->backoff_max_ms;
-    c->cut_after = o->test_cut_after_bytes;
-    if (px_base64_encode(pin, PX_HASH_LEN, b64, sizeof b64) != 0)
-        return px_fail(p, PATROL_EINVAL, _("cannot encode the server key pin"));
-    snprintf(c->pinopt, sizeof c->pinopt, "sha256//%s", b64);
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return px_fail(p, PATROL_ENOMEM, _("cannot initialise libcurl"));
-    c->global = 1;
-    if (!(c->h = curl_easy_init()))
-        return px_fail(p, PATROL_ENOMEM, _("cannot initialise libcurl"));
-    SET(CURLOPT_NOSIGNAL, 1L);
-    SET(CURLOPT_ERRORBUFFER, c->errbuf);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    SET(CURLOPT_PROTOCOLS_STR, "https");
-#else
-    SET(CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTPS);
-#endif
-    SET(CURLOPT_FOLLOWLOCATION, 0L);
-    /* The pin is the trust: the certificate is self-signed, so chain and
-     * name checks are off, and libcurl still refuses any other key. */
-    SET(CURLOPT_PINNEDPUBLICKEY, c->pinopt);
-    SET(CURLOPT_SSL_VERIFYPEER, 0L);
-    SET(CURLOPT_SSL_VERIFYHOST, 0L);
-    SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-    if (cert) {
-        SET(CURLOPT_SSLCERT, cert);
-        SET(CURLOPT_SSLCERTTYPE, "PEM");
-        SET(CURLOPT_SSLKEY, key);
-        SET(CURLOPT_SSLKEYTYPE, "PEM");
-    }
-    SET(CURLOPT_CONNECTTIMEOUT_MS, (long)o->connect_timeout_s * 1000L);
-    SET(CURLOPT_LOW_SPEED_LIMIT, (long)o->low_speed_bytes);
-    SET(CURLOPT_LOW_SPEED_TIME, (long)o->low_speed_s);
-    SET(CURLOPT_TCP_KEEPALIVE, 1L);
-    SET(CURLOPT_TCP_NODELAY, 1L);
-    SET(CURLOPT_USERAGENT, "patrol/" PATROL_VERSION_STRING);
-    SET(CURLOPT_WRITEFUNCTION, write_cb);
-    SET(CURLOPT_HEADERFUNCTION, header_cb);
-    SET(CURLOPT_READFUNCTION, read_cb);
-    SET(CURLOPT_SEEKFUNCTION, seek_cb);
-    SET(CURLOPT_XFERINFOFUNCTION, xfer_cb);
-    SET(CURLOPT_XFERINFODATA, c);
-    SET(CURLOPT_NOPROGRESS, 0L);
-    if (!ok)
-        return px_fail(p, PATROL_EINVAL, _("this libcurl lacks an option patrol needs (%s)"),
-                       curl_version());
-    return PATROL_OK;
-}
-
-static void conn_close(conn *c)
-{
-    if (c->h)
-        curl_easy_cleanup(c->h);
-    if (c->global)
-        curl_global_cleanup();
-    c->h = NULL;
-    c->global = 0;
-}
-
-static int retryable_status(long status)
-{
-    return status == 408 || status == 429 || status >= 500;
-}
-
-/* One try of a request. ATT_ANSWER: a->status holds the server's answer;
- * ATT_RETRY: a transient failure described in c->why; ATT_FAIL: *err
- * holds the error (already reported with px_fail). */
-static int attempt(conn *c, const request *rq, answer *a, int *err)
-{
-    char url[URL_MAX + 128], line[96];
-    struct curl_slist *hl = NULL, *t;
-    curl_off_t up = 0, pre = 0;
-    int64_t left = c->deadline - mono_ms();
-    CURLcode rc;
-    int ok = 1;
-
-    answer_reset(a, rq->max_answer);
-    c->timed_out = c->not_sent = c->cut_now = 0;
-    c->errbuf[0] = '\0';
-    px_mark(c->p, "request");
-    if (left <= 0) {
-        *err = px_fail(c->p, PATROL_ENET, _("gave up: the time limit of the sync is reached%s%s"),
-                       c->why[0] ? "; last failure: " : "", c->why);
-        return ATT_FAIL;
-    }
-    snprintf(url, sizeof url, "%s%s", c->url, rq->path);
-    if (rq->content_type) {
-        snprintf(line, sizeof line, "Content-Type: %s", rq->content_type);
-        if (!(t = curl_slist_append(hl, line)))
-            goto nomem;
-        hl = t;
-    }
-    /* No "Expect: 100-continue" and its 1 s wait: the body goes at once. */
-    if (!(t = curl_slist_append(hl, "Expect:")))
-        goto nomem;
-    hl = t;
-    for (int i = 0; i < 3 && rq->extra[i]; i++) {
-        if (!(t = curl_slist_append(hl, rq->extra[i])))
-            goto nomem;
-        hl = t;
-    }
-    SET(CURLOPT_URL, url);
-    SET(CURLOPT_HTTPHEADER, hl);
-    SET(CURLOPT_TIMEOUT_MS, left < REQUEST_MAX_MS ? (long)left : REQUEST_MAX_MS);
-    SET(CURLOPT_WRITEDATA, a);
-    SET(CURLOPT_HEADERDATA, a);
-    /* Back to a plain GET, then the method (the order matters to libcurl). */
-    SET(CURLOPT_POSTFIELDS, (char *)NULL);
-    SET(CURLOPT_NOBODY, 0L);
-    SET(CURLOPT_UPLOAD, 0L);
-    SET(CURLOPT_CUSTOMREQUEST, (char *)NULL);
-    SET(CURLOPT_HTTPGET, 1L);
-    if (strcmp(rq->method, "HEAD") == 0) {
-        SET(CURLOPT_NOBODY, 1L);
-    } else if (strcmp(rq->method, "POST") == 0) {
-        SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
-        SET(CURLOPT_POSTFIELDS, (const char *)rq->body);
-    } else if (strcmp(rq->method, "PATCH") == 0) {
-        rq->src->pos = 0;
-        rq->src->io_errno = 0;
-        SET(CURLOPT_UPLOAD, 1L);
-        SET(CURLOPT_CUSTOMREQUEST, "PATCH");
-        SET(CURLOPT_READDATA, rq->src);
-        SET(CURLOPT_SEEKDATA, rq->src);
-        SET(CURLOPT_INFILESIZE_LARGE, (curl_off_t)rq->src->len);
-    }
-    if (!ok) {
-        curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
-        curl_slist_free_all(hl);
-        *err = px_fail(c->p, PATROL_EINVAL, _("libcurl refused an option for %s %s"), rq->method,
-                       rq->path);
-        return ATT_FAIL;
-    }
-    rc = curl_easy_perform(c->h);
-    curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
-    curl_slist_free_all(hl);
-    curl_easy_getinfo(c->h, CURLINFO_SIZE_UPLOAD_T, &up);
-    curl_easy_getinfo(c->h, CURLINFO_PRETRANSFER_TIME_T, &pre);
-    if (up > 0)
-        c->sent += (uint64_t)up;
-    if (rc == CURLE_OK) {
-        curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &a->status);
-        return ATT_ANSWER;
-    }
-    switch (rc) {
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-        *err = px_fail(c->p, PATROL_ETRUST,
-                       c->enrolling ? _("the server at %s does not hold the pinned key: it is not "
-                                        "the server the token names")
-                                    : _("the server at %s does not hold the pinned key: it is not "
-                                        "the server this terminal enrolled with"),
-                       c->url);
-        return ATT_FAIL;
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_ENGINE_NOTFOUND:
-    case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_ENGINE_INITFAILED:
-        *err = px_fail(c->p, PATROL_ECRYPTO,
-                       _("the client certificate or the device key cannot be used: %s"),
-                       c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
-        return ATT_FAIL;
-    case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_URL_MALFORMAT:
-        *err = px_fail(c->p, PATROL_EINVAL, _("the server URL %s cannot be used: %s"), c->url,
-                       c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
-        return ATT_FAIL;
-    case CURLE_OUT_OF_MEMORY:
-        *err = px_fail(c->p, PATROL_ENOMEM, _("out of memory"));
-        return ATT_FAIL;
-    case CURLE_WRITE_ERROR:
-        *err = a->overflow ? px_fail(c->p, PATROL_ESERVER,
-                                     _("the server's answer to %s %s is larger than %zu bytes"),
-                                     rq->method, rq->path, rq->max_answer)
-                           : px_fail(c->p, PATROL_ENOMEM, _("out of memory"));
-        return ATT_FAIL;
-    default:
-        break;
-    }
-    if (rq->src && rq->src->io_errno) {
-        *err = px_fail(c->p, PATROL_EIO, _("reading evidence from the store: %s"),
-                       strerror(rq->src->io_errno));
-        return ATT_FAIL;
-    }
-    if (rc == CURLE_ABORTED_BY_CALLBACK && c->cut_now) {
-        snprintf(c->why, sizeof c->why, "%s %s: link cut by the test hook", rq->method, rq->path);
-    } else {
-        snprintf(c->why, sizeof c->why, "%s %s: %s%s%s", rq->method, rq->path,
-                 curl_easy_strerror(rc), c->errbuf[0] ? ": " : "", c->errbuf);
-    }
-    c->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
-    c->not_sent = up == 0 && (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_CONNECT ||
-                              rc == CURLE_COULDNT_RESOLVE_PROXY ||
-                              rc == CURLE_SSL_CONNECT_ERROR ||
-                              (rc == CURLE_OPERATION_TIMEDOUT && pre == 0));
-    return ATT_RETRY;
-nomem:
-    curl_slist_free_all(hl);
-    *err = px_fail(c->p, PATROL_ENOMEM, _("out of memory"));
-    return ATT_FAIL;
-}
-
-#undef SET
-
-/* Wait before trying again; *tries counts the tries made. Exponential
- * backoff with jitter (a random delay in [d/2, d]). PATROL_ENET once the
- * tries or the time are used up. */
-static int backoff(conn *c, unsigned *tries, const char *what)
-{
-    uint64_t d = c->backoff_ms;
-    uint32_t rnd = 0;
-
-    if (++*tries >= c->max_attempts)
-        return px_fail(c->p, PATROL_ENET, _("%s: gave up after %u tries; last failure: %s"), what,
-                       *tries, c->why);
-    for (unsigned i = 1; i < *tries && d < c->backoff_max_ms; i++)
-        d *= 2;
-    if (d > c->backoff_max_ms)
-        d = c->backoff_max_ms;
-    (void)px_random(&rnd, sizeof rnd);
-    d = d / 2 + rnd % (d / 2 + 1);
-    if (mono_ms() + (int64_t)d >= c->deadline)
-        return px_fail(c->p, PATROL_ENET,
-                       _("%s: gave up (the time limit of the sync is reached); last failure: %s"),
-                       what, c->why);
-    sleep_ms((int64_t)d);
-    c->retries++;
-    return PATROL_OK;
-}
-
-/* A request, repeated after network errors and 5xx answers. PATROL_OK:
- * a->status is the server's final answer (2xx, 3xx or 4xx). */
-static int request_retry(conn *c, const request *rq, answer *a, const char *what)
-{
-    unsigned tries = 0;
-    int err = PATROL_OK;
-    for (;;) {
-        int k = attempt(c, rq, a, &err);
-        if (k == ATT_FAIL)
-            return err;
-        if (k == ATT_ANSWER && !retryable_status(a->status))
-            return PATROL_OK;
-        if (k == ATT_ANSWER)
-            snprintf(c->why, sizeof c->why, "%s %s: the server answered %ld%s%s", rq->method,
-                     rq->path, a->status, a->reason[0] ? " " : "", a->reason);
-        else if (rq->once && !c->not_sent)
-            return px_fail(c->p, PATROL_ENET,
-                           _("%s: the link failed after the request was sent (%s); if trying "
-                           "again says token_used, ask for a new token"),
-                           what, c->why);
-        if ((err = backoff(c, &tries, what)))
-            return err;
-    }
-}
-
-/* A refusal (4xx): the reason from the Error body or the X-Patrol-Reason
- * header, and the server's sentence. reason_out (may be NULL) receives the
- * reason. Returns err. */
-static int refusal(conn *c, const answer *a, const char *what, int err, char *reason_out,
-                   size_t reason_len)
-{
-    Patrol__V1__Error *e = NULL;
-    char reason[64], msg[300];
-
-    if (a->len > 0 && a->len <= MAX_SMALL_ANSWER)
-        e = patrol__v1__error__unpack(NULL, a->len, a->body);
-    clean(e && e->reason[0] ? e->reason : a->reason, reason, sizeof reason);
-    clean(e ? e->message : "", msg, sizeof msg);
-    if (e)
-        patrol__v1__error__free_unpacked(e, NULL);
-    if (reason_out)
-        snprintf(reason_out, reason_len, "%s", reason);
-    if (a->status == 401 || a->status == 403)
-        return px_fail(c->p, err, _("%s: the server refused this terminal (%ld %s)%s%s"), what,
-                       a->status, reason[0] ? reason : "no reason given", msg[0] ? ": " : "",
-                       msg);
-    return px_fail(c->p, err, _("%s: the server refused (%ld %s)%s%s"), what, a->status,
-                   reason[0] ? reason : "no reason given", msg[0] ? ": " : "", msg);
-}
+/* The HTTP layer (sync_http.c) under the names this file uses. */
+typedef px_http_body body_src;
+typedef px_http_answer answer;
+typedef px_http_request request;
+typedef px_http_conn conn;
 
 /* ---- enrolment ------------------------------------------------------------ */
 
@@ -1146,14 +628,14 @@ static int enroll_locked(patrol *p, const char *server_url, const char *token, u
     resolve_opts(NULL, &o);
     o.max_attempts = 4;
     o.timeout_s = 120;
-    if ((err = conn_open(&c, p, url, tok.pin, NULL, NULL, &o)))
+    if ((err = px_http_open(&c, p, url, tok.pin, NULL, NULL, &o)))
         goto exit;
     c.enrolling = 1;
-    if ((err = request_retry(&c, &req, &a, _("enrolling"))))
+    if ((err = px_http_retry(&c, &req, &a, _("enrolling"))))
         goto exit;
     if (a.status != 200) {
         char reason[64];
-        err = refusal(&c, &a, _("enrolling"), PATROL_ESERVER, reason, sizeof reason);
+        err = px_http_refusal(&c, &a, _("enrolling"), PATROL_ESERVER, reason, sizeof reason);
         if (strcmp(reason, "token_used") == 0 || strcmp(reason, "token_expired") == 0 ||
             strcmp(reason, "token_unknown") == 0)
             px_fail(p, err, _("enrolling: the server refused the token (%s): ask the station "
@@ -1185,7 +667,7 @@ static int enroll_locked(patrol *p, const char *server_url, const char *token, u
         err = px_fail(p, PATROL_ESERVER, _("enrolling: the server's receipt key: %s"), why);
         goto exit;
     }
-    clean(rs->server_name, sname, sizeof sname);
+    px_http_clean(rs->server_name, sname, sizeof sname);
     if (px_check_ident(rs->department))
         snprintf(rdept, sizeof rdept, "%s", dept);
     else
@@ -1220,8 +702,8 @@ static int enroll_locked(patrol *p, const char *server_url, const char *token, u
     }
     err = PATROL_OK;
 exit:
-    conn_close(&c);
-    answer_free(&a);
+    px_http_close(&c);
+    px_http_answer_free(&a);
     if (rs)
         patrol__v1__enroll_response__free_unpacked(rs, NULL);
     px_key_free(rk);
@@ -1457,8 +939,8 @@ static int take_ack(syncer *s, const px_batch *b, const uint8_t id[PX_BATCH_ID_L
             rej = e;
     }
     if (rej) {
-        clean(rej->reason, reason, sizeof reason);
-        clean(rej->detail, detail, sizeof detail);
+        px_http_clean(rej->reason, reason, sizeof reason);
+        px_http_clean(rej->detail, detail, sizeof detail);
         rej_seq = rej->seq;
     }
     if ((err = receipt_matches(s, &rc, &match)))
@@ -1636,10 +1118,10 @@ static int probe_server(syncer *s)
     rq.body = frame;
     rq.body_len = framelen;
     rq.max_answer = MAX_ACK;
-    if ((err = request_retry(&s->c, &rq, &a, _("asking the server what it holds"))))
+    if ((err = px_http_retry(&s->c, &rq, &a, _("asking the server what it holds"))))
         goto exit;
     if (a.status != 200) {
-        err = refusal(&s->c, &a, _("asking the server what it holds"), PATROL_ESERVER, NULL, 0);
+        err = px_http_refusal(&s->c, &a, _("asking the server what it holds"), PATROL_ESERVER, NULL, 0);
         goto exit;
     }
     if (!(ack = patrol__v1__ack__unpack(NULL, a.len, a.body))) {
@@ -1718,7 +1200,7 @@ static int probe_server(syncer *s)
 exit:
     if (ack)
         patrol__v1__ack__free_unpacked(ack, NULL);
-    answer_free(&a);
+    px_http_answer_free(&a);
     free(raw);
     free(frame);
     return err;
@@ -1779,19 +1261,19 @@ static int sync_entries(syncer *s)
         for (;;) {
             int k;
             s->inflight_cap = raw;
-            k = attempt(&s->c, &rq, &a, &err);
+            k = px_http_attempt(&s->c, &rq, &a, &err);
             s->inflight_cap = 0;
-            if (k == ATT_FAIL)
+            if (k == PX_ATT_FAIL)
                 goto exit;
-            if (k == ATT_ANSWER && !retryable_status(a.status))
+            if (k == PX_ATT_ANSWER && !px_http_retryable(a.status))
                 break;
-            if (k == ATT_ANSWER)
+            if (k == PX_ATT_ANSWER)
                 snprintf(s->c.why, sizeof s->c.why, "POST /v1/batches: the server answered %ld%s%s",
                          a.status, a.reason[0] ? " " : "", a.reason);
-            if ((err = backoff(&s->c, &tries, _("sending entries"))))
+            if ((err = px_http_backoff(&s->c, &tries, _("sending entries"))))
                 goto exit;
             /* Too slow a link for this batch in one request: smaller. */
-            if ((s->c.timed_out || (k == ATT_ANSWER && a.status == 408)) && b.n > 1 &&
+            if ((s->c.timed_out || (k == PX_ATT_ANSWER && a.status == 408)) && b.n > 1 &&
                 budget > BATCH_MIN_BYTES) {
                 budget /= 2;
                 rebuild = 1;
@@ -1803,7 +1285,7 @@ static int sync_entries(syncer *s)
         tries = 0;
         s->r->bytes_sent = s->c.sent;
         if (a.status != 200) {
-            err = refusal(&s->c, &a, _("sending entries"), PATROL_ESERVER, NULL, 0);
+            err = px_http_refusal(&s->c, &a, _("sending entries"), PATROL_ESERVER, NULL, 0);
             break;
         }
         err = take_ack(s, &b, id, &a, &from);
@@ -1814,7 +1296,7 @@ static int sync_entries(syncer *s)
 exit:
     s->r->bytes_sent = s->c.sent;
     px_batch_free(&b);
-    answer_free(&a);
+    px_http_answer_free(&a);
     return err;
 }
 
@@ -1934,23 +1416,23 @@ static int upload_one(syncer *s, const char *sha)
         rq.max_answer = MAX_SMALL_ANSWER;
         if (need_head) {
             rq.method = "HEAD";
-            k = attempt(&s->c, &rq, &a, &err);
-            if (k == ATT_FAIL)
+            k = px_http_attempt(&s->c, &rq, &a, &err);
+            if (k == PX_ATT_FAIL)
                 goto exit;
-            if (k == ATT_RETRY || retryable_status(a.status)) {
-                if (k == ATT_ANSWER)
+            if (k == PX_ATT_RETRY || px_http_retryable(a.status)) {
+                if (k == PX_ATT_ANSWER)
                     snprintf(s->c.why, sizeof s->c.why, "HEAD %s: the server answered %ld", what,
                              a.status);
-                if ((err = backoff(&s->c, &tries, what)))
+                if ((err = px_http_backoff(&s->c, &tries, what)))
                     goto exit;
                 continue;
             }
             if (a.status == 401 || a.status == 403) {
-                err = refusal(&s->c, &a, what, PATROL_ESERVER, NULL, 0);
+                err = px_http_refusal(&s->c, &a, what, PATROL_ESERVER, NULL, 0);
                 goto exit;
             }
             if (a.status != 200) {
-                defer(s, refusal(&s->c, &a, what, PATROL_ESERVER, NULL, 0));
+                defer(s, px_http_refusal(&s->c, &a, what, PATROL_ESERVER, NULL, 0));
                 goto exit;
             }
             if (a.upload_length >= 0 && (uint64_t)a.upload_length != size) {
@@ -2000,20 +1482,20 @@ static int upload_one(syncer *s, const char *sha)
         }
         s->inflight_cap = n;
         t0 = mono_ms();
-        k = attempt(&s->c, &rq, &a, &err);
+        k = px_http_attempt(&s->c, &rq, &a, &err);
         s->inflight_cap = 0;
         free(frame);
         frame = NULL;
         s->r->bytes_sent = s->c.sent;
-        if (k == ATT_FAIL)
+        if (k == PX_ATT_FAIL)
             goto exit;
-        if (k == ATT_RETRY || retryable_status(a.status)) {
-            if (k == ATT_ANSWER)
+        if (k == PX_ATT_RETRY || px_http_retryable(a.status)) {
+            if (k == PX_ATT_ANSWER)
                 snprintf(s->c.why, sizeof s->c.why, "PATCH %s: the server answered %ld", what,
                          a.status);
             if ((s->c.timed_out || a.status == 408) && s->chunk_cur > CHUNK_MIN)
                 s->chunk_cur /= 2;
-            if ((err = backoff(&s->c, &tries, what)))
+            if ((err = px_http_backoff(&s->c, &tries, what)))
                 goto exit;
             need_head = 1; /* where the server is, not where we think */
             continue;
@@ -2052,7 +1534,7 @@ static int upload_one(syncer *s, const char *sha)
             /* Someone (an earlier try whose answer was lost) moved the
              * offset: ask the server where it is. */
             if (++conflicts > s->o.max_attempts) {
-                defer(s, refusal(&s->c, &a, what, PATROL_ESERVER, NULL, 0));
+                defer(s, px_http_refusal(&s->c, &a, what, PATROL_ESERVER, NULL, 0));
                 goto exit;
             }
             need_head = 1;
@@ -2066,7 +1548,7 @@ static int upload_one(syncer *s, const char *sha)
             char msg[sizeof p->errmsg];
             snprintf(s->r->evidence_failed, sizeof s->r->evidence_failed, "%s", sha);
             add_done(s, -(int64_t)off);
-            refusal(&s->c, &a, what, PATROL_ESERVER, NULL, 0);
+            px_http_refusal(&s->c, &a, what, PATROL_ESERVER, NULL, 0);
             snprintf(msg, sizeof msg, "%s", p->errmsg);
             defer(s, px_fail(p, PATROL_ESERVER, _("%s (the bytes sent do not hash to the file's "
                                                 "name: run 'patrol verify')"),
@@ -2074,10 +1556,10 @@ static int upload_one(syncer *s, const char *sha)
             goto exit;
         }
         if (a.status == 401 || a.status == 403) {
-            err = refusal(&s->c, &a, what, PATROL_ESERVER, NULL, 0);
+            err = px_http_refusal(&s->c, &a, what, PATROL_ESERVER, NULL, 0);
             goto exit;
         }
-        defer(s, refusal(&s->c, &a, what, PATROL_ESERVER, NULL, 0));
+        defer(s, px_http_refusal(&s->c, &a, what, PATROL_ESERVER, NULL, 0));
         goto exit;
     }
 complete:
@@ -2092,7 +1574,7 @@ exit:
     free(frame);
     if (fd >= 0)
         close(fd);
-    answer_free(&a);
+    px_http_answer_free(&a);
     return err;
 }
 
@@ -2268,12 +1750,12 @@ static int sync_reference(syncer *s)
     rq.method = "GET";
     rq.path = path;
     rq.max_answer = MAX_REFERENCE;
-    if ((err = request_retry(&s->c, &rq, &a, "pulling reference data")))
+    if ((err = px_http_retry(&s->c, &rq, &a, "pulling reference data")))
         goto exit;
     if (a.status == 304)
         goto exit;
     if (a.status != 200) {
-        err = refusal(&s->c, &a, "pulling reference data", PATROL_ESERVER, NULL, 0);
+        err = px_http_refusal(&s->c, &a, "pulling reference data", PATROL_ESERVER, NULL, 0);
         if (a.status != 401 && a.status != 403) {
             defer(s, err);
             err = PATROL_OK;
@@ -2298,7 +1780,7 @@ static int sync_reference(syncer *s)
 exit:
     if (ref)
         patrol__v1__reference__free_unpacked(ref, NULL);
-    answer_free(&a);
+    px_http_answer_free(&a);
     return err;
 }
 
@@ -2318,13 +1800,13 @@ static int cited_get(void *ud, const char *path, size_t max, long *status, uint8
     rq.max_answer = max;
     s->pr.phase = "citations";
     emit(s, 0, 1);
-    if ((err = request_retry(&s->c, &rq, &a, _("pulling citations"))) == PATROL_OK) {
+    if ((err = px_http_retry(&s->c, &rq, &a, _("pulling citations"))) == PATROL_OK) {
         *status = a.status;
         *body = a.body;
         *len = a.len;
         a.body = NULL;
     }
-    answer_free(&a);
+    px_http_answer_free(&a);
     return err;
 }
 
@@ -2392,7 +1874,7 @@ static int sync_locked(patrol *p, const patrol_sync_opts *uo, patrol_sync_result
     r.head_seq = s.head;
     r.acked_seq = s.acked;
     s.start_ms = s.rate_ms = s.last_emit = mono_ms();
-    if ((err = conn_open(&s.c, p, url, s.pin, certpath, keypath, &s.o)))
+    if ((err = px_http_open(&s.c, p, url, s.pin, certpath, keypath, &s.o)))
         goto exit;
     s.c.on_progress = on_progress;
     s.c.progress_ud = &s;
@@ -2439,7 +1921,7 @@ static int sync_locked(patrol *p, const patrol_sync_opts *uo, patrol_sync_result
 exit:
     r.bytes_sent = s.c.sent;
     r.retries = s.c.retries;
-    conn_close(&s.c);
+    px_http_close(&s.c);
     if (!err && s.deferred) {
         err = s.deferred;
         snprintf(p->errmsg, sizeof p->errmsg, "%s", s.deferred_msg);
