@@ -260,9 +260,12 @@ static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind, const char *
                      tmp && *tmp ? tmp : "/tmp");
             if (!mkdtemp(cs->tmp_dir))
                 cs->tmp_dir[0] = '\0';
-            else
-                snprintf(q->file_path, sizeof q->file_path, "%s/%s", cs->tmp_dir,
-                         clean_name(filename, q->file_name, sizeof q->file_name));
+            else if (snprintf(q->file_path, sizeof q->file_path, "%s/%s", cs->tmp_dir,
+                              clean_name(filename, q->file_name, sizeof q->file_name)) >=
+                     (int)sizeof q->file_path) {
+                rmdir(cs->tmp_dir); /* the path would be cut: refuse the upload */
+                cs->tmp_dir[0] = '\0';
+            }
             if (!cs->tmp_dir[0] ||
                 (cs->file_fd = open(q->file_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
                                     0600)) < 0) {
