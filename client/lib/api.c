@@ -314,12 +314,13 @@ const char *patrol_matter_allows(const char *state, const char *kind)
     return px_matter_allows(s, kind);
 }
 
-/* One prepared query (bound to text arg when not NULL), one row callback;
- * the views' strings are the statement's, valid during the callback only. */
-typedef int (*row_fn)(sqlite3_stmt *st, void *cb, void *ud);
+/* One prepared query (bound to text arg when not NULL), one row function
+ * (which calls the caller's callback with its view); the views' strings
+ * are the statement's, valid during the callback only. */
+typedef int (*row_fn)(sqlite3_stmt *st, void *ctx);
 
 static int each_row(patrol *p, const char *sql, const char *what, const char *arg, row_fn fn,
-                    void *cb, void *ud)
+                    void *ctx)
 {
     sqlite3_stmt *st;
     int rc, ret = PATROL_OK;
@@ -330,7 +331,7 @@ static int each_row(patrol *p, const char *sql, const char *what, const char *ar
     if (arg)
         sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if ((ret = fn(st, cb, ud)) != 0)
+        if ((ret = fn(st, ctx)) != 0)
             break;
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         ret = px_db_fail(p, rc, what);
@@ -338,45 +339,66 @@ static int each_row(patrol *p, const char *sql, const char *what, const char *ar
     return ret;
 }
 
-static int inspector_row(sqlite3_stmt *st, void *cb, void *ud)
+typedef struct {
+    patrol_inspector_cb cb;
+    void *ud;
+} inspector_ctx;
+
+static int inspector_row(sqlite3_stmt *st, void *ctx)
 {
+    inspector_ctx *c = ctx;
     patrol_inspector_view v = {col(st, 0), col(st, 1), col(st, 2)};
-    return ((patrol_inspector_cb)cb)(ud, &v);
+    return c->cb(c->ud, &v);
 }
 
 int patrol_inspectors(patrol *p, patrol_inspector_cb cb, void *ud)
 {
+    inspector_ctx c = {cb, ud};
     return each_row(p, "SELECT id, name, cert_no FROM inspectors ORDER BY seq",
-                    _("reading inspectors"), NULL, inspector_row, (void *)cb, ud);
+                    _("reading inspectors"), NULL, inspector_row, &c);
 }
 
-static int subject_row(sqlite3_stmt *st, void *cb, void *ud)
+typedef struct {
+    patrol_subject_cb cb;
+    void *ud;
+} subject_ctx;
+
+static int subject_row(sqlite3_stmt *st, void *ctx)
 {
+    subject_ctx *c = ctx;
     patrol_subject_view v = {col(st, 0), col(st, 1), col(st, 2), col(st, 3), col(st, 4)};
-    return ((patrol_subject_cb)cb)(ud, &v);
+    return c->cb(c->ud, &v);
 }
 
 int patrol_subjects(patrol *p, patrol_subject_cb cb, void *ud)
 {
+    subject_ctx c = {cb, ud};
     return each_row(p,
                     "SELECT id, type, name, coalesce(credit_code, ''), coalesce(id_number, '')"
                     " FROM subjects ORDER BY seq",
-                    _("reading subjects"), NULL, subject_row, (void *)cb, ud);
+                    _("reading subjects"), NULL, subject_row, &c);
 }
 
-static int document_row(sqlite3_stmt *st, void *cb, void *ud)
+typedef struct {
+    patrol_document_cb cb;
+    void *ud;
+} document_ctx;
+
+static int document_row(sqlite3_stmt *st, void *ctx)
 {
+    document_ctx *c = ctx;
     patrol_document_view v = {col(st, 0), col(st, 1), (uint64_t)sqlite3_column_int64(st, 2),
                               (uint64_t)sqlite3_column_int64(st, 3)};
-    return ((patrol_document_cb)cb)(ud, &v);
+    return c->cb(c->ud, &v);
 }
 
 int patrol_documents(patrol *p, const char *matter, patrol_document_cb cb, void *ud)
 {
+    document_ctx c = {cb, ud};
     return each_row(p,
                     "SELECT id, matter, seq, coalesce(delivered_seq, 0) FROM documents"
                     " WHERE ?1 IS NULL OR matter = ?1 ORDER BY seq",
-                    _("reading documents"), matter, document_row, (void *)cb, ud);
+                    _("reading documents"), matter, document_row, &c);
 }
 
 const char *patrol_kind_target(const char *kind)

@@ -446,7 +446,7 @@ void ui_form_page(ui_req *r, ui_resp *out, const char *kind, const char *error)
          "<input type=\"hidden\" name=\"csrf\" value=\"%a\">"
          "<input type=\"hidden\" name=\"kind\" value=\"%a\">",
       ui_csrf(), kind);
-    if (next && next[0] == '/' && next[1] != '/')
+    if (ui_local_path(next))
         h(b, "<input type=\"hidden\" name=\"next\" value=\"%a\">", next);
     if (strcmp(scope, "inspector") == 0) {
         h(b, "<div class=\"f\" data-field=\"target\"><label for=\"target\">%t "
@@ -569,8 +569,7 @@ static void after(const char *kind, const char *next, const patrol_saved *s, con
         h(&b, "/matter?id=%u&ok=%U", s->id, s->seq);
     else if (strcmp(kind, "document.issue") == 0)
         h(&b, "/document?id=%u&ok=%U", s->id, s->seq);
-    else if (next && next[0] == '/' && next[1] != '/' && !strchr(next, '\r') &&
-             !strchr(next, '\n'))
+    else if (ui_local_path(next))
         h(&b, "%r%rok=%U", next, strchr(next, '?') ? "&" : "?", s->seq);
     else if (matter && *matter)
         h(&b, "/matter?id=%u&ok=%U", matter, s->seq);

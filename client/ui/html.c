@@ -166,3 +166,15 @@ void ui_today(char *out, size_t len)
     }
     strftime(out, len, "%Y-%m-%d", &tm);
 }
+
+int ui_local_path(const char *s)
+{
+    /* "//host" and "/\\host" leave the site in a browser; control
+     * characters would split a header. */
+    if (!s || s[0] != '/' || s[1] == '/' || s[1] == '\\')
+        return 0;
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f || *s == '\\')
+            return 0;
+    return 1;
+}

@@ -84,7 +84,7 @@ static void unlock_page(const ui_req *r, ui_resp *out, const char *error, int ca
     } else {
         char uri[512];
         if (strcmp(r->path, "/unlock") == 0)
-            snprintf(uri, sizeof uri, "%s", ui_arg(r, "next") ? ui_arg(r, "next") : "/");
+            snprintf(uri, sizeof uri, "%s", ui_local_path(ui_arg(r, "next")) ? ui_arg(r, "next") : "/");
         else
             ui_request_uri(r, uri, sizeof uri);
         h(b, "<input type=\"hidden\" name=\"next\" value=\"%a\">", uri);
@@ -153,7 +153,7 @@ int ui_lock_gate(ui_req *r, ui_resp *out)
     {
         const char *next = ui_arg(r, "next");
         snprintf(out->location, sizeof out->location, "%s",
-                 next && next[0] == '/' && next[1] != '/' && !strpbrk(next, "\r\n") ? next : "/");
+                 ui_local_path(next) ? next : "/");
     }
     return 1;
 }

@@ -52,6 +52,10 @@ void html_url(ubuf *b, const char *s);
  * There is no directive that writes a caller's string unescaped except %r. */
 void h(ubuf *b, const char *fmt, ...);
 
+/* 1 if s is a path of this site to return to ("/..."): not "//host",
+ * "/\\host", nor with control characters or backslashes. */
+int ui_local_path(const char *s);
+
 /* A table text (kind label, field help, choice label) in the user's
  * language, "" for NULL. */
 const char *ui_tr(const char *s);

@@ -141,6 +141,7 @@ try:
         check(r.status == 200, f"subject form: {r.status}")
         csrf = csrf_of(page)
         check(len(csrf) == 64, "no CSRF token on the form")
+        own = {"Origin": "http://" + host}
         before = entries()
         form = {"kind": "subject.add", "f.type": "person", "f.name": "测试",
                 "f.id_number": "11010519491231002X", "csrf": csrf}
@@ -199,6 +200,18 @@ try:
         check(inflight and not os.listdir(uitmp),
               f"upload cut: temp files {inflight} then {os.listdir(uitmp)}")
         check(r.status == 200 and entries() == before, f"upload cut: {r.status}")
+
+        # A return address that leaves the site is not followed.
+        for nxt in ("//evil.example/x", "/\\evil.example/x", "/ok\r\nSet-Cookie: a=b",
+                    "http://evil.example/"):
+            n0 = entries()
+            r, d = req("POST", "/record", urllib.parse.urlencode(
+                {"kind": "shift.start", "insp": "I1", "next": nxt, "csrf": csrf}), own)
+            loc = r.getheader("Location") or ""
+            check(r.status == 303 and loc.startswith("/?ok=") and entries() == n0 + 1,
+                  f"next={nxt!r}: {r.status} {loc!r}")
+            run("shift", "end")
+        before = entries()
 
         # The same form from this page records.
         r, d = req("POST", "/record", body, {"Origin": "http://" + host,
