@@ -278,7 +278,8 @@ int patrol_revisits(patrol *p, int due_only, const char *today, patrol_revisit_c
     sqlite3_bind_int(st, 1, due_only);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int32_t due;
-        patrol_revisit_view r = {col(st, 0), col(st, 1), col(st, 2), col(st, 3), col(st, 4), 0};
+        patrol_revisit_view r = {col(st, 0), col(st, 1), col(st, 2), col(st, 3), col(st, 4), 0,
+                                 sqlite3_column_int64(st, 5) == 0};
         if (px_parse_date(r.due, &due)) {
             ret = px_fail(p, PATROL_ECORRUPT, _("revisit %s has a damaged due date"), r.id);
             break;

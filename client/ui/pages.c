@@ -111,9 +111,17 @@ static int name_cb(void *ud, const patrol_inspector_view *iv)
     return 0;
 }
 
+typedef struct rlist {
+    ubuf *b;
+    int assigned; /* list only those the server assigned (1) or only ours (0) */
+} rlist;
+
 static int revisit_cb(void *ud, const patrol_revisit_view *rv)
 {
-    ubuf *b = ud;
+    rlist *rl = ud;
+    ubuf *b = rl->b;
+    if ((rv->assigned != 0) != rl->assigned)
+        return 0;
     h(b, "<li><a class=\"row\" href=\"/form?kind=revisit.outcome&amp;target=%u&amp;next=%u\">"
          "<b>%t</b> %t<br><small>%t %t",
       rv->id, "/", rv->subject_name, rv->matter, _("due"), rv->due);
@@ -153,12 +161,30 @@ void ui_home(ui_req *r, ui_resp *out)
     link_btn(b, nm.n ? "" : "primary", "/shift", nm.n ? _("Shift") : _("Sign in for the shift"));
     ub_puts(b, "</section>");
 
-    h(b, "<section><h2>%t <small>%t</small></h2><ul class=\"list\">", _("Revisits due"), today);
-    mark = b->len;
-    patrol_revisits(ui_g.p, 1, today, revisit_cb, b);
-    if (b->len == mark)
-        h(b, "<li class=\"none\">%t</li>", _("None due today."));
-    ub_puts(b, "</ul></section>");
+    /* Revisits the server assigned to this terminal first (shown only when
+     * there are some), then this terminal's own that are due. */
+    {
+        rlist rl = {b, 1};
+        size_t start = b->len;
+        h(b, "<section><h2>%t</h2><ul class=\"list\">", _("Revisits assigned by the server"));
+        mark = b->len;
+        patrol_revisits(ui_g.p, 1, today, revisit_cb, &rl);
+        if (b->len == mark) {
+            b->len = start;
+            if (b->p)
+                b->p[start] = '\0';
+        } else {
+            ub_puts(b, "</ul></section>");
+        }
+        rl.assigned = 0;
+        h(b, "<section><h2>%t <small>%t</small></h2><ul class=\"list\">", _("Revisits due"),
+          today);
+        mark = b->len;
+        patrol_revisits(ui_g.p, 1, today, revisit_cb, &rl);
+        if (b->len == mark)
+            h(b, "<li class=\"none\">%t</li>", _("None due today."));
+        ub_puts(b, "</ul></section>");
+    }
 
     h(b, "<section><h2>%t</h2>", _("Subjects and matters"));
     link_btn(b, "primary", "/subjects", _("Find or add a subject"));

@@ -209,6 +209,8 @@ typedef struct patrol_revisit_view {
     const char *due;        /* YYYY-MM-DD */
     const char *outcome;    /* "" until recorded */
     int32_t days_overdue;   /* > 0 overdue, 0 due today, < 0 not yet due */
+    int assigned;           /* 1: assigned to this terminal by the server (a matter of
+                             * another terminal; its outcome names the inspectors) */
 } patrol_revisit_view;
 typedef int (*patrol_revisit_cb)(void *ud, const patrol_revisit_view *r);
 
