@@ -245,9 +245,9 @@ static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind, const char *
     if (filename) {
         if (!filename[0] && size == 0)
             return MHD_YES; /* a file input left empty */
-        if (off == 0 && cs->file_fd < 0) {
+        if (off == 0) {
             const char *tmp = getenv("TMPDIR");
-            if (q->file_path[0]) { /* one file per request */
+            if (q->file_path[0] || cs->file_fd >= 0) { /* one file per request */
                 cs->state = CS_REFUSED;
                 cs->status = 400;
                 cs->why = N_("One file at a time, please.");

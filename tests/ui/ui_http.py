@@ -256,9 +256,9 @@ try:
         # refused with nothing recorded; a refusal with a witness and a
         # photo is recorded, the photo first.
         own = {"Origin": "http://" + host}
-        def post(fields, files=None):
+        def post(fields, files=None, path="/record"):
             if files is None:
-                return req("POST", "/record", urllib.parse.urlencode(fields), own)
+                return req("POST", path, urllib.parse.urlencode(fields), own)
             b = "patrolboundary7"
             parts = []
             for k, v in fields.items():
@@ -269,7 +269,7 @@ try:
                              f'filename="{fn}"\r\nContent-Type: {ctype}\r\n\r\n'.encode()
                              + data + b"\r\n")
             body = b"".join(parts) + f"--{b}--\r\n".encode()
-            return req("POST", "/record", body,
+            return req("POST", path, body,
                        dict(own, **{"Content-Type": "multipart/form-data; boundary=" + b}))
         r, d = post({"kind": "consent", "target": mid, "f.told": "yes", "f.answer": "accept",
                      "csrf": csrf})
@@ -291,6 +291,23 @@ try:
             r, d = post(dict(deliver, **extra), files={})
             check(r.status == 422 and word in d, f"delivery, {what}: {r.status}")
         check(entries() == before, "a refused delivery recorded something")
+        r, d = post({"kind": "photo", "matter": mid, "csrf": csrf},
+                    files={"file": ("a.png", "image/png", b"\x89PNG\r\n\x1a\n" + bytes(64))},
+                    path="/evidence")
+        check(r.status == 303 and entries() == before + 1, f"one photo: {r.status}")
+        before = entries()
+        b = "twofiles9"
+        body = (f'--{b}\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n{csrf}\r\n'
+                f'--{b}\r\nContent-Disposition: form-data; name="matter"\r\n\r\n{mid}\r\n'
+                f'--{b}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nphoto\r\n').encode()
+        for fn in ("a.png", "b.png"):
+            body += (f'--{b}\r\nContent-Disposition: form-data; name="file"; filename="{fn}"\r\n'
+                     'Content-Type: image/png\r\n\r\n').encode() + b"\x89PNG\r\n\x1a\n" + bytes(64) + b"\r\n"
+        body += f"--{b}--\r\n".encode()
+        r, d = req("POST", "/evidence", body,
+                   dict(own, **{"Content-Type": "multipart/form-data; boundary=" + b}))
+        check(r.status == 400 and entries() == before and not os.listdir(uitmp),
+              f"two files in one upload: {r.status}")
         jpeg = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")
         r, d = post(dict(deliver, **{"f.refused_sign": "yes", "f.witness": "赵六（社区网格员）"}),
                     files={"file": ("scene.jpg", "image/jpeg", jpeg)})
