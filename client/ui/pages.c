@@ -504,6 +504,43 @@ static void page_evidence(ui_req *r, ui_resp *out, const char *error)
     ui_page_end(b);
 }
 
+/* What the first bytes of a file say it is: "image", "audio", "video" or
+ * NULL (a document or unknown). Camera and recorder formats of handhelds:
+ * JPEG, PNG, WebP, HEIC; WAV, Ogg, AMR, MP3, M4A, 3GP/AAC, WebM; MP4,
+ * QuickTime, 3GP, WebM (audio or video: either). */
+static const char *sniff(const char *path, int *either)
+{
+    unsigned char b[16];
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(b, 1, sizeof b, f) : 0;
+    *either = 0;
+    if (f)
+        fclose(f);
+    if (n >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff)
+        return "image";
+    if (n >= 8 && memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0)
+        return "image";
+    if (n >= 12 && memcmp(b, "RIFF", 4) == 0)
+        return memcmp(b + 8, "WEBP", 4) == 0 ? "image" : memcmp(b + 8, "WAVE", 4) == 0 ? "audio" : NULL;
+    if (n >= 12 && memcmp(b + 4, "ftyp", 4) == 0) {
+        if (memcmp(b + 8, "heic", 4) == 0 || memcmp(b + 8, "heix", 4) == 0 ||
+            memcmp(b + 8, "mif1", 4) == 0)
+            return "image";
+        if (memcmp(b + 8, "M4A", 3) == 0)
+            return "audio";
+        *either = memcmp(b + 8, "3gp", 3) == 0; /* a recording or a clip */
+        return "video";
+    }
+    if (n >= 4 && memcmp(b, "\x1a\x45\xdf\xa3", 4) == 0) { /* WebM / Matroska */
+        *either = 1;
+        return "video";
+    }
+    if ((n >= 4 && memcmp(b, "OggS", 4) == 0) || (n >= 6 && memcmp(b, "#!AMR", 5) == 0) ||
+        (n >= 3 && memcmp(b, "ID3", 3) == 0) || (n >= 2 && b[0] == 0xff && (b[1] & 0xe0) == 0xe0))
+        return "audio";
+    return NULL;
+}
+
 static void post_evidence(ui_req *r, ui_resp *out)
 {
     const char *matter = ui_arg(r, "matter"), *kind = ui_arg(r, "kind");
@@ -516,6 +553,28 @@ static void post_evidence(ui_req *r, ui_resp *out)
         page_evidence(r, out, _("no file was received (or it was empty)"));
         out->status = 422;
         return;
+    }
+    /* A camera file must be what its form says: a photo an image, a
+     * recording audio, a video a video (their first bytes, not the
+     * browser's claim). */
+    if (kind && (strcmp(kind, "photo") == 0 || strcmp(kind, "audio") == 0 ||
+                 strcmp(kind, "video") == 0)) {
+        int either;
+        const char *is = sniff(r->file_path, &either);
+        const char *want = strcmp(kind, "photo") == 0 ? "image" : kind;
+        int ok = is && (strcmp(is, want) == 0 ||
+                        (either && strcmp(want, "image") != 0));
+        if (!ok) {
+            char msg[256];
+            snprintf(msg, sizeof msg, _("the file is not a %s (its content: %s)"),
+                     ui_tr(patrol_choice_label(kind)),
+                     !is ? _("unknown or a document")
+                         : strcmp(is, "image") == 0 ? ui_tr(patrol_choice_label("photo"))
+                                                    : ui_tr(patrol_choice_label(is)));
+            page_evidence(r, out, msg);
+            out->status = 422;
+            return;
+        }
     }
     if (la && *la && lo && *lo) {
         char *e1, *e2, *e3 = (char *)"";

@@ -296,6 +296,18 @@ try:
                     path="/evidence")
         check(r.status == 303 and entries() == before + 1, f"one photo: {r.status}")
         before = entries()
+        wav = b"RIFF" + bytes(4) + b"WAVEfmt " + bytes(32)
+        for kind, fn, data in (("photo", "x.jpg", b"hello, not a picture"),
+                               ("photo", "x.jpg", wav),
+                               ("audio", "x.m4a", b"\x89PNG\r\n\x1a\n" + bytes(16)),
+                               ("video", "x.mp4", wav)):
+            r, d = post({"kind": kind, "matter": mid, "csrf": csrf},
+                        files={"file": (fn, "image/jpeg", data)}, path="/evidence")
+            check(r.status == 422 and "未记录" in d, f"{kind} that is not one: {r.status}")
+        r, d = post({"kind": "audio", "matter": mid, "csrf": csrf},
+                    files={"file": ("x.wav", "audio/wav", wav)}, path="/evidence")
+        check(r.status == 303 and entries() == before + 1, f"a WAV recording: {r.status}")
+        before = entries()
         b = "twofiles9"
         body = (f'--{b}\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n{csrf}\r\n'
                 f'--{b}\r\nContent-Disposition: form-data; name="matter"\r\n\r\n{mid}\r\n'
