@@ -246,12 +246,21 @@ int patrol_evidence_add(patrol *p, const char *matter, const char *kind, const c
     in.n_fields = nuser;
     in.location = location;
     err = px_record_fields(p, &in, extra, px_check_line(name, PX_LINE_MAX) ? 2 : 3, out);
+    if (err == PATROL_EIO || err == PATROL_ENOSPC || err == PATROL_ENOMEM ||
+        err == PATROL_ECORRUPT)
+        /* The commit may have reached the disk although SQLite reported a
+         * failure (an fsync that failed after the commit was written: the
+         * entry is there when the store is opened again). The file is then
+         * what the entry names: keep it. An unreferenced, content-addressed
+         * file is harmless; a missing one loses evidence (test_fault's
+         * KNOWN_EVIDENCE_FSYNC). */
+        return err;
     if (err)
         goto undo;
     return PATROL_OK;
 undo:
     if (created)
-        unlink(final); /* nothing refers to it: leave the store as it was */
+        unlink(final); /* refused before any write: leave the store as it was */
     if (made_dir)
         rmdir(dir);
     return err;

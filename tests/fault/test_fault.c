@@ -27,14 +27,15 @@
  *    each entry exactly once.
  * patrol_init that fails must leave nothing in its directory.
  *
- * Known failure (KNOWN_EVIDENCE_FSYNC, found by this program): when the
- * fsync of the commit that records an evidence.add entry fails,
- * patrol_evidence_add returns PATROL_EIO and removes the evidence file it
- * stored (client/lib/evidence.c, `undo:`), but SQLite wrote the commit
- * before the fsync failed, so the entry survives and names a file that is
- * gone: patrol_verify then fails ("evidence file ... is missing"). Printed
- * as KNOWN and not counted unless --strict (ctest fault_sqlite_strict,
- * which is expected to fail until evidence.c keeps the file).
+ * Found by this program (KNOWN_EVIDENCE_FSYNC): when the fsync of the
+ * commit that records an evidence.add entry failed, patrol_evidence_add
+ * returned PATROL_EIO and removed the evidence file it had stored, but
+ * SQLite had written the commit before the fsync failed, so the entry
+ * survived naming a file that was gone (patrol_verify: "evidence file ...
+ * is missing"). evidence.c now keeps the file after an I/O failure of the
+ * commit. Without --strict such a case is printed as KNOWN and not
+ * counted; ctest runs fault_sqlite with --strict, so it fails again if the
+ * file is ever removed.
  *
  *   test_fault [--quick] [--strict]
  *      --quick: transient faults, about 8 N per loop spread over the
