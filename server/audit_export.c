@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "i18n.h"
 #include "audit_archive.h"
 #include "audit_export.h"
 #include "crypto.h"
@@ -105,7 +106,7 @@ static void add_device(exporter *x, int64_t d)
     if (x->ndevs < sizeof x->devs / sizeof x->devs[0])
         x->devs[x->ndevs++] = d;
     else
-        x->bad = 1, snprintf(x->why, sizeof x->why, "more than 64 devices in one matter");
+        x->bad = 1, snprintf(x->why, sizeof x->why, "%s", _("more than 64 devices in one matter"));
 }
 
 typedef struct add_ctx {
@@ -136,7 +137,7 @@ static int add_row(void *ud, const st_audit_entry *row)
     }
     if (x->nx >= MAX_ENTRIES) {
         x->bad = 1;
-        snprintf(x->why, sizeof x->why, "the matter has more than %d entries", MAX_ENTRIES);
+        snprintf(x->why, sizeof x->why, _("the matter has more than %d entries"), MAX_ENTRIES);
         return 1;
     }
     if (grow((void **)&x->xs, &x->capx, x->nx, sizeof *x->xs) != 0 ||
@@ -153,7 +154,7 @@ static int add_row(void *ud, const st_audit_entry *row)
         free(xe->bytes);
         x->bad = 1;
         snprintf(x->why, sizeof x->why,
-                 "device %lld entry %" PRIu64 " is damaged (%s): run 'patrold audit verify'",
+                 _("device %lld entry %" PRIu64 " is damaged (%s): run 'patrold audit verify'"),
                  (long long)row->device, row->seq, row->sig_len != 64 ? "signature" : why);
         return 1;
     }
@@ -179,7 +180,7 @@ static int matter_cb(void *ud, int64_t device, uint64_t seq, const uint8_t *entr
     rc = x->db->ops->audit_entry(x->db, device, seq, add_row, &c);
     if (rc != ST_OK && !x->bad) {
         x->bad = 1;
-        snprintf(x->why, sizeof x->why, "device %lld entry %" PRIu64 ": %s", (long long)device,
+        snprintf(x->why, sizeof x->why, _("device %lld entry %" PRIu64 ": %s"), (long long)device,
                  seq, rc == ST_NOTFOUND ? "indexed but not stored" : x->db->ops->errmsg(x->db));
     }
     return x->bad || x->oom;
@@ -189,15 +190,15 @@ static int collect(exporter *x)
 {
     size_t n;
     if (x->db->ops->matter_entries(x->db, x->matter, matter_cb, x) != ST_OK) {
-        snprintf(x->why, sizeof x->why, "reading the matter: %s", x->db->ops->errmsg(x->db));
+        snprintf(x->why, sizeof x->why, _("reading the matter: %s"), x->db->ops->errmsg(x->db));
         return -1;
     }
     if (x->bad || x->oom)
         return -1;
     if (x->nx == 0) {
         snprintf(x->why, sizeof x->why,
-                 "unknown matter '%s': the server holds no entry of it (see 'patrold flags' or"
-                 " the terminals' 'patrol log')",
+                 _("unknown matter '%s': the server holds no entry of it (see 'patrold flags' or"
+                 " the terminals' 'patrol log')"),
                  x->matter);
         return -1;
     }
@@ -405,7 +406,7 @@ static int build(exporter *x, px_key *server_key)
             px_key_from_public_der(d.public_key, d.public_key_len, &k, &why) != 0 ||
             px_key_public_pem(k, pem, sizeof pem) != 0) {
             px_key_free(k);
-            snprintf(x->why, sizeof x->why, "device %lld: no usable public key",
+            snprintf(x->why, sizeof x->why, _("device %lld: no usable public key"),
                      (long long)x->devs[i]);
             return -1;
         }
@@ -421,7 +422,7 @@ static int build(exporter *x, px_key *server_key)
             if (x->xs[k2].device == d.id && x->xs[k2].seq > rc.need)
                 rc.need = x->xs[k2].seq;
         if (x->db->ops->audit_acks(x->db, d.id, ack_cb, &rc) != ST_OK) {
-            snprintf(x->why, sizeof x->why, "reading receipts: %s", x->db->ops->errmsg(x->db));
+            snprintf(x->why, sizeof x->why, _("reading receipts: %s"), x->db->ops->errmsg(x->db));
             return -1;
         }
         if (rc.receipt) {
@@ -485,7 +486,7 @@ static int build(exporter *x, px_key *server_key)
             return -1;
     }
     if (px_key_public_pem(server_key, pem, sizeof pem) != 0) {
-        snprintf(x->why, sizeof x->why, "the receipt key cannot be written as PEM");
+        snprintf(x->why, sizeof x->why, "%s", _("the receipt key cannot be written as PEM"));
         return -1;
     }
     if (!(m = add_member(x, "server-key.pem",
@@ -625,13 +626,13 @@ static int write_member(exporter *x, struct archive *a, member *m, int64_t mtime
         struct stat st;
         if ((fd = open(m->file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0 ||
             !S_ISREG(st.st_mode)) {
-            snprintf(x->why, sizeof x->why, "evidence %s: cannot read %.300s", m->sha, m->file);
+            snprintf(x->why, sizeof x->why, _("evidence %s: cannot read %.300s"), m->sha, m->file);
             goto exit;
         }
         if ((uint64_t)st.st_size != m->size || (uint64_t)st.st_size > MAX_EVIDENCE_FILE) {
             snprintf(x->why, sizeof x->why,
-                     "evidence %s on the server is %lld bytes, its entry says %" PRIu64
-                     ": run 'patrold audit verify'",
+                     _("evidence %s on the server is %lld bytes, its entry says %" PRIu64
+                     ": run 'patrold audit verify'"),
                      m->sha, (long long)st.st_size, m->size);
             goto exit;
         }
@@ -645,7 +646,7 @@ static int write_member(exporter *x, struct archive *a, member *m, int64_t mtime
     archive_entry_set_size(ae, (la_int64_t)m->size);
     archive_entry_set_mtime(ae, (time_t)mtime, 0);
     if (archive_write_header(a, ae) != ARCHIVE_OK) {
-        snprintf(x->why, sizeof x->why, "writing %s: %s", m->path, archive_error_string(a));
+        snprintf(x->why, sizeof x->why, _("writing %s: %s"), m->path, archive_error_string(a));
         goto exit;
     }
     if (fd >= 0) {
@@ -660,7 +661,7 @@ static int write_member(exporter *x, struct archive *a, member *m, int64_t mtime
                 break;
             px_sha256_update(c, buf, (size_t)n);
             if (archive_write_data(a, buf, (size_t)n) != n) {
-                snprintf(x->why, sizeof x->why, "writing %s: %s", m->path,
+                snprintf(x->why, sizeof x->why, _("writing %s: %s"), m->path,
                          archive_error_string(a));
                 goto exit;
             }
@@ -670,14 +671,14 @@ static int write_member(exporter *x, struct archive *a, member *m, int64_t mtime
         px_format_hex(m->hash, 32, got);
         if (n < 0 || total != m->size || strcmp(got, m->sha) != 0) {
             snprintf(x->why, sizeof x->why,
-                     "evidence %s on the server does not hash to its name (got %s): run"
-                     " 'patrold audit verify'",
+                     _("evidence %s on the server does not hash to its name (got %s): run"
+                     " 'patrold audit verify'"),
                      m->sha, got);
             goto exit;
         }
     } else if (m->data.n &&
                archive_write_data(a, m->data.p, m->data.n) != (la_ssize_t)m->data.n) {
-        snprintf(x->why, sizeof x->why, "writing %s: %s", m->path, archive_error_string(a));
+        snprintf(x->why, sizeof x->why, _("writing %s: %s"), m->path, archive_error_string(a));
         goto exit;
     }
     rc = 0;
@@ -703,8 +704,8 @@ static int write_tar(exporter *x, px_key *server_key, const char *tmp)
     memset(&sg, 0, sizeof sg);
     if (!a || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
         archive_write_open_filename(a, tmp) != ARCHIVE_OK) {
-        snprintf(x->why, sizeof x->why, "cannot write %.300s: %s", tmp,
-                 a ? archive_error_string(a) : "out of memory");
+        snprintf(x->why, sizeof x->why, _("cannot write %.300s: %s"), tmp,
+                 a ? archive_error_string(a) : _("out of memory"));
         goto exit;
     }
     /* The catalogue first, then everything else by path. */
@@ -727,7 +728,7 @@ static int write_tar(exporter *x, px_key *server_key, const char *tmp)
     px_sha256(sums.p, sums.n, h);
     memcpy(x->sums_hash, h, sizeof x->sums_hash);
     if (px_sign_der(server_key, h, der, sizeof der, &derlen) != 0) {
-        snprintf(x->why, sizeof x->why, "signing SHA256SUMS failed");
+        snprintf(x->why, sizeof x->why, "%s", _("signing SHA256SUMS failed"));
         goto exit;
     }
     snprintf(sm.path, sizeof sm.path, AR_SUMS);
@@ -738,7 +739,7 @@ static int write_tar(exporter *x, px_key *server_key, const char *tmp)
     if (write_member(x, a, &sm, mtime) != 0 || write_member(x, a, &sg, mtime) != 0)
         goto exit;
     if (archive_write_close(a) != ARCHIVE_OK) {
-        snprintf(x->why, sizeof x->why, "writing %.300s: %s", tmp, archive_error_string(a));
+        snprintf(x->why, sizeof x->why, _("writing %.300s: %s"), tmp, archive_error_string(a));
         goto exit;
     }
     rc = 0;
@@ -770,22 +771,22 @@ int audit_export(const char *data, int argc, char **argv)
         else if (strcmp(argv[i], "--reveal") == 0)
             x.reveal = 1;
         else
-            return audit_usage_error(CMD, "unexpected argument '%s'", argv[i]);
+            return audit_usage_error(CMD, _("unexpected argument '%s'"), argv[i]);
     }
     if (!x.matter)
-        return audit_usage_error(CMD, "--matter ID is required");
+        return audit_usage_error(CMD, "%s", _("--matter ID is required"));
     if (!out || !*out)
-        return audit_usage_error(CMD, "--out FILE is required");
+        return audit_usage_error(CMD, "%s", _("--out FILE is required"));
     if ((why = px_check_ident(x.matter)))
-        return audit_fail(CMD, "--matter '%.60s': %s", x.matter, why);
+        return audit_fail(CMD, "--matter '%.60s': %s", x.matter, _(why));
     if (access(out, F_OK) == 0)
-        return audit_fail(CMD, "--out %s exists: an archive is never overwritten", out);
+        return audit_fail(CMD, _("--out %s exists: an archive is never overwritten"), out);
     if (strlen(out) + 32 > sizeof tmp)
-        return audit_fail(CMD, "--out: path too long");
+        return audit_fail(CMD, "%s", _("--out: path too long"));
     if (!(x.db = audit_open(data, CMD)))
         return 1;
     if (!(x.omitted = cJSON_CreateArray())) {
-        audit_fail(CMD, "out of memory");
+        audit_fail(CMD, "%s", _("out of memory"));
         goto exit;
     }
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -794,22 +795,22 @@ int audit_export(const char *data, int argc, char **argv)
         x.server_name[0] = 0;
     snprintf(keypath, sizeof keypath, "%s/receipt.key", data);
     if (px_key_load_private(keypath, &server_key, &why) != 0) {
-        audit_fail(CMD, "the receipt key %s: %s", keypath, why);
+        audit_fail(CMD, _("the receipt key %s: %s"), keypath, why);
         goto exit;
     }
     if (collect(&x) != 0 || build(&x, server_key) != 0 || catalogue(&x) != 0) {
-        audit_fail(CMD, "%s", x.oom || !x.why[0] ? "out of memory" : x.why);
+        audit_fail(CMD, "%s", x.oom || !x.why[0] ? _("out of memory") : x.why);
         goto exit;
     }
     for (size_t i = 0; i < x.nm; i++)
         if (x.ms[i].data.oom) {
-            audit_fail(CMD, "out of memory");
+            audit_fail(CMD, "%s", _("out of memory"));
             goto exit;
         }
     snprintf(tmp, sizeof tmp, "%s.tmp-%ld", out, (long)getpid());
     if (write_tar(&x, server_key, tmp) != 0) {
         unlink(tmp);
-        audit_fail(CMD, "%s", x.why[0] ? x.why : "out of memory");
+        audit_fail(CMD, "%s", x.why[0] ? x.why : _("out of memory"));
         goto exit;
     }
     /* The export is a leaf of the server log (the matter, whether revealed,
@@ -826,17 +827,19 @@ int audit_export(const char *data, int argc, char **argv)
     }
     /* link(): never replaces a file that appeared meanwhile. */
     if (link(tmp, out) != 0) {
-        audit_fail(CMD, "--out %s: %s", out, strerror(errno));
+        audit_fail(CMD, _("--out %s: %s"), out, strerror(errno));
         unlink(tmp);
         goto exit;
     }
     unlink(tmp);
+    /* TRANSLATORS: the archive written, the matter, how many files and
+     * entries it holds, the index of the export's leaf in the server log. */
     fprintf(stderr,
-            "patrold: audit export: %s: matter %s, %zu files, %zu entries%s, server log leaf"
-            " %" PRIu64 "\n",
-            out, x.matter, x.nm + 2, x.nx,
-            x.reveal ? " (confidential fields revealed)" : " (confidential fields redacted)",
-            x.leaf);
+            x.reveal ? _("patrold: audit export: %s: matter %s, %zu files, %zu entries (confidential"
+                         " fields revealed), server log leaf %" PRIu64 "\n")
+                     : _("patrold: audit export: %s: matter %s, %zu files, %zu entries (confidential"
+                         " fields redacted), server log leaf %" PRIu64 "\n"),
+            out, x.matter, x.nm + 2, x.nx, x.leaf);
     rc = 0;
 exit:
     for (size_t i = 0; i < x.nx; i++) {

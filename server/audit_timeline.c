@@ -654,9 +654,9 @@ static void text_head(timeline *t, const st_isubject *sub, int have_sub)
         putchar('\n');
     }
     printf("  ");
-    /* TRANSLATORS: subject id, its name, its type (a code). */
+    /* TRANSLATORS: subject id, its name, its type (business, person). */
     printf(_("subject %s %s (%s)\n"), m->subject, have_sub ? sub->name : _("(not on record)"),
-           have_sub ? sub->type : "?");
+           have_sub ? choice_text(sub->type) : "?");
     printf("  ");
     printf(_("domain %s"), m->domain);
     if (m->list_item[0])

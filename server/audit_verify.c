@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@
 #include "audit_verify_log.h"
 #include "crypto.h"
 #include "entry.h"
+#include "i18n.h"
 #include "rules.h"
 #include "validate.h"
 
@@ -47,7 +49,9 @@
 
 enum { SEV_FAIL, SEV_WARN, SEV_NOTE };
 static const char *const sev_name[] = {"integrity", "anomaly", "notice"};
-static const char *const sev_tag[] = {"FAIL", "WARN", "NOTE"};
+/* TRANSLATORS: the tags of audit verify's problem lines: an integrity
+ * failure, an anomaly, a notice. */
+static const char *const sev_tag[] = {N_("FAIL"), N_("WARN"), N_("NOTE")};
 
 /* Counters of one device and day. */
 enum { C_ENTRIES, C_FAILURES, C_GAPS, C_FORKS, C_LATE, C_CLOCK, C_BOOTS, C_EVIDENCE, C_FLAGS,
@@ -81,7 +85,8 @@ typedef struct problem {
     int64_t device;
     uint64_t seq; /* 0: not about one entry */
     char day[11]; /* "" unknown */
-    char detail[400];
+    char detail[400]; /* English, for --json */
+    char text[600];   /* the same in the reader's language */
 } problem;
 
 typedef struct evref {
@@ -177,7 +182,8 @@ static dev_state *dev_find(verifier *v, int64_t id)
     return NULL;
 }
 
-/* Record a problem (counted under counter c of its day, -1: none). */
+/* Record a problem (counted under counter c of its day, -1: none). fmt
+ * is N_() marked: the detail is English (--json), the text translated. */
 #if defined(__GNUC__)
 __attribute__((format(printf, 7, 8)))
 #endif
@@ -200,6 +206,9 @@ static void report(verifier *v, int sev, const char *code, int64_t device, uint6
         beijing_day(wall_ms, p->day);
     va_start(ap, fmt);
     vsnprintf(p->detail, sizeof p->detail, fmt, ap);
+    va_end(ap);
+    va_start(ap, fmt);
+    vsnprintf(p->text, sizeof p->text, _(fmt), ap);
     va_end(ap);
     if (sev == SEV_FAIL) {
         dev_state *ds = dev_find(v, device);
@@ -230,6 +239,22 @@ static void hex(const uint8_t *p, size_t n, char *out, size_t cap)
     px_format_hex(p, n, out);
 }
 
+/* px_rules_check_entry's sentence (proto/rules.c, through _()) in
+ * English, as --json gives it, whatever the reader's locale. */
+static int rules_check_english(const Patrol__V1__Entry *e, char *detail, size_t len)
+{
+    locale_t c = newlocale(LC_ALL_MASK, "C", (locale_t)0), old = (locale_t)0;
+    int rc;
+    if (c != (locale_t)0)
+        old = uselocale(c);
+    rc = px_rules_check_entry(e, detail, len);
+    if (c != (locale_t)0) {
+        uselocale(old);
+        freelocale(c);
+    }
+    return rc;
+}
+
 /* ---- one device's chain ----------------------------------------------- */
 
 /* The times of a decoded entry: late sync, device time after receipt,
@@ -241,19 +266,19 @@ static void check_times(verifier *v, const st_audit_entry *row, const Patrol__V1
     int64_t lag = row->received_ms - e->wall_ms;
     if (lag > LATE_MS) {
         report(v, SEV_WARN, "late_sync", row->device, row->seq, e->wall_ms,
-               "synced %.1f h after capture (device time to receipt)", (double)lag / 3600000.0);
+               N_("synced %.1f h after capture (device time to receipt)"), (double)lag / 3600000.0);
         count(v, ds, day, C_LATE);
     }
     if (e->wall_ms > row->received_ms + AHEAD_MS) {
         report(v, SEV_WARN, "clock_ahead", row->device, row->seq, e->wall_ms,
-               "device time is %.1f min after the server received the entry (device clock ahead)",
+               N_("device time is %.1f min after the server received the entry (device clock ahead)"),
                (double)(e->wall_ms - row->received_ms) / 60000.0);
         count(v, ds, day, C_CLOCK);
     }
     if (v->cite_ms && e->wall_ms + AHEAD_MS < v->cite_ms) {
         report(v, SEV_WARN, "clock_behind", row->device, row->seq, e->wall_ms,
-               "device time is %.1f min before the server signed the log checkpoint of %" PRIu64
-               " leaves that the terminal had already received (device clock behind)",
+               N_("device time is %.1f min before the server signed the log checkpoint of %" PRIu64
+               " leaves that the terminal had already received (device clock behind)"),
                (double)(v->cite_ms - e->wall_ms) / 60000.0, v->cite_size);
         count(v, ds, day, C_CLOCK);
     }
@@ -261,26 +286,26 @@ static void check_times(verifier *v, const st_audit_entry *row, const Patrol__V1
         int64_t dwall = e->wall_ms - v->last_wall;
         if (dwall < 0) {
             report(v, SEV_WARN, "clock_backwards", row->device, row->seq, e->wall_ms,
-                   "device time went back %.1f s within boot %s", (double)-dwall / 1000.0,
+                   N_("device time went back %.1f s within boot %s"), (double)-dwall / 1000.0,
                    e->boot_id);
             count(v, ds, day, C_CLOCK);
         } else if (e->mono_ns >= v->last_mono) {
             int64_t dmono = (int64_t)((e->mono_ns - v->last_mono) / 1000000u);
             if (dwall - dmono > JUMP_MS || dmono - dwall > JUMP_MS) {
                 report(v, SEV_WARN, "clock_jump", row->device, row->seq, e->wall_ms,
-                       "device time moved %.1f min while the monotonic clock moved %.1f min"
-                       " (clock set within boot %s)",
+                       N_("device time moved %.1f min while the monotonic clock moved %.1f min"
+                       " (clock set within boot %s)"),
                        (double)dwall / 60000.0, (double)dmono / 60000.0, e->boot_id);
                 count(v, ds, day, C_CLOCK);
             }
         } else {
             report(v, SEV_WARN, "clock_backwards", row->device, row->seq, e->wall_ms,
-                   "monotonic clock went back within boot %s", e->boot_id);
+                   N_("monotonic clock went back within boot %s"), e->boot_id);
             count(v, ds, day, C_CLOCK);
         }
     } else if (v->last_kind && strcmp(v->last_boot, e->boot_id) != 0) {
         report(v, SEV_NOTE, "boot_change", row->device, row->seq, e->wall_ms,
-               "the terminal restarted (boot %s after %s)", e->boot_id, v->last_boot);
+               N_("the terminal restarted (boot %s after %s)"), e->boot_id, v->last_boot);
         count(v, ds, day, C_BOOTS);
     }
     v->last_wall = e->wall_ms;
@@ -319,7 +344,7 @@ static void check_log(verifier *v, const st_audit_entry *row, const Patrol__V1__
     } else if (v->logged || (vlog_started_ms(v->log) && row->received_ms >
                                                              vlog_started_ms(v->log))) {
         report(v, SEV_FAIL, "not_in_log", row->device, row->seq, e->wall_ms,
-               "the entry was accepted while the server log ran but is not one of its leaves");
+               N_("the entry was accepted while the server log ran but is not one of its leaves"));
     } else {
         v->before_log++;
     }
@@ -335,14 +360,14 @@ static void check_log(verifier *v, const st_audit_entry *row, const Patrol__V1__
         break;
     case -1:
         report(v, SEV_FAIL, "bad_citation", row->device, row->seq, e->wall_ms,
-               "the entry cites a log checkpoint of %" PRIu64 " leaves that this server never"
-               " signed",
+               N_("the entry cites a log checkpoint of %" PRIu64 " leaves that this server never"
+               " signed"),
                (uint64_t)e->log->size);
         break;
     default:
         report(v, SEV_FAIL, "bad_citation", row->device, row->seq, e->wall_ms,
-               "the entry cites the log checkpoint of %" PRIu64 " leaves with another root than"
-               " the one this server signed",
+               N_("the entry cites the log checkpoint of %" PRIu64 " leaves with another root than"
+               " the one this server signed"),
                (uint64_t)e->log->size);
         break;
     }
@@ -362,7 +387,7 @@ static int row_cb(void *ud, const st_audit_entry *row)
     v->entries++;
     if (row->seq > v->expect) {
         report(v, SEV_FAIL, "gap", row->device, v->expect, row->wall_ms,
-               "entries %" PRIu64 "..%" PRIu64 " are missing (the next stored is %" PRIu64 ")",
+               N_("entries %" PRIu64 "..%" PRIu64 " are missing (the next stored is %" PRIu64 ")"),
                v->expect, row->seq - 1, row->seq);
         if (row->wall_ms)
             beijing_day(row->wall_ms, day);
@@ -373,7 +398,7 @@ static int row_cb(void *ud, const st_audit_entry *row)
 
     if (!(e = px_entry_decode(row->entry, row->entry_len, &why))) {
         report(v, SEV_FAIL, "bad_encoding", row->device, row->seq, row->wall_ms,
-               "the stored bytes are not a canonical entry: %s", why);
+               N_("the stored bytes are not a canonical entry: %s"), why);
         bad = 1;
         goto next;
     }
@@ -382,32 +407,37 @@ static int row_cb(void *ud, const st_audit_entry *row)
     px_entry_hash(row->entry, row->entry_len, h);
     if (row->hash_len != 32 || memcmp(h, row->hash, 32) != 0) {
         report(v, SEV_FAIL, "hash_mismatch", row->device, row->seq, e->wall_ms,
-               "the entry's bytes do not hash to its stored hash (edited after it was stored)");
+               N_("the entry's bytes do not hash to its stored hash (edited after it was stored)"));
         bad = 1;
     } else if (e->seq != row->seq) {
         report(v, SEV_FAIL, "seq_mismatch", row->device, row->seq, e->wall_ms,
-               "the row for seq %" PRIu64 " holds the signed entry %" PRIu64
-               " (rows reordered or duplicated)",
+               N_("the row for seq %" PRIu64 " holds the signed entry %" PRIu64
+               " (rows reordered or duplicated)"),
                row->seq, e->seq);
         bad = 1;
     } else if (e->device.len != 32 || memcmp(e->device.data, ds->d.key_id, 32) != 0) {
         report(v, SEV_FAIL, "wrong_device", row->device, row->seq, e->wall_ms,
-               "the entry names another device than the one it is stored under");
+               N_("the entry names another device than the one it is stored under"));
         bad = 1;
     } else if (v->have_prev && memcmp(e->prev_hash.data, v->prev_hash, 32) != 0) {
         hex(e->prev_hash.data, 32, a, sizeof a);
         hex(v->prev_hash, 32, b, sizeof b);
         report(v, SEV_FAIL, "chain_broken", row->device, row->seq, e->wall_ms,
-               "prev_hash %.16s... is not the hash of entry %" PRIu64 " (%.16s...)", a,
+               N_("prev_hash %.16s... is not the hash of entry %" PRIu64 " (%.16s...)"), a,
                row->seq - 1, b);
         bad = 1;
     } else if (row->sig_len != PX_SIG_LEN || !v->key || px_verify(v->key, h, row->sig) != 0) {
         report(v, SEV_FAIL, "bad_signature", row->device, row->seq, e->wall_ms,
-               "the signature is not the enrolled device key's over the entry");
+               N_("the signature is not the enrolled device key's over the entry"));
         bad = 1;
-    } else if (px_rules_check_entry(e, detail, sizeof detail) != 0) {
+    } else if (rules_check_english(e, detail, sizeof detail) != 0) {
+        char said[256];
         report(v, SEV_FAIL, "bad_rules", row->device, row->seq, e->wall_ms,
-               "the entry breaks the record's rules: %s", detail);
+               N_("the entry breaks the record's rules: %s"), detail);
+        /* The rules' sentence in the reader's language for the text. */
+        if (!v->oom && px_rules_check_entry(e, said, sizeof said) != 0)
+            snprintf(v->probs[v->nprobs - 1].text, sizeof v->probs[0].text,
+                     _("the entry breaks the record's rules: %s"), said);
         bad = 1;
     } else if (row->seq == 1) {
         const char *pk = field(e, "public_key");
@@ -415,7 +445,7 @@ static int row_cb(void *ud, const st_audit_entry *row)
         px_format_hex(ds->d.public_key, ds->d.public_key_len, full);
         if (strcmp(e->kind, "device.init") != 0 || !pk || strcmp(pk, full) != 0) {
             report(v, SEV_FAIL, "genesis_key", row->device, 1, e->wall_ms,
-                   "entry 1 is not the device.init that introduces the enrolled key");
+                   N_("entry 1 is not the device.init that introduces the enrolled key"));
             bad = 1;
         }
     }
@@ -463,12 +493,12 @@ static int fork_cb(void *ud, const st_audit_entry *row)
     if (!e || e->seq != row->seq || row->sig_len != PX_SIG_LEN || !v->key ||
         px_verify(v->key, h, row->sig) != 0)
         report(v, SEV_FAIL, "fork_unsigned", row->device, row->seq, wall,
-               "a quarantined fork that the device key did not sign (%s)",
+               N_("a quarantined fork that the device key did not sign (%s)"),
                e ? "bad signature or seq" : why);
     else
         report(v, SEV_FAIL, "fork", row->device, row->seq, wall,
-               "the device signed two different entries %" PRIu64 ": %.16s... (quarantined)"
-               " besides the accepted %.16s...",
+               N_("the device signed two different entries %" PRIu64 ": %.16s... (quarantined)"
+               " besides the accepted %.16s..."),
                row->seq, a, b);
     px_entry_free(e);
     return 0;
@@ -492,34 +522,34 @@ static void verify_device(verifier *v, dev_state *ds)
     v->logged = 0;
     if (ds->d.public_key_len) {
         if (px_key_from_public_der(ds->d.public_key, ds->d.public_key_len, &v->key, &why) != 0)
-            report(v, SEV_FAIL, "bad_key", ds->d.id, 0, 0, "the enrolled key: %s", why);
+            report(v, SEV_FAIL, "bad_key", ds->d.id, 0, 0, N_("the enrolled key: %s"), why);
         else if (px_key_id(v->key, id) != 0 || memcmp(id, ds->d.key_id, 32) != 0) {
             hex(ds->d.key_id, 32, key_id, sizeof key_id);
             report(v, SEV_FAIL, "bad_key", ds->d.id, 0, 0,
-                   "the enrolled key does not hash to the device id %.16s...", key_id);
+                   N_("the enrolled key does not hash to the device id %.16s..."), key_id);
         }
     }
     if ((rc = v->db->ops->audit_entries(v->db, ds->d.id, row_cb, v)) != ST_OK) {
-        report(v, SEV_FAIL, "read_error", ds->d.id, 0, 0, "reading its entries: %s",
+        report(v, SEV_FAIL, "read_error", ds->d.id, 0, 0, N_("reading its entries: %s"),
                v->db->ops->errmsg(v->db));
     } else if (ds->rows && !ds->d.public_key_len) {
-        report(v, SEV_FAIL, "bad_key", ds->d.id, 0, 0, "entries stored for a device with no key");
+        report(v, SEV_FAIL, "bad_key", ds->d.id, 0, 0, N_("entries stored for a device with no key"));
     }
     if (v->expect - 1 < ds->d.last_seq) {
         report(v, SEV_FAIL, "truncated", ds->d.id, v->expect, 0,
-               "entries %" PRIu64 "..%" PRIu64 " acknowledged by the server are missing"
-               " at the end",
+               N_("entries %" PRIu64 "..%" PRIu64 " acknowledged by the server are missing"
+               " at the end"),
                v->expect, ds->d.last_seq);
     } else if (v->expect - 1 > ds->d.last_seq) {
         report(v, SEV_FAIL, "head_mismatch", ds->d.id, ds->d.last_seq + 1, 0,
-               "entries after the acknowledged head %" PRIu64 " are stored", ds->d.last_seq);
+               N_("entries after the acknowledged head %" PRIu64 " are stored"), ds->d.last_seq);
     } else if (ds->d.last_seq && v->have_prev && memcmp(v->prev_hash, ds->d.head, 32) != 0) {
         report(v, SEV_FAIL, "head_mismatch", ds->d.id, ds->d.last_seq, 0,
-               "the stored entry %" PRIu64 " is not the head the server acknowledged",
+               N_("the stored entry %" PRIu64 " is not the head the server acknowledged"),
                ds->d.last_seq);
     }
     if (v->db->ops->audit_forks(v->db, ds->d.id, fork_cb, v) != ST_OK)
-        report(v, SEV_FAIL, "read_error", ds->d.id, 0, 0, "reading its forks: %s",
+        report(v, SEV_FAIL, "read_error", ds->d.id, 0, 0, N_("reading its forks: %s"),
                v->db->ops->errmsg(v->db));
     px_key_free(v->key);
     v->key = NULL;
@@ -538,9 +568,13 @@ static int device_cb(void *ud, const st_device *d)
 }
 
 /* A problem of the log as a whole (device 0: no device). */
-static void log_report(void *ud, int fail, const char *code, const char *detail)
+static void log_report(void *ud, int fail, const char *code, const char *detail,
+                       const char *text)
 {
-    report(ud, fail ? SEV_FAIL : SEV_NOTE, code, 0, 0, 0, "%s", detail);
+    verifier *v = ud;
+    report(v, fail ? SEV_FAIL : SEV_NOTE, code, 0, 0, 0, "%s", detail);
+    if (!v->oom)
+        snprintf(v->probs[v->nprobs - 1].text, sizeof v->probs[0].text, "%s", text);
 }
 
 /* ---- evidence ------------------------------------------------------------ */
@@ -575,7 +609,17 @@ static evref *ev_find(verifier *v, const char *sha, int64_t device)
     return r;
 }
 
-/* Hash a file of DIR/evidence; 0, or -1 with a sentence. */
+/* errno as text in English: the sentence goes into --json too, which is
+ * the same whatever the reader's locale. */
+static const char *errno_en(int e)
+{
+    static locale_t c;
+    if (!c)
+        c = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    return c ? strerror_l(e, c) : strerror(e);
+}
+
+/* Hash a file of DIR/evidence; 0, or -1 with a sentence (English). */
 static int hash_file(const char *path, uint8_t h[32], uint64_t *size, char *why, size_t wlen)
 {
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -584,7 +628,7 @@ static int hash_file(const char *path, uint8_t h[32], uint64_t *size, char *why,
     char buf[65536];
     ssize_t n;
     if (fd < 0) {
-        snprintf(why, wlen, "%s: %s", path, strerror(errno));
+        snprintf(why, wlen, "%s: %s", path, errno_en(errno));
         return -1;
     }
     if (fstat(fd, &stt) != 0 || !S_ISREG(stt.st_mode)) {
@@ -603,7 +647,7 @@ static int hash_file(const char *path, uint8_t h[32], uint64_t *size, char *why,
         *size += (uint64_t)n;
     }
     if (n < 0) {
-        snprintf(why, wlen, "%s: %s", path, strerror(errno));
+        snprintf(why, wlen, "%s: %s", path, errno_en(errno));
         px_sha256_free(c);
         close(fd);
         return -1;
@@ -641,7 +685,7 @@ static int evidence_cb(void *ud, const char *sha, int64_t device, uint64_t size,
     if (!complete_ms) {
         v->ev_pending++;
         report(v, SEV_WARN, "evidence_not_received", device, seq, wall,
-               "evidence %s (%" PRIu64 " bytes) was never received", sha, size);
+               N_("evidence %s (%" PRIu64 " bytes) was never received"), sha, size);
         if (ds)
             count(v, ds, day, C_EVIDENCE);
         return 0;
@@ -649,25 +693,25 @@ static int evidence_cb(void *ud, const char *sha, int64_t device, uint64_t size,
     v->ev_complete++;
     if (strlen(sha) != 64 || px_parse_hex(sha, h, 32) != NULL) {
         report(v, SEV_FAIL, "evidence_bad_name", device, seq, wall,
-               "the evidence index names '%.80s', not a SHA-256", sha);
+               N_("the evidence index names '%.80s', not a SHA-256"), sha);
         return 0;
     }
     snprintf(path, sizeof path, "%s/evidence/%.2s/%s", v->data, sha, sha);
     if (hash_file(path, h, &fsize, why, sizeof why) != 0) {
         report(v, SEV_FAIL, "evidence_file_missing", device, seq, wall,
-               "evidence %s is recorded as received but cannot be read: %s", sha, why);
+               N_("evidence %s is recorded as received but cannot be read: %s"), sha, why);
         return 0;
     }
     v->ev_bytes += fsize;
     px_format_hex(h, 32, got);
     if (fsize != size)
         report(v, SEV_FAIL, "evidence_size_mismatch", device, seq, wall,
-               "evidence %s is %" PRIu64 " bytes, its entry says %" PRIu64
-               " (truncated or replaced)",
+               N_("evidence %s is %" PRIu64 " bytes, its entry says %" PRIu64
+               " (truncated or replaced)"),
                sha, fsize, size);
     else if (strcmp(got, sha) != 0)
         report(v, SEV_FAIL, "evidence_hash_mismatch", device, seq, wall,
-               "evidence file %s now hashes to %s (altered or swapped)", sha, got);
+               N_("evidence file %s now hashes to %s (altered or swapped)"), sha, got);
     snprintf(c->last_sha, sizeof c->last_sha, "%s", sha);
     return 0;
 }
@@ -787,17 +831,25 @@ static const char *dev_name(verifier *v, int64_t id)
 
 static void text_report(verifier *v)
 {
-    printf("patrold audit verify: %s\n", v->data);
+    /* TRANSLATORS: the heading of audit verify; %s is the data directory. */
+    printf(_("patrold audit verify: %s\n"), v->data);
     for (size_t i = 0; i < v->ndevs; i++) {
         dev_state *ds = &v->devs[i];
-        printf("\ndevice %lld %s (%s): %" PRIu64 " entries, acknowledged head %" PRIu64
-               ", %" PRIu64 " forks, %" PRIu64 " integrity failures\n",
+        putchar('\n');
+        /* TRANSLATORS: device number, name (department code): entries held,
+         * the head the server acknowledged, forks, integrity failures. */
+        printf(_("device %lld %s (%s): %" PRIu64 " entries, acknowledged head %" PRIu64
+                 ", %" PRIu64 " forks, %" PRIu64 " integrity failures\n"),
                (long long)ds->d.id, ds->d.name, ds->d.department, ds->rows, ds->d.last_seq,
                ds->forks, ds->failures);
         qsort(ds->days, ds->ndays, sizeof *ds->days, cmp_day);
         if (ds->ndays)
-            printf("  %-10s %7s %5s %4s %5s %5s %5s %5s %8s %5s\n", "date", "entries", "fail",
-                   "gaps", "forks", "late", "clock", "boots", "evidence", "flags");
+            /* TRANSLATORS: the heading of the per-day table; keep each
+             * column's last character above the numbers' last digit:
+             * date (10), entries (7), fail (5), gaps (4), forks, late,
+             * clock, boots (5 each), evidence (8), flags (5), one space
+             * between; a Chinese character is two columns wide. */
+            printf("  %s\n", _("date       entries  fail gaps forks  late clock boots evidence flags"));
         for (size_t k = 0; k < ds->ndays; k++) {
             uint64_t *c = ds->days[k].c;
             printf("  %-10s %7" PRIu64 " %5" PRIu64 " %4" PRIu64 " %5" PRIu64 " %5" PRIu64
@@ -814,34 +866,44 @@ static void text_report(verifier *v)
             if (p->sev != sev)
                 continue;
             if (p->device)
-                printf("%s %s: device %lld (%s)", sev_tag[sev], p->code, (long long)p->device,
-                       dev_name(v, p->device));
+                /* TRANSLATORS: a problem: its tag (FAIL ...), its code (kept
+                 * for scripts), the device's number (name). */
+                printf(_("%s %s: device %lld (%s)"), _(sev_tag[sev]), p->code,
+                       (long long)p->device, dev_name(v, p->device));
             else
-                printf("%s %s: server log", sev_tag[sev], p->code);
+                /* TRANSLATORS: a problem of the server log: tag, code. */
+                printf(_("%s %s: server log"), _(sev_tag[sev]), p->code);
             if (p->seq)
-                printf(" seq %" PRIu64, p->seq);
+                /* TRANSLATORS: the entry a problem is about, after the device. */
+                printf(_(" seq %" PRIu64), p->seq);
             if (p->day[0])
                 printf(" [%s]", p->day);
-            printf(": %s\n", p->detail);
+            /* TRANSLATORS: what is wrong, at the end of a problem's line. */
+            printf(_(": %s\n"), p->text);
         }
-    printf("\nevidence: %" PRIu64 " references, %" PRIu64 " received and hashed again (%" PRIu64
-           " bytes), %" PRIu64 " never received\n",
+    putchar('\n');
+    /* TRANSLATORS: evidence files referenced by entries, received whole and
+     * hashed again (their bytes), never received. */
+    printf(_("evidence: %" PRIu64 " references, %" PRIu64 " received and hashed again (%" PRIu64
+             " bytes), %" PRIu64 " never received\n"),
            v->ev_files, v->ev_complete, v->ev_bytes, v->ev_pending);
-    printf("server log: %" PRIu64 " leaves, %" PRIu64 " signed checkpoints (rebuilt from"
-           " the leaves' data); %" PRIu64 " entries cite a checkpoint; %" PRIu64
-           " entries accepted before the log began\n",
+    printf(_("server log: %" PRIu64 " leaves, %" PRIu64 " signed checkpoints (rebuilt from"
+             " the leaves' data); %" PRIu64 " entries cite a checkpoint; %" PRIu64
+             " entries accepted before the log began\n"),
            vlog_leaves(v->log), vlog_checkpoints(v->log), v->citations, v->before_log);
-    printf("rule flags: %" PRIu64, v->flags);
+    /* TRANSLATORS: how many rule flags, then each rule's code and count. */
+    printf(_("rule flags: %" PRIu64), v->flags);
     for (cJSON *n = v->flag_rules ? v->flag_rules->child : NULL; n; n = n->next)
         printf("%s%s %d", n == v->flag_rules->child ? " (" : ", ", n->string,
                (int)n->valuedouble);
     printf("%s\n", v->flags ? ")" : "");
     if (v->failures)
-        printf("result: FAILED: %" PRIu64 " integrity failures (%" PRIu64 " anomalies)\n",
+        printf(_("result: FAILED: %" PRIu64 " integrity failures (%" PRIu64 " anomalies)\n"),
                v->failures, v->warnings);
     else
-        printf("result: OK: %" PRIu64 " entries of %zu devices verified (%" PRIu64
-               " anomalies, %" PRIu64 " notices)\n",
+        /* TRANSLATORS: entries verified, devices, anomalies, notices. */
+        printf(_("result: OK: %" PRIu64 " entries of %zu devices verified (%" PRIu64
+                 " anomalies, %" PRIu64 " notices)\n"),
                v->entries, v->ndevs, v->warnings, v->notes);
 }
 
@@ -856,14 +918,14 @@ int audit_verify(const char *data, int argc, char **argv)
         if (strcmp(argv[i], "--json") == 0)
             json = 1;
         else
-            return audit_usage_error(CMD, "unexpected argument '%s'", argv[i]);
+            return audit_usage_error(CMD, _("unexpected argument '%s'"), argv[i]);
     }
     memset(&v, 0, sizeof v);
     v.data = data;
     if (!(v.db = audit_open(data, CMD)))
         return 1;
     if (!(v.flag_rules = cJSON_CreateObject())) {
-        audit_fail(CMD, "out of memory");
+        audit_fail(CMD, "%s", _("out of memory"));
         goto exit;
     }
     if (!(v.log = vlog_open(data, v.db, log_report, &v, err, sizeof err))) {
@@ -871,7 +933,7 @@ int audit_verify(const char *data, int argc, char **argv)
         goto exit;
     }
     if (v.db->ops->device_list(v.db, device_cb, &v) != ST_OK) {
-        audit_fail(CMD, "reading the devices: %s", v.db->ops->errmsg(v.db));
+        audit_fail(CMD, _("reading the devices: %s"), v.db->ops->errmsg(v.db));
         goto exit;
     }
     for (size_t i = 0; i < v.ndevs && !v.oom; i++)
@@ -880,7 +942,7 @@ int audit_verify(const char *data, int argc, char **argv)
     ec.v = &v;
     qsort(v.evs, v.nevs, sizeof *v.evs, cmp_evref_seq);
     if (!v.oom && v.db->ops->audit_evidence(v.db, evidence_cb, &ec) != ST_OK) {
-        audit_fail(CMD, "reading the evidence index: %s", v.db->ops->errmsg(v.db));
+        audit_fail(CMD, _("reading the evidence index: %s"), v.db->ops->errmsg(v.db));
         goto exit;
     }
     /* An evidence.add the index does not know: the server would never
@@ -888,15 +950,15 @@ int audit_verify(const char *data, int argc, char **argv)
     for (size_t i = 0; i < v.nevs && !v.oom; i++)
         if (!v.evs[i].indexed && (i == 0 || cmp_evref(&v.evs[i - 1], &v.evs[i]) != 0))
             report(&v, SEV_FAIL, "evidence_unindexed", v.evs[i].device, v.evs[i].seq,
-                   v.evs[i].wall_ms, "evidence %s named by this entry is missing from the"
-                   " evidence index", v.evs[i].sha);
+                   v.evs[i].wall_ms, N_("evidence %s named by this entry is missing from the"
+                   " evidence index"), v.evs[i].sha);
     v.log_unseen = vlog_unseen(v.log);
     if (!v.oom && v.db->ops->flags_list(v.db, 0, NULL, flag_cb, &v) != ST_OK) {
-        audit_fail(CMD, "reading the rule flags: %s", v.db->ops->errmsg(v.db));
+        audit_fail(CMD, _("reading the rule flags: %s"), v.db->ops->errmsg(v.db));
         goto exit;
     }
     if (v.oom) {
-        audit_fail(CMD, "out of memory");
+        audit_fail(CMD, "%s", _("out of memory"));
         goto exit;
     }
     if (json) {
@@ -904,7 +966,7 @@ int audit_verify(const char *data, int argc, char **argv)
         char *s = j ? cJSON_PrintUnformatted(j) : NULL;
         if (!s) {
             cJSON_Delete(j);
-            audit_fail(CMD, "out of memory");
+            audit_fail(CMD, "%s", _("out of memory"));
             goto exit;
         }
         puts(s);
@@ -916,10 +978,12 @@ int audit_verify(const char *data, int argc, char **argv)
     /* One line on stderr naming the first failure, for scripts and logs. */
     for (size_t i = 0; i < v.nprobs; i++)
         if (v.probs[i].sev == SEV_FAIL) {
-            audit_fail(CMD, "%" PRIu64 " integrity failures; first: device %lld seq %" PRIu64
-                            ": %s: %s",
+            /* TRANSLATORS: how many integrity failures; the first: device
+             * number, entry number, its code, what is wrong. */
+            audit_fail(CMD, _("%" PRIu64 " integrity failures; first: device %lld seq %" PRIu64
+                              ": %s: %s"),
                        v.failures, (long long)v.probs[i].device, v.probs[i].seq,
-                       v.probs[i].code, v.probs[i].detail);
+                       v.probs[i].code, v.probs[i].text);
             break;
         }
     rc = v.failures ? 1 : 0;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "i18n.h"
 #include "slog.h"
 #include "tlog.h"
 #include "validate.h"
@@ -68,14 +69,18 @@ static int grow(void **arr, size_t *cap, size_t n, size_t elem)
 #if defined(__GNUC__)
 __attribute__((format(printf, 4, 5)))
 #endif
+/* fmt is N_() marked: the detail in English, the text translated. */
 static void say(vlog *l, int fail, const char *code, const char *fmt, ...)
 {
-    char detail[400];
+    char detail[400], text[600];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(detail, sizeof detail, fmt, ap);
     va_end(ap);
-    l->report(l->ud, fail, code, detail);
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, _(fmt), ap);
+    va_end(ap);
+    l->report(l->ud, fail, code, detail, text);
 }
 
 /* The root of the leaves read so far (RFC 6962: the complete subtrees
@@ -106,10 +111,10 @@ static int cp_cb(void *ud, uint64_t size, const uint8_t root[32], const char *no
             0 ||
         nsize != size || memcmp(nroot, root, 32) != 0)
         say(l, 1, "log_checkpoint_bad",
-            "the stored checkpoint of %" PRIu64 " leaves does not say what its row says", size);
+            N_("the stored checkpoint of %" PRIu64 " leaves does not say what its row says"), size);
     else if (l->key && tlog_note_verify(l->key, note, strlen(note)) != 0)
         say(l, 1, "log_checkpoint_bad",
-            "the checkpoint of %" PRIu64 " leaves is not signed by this server's receipt key",
+            N_("the checkpoint of %" PRIu64 " leaves is not signed by this server's receipt key"),
             size);
     l->cps[l->ncps].size = size;
     memcpy(l->cps[l->ncps].root, root, 32);
@@ -173,7 +178,7 @@ static int leaf_cb(void *ud, uint64_t index, const uint8_t *data, size_t len,
     if (index != l->size) {
         if (!l->order_reported)
             say(l, 1, "log_leaf_missing",
-                "log leaf %" PRIu64 " is missing (the next stored is %" PRIu64 ")", l->size,
+                N_("log leaf %" PRIu64 " is missing (the next stored is %" PRIu64 ")"), l->size,
                 index);
         l->order_reported = 1;
         return 1; /* the roots cannot be rebuilt past a hole */
@@ -184,12 +189,12 @@ static int leaf_cb(void *ud, uint64_t index, const uint8_t *data, size_t len,
     }
     if (memcmp(h, hash, 32) != 0 && !l->edited_reported) {
         say(l, 1, "log_leaf_edited",
-            "log leaf %" PRIu64 ": its data does not hash to its stored leaf hash", index);
+            N_("log leaf %" PRIu64 ": its data does not hash to its stored leaf hash"), index);
         l->edited_reported = 1;
     }
     memset(&lf, 0, sizeof lf);
     if ((kind = parse_entry_leaf(data, len, &lf)) < 0) {
-        say(l, 1, "log_leaf_malformed", "log leaf %" PRIu64 " is not a well-formed entry leaf",
+        say(l, 1, "log_leaf_malformed", N_("log leaf %" PRIu64 " is not a well-formed entry leaf"),
             index);
     } else if (kind == 1) {
         if (grow((void **)&l->leaves, &l->capleaves, l->nleaves, sizeof *l->leaves) != 0) {
@@ -212,8 +217,8 @@ static int leaf_cb(void *ud, uint64_t index, const uint8_t *data, size_t len,
         current_root(l, root);
         if (memcmp(root, l->cps[l->next_cp].root, 32) != 0)
             say(l, 1, "log_root_mismatch",
-                "the first %" PRIu64 " leaves give another root than the signed checkpoint of"
-                " that size (leaves edited, dropped or reordered)",
+                N_("the first %" PRIu64 " leaves give another root than the signed checkpoint of"
+                " that size (leaves edited, dropped or reordered)"),
                 l->size);
         l->next_cp++;
     }
@@ -245,7 +250,7 @@ vlog *vlog_open(const char *data, st_backend *db, vlog_report_fn report, void *u
     l->ud = ud;
     snprintf(path, sizeof path, "%s/receipt.key", data);
     if (px_key_load_private(path, &l->key, &why) != 0)
-        say(l, 1, "log_key", "cannot check the checkpoints' signatures: %s: %s", path, why);
+        say(l, 1, "log_key", N_("cannot check the checkpoints' signatures: %s: %s"), path, why);
     if (db->ops->log_checkpoints_each(db, cp_cb, l) != ST_OK) {
         snprintf(err, errlen, "reading the log's checkpoints: %s", db->ops->errmsg(db));
         goto fail;
@@ -260,7 +265,7 @@ vlog *vlog_open(const char *data, st_backend *db, vlog_report_fn report, void *u
     }
     if (l->next_cp < l->ncps && !l->order_reported)
         say(l, 1, "log_truncated",
-            "the server signed a checkpoint of %" PRIu64 " leaves but the log holds %" PRIu64,
+            N_("the server signed a checkpoint of %" PRIu64 " leaves but the log holds %" PRIu64),
             l->cps[l->ncps - 1].size, l->size);
     /* The stored subtree hashes serve the proofs: they must give the
      * latest checkpoint's root too. */
@@ -268,8 +273,8 @@ vlog *vlog_open(const char *data, st_backend *db, vlog_report_fn report, void *u
         (tlog_root(slog_node, db, l->cps[l->ncps - 1].size, root) != 0 ||
          memcmp(root, l->cps[l->ncps - 1].root, 32) != 0))
         say(l, 1, "log_nodes_mismatch",
-            "the stored subtree hashes give another root than the latest checkpoint's (%" PRIu64
-            " leaves): proofs served from them would not verify",
+            N_("the stored subtree hashes give another root than the latest checkpoint's (%" PRIu64
+            " leaves): proofs served from them would not verify"),
             l->cps[l->ncps - 1].size);
     qsort(l->leaves, l->nleaves, sizeof *l->leaves, cmp_leaf);
     return l;
@@ -331,13 +336,13 @@ uint64_t vlog_unseen(vlog *l)
         if (!l->leaves[i].seen) {
             if (n++ < 20)
                 say(l, 1, "log_entry_missing",
-                    "log leaf %" PRIu64 " records entry %" PRIu64 " of a device (hash %02x%02x"
-                    "%02x%02x...) that the server no longer holds with those bytes",
+                    N_("log leaf %" PRIu64 " records entry %" PRIu64 " of a device (hash %02x%02x"
+                    "%02x%02x...) that the server no longer holds with those bytes"),
                     l->leaves[i].index, l->leaves[i].seq, l->leaves[i].hash[0],
                     l->leaves[i].hash[1], l->leaves[i].hash[2], l->leaves[i].hash[3]);
         }
     if (n > 20)
-        say(l, 1, "log_entry_missing", "%" PRIu64 " more log leaves name entries not held", n - 20);
+        say(l, 1, "log_entry_missing", N_("%" PRIu64 " more log leaves name entries not held"), n - 20);
     return n;
 }
 

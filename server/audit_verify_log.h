@@ -13,8 +13,10 @@
 typedef struct vlog vlog;
 
 /* A problem found: fail 1 for an integrity failure, 0 for a notice; code
- * a stable English code, detail a sentence. */
-typedef void (*vlog_report_fn)(void *ud, int fail, const char *code, const char *detail);
+ * a stable English code, detail a sentence in English (--json), text the
+ * same in the reader's language. */
+typedef void (*vlog_report_fn)(void *ud, int fail, const char *code, const char *detail,
+                               const char *text);
 
 /* Read and check the log of the data directory `data` (its receipt.key
  * signs the checkpoints): every checkpoint's signature and stored root,

@@ -160,8 +160,15 @@ zh audit verify >"$WORK/v.zh" 2>"$WORK/v.zh.err"
 RZ=$?
 en audit verify >"$WORK/v.en" 2>"$WORK/v.en.err"
 RE=$?
-check "verify: the same exit status in both languages ($RZ / $RE)" test "$RZ" = "$RE"
-has "en: verify's result line" "$WORK/v.en" "result: "
+check "verify: exit 0 in both languages ($RZ / $RE)" test "$RZ" = 0 -a "$RE" = 0
+has "zh: verify's device line" "$WORK/v.zh" "设备 $NUM_A 城管执法终端-41（SY-CGJ）：条目 $CLOSE_SEQ 条，已确认链头第 $CLOSE_SEQ 条"
+has "zh: verify's table in Chinese" "$WORK/v.zh" "  日期          条目  失败 缺失  分叉  迟报  时钟  重启 未收证据  标记"
+has "zh: a notice names the code and the entry in Chinese" "$WORK/v.zh" \
+    "提示 boot_change：设备 $NUM_A（城管执法终端-41），第 $FIRST 条"
+has "zh: verify's result" "$WORK/v.zh" "结论：核验通过：已核验 $CLOSE_SEQ 条条目，来自 1 台设备"
+hasnt "zh: no English result line" "$WORK/v.zh" "result: "
+has "en: verify's result line" "$WORK/v.en" "result: OK: $CLOSE_SEQ entries of 1 devices verified"
+has "en: the notice" "$WORK/v.en" "NOTE boot_change: device $NUM_A (城管执法终端-41) seq $FIRST"
 same_json "verify" audit verify --json
 zh flags >"$WORK/f.zh" 2>&1
 en flags >"$WORK/f.en" 2>&1
@@ -201,4 +208,29 @@ en --help >"$WORK/h.en" 2>&1
 has "en: --help" "$WORK/h.en" "usage: patrold --data DIR COMMAND"
 
 stop_server_checked
+
+section "audit verify of a copy with an evidence file removed"
+T=$WORK/tampered
+cp -a "$DATA" "$T"
+EVF=$(find "$T/evidence" -type f ! -path '*/partial/*' | head -n 1)
+check "the copy holds the photo" test -n "$EVF"
+rm -f "$EVF"
+vz() { env -u LC_ALL -u LANGUAGE LANG=zh_CN.UTF-8 TZ=Asia/Shanghai "$PATROLD" --data "$T" "$@"; }
+ve() { env -u LC_ALL -u LANGUAGE LANG=C TZ=Asia/Shanghai "$PATROLD" --data "$T" "$@"; }
+vz audit verify >"$WORK/t.zh" 2>"$WORK/t.zh.err"
+RZ=$?
+ve audit verify >"$WORK/t.en" 2>"$WORK/t.en.err"
+RE=$?
+check "verify fails (exit 1) in both languages ($RZ / $RE)" test "$RZ" = 1 -a "$RE" = 1
+has "zh: the failure line" "$WORK/t.zh" "不通过 evidence_file_missing：设备 $NUM_A（城管执法终端-41）"
+has "zh: ... what is wrong, in Chinese" "$WORK/t.zh" "记为已收到，但无法读取"
+has "zh: the result" "$WORK/t.zh" "结论：核验不通过：完整性失败 1 处"
+has "zh: stderr names the first failure in Chinese" "$WORK/t.zh.err" "完整性失败 1 处；第一处：设备 $NUM_A"
+has "en: the failure line" "$WORK/t.en" "FAIL evidence_file_missing: device $NUM_A (城管执法终端-41)"
+has "en: the result" "$WORK/t.en" "result: FAILED: 1 integrity failures"
+vz audit verify --json >"$WORK/tj.zh" 2>/dev/null
+ve audit verify --json >"$WORK/tj.en" 2>/dev/null
+check "verify --json of the failure identical in both languages" cmp -s "$WORK/tj.zh" "$WORK/tj.en"
+jfile_check "... its detail English" "$WORK/tj.en" \
+    "any(p['code'] == 'evidence_file_missing' and 'recorded as received but cannot be read' in p['detail'] for p in j['problems'])"
 finish
