@@ -9,7 +9,8 @@ PKGS=(build-essential cmake pkg-config python3 sqlite3 clang
       gettext locales tzdata
       libxlsxwriter-dev python3-openpyxl
       libarchive-dev openssl
-      libmicrohttpd-dev chromium chromium-driver python3-selenium fonts-wqy-microhei)
+      libmicrohttpd-dev chromium chromium-driver python3-selenium fonts-wqy-microhei
+      libargon2-dev)
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=()

@@ -7,6 +7,8 @@
  *   patrold --data DIR device list [--json]
  *   patrold --data DIR lists import FILE
  *   patrold --data DIR flags [--device ID] [--matter ID] [--json]
+ *   patrold --data DIR user add --name N --role ROLE [--department CODE]
+ *   patrold --data DIR user passwd|disable --name N;  user list [--json]
  */
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -36,6 +38,7 @@
 #include "slog.h"
 #include "storage.h"
 #include "tls.h"
+#include "users.h"
 #include "validate.h"
 
 /* "patrold: CMD: " and the message (already translated by the caller). */
@@ -750,6 +753,10 @@ static const struct usage_line {
     {"backup --out DIR2", N_("a consistent copy of the data directory, while serving")},
     {"reindex", N_("rebuild the index from the entries")},
     {"audit COMMAND", N_("the supervisor's commands (see 'patrold audit --help')")},
+    {"user add --name N --role admin|supervisor|reviewer", NULL},
+    {"         [--department CODE]", N_("a console account (password from stdin)")},
+    {"user passwd|disable --name N", N_("new password; end an account and its sessions")},
+    {"user list [--json]", N_("console accounts")},
 };
 
 static int usage(FILE *f)
@@ -840,6 +847,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[i], "audit") == 0)
         return audit_main(data, argc - i - 1, argv + i + 1);
+    if (strcmp(argv[i], "user") == 0)
+        return users_main(data, argc - i - 1, argv + i + 1);
     if (strcmp(argv[i], "device") == 0 && i + 1 < argc) {
         if (strcmp(argv[i + 1], "add") == 0)
             return cmd_device_add(data, argc - i - 2, argv + i + 2);

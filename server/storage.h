@@ -33,6 +33,19 @@ typedef struct st_device {
     uint64_t forks;             /* quarantined entries, for listings */
 } st_device;
 
+/* A console account (server/users.c, docs/console.md). role is "admin",
+ * "supervisor" or "reviewer"; department "" means the county. pwhash is
+ * Argon2id's encoded string ($argon2id$v=19$m=...,t=...,p=...$salt$hash). */
+typedef struct st_user {
+    int64_t id;
+    char name[72];       /* an identifier (px_check_ident), at most 64 bytes */
+    char role[16];
+    char department[72];
+    char pwhash[160];
+    int64_t created_ms, changed_ms; /* account made; password last set */
+    int64_t disabled_ms;            /* 0: enabled */
+} st_user;
+
 typedef struct st_token {
     int64_t device;
     uint8_t secret_hash[32];
@@ -462,6 +475,18 @@ typedef struct st_ops {
     /* A consistent copy of the whole database, as of one moment, written
      * to a new file at path and synced; serving goes on meanwhile. */
     int (*backup)(st_backend *b, const char *path);
+    /* ---- console accounts (schema 7; server/users.c) ---- */
+    /* A new account (u->id, disabled_ms ignored; the id given written to
+     * *id); ST_EXISTS if the name is taken. */
+    int (*user_add)(st_backend *b, const st_user *u, int64_t *id);
+    /* The account of that name; ST_NOTFOUND if none. */
+    int (*user_get)(st_backend *b, const char *name, st_user *out);
+    /* Replace its password hash; ST_NOTFOUND if no such account. */
+    int (*user_set_password)(st_backend *b, const char *name, const char *pwhash, int64_t now);
+    /* Disable it (an earlier disabling time stays); ST_NOTFOUND if none. */
+    int (*user_disable)(st_backend *b, const char *name, int64_t now);
+    /* Every account by name; cb returns non-zero to stop. */
+    int (*users_each)(st_backend *b, int (*cb)(void *ud, const st_user *u), void *ud);
 } st_ops;
 
 struct st_backend {

@@ -13,6 +13,7 @@
 #include "store_sqlite_index.h"
 #include "store_sqlite_audit.h"
 #include "store_sqlite_evidence.h"
+#include "store_sqlite_users.h"
 
 #define APPLICATION_ID 0x50544431 /* "PTD1" */
 
@@ -109,7 +110,7 @@ static const char migration_4[] =
     "  BEGIN SELECT RAISE(ABORT, 'filed reports are append-only'); END;";
 
 static const char *const migrations[] = {migration_1, migration_2, sqx_migration_index, migration_4,
-                                          sqlog_migration, sqev_migration};
+                                          sqlog_migration, sqev_migration, squ_migration};
 #define SCHEMA_VERSION (int)(sizeof migrations / sizeof migrations[0])
 
 static int fail(sq *s, int rc)
@@ -922,6 +923,9 @@ static const st_ops sqlite_ops = {
     /* Evidence possession and quotas (store_sqlite_evidence.c), backup. */
     .evidence_ref = sqev_ref, .evidence_received = sqev_received,
     .evidence_usage = sqev_usage, .backup = sq_backup,
+    /* Console accounts (store_sqlite_users.c). */
+    .user_add = squ_add, .user_get = squ_get, .user_set_password = squ_set_password,
+    .user_disable = squ_disable, .users_each = squ_each,
 };
 
 /* Lent to store_sqlite_log.c (store_sqlite_log.h). */
