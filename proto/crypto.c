@@ -344,19 +344,24 @@ static size_t der_uint32(const uint8_t v[32], uint8_t *out)
     return n + 2;
 }
 
-int px_sign_der(px_key *k, const uint8_t hash[PX_HASH_LEN], uint8_t *der, size_t cap,
-                size_t *len)
+size_t px_sig_to_der(const uint8_t sig[PX_SIG_LEN], uint8_t der[PX_SIG_DER_MAX])
 {
-    uint8_t rs[PX_SIG_LEN], body[PX_SIG_DER_MAX];
-    size_t n;
-    if (cap < PX_SIG_DER_MAX || px_sign(k, hash, rs) != 0)
-        return -1;
-    n = der_uint32(rs, body);
-    n += der_uint32(rs + 32, body + n);
+    uint8_t body[PX_SIG_DER_MAX];
+    size_t n = der_uint32(sig, body);
+    n += der_uint32(sig + 32, body + n);
     der[0] = 0x30; /* SEQUENCE, short length: n <= 70 */
     der[1] = (uint8_t)n;
     memcpy(der + 2, body, n);
-    *len = n + 2;
+    return n + 2;
+}
+
+int px_sign_der(px_key *k, const uint8_t hash[PX_HASH_LEN], uint8_t *der, size_t cap,
+                size_t *len)
+{
+    uint8_t rs[PX_SIG_LEN];
+    if (cap < PX_SIG_DER_MAX || px_sign(k, hash, rs) != 0)
+        return -1;
+    *len = px_sig_to_der(rs, der);
     return 0;
 }
 

@@ -73,6 +73,10 @@ int px_verify(const px_key *k, const uint8_t hash[PX_HASH_LEN], const uint8_t si
 int px_sign_der(px_key *k, const uint8_t hash[PX_HASH_LEN], uint8_t *der, size_t cap,
                 size_t *len);
 
+/* The 64-byte r||s signature as DER (canonical: minimal INTEGERs), into
+ * der; returns its size (at most PX_SIG_DER_MAX). */
+size_t px_sig_to_der(const uint8_t sig[PX_SIG_LEN], uint8_t der[PX_SIG_DER_MAX]);
+
 /* 0 if der (exactly n bytes, nothing after the signature) is a valid DER
  * ECDSA signature by k over hash, -1 otherwise. */
 int px_verify_der(const px_key *k, const uint8_t hash[PX_HASH_LEN], const uint8_t *der,

@@ -8,7 +8,7 @@ PKGS=(build-essential cmake pkg-config python3 sqlite3 clang
       libhttp-parser-dev libcjson-dev curl lz4
       gettext locales tzdata
       libxlsxwriter-dev python3-openpyxl
-      libarchive-dev openssl
+      libarchive-dev openssl libssl-dev
       libmicrohttpd-dev chromium chromium-driver python3-selenium fonts-wqy-microhei
       libargon2-dev)
 SUDO=
