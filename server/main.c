@@ -1,7 +1,7 @@
 /* patrold -- the collection server.
  *
  *   patrold --data DIR init [--name NAME]
- *   patrold --data DIR serve --listen HOST:PORT [--workers N]
+ *   patrold --data DIR serve --listen HOST:PORT [--workers N] [--web-listen HOST:PORT]
  *   patrold --data DIR device add --name NAME --department CODE [--valid-days N]
  *   patrold --data DIR device revoke ID
  *   patrold --data DIR device list [--json]
@@ -39,6 +39,7 @@
 #include "storage.h"
 #include "tls.h"
 #include "users.h"
+#include "web.h"
 #include "validate.h"
 
 /* "patrold: CMD: " and the message (already translated by the caller). */
@@ -590,8 +591,12 @@ static const char *log_path; /* serve --log FILE */
 
 /* SIGTERM, SIGINT: drain and stop; SIGHUP: reload (the loop calls
  * on_reload on its own thread). */
+static web *web_running; /* the console's listener (--web-listen), if any */
+
 static void on_signal(int sig)
 {
+    if (sig != SIGHUP && web_running)
+        web_stop(web_running);
     if (!running)
         return;
     if (sig == SIGHUP)
@@ -636,7 +641,8 @@ static void on_reload(void *ud)
 
 static int cmd_serve(const char *data, int argc, char **argv)
 {
-    const char *listen = NULL, *why = NULL;
+    const char *listen = NULL, *why = NULL, *web_listen = NULL, *wcolon = NULL;
+    web *w = NULL;
     char host[256], err[256], *crt = join(data, "server.crt"), *key = join(data, "server.key"),
                              *ca = join(data, "ca.crt");
     uint64_t workers = 4;
@@ -661,6 +667,8 @@ static int cmd_serve(const char *data, int argc, char **argv)
             }
         } else if (strcmp(argv[i], "--log") == 0 && i + 1 < argc) {
             log_path = argv[++i];
+        } else if (strcmp(argv[i], "--web-listen") == 0 && i + 1 < argc) {
+            web_listen = argv[++i];
         } else if ((k = srv_limits_option(&lim, argc, argv, &i, err, sizeof err)) != 0) {
             if (k < 0) { /* connection limits (net.h) */
                 rc = die("serve", "%s", err);
@@ -679,6 +687,11 @@ static int cmd_serve(const char *data, int argc, char **argv)
     if (!listen || !(colon = strrchr(listen, ':')) || colon == listen ||
         (size_t)(colon - listen) >= sizeof host) {
         rc = die("serve", "%s", _("--listen HOST:PORT is required"));
+        goto out;
+    }
+    if (web_listen && (!(wcolon = strrchr(web_listen, ':')) || wcolon == web_listen ||
+                       (size_t)(wcolon - web_listen) >= sizeof host)) {
+        rc = die("serve", "%s", _("--web-listen HOST:PORT: the console's address"));
         goto out;
     }
     /* From here on what serve writes is its log: stable English for the
@@ -709,6 +722,19 @@ static int cmd_serve(const char *data, int argc, char **argv)
         goto out;
     }
     a.net = s;
+    if (web_listen) {
+        /* The console (server/web.c): its own listener and thread; the
+         * device port above is unchanged. */
+        char whost[256];
+        memcpy(whost, web_listen, (size_t)(wcolon - web_listen));
+        whost[wcolon - web_listen] = '\0';
+        if (web_start(&w, &a, data, whost, wcolon + 1, err, sizeof err) != 0) {
+            fprintf(stderr, "patrold: serve: %s\n", err);
+            goto out;
+        }
+        web_running = w;
+        app_log("info", "event=web_listening addr=%s:%u", whost, web_port(w));
+    }
     srv_set_body_limit(s, app_body_limit);
     srv_set_reload(s, on_reload, NULL);
     running = s;
@@ -727,6 +753,8 @@ static int cmd_serve(const char *data, int argc, char **argv)
     running = NULL;
     app_log("info", "event=exit");
 out:
+    web_running = NULL;
+    web_free(w);
     srv_free(s);
     px_tls_server_free(tls);
     if (app_ok)
@@ -744,6 +772,7 @@ static const struct usage_line {
 } usage_lines[] = {
     {"init [--name NAME]", N_("keys, certificates, database")},
     {"serve --listen HOST:PORT [--workers N]", N_("run the collection server")},
+    {"      [--web-listen HOST:PORT]", N_("and the web console (监督平台)")},
     {"device add --name NAME --department CODE [--valid-days N]", NULL},
     {"", N_("prints a one-time enrolment token")},
     {"device revoke ID", N_("refuse a device from now on")},

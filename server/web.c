@@ -1,0 +1,751 @@
+/* web.c -- 监督平台's listener, sessions, login and routing (web.h,
+ * docs/console.md). The pages are in web_pages.c.
+ *
+ * Every answer carries the security headers (sec_headers). A request is
+ * refused before any page runs when its path holds a trick (.., //, a
+ * backslash, %, a control byte), when it has no live session (GET: 303 to
+ * /login; POST: 401), when its account is gone or disabled, and, for a
+ * POST, when its CSRF token is not the session's.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crypto.h"
+#include "slog.h"
+#include "tls.h"
+#include "users.h"
+#include "validate.h"
+#include "web.h"
+#include "web_int.h"
+
+#define SESSIONS_MAX 1024
+#define ACCOUNT_FAILS 5            /* wrong passwords in a row before a lock */
+#define ACCOUNT_LOCK_MS (5 * 60000) /* how long an account is locked */
+#define TRACKED_ACCOUNTS 256
+#define COOKIE "__Host-pw_s"
+#define LOGIN_COOKIE "__Host-pw_l"
+
+typedef struct session {
+    int used;
+    uint8_t id_hash[32]; /* SHA-256 of the cookie's value: the value is not kept */
+    char name[72];
+    char csrf[48];
+    int64_t created_ms, last_ms;
+} session;
+
+/* Login tries per address: a token bucket of ADDR_BURST, refilled at
+ * ADDR_PER_MIN. Kept here rather than in net.h's srv_throttle, whose
+ * count lives with the address's open connections: a client that opens
+ * a connection per try would start afresh each time. */
+#define ADDR_BURST 20
+#define ADDR_PER_MIN 20
+#define TRACKED_ADDRS 256
+
+typedef struct addr_bucket {
+    char addr[64];
+    double tokens;
+    int64_t at_ms;
+} addr_bucket;
+
+typedef struct fails {
+    char name[72];
+    unsigned count;
+    int64_t locked_until_ms;
+} fails;
+
+struct web {
+    app *a;
+    srv *s;
+    px_tls_server *tls;
+    pthread_t thread;
+    int running;
+    pthread_mutex_t lock; /* sessions and fails */
+    session sessions[SESSIONS_MAX];
+    fails fails[TRACKED_ACCOUNTS];
+    addr_bucket addrs[TRACKED_ADDRS];
+};
+
+/* Fits net.h's 512 bytes of extra headers with one Set-Cookie and a
+ * Location. No inline script or style anywhere: script-src and style-src
+ * are 'self' only. */
+static const char sec_headers[] =
+    "Content-Security-Policy: default-src 'none'; style-src 'self'; img-src 'self' data:; "
+    "media-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'\r\n"
+    "X-Content-Type-Options: nosniff\r\n"
+    "Referrer-Policy: no-referrer\r\n"
+    "Strict-Transport-Security: max-age=31536000\r\n"
+    "Cache-Control: no-store\r\n";
+
+/* ---- answers ----------------------------------------------------------- */
+
+static void answer(srv_response *rs, int status, const char *type, web_buf *body,
+                   const char *more_headers)
+{
+    int n = snprintf(rs->extra_headers, sizeof rs->extra_headers, "%s%s", sec_headers,
+                     more_headers ? more_headers : "");
+    if (n < 0 || (size_t)n >= sizeof rs->extra_headers) {
+        /* Never answer without the headers: a server fault. */
+        snprintf(rs->extra_headers, sizeof rs->extra_headers, "%s", sec_headers);
+        status = 500;
+    }
+    rs->status = status;
+    rs->content_type = type;
+    if (body && !body->oom && body->p) {
+        rs->body = (uint8_t *)body->p;
+        rs->body_len = body->len;
+        body->p = NULL;
+    } else if (body && body->oom)
+        rs->status = 500;
+    web_buf_free(body);
+}
+
+static void redirect(srv_response *rs, const char *to, const char *cookie)
+{
+    char h[300];
+    int n = snprintf(h, sizeof h, "Location: %s\r\n%s", to, cookie ? cookie : "");
+    if (n < 0 || (size_t)n >= sizeof h) {
+        answer(rs, 500, NULL, NULL, NULL);
+        return;
+    }
+    answer(rs, 303, NULL, NULL, h);
+}
+
+void web_redirect(web_ctx *c, const char *to)
+{
+    redirect(c->rs, to, NULL);
+}
+
+void web_beijing(int64_t ms, char *out, size_t len)
+{
+    time_t t = (time_t)(ms / 1000) + 8 * 3600;
+    struct tm tm;
+    snprintf(out, len, "-");
+    if (ms > 0 && gmtime_r(&t, &tm))
+        strftime(out, len, "%Y-%m-%d %H:%M", &tm);
+}
+
+static const char *role_zh(const char *role)
+{
+    if (strcmp(role, "admin") == 0)
+        return "管理员";
+    if (strcmp(role, "supervisor") == 0)
+        return "监督人员";
+    return "审核人员";
+}
+
+void web_csrf_field(const web_ctx *c, web_buf *b)
+{
+    web_puts(b, "<input type=\"hidden\" name=\"csrf\" value=\"");
+    web_attr(b, c->who ? c->who->csrf : "");
+    web_puts(b, "\">");
+}
+
+void web_page(web_ctx *c, int status, const char *title, const web_buf *body)
+{
+    web_buf b = {0};
+    web_puts(&b, "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
+                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                 "<link rel=\"stylesheet\" href=\"/static/console.css\"><title>");
+    web_text(&b, title);
+    web_puts(&b, " · 监督平台</title></head><body>");
+    if (c->who) {
+        web_puts(&b, "<header><nav><span class=\"brand\">监督平台</span>"
+                     "<a href=\"/\">总览</a>");
+        if (strcmp(c->who->role, "admin") == 0)
+            web_puts(&b, "<a href=\"/users\">账户</a>");
+        web_puts(&b, "<span class=\"who\">");
+        web_text(&b, c->who->name);
+        web_puts(&b, "（");
+        web_text(&b, role_zh(c->who->role));
+        if (c->who->department[0]) {
+            web_puts(&b, "，");
+            web_text(&b, c->who->department);
+        }
+        web_puts(&b, "）</span><form method=\"post\" action=\"/logout\" class=\"inline\">");
+        web_csrf_field(c, &b);
+        web_puts(&b, "<button type=\"submit\" id=\"logout\">退出</button></form></nav></header>");
+    }
+    web_puts(&b, "<main>");
+    if (body && body->p)
+        web_put(&b, body->p, body->len);
+    web_puts(&b, "</main><footer>时间均为北京时间（UTC+8）</footer></body></html>\n");
+    answer(c->rs, status, "text/html; charset=utf-8", &b, NULL);
+}
+
+void web_refuse(web_ctx *c, int status, const char *sentence)
+{
+    web_buf b = {0};
+    web_printf(&b, "<h1>请求被拒绝（%d）</h1><p class=\"refusal\" id=\"refusal\">", status);
+    web_text(&b, sentence);
+    web_puts(&b, "</p>");
+    web_page(c, status, "请求被拒绝", &b);
+    web_buf_free(&b);
+}
+
+/* ---- the server log ---------------------------------------------------- */
+
+int web_leaf(web_ctx *c, const char *text, size_t len)
+{
+    st_backend *db = c->db;
+    uint64_t leaf;
+    if (!db || db->ops->begin(db) != ST_OK)
+        return -1;
+    if (slog_append(db, text, len, app_now_ms(), &leaf) != ST_OK || db->ops->commit(db) != ST_OK) {
+        db->ops->rollback(db);
+        app_log("error", "event=web_leaf_failed reason=\"%s\"", db->ops->errmsg(db));
+        return -1;
+    }
+    return 0;
+}
+
+/* The peer's address without its port, kept to [0-9a-fA-F.:] (it goes
+ * into a leaf line). */
+static void peer_host(const srv_request *rq, char *out, size_t cap)
+{
+    const char *p = rq->peer_addr ? rq->peer_addr : "?", *end = strrchr(p, ':');
+    size_t j = 0;
+    if (!end)
+        end = p + strlen(p);
+    for (; p < end && j + 1 < cap; p++)
+        if ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F') ||
+            *p == '.' || *p == ':')
+            out[j++] = *p;
+    out[j] = '\0';
+}
+
+/* ---- sessions ---------------------------------------------------------- */
+
+static int token(char *out, size_t cap)
+{
+    uint8_t r[32];
+    int rc = px_random(r, sizeof r) == 0 && px_base64url_encode(r, sizeof r, out, cap) == 0 ? 0 : -1;
+    px_wipe(r, sizeof r);
+    return rc;
+}
+
+/* The value of cookie name in the request's Cookie header into out. */
+static int cookie_get(const srv_request *rq, const char *name, char *out, size_t cap)
+{
+    const char *h = srv_header_get(rq, "cookie");
+    size_t nl = strlen(name);
+    while (h && *h) {
+        while (*h == ' ' || *h == ';')
+            h++;
+        const char *end = strchr(h, ';');
+        size_t n = end ? (size_t)(end - h) : strlen(h);
+        if (n > nl && memcmp(h, name, nl) == 0 && h[nl] == '=') {
+            if (n - nl - 1 >= cap)
+                return -1;
+            memcpy(out, h + nl + 1, n - nl - 1);
+            out[n - nl - 1] = '\0';
+            return 0;
+        }
+        h = end;
+    }
+    return -1;
+}
+
+/* A new session for name; its cookie value into id. 0, or -1 (full). */
+static int session_new(web *w, const char *name, char *id, size_t idcap)
+{
+    int64_t now = app_now_ms();
+    session *free_slot = NULL;
+    int rc = -1;
+    if (token(id, idcap) != 0)
+        return -1;
+    pthread_mutex_lock(&w->lock);
+    for (size_t i = 0; i < SESSIONS_MAX; i++) {
+        session *s = &w->sessions[i];
+        if (s->used && (now - s->last_ms > WEB_IDLE_MS || now - s->created_ms > WEB_ABSOLUTE_MS))
+            memset(s, 0, sizeof *s); /* expired: reuse */
+        if (!s->used && !free_slot)
+            free_slot = s;
+    }
+    if (free_slot && token(free_slot->csrf, sizeof free_slot->csrf) == 0) {
+        free_slot->used = 1;
+        px_sha256(id, strlen(id), free_slot->id_hash);
+        snprintf(free_slot->name, sizeof free_slot->name, "%s", name);
+        free_slot->created_ms = free_slot->last_ms = now;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&w->lock);
+    return rc;
+}
+
+/* The live session of the request's cookie into who (name, csrf); it is
+ * touched. 0, or -1 (none, unknown, expired: an expired one is dropped). */
+static int session_find(web *w, const srv_request *rq, web_who *who, int drop)
+{
+    char id[64];
+    uint8_t h[32];
+    int64_t now = app_now_ms();
+    int rc = -1;
+    if (cookie_get(rq, COOKIE, id, sizeof id) != 0 || strlen(id) != 43)
+        return -1;
+    px_sha256(id, strlen(id), h);
+    pthread_mutex_lock(&w->lock);
+    for (size_t i = 0; i < SESSIONS_MAX; i++) {
+        session *s = &w->sessions[i];
+        if (!s->used || memcmp(s->id_hash, h, sizeof h) != 0)
+            continue;
+        if (drop || now - s->last_ms > WEB_IDLE_MS || now - s->created_ms > WEB_ABSOLUTE_MS) {
+            if (!drop)
+                app_log("info", "event=web_session_expired user=%s", s->name);
+            else
+                rc = 0, snprintf(who->name, sizeof who->name, "%s", s->name);
+            memset(s, 0, sizeof *s);
+            break;
+        }
+        s->last_ms = now;
+        snprintf(who->name, sizeof who->name, "%s", s->name);
+        snprintf(who->csrf, sizeof who->csrf, "%s", s->csrf);
+        rc = 0;
+        break;
+    }
+    pthread_mutex_unlock(&w->lock);
+    return rc;
+}
+
+/* Every session of name ends (its account was disabled). */
+static void sessions_end(web *w, const char *name)
+{
+    pthread_mutex_lock(&w->lock);
+    for (size_t i = 0; i < SESSIONS_MAX; i++)
+        if (w->sessions[i].used && strcmp(w->sessions[i].name, name) == 0)
+            memset(&w->sessions[i], 0, sizeof w->sessions[i]);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* ---- per-account throttle ---------------------------------------------- */
+
+/* Milliseconds name stays locked (0: not locked). */
+static int64_t account_locked(web *w, const char *name)
+{
+    int64_t now = app_now_ms(), left = 0;
+    pthread_mutex_lock(&w->lock);
+    for (size_t i = 0; i < TRACKED_ACCOUNTS; i++)
+        if (w->fails[i].name[0] && strcmp(w->fails[i].name, name) == 0 &&
+            w->fails[i].locked_until_ms > now)
+            left = w->fails[i].locked_until_ms - now;
+    pthread_mutex_unlock(&w->lock);
+    return left;
+}
+
+static void account_result(web *w, const char *name, int ok)
+{
+    int64_t now = app_now_ms();
+    fails *f = NULL, *oldest = &w->fails[0];
+    pthread_mutex_lock(&w->lock);
+    for (size_t i = 0; i < TRACKED_ACCOUNTS && !f; i++) {
+        if (w->fails[i].name[0] && strcmp(w->fails[i].name, name) == 0)
+            f = &w->fails[i];
+        else if (!w->fails[i].name[0] || w->fails[i].count < oldest->count)
+            oldest = &w->fails[i];
+    }
+    if (ok) {
+        if (f)
+            memset(f, 0, sizeof *f);
+    } else {
+        if (!f) {
+            f = oldest;
+            memset(f, 0, sizeof *f);
+            snprintf(f->name, sizeof f->name, "%s", name);
+        }
+        if (++f->count >= ACCOUNT_FAILS) {
+            f->locked_until_ms = now + ACCOUNT_LOCK_MS;
+            f->count = 0;
+        }
+    }
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* 0 if a login try from addr may go on, else 1 with the seconds to wait.
+ * A full table forgets the address idle longest (which had most tokens
+ * back). */
+static int addr_throttle(web *w, const char *addr, unsigned *retry_s)
+{
+    int64_t now = app_now_ms();
+    addr_bucket *e = NULL, *idle = &w->addrs[0];
+    double per_ms = ADDR_PER_MIN / 60000.0;
+    int rc = 0;
+    pthread_mutex_lock(&w->lock);
+    for (size_t i = 0; i < TRACKED_ADDRS && !e; i++) {
+        if (w->addrs[i].addr[0] && strcmp(w->addrs[i].addr, addr) == 0)
+            e = &w->addrs[i];
+        else if (!w->addrs[i].addr[0] || w->addrs[i].at_ms < idle->at_ms)
+            idle = &w->addrs[i];
+    }
+    if (!e) {
+        e = idle;
+        snprintf(e->addr, sizeof e->addr, "%s", addr);
+        e->tokens = ADDR_BURST;
+        e->at_ms = now;
+    }
+    e->tokens += (double)(now - e->at_ms) * per_ms;
+    if (e->tokens > ADDR_BURST)
+        e->tokens = ADDR_BURST;
+    e->at_ms = now;
+    if (e->tokens >= 1.0)
+        e->tokens -= 1.0;
+    else {
+        rc = 1;
+        *retry_s = (unsigned)((1.0 - e->tokens) / per_ms / 1000.0) + 1;
+    }
+    pthread_mutex_unlock(&w->lock);
+    return rc;
+}
+
+/* ---- login and logout -------------------------------------------------- */
+
+static void login_page(web_ctx *c, int status, const char *error, const char *name)
+{
+    char tok[48], cookie[160];
+    web_buf b = {0};
+    if (token(tok, sizeof tok) != 0) {
+        web_refuse(c, 500, "服务器无法生成随机数");
+        return;
+    }
+    web_puts(&b, "<h1>监督平台 登录</h1>");
+    if (error) {
+        web_puts(&b, "<p class=\"refusal\" id=\"refusal\">");
+        web_text(&b, error);
+        web_puts(&b, "</p>");
+    }
+    web_puts(&b, "<form method=\"post\" action=\"/login\" class=\"login\">"
+                 "<input type=\"hidden\" name=\"csrf\" value=\"");
+    web_attr(&b, tok);
+    web_puts(&b, "\"><label>账户名 <input name=\"name\" id=\"name\" autocomplete=\"username\" "
+                 "required maxlength=\"64\" value=\"");
+    web_attr(&b, name ? name : "");
+    web_puts(&b, "\"></label><label>密码 <input type=\"password\" name=\"password\" "
+                 "id=\"password\" autocomplete=\"current-password\" required maxlength=\"256\">"
+                 "</label><button type=\"submit\" id=\"login\">登录</button></form>");
+    /* The login form's CSRF token is also a cookie (double submit): a page
+     * of another site can neither read it nor send it (SameSite=Strict). */
+    c->who = NULL;
+    web_page(c, status, "登录", &b);
+    web_buf_free(&b);
+    snprintf(cookie, sizeof cookie,
+             "Set-Cookie: " LOGIN_COOKIE "=%s; Path=/; Max-Age=1800; Secure; HttpOnly; "
+             "SameSite=Strict\r\n",
+             tok);
+    size_t have = strlen(c->rs->extra_headers);
+    if (c->rs->status < 500 && have + strlen(cookie) < sizeof c->rs->extra_headers)
+        memcpy(c->rs->extra_headers + have, cookie, strlen(cookie) + 1);
+    else
+        c->rs->status = 500;
+}
+
+static int same_token(const char *a, const char *b)
+{
+    size_t n = strlen(a);
+    unsigned char d = 0;
+    if (n != 43 || strlen(b) != n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        d |= (unsigned char)(a[i] ^ b[i]);
+    return d == 0;
+}
+
+static void login_post(web *w, web_ctx *c)
+{
+    const srv_request *rq = c->rq;
+    char name[72] = "", pw[USERS_PW_MAX + 1] = "", form_tok[64] = "", cookie_tok[64] = "",
+         addr[64], text[512], id[64], hdr[160];
+    unsigned retry = 0;
+    st_user u;
+    int rc, n;
+    int64_t locked;
+
+    peer_host(rq, addr, sizeof addr);
+    if (web_form_get((const char *)rq->body, rq->body_len, "csrf", form_tok, sizeof form_tok) !=
+            1 ||
+        cookie_get(rq, LOGIN_COOKIE, cookie_tok, sizeof cookie_tok) != 0 ||
+        !same_token(form_tok, cookie_tok)) {
+        web_refuse(c, 403, "登录表单已失效或不是本站的表单（CSRF 校验失败），请重新打开登录页。");
+        return;
+    }
+    if (web_form_get((const char *)rq->body, rq->body_len, "name", name, sizeof name) != 1 ||
+        web_form_get((const char *)rq->body, rq->body_len, "password", pw, sizeof pw) != 1) {
+        login_page(c, 400, "请填写账户名和密码（账户名至多 64 字节，密码至多 256 字节）。", NULL);
+        goto out;
+    }
+    if (addr_throttle(w, addr, &retry)) {
+        char h[64];
+        web_buf b = {0};
+        web_printf(&b, "<h1>请求过于频繁</h1><p class=\"refusal\" id=\"refusal\">"
+                       "本地址登录尝试过多，请 %u 秒后再试。</p>", retry);
+        snprintf(h, sizeof h, "Retry-After: %u\r\n", retry);
+        web_page(c, 429, "请求过于频繁", &b);
+        web_buf_free(&b);
+        size_t have = strlen(c->rs->extra_headers);
+        if (have + strlen(h) < sizeof c->rs->extra_headers)
+            memcpy(c->rs->extra_headers + have, h, strlen(h) + 1);
+        goto out;
+    }
+    if (px_check_ident(name))
+        snprintf(name, sizeof name, "?"); /* it goes into a leaf line */
+    if ((locked = account_locked(w, name)) > 0) {
+        n = snprintf(text, sizeof text, "patrol-web-login-failed\n%s\nlocked\n%s\n%" PRId64 "\n",
+                     name, addr, app_now_ms());
+        if (n > 0 && (size_t)n < sizeof text)
+            web_leaf(c, text, (size_t)n);
+        login_page(c, 429, "该账户连续输错密码，已暂时锁定，请稍后再试。", name);
+        goto out;
+    }
+    rc = users_login(c->db, name, pw, strlen(pw), &u);
+    if (rc == USERS_ERR) {
+        web_refuse(c, 503, "服务器暂时无法读取账户，请稍后再试。");
+        goto out;
+    }
+    if (rc != USERS_OK) {
+        account_result(w, name, 0);
+        n = snprintf(text, sizeof text, "patrol-web-login-failed\n%s\n%s\n%s\n%" PRId64 "\n",
+                     name, rc == USERS_DISABLED ? "disabled" : "wrong", addr, app_now_ms());
+        if (n > 0 && (size_t)n < sizeof text)
+            web_leaf(c, text, (size_t)n);
+        login_page(c, 401, rc == USERS_DISABLED ? "该账户已停用。" : "账户名或密码错误。",
+                   name);
+        goto out;
+    }
+    account_result(w, name, 1);
+    n = snprintf(text, sizeof text, "patrol-web-login\n%s\n%s\n%s\n%" PRId64 "\n", u.name, u.role,
+                 addr, app_now_ms());
+    /* A login the log cannot record is refused, like a view. */
+    if (n < 0 || (size_t)n >= sizeof text || web_leaf(c, text, (size_t)n) != 0) {
+        web_refuse(c, 503, "服务器日志无法记录这次登录，登录被拒绝。");
+        goto out;
+    }
+    if (session_new(w, u.name, id, sizeof id) != 0) {
+        web_refuse(c, 503, "会话已满或无法生成随机数，请稍后再试。");
+        goto out;
+    }
+    snprintf(hdr, sizeof hdr,
+             "Set-Cookie: " COOKIE "=%s; Path=/; Secure; HttpOnly; SameSite=Strict\r\n", id);
+    redirect(c->rs, "/", hdr);
+    px_wipe(id, sizeof id);
+out:
+    px_wipe(pw, sizeof pw);
+}
+
+static void logout_post(web *w, web_ctx *c)
+{
+    web_who who;
+    char addr[64], text[256];
+    int n;
+    peer_host(c->rq, addr, sizeof addr);
+    if (session_find(w, c->rq, &who, 1) == 0) {
+        n = snprintf(text, sizeof text, "patrol-web-logout\n%s\n%s\n%" PRId64 "\n", who.name, addr,
+                     app_now_ms());
+        if (n > 0 && (size_t)n < sizeof text)
+            web_leaf(c, text, (size_t)n);
+    }
+    redirect(c->rs, "/login",
+             "Set-Cookie: " COOKIE "=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Strict\r\n");
+}
+
+/* ---- routing ----------------------------------------------------------- */
+
+extern const unsigned char web_asset_console_css[];
+extern const size_t web_asset_console_css_len;
+
+/* A path any route could mean: '/' then [A-Za-z0-9._-/] without "..",
+ * "//", a backslash, '%' (no route has an encoded byte) or a control byte. */
+static int path_ok(const char *p)
+{
+    if (p[0] != '/' || strstr(p, "..") || strstr(p, "//") || strlen(p) > 256)
+        return 0;
+    for (; *p; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '/' || ch == '.' || ch == '_' || ch == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+static void handle(void *ud, const srv_request *rq, srv_response *rs)
+{
+    web *w = ud;
+    web_who who;
+    st_user u;
+    web_ctx c = {w->a, NULL, rq, rs, NULL};
+    int get = strcmp(rq->method, "GET") == 0 || strcmp(rq->method, "HEAD") == 0,
+        post = strcmp(rq->method, "POST") == 0;
+    char tok[64];
+
+    if (!path_ok(rq->path)) {
+        web_refuse(&c, 400, "地址不合法（含 ..、//、反斜杠、编码字符或控制字符）。");
+        return;
+    }
+    if (!get && !post) {
+        web_refuse(&c, 405, "不支持该请求方法。");
+        return;
+    }
+    if (get && strcmp(rq->path, "/static/console.css") == 0) {
+        web_buf b = {0};
+        web_put(&b, (const char *)web_asset_console_css, web_asset_console_css_len);
+        answer(rs, 200, "text/css; charset=utf-8", &b, NULL);
+        return;
+    }
+    c.db = app_db(w->a);
+    if (!c.db) {
+        web_refuse(&c, 503, "服务器暂时无法打开数据库。");
+        return;
+    }
+    if (strcmp(rq->path, "/login") == 0) {
+        if (get)
+            login_page(&c, 200, NULL, NULL);
+        else
+            login_post(w, &c);
+        return;
+    }
+    if (strcmp(rq->path, "/logout") == 0 && post) {
+        /* Logging out needs the session's token too (or a page of another
+         * site could end it). */
+        if (session_find(w, rq, &who, 0) == 0 &&
+            (web_form_get((const char *)rq->body, rq->body_len, "csrf", tok, sizeof tok) != 1 ||
+             !same_token(tok, who.csrf))) {
+            web_refuse(&c, 403, "表单校验失败（CSRF），未退出。");
+            return;
+        }
+        logout_post(w, &c);
+        return;
+    }
+    memset(&who, 0, sizeof who);
+    if (session_find(w, rq, &who, 0) != 0) {
+        if (get)
+            redirect(rs, "/login", NULL);
+        else
+            web_refuse(&c, 401, "未登录或会话已过期，请重新登录。");
+        return;
+    }
+    /* The account, read again on every request: disabled or gone ends the
+     * session now. */
+    if (c.db->ops->user_get(c.db, who.name, &u) != ST_OK || u.disabled_ms) {
+        sessions_end(w, who.name);
+        if (get)
+            redirect(rs, "/login", NULL);
+        else
+            web_refuse(&c, 401, "账户已停用，会话已结束。");
+        return;
+    }
+    px_wipe(u.pwhash, sizeof u.pwhash);
+    snprintf(who.role, sizeof who.role, "%s", u.role);
+    snprintf(who.department, sizeof who.department, "%s", u.department);
+    c.who = &who;
+    if (post && (web_form_get((const char *)rq->body, rq->body_len, "csrf", tok, sizeof tok) != 1 ||
+                 !same_token(tok, who.csrf))) {
+        web_refuse(&c, 403, "表单校验失败（缺少或错误的 CSRF 令牌），未做任何更改。");
+        return;
+    }
+    if (get && strcmp(rq->path, "/") == 0)
+        web_page_dashboard(&c);
+    else if (get && strcmp(rq->path, "/users") == 0)
+        web_page_users(&c);
+    else if (post && strcmp(rq->path, "/users/disable") == 0) {
+        web_post_user_disable(&c);
+        if (c.rs->status == 303) {
+            char name[72];
+            if (web_form_get((const char *)rq->body, rq->body_len, "name", name, sizeof name) ==
+                1)
+                sessions_end(w, name);
+        }
+    } else
+        web_refuse(&c, 404, "没有这个页面。");
+}
+
+/* Forms only, and small: a larger body is refused (413) before it is read. */
+static size_t body_limit(void *ud, const char *method, const char *path, int has_client_cert)
+{
+    (void)ud;
+    (void)path;
+    (void)has_client_cert;
+    return strcmp(method, "POST") == 0 ? WEB_FORM_MAX : 0;
+}
+
+static void *run(void *ud)
+{
+    web *w = ud;
+    srv_run(w->s);
+    return NULL;
+}
+
+int web_start(web **out, app *a, const char *data_dir, const char *host, const char *port,
+              char *err, size_t errlen)
+{
+    char crt[4200], key[4200];
+    const char *why = NULL;
+    srv_limits lim;
+    web *w = calloc(1, sizeof *w);
+    *out = NULL;
+    if (!w) {
+        snprintf(err, errlen, "web: out of memory");
+        return -1;
+    }
+    w->a = a;
+    pthread_mutex_init(&w->lock, NULL);
+    if ((size_t)snprintf(crt, sizeof crt, "%s/server.crt", data_dir) >= sizeof crt ||
+        (size_t)snprintf(key, sizeof key, "%s/server.key", data_dir) >= sizeof key) {
+        snprintf(err, errlen, "web: data directory name too long");
+        goto bad;
+    }
+    /* No device CA: browsers are never asked for a certificate. */
+    if (px_tls_server_new(crt, key, NULL, &w->tls, &why) != 0) {
+        snprintf(err, errlen, "web: TLS: %s", why ? why : "?");
+        goto bad;
+    }
+    srv_limits_default(&lim);
+    lim.max_body_bytes = WEB_FORM_MAX;
+    lim.body_budget_bytes = 4u << 20;
+    lim.max_connections = 128;
+    lim.reserved_for_devices = 0;
+    lim.workers = 2;
+    if (srv_create(&w->s, host, port, w->tls, &lim, handle, w, err, errlen) != 0)
+        goto bad;
+    srv_set_body_limit(w->s, body_limit);
+    if (pthread_create(&w->thread, NULL, run, w) != 0) {
+        snprintf(err, errlen, "web: cannot start its thread");
+        goto bad;
+    }
+    w->running = 1;
+    *out = w;
+    return 0;
+bad:
+    srv_free(w->s);
+    px_tls_server_free(w->tls);
+    pthread_mutex_destroy(&w->lock);
+    free(w);
+    return -1;
+}
+
+unsigned web_port(const web *w)
+{
+    return w ? srv_port(w->s) : 0;
+}
+
+void web_stop(web *w)
+{
+    if (w && w->s)
+        srv_stop(w->s);
+}
+
+void web_free(web *w)
+{
+    if (!w)
+        return;
+    if (w->running) {
+        srv_stop(w->s);
+        pthread_join(w->thread, NULL);
+    }
+    srv_free(w->s);
+    px_tls_server_free(w->tls);
+    pthread_mutex_destroy(&w->lock);
+    px_wipe(w->sessions, sizeof w->sessions);
+    free(w);
+}

@@ -1,0 +1,50 @@
+/* web_int.h -- what the console's files share (web.c: listener, sessions,
+ * login; web_pages.c: the pages). Not for the rest of patrold. */
+#ifndef SRV_WEB_INT_H
+#define SRV_WEB_INT_H
+
+#include "app.h"
+#include "net.h"
+#include "storage.h"
+#include "web_html.h"
+
+#define WEB_IDLE_MS (30 * 60 * 1000)       /* a session unused this long ends */
+#define WEB_ABSOLUTE_MS (12 * 3600 * 1000) /* and any session after this */
+#define WEB_FORM_MAX 8192                  /* bytes of a posted form */
+
+/* The account behind a request, as checked for it (the account is read
+ * again on every request: disabling it ends its sessions at once). */
+typedef struct web_who {
+    char name[72], role[16], department[72];
+    char csrf[48]; /* this session's form token */
+} web_who;
+
+typedef struct web_ctx {
+    app *a;
+    st_backend *db;
+    const srv_request *rq;
+    srv_response *rs;
+    const web_who *who; /* NULL before login */
+} web_ctx;
+
+/* The page frame: head, navigation for who's role, then body, then the
+ * end; answered with status. body is the page's own markup. */
+void web_page(web_ctx *c, int status, const char *title, const web_buf *body);
+/* A refusal page with one sentence (and the status). */
+void web_refuse(web_ctx *c, int status, const char *sentence);
+/* 303 to a path of this site, with the security headers. */
+void web_redirect(web_ctx *c, const char *to);
+/* A hidden input with this session's CSRF token. */
+void web_csrf_field(const web_ctx *c, web_buf *b);
+/* Append a leaf to the server log in its own transaction (text as
+ * docs/console.md "Server log leaves"); 0 or -1. */
+int web_leaf(web_ctx *c, const char *text, size_t len);
+/* "2026-11-29 11:23" in Beijing time (UTC+8). */
+void web_beijing(int64_t ms, char *out, size_t len);
+
+/* The pages (web_pages.c); each answers c->rs. */
+void web_page_dashboard(web_ctx *c);
+void web_page_users(web_ctx *c);
+void web_post_user_disable(web_ctx *c);
+
+#endif

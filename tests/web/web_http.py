@@ -1,0 +1,341 @@
+#!/usr/bin/env python3
+"""web_http.py -- 监督平台 at the HTTP level (issue 10; docs/console.md).
+
+  web_http.py PATROLD
+
+A real `patrold serve --web-listen` on loopback with four accounts (admin,
+supervisor, two reviewers). Every refusal of the issue's "Bad input" list
+that the console has so far: a wrong password and an unknown name (the
+same answer), a missing or forged login token, no session, a forged
+session, a POST without or with a wrong CSRF token, a supervisor calling
+an admin action, path tricks (.., //, encoded bytes, NUL, backslash), an
+oversized form, the per-account lock and the per-address throttle; each
+answered with its status and a refusal page, nothing changed, the
+security headers on every answer, and logins, failed logins and the admin
+action as leaves of the server log. The dashboard's figures equal
+`audit report --json`; disabling an account (console or CLI) and logging
+out end its sessions.
+"""
+import http.client
+import json
+import os
+import re
+import socket
+import sqlite3
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+PATROLD = sys.argv[1]
+TMP = tempfile.mkdtemp(prefix="web_http_")
+DATA = os.path.join(TMP, "data")
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what)
+
+
+def run(*args, stdin=None):
+    return subprocess.run([PATROLD, "--data", DATA] + list(args), input=stdin,
+                          capture_output=True, text=True, env=dict(os.environ, LANG="C"))
+
+
+assert run("init").returncode == 0
+for name, role, dept, pw in [("admin", "admin", None, "admin pass 1"),
+                             ("sup", "supervisor", None, "super pass 1"),
+                             ("rev1", "reviewer", "D01", "review pass 1"),
+                             ("rev2", "reviewer", "D02", "review pass 2")]:
+    a = ["user", "add", "--name", name, "--role", role] + (["--department", dept] if dept else [])
+    r = run(*a, stdin=pw + "\n")
+    assert r.returncode == 0, r.stderr
+
+# Departments are known once a device belongs to them (audit report).
+for dept in ("D01", "D02"):
+    assert run("device", "add", "--name", "t-" + dept, "--department", dept).returncode == 0
+
+log = open(os.path.join(TMP, "serve.log"), "w+")
+srv = subprocess.Popen([PATROLD, "--data", DATA, "serve", "--listen", "127.0.0.1:0",
+                        "--web-listen", "127.0.0.1:0"], stdout=log, stderr=log)
+port = None
+for _ in range(100):
+    time.sleep(0.1)
+    log.seek(0)
+    m = re.search(r"event=web_listening addr=127\.0\.0\.1:(\d+)", log.read())
+    if m:
+        port = int(m.group(1))
+        break
+assert port, "no web listener"
+
+# The server certificate is the one patrold init made; the test trusts it
+# by its file (the name in it is not 127.0.0.1).
+ctx = ssl.create_default_context(cafile=os.path.join(DATA, "server.crt"))
+ctx.check_hostname = False
+try:
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    socket.create_connection(("127.0.0.1", port)).close()
+    with ctx.wrap_socket(socket.create_connection(("127.0.0.1", port))) as s:
+        pass
+except ssl.SSLError:
+    ctx.verify_mode = ssl.CERT_NONE  # a self-signed leaf without CA flags
+
+
+def req(method, path, body=None, cookies=None, headers=None):
+    c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=10)
+    h = dict(headers or {})
+    if cookies:
+        h["Cookie"] = "; ".join("%s=%s" % kv for kv in cookies.items())
+    if body is not None:
+        if isinstance(body, dict):
+            body = urllib.parse.urlencode(body)
+        h["Content-Type"] = "application/x-www-form-urlencoded"
+    c.request(method, path, body=body, headers=h)
+    r = c.getresponse()
+    data = r.read().decode("utf-8", "replace")
+    c.close()
+    return r.status, r.headers, data
+
+
+def raw(line):
+    """One request whose target is sent byte for byte."""
+    with ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10)) as s:
+        s.sendall(line + b"\r\nHost: x\r\nConnection: close\r\n\r\n")
+        out = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            out += d
+    head = out.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    return int(head.split(" ", 2)[1]), head
+
+
+SEC = {
+    "content-security-policy": "default-src 'none'",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "strict-transport-security": "max-age=",
+}
+
+
+def secure(headers, what):
+    for k, v in SEC.items():
+        check(v in (headers.get(k) or ""), "%s: header %s" % (what, k))
+    csp = headers.get("content-security-policy") or ""
+    check("frame-ancestors 'none'" in csp and "unsafe-inline" not in csp, what + ": CSP")
+
+
+def leaves():
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(DATA, "patrold.db"), uri=True)
+    rows = [r[0] for r in db.execute("SELECT data FROM log_leaves ORDER BY idx")]
+    db.close()
+    return [bytes(r).decode() if isinstance(r, (bytes, memoryview)) else r for r in rows]
+
+
+def accounts():
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(DATA, "patrold.db"), uri=True)
+    rows = list(db.execute("SELECT name, pwhash, disabled_ms FROM web_users ORDER BY id"))
+    db.close()
+    return rows
+
+
+def login_form():
+    st, h, body = req("GET", "/login")
+    check(st == 200, "login page %d" % st)
+    secure(h, "login page")
+    m = re.search(r"__Host-pw_l=([A-Za-z0-9_-]{43});", h.get("set-cookie") or "")
+    t = re.search(r'name="csrf" value="([A-Za-z0-9_-]{43})"', body)
+    assert m and t and m.group(1) == t.group(1), (h, body)
+    return m.group(1)
+
+
+def login(name, pw, expect=303):
+    tok = login_form()
+    st, h, body = req("POST", "/login", {"csrf": tok, "name": name, "password": pw},
+                      cookies={"__Host-pw_l": tok})
+    check(st == expect, "login %s: %d, not %d" % (name, st, expect))
+    secure(h, "login answer")
+    if st != 303:
+        return None, body
+    sc = h.get("set-cookie") or ""
+    check(all(a in sc for a in ("Secure", "HttpOnly", "SameSite=Strict", "Path=/")),
+          "session cookie attributes: " + sc)
+    check(h.get("location") == "/", "login goes to /")
+    sid = re.search(r"__Host-pw_s=([A-Za-z0-9_-]{43});", sc).group(1)
+    st, h, body = req("GET", "/", cookies={"__Host-pw_s": sid})
+    csrf = re.search(r'name="csrf" value="([A-Za-z0-9_-]{43})"', body).group(1)
+    return {"__Host-pw_s": sid}, csrf
+
+
+try:
+    before = accounts()
+    # ---- logins ----
+    n0 = len(leaves())
+    _, body = login("admin", "wrong password", 401)
+    check("账户名或密码错误" in body, "wrong password page")
+    _, body2 = login("nobody", "wrong password", 401)
+    check("账户名或密码错误" in body2, "unknown name: the same page")
+    lv = leaves()[n0:]
+    check(len(lv) == 2 and lv[0].startswith("patrol-web-login-failed\nadmin\nwrong\n127.0.0.1\n")
+          and lv[1].startswith("patrol-web-login-failed\nnobody\nwrong\n"),
+          "failed logins are leaves: %r" % lv)
+    # A login without the form's token, with another one, with none at all.
+    tok = login_form()
+    for cookies, form in [({}, tok), ({"__Host-pw_l": tok}, "A" * 43),
+                          ({"__Host-pw_l": tok}, None)]:
+        f = {"name": "admin", "password": "admin pass 1"}
+        if form:
+            f["csrf"] = form
+        st, h, body = req("POST", "/login", f, cookies=cookies)
+        check(st == 403 and "CSRF" in body, "login without its token: %d" % st)
+        secure(h, "403")
+    check(len(leaves()) == n0 + 2, "a refused login form is not a login attempt")
+
+    adm, adm_csrf = login("admin", "admin pass 1")
+    lv = leaves()
+    check(lv[-1].startswith("patrol-web-login\nadmin\nadmin\n127.0.0.1\n"), "login leaf: %r" % lv[-1])
+    sup, sup_csrf = login("sup", "super pass 1")
+    rev1, rev1_csrf = login("rev1", "review pass 1")
+
+    # ---- no session, forged session ----
+    for cookies in [None, {"__Host-pw_s": "A" * 43}, {"__Host-pw_s": "../../etc"},
+                    {"__Host-pw_s": adm["__Host-pw_s"][:-1] + "x"}]:
+        st, h, body = req("GET", "/", cookies=cookies)
+        check(st == 303 and h.get("location") == "/login", "GET / without a live session: %d" % st)
+        secure(h, "303")
+        st, h, body = req("POST", "/users/disable", {"csrf": adm_csrf, "name": "sup"},
+                          cookies=cookies)
+        check(st == 401, "POST without a live session: %d" % st)
+    # ---- CSRF on a session's forms ----
+    for form in [{"name": "rev2"}, {"name": "rev2", "csrf": "B" * 43},
+                 {"name": "rev2", "csrf": sup_csrf}]:
+        st, h, body = req("POST", "/users/disable", form, cookies=adm)
+        check(st == 403 and "CSRF" in body, "admin POST without its token: %d" % st)
+    # ---- roles ----
+    st, h, body = req("GET", "/users", cookies=sup)
+    check(st == 403 and "只有管理员" in body, "supervisor opens accounts: %d" % st)
+    st, h, body = req("POST", "/users/disable", {"csrf": sup_csrf, "name": "rev2"}, cookies=sup)
+    check(st == 403, "supervisor disables an account: %d" % st)
+    st, h, body = req("POST", "/users/disable", {"csrf": rev1_csrf, "name": "rev2"}, cookies=rev1)
+    check(st == 403, "reviewer disables an account: %d" % st)
+    check(accounts() == before, "refused actions changed no account")
+    st, h, body = req("GET", "/users", cookies=adm)
+    check(st == 200 and "rev2" in body and "argon2" not in body, "admin sees the accounts")
+
+    # ---- path tricks ----
+    for target in [b"/../etc/passwd", b"/static/../console.css", b"/%2e%2e/x", b"/static%2fconsole.css",
+                   b"//etc/passwd", b"/static/console.css%00", b"/a\\b", b"/users%00"]:
+        st, head = raw(b"GET " + target + b" HTTP/1.1")
+        check(st == 400, "path %r: %d" % (target, st))
+        if st == 400:
+            check("nosniff" in head and "frame-ancestors 'none'" in head, "400 headers %r" % target)
+    st, head = raw(b"GET /users\x00x HTTP/1.1")
+    check(st == 400, "NUL in the path: %d" % st)
+    st, h, body = req("GET", "/nothing-here", cookies=adm)
+    check(st == 404, "unknown page: %d" % st)
+    secure(h, "404")
+    st, h, body = req("GET", "/static/console.css")
+    check(st == 200 and h.get("content-type", "").startswith("text/css"), "style sheet")
+    secure(h, "css")
+
+    # ---- oversized form ----
+    st, h, body = req("POST", "/users/disable", "csrf=%s&name=rev2&pad=%s" % (adm_csrf, "x" * 9000),
+                      cookies=adm)
+    check(st == 413, "oversized form: %d" % st)
+    check(accounts() == before, "oversized form changed nothing")
+
+    # ---- the dashboard: audit report's figures ----
+    month = time.strftime("%Y-%m", time.gmtime(time.time() + 8 * 3600))
+    rep = json.loads(run("audit", "report", "--month", month, "--json").stdout)
+    st, h, body = req("GET", "/?month=" + month, cookies=sup)
+    check(st == 200, "dashboard %d" % st)
+    secure(h, "dashboard")
+    shown = {(t, k): v for t, k, v in re.findall(
+        r'data-table="([a-z_]+)" data-key="([^"]+)">([^<]*)<', body)}
+    want = {}
+    for t, rows in rep["scopes"]["county"].items():
+        if isinstance(rows, dict):
+            for k, v in rows.items():
+                if (t, k) in shown:
+                    want[(t, k)] = "—" if v is None else str(int(v))
+    check(len(shown) >= 30, "dashboard shows %d figures" % len(shown))
+    check(all(shown[k] == want.get(k) for k in shown),
+          "dashboard differs from audit report --json: %r" %
+          [(k, shown[k], want.get(k)) for k in shown if shown[k] != want.get(k)][:5])
+    check("<svg" in body and "<script" not in body, "chart drawn as SVG, no inline script")
+    for bad in ["2026-13", "../x", "2026-1", "<script>"]:
+        st, h, body = req("GET", "/?month=" + urllib.parse.quote(bad), cookies=sup)
+        check(st == 400 and "<script>" not in body, "month %r: %d" % (bad, st))
+    st, h, body = req("GET", "/", cookies=rev1)
+    check(st == 200 and 'id="scope">D01<' in body and "--department D01" in body,
+          "a reviewer's dashboard is its department")
+
+    # ---- disabling ends sessions: console and CLI ----
+    rev2, rev2_csrf = login("rev2", "review pass 2")
+    n1 = len(leaves())
+    st, h, body = req("POST", "/users/disable", {"csrf": adm_csrf, "name": "rev2"}, cookies=adm)
+    check(st == 303 and h.get("location") == "/users", "admin disables rev2: %d" % st)
+    check(leaves()[n1:] and leaves()[n1].startswith("patrol-web-admin\ndisable-user\nrev2\nadmin\n"),
+          "admin action leaf: %r" % leaves()[n1:])
+    st, h, body = req("GET", "/", cookies=rev2)
+    check(st == 303, "disabled account's session ended: %d" % st)
+    _, body = login("rev2", "review pass 2", 401)
+    check("已停用" in body, "a disabled account cannot log in")
+    check(leaves()[-1].startswith("patrol-web-login-failed\nrev2\ndisabled\n"), "disabled login leaf")
+    r = run("user", "disable", "--name", "rev1")
+    check(r.returncode == 0, "CLI disable")
+    st, h, body = req("GET", "/", cookies=rev1)
+    check(st == 303, "CLI disable ends the session: %d" % st)
+
+    # ---- logout ----
+    st, h, body = req("POST", "/logout", {"csrf": "C" * 43}, cookies=sup)
+    check(st == 403, "logout without its token: %d" % st)
+    st, h, body = req("GET", "/", cookies=sup)
+    check(st == 200, "a refused logout keeps the session")
+    st, h, body = req("POST", "/logout", {"csrf": sup_csrf}, cookies=sup)
+    check(st == 303 and h.get("location") == "/login", "logout: %d" % st)
+    check(leaves()[-1].startswith("patrol-web-logout\nsup\n"), "logout leaf")
+    st, h, body = req("GET", "/", cookies=sup)
+    check(st == 303, "logout ended the session: %d" % st)
+
+    # ---- per-account lock: 5 wrong passwords, then even the right one waits ----
+    for i in range(5):
+        login("sup", "wrong %d" % i, 401)
+    _, body = login("sup", "super pass 1", 429)
+    check("锁定" in body, "locked account page")
+    check(leaves()[-1].startswith("patrol-web-login-failed\nsup\nlocked\n"), "lock leaf")
+    # ---- per-address throttle: a burst of tries is answered 429 ----
+    got429 = False
+    for i in range(25):
+        tok = login_form()
+        st, h, body = req("POST", "/login", {"csrf": tok, "name": "nobody%d" % i, "password": "x" * 8},
+                          cookies={"__Host-pw_l": tok})
+        if st == 429:
+            got429 = h.get("retry-after") is not None
+            if os.environ.get("WEB_DEBUG"):
+                print("throttle 429", dict(h))
+            break
+        if os.environ.get("WEB_DEBUG"):
+            print("throttle try", i, st, dict(h))
+    check(got429, "address throttle answers 429 with Retry-After")
+finally:
+    srv.terminate()
+    try:
+        srv.wait(15)
+    except subprocess.TimeoutExpired:
+        srv.kill()
+    log.seek(0)
+    text = log.read()
+    if failures:
+        print(text[-3000:])
+    subprocess.run(["rm", "-rf", TMP])
+
+if failures:
+    print("%d failure(s)" % len(failures))
+    sys.exit(1)
+print("ok: web_http")
