@@ -41,6 +41,9 @@
  *      --quick: transient faults, about 8 N per loop spread over the
  *      calls the operation makes (the ctest run); without it every N, and
  *      persistent faults too. --strict: the known failure counts.
+ *   FAULT_INGEST_ONLY=1 test_fault      the ingest allocation loops only
+ *   FAULT_INGEST_MALLOC=N test_fault --quick   one ingest attempt failing
+ *                                       allocation N (after the capture loops)
  * Prints, per path and kind, the range of N covered. Exit 0 when every
  * check held, 1 otherwise.
  */
@@ -524,6 +527,8 @@ static uint8_t *batch_body(fx_server *f, int from, int to, uint8_t id_byte, size
     return framed;
 }
 
+static char last_reason[256]; /* of the last refusal post_batch saw */
+
 /* POST the batch; the Ack's verdicts go to *accepted / *duplicate. */
 static int post_batch(fx_server *f, const uint8_t *body, size_t len, size_t *accepted,
                       size_t *duplicate)
@@ -545,6 +550,7 @@ static int post_batch(fx_server *f, const uint8_t *body, size_t len, size_t *acc
     app_handle(&f->a, &rq, &rs);
     status = rs.status;
     *accepted = *duplicate = 0;
+    last_reason[0] = '\0';
     if (status == 200) {
         Patrol__V1__Ack *ack = patrol__v1__ack__unpack(NULL, rs.body_len, rs.body);
         if (!ack) {
@@ -562,6 +568,9 @@ static int post_batch(fx_server *f, const uint8_t *body, size_t len, size_t *acc
         Patrol__V1__Error *e = patrol__v1__error__unpack(NULL, rs.body_len, rs.body);
         if (!e || !e->reason || !*e->reason)
             status = -2; /* a refusal without an Error body */
+        else
+            snprintf(last_reason, sizeof last_reason, "%s: %s", e->reason,
+                     e->message ? e->message : "");
         if (e)
             patrol__v1__error__free_unpacked(e, NULL);
     }
@@ -718,7 +727,8 @@ static int ingest_attempt(fx_server *f, const uint8_t *body, size_t len, fault_k
         if (status != 200) {
             r.failed_calls++;
             if (status < 500 || status > 599)
-                fail("%s: answered %d, not a 5xx refusal with an Error body", label, status);
+                fail("%s: answered %d (%s), not a 5xx refusal with an Error body", label, status,
+                     last_reason);
             if (!fired)
                 fail("%s: refused (%d) with no failure injected", label, status);
             if (server_holds(f, 4, why, sizeof why)) {
@@ -787,7 +797,7 @@ int main(int argc, char **argv)
         die(work, strerror(errno));
     snprintf(base, sizeof base, "%s/base", work);
     make_base_store(base);
-    for (int persistent = 0; persistent <= !quick; persistent++)
+    for (int persistent = 0; persistent <= !quick && !getenv("FAULT_INGEST_ONLY"); persistent++)
         for (int op = OP_INIT; op <= OP_EVIDENCE; op++)
             for (int k = 0; k < FAULT_KINDS; k++)
                 report(cap_name[op], (fault_kind)k, persistent,
@@ -796,9 +806,22 @@ int main(int argc, char **argv)
     f = fx_get();
     make_chain(f);
     server_base(f, 1);
-    for (int persistent = 0; persistent <= !quick; persistent++)
-        for (int k = 0; k < FAULT_KINDS; k++)
-            report("ingest", (fault_kind)k, persistent, ingest_loop(f, (fault_kind)k, persistent));
+    if (getenv("FAULT_INGEST_MALLOC")) {
+        /* One attempt, to look at a failure the loop reported:
+         * FAULT_INGEST_MALLOC=N test_fault --quick */
+        range r = {0, 0, 0, 0, 0, 0};
+        size_t blen;
+        uint8_t *body = batch_body(f, 2, 4, 0x22, &blen);
+        ingest_attempt(f, body, blen, FAULT_MALLOC, strtoul(getenv("FAULT_INGEST_MALLOC"), NULL, 10),
+                       0, &r);
+        free(body);
+    } else {
+        for (int persistent = 0; persistent <= !quick; persistent++)
+            for (int k = 0; k < FAULT_KINDS; k++)
+                if (!getenv("FAULT_INGEST_ONLY") || k == FAULT_MALLOC)
+                    report("ingest", (fault_kind)k, persistent,
+                           ingest_loop(f, (fault_kind)k, persistent));
+    }
 
     for (int i = 0; i < 4; i++)
         free(chain[i].bytes);
