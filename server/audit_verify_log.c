@@ -276,7 +276,8 @@ vlog *vlog_open(const char *data, st_backend *db, vlog_report_fn report, void *u
             N_("the stored subtree hashes give another root than the latest checkpoint's (%" PRIu64
             " leaves): proofs served from them would not verify"),
             l->cps[l->ncps - 1].size);
-    qsort(l->leaves, l->nleaves, sizeof *l->leaves, cmp_leaf);
+    if (l->nleaves) /* qsort and bsearch take no NULL array, even empty */
+        qsort(l->leaves, l->nleaves, sizeof *l->leaves, cmp_leaf);
     return l;
 fail:
     vlog_free(l);
@@ -299,7 +300,7 @@ int vlog_entry(vlog *l, const uint8_t device[32], uint64_t seq, const uint8_t ha
     memset(&key, 0, sizeof key);
     memcpy(key.device, device, sizeof key.device);
     key.seq = seq;
-    f = bsearch(&key, l->leaves, l->nleaves, sizeof *l->leaves, cmp_leaf);
+    f = l->nleaves ? bsearch(&key, l->leaves, l->nleaves, sizeof *l->leaves, cmp_leaf) : NULL;
     if (!f || memcmp(f->hash, hash, 32) != 0)
         return 0;
     f->seen = 1;
