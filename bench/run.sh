@@ -8,8 +8,10 @@
 #   bench/run.sh [BUILD_DIR]      (default: build-bench beside bench/)
 #   bench/run.sh --help           this text
 # Extra arguments for the programs: BENCH_CAPTURE_ARGS, BENCH_EVIDENCE_ARGS,
-# BENCH_SYNC_ARGS, BENCH_UPLOAD_ARGS. BENCH_SETS picks what runs (default
-# "capture evidence sync upload"). Work files go under $TMPDIR (default
+# BENCH_SYNC_ARGS, BENCH_UPLOAD_ARGS, BENCH_VERIFY_ARGS. BENCH_SETS picks what
+# runs (default "capture evidence sync upload verify"; verify: signature
+# verification alone, mbedtls against patrold's OpenSSL verifier, 2000
+# signatures x 5 rounds). Work files go under $TMPDIR (default
 # /tmp): point it at the disk to measure. The sync benchmarks start and stop
 # their own patrold (this build's) on 127.0.0.1.
 #
@@ -18,7 +20,8 @@
 #   BENCH_CAPTURE_ARGS="--entries 100 --runs 1" \
 #   BENCH_EVIDENCE_ARGS="--mb 4 --small-mb 1 --runs 1" \
 #   BENCH_SYNC_ARGS="--entries 1000 --runs 1 --no-wire" \
-#   BENCH_UPLOAD_ARGS="--mb 8 --files 2 --small-mb 2 --runs 1" bench/run.sh
+#   BENCH_UPLOAD_ARGS="--mb 8 --files 2 --small-mb 2 --runs 1" \
+#   BENCH_VERIFY_ARGS="--sigs 200 --rounds 1" bench/run.sh
 set -eu
 
 case ${1:-} in
@@ -39,9 +42,9 @@ build=${1:-"$src/build-bench"}
 cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 # Only the benchmark programs are built (and patrold, which the sync ones
 # start): nothing else is needed to run them.
-cmake --build "$build" --target bench_capture bench_evidence bench_sync bench_upload patrold \
+cmake --build "$build" --target bench_capture bench_evidence bench_sync bench_upload bench_verify patrold \
   -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
-sets=${BENCH_SETS:-capture evidence sync upload}
+sets=${BENCH_SETS:-capture evidence sync upload verify}
 want() { case " $sets " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 tmp=${TMPDIR:-/tmp}
@@ -78,4 +81,10 @@ echo
 echo "== evidence upload (patrold on 127.0.0.1)"
 # shellcheck disable=SC2086
 "$build/bench/bench_upload" --patrold "$build/server/patrold" ${BENCH_UPLOAD_ARGS:-}
+fi
+if want verify; then
+echo
+echo "== signature verification (mbedtls; patrold's OpenSSL verifier)"
+# shellcheck disable=SC2086
+"$build/bench/bench_verify" ${BENCH_VERIFY_ARGS:-}
 fi

@@ -1,4 +1,5 @@
-/* crypto.h -- the only module that calls mbedtls.
+/* crypto.h -- the only module that calls mbedtls (and, for patrold's
+ * verification of entry signatures, OpenSSL: crypto_verify.h).
  *
  * Hashing (SHA-256), device and server keys (ECDSA P-256), deterministic
  * signatures (RFC 6979) in the fixed 64-byte r||s form, and randomness.
