@@ -402,11 +402,27 @@ static int addr_throttle(web *w, const char *addr, unsigned *retry_s)
 
 /* ---- login and logout -------------------------------------------------- */
 
+/* 43 characters of base64url: what token() makes. */
+static int well_formed(const char *t)
+{
+    size_t n = 0;
+    for (; t[n]; n++)
+        if (!((t[n] >= 'A' && t[n] <= 'Z') || (t[n] >= 'a' && t[n] <= 'z') ||
+              (t[n] >= '0' && t[n] <= '9') || t[n] == '-' || t[n] == '_'))
+            return 0;
+    return n == 43;
+}
+
 static void login_page(web_ctx *c, int status, const char *error, const char *name)
 {
-    char tok[48], cookie[160];
+    char tok[64], cookie[160];
     web_buf b = {0};
-    if (token(tok, sizeof tok) != 0) {
+    /* Keep the browser's token if it has one: a second load of this page
+     * (another tab, or a favicon request sent here) must not make the
+     * first one's form stale. */
+    if (cookie_get(c->rq, LOGIN_COOKIE, tok, sizeof tok) == 0 && well_formed(tok))
+        ;
+    else if (token(tok, sizeof tok) != 0) {
         web_refuse(c, 500, "服务器无法生成随机数");
         return;
     }
@@ -591,6 +607,10 @@ static void handle(void *ud, const srv_request *rq, srv_response *rs)
         web_buf b = {0};
         web_put(&b, (const char *)web_asset_console_css, web_asset_console_css_len);
         answer(rs, 200, "text/css; charset=utf-8", &b, NULL);
+        return;
+    }
+    if (strncmp(rq->path, "/static/", 8) == 0 || strcmp(rq->path, "/favicon.ico") == 0) {
+        web_refuse(&c, 404, "没有这个文件。");
         return;
     }
     c.db = app_db(w->a);

@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""browser.py -- 监督平台 in headless Chromium (issue 10 "Show").
+
+  browser.py PATROLD OUT      (exit 77: no chromium/chromedriver/selenium)
+
+A real `patrold serve --web-listen` on loopback; Debian's chromium driven
+by chromedriver (python3-selenium), started here. A page without a session
+sends the browser to 登录; the admin logs in, the 总览 figures equal
+`audit report --json` for the month, 账户 lists the accounts, 退出 ends the
+session (the old page asks for a login again); a reviewer sees its
+department only and is refused 账户. Screenshots of each page in OUT.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+PATROLD, OUT = sys.argv[1], sys.argv[2]
+try:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+except ImportError:
+    print("SKIP: python3-selenium is not installed")
+    sys.exit(SKIP)
+chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+driver_bin = shutil.which("chromedriver")
+if not chromium or not driver_bin:
+    print("SKIP: chromium or chromedriver is not installed")
+    sys.exit(SKIP)
+
+os.makedirs(OUT, exist_ok=True)
+TMP = tempfile.mkdtemp(prefix="web_browser_")
+DATA = os.path.join(TMP, "data")
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what)
+
+
+def run(*args, stdin=None):
+    return subprocess.run([PATROLD, "--data", DATA] + list(args), input=stdin,
+                          capture_output=True, text=True, env=dict(os.environ, LANG="C"))
+
+
+assert run("init").returncode == 0
+for name, role, dept, pw in [("admin", "admin", None, "admin pass 1"),
+                             ("rev1", "reviewer", "D01", "review pass 1")]:
+    a = ["user", "add", "--name", name, "--role", role] + (["--department", dept] if dept else [])
+    assert run(*a, stdin=pw + "\n").returncode == 0
+assert run("device", "add", "--name", "t-D01", "--department", "D01").returncode == 0
+
+log = open(os.path.join(TMP, "serve.log"), "w+")
+srv = subprocess.Popen([PATROLD, "--data", DATA, "serve", "--listen", "127.0.0.1:0",
+                        "--web-listen", "127.0.0.1:0"], stdout=log, stderr=log)
+port = None
+for _ in range(100):
+    time.sleep(0.1)
+    log.seek(0)
+    m = re.search(r"event=web_listening addr=127\.0\.0\.1:(\d+)", log.read())
+    if m:
+        port = int(m.group(1))
+        break
+assert port, "no web listener"
+BASE = "https://127.0.0.1:%d" % port
+
+opts = webdriver.ChromeOptions()
+opts.binary_location = chromium
+# The server certificate is patrold init's own (not for 127.0.0.1).
+for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+          "--window-size=1100,900", "--lang=zh-CN", "--no-first-run",
+          "--ignore-certificate-errors"):
+    opts.add_argument(a)
+drv = webdriver.Chrome(service=Service(driver_bin), options=opts)
+drv.set_page_load_timeout(20)
+
+
+def shot(name):
+    h = drv.execute_script("return document.documentElement.scrollHeight")
+    drv.set_window_size(1100, max(700, min(int(h) + 120, 4000)))
+    drv.save_screenshot(os.path.join(OUT, name + ".png"))
+    drv.set_window_size(1100, 900)
+
+
+def at(path):
+    """Wait (up to 10 s) for a navigation to end at path; True if it did."""
+    try:
+        WebDriverWait(drv, 10).until(lambda d: d.current_url == BASE + path)
+        return True
+    except Exception:
+        return False
+
+
+def login(name, pw):
+    drv.get(BASE + "/login")
+    drv.find_element(By.ID, "name").send_keys(name)
+    drv.find_element(By.ID, "password").send_keys(pw)
+    drv.find_element(By.ID, "login").click()
+
+
+try:
+    # A request without a session goes to the login page.
+    drv.get(BASE + "/")
+    check(drv.current_url == BASE + "/login", "no session: at %s" % drv.current_url)
+    check("登录" in drv.title, "login page title %r" % drv.title)
+    shot("01-login")
+    login("admin", "wrong password")
+    check("账户名或密码错误" in drv.find_element(By.ID, "refusal").text, "wrong password shown")
+    shot("02-login-refused")
+
+    login("admin", "admin pass 1")
+    check(at("/"), "logged in: at %s" % drv.current_url)
+    month = time.strftime("%Y-%m", time.gmtime(time.time() + 8 * 3600))
+    rep = json.loads(run("audit", "report", "--month", month, "--json").stdout)
+    cells = drv.find_elements(By.CSS_SELECTOR, "td.num[data-table]")
+    shown = {(c.get_attribute("data-table"), c.get_attribute("data-key")): c.text for c in cells}
+    check(len(shown) >= 30, "dashboard shows %d figures" % len(shown))
+    county = rep["scopes"]["county"]
+    bad = [(k, v) for k, v in shown.items()
+           if v != ("—" if county[k[0]][k[1]] is None else str(int(county[k[0]][k[1]])))]
+    check(not bad, "dashboard differs from audit report --json: %r" % bad[:5])
+    check(len(drv.find_elements(By.CSS_SELECTOR, "svg.chart rect")) == 7, "methods chart: 7 bars")
+    # The style sheet applied (the CSP let it in): the header is dark blue.
+    bg = drv.execute_script(
+        "return getComputedStyle(document.querySelector('header')).backgroundColor")
+    check(bg == "rgb(26, 54, 93)", "style sheet applied (header %s)" % bg)
+    shot("03-dashboard")
+
+    drv.get(BASE + "/users")
+    check("rev1" in drv.page_source and "停用" in drv.page_source, "accounts page")
+    shot("04-accounts")
+
+    drv.find_element(By.ID, "logout").click()
+    check(at("/login"), "logout goes to login: %s" % drv.current_url)
+    drv.get(BASE + "/users")
+    check(drv.current_url == BASE + "/login", "after logout the session is gone")
+
+    login("rev1", "review pass 1")
+    check(at("/"), "reviewer logged in")
+    check(drv.find_element(By.ID, "scope").text == "D01", "reviewer's scope")
+    shot("05-dashboard-reviewer")
+    drv.get(BASE + "/users")
+    check("只有管理员" in drv.find_element(By.ID, "refusal").text, "reviewer refused accounts")
+    shot("06-refused")
+    drv.find_element(By.ID, "logout").click()
+    check(at("/login"), "reviewer logged out")
+    logs = [e for e in drv.get_log("browser") if "Content Security Policy" in e.get("message", "")]
+    check(not logs, "CSP violations: %r" % logs[:3])
+except Exception as e:  # a missing element: report it and keep the screenshot
+    failures.append(repr(e))
+    print("FAIL:", repr(e))
+    drv.save_screenshot(os.path.join(OUT, "failed.png"))
+finally:
+    drv.quit()
+    srv.terminate()
+    try:
+        srv.wait(15)
+    except subprocess.TimeoutExpired:
+        srv.kill()
+    shutil.rmtree(TMP, ignore_errors=True)
+
+if failures:
+    print("%d failure(s)" % len(failures))
+    sys.exit(1)
+print("ok: web_browser (screenshots in %s)" % OUT)
