@@ -41,6 +41,8 @@
  *      --quick: transient faults, about 8 N per loop spread over the
  *      calls the operation makes (the ctest run); without it every N, and
  *      persistent faults too. --strict: the known failure counts.
+ *   FAULT_ONLY="patrol_record malloc" test_fault   one loop (operation as
+ *                                       printed, then xOpen|xWrite|xSync|malloc)
  *   FAULT_INGEST_ONLY=1 test_fault      the ingest allocation loops only
  *   FAULT_INGEST_MALLOC=N test_fault --quick   one ingest attempt failing
  *                                       allocation N (after the capture loops)
@@ -760,6 +762,19 @@ static int ingest_attempt(fx_server *f, const uint8_t *body, size_t len, fault_k
     return done;
 }
 
+/* FAULT_ONLY="OPERATION KIND" (e.g. "patrol_evidence_add malloc", "ingest
+ * xSync") runs that loop alone: 1 when the loop is to run. */
+static int wanted(const char *path, fault_kind k)
+{
+    const char *only = getenv("FAULT_ONLY");
+    char want[96];
+
+    if (!only || !*only)
+        return 1;
+    snprintf(want, sizeof want, "%s %s", path, faultsql_kind_name[k]);
+    return strcmp(only, want) == 0;
+}
+
 static void report(const char *path, fault_kind k, int persistent, range r)
 {
     printf("%-20s %-7s %-10s %6lu calls; N = 1..%lu (%lu tried): %lu refused cleanly, %lu of "
@@ -800,8 +815,9 @@ int main(int argc, char **argv)
     for (int persistent = 0; persistent <= !quick && !getenv("FAULT_INGEST_ONLY"); persistent++)
         for (int op = OP_INIT; op <= OP_EVIDENCE; op++)
             for (int k = 0; k < FAULT_KINDS; k++)
-                report(cap_name[op], (fault_kind)k, persistent,
-                       capture_loop((enum cap_op)op, base, (fault_kind)k, persistent));
+                if (wanted(cap_name[op], (fault_kind)k))
+                    report(cap_name[op], (fault_kind)k, persistent,
+                           capture_loop((enum cap_op)op, base, (fault_kind)k, persistent));
 
     f = fx_get();
     make_chain(f);
@@ -818,7 +834,8 @@ int main(int argc, char **argv)
     } else {
         for (int persistent = 0; persistent <= !quick; persistent++)
             for (int k = 0; k < FAULT_KINDS; k++)
-                if (!getenv("FAULT_INGEST_ONLY") || k == FAULT_MALLOC)
+                if ((!getenv("FAULT_INGEST_ONLY") || k == FAULT_MALLOC) &&
+                    wanted("ingest", (fault_kind)k))
                     report("ingest", (fault_kind)k, persistent,
                            ingest_loop(f, (fault_kind)k, persistent));
     }
