@@ -29,6 +29,8 @@ static int key_cmp(const void *a, const void *b)
 static size_t first_dup(key *k, size_t n, size_t *first)
 {
     size_t dup = PX_REF_NO_SUB, start = 0;
+    if (n < 2)
+        return PX_REF_NO_SUB; /* nothing to repeat (and k may be NULL) */
     qsort(k, n, sizeof *k, key_cmp);
     for (size_t j = 1; j < n; j++) {
         if (strcmp(k[j].s, k[start].s) != 0) {
@@ -135,7 +137,8 @@ static int check(const Patrol__V1__Reference *ref, int import, px_ref_fault *f, 
         dom[i].s = ref->domains[i]->code;
         dom[i].i = i;
     }
-    qsort(dom, ref->n_domains, sizeof *dom, key_cmp);
+    if (ref->n_domains)
+        qsort(dom, ref->n_domains, sizeof *dom, key_cmp);
 
     for (i = 0; i < ref->n_departments; i++) {
         const Patrol__V1__Department *d = ref->departments[i];

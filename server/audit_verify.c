@@ -603,7 +603,7 @@ static evref *ev_find(verifier *v, const char *sha, int64_t device)
     memset(&key, 0, sizeof key);
     snprintf(key.sha, sizeof key.sha, "%s", sha);
     key.device = device;
-    r = bsearch(&key, v->evs, v->nevs, sizeof *v->evs, cmp_evref);
+    r = v->nevs ? bsearch(&key, v->evs, v->nevs, sizeof *v->evs, cmp_evref) : NULL;
     while (r && r > v->evs && cmp_evref(r - 1, &key) == 0)
         r--;
     return r;
@@ -736,7 +736,9 @@ static int flag_cb(void *ud, const st_flag_row *r)
     else if (!cJSON_AddNumberToObject(v->flag_rules, r->f.rule, 1))
         v->oom = 1;
     if (ds) {
-        seq_wall *w = bsearch(&r->f.seq, ds->walls, ds->nwalls, sizeof *ds->walls, cmp_seq);
+        seq_wall *w = ds->nwalls ? bsearch(&r->f.seq, ds->walls, ds->nwalls, sizeof *ds->walls,
+                                           cmp_seq)
+                                 : NULL;
         if (w)
             beijing_day(w->wall_ms, day);
         count(v, ds, day, C_FLAGS);
@@ -778,7 +780,8 @@ static cJSON *json_report(verifier *v)
         cJSON_AddNumberToObject(o, "forks", (double)ds->forks);
         cJSON_AddNumberToObject(o, "integrity_failures", (double)ds->failures);
         days = cJSON_AddArrayToObject(o, "days");
-        qsort(ds->days, ds->ndays, sizeof *ds->days, cmp_day);
+        if (ds->ndays) /* a device that never synced has none (and no array) */
+            qsort(ds->days, ds->ndays, sizeof *ds->days, cmp_day);
         for (size_t k = 0; days && k < ds->ndays; k++) {
             cJSON *d = cJSON_CreateObject();
             if (!d)
@@ -842,7 +845,8 @@ static void text_report(verifier *v)
                  ", %" PRIu64 " forks, %" PRIu64 " integrity failures\n"),
                (long long)ds->d.id, ds->d.name, ds->d.department, ds->rows, ds->d.last_seq,
                ds->forks, ds->failures);
-        qsort(ds->days, ds->ndays, sizeof *ds->days, cmp_day);
+        if (ds->ndays) /* a device that never synced has none (and no array) */
+            qsort(ds->days, ds->ndays, sizeof *ds->days, cmp_day);
         if (ds->ndays)
             /* TRANSLATORS: the heading of the per-day table; keep each
              * column's last character above the numbers' last digit:
@@ -940,7 +944,8 @@ int audit_verify(const char *data, int argc, char **argv)
         verify_device(&v, &v.devs[i]);
     memset(&ec, 0, sizeof ec);
     ec.v = &v;
-    qsort(v.evs, v.nevs, sizeof *v.evs, cmp_evref_seq);
+    if (v.nevs) /* qsort takes no NULL array, even empty */
+        qsort(v.evs, v.nevs, sizeof *v.evs, cmp_evref_seq);
     if (!v.oom && v.db->ops->audit_evidence(v.db, evidence_cb, &ec) != ST_OK) {
         audit_fail(CMD, _("reading the evidence index: %s"), v.db->ops->errmsg(v.db));
         goto exit;

@@ -402,7 +402,8 @@ static void check_entries(checker *c)
         px_entry_free(e);
         px_key_free(key);
     }
-    qsort(vs, nv, sizeof *vs, cmp_ventry);
+    if (nv)
+        qsort(vs, nv, sizeof *vs, cmp_ventry);
     for (size_t i = 1; i < nv; i++)
         if (vs[i].device == vs[i - 1].device && vs[i].seq == vs[i - 1].seq + 1) {
             if (memcmp(vs[i].prev, vs[i - 1].hash, 32) != 0)

@@ -315,6 +315,16 @@ check "verify of the untouched copy exits 0 (got $RC)" test "$RC" -eq 0
 verify "$WORK/nowhere" nowhere
 check "verify of a directory with no server exits 1 naming it" \
     sh -c "test $RC -eq 1 && grep -q 'no server in' '$WORK/nowhere.err'"
+# A new server: a device enrolled that never synced, no evidence, no log.
+# (qsort and bsearch were handed NULL arrays: UBSan stopped verify.)
+"$PATROLD" --data "$WORK/empty" init --name 新服务器 >/dev/null 2>&1 &&
+    "$PATROLD" --data "$WORK/empty" device add --name 终端-01 --department SY-CGJ >/dev/null 2>&1 ||
+    fail "a new server"
+verify "$WORK/empty" empty --json
+check "verify of a new server (a device that never synced, nothing else) exits 0 (got $RC)" \
+    test "$RC" -eq 0
+jfile_check "the new server: ok, one device, no entries" "$WORK/empty.out" \
+    "j['ok'] is True and len(j['devices']) == 1 and j['entries'] == 0 and j['log']['leaves'] == 0"
 verify "$DATA" badarg --bogus
 check "verify --bogus is a usage error (exit 2, got $RC)" test "$RC" -eq 2
 
