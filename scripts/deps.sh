@@ -10,7 +10,7 @@ PKGS=(build-essential cmake pkg-config python3 sqlite3 clang
       libxlsxwriter-dev python3-openpyxl
       libarchive-dev openssl libssl-dev
       libmicrohttpd-dev chromium chromium-driver python3-selenium fonts-wqy-microhei
-      libargon2-dev)
+      libargon2-dev libqrencode-dev zbar-tools)
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=()

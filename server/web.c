@@ -157,7 +157,7 @@ void web_page(web_ctx *c, int status, const char *title, const web_buf *body)
         web_puts(&b, "<header><nav><span class=\"brand\">监督平台</span>"
                      "<a href=\"/\">总览</a>");
         if (strcmp(c->who->role, "admin") == 0)
-            web_puts(&b, "<a href=\"/users\">账户</a>");
+            web_puts(&b, "<a href=\"/devices\">终端</a><a href=\"/users\">账户</a>");
         web_puts(&b, "<span class=\"who\">");
         web_text(&b, c->who->name);
         web_puts(&b, "（");
@@ -668,6 +668,12 @@ static void handle(void *ud, const srv_request *rq, srv_response *rs)
         web_page_dashboard(&c);
     else if (get && strcmp(rq->path, "/users") == 0)
         web_page_users(&c);
+    else if (get && strcmp(rq->path, "/devices") == 0)
+        web_page_devices(&c);
+    else if (post && strcmp(rq->path, "/devices/add") == 0)
+        web_post_device_add(&c);
+    else if (post && strcmp(rq->path, "/devices/revoke") == 0)
+        web_post_device_revoke(&c);
     else if (post && strcmp(rq->path, "/users/disable") == 0) {
         web_post_user_disable(&c);
         if (c.rs->status == 303) {

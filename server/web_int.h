@@ -46,5 +46,9 @@ void web_beijing(int64_t ms, char *out, size_t len);
 void web_page_dashboard(web_ctx *c);
 void web_page_users(web_ctx *c);
 void web_post_user_disable(web_ctx *c);
+/* 终端 (web_devices.c), admin only. */
+void web_page_devices(web_ctx *c);
+void web_post_device_add(web_ctx *c);
+void web_post_device_revoke(web_ctx *c);
 
 #endif

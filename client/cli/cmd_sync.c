@@ -46,11 +46,34 @@ static int sync_failed(patrol *p, int err)
     return err == PATROL_ENET ? EXIT_OFFLINE : err == PATROL_EREJECTED ? EXIT_REJECTED : EXIT_REFUSED;
 }
 
+/* What a new device's QR code on the console (监督平台, 终端) decodes to:
+ * "PTE1 URL TOKEN" (one space each; a trailing line end is dropped). The
+ * URL and the token are cut out of qr, which is modified. 0, or -1. */
+static int parse_qr(char *qr, const char **server, const char **token)
+{
+    char *url, *tok, *end;
+    size_t n = strlen(qr);
+    while (n > 0 && (qr[n - 1] == '\n' || qr[n - 1] == '\r'))
+        qr[--n] = '\0';
+    if (strncmp(qr, "PTE1 ", 5) != 0)
+        return -1;
+    url = qr + 5;
+    if (!(end = strchr(url, ' ')))
+        return -1;
+    *end = '\0';
+    tok = end + 1;
+    if (strncmp(url, "https://", 8) != 0 || strncmp(tok, "PT1.", 4) != 0 || strchr(tok, ' '))
+        return -1;
+    *server = url;
+    *token = tok;
+    return 0;
+}
+
 int cmd_enroll(int argc, char **argv)
 {
     opts o;
-    const char *server = NULL, *token = NULL;
-    char line[512];
+    const char *server = NULL, *token = NULL, *qr = NULL;
+    char line[512], qrbuf[1024];
     int force = 0, rc, err;
     patrol_enrolment e;
     patrol *p;
@@ -60,6 +83,7 @@ int cmd_enroll(int argc, char **argv)
         int m;
         if ((m = opt_value(argc, argv, &i, "server", &server)) ||
             (m = opt_value(argc, argv, &i, "token", &token)) ||
+            (m = opt_value(argc, argv, &i, "qr", &qr)) ||
             (m = opt_value(argc, argv, &i, "store", &o.store))) {
             if (m < 0)
                 return cli_usage_error(_("option %s needs a value"), argv[i]);
@@ -74,7 +98,7 @@ int cmd_enroll(int argc, char **argv)
         }
     }
     if (o.help) {
-        sync_help("enroll --server https://HOST:PORT --token TOKEN [--force] [--json]",
+        sync_help("enroll --server https://HOST:PORT --token TOKEN | --qr TEXT [--force] [--json]",
              N_("Enrol this terminal with the collection server (patrold). TOKEN is the one-time\n"
              "token 'PT1.<id>.<secret>.<pin>' printed by 'patrold device add'; '-' reads it\n"
              "from standard input (a token on the command line shows in the process list).\n"
@@ -82,9 +106,26 @@ int cmd_enroll(int argc, char **argv)
              "key never leaves the terminal: the server certifies it, and later syncs present\n"
              "that certificate. A terminal enrolled already is refused unless --force, which\n"
              "enrols with the new server and starts sync over for it (receipts are kept).\n"
+             "--qr takes what a new device's QR code on the web console decodes to\n"
+             "('PTE1 URL TOKEN': the server's address and the token); '-' reads it from\n"
+             "standard input.\n"
              "Exit status: 0 enrolled, 1 refused or failed, 2 usage error, 4 server\n"
              "unreachable."));
         return 0;
+    }
+    if (qr) {
+        if (server || token)
+            return cli_usage_error("%s", _("--qr replaces --server and --token"));
+        if (strcmp(qr, "-") == 0) {
+            if (!fgets(qrbuf, sizeof qrbuf, stdin))
+                return cli_usage_error("%s", _("no QR text on standard input"));
+        } else if ((size_t)snprintf(qrbuf, sizeof qrbuf, "%s", qr) >= sizeof qrbuf) {
+            return cli_usage_error("%s", _("--qr: the text is too long"));
+        }
+        if (parse_qr(qrbuf, &server, &token) != 0)
+            return cli_usage_error("%s", _("--qr: not a patrol enrolment code (expected 'PTE1 "
+                                           "https://HOST:PORT PT1.…', from the console's 终端 "
+                                           "page)"));
     }
     if (!server || !token)
         return cli_usage_error("%s", _("--server and --token are required"));
@@ -97,6 +138,7 @@ int cmd_enroll(int argc, char **argv)
         return rc;
     err = patrol_enroll(p, server, token, force ? PATROL_ENROLL_FORCE : 0, &e);
     memset(line, 0, sizeof line);
+    memset(qrbuf, 0, sizeof qrbuf);
     if (err) {
         rc = sync_failed(p, err);
     } else {

@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """browser.py -- 监督平台 in headless Chromium (issue 10 "Show").
 
-  browser.py PATROLD OUT      (exit 77: no chromium/chromedriver/selenium)
+  browser.py PATROLD PATROL OUT   (exit 77: no chromium/chromedriver/selenium/zbarimg)
 
 A real `patrold serve --web-listen` on loopback; Debian's chromium driven
 by chromedriver (python3-selenium), started here. A page without a session
 sends the browser to 登录; the admin logs in, the 总览 figures equal
 `audit report --json` for the month, 账户 lists the accounts, 退出 ends the
 session (the old page asks for a login again); a reviewer sees its
-department only and is refused 账户. Screenshots of each page in OUT.
+department only and is refused 账户. The admin adds a device on 终端: its
+QR code, screenshot and decoded with zbarimg, is accepted by
+`patrol enroll --qr` on a new terminal store, which the device list then
+shows as 在用. Screenshots of each page in OUT.
 """
 import json
 import os
@@ -20,7 +23,7 @@ import tempfile
 import time
 
 SKIP = 77
-PATROLD, OUT = sys.argv[1], sys.argv[2]
+PATROLD, PATROL, OUT = sys.argv[1], sys.argv[2], sys.argv[3]
 try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -31,6 +34,9 @@ except ImportError:
     sys.exit(SKIP)
 chromium = shutil.which("chromium") or shutil.which("chromium-browser")
 driver_bin = shutil.which("chromedriver")
+if not shutil.which("zbarimg"):
+    print("SKIP: zbarimg (zbar-tools) is not installed")
+    sys.exit(SKIP)
 if not chromium or not driver_bin:
     print("SKIP: chromium or chromedriver is not installed")
     sys.exit(SKIP)
@@ -138,6 +144,42 @@ try:
     drv.get(BASE + "/users")
     check("rev1" in drv.page_source and "停用" in drv.page_source, "accounts page")
     shot("04-accounts")
+
+    # 终端: add a device, decode its QR code, enrol a terminal with it.
+    drv.get(BASE + "/devices")
+    drv.find_element(By.ID, "dev-name").send_keys("巡查终端 7")
+    drv.find_element(By.ID, "dev-dept").send_keys("D01")
+    drv.find_element(By.ID, "dev-add").click()
+    qr_png = os.path.join(OUT, "qr.png")
+    drv.find_element(By.ID, "qr").screenshot(qr_png)
+    shot("07-device-added")
+    z = subprocess.run(["zbarimg", "--raw", "-q", qr_png], capture_output=True, text=True)
+    qr = z.stdout.strip()
+    check(z.returncode == 0 and qr == drv.find_element(By.ID, "qr-text").text,
+          "QR decodes to the text shown: %r" % qr)
+    check(re.fullmatch(r"PTE1 https://127\.0\.0\.1:\d+ PT1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\."
+                       r"[A-Za-z0-9_-]+", qr) is not None, "QR text form: %r" % qr)
+    store = os.path.join(TMP, "terminal")
+    env = dict(os.environ, LANG="C")
+    r = subprocess.run([PATROL, "--store", store, "init", "--department", "D01",
+                        "--device-name", "t7"], capture_output=True, text=True, env=env)
+    check(r.returncode == 0, "patrol init: %s" % r.stderr)
+    r = subprocess.run([PATROL, "--store", store, "enroll", "--qr", qr], capture_output=True,
+                       text=True, env=env)
+    check(r.returncode == 0 and "enrolled with" in r.stdout, "patrol enroll --qr: %s %s" %
+          (r.stdout, r.stderr))
+    for bad in ["garbage", qr.replace("PTE1", "PTE2"), qr.replace("https://", "http://"),
+                qr + " extra"]:
+        r = subprocess.run([PATROL, "--store", store + "2", "enroll", "--qr", bad],
+                           capture_output=True, text=True, env=env)
+        check(r.returncode == 2 and "enrolment code" in r.stderr, "enroll --qr %r: %d %s" %
+              (bad, r.returncode, r.stderr))
+    r = subprocess.run([PATROL, "--store", store + "2", "enroll", "--qr", qr],
+                       capture_output=True, text=True, env=env)
+    check(r.returncode != 0, "the token is for one use")
+    drv.get(BASE + "/devices")
+    check("巡查终端 7" in drv.page_source and "在用" in drv.page_source, "device is active")
+    shot("08-devices")
 
     drv.find_element(By.ID, "logout").click()
     check(at("/login"), "logout goes to login: %s" % drv.current_url)

@@ -223,6 +223,39 @@ try:
     check(st == 403, "supervisor disables an account: %d" % st)
     st, h, body = req("POST", "/users/disable", {"csrf": rev1_csrf, "name": "rev2"}, cookies=rev1)
     check(st == 403, "reviewer disables an account: %d" % st)
+    devs = run("device", "list", "--json").stdout
+    for path, form in [("/devices/add", {"name": "x", "department": "D01"}),
+                       ("/devices/revoke", {"id": "1"})]:
+        form["csrf"] = sup_csrf
+        st, h, body = req("POST", path, form, cookies=sup)
+        check(st == 403, "supervisor %s: %d" % (path, st))
+    st, h, body = req("GET", "/devices", cookies=sup)
+    check(st == 403, "supervisor opens devices: %d" % st)
+    check(run("device", "list", "--json").stdout == devs, "refused device actions changed nothing")
+    # The admin's: a bad name or department, a forged Host, then one that works.
+    for form, hdr in [({"name": "", "department": "D01"}, None),
+                      ({"name": "t", "department": "../D01"}, None),
+                      ({"name": "t", "department": "D01"}, {"Host": "evil\"><script>"})]:
+        form["csrf"] = adm_csrf
+        st, h, body = req("POST", "/devices/add", form, cookies=adm, headers=hdr)
+        check(st == 400 and "<script>" not in body, "device add %r: %d" % (form, st))
+    check(run("device", "list", "--json").stdout == devs, "refused device adds changed nothing")
+    st, h, body = req("POST", "/devices/add", {"csrf": adm_csrf, "name": "<b>t9</b>",
+                                               "department": "D01"}, cookies=adm)
+    check(st == 200 and 'id="qr"' in body and "&lt;b&gt;t9" not in body, "device add: %d" % st)
+    m = re.search(r'<pre id="qr-text">PTE1 https://127\.0\.0\.1:(\d+) (PT1\.[^<]+)</pre>', body)
+    check(m is not None, "QR text on the page")
+    st, h, body = req("GET", "/devices", cookies=adm)
+    check("&lt;b&gt;t9&lt;/b&gt;" in body and "<b>t9" not in body, "device name escaped")
+    n2 = len(leaves())
+    new_id = max(d["id"] for d in json.loads(run("device", "list", "--json").stdout))
+    st, h, body = req("POST", "/devices/revoke", {"csrf": adm_csrf, "id": str(new_id)}, cookies=adm)
+    check(st == 303, "revoke: %d" % st)
+    check(leaves()[n2:] == ["patrol-revoke\n%d\n" % new_id] or
+          (leaves()[n2:] and leaves()[n2].startswith("patrol-revoke\n%d\n" % new_id)),
+          "revocation leaf: %r" % leaves()[n2:])
+    st, h, body = req("POST", "/devices/revoke", {"csrf": adm_csrf, "id": "99999"}, cookies=adm)
+    check(st == 404, "revoke unknown: %d" % st)
     check(accounts() == before, "refused actions changed no account")
     st, h, body = req("GET", "/users", cookies=adm)
     check(st == 200 and "rev2" in body and "argon2" not in body, "admin sees the accounts")
