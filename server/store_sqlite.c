@@ -125,54 +125,75 @@ static int fail(sq *s, int rc)
 
 /* Bind: types 't' text, 'b' blob (ptr, len), 'i' int64, 'h' 32-byte
  * blob. */
-static void bind_args(sqlite3_stmt *st, const char *types, va_list ap)
+/* Bind the arguments; SQLITE_OK or the first bind's error. A bind that
+ * fails (SQLITE_NOMEM copying a value) leaves its parameter NULL: running
+ * the statement anyway would look up or store NULL (test_fault found a
+ * batch answered 403 unknown_device when the device key's copy failed). */
+static int bind_args(sqlite3_stmt *st, const char *types, va_list ap)
 {
+    int rc = SQLITE_OK, r;
     for (int i = 0; types[i]; i++) {
         switch (types[i]) {
         case 't':
-            sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
+            r = sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
             break;
         case 'b': {
             const void *p = va_arg(ap, const void *);
             size_t n = va_arg(ap, size_t);
-            sqlite3_bind_blob(st, i + 1, p, (int)n, SQLITE_TRANSIENT);
+            r = sqlite3_bind_blob(st, i + 1, p, (int)n, SQLITE_TRANSIENT);
             break;
         }
         case 'h':
-            sqlite3_bind_blob(st, i + 1, va_arg(ap, const void *), 32, SQLITE_TRANSIENT);
+            r = sqlite3_bind_blob(st, i + 1, va_arg(ap, const void *), 32, SQLITE_TRANSIENT);
             break;
         default:
-            sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+            r = sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
             break;
         }
+        if (r != SQLITE_OK && rc == SQLITE_OK)
+            rc = r;
     }
+    return rc;
 }
 
 /* Prepare and bind (types as bind_args). */
 static sqlite3_stmt *prep(sq *s, const char *sql, const char *types, va_list ap)
 {
     sqlite3_stmt *st;
+    int rc;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
         fail(s, sqlite3_errcode(s->db));
         return NULL;
     }
-    bind_args(st, types, ap);
+    if ((rc = bind_args(st, types, ap)) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        fail(s, rc);
+        return NULL;
+    }
     return st;
 }
 
 /* The cached statement q (prepared on first use), bound. Give it back
  * with done(). */
+static void done(sqlite3_stmt *st);
+
 static sqlite3_stmt *cached(sq *s, int q, const char *sql, const char *types, ...)
 {
     va_list ap;
+    int rc;
     if (!s->q[q] && sqlite3_prepare_v2(s->db, sql, -1, &s->q[q], NULL) != SQLITE_OK) {
         fail(s, sqlite3_errcode(s->db));
         s->q[q] = NULL;
         return NULL;
     }
     va_start(ap, types);
-    bind_args(s->q[q], types, ap);
+    rc = bind_args(s->q[q], types, ap);
     va_end(ap);
+    if (rc != SQLITE_OK) {
+        done(s->q[q]);
+        fail(s, rc);
+        return NULL;
+    }
     return s->q[q];
 }
 
