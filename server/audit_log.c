@@ -171,7 +171,7 @@ int audit_log_main(const char *data, int argc, char **argv)
     if (strcmp(sub, "checkpoint") != 0 && strcmp(sub, "inclusion") != 0 &&
         strcmp(sub, "consistency") != 0)
         return audit_usage_error(CMD, _("unknown subcommand '%s'"), sub);
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* OPTION VALUE pairs */
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if ((strcmp(sub, "inclusion") == 0 && strcmp(o, "--leaf") == 0) ||
             (strcmp(sub, "consistency") == 0 && strcmp(o, "--from") == 0)) {
@@ -185,7 +185,6 @@ int audit_log_main(const char *data, int argc, char **argv)
         } else {
             return audit_usage_error(CMD, _("unexpected argument '%s'"), o);
         }
-        i++;
     }
     if (strcmp(sub, "checkpoint") != 0 && !have_a)
         /* TRANSLATORS: a subcommand (inclusion, consistency) needs an option
