@@ -8,6 +8,7 @@
  * POST, when its CSRF token is not the session's.
  */
 #include <inttypes.h>
+#include <locale.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +68,7 @@ struct web {
     session sessions[SESSIONS_MAX];
     fails fails[TRACKED_ACCOUNTS];
     addr_bucket addrs[TRACKED_ADDRS];
+    locale_t zh; /* the pages' messages (state labels ...) in 简体中文; 0 if not installed */
 };
 
 /* Fits net.h's 512 bytes of extra headers with one Set-Cookie and a
@@ -155,7 +157,7 @@ void web_page(web_ctx *c, int status, const char *title, const web_buf *body)
     web_puts(&b, " · 监督平台</title></head><body>");
     if (c->who) {
         web_puts(&b, "<header><nav><span class=\"brand\">监督平台</span>"
-                     "<a href=\"/\">总览</a>");
+                     "<a href=\"/\">总览</a><a href=\"/matters\">事项</a>");
         if (strcmp(c->who->role, "admin") == 0)
             web_puts(&b, "<a href=\"/devices\">终端</a><a href=\"/users\">账户</a>");
         web_puts(&b, "<span class=\"who\">");
@@ -585,9 +587,21 @@ static int path_ok(const char *p)
     return 1;
 }
 
+static void route(web *w, const srv_request *rq, srv_response *rs);
+
+/* The console speaks 简体中文 whatever serve's locale (C, for its log):
+ * the worker uses the zh_CN messages locale while it renders. */
 static void handle(void *ud, const srv_request *rq, srv_response *rs)
 {
     web *w = ud;
+    locale_t old = w->zh ? uselocale(w->zh) : (locale_t)0;
+    route(w, rq, rs);
+    if (w->zh)
+        uselocale(old);
+}
+
+static void route(web *w, const srv_request *rq, srv_response *rs)
+{
     web_who who;
     st_user u;
     web_ctx c = {w->a, NULL, rq, rs, NULL};
@@ -668,6 +682,10 @@ static void handle(void *ud, const srv_request *rq, srv_response *rs)
         web_page_dashboard(&c);
     else if (get && strcmp(rq->path, "/users") == 0)
         web_page_users(&c);
+    else if (get && strcmp(rq->path, "/matters") == 0)
+        web_page_matters(&c);
+    else if (get && strncmp(rq->path, "/matters/", 9) == 0 && !strchr(rq->path + 9, '/'))
+        web_page_matter(&c, rq->path + 9);
     else if (get && strcmp(rq->path, "/devices") == 0)
         web_page_devices(&c);
     else if (post && strcmp(rq->path, "/devices/add") == 0)
@@ -715,6 +733,7 @@ int web_start(web **out, app *a, const char *data_dir, const char *host, const c
         return -1;
     }
     w->a = a;
+    w->zh = newlocale(LC_MESSAGES_MASK, "zh_CN.UTF-8", (locale_t)0);
     pthread_mutex_init(&w->lock, NULL);
     if ((size_t)snprintf(crt, sizeof crt, "%s/server.crt", data_dir) >= sizeof crt ||
         (size_t)snprintf(key, sizeof key, "%s/server.key", data_dir) >= sizeof key) {
@@ -746,6 +765,8 @@ bad:
     srv_free(w->s);
     px_tls_server_free(w->tls);
     pthread_mutex_destroy(&w->lock);
+    if (w->zh)
+        freelocale(w->zh);
     free(w);
     return -1;
 }
@@ -773,5 +794,7 @@ void web_free(web *w)
     px_tls_server_free(w->tls);
     pthread_mutex_destroy(&w->lock);
     px_wipe(w->sessions, sizeof w->sessions);
+    if (w->zh)
+        freelocale(w->zh);
     free(w);
 }

@@ -46,6 +46,10 @@ void web_beijing(int64_t ms, char *out, size_t len);
 void web_page_dashboard(web_ctx *c);
 void web_page_users(web_ctx *c);
 void web_post_user_disable(web_ctx *c);
+/* 事项 (web_matters.c): the list (?department= &state= &domain= &q=
+ * &page=) and one matter (id from the path, /matters/ID). */
+void web_page_matters(web_ctx *c);
+void web_page_matter(web_ctx *c, const char *id);
 /* 终端 (web_devices.c), admin only. */
 void web_page_devices(web_ctx *c);
 void web_post_device_add(web_ctx *c);

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,7 @@ try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError:
     print("SKIP: python3-selenium is not installed")
@@ -60,10 +62,12 @@ def run(*args, stdin=None):
 
 assert run("init").returncode == 0
 for name, role, dept, pw in [("admin", "admin", None, "admin pass 1"),
-                             ("rev1", "reviewer", "D01", "review pass 1")]:
+                             ("rev1", "reviewer", "SY-CGJ", "review pass 1"),
+                             ("rev2", "reviewer", "SY-SCJGJ", "review pass 2")]:
     a = ["user", "add", "--name", name, "--role", role] + (["--department", dept] if dept else [])
     assert run(*a, stdin=pw + "\n").returncode == 0
-assert run("device", "add", "--name", "t-D01", "--department", "D01").returncode == 0
+assert run("device", "add", "--name", "t-cgj", "--department", "SY-CGJ").returncode == 0
+assert run("device", "add", "--name", "t-scj", "--department", "SY-SCJGJ").returncode == 0
 
 log = open(os.path.join(TMP, "serve.log"), "w+")
 srv = subprocess.Popen([PATROLD, "--data", DATA, "serve", "--listen", "127.0.0.1:0",
@@ -97,6 +101,13 @@ def shot(name):
     drv.set_window_size(1100, 900)
 
 
+def leaves():
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(DATA, "patrold.db"), uri=True)
+    rows = [r[0] for r in db.execute("SELECT data FROM log_leaves ORDER BY idx")]
+    db.close()
+    return [bytes(r).decode() if isinstance(r, (bytes, memoryview)) else r for r in rows]
+
+
 def at(path):
     """Wait (up to 10 s) for a navigation to end at path; True if it did."""
     try:
@@ -106,11 +117,33 @@ def at(path):
         return False
 
 
+def dashboard_equals_report():
+    """The 总览 page's figures against audit report --json, all of them."""
+    drv.get(BASE + "/")
+    month = time.strftime("%Y-%m", time.gmtime(time.time() + 8 * 3600))
+    rep = json.loads(run("audit", "report", "--month", month, "--json").stdout)
+    cells = drv.find_elements(By.CSS_SELECTOR, "td.num[data-table]")
+    shown = {(c.get_attribute("data-table"), c.get_attribute("data-key")): c.text for c in cells}
+    check(len(shown) >= 30, "dashboard shows %d figures" % len(shown))
+    county = rep["scopes"]["county"]
+    bad = [(k, v) for k, v in shown.items()
+           if v != ("—" if county[k[0]][k[1]] is None else str(int(county[k[0]][k[1]])))]
+    check(not bad, "dashboard differs from audit report --json: %r" % bad[:5])
+    return shown
+
+
 def login(name, pw):
     drv.get(BASE + "/login")
     drv.find_element(By.ID, "name").send_keys(name)
     drv.find_element(By.ID, "password").send_keys(pw)
-    drv.find_element(By.ID, "login").click()
+    click_and_wait(By.ID, "login")
+
+
+def click_and_wait(by, what):
+    """Click and wait for the next page to replace this one."""
+    old = drv.find_element(By.TAG_NAME, "html")
+    drv.find_element(by, what).click()
+    WebDriverWait(drv, 10).until(EC.staleness_of(old))
 
 
 try:
@@ -125,15 +158,7 @@ try:
 
     login("admin", "admin pass 1")
     check(at("/"), "logged in: at %s" % drv.current_url)
-    month = time.strftime("%Y-%m", time.gmtime(time.time() + 8 * 3600))
-    rep = json.loads(run("audit", "report", "--month", month, "--json").stdout)
-    cells = drv.find_elements(By.CSS_SELECTOR, "td.num[data-table]")
-    shown = {(c.get_attribute("data-table"), c.get_attribute("data-key")): c.text for c in cells}
-    check(len(shown) >= 30, "dashboard shows %d figures" % len(shown))
-    county = rep["scopes"]["county"]
-    bad = [(k, v) for k, v in shown.items()
-           if v != ("—" if county[k[0]][k[1]] is None else str(int(county[k[0]][k[1]])))]
-    check(not bad, "dashboard differs from audit report --json: %r" % bad[:5])
+    dashboard_equals_report()
     check(len(drv.find_elements(By.CSS_SELECTOR, "svg.chart rect")) == 7, "methods chart: 7 bars")
     # The style sheet applied (the CSP let it in): the header is dark blue.
     bg = drv.execute_script(
@@ -148,8 +173,8 @@ try:
     # 终端: add a device, decode its QR code, enrol a terminal with it.
     drv.get(BASE + "/devices")
     drv.find_element(By.ID, "dev-name").send_keys("巡查终端 7")
-    drv.find_element(By.ID, "dev-dept").send_keys("D01")
-    drv.find_element(By.ID, "dev-add").click()
+    drv.find_element(By.ID, "dev-dept").send_keys("SY-CGJ")
+    click_and_wait(By.ID, "dev-add")
     qr_png = os.path.join(OUT, "qr.png")
     drv.find_element(By.ID, "qr").screenshot(qr_png)
     shot("07-device-added")
@@ -161,8 +186,8 @@ try:
                        r"[A-Za-z0-9_-]+", qr) is not None, "QR text form: %r" % qr)
     store = os.path.join(TMP, "terminal")
     env = dict(os.environ, LANG="C")
-    r = subprocess.run([PATROL, "--store", store, "init", "--department", "D01",
-                        "--device-name", "t7"], capture_output=True, text=True, env=env)
+    r = subprocess.run([PATROL, "--store", store, "init", "--department", "SY-CGJ",
+                        "--device-name", "巡查终端 7"], capture_output=True, text=True, env=env)
     check(r.returncode == 0, "patrol init: %s" % r.stderr)
     r = subprocess.run([PATROL, "--store", store, "enroll", "--qr", qr], capture_output=True,
                        text=True, env=env)
@@ -181,6 +206,39 @@ try:
     check("巡查终端 7" in drv.page_source and "在用" in drv.page_source, "device is active")
     shot("08-devices")
 
+    # A matter recorded on that terminal and synced: 事项 finds it, its page
+    # is a patrol-view leaf, and 总览 counts it as audit report does.
+    def pt(*a):
+        r = subprocess.run([PATROL, "--store", store] + list(a), capture_output=True, text=True,
+                           env=env)
+        check(r.returncode == 0, "patrol %s: %s" % (" ".join(a), r.stderr))
+        return r.stdout.strip()
+    pt("inspector", "add", "--id", "zhangwei", "--name", "张伟", "--cert-no", "32132300100")
+    pt("inspector", "add", "--id", "liuna", "--name", "刘娜", "--cert-no", "32132300117")
+    subj = pt("subject", "add", "--credit-code", "91350100M000100Y43", "--name", "泗阳县某某便利店")
+    matter = pt("matter", "open", "--subject", subj, "--inspector", "zhangwei", "--inspector",
+                "liuna", "--domain", "urban_management", "--summary", "店外摆卖 <script>")
+    pt("consent", "--matter", matter, "--accept", "--form", "oral")
+    pt("sync")
+    drv.get(BASE + "/matters")
+    q = drv.find_element(By.NAME, "q")
+    q.send_keys(matter)
+    click_and_wait(By.ID, "filter")
+    links = drv.find_elements(By.CSS_SELECTOR, "#matters a")
+    check(len(links) == 1 and links[0].text == matter, "filter finds the matter %s" % matter)
+    shot("09-matters")
+    click_and_wait(By.CSS_SELECTOR, "#matters a")
+    check(drv.find_element(By.ID, "matter-id").text == matter, "the matter's page")
+    if os.environ.get("PATROL_LOCALEDIR"):  # the catalogue of the build tree
+        check(drv.find_element(By.ID, "matter-state").text != "subject accepted flexible "
+              "enforcement", "the state in Chinese: %r" % drv.find_element(By.ID, "matter-state").text)
+    shot("10-matter")
+    check(any(l.startswith("patrol-view\n%s\nredacted\nweb:admin\n" % matter) for l in leaves()),
+          "the view is a leaf of the server log")
+    shown = dashboard_equals_report()
+    check(shown.get(("matters", "opened")) == "1", "总览 counts the matter: %r" %
+          shown.get(("matters", "opened")))
+
     drv.find_element(By.ID, "logout").click()
     check(at("/login"), "logout goes to login: %s" % drv.current_url)
     drv.get(BASE + "/users")
@@ -188,13 +246,25 @@ try:
 
     login("rev1", "review pass 1")
     check(at("/"), "reviewer logged in")
-    check(drv.find_element(By.ID, "scope").text == "D01", "reviewer's scope")
+    check(drv.find_element(By.ID, "scope").text == "SY-CGJ", "reviewer's scope")
     shot("05-dashboard-reviewer")
+    drv.get(BASE + "/matters/" + matter)
+    check(drv.find_element(By.ID, "matter-id").text == matter, "SY-CGJ's reviewer opens SY-CGJ's matter")
     drv.get(BASE + "/users")
     check("只有管理员" in drv.find_element(By.ID, "refusal").text, "reviewer refused accounts")
     shot("06-refused")
     drv.find_element(By.ID, "logout").click()
     check(at("/login"), "reviewer logged out")
+    login("rev2", "review pass 2")
+    check(at("/"), "second reviewer logged in")
+    drv.get(BASE + "/matters/" + matter)
+    check("只能查看本部门" in drv.find_element(By.ID, "refusal").text,
+          "SY-SCJGJ's reviewer is refused SY-CGJ's matter")
+    shot("11-other-department")
+    drv.get(BASE + "/matters")
+    check(not drv.find_elements(By.CSS_SELECTOR, "#matters a"), "SY-SCJGJ's list is empty")
+    drv.find_element(By.ID, "logout").click()
+    check(at("/login"), "second reviewer logged out")
     logs = [e for e in drv.get_log("browser") if "Content Security Policy" in e.get("message", "")]
     check(not logs, "CSP violations: %r" % logs[:3])
 except Exception as e:  # a missing element: report it and keep the screenshot

@@ -276,6 +276,16 @@ try:
     check(st == 200 and h.get("content-type", "").startswith("text/css"), "style sheet")
     secure(h, "css")
 
+    # ---- 事项: malformed filters and ids ----
+    for path in ["/matters?page=x", "/matters?department=..%2Fx", "/matters?q=%zz"]:
+        st, h, body = req("GET", path, cookies=sup)
+        check(st == 400, "%s: %d" % (path, st))
+    for path in ["/matters/NOPE", "/matters/a/b"]:
+        st, h, body = req("GET", path, cookies=sup)
+        check(st == 404, "%s: %d" % (path, st))
+    st, h, body = req("GET", "/matters", cookies=rev1)
+    check(st == 200 and 'name="department"' not in body, "a reviewer cannot choose a department")
+
     # ---- oversized form ----
     st, h, body = req("POST", "/users/disable", "csrf=%s&name=rev2&pad=%s" % (adm_csrf, "x" * 9000),
                       cookies=adm)

@@ -1,0 +1,254 @@
+/* web_matters.c -- 事项: the matters of the index (server/index.c, as
+ * `patrold audit` reads them), filtered and paged, and one matter's
+ * record; a reviewer sees its own department's only (web_int.h).
+ *
+ * Viewing a matter is a leaf of the server log before anything of it is
+ * shown, as `audit timeline` does: "patrol-view\n" id "\nredacted\nweb:"
+ * account "\n" time "\n" (privacy fields are never revealed here).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "i18n.h"
+#include "matter.h"
+#include "validate.h"
+#include "web_int.h"
+
+#define PAGE_ROWS 50
+
+static const char *state_zh(const char *code)
+{
+    px_mstate s;
+    return px_mstate_parse(code, &s) == 0 ? _(px_mstate_label(s)) : code;
+}
+
+typedef struct filt {
+    char department[72], state[24], domain[72], q[72];
+    unsigned long page;
+} filt;
+
+typedef struct list_ud {
+    const filt *f;
+    web_buf *b;
+    unsigned long seen, shown;
+} list_ud;
+
+static int field(const char *query, const char *name, char *out, size_t cap)
+{
+    int r = web_form_get(query, strlen(query), name, out, cap);
+    if (r == 0)
+        out[0] = '\0';
+    return r < 0 ? -1 : 0;
+}
+
+static int matter_row(void *ud, const st_imatter *m)
+{
+    list_ud *x = ud;
+    const filt *f = x->f;
+    char t[32];
+    if ((f->state[0] && strcmp(m->state, f->state) != 0) ||
+        (f->domain[0] && strcmp(m->domain, f->domain) != 0) ||
+        (f->q[0] && !strstr(m->id, f->q) && !strstr(m->subject, f->q)))
+        return 0;
+    if (x->seen++ / PAGE_ROWS != f->page)
+        return 0;
+    x->shown++;
+    web_puts(x->b, "<tr><td><a href=\"/matters/");
+    web_url(x->b, m->id);
+    web_puts(x->b, "\">");
+    web_text(x->b, m->id);
+    web_puts(x->b, "</a></td><td>");
+    web_text(x->b, m->department);
+    web_puts(x->b, "</td><td>");
+    web_text(x->b, m->domain);
+    web_puts(x->b, "</td><td>");
+    web_text(x->b, state_zh(m->state));
+    web_puts(x->b, "</td><td>");
+    web_beijing(m->opened_ms, t, sizeof t);
+    web_text(x->b, t);
+    web_printf(x->b, "</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td></tr>",
+               m->nmethods, m->nevidence);
+    return 0;
+}
+
+static void input(web_buf *b, const char *label, const char *name, const char *value)
+{
+    web_puts(b, "<label>");
+    web_text(b, label);
+    web_puts(b, " <input name=\"");
+    web_attr(b, name);
+    web_puts(b, "\" value=\"");
+    web_attr(b, value);
+    web_puts(b, "\" maxlength=\"64\"></label> ");
+}
+
+void web_page_matters(web_ctx *c)
+{
+    filt f;
+    char page[24];
+    uint64_t pg = 0;
+    web_buf b = {0};
+    list_ud x = {&f, &b, 0, 0};
+    const char *q = c->rq->query;
+    memset(&f, 0, sizeof f);
+    if (field(q, "department", f.department, sizeof f.department) ||
+        field(q, "state", f.state, sizeof f.state) || field(q, "domain", f.domain, sizeof f.domain) ||
+        field(q, "q", f.q, sizeof f.q) || field(q, "page", page, sizeof page) ||
+        (page[0] && px_parse_u64(page, 0, 100000, &pg)) ||
+        (f.department[0] && px_check_ident(f.department))) {
+        web_refuse(c, 400, "筛选条件不合法。");
+        return;
+    }
+    f.page = (unsigned long)pg;
+    /* A reviewer: its department, whatever the query says. */
+    if (c->who->department[0])
+        snprintf(f.department, sizeof f.department, "%s", c->who->department);
+    web_puts(&b, "<h1>事项</h1><form method=\"get\" action=\"/matters\" class=\"filters\">");
+    if (!c->who->department[0])
+        input(&b, "部门", "department", f.department);
+    input(&b, "状态", "state", f.state);
+    input(&b, "领域", "domain", f.domain);
+    input(&b, "事项号或当事人", "q", f.q);
+    web_puts(&b, "<button type=\"submit\" id=\"filter\">筛选</button></form>"
+                 "<table id=\"matters\"><thead><tr><th>事项</th><th>部门</th><th>领域</th>"
+                 "<th>状态</th><th>启动</th><th>方式</th><th>证据</th></tr></thead><tbody>");
+    if (c->db->ops->matters_each(c->db, f.department[0] ? f.department : NULL, matter_row, &x) !=
+        ST_OK) {
+        web_buf_free(&b);
+        web_refuse(c, 503, "无法读取事项。");
+        return;
+    }
+    web_printf(&b, "</tbody></table><p>共 %lu 件，第 %lu 页。", x.seen, f.page + 1);
+    if ((f.page + 1) * PAGE_ROWS < x.seen || f.page > 0) {
+        unsigned long to[2] = {f.page ? f.page - 1 : 0, f.page + 1};
+        const char *label[2] = {"上一页", "下一页"};
+        for (int i = 0; i < 2; i++) {
+            if ((i == 0 && f.page == 0) || (i == 1 && (f.page + 1) * PAGE_ROWS >= x.seen))
+                continue;
+            web_puts(&b, " <a href=\"/matters?department=");
+            web_url(&b, f.department);
+            web_puts(&b, "&amp;state=");
+            web_url(&b, f.state);
+            web_puts(&b, "&amp;domain=");
+            web_url(&b, f.domain);
+            web_puts(&b, "&amp;q=");
+            web_url(&b, f.q);
+            web_printf(&b, "&amp;page=%lu\">%s</a>", to[i], label[i]);
+        }
+    }
+    web_puts(&b, "</p>");
+    web_page(c, 200, "事项", &b);
+    web_buf_free(&b);
+}
+
+void web_page_matter(web_ctx *c, const char *id)
+{
+    st_imatter m;
+    web_buf b = {0};
+    char t[32], text[300];
+    int rc, n;
+    memset(&m, 0, sizeof m);
+    if (px_check_ident(id)) {
+        web_refuse(c, 400, "事项号不合法。");
+        return;
+    }
+    rc = c->db->ops->matter_get(c->db, id, &m);
+    if (rc == ST_NOTFOUND) {
+        web_refuse(c, 404, "没有这个事项。");
+        return;
+    }
+    if (rc != ST_OK) {
+        web_refuse(c, 503, "无法读取事项。");
+        return;
+    }
+    if (c->who->department[0] && strcmp(c->who->department, m.department) != 0) {
+        st_imatter_release(&m);
+        app_log("warn", "event=web_refused user=%s matter=%s reason=other_department",
+                c->who->name, id);
+        web_refuse(c, 403, "审核人员只能查看本部门的事项。");
+        return;
+    }
+    n = snprintf(text, sizeof text, "patrol-view\n%s\nredacted\nweb:%s\n%" PRId64 "\n", m.id,
+                 c->who->name, app_now_ms());
+    if (n < 0 || (size_t)n >= sizeof text || web_leaf(c, text, (size_t)n) != 0) {
+        st_imatter_release(&m);
+        web_refuse(c, 503, "服务器日志无法记录这次查看，查看被拒绝。");
+        return;
+    }
+    web_puts(&b, "<h1>事项 <span id=\"matter-id\">");
+    web_text(&b, m.id);
+    web_puts(&b, "</span></h1><table class=\"facts\"><tbody><tr><th>部门</th><td>");
+    web_text(&b, m.department);
+    web_puts(&b, "</td></tr><tr><th>领域</th><td>");
+    web_text(&b, m.domain);
+    web_puts(&b, "</td></tr><tr><th>状态</th><td id=\"matter-state\">");
+    web_text(&b, state_zh(m.state));
+    web_puts(&b, "</td></tr><tr><th>当事人</th><td>");
+    web_text(&b, m.subject);
+    web_puts(&b, "</td></tr><tr><th>清单事项</th><td>");
+    web_text(&b, m.list_item);
+    web_puts(&b, " ");
+    web_text(&b, m.list_type);
+    web_puts(&b, "</td></tr><tr><th>启动</th><td>");
+    web_beijing(m.opened_ms, t, sizeof t);
+    web_text(&b, t);
+    web_puts(&b, "</td></tr><tr><th>结束</th><td>");
+    web_beijing(m.closed_device ? m.closed_ms : 0, t, sizeof t);
+    web_text(&b, t);
+    web_puts(&b, "</td></tr><tr><th>执法人员</th><td>");
+    web_text(&b, m.inspectors);
+    web_puts(&b, "</td></tr></tbody></table><h2>柔性执法方式</h2><table><thead><tr><th>方式</th>"
+                 "<th>终端</th><th>序号</th><th>时间</th></tr></thead><tbody>");
+    for (size_t i = 0; i < m.nmethods; i++) {
+        web_puts(&b, "<tr><td>");
+        web_text(&b, m.methods[i].kind);
+        web_printf(&b, "</td><td>%lld</td><td>%" PRIu64 "</td><td>", (long long)m.methods[i].device,
+                   m.methods[i].seq);
+        web_beijing(m.methods[i].wall_ms, t, sizeof t);
+        web_text(&b, t);
+        web_puts(&b, "</td></tr>");
+    }
+    web_puts(&b, "</tbody></table><h2>文书</h2><table><thead><tr><th>文书</th><th>制发</th>"
+                 "<th>送达</th><th>方式</th></tr></thead><tbody>");
+    for (size_t i = 0; i < m.ndocs; i++) {
+        web_puts(&b, "<tr><td>");
+        web_text(&b, m.docs[i].id);
+        web_puts(&b, "</td><td>");
+        web_beijing(m.docs[i].issued_ms, t, sizeof t);
+        web_text(&b, t);
+        web_puts(&b, "</td><td>");
+        web_beijing(m.docs[i].delivered ? m.docs[i].delivered_ms : 0, t, sizeof t);
+        web_text(&b, m.docs[i].delivered ? t : "未送达");
+        web_puts(&b, "</td><td>");
+        web_text(&b, m.docs[i].method);
+        web_puts(&b, "</td></tr>");
+    }
+    web_puts(&b, "</tbody></table><h2>回访</h2><table><thead><tr><th>回访</th><th>应回访日</th>"
+                 "<th>结果</th></tr></thead><tbody>");
+    for (size_t i = 0; i < m.nrevisits; i++) {
+        web_puts(&b, "<tr><td>");
+        web_text(&b, m.revisits[i].id);
+        web_puts(&b, "</td><td>");
+        web_text(&b, m.revisits[i].due);
+        web_puts(&b, "</td><td>");
+        web_text(&b, m.revisits[i].outcome[0] ? m.revisits[i].outcome : "未回访");
+        web_puts(&b, "</td></tr>");
+    }
+    web_puts(&b, "</tbody></table><h2>证据</h2><table><thead><tr><th>种类</th><th>大小（字节）</th>"
+                 "<th>SHA-256</th><th>已收全</th></tr></thead><tbody>");
+    for (size_t i = 0; i < m.nevidence; i++) {
+        web_puts(&b, "<tr><td>");
+        web_text(&b, m.evidence[i].kind);
+        web_printf(&b, "</td><td class=\"num\">%" PRIu64 "</td><td><code>", m.evidence[i].size);
+        web_text(&b, m.evidence[i].sha256);
+        web_printf(&b, "</code></td><td>%s</td></tr>", m.evidence[i].complete ? "是" : "否");
+    }
+    web_puts(&b, "</tbody></table><p>完整的时间线与导出：<code>patrold audit timeline --matter ");
+    web_text(&b, m.id);
+    web_puts(&b, "</code>、<code>patrold audit export</code>。</p>");
+    st_imatter_release(&m);
+    web_page(c, 200, "事项", &b);
+    web_buf_free(&b);
+}
