@@ -27,6 +27,7 @@ struct patrol {
     px_key *key;
     uint8_t device_id[PX_HASH_LEN];
     char dev8[9];            /* first 8 hex digits of the device id: in every id */
+    uint64_t appended_seq;   /* the entry this transaction appended (0: none) */
     char errmsg[512];
 };
 

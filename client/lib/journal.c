@@ -228,6 +228,7 @@ int px_journal_append(patrol *p, const px_append *a, uint64_t *seq_out,
                                   " WHERE server_pin = ?1 AND size = ?2",
                                "ti", cite_pin, (int64_t)cite.size)))
         return err;
+    p->appended_seq = seq;
     *seq_out = seq;
     if (hash_out)
         memcpy(hash_out, hash, PX_HASH_LEN);

@@ -232,6 +232,7 @@ void px_mark(patrol *p, const char *what)
 int px_begin(patrol *p)
 {
     int err = px_exec(p, "BEGIN IMMEDIATE");
+    p->appended_seq = 0;
     if (!err)
         px_mark(p, "begin");
     return err;
@@ -244,9 +245,27 @@ int px_commit(patrol *p)
     rc = sqlite3_exec(p->db, "COMMIT", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         int err = px_db_fail(p, rc, _("saving"));
+        int xrc = sqlite3_extended_errcode(p->db);
         px_rollback(p);
+        /* SQLite can report a failure after the commit reached the WAL (an
+         * fsync, or an allocation, that failed once the frames were
+         * written; test_fault found both): the entry is then there when
+         * the store is opened again, and this connection cannot tell. A
+         * failure still, but one that says so, so that nobody records the
+         * same act twice. */
+        if (p->appended_seq && (xrc == SQLITE_IOERR_FSYNC || xrc == SQLITE_IOERR_DIR_FSYNC ||
+                                (xrc & 0xff) == SQLITE_NOMEM)) {
+            char why[sizeof p->errmsg];
+            snprintf(why, sizeof why, "%s", p->errmsg);
+            px_fail(p, err,
+                    _("%s; entry #%llu may have been written all the same: check 'patrol log' "
+                      "and 'patrol verify' before recording it again"),
+                    why, (unsigned long long)p->appended_seq);
+        }
+        p->appended_seq = 0;
         return err;
     }
+    p->appended_seq = 0;
     px_mark(p, "committed");
     return PATROL_OK;
 }
