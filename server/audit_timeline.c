@@ -26,6 +26,7 @@
 
 #define CMD "timeline"
 #define DAY_MS 86400000LL
+#define BEHIND_MS (5LL * 60 * 1000) /* as audit verify's clock_behind */
 
 typedef struct tl_entry {
     int64_t device;
@@ -33,6 +34,11 @@ typedef struct tl_entry {
     int64_t received_ms;
     size_t order; /* received order */
     Patrol__V1__Entry *e;
+    /* The lower server bound: the signing time of the newest log
+     * checkpoint this device had cited at or before this entry (docs/log.md
+     * "Citations"), and that checkpoint's size; 0 when none. */
+    int64_t not_before_ms;
+    uint64_t cite_size;
 } tl_entry;
 
 typedef struct tl_flag {
@@ -247,6 +253,103 @@ static int flag_cb(void *ud, const st_flag_row *r)
     return 0;
 }
 
+/* ---- the lower bound: the log checkpoint each device cited ------------------- */
+
+typedef struct cite_walk {
+    timeline *t;
+    int64_t device;
+    uint64_t max_seq, size; /* walk to max_seq; the newest cited size so far */
+} cite_walk;
+
+static int cite_row(void *ud, const st_audit_entry *row)
+{
+    cite_walk *w = ud;
+    Patrol__V1__Entry *e;
+    const char *why;
+    if (row->seq > w->max_seq)
+        return 1; /* past the matter's last entry of this device */
+    if ((e = px_entry_decode(row->entry, row->entry_len, &why))) {
+        if (e->log && e->log->size > w->size)
+            w->size = e->log->size;
+        px_entry_free(e);
+    }
+    for (size_t i = 0; i < w->t->n; i++)
+        if (w->t->es[i].device == w->device && w->t->es[i].seq == row->seq)
+            w->t->es[i].cite_size = w->size;
+    return 0;
+}
+
+typedef struct cp_list {
+    uint64_t *size;
+    int64_t *ms;
+    size_t n, cap;
+    int oom;
+} cp_list;
+
+static int cp_row(void *ud, uint64_t size, const uint8_t root[32], const char *note,
+                  int64_t signed_ms)
+{
+    cp_list *l = ud;
+    (void)root;
+    (void)note;
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? 2 * l->cap : 64;
+        uint64_t *s = realloc(l->size, nc * sizeof *s);
+        int64_t *m = s ? realloc(l->ms, nc * sizeof *m) : NULL;
+        if (s)
+            l->size = s;
+        if (!s || !m) {
+            l->oom = 1;
+            return 1;
+        }
+        l->ms = m;
+        l->cap = nc;
+    }
+    l->size[l->n] = size;
+    l->ms[l->n++] = signed_ms;
+    return 0;
+}
+
+/* Each entry's lower bound (not_before_ms): walk each device of the
+ * matter up to its last entry in the matter, noting the newest checkpoint
+ * cited so far, then look its signing time up. The citation is checked
+ * by audit verify (bad_citation); a size the log does not hold gives no
+ * bound here. */
+static void lower_bounds(timeline *t)
+{
+    cp_list cps = {NULL, NULL, 0, 0, 0};
+    for (size_t i = 0; i < t->n; i++) {
+        cite_walk w = {t, t->es[i].device, 0, 0};
+        int seen = 0;
+        for (size_t k = 0; k < i; k++)
+            seen |= t->es[k].device == w.device;
+        if (seen)
+            continue;
+        for (size_t k = i; k < t->n; k++)
+            if (t->es[k].device == w.device && t->es[k].seq > w.max_seq)
+                w.max_seq = t->es[k].seq;
+        if (t->db->ops->audit_entries(t->db, w.device, cite_row, &w) != ST_OK)
+            return;
+    }
+    if (t->db->ops->log_checkpoints_each(t->db, cp_row, &cps) == ST_OK && !cps.oom)
+        for (size_t i = 0; i < t->n; i++) {
+            size_t lo = 0, hi = cps.n;
+            if (!t->es[i].cite_size)
+                continue;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (cps.size[mid] < t->es[i].cite_size)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            if (lo < cps.n && cps.size[lo] == t->es[i].cite_size)
+                t->es[i].not_before_ms = cps.ms[lo];
+        }
+    free(cps.size);
+    free(cps.ms);
+}
+
 static int by_time(const void *a, const void *b)
 {
     const tl_entry *x = a, *y = b;
@@ -381,6 +484,15 @@ static cJSON *json_entry(timeline *t, const tl_entry *x)
     cJSON_AddItemToObject(o, "received", json_time(x->received_ms));
     /* The receipt bounds the device time: a clock ahead of the server's. */
     cJSON_AddBoolToObject(o, "after_receipt", x->received_ms > 0 && x->e->wall_ms > x->received_ms);
+    /* And the log checkpoint the device had cited bounds it from below. */
+    if (x->not_before_ms) {
+        cJSON_AddItemToObject(o, "not_before", json_time(x->not_before_ms));
+        cJSON_AddNumberToObject(o, "not_before_checkpoint", (double)x->cite_size);
+    } else {
+        cJSON_AddNullToObject(o, "not_before");
+    }
+    cJSON_AddBoolToObject(o, "before_checkpoint",
+                          x->not_before_ms > 0 && x->e->wall_ms + BEHIND_MS < x->not_before_ms);
     if (x->e->location) {
         cJSON *p = cJSON_AddObjectToObject(o, "place");
         cJSON_AddNumberToObject(p, "lat", (double)x->e->location->lat_e7 / 1e7);
@@ -485,6 +597,18 @@ static void text_entry(timeline *t, const tl_entry *x)
              b2);
     else
         line(_("received by the server %s"), b2);
+    if (x->not_before_ms) {
+        char b3[40];
+        fmt_bj(x->not_before_ms, b3, sizeof b3);
+        if (x->e->wall_ms + BEHIND_MS < x->not_before_ms)
+            /* TRANSLATORS: a time (Beijing), the size of the server log. */
+            line(_("written after the server signed its log of %llu leaves at %s (BEFORE the "
+                   "device time: the device clock was behind)"),
+                 (unsigned long long)x->cite_size, b3);
+        else
+            line(_("written after the server signed its log of %llu leaves at %s"),
+                 (unsigned long long)x->cite_size, b3);
+    }
     if (x->e->location)
         /* TRANSLATORS: latitude, longitude (degrees), accuracy in metres. */
         line(_("place %.7f, %.7f (within %u m)"), (double)x->e->location->lat_e7 / 1e7,
@@ -734,6 +858,7 @@ int audit_timeline(const char *data, int argc, char **argv)
         audit_fail(CMD, "%s", t.db->ops->errmsg(t.db));
         goto exit;
     }
+    lower_bounds(&t);
     if (t.n)
         qsort(t.es, t.n, sizeof *t.es, by_time);
     have_sub = t.m.subject[0] &&

@@ -118,8 +118,24 @@ jfile_checks "$WORK/a-log.json" \
     "'log' not in j[-1] and sum(1 for e in j if 'log' in e) == 1"
 "$PATROL" --store "$A" log >"$WORK/a-log.txt" 2>/dev/null
 check "patrol log shows the citation" grep -q "cites the server log at leaves: $CP_SIZE" "$WORK/a-log.txt"
+{ cat "$WORK/media/storefront.png"; echo cited; } >"$WORK/media/cited.png"
+pt_ok "A: a photo of the matter after the citation" "$A" evidence add --matter "$MA" --kind photo \
+    --caption 引用之后 "$WORK/media/cited.png"
 sync_ok "sync A again" "$A" || finish
 HA=$(journal_head "$A")
+# The timeline bounds each entry by the checkpoint its device had cited:
+# the entries before the citation have no lower bound, the photo after it
+# is "not before" the checkpoint's signing time.
+CP_MS=$(sq "SELECT signed_ms FROM log_checkpoints WHERE size = ${CP_SIZE:-0}")
+"$PATROLD" --data "$DATA" audit timeline --matter "$MA" --json >"$WORK/tl-cited.json" 2>"$ERR"
+jfile_checks "$WORK/tl-cited.json" \
+    "timeline: the photo after the citation is not before the signing of checkpoint $CP_SIZE" \
+    "[(e['not_before_checkpoint'], e['not_before'][:19]) for e in j['entries'] if e['kind'] == 'evidence.add' and e['not_before']] == [($CP_SIZE, __import__('datetime').datetime.utcfromtimestamp($CP_MS / 1000).strftime('%Y-%m-%dT%H:%M:%S'))]" \
+    "timeline: the entries before it have no lower bound, none is before its bound" \
+    "sum(1 for e in j['entries'] if e['not_before'] is None) == len(j['entries']) - 1 and not any(e['before_checkpoint'] for e in j['entries'])"
+LANG=C "$PATROLD" --data "$DATA" audit timeline --matter "$MA" >"$WORK/tl-cited.txt" 2>"$ERR"
+check "timeline (text): the lower bound is shown" \
+    grep -q "written after the server signed its log of $CP_SIZE leaves at" "$WORK/tl-cited.txt"
 verify "$DATA" cited --json
 check "verify with a citation exits 0 (got $RC)" test "$RC" -eq 0
 jfile_checks "$WORK/cited.out" \
