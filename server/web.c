@@ -122,6 +122,19 @@ void web_redirect(web_ctx *c, const char *to)
     redirect(c->rs, to, NULL);
 }
 
+void web_download(web_ctx *c, const char *type, const char *filename, uint8_t *body, size_t len)
+{
+    char h[160];
+    web_buf b = {(char *)body, len, len, 0};
+    int n = snprintf(h, sizeof h, "Content-Disposition: attachment; filename=\"%s\"\r\n", filename);
+    if (n < 0 || (size_t)n >= sizeof h || strpbrk(filename, "\"\\/\r\n")) {
+        web_buf_free(&b);
+        web_refuse(c, 500, "文件名不合法。");
+        return;
+    }
+    answer(c->rs, 200, type, &b, h);
+}
+
 void web_beijing(int64_t ms, char *out, size_t len)
 {
     time_t t = (time_t)(ms / 1000) + 8 * 3600;
@@ -157,7 +170,7 @@ void web_page(web_ctx *c, int status, const char *title, const web_buf *body)
     web_puts(&b, " · 监督平台</title></head><body>");
     if (c->who) {
         web_puts(&b, "<header><nav><span class=\"brand\">监督平台</span>"
-                     "<a href=\"/\">总览</a><a href=\"/matters\">事项</a>");
+                     "<a href=\"/\">总览</a><a href=\"/matters\">事项</a><a href=\"/reports\">报表</a>");
         if (strcmp(c->who->role, "admin") == 0)
             web_puts(&b, "<a href=\"/devices\">终端</a><a href=\"/users\">账户</a>");
         web_puts(&b, "<span class=\"who\">");
@@ -686,6 +699,10 @@ static void route(web *w, const srv_request *rq, srv_response *rs)
         web_page_matters(&c);
     else if (get && strncmp(rq->path, "/matters/", 9) == 0 && !strchr(rq->path + 9, '/'))
         web_page_matter(&c, rq->path + 9);
+    else if (get && strcmp(rq->path, "/reports") == 0)
+        web_page_reports(&c);
+    else if (get && strcmp(rq->path, "/reports/download") == 0)
+        web_report_download(&c);
     else if (get && strcmp(rq->path, "/devices") == 0)
         web_page_devices(&c);
     else if (post && strcmp(rq->path, "/devices/add") == 0)

@@ -50,6 +50,12 @@ void web_post_user_disable(web_ctx *c);
  * &page=) and one matter (id from the path, /matters/ID). */
 void web_page_matters(web_ctx *c);
 void web_page_matter(web_ctx *c, const char *id);
+/* 报表 (web_reports.c): the page and GET /reports/download?period=&format=. */
+void web_page_reports(web_ctx *c);
+void web_report_download(web_ctx *c);
+/* A file to download: body (malloc'd, taken over) as filename (an
+ * identifier-like name: [A-Za-z0-9._-]). */
+void web_download(web_ctx *c, const char *type, const char *filename, uint8_t *body, size_t len);
 /* 终端 (web_devices.c), admin only. */
 void web_page_devices(web_ctx *c);
 void web_post_device_add(web_ctx *c);

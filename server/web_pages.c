@@ -91,8 +91,7 @@ void web_page_dashboard(web_ctx *c)
     o.month = m;
     snprintf(o.period, sizeof o.period, "%04d-%02d", y % 10000, m % 100);
     o.department = dept; /* a reviewer: their department only */
-    o.reporter = c->who->name;
-    o.phone = "";
+    /* reporter and phone unset, as audit report without --reporter/--phone */
     j = rpt_build(c->db, &o, app_now_ms(), "web", &status);
     web_printf(&b, "<h1>总览 %04d年%02d月</h1><p class=\"months\">", y, m);
     snprintf(prev, sizeof prev, "%04d-%02d", m == 1 ? y - 1 : y, m == 1 ? 12 : m - 1);

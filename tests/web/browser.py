@@ -235,6 +235,9 @@ try:
     shot("10-matter")
     check(any(l.startswith("patrol-view\n%s\nredacted\nweb:admin\n" % matter) for l in leaves()),
           "the view is a leaf of the server log")
+    drv.get(BASE + "/reports")
+    check(drv.find_elements(By.ID, "download-month"), "报表 page")
+    shot("12-reports")
     shown = dashboard_equals_report()
     check(shown.get(("matters", "opened")) == "1", "总览 counts the matter: %r" %
           shown.get(("matters", "opened")))
@@ -276,8 +279,11 @@ finally:
     srv.terminate()
     try:
         srv.wait(15)
+        # A clean exit (under the sanitizers: no leak, no error report).
+        check(srv.returncode == 0, "serve exited %s" % srv.returncode)
     except subprocess.TimeoutExpired:
         srv.kill()
+        check(False, "serve did not stop on SIGTERM")
     shutil.rmtree(TMP, ignore_errors=True)
 
 if failures:
