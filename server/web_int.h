@@ -56,6 +56,9 @@ void web_report_download(web_ctx *c);
 /* A file to download: body (malloc'd, taken over) as filename (an
  * identifier-like name: [A-Za-z0-9._-]). */
 void web_download(web_ctx *c, const char *type, const char *filename, uint8_t *body, size_t len);
+/* 完整性 (web_integrity.c): the last audit verify; POST runs it again. */
+void web_page_integrity(web_ctx *c);
+void web_post_verify(web_ctx *c);
 /* 终端 (web_devices.c), admin only. */
 void web_page_devices(web_ctx *c);
 void web_post_device_add(web_ctx *c);

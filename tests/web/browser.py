@@ -235,6 +235,14 @@ try:
     shot("10-matter")
     check(any(l.startswith("patrol-view\n%s\nredacted\nweb:admin\n" % matter) for l in leaves()),
           "the view is a leaf of the server log")
+    drv.get(BASE + "/integrity")
+    click_and_wait(By.ID, "verify")
+    v = json.loads(run("audit", "verify", "--json").stdout)
+    check(drv.find_element(By.ID, "verify-result").text == ("通过" if v["ok"] else "未通过"),
+          "完整性 shows audit verify's result")
+    check(drv.find_element(By.ID, "v-entries").text == str(v["entries"]) and v["entries"] > 0,
+          "完整性 entries as audit verify --json (%s)" % v["entries"])
+    shot("13-integrity")
     drv.get(BASE + "/reports")
     check(drv.find_elements(By.ID, "download-month"), "报表 page")
     shot("12-reports")

@@ -333,6 +333,27 @@ try:
     check((st == 200 and body == r.stdout.decode()) if r.returncode == 0 else st == 404,
           "a reviewer's CSV is its department's (%d, audit report exit %d)" % (st, r.returncode))
 
+    # ---- 完整性: audit verify on demand ----
+    st, h, body = req("GET", "/integrity", cookies=sup)
+    check(st == 200 and 'id="verify-none"' in body, "no verify yet")
+    st, h, body = req("POST", "/integrity/run", {"csrf": rev1_csrf}, cookies=rev1)
+    check(st == 403, "a reviewer runs verify: %d" % st)
+    st, h, body = req("POST", "/integrity/run", {}, cookies=sup)
+    check(st == 403, "verify without its token: %d" % st)
+    n4 = len(leaves())
+    st, h, body = req("POST", "/integrity/run", {"csrf": sup_csrf}, cookies=sup)
+    check(st == 303 and h.get("location") == "/integrity", "verify: %d" % st)
+    v = json.loads(run("audit", "verify", "--json").stdout)
+    st, h, body = req("GET", "/integrity", cookies=rev1)
+    m = re.search(r'id="verify-result">([^<]*)<', body)
+    check(st == 200 and m and m.group(1) == ("通过" if v["ok"] else "未通过"),
+          "verify result shown: %r" % (m and m.group(1)))
+    for k in ("entries", "integrity_failures", "anomalies", "notices"):
+        mm = re.search(r'id="v-%s">(\d+)<' % k, body)
+        check(mm and int(mm.group(1)) == v[k], "verify %s as audit verify --json" % k)
+    check(any(l.startswith("patrol-web-verify\n%s\n" % ("ok" if v["ok"] else "fail"))
+              for l in leaves()[n4:]), "verify leaf")
+
     # ---- oversized form ----
     st, h, body = req("POST", "/users/disable", "csrf=%s&name=rev2&pad=%s" % (adm_csrf, "x" * 9000),
                       cookies=adm)
