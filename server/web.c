@@ -122,6 +122,20 @@ void web_redirect(web_ctx *c, const char *to)
     redirect(c->rs, to, NULL);
 }
 
+void web_send(web_ctx *c, int status, const char *type, uint8_t *body, size_t len,
+              const char *headers)
+{
+    web_buf b = {(char *)body, len, len, 0};
+    answer(c->rs, status, type, &b, headers);
+}
+
+void web_add_header(web_ctx *c, const char *lines)
+{
+    size_t have = strlen(c->rs->extra_headers), n = strlen(lines);
+    if (have + n < sizeof c->rs->extra_headers)
+        memcpy(c->rs->extra_headers + have, lines, n + 1);
+}
+
 void web_download(web_ctx *c, const char *type, const char *filename, uint8_t *body, size_t len)
 {
     char h[160];
@@ -699,6 +713,20 @@ static void route(web *w, const srv_request *rq, srv_response *rs)
         web_page_matters(&c);
     else if (get && strncmp(rq->path, "/matters/", 9) == 0 && !strchr(rq->path + 9, '/'))
         web_page_matter(&c, rq->path + 9);
+    else if (get && strncmp(rq->path, "/matters/", 9) == 0 && strstr(rq->path, "/evidence/")) {
+        /* /matters/ID/evidence/SHA: the ID ends at the first '/'. */
+        char id[72];
+        const char *slash = strchr(rq->path + 9, '/');
+        size_t n = (size_t)(slash - (rq->path + 9));
+        if (n == 0 || n >= sizeof id || strncmp(slash, "/evidence/", 10) != 0 ||
+            strchr(slash + 10, '/')) {
+            web_refuse(&c, 404, "没有这个页面。");
+            return;
+        }
+        memcpy(id, rq->path + 9, n);
+        id[n] = '\0';
+        web_media(&c, id, slash + 10);
+    }
     else if (get && strcmp(rq->path, "/integrity") == 0)
         web_page_integrity(&c);
     else if (post && strcmp(rq->path, "/integrity/run") == 0)

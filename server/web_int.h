@@ -59,6 +59,14 @@ void web_download(web_ctx *c, const char *type, const char *filename, uint8_t *b
 /* 完整性 (web_integrity.c): the last audit verify; POST runs it again. */
 void web_page_integrity(web_ctx *c);
 void web_post_verify(web_ctx *c);
+/* GET /matters/ID/evidence/SHA (web_media.c), with byte ranges. */
+void web_media(web_ctx *c, const char *matter, const char *sha);
+/* Answer status with body (malloc'd, taken over), its type and extra
+ * header lines (besides the security headers). */
+void web_send(web_ctx *c, int status, const char *type, uint8_t *body, size_t len,
+              const char *headers);
+/* Append header lines to an answer already made (if they fit). */
+void web_add_header(web_ctx *c, const char *lines);
 /* 终端 (web_devices.c), admin only. */
 void web_page_devices(web_ctx *c);
 void web_post_device_add(web_ctx *c);

@@ -243,7 +243,23 @@ void web_page_matter(web_ctx *c, const char *id)
         web_text(&b, m.evidence[i].kind);
         web_printf(&b, "</td><td class=\"num\">%" PRIu64 "</td><td><code>", m.evidence[i].size);
         web_text(&b, m.evidence[i].sha256);
-        web_printf(&b, "</code></td><td>%s</td></tr>", m.evidence[i].complete ? "是" : "否");
+        web_printf(&b, "</code></td><td>%s", m.evidence[i].complete ? "是" : "否");
+        /* Previews: the file from this site (CSP img-src / media-src 'self'). */
+        if (m.evidence[i].complete && (strcmp(m.evidence[i].kind, "photo") == 0 ||
+                                       strcmp(m.evidence[i].kind, "audio") == 0 ||
+                                       strcmp(m.evidence[i].kind, "video") == 0)) {
+            const char *k = m.evidence[i].kind;
+            web_puts(&b, strcmp(k, "photo") == 0 ? "<br><img class=\"preview\" alt=\"照片\" src=\""
+                         : strcmp(k, "audio") == 0 ? "<br><audio controls preload=\"metadata\" src=\""
+                                                   : "<br><video controls preload=\"metadata\" src=\"");
+            web_puts(&b, "/matters/");
+            web_url(&b, m.id);
+            web_puts(&b, "/evidence/");
+            web_url(&b, m.evidence[i].sha256);
+            web_puts(&b, strcmp(k, "photo") == 0 ? "\">" : strcmp(k, "audio") == 0 ? "\"></audio>"
+                                                                               : "\"></video>");
+        }
+        web_puts(&b, "</td></tr>");
     }
     web_puts(&b, "</tbody></table><p>完整的时间线与导出：<code>patrold audit timeline --matter ");
     web_text(&b, m.id);

@@ -101,6 +101,50 @@ def shot(name):
     drv.set_window_size(1100, 900)
 
 
+def make_media(d):
+    """A 40x30 PNG and one second of 8 kHz WAV."""
+    import struct
+    import wave
+    import zlib
+    rows = b"".join(b"\x00" + b"".join(bytes([(x * 6) % 256, (y * 8) % 256, 128]) for x in range(40))
+                    for y in range(30))
+
+    def chunk(t, data):
+        return struct.pack(">I", len(data)) + t + data + struct.pack(">I", zlib.crc32(t + data))
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 40, 30, 8, 2, 0, 0, 0)) +
+           chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    photo = os.path.join(d, "photo.png")
+    open(photo, "wb").write(png)
+    audio = os.path.join(d, "audio.wav")
+    w = wave.open(audio, "wb")
+    w.setnchannels(1)
+    w.setsampwidth(2)
+    w.setframerate(8000)
+    w.writeframes(b"".join(struct.pack("<h", int(8000 * ((i // 20) % 2 - 0.5))) for i in range(8000)))
+    w.close()
+    return photo, audio
+
+
+def get_raw(url, sid, rng):
+    """GET url (of this console) with a session cookie and an optional Range."""
+    import http.client
+    import ssl
+    import urllib.parse
+    u = urllib.parse.urlsplit(url)
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    c = http.client.HTTPSConnection(u.hostname, u.port, context=ctx, timeout=10)
+    h = {"Cookie": "__Host-pw_s=" + sid}
+    if rng:
+        h["Range"] = rng
+    c.request("GET", u.path, headers=h)
+    r = c.getresponse()
+    b = r.read()
+    c.close()
+    return r.status, r.headers, b
+
+
 def leaves():
     db = sqlite3.connect("file:%s?mode=ro" % os.path.join(DATA, "patrold.db"), uri=True)
     rows = [r[0] for r in db.execute("SELECT data FROM log_leaves ORDER BY idx")]
@@ -219,6 +263,9 @@ try:
     matter = pt("matter", "open", "--subject", subj, "--inspector", "zhangwei", "--inspector",
                 "liuna", "--domain", "urban_management", "--summary", "店外摆卖 <script>")
     pt("consent", "--matter", matter, "--accept", "--form", "oral")
+    photo, audio = make_media(TMP)
+    pt("evidence", "add", "--matter", matter, "--kind", "photo", "--caption", "现场", photo)
+    pt("evidence", "add", "--matter", matter, "--kind", "audio", "--caption", "录音", audio)
     pt("sync")
     drv.get(BASE + "/matters")
     q = drv.find_element(By.NAME, "q")
@@ -229,6 +276,38 @@ try:
     shot("09-matters")
     click_and_wait(By.CSS_SELECTOR, "#matters a")
     check(drv.find_element(By.ID, "matter-id").text == matter, "the matter's page")
+    # Its photo shows and its audio plays (metadata loaded by range requests).
+    img = drv.find_element(By.CSS_SELECTOR, "img.preview")
+    check(drv.execute_script("return arguments[0].complete && arguments[0].naturalWidth", img) == 40,
+          "the photo preview loads")
+    au = drv.find_element(By.CSS_SELECTOR, "audio")
+    try:
+        WebDriverWait(drv, 10).until(lambda d: d.execute_script(
+            "return arguments[0].readyState >= 1 && arguments[0].duration > 0", au))
+        dur = drv.execute_script("return arguments[0].duration", au)
+        check(abs(dur - 1.0) < 0.05, "the audio's duration %s" % dur)
+    except Exception:
+        check(False, "the audio does not load")
+    # Byte ranges on the audio file, with this browser's session.
+    src = au.get_attribute("src")
+    sid = drv.get_cookie("__Host-pw_s")["value"]
+    want = open(audio, "rb").read()
+    for rng, st_want, body_want in [("bytes=0-9", 206, want[:10]), ("bytes=-4", 206, want[-4:]),
+                                    ("bytes=10-", 206, want[10:]), (None, 200, want),
+                                    ("bytes=%d-" % len(want), 416, None), ("bytes=5-2", 416, None),
+                                    ("bytes=0-1,4-5", 416, None), ("bytes=x-y", 416, None)]:
+        st, h, b = get_raw(src, sid, rng)
+        check(st == st_want and (body_want is None or b == body_want),
+              "range %s: %d, %d bytes" % (rng, st, len(b)))
+        if st == 416:
+            check(h.get("content-range") == "bytes */%d" % len(want), "416 Content-Range")
+        if st == 206:
+            check((h.get("content-range") or "").endswith("/%d" % len(want)), "206 Content-Range")
+    check(h.get("content-type") is not None, "typed")
+    st, h, b = get_raw(src, sid, None)
+    check(h.get("content-type") == "audio/wav", "audio typed by its bytes: %s" % h.get("content-type"))
+    st, h, b = get_raw(src.replace(src[-64:], "0" * 64), sid, None)
+    check(st == 404, "a file the matter does not name: %d" % st)
     if os.environ.get("PATROL_LOCALEDIR"):  # the catalogue of the build tree
         check(drv.find_element(By.ID, "matter-state").text != "subject accepted flexible "
               "enforcement", "the state in Chinese: %r" % drv.find_element(By.ID, "matter-state").text)
@@ -271,6 +350,8 @@ try:
     drv.get(BASE + "/matters/" + matter)
     check("只能查看本部门" in drv.find_element(By.ID, "refusal").text,
           "SY-SCJGJ's reviewer is refused SY-CGJ's matter")
+    st, h, b = get_raw(src, drv.get_cookie("__Host-pw_s")["value"], "bytes=0-9")
+    check(st == 403, "SY-SCJGJ's reviewer is refused SY-CGJ's audio: %d" % st)
     shot("11-other-department")
     drv.get(BASE + "/matters")
     check(not drv.find_elements(By.CSS_SELECTOR, "#matters a"), "SY-SCJGJ's list is empty")
