@@ -56,6 +56,11 @@ void web_report_download(web_ctx *c);
 /* A file to download: body (malloc'd, taken over) as filename (an
  * identifier-like name: [A-Za-z0-9._-]). */
 void web_download(web_ctx *c, const char *type, const char *filename, uint8_t *body, size_t len);
+/* Run this patrold (/proc/self/exe) with argv (argv[0] "patrold", NULL
+ * ended) as a child, stderr to /dev/null; its stdout, which must be JSON,
+ * into *out (malloc'd). 0, or -1. The console's way of showing what an
+ * audit command computes without computing it again (web_integrity.c). */
+int web_run_self(char *const argv[], char **out);
 /* 完整性 (web_integrity.c): the last audit verify; POST runs it again. */
 void web_page_integrity(web_ctx *c);
 void web_post_verify(web_ctx *c);

@@ -32,11 +32,8 @@ static char last_who[72];
 static int64_t last_ms;
 static int running;           /* one run at a time */
 
-/* Run the command; its stdout (malloc'd, NUL-terminated) into *out. 0, or
- * -1 (could not start, no JSON, too long). */
-static int run_verify(const char *data, char **out)
+int web_run_self(char *const argv[], char **out)
 {
-    char *argv[] = {"patrold", "--data", (char *)data, "audit", "verify", "--json", NULL};
     posix_spawn_file_actions_t fa;
     int p[2], st = 0;
     pid_t pid;
@@ -80,7 +77,7 @@ static int run_verify(const char *data, char **out)
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
     buf[len] = '\0';
-    if (len == 0 || buf[0] != '{') {
+    if (len == 0 || (buf[0] != '{' && buf[0] != '[')) {
         free(buf);
         return -1;
     }
@@ -105,7 +102,8 @@ void web_post_verify(web_ctx *c)
         web_refuse(c, 409, "已有一次完整性校验在进行，请稍后刷新。");
         return;
     }
-    if (run_verify(c->a->data_dir, &json) != 0 || !(j = cJSON_Parse(json))) {
+    char *argv[] = {"patrold", "--data", c->a->data_dir, "audit", "verify", "--json", NULL};
+    if (web_run_self(argv, &json) != 0 || !(j = cJSON_Parse(json))) {
         free(json);
         pthread_mutex_lock(&last_lock);
         running = 0;

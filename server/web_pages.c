@@ -73,6 +73,58 @@ static void bar_chart(web_buf *b, const rpt_tabdef *td, const cJSON *fig)
     web_puts(b, "</svg>");
 }
 
+/* What to act on: `patrold audit problems --json` (as of today, its
+ * default thresholds), run as a child (web_run_self), as a table. */
+static void problems(web_ctx *c, web_buf *b, const char *dept)
+{
+    char *argv[] = {"patrold", "--data", c->a->data_dir, "audit", "problems", "--json",
+                    dept ? "--department" : NULL, (char *)dept, NULL};
+    char *json = NULL;
+    cJSON *j = NULL, *p;
+    web_puts(b, "<section><h2>待处理的问题</h2><p>即 <code>patrold audit problems</code>。</p>");
+    if (web_run_self(argv, &json) != 0 || !(j = cJSON_Parse(json)) || !cJSON_IsArray(j)) {
+        web_puts(b, "<p class=\"refusal\">无法运行 patrold audit problems。</p></section>");
+        cJSON_Delete(j);
+        free(json);
+        return;
+    }
+    web_printf(b, "<table id=\"problems\" data-count=\"%d\"><thead><tr><th>问题</th><th>事项</th>"
+                  "<th>部门</th><th>终端</th><th>天数</th><th>说明</th></tr></thead><tbody>",
+               cJSON_GetArraySize(j));
+    cJSON_ArrayForEach(p, j)
+    {
+        const cJSON *code = cJSON_GetObjectItemCaseSensitive(p, "code"),
+                    *m = cJSON_GetObjectItemCaseSensitive(p, "matter"),
+                    *d = cJSON_GetObjectItemCaseSensitive(p, "department"),
+                    *dn = cJSON_GetObjectItemCaseSensitive(p, "device_name"),
+                    *days = cJSON_GetObjectItemCaseSensitive(p, "days"),
+                    *det = cJSON_GetObjectItemCaseSensitive(p, "detail");
+        web_puts(b, "<tr><td><code>");
+        web_text(b, cJSON_IsString(code) ? code->valuestring : "");
+        web_puts(b, "</code></td><td>");
+        if (cJSON_IsString(m)) {
+            web_puts(b, "<a href=\"/matters/");
+            web_url(b, m->valuestring);
+            web_puts(b, "\">");
+            web_text(b, m->valuestring);
+            web_puts(b, "</a>");
+        }
+        web_puts(b, "</td><td>");
+        web_text(b, cJSON_IsString(d) ? d->valuestring : "");
+        web_puts(b, "</td><td>");
+        web_text(b, cJSON_IsString(dn) ? dn->valuestring : "");
+        web_puts(b, "</td><td class=\"num\">");
+        if (cJSON_IsNumber(days))
+            web_printf(b, "%.0f", days->valuedouble);
+        web_puts(b, "</td><td>");
+        web_text(b, cJSON_IsString(det) ? det->valuestring : "");
+        web_puts(b, "</td></tr>");
+    }
+    web_puts(b, "</tbody></table></section>");
+    cJSON_Delete(j);
+    free(json);
+}
+
 void web_page_dashboard(web_ctx *c)
 {
     const char *dept = c->who->department[0] ? c->who->department : NULL;
@@ -172,6 +224,7 @@ void web_page_dashboard(web_ctx *c)
         }
     }
     cJSON_Delete(j);
+    problems(c, &b, dept);
     web_page(c, 200, "总览", &b);
     web_buf_free(&b);
 }

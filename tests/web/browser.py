@@ -173,6 +173,11 @@ def dashboard_equals_report():
     bad = [(k, v) for k, v in shown.items()
            if v != ("—" if county[k[0]][k[1]] is None else str(int(county[k[0]][k[1]])))]
     check(not bad, "dashboard differs from audit report --json: %r" % bad[:5])
+    probs = json.loads(run("audit", "problems", "--json").stdout)
+    t = drv.find_element(By.ID, "problems")
+    check(int(t.get_attribute("data-count")) == len(probs) and
+          len(t.find_elements(By.CSS_SELECTOR, "tbody tr")) == len(probs),
+          "problems as audit problems --json (%d)" % len(probs))
     return shown
 
 

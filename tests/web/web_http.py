@@ -379,6 +379,9 @@ try:
           "dashboard differs from audit report --json: %r" %
           [(k, shown[k], want.get(k)) for k in shown if shown[k] != want.get(k)][:5])
     check("<svg" in body and "<script" not in body, "chart drawn as SVG, no inline script")
+    m = re.search(r'id="problems" data-count="(\d+)"', body)
+    check(m and int(m.group(1)) == len(json.loads(run("audit", "problems", "--json").stdout)),
+          "problems list as audit problems --json")
     for bad in ["2026-13", "../x", "2026-1", "<script>"]:
         st, h, body = req("GET", "/?month=" + urllib.parse.quote(bad), cookies=sup)
         check(st == 400 and "<script>" not in body, "month %r: %d" % (bad, st))
