@@ -184,7 +184,7 @@ void web_page(web_ctx *c, int status, const char *title, const web_buf *body)
     web_puts(&b, " · 监督平台</title></head><body>");
     if (c->who) {
         web_puts(&b, "<header><nav><span class=\"brand\">监督平台</span>"
-                     "<a href=\"/\">总览</a><a href=\"/matters\">事项</a><a href=\"/integrity\">完整性</a><a href=\"/reports\">报表</a>");
+                     "<a href=\"/\">总览</a><a href=\"/matters\">事项</a><a href=\"/followups\">回访/文书</a><a href=\"/integrity\">完整性</a><a href=\"/reports\">报表</a>");
         if (strcmp(c->who->role, "admin") == 0)
             web_puts(&b, "<a href=\"/devices\">终端</a><a href=\"/users\">账户</a>");
         web_puts(&b, "<span class=\"who\">");
@@ -727,6 +727,8 @@ static void route(web *w, const srv_request *rq, srv_response *rs)
         id[n] = '\0';
         web_media(&c, id, slash + 10);
     }
+    else if (get && strcmp(rq->path, "/followups") == 0)
+        web_page_followups(&c);
     else if (get && strcmp(rq->path, "/integrity") == 0)
         web_page_integrity(&c);
     else if (post && strcmp(rq->path, "/integrity/run") == 0)

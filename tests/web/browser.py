@@ -268,6 +268,15 @@ try:
     matter = pt("matter", "open", "--subject", subj, "--inspector", "zhangwei", "--inspector",
                 "liuna", "--domain", "urban_management", "--summary", "店外摆卖 <script>")
     pt("consent", "--matter", matter, "--accept", "--form", "oral")
+    today = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600))
+    due = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600 + 7 * 86400))
+    pt("act", "warning", "--matter", matter, "--minor", "--no-harm", "--no-intent", "--correctable",
+       "--content", "告诫不得占道经营", "--correction", "将商品移回店内", "--deadline", due)
+    doc = pt("document", "issue", "--matter", matter, "--purpose", "督促规范经营", "--content",
+             "请落实门前三包责任", "--time", "%s 至 %s" % (today, due), "--personnel", "张伟、刘娜",
+             "--doc-no", "泗城管柔〔2026〕17号")
+    rv = pt("act", "revisit", "--matter", matter, "--follows", "inspection", "--decision", "现场检查",
+            "--due", due, "--content", "回访整改情况")
     photo, audio = make_media(TMP)
     pt("evidence", "add", "--matter", matter, "--kind", "photo", "--caption", "现场", photo)
     pt("evidence", "add", "--matter", matter, "--kind", "audio", "--caption", "录音", audio)
@@ -327,6 +336,11 @@ try:
     check(drv.find_element(By.ID, "v-entries").text == str(v["entries"]) and v["entries"] > 0,
           "完整性 entries as audit verify --json (%s)" % v["entries"])
     shot("13-integrity")
+    drv.get(BASE + "/followups")
+    check(doc in drv.find_element(By.ID, "documents").text, "回访/文书 lists the undelivered %s" % doc)
+    check(rv in drv.find_element(By.ID, "revisits").text and due in
+          drv.find_element(By.ID, "revisits").text, "回访/文书 lists the revisit %s due %s" % (rv, due))
+    shot("14-followups")
     drv.get(BASE + "/reports")
     check(drv.find_elements(By.ID, "download-month"), "报表 page")
     shot("12-reports")
