@@ -72,6 +72,8 @@ void web_send(web_ctx *c, int status, const char *type, uint8_t *body, size_t le
               const char *headers);
 /* Append header lines to an answer already made (if they fit). */
 void web_add_header(web_ctx *c, const char *lines);
+/* POST /matters/ID/export (web_export.c): the matter's archive. */
+void web_post_export(web_ctx *c, const char *id);
 /* 回访/文书 (web_followups.c). */
 void web_page_followups(web_ctx *c);
 /* 终端 (web_devices.c), admin only. */

@@ -261,9 +261,17 @@ void web_page_matter(web_ctx *c, const char *id)
         }
         web_puts(&b, "</td></tr>");
     }
-    web_puts(&b, "</tbody></table><p>完整的时间线与导出：<code>patrold audit timeline --matter ");
+    web_puts(&b, "</tbody></table><h2>导出</h2><form method=\"post\" action=\"/matters/");
+    web_url(&b, m.id);
+    web_puts(&b, "/export\">");
+    web_csrf_field(c, &b);
+    web_puts(&b, "<button type=\"submit\" id=\"export\">导出案卷（tar，可离线校验）</button></form>"
+                 "<p>与 <code>patrold audit export --matter ");
     web_text(&b, m.id);
-    web_puts(&b, "</code>、<code>patrold audit export</code>。</p>");
+    web_puts(&b, "</code> 相同；用 <code>patrold audit verify-archive</code> 校验。"
+                 "完整时间线：<code>patrold audit timeline --matter ");
+    web_text(&b, m.id);
+    web_puts(&b, "</code>。</p>");
     st_imatter_release(&m);
     web_page(c, 200, "事项", &b);
     web_buf_free(&b);

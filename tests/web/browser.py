@@ -145,6 +145,24 @@ def get_raw(url, sid, rng):
     return r.status, r.headers, b
 
 
+def post_raw(url, sid, form):
+    import http.client
+    import ssl
+    import urllib.parse
+    u = urllib.parse.urlsplit(url)
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    c = http.client.HTTPSConnection(u.hostname, u.port, context=ctx, timeout=30)
+    c.request("POST", u.path, body=urllib.parse.urlencode(form),
+              headers={"Cookie": "__Host-pw_s=" + sid,
+                       "Content-Type": "application/x-www-form-urlencoded"})
+    r = c.getresponse()
+    b = r.read()
+    c.close()
+    return r.status, r.headers, b
+
+
 def leaves():
     db = sqlite3.connect("file:%s?mode=ro" % os.path.join(DATA, "patrold.db"), uri=True)
     rows = [r[0] for r in db.execute("SELECT data FROM log_leaves ORDER BY idx")]
@@ -322,6 +340,21 @@ try:
     check(h.get("content-type") == "audio/wav", "audio typed by its bytes: %s" % h.get("content-type"))
     st, h, b = get_raw(src.replace(src[-64:], "0" * 64), sid, None)
     check(st == 404, "a file the matter does not name: %d" % st)
+    # The archive: what audit export writes, and it verifies offline.
+    csrf = drv.find_element(By.CSS_SELECTOR, "form[action$='/export'] input[name=csrf]").get_attribute("value")
+    st, h, tar = post_raw(BASE + "/matters/%s/export" % matter, sid, {"csrf": csrf})
+    check(st == 200 and h.get("content-type") == "application/x-tar" and
+          'filename="%s.tar"' % matter in (h.get("content-disposition") or ""), "export: %d" % st)
+    arch = os.path.join(TMP, "export.tar")
+    open(arch, "wb").write(tar)
+    r = subprocess.run([PATROLD, "audit", "verify-archive", arch], capture_output=True, text=True,
+                       env=dict(os.environ, LANG="C"))
+    check(r.returncode == 0, "the exported archive verifies: %s %s" % (r.stdout[-300:], r.stderr[-300:]))
+    lv = leaves()
+    check(any(l.startswith("patrol-web-export\n%s\nredacted\n" % matter) for l in lv) and
+          any(l.startswith("patrol-export\n%s\n" % matter) for l in lv), "export leaves")
+    st, h, b = post_raw(BASE + "/matters/%s/export" % matter, sid, {})
+    check(st == 403, "export without its token: %d" % st)
     if os.environ.get("PATROL_LOCALEDIR"):  # the catalogue of the build tree
         check(drv.find_element(By.ID, "matter-state").text != "subject accepted flexible "
               "enforcement", "the state in Chinese: %r" % drv.find_element(By.ID, "matter-state").text)
@@ -371,6 +404,12 @@ try:
           "SY-SCJGJ's reviewer is refused SY-CGJ's matter")
     st, h, b = get_raw(src, drv.get_cookie("__Host-pw_s")["value"], "bytes=0-9")
     check(st == 403, "SY-SCJGJ's reviewer is refused SY-CGJ's audio: %d" % st)
+    drv.get(BASE + "/")
+    csrf2 = drv.find_element(By.CSS_SELECTOR, "#logout").find_element(By.XPATH, "..").find_element(
+        By.NAME, "csrf").get_attribute("value")
+    st, h, b = post_raw(BASE + "/matters/%s/export" % matter, drv.get_cookie("__Host-pw_s")["value"],
+                        {"csrf": csrf2})
+    check(st == 403, "SY-SCJGJ's reviewer is refused SY-CGJ's archive: %d" % st)
     shot("11-other-department")
     drv.get(BASE + "/matters")
     check(not drv.find_elements(By.CSS_SELECTOR, "#matters a"), "SY-SCJGJ's list is empty")

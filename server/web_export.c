@@ -1,0 +1,110 @@
+/* web_export.c -- a matter's archive from the console: POST
+ * /matters/ID/export (with the session's CSRF token) answers the tar that
+ * `patrold audit export --matter ID --out FILE` writes (redacted: privacy
+ * fields stay masked), run as a child of this patrold into a private
+ * directory of the data directory, read back and removed (web_int.h).
+ * audit export appends its own patrol-export leaf (naming the server's
+ * user); the console adds "patrol-web-export\n" id "\nredacted\n" SHA-256
+ * of the tar "\nweb:" account "\n" time "\n" for the account that asked.
+ * A reviewer may export its department's matters only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "validate.h"
+#include "web_int.h"
+
+#define EXPORT_MAX (512u << 20) /* an archive larger than this is refused */
+
+extern char **environ;
+
+static int run_export(const char *data, const char *id, const char *out)
+{
+    char *argv[] = {"patrold", "--data", (char *)data, "audit", "export", "--matter", (char *)id,
+                    "--out", (char *)out, NULL};
+    posix_spawn_file_actions_t fa;
+    pid_t pid;
+    int st = 0;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    if (posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, environ) != 0) {
+        posix_spawn_file_actions_destroy(&fa);
+        return -1;
+    }
+    posix_spawn_file_actions_destroy(&fa);
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+void web_post_export(web_ctx *c, const char *id)
+{
+    st_imatter m;
+    char dir[4200], path[4300], text[400], hex[65], name[96];
+    uint8_t sum[32], *body = NULL;
+    struct stat sb;
+    FILE *f;
+    int rc, n;
+    memset(&m, 0, sizeof m);
+    if (px_check_ident(id)) {
+        web_refuse(c, 400, "事项号不合法。");
+        return;
+    }
+    rc = c->db->ops->matter_get(c->db, id, &m);
+    if (rc != ST_OK) {
+        web_refuse(c, rc == ST_NOTFOUND ? 404 : 503, "没有这个事项。");
+        return;
+    }
+    rc = c->who->department[0] && strcmp(c->who->department, m.department) != 0;
+    st_imatter_release(&m);
+    if (rc) {
+        web_refuse(c, 403, "审核人员只能导出本部门的事项。");
+        return;
+    }
+    n = snprintf(dir, sizeof dir, "%s/.web-export-XXXXXX", c->a->data_dir);
+    if (n < 0 || (size_t)n >= sizeof dir || !mkdtemp(dir)) {
+        web_refuse(c, 503, "无法准备导出目录。");
+        return;
+    }
+    snprintf(path, sizeof path, "%s/archive.tar", dir);
+    if (run_export(c->a->data_dir, id, path) != 0 || stat(path, &sb) != 0 ||
+        (uint64_t)sb.st_size > EXPORT_MAX || !(body = malloc((size_t)sb.st_size + 1)) ||
+        !(f = fopen(path, "rb"))) {
+        free(body);
+        unlink(path);
+        rmdir(dir);
+        web_refuse(c, 500, "导出失败（patrold audit export 未成功）。");
+        return;
+    }
+    rc = fread(body, 1, (size_t)sb.st_size, f) == (size_t)sb.st_size ? 0 : -1;
+    fclose(f);
+    unlink(path);
+    rmdir(dir);
+    if (rc != 0) {
+        free(body);
+        web_refuse(c, 500, "读取导出文件失败。");
+        return;
+    }
+    px_sha256(body, (size_t)sb.st_size, sum);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", sum[i]);
+    n = snprintf(text, sizeof text, "patrol-web-export\n%s\nredacted\n%s\nweb:%s\n%" PRId64 "\n", id,
+                 hex, c->who->name, app_now_ms());
+    if (n < 0 || (size_t)n >= sizeof text || web_leaf(c, text, (size_t)n) != 0) {
+        free(body);
+        web_refuse(c, 503, "服务器日志无法记录这次导出，导出被拒绝。");
+        return;
+    }
+    snprintf(name, sizeof name, "%s.tar", id);
+    web_download(c, "application/x-tar", name, body, (size_t)sb.st_size);
+}
