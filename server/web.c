@@ -69,7 +69,17 @@ struct web {
     fails fails[TRACKED_ACCOUNTS];
     addr_bucket addrs[TRACKED_ADDRS];
     locale_t zh; /* the pages' messages (state labels ...) in 简体中文; 0 if not installed */
+    int64_t idle_ms, absolute_ms; /* WEB_IDLE_MS, WEB_ABSOLUTE_MS unless the tests' variables */
 };
+
+/* PATROLD_WEB_IDLE_S / PATROLD_WEB_ABSOLUTE_S (1..86400): shorter session
+ * lifetimes, for the tests of expiry only. */
+static int64_t env_seconds(const char *name, int64_t dflt_ms)
+{
+    const char *v = getenv(name);
+    uint64_t s;
+    return v && *v && !px_parse_u64(v, 1, 86400, &s) ? (int64_t)s * 1000 : dflt_ms;
+}
 
 /* Fits net.h's 512 bytes of extra headers with one Set-Cookie and a
  * Location. No inline script or style anywhere: script-src and style-src
@@ -290,7 +300,7 @@ static int session_new(web *w, const char *name, char *id, size_t idcap)
     pthread_mutex_lock(&w->lock);
     for (size_t i = 0; i < SESSIONS_MAX; i++) {
         session *s = &w->sessions[i];
-        if (s->used && (now - s->last_ms > WEB_IDLE_MS || now - s->created_ms > WEB_ABSOLUTE_MS))
+        if (s->used && (now - s->last_ms > w->idle_ms || now - s->created_ms > w->absolute_ms))
             memset(s, 0, sizeof *s); /* expired: reuse */
         if (!s->used && !free_slot)
             free_slot = s;
@@ -322,7 +332,7 @@ static int session_find(web *w, const srv_request *rq, web_who *who, int drop)
         session *s = &w->sessions[i];
         if (!s->used || memcmp(s->id_hash, h, sizeof h) != 0)
             continue;
-        if (drop || now - s->last_ms > WEB_IDLE_MS || now - s->created_ms > WEB_ABSOLUTE_MS) {
+        if (drop || now - s->last_ms > w->idle_ms || now - s->created_ms > w->absolute_ms) {
             if (!drop)
                 app_log("info", "event=web_session_expired user=%s", s->name);
             else
@@ -797,6 +807,8 @@ int web_start(web **out, app *a, const char *data_dir, const char *host, const c
     }
     w->a = a;
     w->zh = newlocale(LC_MESSAGES_MASK, "zh_CN.UTF-8", (locale_t)0);
+    w->idle_ms = env_seconds("PATROLD_WEB_IDLE_S", WEB_IDLE_MS);
+    w->absolute_ms = env_seconds("PATROLD_WEB_ABSOLUTE_S", WEB_ABSOLUTE_MS);
     pthread_mutex_init(&w->lock, NULL);
     if ((size_t)snprintf(crt, sizeof crt, "%s/server.crt", data_dir) >= sizeof crt ||
         (size_t)snprintf(key, sizeof key, "%s/server.key", data_dir) >= sizeof key) {
