@@ -748,6 +748,17 @@ static void route(web *w, const srv_request *rq, srv_response *rs)
         memcpy(id, rq->path + 9, n);
         id[n] = '\0';
         web_post_export(&c, id);
+    } else if (post && strncmp(rq->path, "/matters/", 9) == 0 && strchr(rq->path + 9, '/') &&
+               strcmp(strchr(rq->path + 9, '/'), "/reveal") == 0) {
+        char id[72];
+        size_t n = (size_t)(strchr(rq->path + 9, '/') - (rq->path + 9));
+        if (n == 0 || n >= sizeof id) {
+            web_refuse(&c, 404, "没有这个页面。");
+            return;
+        }
+        memcpy(id, rq->path + 9, n);
+        id[n] = '\0';
+        web_post_reveal(&c, id);
     }
     else if (get && strcmp(rq->path, "/followups") == 0)
         web_page_followups(&c);

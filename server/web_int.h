@@ -50,6 +50,10 @@ void web_post_user_disable(web_ctx *c);
  * &page=) and one matter (id from the path, /matters/ID). */
 void web_page_matters(web_ctx *c);
 void web_page_matter(web_ctx *c, const char *id);
+/* The matter's page with confidential fields shown (POST /matters/ID/reveal,
+ * supervisor or admin; the view leaf says "revealed"). */
+void web_post_reveal(web_ctx *c, const char *id);
+void web_matter_page(web_ctx *c, const char *id, int reveal);
 /* 报表 (web_reports.c): the page and GET /reports/download?period=&format=. */
 void web_page_reports(web_ctx *c);
 void web_report_download(web_ctx *c);

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "i18n.h"
 #include "matter.h"
 #include "validate.h"
@@ -143,7 +145,98 @@ void web_page_matters(web_ctx *c)
     web_buf_free(&b);
 }
 
+/* "YYYY-MM-DDTHH:MM:SSZ" (audit timeline's times) as UTC milliseconds; 0
+ * if it is not that. */
+static int64_t iso_ms(const char *v)
+{
+    int d[6], at[6] = {0, 5, 8, 11, 14, 17}, len[6] = {4, 2, 2, 2, 2, 2};
+    int64_t y, m, days;
+    if (!v || strlen(v) != 20 || v[19] != 'Z')
+        return 0;
+    for (int i = 0; i < 6; i++) {
+        d[i] = 0;
+        for (int k = 0; k < len[i]; k++) {
+            char ch = v[at[i] + k];
+            if (ch < '0' || ch > '9')
+                return 0;
+            d[i] = d[i] * 10 + (ch - '0');
+        }
+    }
+    /* days from 1970-01-01 (H. Hinnant's days_from_civil) */
+    y = d[0] - (d[1] <= 2);
+    m = d[1];
+    {
+        int64_t era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400,
+                doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d[2] - 1,
+                doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        days = era * 146097 + doe - 719468;
+    }
+    return ((days * 24 + d[3]) * 60 + d[4]) * 60000 + (int64_t)d[5] * 1000;
+}
+
+/* The matter's full-process record as `patrold audit timeline --matter ID
+ * --json [--reveal]` gives it (run as a child: the command's own masking
+ * of confidential fields), as a table. 0, or -1 (could not run it). */
+static int timeline(web_ctx *c, web_buf *b, const char *id, int reveal)
+{
+    char *argv[] = {"patrold", "--data", c->a->data_dir, "audit", "timeline", "--matter",
+                    (char *)id, "--json", reveal ? "--reveal" : NULL, NULL};
+    char *json = NULL, t[32];
+    cJSON *j = NULL, *e;
+    if (web_run_self(argv, &json) != 0 || !(j = cJSON_Parse(json))) {
+        free(json);
+        return -1;
+    }
+    free(json);
+    web_puts(b, "<h2>全过程记录</h2><table id=\"timeline\"><thead><tr><th>时间</th><th>记录</th>"
+                "<th>终端</th><th>内容</th></tr></thead><tbody>");
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(j, "entries"))
+    {
+        const cJSON *f, *label = cJSON_GetObjectItemCaseSensitive(e, "label"),
+                        *dn = cJSON_GetObjectItemCaseSensitive(e, "device_name"),
+                        *seq = cJSON_GetObjectItemCaseSensitive(e, "seq"),
+                        *dt = cJSON_GetObjectItemCaseSensitive(e, "device_time");
+        web_beijing(iso_ms(cJSON_IsString(dt) ? dt->valuestring : NULL), t, sizeof t);
+        web_puts(b, "<tr><td>");
+        web_text(b, t);
+        web_puts(b, "</td><td>");
+        web_text(b, cJSON_IsString(label) ? _(label->valuestring) : "");
+        web_puts(b, "</td><td>");
+        web_text(b, cJSON_IsString(dn) ? dn->valuestring : "");
+        web_printf(b, " #%.0f</td><td><dl>", cJSON_IsNumber(seq) ? seq->valuedouble : 0.0);
+        cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(e, "fields"))
+        {
+            const cJSON *n = cJSON_GetObjectItemCaseSensitive(f, "name"),
+                        *v = cJSON_GetObjectItemCaseSensitive(f, "value");
+            int masked = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "masked"));
+            web_puts(b, "<dt>");
+            web_text(b, cJSON_IsString(n) ? n->valuestring : "");
+            web_puts(b, masked ? "</dt><dd class=\"masked\">" : "</dt><dd>");
+            web_text(b, cJSON_IsString(v) ? v->valuestring : "");
+            web_puts(b, "</dd>");
+        }
+        web_puts(b, "</dl></td></tr>");
+    }
+    web_puts(b, "</tbody></table>");
+    cJSON_Delete(j);
+    return 0;
+}
+
 void web_page_matter(web_ctx *c, const char *id)
+{
+    web_matter_page(c, id, 0);
+}
+
+void web_post_reveal(web_ctx *c, const char *id)
+{
+    if (strcmp(c->who->role, "reviewer") == 0) {
+        web_refuse(c, 403, "审核人员不能显示个人隐私字段。");
+        return;
+    }
+    web_matter_page(c, id, 1);
+}
+
+void web_matter_page(web_ctx *c, const char *id, int reveal)
 {
     st_imatter m;
     web_buf b = {0};
@@ -170,8 +263,8 @@ void web_page_matter(web_ctx *c, const char *id)
         web_refuse(c, 403, "审核人员只能查看本部门的事项。");
         return;
     }
-    n = snprintf(text, sizeof text, "patrol-view\n%s\nredacted\nweb:%s\n%" PRId64 "\n", m.id,
-                 c->who->name, app_now_ms());
+    n = snprintf(text, sizeof text, "patrol-view\n%s\n%s\nweb:%s\n%" PRId64 "\n", m.id,
+                 reveal ? "revealed" : "redacted", c->who->name, app_now_ms());
     if (n < 0 || (size_t)n >= sizeof text || web_leaf(c, text, (size_t)n) != 0) {
         st_imatter_release(&m);
         web_refuse(c, 503, "服务器日志无法记录这次查看，查看被拒绝。");
@@ -261,7 +354,18 @@ void web_page_matter(web_ctx *c, const char *id)
         }
         web_puts(&b, "</td></tr>");
     }
-    web_puts(&b, "</tbody></table><h2>导出</h2><form method=\"post\" action=\"/matters/");
+    web_puts(&b, "</tbody></table>");
+    if (timeline(c, &b, m.id, reveal) != 0)
+        web_puts(&b, "<p class=\"refusal\">无法运行 patrold audit timeline。</p>");
+    if (!reveal && strcmp(c->who->role, "reviewer") != 0) {
+        web_puts(&b, "<form method=\"post\" action=\"/matters/");
+        web_url(&b, m.id);
+        web_puts(&b, "/reveal\">");
+        web_csrf_field(c, &b);
+        web_puts(&b, "<button type=\"submit\" id=\"reveal\">显示个人隐私字段（记入服务器日志）"
+                     "</button></form>");
+    }
+    web_puts(&b, "<h2>导出</h2><form method=\"post\" action=\"/matters/");
     web_url(&b, m.id);
     web_puts(&b, "/export\">");
     web_csrf_field(c, &b);

@@ -289,7 +289,8 @@ try:
     today = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600))
     due = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600 + 7 * 86400))
     pt("act", "warning", "--matter", matter, "--minor", "--no-harm", "--no-intent", "--correctable",
-       "--content", "告诫不得占道经营", "--correction", "将商品移回店内", "--deadline", due)
+       "--content", "告诫：张三 13800000000", "--correction", "将商品移回店内", "--deadline", due,
+       "--confidential", "content=privacy")
     doc = pt("document", "issue", "--matter", matter, "--purpose", "督促规范经营", "--content",
              "请落实门前三包责任", "--time", "%s 至 %s" % (today, due), "--personnel", "张伟、刘娜",
              "--doc-no", "泗城管柔〔2026〕17号")
@@ -340,6 +341,17 @@ try:
     check(h.get("content-type") == "audio/wav", "audio typed by its bytes: %s" % h.get("content-type"))
     st, h, b = get_raw(src.replace(src[-64:], "0" * 64), sid, None)
     check(st == 404, "a file the matter does not name: %d" % st)
+    # The full-process record, its privacy field masked until revealed
+    # (a logged action of a supervisor or admin).
+    tl = drv.find_element(By.ID, "timeline").text
+    check("13800000000" not in tl and len(drv.find_elements(By.CSS_SELECTOR, "dd.masked")) == 1,
+          "the privacy field is masked")
+    click_and_wait(By.ID, "reveal")
+    check("13800000000" in drv.find_element(By.ID, "timeline").text, "revealed on request")
+    check(any(l.startswith("patrol-view\n%s\nrevealed\nweb:admin\n" % matter) for l in leaves()),
+          "the reveal is a leaf")
+    shot("15-revealed")
+    drv.get(BASE + "/matters/" + matter)
     # The archive: what audit export writes, and it verifies offline.
     csrf = drv.find_element(By.CSS_SELECTOR, "form[action$='/export'] input[name=csrf]").get_attribute("value")
     st, h, tar = post_raw(BASE + "/matters/%s/export" % matter, sid, {"csrf": csrf})
@@ -392,6 +404,13 @@ try:
     shot("05-dashboard-reviewer")
     drv.get(BASE + "/matters/" + matter)
     check(drv.find_element(By.ID, "matter-id").text == matter, "SY-CGJ's reviewer opens SY-CGJ's matter")
+    check(not drv.find_elements(By.ID, "reveal") and "13800000000" not in drv.page_source,
+          "a reviewer sees the field masked and no reveal button")
+    csrf1 = drv.find_element(By.CSS_SELECTOR, "#logout").find_element(By.XPATH, "..").find_element(
+        By.NAME, "csrf").get_attribute("value")
+    st, h, b = post_raw(BASE + "/matters/%s/reveal" % matter, drv.get_cookie("__Host-pw_s")["value"],
+                        {"csrf": csrf1})
+    check(st == 403 and b"13800000000" not in b, "a reviewer's reveal is refused: %d" % st)
     drv.get(BASE + "/users")
     check("只有管理员" in drv.find_element(By.ID, "refusal").text, "reviewer refused accounts")
     shot("06-refused")
