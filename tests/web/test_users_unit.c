@@ -45,9 +45,9 @@ static void login(void **state)
     db = st_sqlite_open(path, ST_OPEN_CREATE, err, sizeof err);
     assert_non_null(db);
     memset(&u, 0, sizeof u);
-    strcpy(u.name, "rev1");
-    strcpy(u.role, "reviewer");
-    strcpy(u.department, "D01");
+    snprintf(u.name, sizeof u.name, "rev1");
+    snprintf(u.role, sizeof u.role, "reviewer");
+    snprintf(u.department, sizeof u.department, "D01");
     assert_int_equal(users_hash("pass word 1", 11, u.pwhash, sizeof u.pwhash), 0);
     u.created_ms = 1000;
     assert_int_equal(db->ops->user_add(db, &u, &id), ST_OK);
