@@ -27,7 +27,8 @@ static const char *state_zh(const char *code)
 }
 
 typedef struct filt {
-    char department[72], state[24], domain[72], q[72];
+    char department[72], state[24], domain[72], q[72], method[32], list[16], inspector[72];
+    char from[16], to[16]; /* YYYY-MM-DD, Beijing: opened on or after / on or before */
     unsigned long page;
 } filt;
 
@@ -52,8 +53,38 @@ static int matter_row(void *ud, const st_imatter *m)
     char t[32];
     if ((f->state[0] && strcmp(m->state, f->state) != 0) ||
         (f->domain[0] && strcmp(m->domain, f->domain) != 0) ||
+        (f->list[0] && strcmp(m->list_type, f->list) != 0) ||
         (f->q[0] && !strstr(m->id, f->q) && !strstr(m->subject, f->q)))
         return 0;
+    if (f->method[0]) {
+        char kind[48];
+        int has = 0;
+        snprintf(kind, sizeof kind, "action.%s", f->method);
+        for (size_t i = 0; i < m->nmethods && !has; i++)
+            has = strcmp(m->methods[i].kind, kind) == 0 || strcmp(m->methods[i].kind, f->method) == 0;
+        if (!has)
+            return 0;
+    }
+    if (f->inspector[0]) { /* one id of the comma-separated list */
+        size_t n = strlen(f->inspector);
+        const char *p = m->inspectors;
+        int has = 0;
+        while (p && *p && !has) {
+            const char *e = strchr(p, ',');
+            size_t len = e ? (size_t)(e - p) : strlen(p);
+            has = len == n && memcmp(p, f->inspector, n) == 0;
+            p = e ? e + 1 : NULL;
+        }
+        if (!has)
+            return 0;
+    }
+    if (f->from[0] || f->to[0]) {
+        char day[32];
+        web_beijing(m->opened_ms, day, sizeof day);
+        day[10] = '\0';
+        if ((f->from[0] && strcmp(day, f->from) < 0) || (f->to[0] && strcmp(day, f->to) > 0))
+            return 0;
+    }
     if (x->seen++ / PAGE_ROWS != f->page)
         return 0;
     x->shown++;
@@ -86,6 +117,16 @@ static void input(web_buf *b, const char *label, const char *name, const char *v
     web_puts(b, "\" maxlength=\"64\"></label> ");
 }
 
+static int is_day(const char *v)
+{
+    if (strlen(v) != 10 || v[4] != '-' || v[7] != '-')
+        return 0;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (v[i] < '0' || v[i] > '9'))
+            return 0;
+    return 1;
+}
+
 void web_page_matters(web_ctx *c)
 {
     filt f;
@@ -98,6 +139,10 @@ void web_page_matters(web_ctx *c)
     if (field(q, "department", f.department, sizeof f.department) ||
         field(q, "state", f.state, sizeof f.state) || field(q, "domain", f.domain, sizeof f.domain) ||
         field(q, "q", f.q, sizeof f.q) || field(q, "page", page, sizeof page) ||
+        field(q, "method", f.method, sizeof f.method) || field(q, "list", f.list, sizeof f.list) ||
+        field(q, "inspector", f.inspector, sizeof f.inspector) ||
+        field(q, "from", f.from, sizeof f.from) || field(q, "to", f.to, sizeof f.to) ||
+        (f.from[0] && !is_day(f.from)) || (f.to[0] && !is_day(f.to)) ||
         (page[0] && px_parse_u64(page, 0, 100000, &pg)) ||
         (f.department[0] && px_check_ident(f.department))) {
         web_refuse(c, 400, "筛选条件不合法。");
@@ -113,6 +158,11 @@ void web_page_matters(web_ctx *c)
     input(&b, "状态", "state", f.state);
     input(&b, "领域", "domain", f.domain);
     input(&b, "事项号或当事人", "q", f.q);
+    input(&b, "方式", "method", f.method);
+    input(&b, "清单", "list", f.list);
+    input(&b, "执法人员", "inspector", f.inspector);
+    input(&b, "启动自", "from", f.from);
+    input(&b, "至", "to", f.to);
     web_puts(&b, "<button type=\"submit\" id=\"filter\">筛选</button></form>"
                  "<table id=\"matters\"><thead><tr><th>事项</th><th>部门</th><th>领域</th>"
                  "<th>状态</th><th>启动</th><th>方式</th><th>证据</th></tr></thead><tbody>");
@@ -137,6 +187,16 @@ void web_page_matters(web_ctx *c)
             web_url(&b, f.domain);
             web_puts(&b, "&amp;q=");
             web_url(&b, f.q);
+            web_puts(&b, "&amp;method=");
+            web_url(&b, f.method);
+            web_puts(&b, "&amp;list=");
+            web_url(&b, f.list);
+            web_puts(&b, "&amp;inspector=");
+            web_url(&b, f.inspector);
+            web_puts(&b, "&amp;from=");
+            web_url(&b, f.from);
+            web_puts(&b, "&amp;to=");
+            web_url(&b, f.to);
             web_printf(&b, "&amp;page=%lu\">%s</a>", to[i], label[i]);
         }
     }

@@ -138,7 +138,7 @@ def get_raw(url, sid, rng):
     h = {"Cookie": "__Host-pw_s=" + sid}
     if rng:
         h["Range"] = rng
-    c.request("GET", u.path, headers=h)
+    c.request("GET", u.path + ("?" + u.query if u.query else ""), headers=h)
     r = c.getresponse()
     b = r.read()
     c.close()
@@ -307,6 +307,18 @@ try:
     links = drv.find_elements(By.CSS_SELECTOR, "#matters a")
     check(len(links) == 1 and links[0].text == matter, "filter finds the matter %s" % matter)
     shot("09-matters")
+    sid0 = drv.get_cookie("__Host-pw_s")["value"]
+    tomorrow = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600 + 86400))
+    for qs, found in [("method=warning&inspector=zhangwei&from=%s&to=%s" % (today, today), True),
+                      ("method=revisit&domain=urban_management", True),
+                      ("method=guidance", False), ("inspector=nobody", False),
+                      ("inspector=zhang", False), ("from=%s" % tomorrow, False),
+                      ("list=no_penalty", False)]:
+        st, h, b = get_raw(BASE + "/matters?" + qs, sid0, None)
+        check(st == 200 and ((">%s</a>" % matter) in b.decode()) == found,
+              "filter %s finds it: %s" % (qs, not found))
+    st, h, b = get_raw(BASE + "/matters?from=2026-1-1", sid0, None)
+    check(st == 400, "a malformed date: %d" % st)
     click_and_wait(By.CSS_SELECTOR, "#matters a")
     check(drv.find_element(By.ID, "matter-id").text == matter, "the matter's page")
     # Its photo shows and its audio plays (metadata loaded by range requests).
