@@ -194,7 +194,7 @@ void web_page(web_ctx *c, int status, const char *title, const web_buf *body)
     web_puts(&b, " · 监督平台</title></head><body>");
     if (c->who) {
         web_puts(&b, "<header><nav><span class=\"brand\">监督平台</span>"
-                     "<a href=\"/\">总览</a><a href=\"/matters\">事项</a><a href=\"/followups\">回访/文书</a><a href=\"/integrity\">完整性</a><a href=\"/reports\">报表</a>");
+                     "<a href=\"/\">总览</a><a href=\"/matters\">事项</a><a href=\"/followups\">回访/文书</a><a href=\"/integrity\">完整性</a><a href=\"/reports\">报表</a><a href=\"/lists\">清单</a>");
         if (strcmp(c->who->role, "admin") == 0)
             web_puts(&b, "<a href=\"/devices\">终端</a><a href=\"/users\">账户</a>");
         web_puts(&b, "<span class=\"who\">");
@@ -760,6 +760,8 @@ static void route(web *w, const srv_request *rq, srv_response *rs)
         id[n] = '\0';
         web_post_reveal(&c, id);
     }
+    else if (get && strcmp(rq->path, "/lists") == 0)
+        web_page_lists(&c);
     else if (get && strcmp(rq->path, "/followups") == 0)
         web_page_followups(&c);
     else if (get && strcmp(rq->path, "/integrity") == 0)

@@ -78,6 +78,8 @@ void web_send(web_ctx *c, int status, const char *type, uint8_t *body, size_t le
 void web_add_header(web_ctx *c, const char *lines);
 /* POST /matters/ID/export (web_export.c): the matter's archive. */
 void web_post_export(web_ctx *c, const char *id);
+/* 清单 (web_lists.c): the latest reference data, read only. */
+void web_page_lists(web_ctx *c);
 /* 回访/文书 (web_followups.c). */
 void web_page_followups(web_ctx *c);
 /* 终端 (web_devices.c), admin only. */

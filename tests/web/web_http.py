@@ -354,6 +354,20 @@ try:
     check(any(l.startswith("patrol-web-verify\n%s\n" % ("ok" if v["ok"] else "fail"))
               for l in leaves()[n4:]), "verify leaf")
 
+    # ---- 清单: the latest reference data, read only ----
+    st, h, body = req("GET", "/lists", cookies=rev1)
+    check(st == 200 and 'id="lists-none"' in body, "no reference data yet")
+    sample = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data",
+                          "reference-sample.json")
+    r = run("lists", "import", sample)
+    check(r.returncode == 0, "lists import: %s" % r.stderr)
+    st, h, body = req("GET", "/lists", cookies=rev1)
+    items = sum(len(l.get("items", [])) for l in json.load(open(sample)).get("lists", []))
+    m = re.search(r'id="lists-version">(\d+)<', body)
+    check(st == 200 and m and m.group(1) == "1", "reference version 1 shown")
+    check(items > 0 and body.count("<tr>", body.find('id="list-items"')) == items + 1,
+          "every list item shown (%d)" % items)
+
     # ---- oversized form ----
     st, h, body = req("POST", "/users/disable", "csrf=%s&name=rev2&pad=%s" % (adm_csrf, "x" * 9000),
                       cookies=adm)
