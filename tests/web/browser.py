@@ -404,6 +404,7 @@ try:
     shown = dashboard_equals_report()
     check(shown.get(("matters", "opened")) == "1", "总览 counts the matter: %r" %
           shown.get(("matters", "opened")))
+    shot("16-dashboard-with-data")
 
     drv.find_element(By.ID, "logout").click()
     check(at("/login"), "logout goes to login: %s" % drv.current_url)
