@@ -37,6 +37,7 @@
 #include "audit_archive.h"
 #include "audit_verify_log.h"
 #include "crypto.h"
+#include "crypto_verify.h"
 #include "entry.h"
 #include "i18n.h"
 #include "rules.h"
@@ -115,6 +116,7 @@ typedef struct verifier {
     /* the device being walked */
     dev_state *cur;
     px_key *key;
+    px_verifier *vk; /* the same key for checking signatures (OpenSSL: ~20x faster) */
     uint8_t prev_hash[32];
     int have_prev;
     uint64_t expect;
@@ -426,7 +428,7 @@ static int row_cb(void *ud, const st_audit_entry *row)
                N_("prev_hash %.16s... is not the hash of entry %" PRIu64 " (%.16s...)"), a,
                row->seq - 1, b);
         bad = 1;
-    } else if (row->sig_len != PX_SIG_LEN || !v->key || px_verify(v->key, h, row->sig) != 0) {
+    } else if (row->sig_len != PX_SIG_LEN || !v->vk || px_verifier_check(v->vk, h, row->sig) != 0) {
         report(v, SEV_FAIL, "bad_signature", row->device, row->seq, e->wall_ms,
                N_("the signature is not the enrolled device key's over the entry"));
         bad = 1;
@@ -490,8 +492,8 @@ static int fork_cb(void *ud, const st_audit_entry *row)
     hex(h, 32, a, sizeof a);
     if (row->accepted_hash && row->accepted_hash_len == 32)
         hex(row->accepted_hash, 32, b, sizeof b);
-    if (!e || e->seq != row->seq || row->sig_len != PX_SIG_LEN || !v->key ||
-        px_verify(v->key, h, row->sig) != 0)
+    if (!e || e->seq != row->seq || row->sig_len != PX_SIG_LEN || !v->vk ||
+        px_verifier_check(v->vk, h, row->sig) != 0)
         report(v, SEV_FAIL, "fork_unsigned", row->device, row->seq, wall,
                N_("a quarantined fork that the device key did not sign (%s)"),
                e ? "bad signature or seq" : why);
@@ -513,6 +515,7 @@ static void verify_device(verifier *v, dev_state *ds)
 
     v->cur = ds;
     v->key = NULL;
+    v->vk = NULL;
     v->have_prev = 0;
     v->expect = 1;
     v->last_kind = NULL;
@@ -527,7 +530,8 @@ static void verify_device(verifier *v, dev_state *ds)
             hex(ds->d.key_id, 32, key_id, sizeof key_id);
             report(v, SEV_FAIL, "bad_key", ds->d.id, 0, 0,
                    N_("the enrolled key does not hash to the device id %.16s..."), key_id);
-        }
+        } else if (px_verifier_new(ds->d.public_key, ds->d.public_key_len, &v->vk, &why) != 0)
+            report(v, SEV_FAIL, "bad_key", ds->d.id, 0, 0, N_("the enrolled key: %s"), why);
     }
     if ((rc = v->db->ops->audit_entries(v->db, ds->d.id, row_cb, v)) != ST_OK) {
         report(v, SEV_FAIL, "read_error", ds->d.id, 0, 0, N_("reading its entries: %s"),
@@ -553,6 +557,8 @@ static void verify_device(verifier *v, dev_state *ds)
                v->db->ops->errmsg(v->db));
     px_key_free(v->key);
     v->key = NULL;
+    px_verifier_free(v->vk);
+    v->vk = NULL;
 }
 
 static int device_cb(void *ud, const st_device *d)
