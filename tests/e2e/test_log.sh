@@ -82,7 +82,11 @@ check "all $N1 inclusion proofs verify" test "$ok" -eq "$N1"
 "$PATROLD" --data "$DATA" audit log inclusion --leaf 1 --size "$N1" >"$WORK/inc1.cli"
 check "audit log inclusion gives the body the server serves" cmp -s "$WORK/inc1.cli" "$WORK/inc1"
 cp "$WORK/inc2" "$WORK/inc2.bad"
-sed -i '4s/^./A/;4s/^A\(.*\)/B\1/' "$WORK/inc2.bad"
+# The first base64 character of the first hash, changed: A unless it is A
+# (then B). (It was A and then B whatever it had been: unchanged, and the
+# check failed, when the hash began with B.)
+sed -i '4{s/^A/#/;s/^[^#]/A/;s/^#/B/}' "$WORK/inc2.bad"
+check "the tampered proof differs from the served one" bash -c "! cmp -s '$WORK/inc2' '$WORK/inc2.bad'"
 check "a proof with one hash changed does not verify" bash -c "! $LV inclusion '$WORK/cp1' '$WORK/inc2.bad' >/dev/null 2>&1"
 
 section "a batch's receipt carries the checkpoint and its last entry's proof"
