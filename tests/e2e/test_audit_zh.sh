@@ -120,7 +120,7 @@ check "zh: times in Beijing time (CST)" grep -q "^$TODAY [0-9:]* CST  城管执�
 has "zh: inspectors with certificates" "$WORK/tl.zh" "执法人员：张伟（zhangwei，执法证号 32132300100）"
 has "zh: the confidential field masked" "$WORK/tl.zh" "content: ［涉及个人隐私］"
 hasnt "zh: no confidential text" "$WORK/tl.zh" "涉及个人隐私的陈述"
-has "zh: the correction (补正)" "$WORK/tl.zh" "已由第 $CORR_SEQ 条补正：due：$DUE -> $DUE_C（理由：笔误）"
+has "zh: the correction (更正, as the terminal calls it)" "$WORK/tl.zh" "已由第 $CORR_SEQ 条更正：due：$DUE -> $DUE_C（理由：笔误）"
 has "zh: the undelivered opinion" "$WORK/tl.zh" "文书 $D1 未送达"
 has "zh: the photo held, its kind in Chinese" "$WORK/tl.zh" "证据（照片）"
 has "zh: ... held by the server" "$WORK/tl.zh" "服务器已保存"
