@@ -36,7 +36,12 @@ step "Collection server (county justice bureau): keys, device CA, reference list
 patrold init --name "泗阳县司法局柔性执法采集服务器"
 patrold lists import tests/data/reference-sample.json
 token=$(patrold device add --name "城管执法终端-07" --department SY-CGJ)
-"$build/server/patrold" --data "$work/server" serve --listen 127.0.0.1:0 2>"$work/patrold.log" &
+# The console's first account: an administrator with a one-time password
+# (read from stdin, never from the command line); change it after logging in.
+admin_pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=' | cut -c1-16)
+printf '%s\n' "$admin_pw" | patrold user add --name admin --role admin >/dev/null
+"$build/server/patrold" --data "$work/server" serve --listen 127.0.0.1:0 \
+  --web-listen 127.0.0.1:0 2>"$work/patrold.log" &
 server_pid=$!   # the server itself, not a subshell: the trap must reach it
 trap 'kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true' EXIT
 port=
@@ -47,6 +52,8 @@ for _ in $(seq 50); do
 done
 [ -n "$port" ] || { echo "patrold did not start:" >&2; cat "$work/patrold.log" >&2; exit 1; }
 echo "patrold listening on 127.0.0.1:$port"
+web_port=$(sed -n 's/.*event=web_listening addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/patrold.log")
+echo "监督平台 (web console): https://127.0.0.1:$web_port/  user admin, one-time password $admin_pw"
 
 step "Terminal set-up (station admin): store, enrolment, inspectors"
 patrol init --department SY-CGJ --device-name "城管执法终端-07"
