@@ -176,6 +176,14 @@ tar -xf "$work/$m.tar" -C "$work/archive"
   sha256sum -c --quiet SHA256SUMS && echo "sha256sum: every file matches SHA256SUMS"
   openssl dgst -sha256 -verify server-key.pem -signature SHA256SUMS.sig SHA256SUMS )
 
+if [ -n "${PATROL_DEMO_KEEP:-}" ]; then
+  step "The server keeps running for a look at the console (Ctrl-C stops it)"
+  echo "监督平台 (web console): https://127.0.0.1:$web_port/  user admin, password $admin_pw"
+  echo "(the certificate is the demo server's own, $work/server/server.crt: accept it in the browser)"
+  wait "$server_pid" || true
+  exit 0
+fi
+
 step "Stop the server (SIGTERM: requests in flight finish, nothing acknowledged is lost)"
 kill -TERM "$server_pid"
 wait "$server_pid" || true
