@@ -1280,6 +1280,21 @@ static char *join(const char *dir, const char *name)
     return s;
 }
 
+int app_device_revoke(st_backend *db, int64_t id)
+{
+    int rc = db->ops->begin(db);
+    if (rc != ST_OK)
+        return rc;
+    rc = db->ops->device_revoke(db, id);
+    if (rc == ST_OK)
+        rc = slog_revocation(db, id, app_now_ms());
+    if (rc == ST_OK)
+        rc = db->ops->commit(db);
+    if (rc != ST_OK)
+        db->ops->rollback(db);
+    return rc;
+}
+
 int app_open(app *a, const char *data_dir, char *err, size_t errlen)
 {
     char *path = NULL;

@@ -72,6 +72,11 @@ st_backend *app_db(app *a);
 
 int64_t app_now_ms(void);
 
+/* Revoke device id and append its revocation leaf to the server log, in
+ * one transaction (`patrold device revoke` and the console): ST_OK,
+ * ST_NOTFOUND, or another error with nothing changed. */
+int app_device_revoke(st_backend *db, int64_t id);
+
 /* Answer rs with an error: status, an Error message (reason, the sentence
  * fmt makes, expected_seq) and X-Patrol-Reason; counted by reason for
  * /metrics. For the routes of other files (evidence.c). */

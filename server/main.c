@@ -320,15 +320,7 @@ static int cmd_device_revoke(const char *data, int argc, char **argv)
     if (!(db = open_db(data, "device revoke")))
         return 1;
     /* The revocation and its leaf in the server log, together. */
-    if ((rc = db->ops->begin(db)) == ST_OK) {
-        rc = db->ops->device_revoke(db, (int64_t)id);
-        if (rc == ST_OK)
-            rc = slog_revocation(db, (int64_t)id, app_now_ms());
-        if (rc == ST_OK)
-            rc = db->ops->commit(db);
-        if (rc != ST_OK)
-            db->ops->rollback(db);
-    }
+    rc = app_device_revoke(db, (int64_t)id);
     if (rc == ST_NOTFOUND)
         die("device revoke", _("no device %s"), argv[0]);
     else if (rc != ST_OK)

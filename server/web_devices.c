@@ -221,15 +221,7 @@ void web_post_device_revoke(web_ctx *c)
         return;
     }
     /* The revocation and its leaf, together (as `patrold device revoke`). */
-    if ((rc = db->ops->begin(db)) == ST_OK) {
-        rc = db->ops->device_revoke(db, (int64_t)id);
-        if (rc == ST_OK)
-            rc = slog_revocation(db, (int64_t)id, app_now_ms());
-        if (rc == ST_OK)
-            rc = db->ops->commit(db);
-        if (rc != ST_OK)
-            db->ops->rollback(db);
-    }
+    rc = app_device_revoke(db, (int64_t)id);
     if (rc == ST_NOTFOUND)
         web_refuse(c, 404, "没有这个终端。");
     else if (rc != ST_OK)
