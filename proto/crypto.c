@@ -72,6 +72,41 @@ void px_sha256_free(px_sha256_ctx *c)
     free(c);
 }
 
+int px_sha256_fd(int fd, uint8_t out[PX_HASH_LEN], uint64_t *size)
+{
+    enum { CHUNK = 256 * 1024 };
+    uint8_t *buf = malloc(CHUNK);
+    px_sha256_ctx *c = px_sha256_new();
+    uint64_t total = 0;
+    ssize_t n;
+    if (!buf || !c) {
+        free(buf);
+        px_sha256_free(c);
+        errno = ENOMEM;
+        return -1;
+    }
+    for (;;) {
+        n = read(fd, buf, CHUNK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        px_sha256_update(c, buf, (size_t)n);
+        total += (uint64_t)n;
+    }
+    free(buf);
+    if (n < 0) {
+        int e = errno;
+        px_sha256_free(c);
+        errno = e;
+        return -1;
+    }
+    px_sha256_final(c, out);
+    if (size)
+        *size = total;
+    return 0;
+}
+
 /* A DRBG per call (or per key, for signing) keeps this module free of
  * global state and so of threads' concerns. */
 static int rng_init(rng *r)

@@ -31,6 +31,11 @@ void px_sha256_update(px_sha256_ctx *c, const void *data, size_t n);
 void px_sha256_final(px_sha256_ctx *c, uint8_t out[PX_HASH_LEN]);
 void px_sha256_free(px_sha256_ctx *c);
 
+/* SHA-256 of everything read from fd until end of file (reads retried on
+ * EINTR), and how many bytes that was (*size, if not NULL). 0, or -1 with
+ * errno set (ENOMEM, or the read's error). fd stays open. */
+int px_sha256_fd(int fd, uint8_t out[PX_HASH_LEN], uint64_t *size);
+
 /* Fill buf with n bytes from a CTR-DRBG seeded by the platform entropy. */
 int px_random(void *buf, size_t n);
 

@@ -628,39 +628,19 @@ static const char *errno_en(int e)
 /* Hash a file of DIR/evidence; 0, or -1 with a sentence (English). */
 static int hash_file(const char *path, uint8_t h[32], uint64_t *size, char *why, size_t wlen)
 {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc = -1;
     struct stat stt;
-    px_sha256_ctx *c;
-    char buf[65536];
-    ssize_t n;
-    if (fd < 0) {
+    if (fd < 0)
         snprintf(why, wlen, "%s: %s", path, errno_en(errno));
-        return -1;
-    }
-    if (fstat(fd, &stt) != 0 || !S_ISREG(stt.st_mode)) {
+    else if (fstat(fd, &stt) != 0 || !S_ISREG(stt.st_mode))
         snprintf(why, wlen, "%s: not a regular file", path);
-        close(fd);
-        return -1;
-    }
-    if (!(c = px_sha256_new())) {
-        snprintf(why, wlen, "out of memory");
-        close(fd);
-        return -1;
-    }
-    *size = 0;
-    while ((n = read(fd, buf, sizeof buf)) > 0) {
-        px_sha256_update(c, buf, (size_t)n);
-        *size += (uint64_t)n;
-    }
-    if (n < 0) {
+    else if (px_sha256_fd(fd, h, size) != 0)
         snprintf(why, wlen, "%s: %s", path, errno_en(errno));
-        px_sha256_free(c);
+    else
+        rc = 0;
+    if (fd >= 0)
         close(fd);
-        return -1;
-    }
-    px_sha256_final(c, h);
-    close(fd);
-    return 0;
+    return rc;
 }
 
 typedef struct ev_ctx {

@@ -219,22 +219,12 @@ static int finish(app *a, st_backend *db, int64_t device, const char *sha, const
                   uint64_t size)
 {
     char dir[4200], final[4300], hex[65];
-    uint8_t digest[PX_HASH_LEN], *buf = malloc(256 * 1024);
-    px_sha256_ctx *h = px_sha256_new();
+    uint8_t digest[PX_HASH_LEN];
     int fd = open(partial, O_RDONLY | O_CLOEXEC), rc = -1;
     uint64_t total = 0;
-    ssize_t r;
 
-    if (fd < 0 || !buf || !h)
+    if (fd < 0 || px_sha256_fd(fd, digest, &total) != 0)
         goto exit;
-    while ((r = read(fd, buf, 256 * 1024)) > 0) {
-        px_sha256_update(h, buf, (size_t)r);
-        total += (uint64_t)r;
-    }
-    if (r < 0)
-        goto exit;
-    px_sha256_final(h, digest);
-    h = NULL;
     px_format_hex(digest, PX_HASH_LEN, hex);
     if (total != size || strcmp(hex, sha) != 0) {
         unlink(partial);
@@ -281,8 +271,6 @@ exit:
                 (long long)device, sha, db->ops->errmsg(db)[0] ? db->ops->errmsg(db) : strerror(errno));
     if (fd >= 0)
         close(fd);
-    px_sha256_free(h);
-    free(buf);
     return rc;
 }
 

@@ -112,9 +112,8 @@ static int derived_matter(patrol *p, const Patrol__V1__Entry *e, char *out, size
 static void check_evidence(patrol *p, vctx *v, const ev *x)
 {
     char path[4096];
-    uint8_t digest[PX_HASH_LEN], *buf;
+    uint8_t digest[PX_HASH_LEN];
     char hex[65];
-    px_sha256_ctx *h;
     uint64_t total = 0;
     int fd;
 
@@ -124,28 +123,16 @@ static void check_evidence(patrol *p, vctx *v, const ev *x)
                 (unsigned long long)x->seq);
         return;
     }
-    buf = malloc(256 * 1024);
-    h = px_sha256_new();
-    if (!buf || !h) {
-        problem(v, x->seq, x->sha, _("out of memory checking evidence %s"), x->sha);
-        goto exit;
-    }
-    for (;;) {
-        ssize_t n = read(fd, buf, 256 * 1024);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
+    if (px_sha256_fd(fd, digest, &total) != 0) {
+        if (errno == ENOMEM)
+            problem(v, x->seq, x->sha, _("out of memory checking evidence %s"), x->sha);
+        else
             problem(v, x->seq, x->sha, _("evidence file %s cannot be read: %s"), x->sha,
                     strerror(errno));
-            goto exit;
-        }
-        if (n == 0)
-            break;
-        px_sha256_update(h, buf, (size_t)n);
-        total += (uint64_t)n;
+        close(fd);
+        return;
     }
-    px_sha256_final(h, digest);
-    h = NULL;
+    close(fd);
     px_format_hex(digest, PX_HASH_LEN, hex);
     if (strcmp(hex, x->sha) != 0 || total != x->size)
         problem(v, x->seq, x->sha,
@@ -154,10 +141,6 @@ static void check_evidence(patrol *p, vctx *v, const ev *x)
                 x->sha, (unsigned long long)x->seq);
     v->st.evidence_files++;
     v->st.evidence_bytes += total;
-exit:
-    px_sha256_free(h);
-    free(buf);
-    close(fd);
 }
 
 static int verify_read(patrol *p, patrol_problem_cb cb, void *ud, patrol_verify_stats *stats);
