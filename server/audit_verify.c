@@ -631,11 +631,11 @@ static int hash_file(const char *path, uint8_t h[32], uint64_t *size, char *why,
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc = -1;
     struct stat stt;
     if (fd < 0)
-        snprintf(why, wlen, "%s: %s", path, errno_en(errno));
+        snprintf(why, wlen, "%.300s: %s", path, errno_en(errno));
     else if (fstat(fd, &stt) != 0 || !S_ISREG(stt.st_mode))
-        snprintf(why, wlen, "%s: not a regular file", path);
+        snprintf(why, wlen, "%.300s: not a regular file", path);
     else if (px_sha256_fd(fd, h, size) != 0)
-        snprintf(why, wlen, "%s: %s", path, errno_en(errno));
+        snprintf(why, wlen, "%.300s: %s", path, errno_en(errno));
     else
         rc = 0;
     if (fd >= 0)
