@@ -61,6 +61,14 @@ int audit_verify_archive(const char *data, int argc, char **argv);
 
 /* audit_timeline.c */
 int audit_timeline(const char *data, int argc, char **argv);
+/* The document `audit timeline --matter ID --json [--reveal]` prints, read
+ * through db (borrowed), with no leaf appended: the caller records the
+ * view itself (the console, web_matters.c, whose leaf names its account).
+ * A cJSON tree (cJSON_Delete), or NULL with *notfound set when there is
+ * no such matter, else a sentence in err. */
+struct cJSON;
+struct cJSON *audit_timeline_json(st_backend *db, const char *matter, int reveal, int *notfound,
+                                  char *err, size_t errlen);
 
 /* audit_problems.c */
 int audit_problems(const char *data, int argc, char **argv);

@@ -809,12 +809,99 @@ static void text_head(timeline *t, const st_isubject *sub, int have_sub)
 
 /* ---- the command --------------------------------------------------------------- */
 
+/* Read matter's index row, its entries (in order, with their bounds) and
+ * flags into t (t->db set). 0, 1 when there is no such matter, or -1 with
+ * a sentence in t->err. */
+static int load(timeline *t, const char *matter)
+{
+    switch (t->db->ops->matter_get(t->db, matter, &t->m)) {
+    case ST_OK:
+        break;
+    case ST_NOTFOUND:
+        return 1;
+    default:
+        snprintf(t->err, sizeof t->err, "%s", t->db->ops->errmsg(t->db));
+        return -1;
+    }
+    if (t->db->ops->matter_entries(t->db, matter, entry_cb, t) != ST_OK) {
+        snprintf(t->err, sizeof t->err, "%s", t->db->ops->errmsg(t->db));
+        return -1;
+    }
+    if (t->failed)
+        return -1;
+    if (t->db->ops->flags_list(t->db, 0, matter, flag_cb, t) != ST_OK) {
+        snprintf(t->err, sizeof t->err, "%s", t->db->ops->errmsg(t->db));
+        return -1;
+    }
+    lower_bounds(t);
+    if (t->n)
+        qsort(t->es, t->n, sizeof *t->es, by_time);
+    return 0;
+}
+
+static void release(timeline *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        px_entry_free(t->es[i].e);
+    free(t->es);
+    free(t->flags);
+    free(t->devs);
+    st_imatter_release(&t->m);
+}
+
+/* The --json document: {matter, revealed, entries}. NULL if out of memory. */
+static cJSON *json_doc(timeline *t, const st_isubject *sub, int have_sub)
+{
+    cJSON *root = cJSON_CreateObject(), *arr;
+    if (!root)
+        return NULL;
+    cJSON_AddItemToObject(root, "matter", json_head(t, sub, have_sub));
+    cJSON_AddBoolToObject(root, "revealed", t->reveal);
+    arr = cJSON_AddArrayToObject(root, "entries");
+    for (size_t i = 0; arr && i < t->n; i++)
+        cJSON_AddItemToArray(arr, json_entry(t, &t->es[i]));
+    if (!arr) {
+        cJSON_Delete(root);
+        return NULL;
+    }
+    return root;
+}
+
+cJSON *audit_timeline_json(st_backend *db, const char *matter, int reveal, int *notfound,
+                           char *err, size_t errlen)
+{
+    timeline t;
+    st_isubject sub;
+    cJSON *root = NULL;
+    int rc, have_sub;
+
+    memset(&t, 0, sizeof t);
+    t.db = db;
+    t.json = 1;
+    t.reveal = reveal;
+    *notfound = 0;
+    rc = load(&t, matter);
+    if (rc == 0) {
+        have_sub = t.m.subject[0] &&
+                   db->ops->subject_get(db, t.m.subject_device, t.m.subject, &sub) == ST_OK;
+        if (!(root = json_doc(&t, &sub, have_sub)))
+            snprintf(err, errlen, "%s", _("out of memory"));
+    } else if (rc == 1) {
+        *notfound = 1;
+        snprintf(err, errlen, _("no matter '%s' on this server"), matter);
+    } else {
+        snprintf(err, errlen, "%s", t.err);
+    }
+    release(&t);
+    return root;
+}
+
 int audit_timeline(const char *data, int argc, char **argv)
 {
     const char *matter = NULL, *why;
     timeline t;
     st_isubject sub;
-    int rc = 1, have_sub = 0;
+    int rc = 1, have_sub = 0, loaded;
 
     memset(&t, 0, sizeof t);
     for (int i = 0; i < argc; i++) {
@@ -836,31 +923,15 @@ int audit_timeline(const char *data, int argc, char **argv)
                           why ? _(why) : _("not a matter id (M-<device>-<seq>, e.g. M-869d358d-5)"));
     if (!(t.db = audit_open(data, CMD)))
         return 1;
-    switch (t.db->ops->matter_get(t.db, matter, &t.m)) {
-    case ST_OK:
-        break;
-    case ST_NOTFOUND:
+    loaded = load(&t, matter);
+    if (loaded == 1) {
         audit_fail(CMD, _("no matter '%s' on this server"), matter);
         goto exit;
-    default:
-        audit_fail(CMD, "%s", t.db->ops->errmsg(t.db));
-        goto exit;
     }
-    if (t.db->ops->matter_entries(t.db, matter, entry_cb, &t) != ST_OK) {
-        audit_fail(CMD, "%s", t.db->ops->errmsg(t.db));
-        goto exit;
-    }
-    if (t.failed) {
+    if (loaded != 0) {
         audit_fail(CMD, "%s", t.err);
         goto exit;
     }
-    if (t.db->ops->flags_list(t.db, 0, matter, flag_cb, &t) != ST_OK) {
-        audit_fail(CMD, "%s", t.db->ops->errmsg(t.db));
-        goto exit;
-    }
-    lower_bounds(&t);
-    if (t.n)
-        qsort(t.es, t.n, sizeof *t.es, by_time);
     have_sub = t.m.subject[0] &&
                t.db->ops->subject_get(t.db, t.m.subject_device, t.m.subject, &sub) == ST_OK;
     /* The view is a leaf of the server log before anything is shown. */
@@ -875,14 +946,8 @@ int audit_timeline(const char *data, int argc, char **argv)
         fprintf(stderr, _("patrold: audit timeline: confidential fields of %s are shown (--reveal)\n"),
                 matter);
     if (t.json) {
-        cJSON *root = cJSON_CreateObject(), *arr;
-        char *s;
-        cJSON_AddItemToObject(root, "matter", json_head(&t, &sub, have_sub));
-        cJSON_AddBoolToObject(root, "revealed", t.reveal);
-        arr = cJSON_AddArrayToObject(root, "entries");
-        for (size_t i = 0; i < t.n; i++)
-            cJSON_AddItemToArray(arr, json_entry(&t, &t.es[i]));
-        s = cJSON_PrintUnformatted(root);
+        cJSON *root = json_doc(&t, &sub, have_sub);
+        char *s = root ? cJSON_PrintUnformatted(root) : NULL;
         if (!s) {
             cJSON_Delete(root);
             audit_fail(CMD, "%s", _("out of memory"));
@@ -898,12 +963,7 @@ int audit_timeline(const char *data, int argc, char **argv)
     }
     rc = 0;
 exit:
-    for (size_t i = 0; i < t.n; i++)
-        px_entry_free(t.es[i].e);
-    free(t.es);
-    free(t.flags);
-    free(t.devs);
-    st_imatter_release(&t.m);
+    release(&t);
     t.db->ops->close(t.db);
     return rc;
 }
