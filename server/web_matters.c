@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "audit.h"
 #include "i18n.h"
 #include "matter.h"
 #include "validate.h"
@@ -235,19 +236,18 @@ static int64_t iso_ms(const char *v)
 }
 
 /* The matter's full-process record as `patrold audit timeline --matter ID
- * --json [--reveal]` gives it (run as a child: the command's own masking
- * of confidential fields), as a table. 0, or -1 (could not run it). */
+ * --json [--reveal]` gives it (audit_timeline_json: the command's own
+ * builder and masking of confidential fields, without its leaf: the
+ * console's view leaf is the only one), as a table. 0, or -1. */
 static int timeline(web_ctx *c, web_buf *b, const char *id, int reveal)
 {
-    char *argv[] = {"patrold", "--data", c->a->data_dir, "audit", "timeline", "--matter",
-                    (char *)id, "--json", reveal ? "--reveal" : NULL, NULL};
-    char *json = NULL, t[32];
-    cJSON *j = NULL, *e;
-    if (web_run_self(argv, &json) != 0 || !(j = cJSON_Parse(json))) {
-        free(json);
+    char t[32], err[256];
+    int notfound;
+    cJSON *j, *e;
+    if (!(j = audit_timeline_json(c->db, id, reveal, &notfound, err, sizeof err))) {
+        app_log("error", "event=web_timeline_failed matter=%s reason=\"%s\"", id, err);
         return -1;
     }
-    free(json);
     web_puts(b, "<h2>全过程记录</h2><table id=\"timeline\"><thead><tr><th>时间</th><th>记录</th>"
                 "<th>终端</th><th>内容</th></tr></thead><tbody>");
     cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(j, "entries"))
@@ -416,7 +416,7 @@ void web_matter_page(web_ctx *c, const char *id, int reveal)
     }
     web_puts(&b, "</tbody></table>");
     if (timeline(c, &b, m.id, reveal) != 0)
-        web_puts(&b, "<p class=\"refusal\">无法运行 patrold audit timeline。</p>");
+        web_puts(&b, "<p class=\"refusal\">无法读取全过程记录。</p>");
     if (!reveal && strcmp(c->who->role, "reviewer") != 0) {
         web_puts(&b, "<form method=\"post\" action=\"/matters/");
         web_url(&b, m.id);

@@ -319,8 +319,14 @@ try:
               "filter %s finds it: %s" % (qs, not found))
     st, h, b = get_raw(BASE + "/matters?from=2026-1-1", sid0, None)
     check(st == 400, "a malformed date: %d" % st)
+    n0 = len(leaves())
     click_and_wait(By.CSS_SELECTOR, "#matters a")
     check(drv.find_element(By.ID, "matter-id").text == matter, "the matter's page")
+    # One view, one leaf: the console's, naming the account (audit timeline's
+    # own leaf, naming the server's user, is not written beside it).
+    new = leaves()[n0:]
+    check(len(new) == 1 and new[0].startswith("patrol-view\n%s\nredacted\nweb:admin\n" % matter),
+          "one console view is one leaf: %r" % new)
     # Its photo shows and its audio plays (metadata loaded by range requests).
     img = drv.find_element(By.CSS_SELECTOR, "img.preview")
     check(drv.execute_script("return arguments[0].complete && arguments[0].naturalWidth", img) == 40,
@@ -358,8 +364,12 @@ try:
     tl = drv.find_element(By.ID, "timeline").text
     check("13800000000" not in tl and len(drv.find_elements(By.CSS_SELECTOR, "dd.masked")) == 1,
           "the privacy field is masked")
+    n0 = len(leaves())
     click_and_wait(By.ID, "reveal")
     check("13800000000" in drv.find_element(By.ID, "timeline").text, "revealed on request")
+    new = leaves()[n0:]
+    check(len(new) == 1 and new[0].startswith("patrol-view\n%s\nrevealed\nweb:admin\n" % matter),
+          "one reveal is one leaf: %r" % new)
     check(any(l.startswith("patrol-view\n%s\nrevealed\nweb:admin\n" % matter) for l in leaves()),
           "the reveal is a leaf")
     shot("15-revealed")
