@@ -281,6 +281,25 @@ static void handle_enroll(app *a, const srv_request *rq, srv_response *rs)
                                                  "enrolment");
         goto rollback;
     }
+    /* The journal's first entry carries the terminal's department and
+     * name, and ingest refuses one that is not the enrolment's, for good:
+     * refuse here instead, the token left unused, before a terminal is
+     * enrolled that could never sync. (A terminal older than this field
+     * sends no department; its name is still checked.) */
+    if ((req->device_name[0] && strcmp(req->device_name, dev.name) != 0) ||
+        (req->department[0] && strcmp(req->department, dev.department) != 0)) {
+        int d = req->department[0] && strcmp(req->department, dev.department) != 0;
+        app_log("warn", "event=enrol_identity_refused device=%lld field=%s terminal=\"%.60s\" "
+                        "enrolled=\"%.60s\"",
+                (long long)dev.id, d ? "department" : "device_name",
+                d ? req->department : req->device_name, d ? dev.department : dev.name);
+        reply_error(a, rs, 403, "identity", 0,
+                    "this token is for device '%.60s' of department '%.60s'; the terminal is "
+                    "'%.60s' of department '%.60s'",
+                    dev.name, dev.department, req->device_name,
+                    req->department[0] ? req->department : "?");
+        goto rollback;
+    }
     snprintf(cn, sizeof cn, "patrol-device-%lld", (long long)dev.id);
     pthread_mutex_lock(&a->sign_lock);
     rc = px_ca_issue(a->ca_key, a->ca_cert_pem, pub, publen, cn, (uint64_t)dev.id, 3650, &cert,
@@ -1137,8 +1156,14 @@ static void handle_metrics(app *a, srv_response *rs)
                 "patrold_handshakes_total{type=\"failed\"} %llu\n",
             (unsigned long long)s.handshakes_full, (unsigned long long)s.handshakes_resumed,
             (unsigned long long)s.handshakes_failed);
+    bprintf(&b, "# TYPE patrold_connections_evicted_total counter\n"
+                "patrold_connections_evicted_total %llu\n",
+            (unsigned long long)s.connections_evicted);
     bprintf(&b, "# TYPE patrold_requests_total counter\npatrold_requests_total %llu\n",
             (unsigned long long)s.requests);
+    bprintf(&b, "# TYPE patrold_log_lines_suppressed_total counter\n"
+                "patrold_log_lines_suppressed_total %llu\n",
+            (unsigned long long)s.log_suppressed);
     bprintf(&b, "# TYPE patrold_bytes_total counter\npatrold_bytes_total{dir=\"in\"} %llu\n"
                 "patrold_bytes_total{dir=\"out\"} %llu\n",
             (unsigned long long)s.bytes_in, (unsigned long long)s.bytes_out);
@@ -1151,6 +1176,12 @@ static void handle_metrics(app *a, srv_response *rs)
             (unsigned long long)s.refused_bad_request);
     bprintf(&b, "patrold_refusals_total{reason=\"connection_limit\"} %llu\n",
             (unsigned long long)s.connections_refused);
+    bprintf(&b, "patrold_refusals_total{reason=\"per_peer_limit\"} %llu\n",
+            (unsigned long long)s.refused_per_peer);
+    bprintf(&b, "patrold_refusals_total{reason=\"no_room_without_certificate\"} %llu\n",
+            (unsigned long long)s.refused_unauth);
+    bprintf(&b, "patrold_refusals_total{reason=\"body_budget\"} %llu\n",
+            (unsigned long long)s.refused_busy);
     bprintf(&b, "patrold_refusals_total{reason=\"timeout\"} %llu\n", (unsigned long long)s.timeouts);
     pthread_mutex_lock(&a->refusal_lock);
     for (size_t i = 0; i < sizeof a->refusals / sizeof a->refusals[0] && a->refusals[i].reason[0];

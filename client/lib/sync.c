@@ -613,6 +613,7 @@ static int enroll_locked(patrol *p, const char *server_url, const char *token, u
     rq.token = tok.id_secret;
     rq.csr_pem = csr;
     rq.device_name = name;
+    rq.department = dept;
     if (!(body = malloc(patrol__v1__enroll_request__get_packed_size(&rq)))) {
         err = px_fail(p, PATROL_ENOMEM, _("out of memory"));
         goto exit;
@@ -641,6 +642,11 @@ static int enroll_locked(patrol *p, const char *server_url, const char *token, u
             px_fail(p, err, _("enrolling: the server refused the token (%s): ask the station "
                             "for a new one ('patrold device add')"),
                     reason);
+        else if (strcmp(reason, "identity") == 0)
+            px_fail(p, err, _("enrolling: this token was issued for another device name or "
+                            "department than this terminal's ('%s', %s): ask the station for a "
+                            "token for this terminal ('patrold device add --name %s --department %s')"),
+                    name, dept, name, dept);
         goto exit;
     }
     if (!(rs = patrol__v1__enroll_response__unpack(NULL, a.len, a.body))) {
