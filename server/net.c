@@ -821,6 +821,8 @@ void srv_get_stats(const srv *s, srv_stats *o)
     o->connections_evicted = atomic_load(&a->connections_evicted);
     o->refused_busy = atomic_load(&a->refused_busy);
     o->log_suppressed = atomic_load(&a->log_suppressed);
+    o->refused_per_peer = atomic_load(&a->refused_per_peer);
+    o->refused_unauth = atomic_load(&a->refused_unauth);
 }
 
 const char *srv_header_get(const srv_request *rq, const char *name)

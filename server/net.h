@@ -98,6 +98,8 @@ typedef void (*srv_handler)(void *ud, const srv_request *rq, srv_response *rs);
 typedef struct srv_stats {
     uint64_t connections_accepted;
     uint64_t connections_refused;     /* over max_connections */
+    uint64_t refused_per_peer;        /* over max_per_peer from one address */
+    uint64_t refused_unauth;          /* no room left outside reserved_for_devices */
     uint64_t connections_open;        /* gauge */
     uint64_t handshakes_full;
     uint64_t handshakes_resumed;

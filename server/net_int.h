@@ -133,6 +133,7 @@ typedef struct {
     _Atomic uint64_t refused_header_too_large, refused_body_too_large, refused_bad_request;
     _Atomic uint64_t timeouts;
     _Atomic uint64_t connections_evicted, refused_busy, log_suppressed;
+    _Atomic uint64_t refused_per_peer, refused_unauth;
 } stats_atomic;
 
 /* One peer address (without the port): its connections and its rate

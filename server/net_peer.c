@@ -307,7 +307,12 @@ static int admit(srv *s, const char *peer, int64_t now, int *pe)
     if (!code && s->nconns >= s->conns_cap)
         code = "max_connections";
     if (code) {
-        STAT_ADD(s, connections_refused, 1);
+        if (code[0] == 'p')
+            STAT_ADD(s, refused_per_peer, 1);
+        else if (code[0] == 'n')
+            STAT_ADD(s, refused_unauth, 1);
+        else
+            STAT_ADD(s, connections_refused, 1);
         net_log_refusal(s, "connection_refused", peer, code, "connection limit",
                         "max_connections=%u max_per_peer=%u open=%zu", s->lim.max_connections,
                         s->lim.max_per_peer, s->nconns - s->ndead);

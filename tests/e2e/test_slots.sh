@@ -106,8 +106,11 @@ note "one host: $(cat "$WORK/hold1.json"); syncs under attack (ms):$SYNC_MS (bef
 N1=$(grep -c 'peer=127\.0\.0\.2:' "$SERVER_LOG")
 check "refusals of 127.0.0.2 are logged rate-limited ($N1 lines for 5 s of attack)" \
     test "$N1" -ge 1 -a "$N1" -le 20
+# The count rides on the next line the rate limit lets through for that
+# address, whatever its code (1 run in 4 under load it was not a
+# per_peer_limit line, and the check failed).
 check "a logged refusal counts those held back (suppressed=N)" \
-    grep -Eq 'peer=127\.0\.0\.2:.*code=per_peer_limit.* suppressed=[1-9]' "$SERVER_LOG"
+    grep -Eq 'peer=127\.0\.0\.2:.* suppressed=[1-9]' "$SERVER_LOG"
 
 jfile_checks "$WORK/trickle.json" \
     "headers trickled a byte at a time: the server ended it" 'j["end"] in ("closed", "reset")' \
@@ -165,6 +168,44 @@ check "throttled tries are logged (code=throttled)" \
     grep -q 'event=refused peer=127\.0\.0\.6:.*code=throttled status=429' "$SERVER_LOG"
 TOKEN2=$(add_device "城管执法终端-12")
 new_terminal "$WORK/terminal2" "城管执法终端-12" "$TOKEN2"
+
+section "what the attacks did, in /metrics"
+"$WIRE" --url "$URL" --no-cert --save-body "$WORK/metrics.txt" get /metrics >/dev/null 2>&1
+check "/metrics answers" test -s "$WORK/metrics.txt"
+# Every sample once (Prometheus refuses a scrape that repeats a series),
+# each with a number, each family with its TYPE.
+"$PY" - "$WORK/metrics.txt" >"$WORK/metrics.check" 2>&1 <<'PYEOF'
+import re, sys
+seen, types, bad = set(), set(), []
+for line in open(sys.argv[1]):
+    line = line.rstrip("\n")
+    if line.startswith("# TYPE "):
+        types.add(line.split()[2])
+        continue
+    if not line or line.startswith("#"):
+        continue
+    m = re.fullmatch(r'([a-z_]+)(\{[^}]*\})? (\S+)', line)
+    if not m:
+        bad.append("unparsed: " + line)
+        continue
+    float(m.group(3))
+    if line.rsplit(" ", 1)[0] in seen:
+        bad.append("repeated: " + line)
+    seen.add(line.rsplit(" ", 1)[0])
+    fam = re.sub(r'_(bucket|sum|count)$', '', m.group(1))
+    if m.group(1) not in types and fam not in types:
+        bad.append("no TYPE: " + line)
+print("\n".join(bad) if bad else "ok")
+PYEOF
+check "every series once, each parsed, each with its TYPE: $(head -c 300 "$WORK/metrics.check")" \
+    test "$(cat "$WORK/metrics.check")" = ok
+PER_PEER=$(grep -c 'code=per_peer_limit' "$SERVER_LOG")
+check "connections over the per-address cap counted (logged $PER_PEER, suppressed beside)" \
+    test "$(metric 'patrold_refusals_total{reason="per_peer_limit"}')" -ge "$PER_PEER" -a "$PER_PEER" -ge 1
+check "silent connections dropped to make room counted" \
+    test "$(metric patrold_connections_evicted_total)" -ge 1
+check "refusal lines held back by the rate limit counted (at least the $SUP above)" \
+    test "$(metric patrold_log_lines_suppressed_total)" -ge "$SUP" -a "$SUP" -ge 1
 
 stop_server_checked
 finish
