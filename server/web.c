@@ -723,7 +723,18 @@ static void route(web *w, const srv_request *rq, srv_response *rs)
         web_page_matters(&c);
     else if (get && strncmp(rq->path, "/matters/", 9) == 0 && !strchr(rq->path + 9, '/'))
         web_page_matter(&c, rq->path + 9);
-    else if (get && strncmp(rq->path, "/matters/", 9) == 0 && strstr(rq->path, "/evidence/")) {
+    else if (get && strncmp(rq->path, "/matters/", 9) == 0 && strchr(rq->path + 9, '/') &&
+             strcmp(strchr(rq->path + 9, '/'), "/documents") == 0) {
+        char id[72];
+        size_t n = (size_t)(strchr(rq->path + 9, '/') - (rq->path + 9));
+        if (n == 0 || n >= sizeof id) {
+            web_refuse(&c, 404, "没有这个页面。");
+            return;
+        }
+        memcpy(id, rq->path + 9, n);
+        id[n] = '\0';
+        web_page_documents(&c, id);
+    } else if (get && strncmp(rq->path, "/matters/", 9) == 0 && strstr(rq->path, "/evidence/")) {
         /* /matters/ID/evidence/SHA: the ID ends at the first '/'. */
         char id[72];
         const char *slash = strchr(rq->path + 9, '/');

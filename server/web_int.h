@@ -54,6 +54,18 @@ void web_page_matter(web_ctx *c, const char *id);
  * supervisor or admin; the view leaf says "revealed"). */
 void web_post_reveal(web_ctx *c, const char *id);
 void web_matter_page(web_ctx *c, const char *id, int reveal);
+/* Open matter id for the account behind c: refused (answered, -1) when
+ * the id is malformed, unknown, or of another department for a reviewer;
+ * else its view leaf ("patrol-view", redacted or revealed, "web:" account)
+ * is appended before anything is shown (refused if the log cannot) and
+ * 0 with *m filled (st_imatter_release). web_matters.c. */
+int web_matter_open(web_ctx *c, const char *id, int reveal, st_imatter *m);
+/* web_record.c: the 全过程记录 table of audit_timeline_json's document tl,
+ * with corrections in effect and rule flags; 0. */
+struct cJSON;
+int web_record_table(web_buf *b, const struct cJSON *tl);
+/* GET /matters/ID/documents: the matter's 柔性执法意见书 for printing. */
+void web_page_documents(web_ctx *c, const char *id);
 /* 报表 (web_reports.c): the page and GET /reports/download?period=&format=. */
 void web_page_reports(web_ctx *c);
 void web_report_download(web_ctx *c);

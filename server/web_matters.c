@@ -8,6 +8,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,14 +31,62 @@ static const char *state_zh(const char *code)
 typedef struct filt {
     char department[72], state[24], domain[72], q[72], method[32], list[16], inspector[72];
     char from[16], to[16]; /* YYYY-MM-DD, Beijing: opened on or after / on or before */
+    char sort[16];         /* one of sorts[] ("" is "id") */
     unsigned long page;
 } filt;
 
+/* The orders 事项 offers: code (the query's sort=) and label. */
+static const struct {
+    const char *code, *label;
+} sorts[] = {
+    {"id", "事项号"},
+    {"activity", "最近活动（新→旧）"},
+    {"opened", "启动时间（新→旧）"},
+    {"state", "状态（办理顺序）"},
+};
+
+/* What the list shows of a matter, kept to sort them. */
+typedef struct row {
+    char id[32], department[64], domain[64], state[16];
+    int state_order;
+    int64_t opened_ms, activity_ms;
+    size_t nmethods, nevidence;
+} row;
+
 typedef struct list_ud {
     const filt *f;
-    web_buf *b;
-    unsigned long seen, shown;
+    row *rows;
+    size_t n, cap;
+    int oom;
 } list_ud;
+
+/* The last thing done in a matter, by device time: its opening, a method,
+ * a document issued or delivered, a revisit's outcome, evidence, its close. */
+static int64_t last_activity(const st_imatter *m)
+{
+    int64_t t = m->opened_ms;
+#define LATER(v)                                                                                   \
+    do {                                                                                           \
+        if ((v) > t)                                                                               \
+            t = (v);                                                                               \
+    } while (0)
+    for (size_t i = 0; i < m->nmethods; i++)
+        LATER(m->methods[i].wall_ms);
+    for (size_t i = 0; i < m->ndocs; i++) {
+        LATER(m->docs[i].issued_ms);
+        if (m->docs[i].delivered)
+            LATER(m->docs[i].delivered_ms);
+    }
+    for (size_t i = 0; i < m->nrevisits; i++)
+        if (m->revisits[i].outcome[0])
+            LATER(m->revisits[i].outcome_ms);
+    for (size_t i = 0; i < m->nevidence; i++)
+        LATER(m->evidence[i].wall_ms);
+    if (m->closed_device)
+        LATER(m->closed_ms);
+#undef LATER
+    return t;
+}
 
 static int field(const char *query, const char *name, char *out, size_t cap)
 {
@@ -51,7 +100,6 @@ static int matter_row(void *ud, const st_imatter *m)
 {
     list_ud *x = ud;
     const filt *f = x->f;
-    char t[32];
     if ((f->state[0] && strcmp(m->state, f->state) != 0) ||
         (f->domain[0] && strcmp(m->domain, f->domain) != 0) ||
         (f->list[0] && strcmp(m->list_type, f->list) != 0) ||
@@ -86,25 +134,77 @@ static int matter_row(void *ud, const st_imatter *m)
         if ((f->from[0] && strcmp(day, f->from) < 0) || (f->to[0] && strcmp(day, f->to) > 0))
             return 0;
     }
-    if (x->seen++ / PAGE_ROWS != f->page)
-        return 0;
-    x->shown++;
-    web_puts(x->b, "<tr><td><a href=\"/matters/");
-    web_url(x->b, m->id);
-    web_puts(x->b, "\">");
-    web_text(x->b, m->id);
-    web_puts(x->b, "</a></td><td>");
-    web_text(x->b, m->department);
-    web_puts(x->b, "</td><td>");
-    web_text(x->b, m->domain);
-    web_puts(x->b, "</td><td>");
-    web_text(x->b, state_zh(m->state));
-    web_puts(x->b, "</td><td>");
-    web_beijing(m->opened_ms, t, sizeof t);
-    web_text(x->b, t);
-    web_printf(x->b, "</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td></tr>",
-               m->nmethods, m->nevidence);
+    if (x->n == x->cap) {
+        size_t cap = x->cap ? 2 * x->cap : 64;
+        row *r = cap <= SIZE_MAX / sizeof *r ? realloc(x->rows, cap * sizeof *r) : NULL;
+        if (!r) {
+            x->oom = 1;
+            return 1;
+        }
+        x->rows = r;
+        x->cap = cap;
+    }
+    {
+        row *r = &x->rows[x->n++];
+        px_mstate st;
+        snprintf(r->id, sizeof r->id, "%s", m->id);
+        snprintf(r->department, sizeof r->department, "%s", m->department);
+        snprintf(r->domain, sizeof r->domain, "%s", m->domain);
+        snprintf(r->state, sizeof r->state, "%s", m->state);
+        r->state_order = px_mstate_parse(m->state, &st) == 0 ? (int)st : 1000;
+        r->opened_ms = m->opened_ms;
+        r->activity_ms = last_activity(m);
+        r->nmethods = m->nmethods;
+        r->nevidence = m->nevidence;
+    }
     return 0;
+}
+
+/* Newest first for the times; the state machine's order for states; the
+ * id breaks ties (and is the order matters_each gives). */
+static int cmp_id(const void *a, const void *b)
+{
+    return strcmp(((const row *)a)->id, ((const row *)b)->id);
+}
+static int cmp_opened(const void *a, const void *b)
+{
+    const row *x = a, *y = b;
+    return x->opened_ms != y->opened_ms ? (x->opened_ms < y->opened_ms ? 1 : -1) : cmp_id(a, b);
+}
+static int cmp_activity(const void *a, const void *b)
+{
+    const row *x = a, *y = b;
+    return x->activity_ms != y->activity_ms ? (x->activity_ms < y->activity_ms ? 1 : -1)
+                                            : cmp_id(a, b);
+}
+static int cmp_state(const void *a, const void *b)
+{
+    const row *x = a, *y = b;
+    return x->state_order != y->state_order ? (x->state_order < y->state_order ? -1 : 1)
+                                            : cmp_id(a, b);
+}
+
+static void row_html(web_buf *b, const row *r)
+{
+    char t[32];
+    web_puts(b, "<tr><td><a href=\"/matters/");
+    web_url(b, r->id);
+    web_puts(b, "\">");
+    web_text(b, r->id);
+    web_puts(b, "</a></td><td>");
+    web_text(b, r->department);
+    web_puts(b, "</td><td>");
+    web_text(b, r->domain);
+    web_puts(b, "</td><td>");
+    web_text(b, state_zh(r->state));
+    web_puts(b, "</td><td>");
+    web_beijing(r->opened_ms, t, sizeof t);
+    web_text(b, t);
+    web_puts(b, "</td><td>");
+    web_beijing(r->activity_ms, t, sizeof t);
+    web_text(b, t);
+    web_printf(b, "</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td></tr>", r->nmethods,
+               r->nevidence);
 }
 
 static void input(web_buf *b, const char *label, const char *name, const char *value)
@@ -128,15 +228,37 @@ static int is_day(const char *v)
     return 1;
 }
 
+/* The query of this list with its filters and order, for a paging link
+ * (page appended by the caller). */
+static void query_of(web_buf *b, const filt *f)
+{
+    const struct {
+        const char *name, *value;
+    } q[] = {{"department", f->department}, {"state", f->state}, {"domain", f->domain},
+             {"q", f->q}, {"method", f->method}, {"list", f->list}, {"inspector", f->inspector},
+             {"from", f->from}, {"to", f->to}, {"sort", f->sort}};
+    web_puts(b, "/matters?");
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        web_puts(b, q[i].name);
+        web_puts(b, "=");
+        web_url(b, q[i].value);
+        web_puts(b, "&amp;");
+    }
+}
+
 void web_page_matters(web_ctx *c)
 {
     filt f;
     char page[24];
     uint64_t pg = 0;
     web_buf b = {0};
-    list_ud x = {&f, &b, 0, 0};
+    list_ud x;
+    size_t si = 0, first, last;
     const char *q = c->rq->query;
+    int (*cmp[])(const void *, const void *) = {cmp_id, cmp_activity, cmp_opened, cmp_state};
     memset(&f, 0, sizeof f);
+    memset(&x, 0, sizeof x);
+    x.f = &f;
     if (field(q, "department", f.department, sizeof f.department) ||
         field(q, "state", f.state, sizeof f.state) || field(q, "domain", f.domain, sizeof f.domain) ||
         field(q, "q", f.q, sizeof f.q) || field(q, "page", page, sizeof page) ||
@@ -149,10 +271,32 @@ void web_page_matters(web_ctx *c)
         web_refuse(c, 400, "筛选条件不合法。");
         return;
     }
+    if (field(q, "sort", f.sort, sizeof f.sort)) {
+        web_refuse(c, 400, "排序方式不合法（可选：id、activity、opened、state）。");
+        return;
+    }
+    if (f.sort[0]) {
+        while (si < sizeof sorts / sizeof sorts[0] && strcmp(sorts[si].code, f.sort) != 0)
+            si++;
+        if (si == sizeof sorts / sizeof sorts[0]) {
+            web_refuse(c, 400, "排序方式不合法（可选：id、activity、opened、state）。");
+            return;
+        }
+    }
+    snprintf(f.sort, sizeof f.sort, "%s", sorts[si].code);
     f.page = (unsigned long)pg;
     /* A reviewer: its department, whatever the query says. */
     if (c->who->department[0])
         snprintf(f.department, sizeof f.department, "%s", c->who->department);
+    if (c->db->ops->matters_each(c->db, f.department[0] ? f.department : NULL, matter_row, &x) !=
+            ST_OK ||
+        x.oom) {
+        free(x.rows);
+        web_refuse(c, 503, "无法读取事项。");
+        return;
+    }
+    if (x.n > 1)
+        qsort(x.rows, x.n, sizeof *x.rows, cmp[si]);
     web_puts(&b, "<h1>事项</h1><form method=\"get\" action=\"/matters\" class=\"filters\">");
     if (!c->who->department[0])
         input(&b, "部门", "department", f.department);
@@ -164,122 +308,39 @@ void web_page_matters(web_ctx *c)
     input(&b, "执法人员", "inspector", f.inspector);
     input(&b, "启动自", "from", f.from);
     input(&b, "至", "to", f.to);
-    web_puts(&b, "<button type=\"submit\" id=\"filter\">筛选</button></form>"
-                 "<table id=\"matters\"><thead><tr><th>事项</th><th>部门</th><th>领域</th>"
-                 "<th>状态</th><th>启动</th><th>方式</th><th>证据</th></tr></thead><tbody>");
-    if (c->db->ops->matters_each(c->db, f.department[0] ? f.department : NULL, matter_row, &x) !=
-        ST_OK) {
-        web_buf_free(&b);
-        web_refuse(c, 503, "无法读取事项。");
-        return;
+    web_puts(&b, "<label>排序 <select name=\"sort\" id=\"sort\">");
+    for (size_t i = 0; i < sizeof sorts / sizeof sorts[0]; i++) {
+        web_puts(&b, "<option value=\"");
+        web_attr(&b, sorts[i].code);
+        web_puts(&b, i == si ? "\" selected>" : "\">");
+        web_text(&b, sorts[i].label);
+        web_puts(&b, "</option>");
     }
-    web_printf(&b, "</tbody></table><p>共 %lu 件，第 %lu 页。", x.seen, f.page + 1);
-    if ((f.page + 1) * PAGE_ROWS < x.seen || f.page > 0) {
-        unsigned long to[2] = {f.page ? f.page - 1 : 0, f.page + 1};
-        const char *label[2] = {"上一页", "下一页"};
-        for (int i = 0; i < 2; i++) {
-            if ((i == 0 && f.page == 0) || (i == 1 && (f.page + 1) * PAGE_ROWS >= x.seen))
-                continue;
-            web_puts(&b, " <a href=\"/matters?department=");
-            web_url(&b, f.department);
-            web_puts(&b, "&amp;state=");
-            web_url(&b, f.state);
-            web_puts(&b, "&amp;domain=");
-            web_url(&b, f.domain);
-            web_puts(&b, "&amp;q=");
-            web_url(&b, f.q);
-            web_puts(&b, "&amp;method=");
-            web_url(&b, f.method);
-            web_puts(&b, "&amp;list=");
-            web_url(&b, f.list);
-            web_puts(&b, "&amp;inspector=");
-            web_url(&b, f.inspector);
-            web_puts(&b, "&amp;from=");
-            web_url(&b, f.from);
-            web_puts(&b, "&amp;to=");
-            web_url(&b, f.to);
-            web_printf(&b, "&amp;page=%lu\">%s</a>", to[i], label[i]);
-        }
+    web_puts(&b, "</select></label> <button type=\"submit\" id=\"filter\">筛选</button></form>"
+                 "<table id=\"matters\"><thead><tr><th>事项</th><th>部门</th><th>领域</th>"
+                 "<th>状态</th><th>启动</th><th>最近活动</th><th>方式</th><th>证据</th></tr></thead>"
+                 "<tbody>");
+    first = f.page * PAGE_ROWS < x.n ? f.page * PAGE_ROWS : x.n;
+    last = x.n - first > PAGE_ROWS ? first + PAGE_ROWS : x.n;
+    for (size_t i = first; i < last; i++)
+        row_html(&b, &x.rows[i]);
+    web_printf(&b, "</tbody></table><p>共 %zu 件，第 %lu 页，按", x.n, f.page + 1);
+    web_text(&b, sorts[si].label);
+    web_puts(&b, "排列。");
+    if (f.page > 0) {
+        web_puts(&b, " <a id=\"prev\" href=\"");
+        query_of(&b, &f);
+        web_printf(&b, "page=%lu\">上一页</a>", f.page - 1);
+    }
+    if (last < x.n) {
+        web_puts(&b, " <a id=\"next\" href=\"");
+        query_of(&b, &f);
+        web_printf(&b, "page=%lu\">下一页</a>", f.page + 1);
     }
     web_puts(&b, "</p>");
+    free(x.rows);
     web_page(c, 200, "事项", &b);
     web_buf_free(&b);
-}
-
-/* "YYYY-MM-DDTHH:MM:SSZ" (audit timeline's times) as UTC milliseconds; 0
- * if it is not that. */
-static int64_t iso_ms(const char *v)
-{
-    int d[6], at[6] = {0, 5, 8, 11, 14, 17}, len[6] = {4, 2, 2, 2, 2, 2};
-    int64_t y, m, days;
-    if (!v || strlen(v) != 20 || v[19] != 'Z')
-        return 0;
-    for (int i = 0; i < 6; i++) {
-        d[i] = 0;
-        for (int k = 0; k < len[i]; k++) {
-            char ch = v[at[i] + k];
-            if (ch < '0' || ch > '9')
-                return 0;
-            d[i] = d[i] * 10 + (ch - '0');
-        }
-    }
-    /* days from 1970-01-01 (H. Hinnant's days_from_civil) */
-    y = d[0] - (d[1] <= 2);
-    m = d[1];
-    {
-        int64_t era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400,
-                doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d[2] - 1,
-                doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        days = era * 146097 + doe - 719468;
-    }
-    return ((days * 24 + d[3]) * 60 + d[4]) * 60000 + (int64_t)d[5] * 1000;
-}
-
-/* The matter's full-process record as `patrold audit timeline --matter ID
- * --json [--reveal]` gives it (audit_timeline_json: the command's own
- * builder and masking of confidential fields, without its leaf: the
- * console's view leaf is the only one), as a table. 0, or -1. */
-static int timeline(web_ctx *c, web_buf *b, const char *id, int reveal)
-{
-    char t[32], err[256];
-    int notfound;
-    cJSON *j, *e;
-    if (!(j = audit_timeline_json(c->db, id, reveal, &notfound, err, sizeof err))) {
-        app_log("error", "event=web_timeline_failed matter=%s reason=\"%s\"", id, err);
-        return -1;
-    }
-    web_puts(b, "<h2>全过程记录</h2><table id=\"timeline\"><thead><tr><th>时间</th><th>记录</th>"
-                "<th>终端</th><th>内容</th></tr></thead><tbody>");
-    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(j, "entries"))
-    {
-        const cJSON *f, *label = cJSON_GetObjectItemCaseSensitive(e, "label"),
-                        *dn = cJSON_GetObjectItemCaseSensitive(e, "device_name"),
-                        *seq = cJSON_GetObjectItemCaseSensitive(e, "seq"),
-                        *dt = cJSON_GetObjectItemCaseSensitive(e, "device_time");
-        web_beijing(iso_ms(cJSON_IsString(dt) ? dt->valuestring : NULL), t, sizeof t);
-        web_puts(b, "<tr><td>");
-        web_text(b, t);
-        web_puts(b, "</td><td>");
-        web_text(b, cJSON_IsString(label) ? _(label->valuestring) : "");
-        web_puts(b, "</td><td>");
-        web_text(b, cJSON_IsString(dn) ? dn->valuestring : "");
-        web_printf(b, " #%.0f</td><td><dl>", cJSON_IsNumber(seq) ? seq->valuedouble : 0.0);
-        cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(e, "fields"))
-        {
-            const cJSON *n = cJSON_GetObjectItemCaseSensitive(f, "name"),
-                        *v = cJSON_GetObjectItemCaseSensitive(f, "value");
-            int masked = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "masked"));
-            web_puts(b, "<dt>");
-            web_text(b, cJSON_IsString(n) ? n->valuestring : "");
-            web_puts(b, masked ? "</dt><dd class=\"masked\">" : "</dt><dd>");
-            web_text(b, cJSON_IsString(v) ? v->valuestring : "");
-            web_puts(b, "</dd>");
-        }
-        web_puts(b, "</dl></td></tr>");
-    }
-    web_puts(b, "</tbody></table>");
-    cJSON_Delete(j);
-    return 0;
 }
 
 void web_page_matter(web_ctx *c, const char *id)
@@ -296,40 +357,50 @@ void web_post_reveal(web_ctx *c, const char *id)
     web_matter_page(c, id, 1);
 }
 
+int web_matter_open(web_ctx *c, const char *id, int reveal, st_imatter *m)
+{
+    char text[300];
+    int rc, n;
+    if (px_check_ident(id)) {
+        web_refuse(c, 400, "事项号不合法。");
+        return -1;
+    }
+    rc = c->db->ops->matter_get(c->db, id, m);
+    if (rc == ST_NOTFOUND) {
+        web_refuse(c, 404, "没有这个事项。");
+        return -1;
+    }
+    if (rc != ST_OK) {
+        web_refuse(c, 503, "无法读取事项。");
+        return -1;
+    }
+    if (c->who->department[0] && strcmp(c->who->department, m->department) != 0) {
+        st_imatter_release(m);
+        app_log("warn", "event=web_refused user=%s matter=%s reason=other_department",
+                c->who->name, id);
+        web_refuse(c, 403, "审核人员只能查看本部门的事项。");
+        return -1;
+    }
+    n = snprintf(text, sizeof text, "patrol-view\n%s\n%s\nweb:%s\n%" PRId64 "\n", m->id,
+                 reveal ? "revealed" : "redacted", c->who->name, app_now_ms());
+    if (n < 0 || (size_t)n >= sizeof text || web_leaf(c, text, (size_t)n) != 0) {
+        st_imatter_release(m);
+        web_refuse(c, 503, "服务器日志无法记录这次查看，查看被拒绝。");
+        return -1;
+    }
+    return 0;
+}
+
 void web_matter_page(web_ctx *c, const char *id, int reveal)
 {
     st_imatter m;
     web_buf b = {0};
-    char t[32], text[300];
-    int rc, n;
+    char t[32], err[256];
+    int notfound;
+    cJSON *tl;
     memset(&m, 0, sizeof m);
-    if (px_check_ident(id)) {
-        web_refuse(c, 400, "事项号不合法。");
+    if (web_matter_open(c, id, reveal, &m) != 0)
         return;
-    }
-    rc = c->db->ops->matter_get(c->db, id, &m);
-    if (rc == ST_NOTFOUND) {
-        web_refuse(c, 404, "没有这个事项。");
-        return;
-    }
-    if (rc != ST_OK) {
-        web_refuse(c, 503, "无法读取事项。");
-        return;
-    }
-    if (c->who->department[0] && strcmp(c->who->department, m.department) != 0) {
-        st_imatter_release(&m);
-        app_log("warn", "event=web_refused user=%s matter=%s reason=other_department",
-                c->who->name, id);
-        web_refuse(c, 403, "审核人员只能查看本部门的事项。");
-        return;
-    }
-    n = snprintf(text, sizeof text, "patrol-view\n%s\n%s\nweb:%s\n%" PRId64 "\n", m.id,
-                 reveal ? "revealed" : "redacted", c->who->name, app_now_ms());
-    if (n < 0 || (size_t)n >= sizeof text || web_leaf(c, text, (size_t)n) != 0) {
-        st_imatter_release(&m);
-        web_refuse(c, 503, "服务器日志无法记录这次查看，查看被拒绝。");
-        return;
-    }
     web_puts(&b, "<h1>事项 <span id=\"matter-id\">");
     web_text(&b, m.id);
     web_puts(&b, "</span></h1><table class=\"facts\"><tbody><tr><th>部门</th><td>");
@@ -415,8 +486,16 @@ void web_matter_page(web_ctx *c, const char *id, int reveal)
         web_puts(&b, "</td></tr>");
     }
     web_puts(&b, "</tbody></table>");
-    if (timeline(c, &b, m.id, reveal) != 0)
+    web_puts(&b, "<p><a id=\"documents\" href=\"/matters/");
+    web_url(&b, m.id);
+    web_printf(&b, "/documents\">打印文书（%zu 份柔性执法意见书）</a></p>", m.ndocs);
+    if ((tl = audit_timeline_json(c->db, m.id, reveal, &notfound, err, sizeof err))) {
+        web_record_table(&b, tl);
+        cJSON_Delete(tl);
+    } else {
+        app_log("error", "event=web_timeline_failed matter=%s reason=\"%s\"", m.id, err);
         web_puts(&b, "<p class=\"refusal\">无法读取全过程记录。</p>");
+    }
     if (!reveal && strcmp(c->who->role, "reviewer") != 0) {
         web_puts(&b, "<form method=\"post\" action=\"/matters/");
         web_url(&b, m.id);

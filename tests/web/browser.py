@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """browser.py -- 监督平台 in headless Chromium (issue 10 "Show").
 
-  browser.py PATROLD PATROL OUT   (exit 77: no chromium/chromedriver/selenium/zbarimg)
+  browser.py PATROLD PATROL OUT E2E_WIRE   (exit 77: no chromium/chromedriver/selenium/zbarimg)
 
 A real `patrold serve --web-listen` on loopback; Debian's chromium driven
 by chromedriver (python3-selenium), started here. A page without a session
@@ -11,7 +11,10 @@ session (the old page asks for a login again); a reviewer sees its
 department only and is refused 账户. The admin adds a device on 终端: its
 QR code, screenshot and decoded with zbarimg, is accepted by
 `patrol enroll --qr` on a new terminal store, which the device list then
-shows as 在用. Screenshots of each page in OUT.
+shows as 在用. 事项 sorts by id, last activity, opening and state; a
+matter's page shows a correction in effect and the server's rule flag (an
+entry E2E_WIRE appends past the terminal's rules); its documents print one
+to a page (print media and Chrome's PDF). Screenshots of each page in OUT.
 """
 import json
 import os
@@ -24,7 +27,7 @@ import tempfile
 import time
 
 SKIP = 77
-PATROLD, PATROL, OUT = sys.argv[1], sys.argv[2], sys.argv[3]
+PATROLD, PATROL, OUT, WIRE = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -296,6 +299,22 @@ try:
              "--doc-no", "泗城管柔〔2026〕17号")
     rv = pt("act", "revisit", "--matter", matter, "--follows", "inspection", "--decision", "现场检查",
             "--due", due, "--content", "回访整改情况")
+    # A document delivered, and a correction of the first one's content.
+    doc2 = pt("document", "issue", "--matter", matter, "--purpose", "提示依法经营", "--content",
+              "请规范店招设置", "--time", today, "--personnel", "张伟", "--doc-no",
+              "泗城管柔〔2026〕18号")
+    pt("document", "deliver", "--document", doc2, "--method", "in_person", "--recipient", "李四")
+    pt("correct", "--entry", doc.rsplit("-", 1)[1], "--field", "content", "--value",
+       "请落实门前三包责任，七日内整改", "--reason", "漏写期限", "--inspector", "zhangwei")
+    # A second matter, opened after the first, whose method comes before the
+    # subject's consent: appended past the terminal's rules, flagged by the
+    # server (consent_first). The first matter's evidence comes after it.
+    matter2 = pt("matter", "open", "--subject", subj, "--inspector", "zhangwei", "--domain",
+                 "urban_management", "--summary", "占道经营")
+    r = subprocess.run([WIRE, "--store", store, "--inspector", "zhangwei", "append",
+                        "action.guidance", matter2, "content=讲解门前三包规定", "topic=门前三包"],
+                       capture_output=True, text=True, env=env)
+    check(r.returncode == 0, "e2e_wire append: %s" % r.stderr)
     photo, audio = make_media(TMP)
     pt("evidence", "add", "--matter", matter, "--kind", "photo", "--caption", "现场", photo)
     pt("evidence", "add", "--matter", matter, "--kind", "audio", "--caption", "录音", audio)
@@ -319,6 +338,29 @@ try:
               "filter %s finds it: %s" % (qs, not found))
     st, h, b = get_raw(BASE + "/matters?from=2026-1-1", sid0, None)
     check(st == 400, "a malformed date: %d" % st)
+    # Sorting: by id (the default), last activity, opening, state.
+    def order(qs):
+        st, h, b = get_raw(BASE + "/matters?" + qs, sid0, None)
+        return st, re.findall(r'<a href="/matters/(M-[^"]+)">', b.decode())
+    for qs, want in [("", sorted([matter, matter2])), ("sort=id", sorted([matter, matter2])),
+                     ("sort=activity", [matter, matter2]), ("sort=opened", [matter2, matter]),
+                     ("sort=state", [matter2, matter])]:
+        st, got = order(qs)
+        check(st == 200 and got == want, "sort %r: %d %r, want %r" % (qs, st, got, want))
+    for bad in ("sort=newest", "sort=%ff", "sort=" + "x" * 40):
+        st, h, b = get_raw(BASE + "/matters?" + bad, sid0, None)
+        check(st == 400 and "排序方式不合法" in b.decode(), "%s refused: %d" % (bad, st))
+    drv.get(BASE + "/matters")
+    from selenium.webdriver.support.ui import Select
+    Select(drv.find_element(By.ID, "sort")).select_by_value("opened")
+    click_and_wait(By.ID, "filter")
+    check([a.text for a in drv.find_elements(By.CSS_SELECTOR, "#matters a")] == [matter2, matter],
+          "the sort chosen in the form: newest opening first")
+    check("sort=opened" in drv.current_url and
+          drv.find_element(By.CSS_SELECTOR, "#sort option[selected]").get_attribute("value") ==
+          "opened", "the form keeps the sort")
+    shot("17-matters-sorted")
+    drv.get(BASE + "/matters?q=" + matter)
     n0 = len(leaves())
     click_and_wait(By.CSS_SELECTOR, "#matters a")
     check(drv.find_element(By.ID, "matter-id").text == matter, "the matter's page")
@@ -339,6 +381,15 @@ try:
         check(abs(dur - 1.0) < 0.05, "the audio's duration %s" % dur)
     except Exception:
         check(False, "the audio does not load")
+    # The correction in effect on the document's entry, nothing edited.
+    check(drv.find_element(By.ID, "tl-corrections").text == "1", "one correction counted")
+    corr = drv.find_elements(By.CSS_SELECTOR, "li.correction")
+    check(len(corr) == 1 and "漏写期限" in corr[0].text and "七日内整改" in corr[0].text and
+          "请落实门前三包责任" in corr[0].text, "the correction shown: %r" % [c.text for c in corr])
+    dd = drv.find_elements(By.CSS_SELECTOR, "dd.corrected")
+    check(len(dd) == 1 and dd[0].text.startswith("请落实门前三包责任，七日内整改") and
+          "原为：请落实门前三包责任" in dd[0].text, "the value in effect: %r" % [d.text for d in dd])
+    check(drv.find_element(By.ID, "tl-flags").text == "0", "no flag on this matter")
     # Byte ranges on the audio file, with this browser's session.
     src = au.get_attribute("src")
     sid = drv.get_cookie("__Host-pw_s")["value"]
@@ -395,6 +446,46 @@ try:
     shot("10-matter")
     check(any(l.startswith("patrol-view\n%s\nredacted\nweb:admin\n" % matter) for l in leaves()),
           "the view is a leaf of the server log")
+    # Its documents for printing: one a page, corrected, delivery shown;
+    # opening them is one view leaf.
+    n0 = len(leaves())
+    click_and_wait(By.ID, "documents")
+    new = leaves()[n0:]
+    check(len(new) == 1 and new[0].startswith("patrol-view\n%s\nredacted\nweb:admin\n" % matter),
+          "the documents page is one view leaf: %r" % new)
+    secs = drv.find_elements(By.CSS_SELECTOR, "section.document")
+    check(len(secs) == 2, "two documents: %d" % len(secs))
+    if len(secs) == 2:
+        t0, t1 = secs[0].text, secs[1].text
+        check("泗城管柔〔2026〕17号" in t0 and "请落实门前三包责任，七日内整改" in t0 and "漏写期限" in t0
+              and "未送达" in t0, "the first document, corrected, undelivered: %r" % t0[:300])
+        check("泗城管柔〔2026〕18号" in t1 and "李四" in t1 and "未送达" not in t1 and
+              "泗阳县某某便利店" in t1 and "32132300100" in t1,
+              "the second document, delivered to 李四: %r" % t1[:300])
+    shot("18-documents")
+    drv.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    hidden = drv.execute_script("return ['header', 'footer', '.noprint'].map(s => "
+                                "getComputedStyle(document.querySelector(s)).display)")
+    check(hidden == ["none", "none", "none"], "print media hides the frame: %r" % hidden)
+    shot("19-documents-print")
+    drv.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    import base64
+    pdf = base64.b64decode(drv.print_page())
+    open(os.path.join(OUT, "documents.pdf"), "wb").write(pdf)
+    pages = len(re.findall(rb"/Type\s*/Page(?![a-z])", pdf))
+    check(pdf.startswith(b"%PDF") and pages == 2, "the documents print as 2 pages: %d" % pages)
+    st, h, b = get_raw(BASE + "/matters/%s/documents" % matter2, sid, None)
+    check(st == 200 and "没有制发文书" in b.decode(), "a matter without documents: %d" % st)
+    st, h, b = get_raw(BASE + "/matters/M-nope-1/documents", sid, None)
+    check(st == 404, "documents of an unknown matter: %d" % st)
+    # The second matter: its flagged entry on its page.
+    drv.get(BASE + "/matters/" + matter2)
+    check(drv.find_element(By.ID, "tl-flags").text == "1", "one flag counted")
+    fl = drv.find_elements(By.CSS_SELECTOR, "tr.flagged li.flag")
+    check(len(fl) == 1 and "consent_first" in fl[0].text, "the flag shown: %r" % [f.text for f in fl])
+    flags = json.loads(run("flags", "--matter", matter2, "--json").stdout)
+    check([f["rule"] for f in flags] == ["consent_first"], "as patrold flags: %r" % flags)
+    shot("20-matter-flagged")
     drv.get(BASE + "/integrity")
     click_and_wait(By.ID, "verify")
     v = json.loads(run("audit", "verify", "--json").stdout)
@@ -412,7 +503,7 @@ try:
     check(drv.find_elements(By.ID, "download-month"), "报表 page")
     shot("12-reports")
     shown = dashboard_equals_report()
-    check(shown.get(("matters", "opened")) == "1", "总览 counts the matter: %r" %
+    check(shown.get(("matters", "opened")) == "2", "总览 counts the two matters: %r" %
           shown.get(("matters", "opened")))
     shot("16-dashboard-with-data")
 

@@ -1,0 +1,344 @@
+/* web_record.c -- a matter's record as the console shows it, from the
+ * document `patrold audit timeline --matter ID --json` gives
+ * (audit_timeline_json: the command's own builder and masking): the
+ * 全过程记录 table of the matter's page, with each entry's corrections in
+ * effect and the server's rule flags, and the matter's 柔性执法意见书 laid
+ * out for printing (GET /matters/ID/documents; console.css's print rules
+ * leave only the documents on paper, one a page).
+ *
+ * Nothing here counts or decides: corrections and flags are those the
+ * builder attached to each entry. Every value goes through web_text.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "audit.h"
+#include "i18n.h"
+#include "rules.h"
+#include "web_int.h"
+
+static const cJSON *get(const cJSON *o, const char *k)
+{
+    return cJSON_GetObjectItemCaseSensitive(o, k);
+}
+
+static const char *str(const cJSON *o, const char *k)
+{
+    const cJSON *v = get(o, k);
+    return cJSON_IsString(v) && v->valuestring ? v->valuestring : "";
+}
+
+static double num(const cJSON *o, const char *k)
+{
+    const cJSON *v = get(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0.0;
+}
+
+/* "YYYY-MM-DDTHH:MM:SSZ" (audit timeline's times) as UTC milliseconds; 0
+ * if it is not that. */
+static int64_t iso_ms(const char *v)
+{
+    int d[6], at[6] = {0, 5, 8, 11, 14, 17}, len[6] = {4, 2, 2, 2, 2, 2};
+    int64_t y, m, days;
+    if (!v || strlen(v) != 20 || v[19] != 'Z')
+        return 0;
+    for (int i = 0; i < 6; i++) {
+        d[i] = 0;
+        for (int k = 0; k < len[i]; k++) {
+            char ch = v[at[i] + k];
+            if (ch < '0' || ch > '9')
+                return 0;
+            d[i] = d[i] * 10 + (ch - '0');
+        }
+    }
+    /* days from 1970-01-01 (H. Hinnant's days_from_civil) */
+    y = d[0] - (d[1] <= 2);
+    m = d[1];
+    {
+        int64_t era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400,
+                doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d[2] - 1,
+                doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        days = era * 146097 + doe - 719468;
+    }
+    return ((days * 24 + d[3]) * 60 + d[4]) * 60000 + (int64_t)d[5] * 1000;
+}
+
+static void time_text(web_buf *b, const cJSON *o, const char *k)
+{
+    char t[32];
+    web_beijing(iso_ms(cJSON_IsString(get(o, k)) ? get(o, k)->valuestring : NULL), t, sizeof t);
+    web_text(b, t);
+}
+
+/* The last correction of entry e naming field (the value in effect), or
+ * NULL. */
+static const cJSON *correction_of(const cJSON *e, const char *field)
+{
+    const cJSON *c, *found = NULL;
+    cJSON_ArrayForEach(c, get(e, "corrections"))
+    {
+        if (strcmp(str(c, "field"), field) == 0)
+            found = c;
+    }
+    return found;
+}
+
+/* One correction as a sentence: 更正（第 N 条）：field：old → new；理由：… */
+static void correction_line(web_buf *b, const cJSON *c)
+{
+    web_printf(b, "<li class=\"correction\">更正（第 %.0f 条）：", num(c, "seq"));
+    if (str(c, "field")[0]) {
+        web_text(b, str(c, "field"));
+        web_puts(b, "：");
+        web_text(b, cJSON_IsString(get(c, "original")) ? str(c, "original") : "（无）");
+        web_puts(b, " → ");
+        web_text(b, str(c, "corrected"));
+        web_puts(b, "；");
+    }
+    web_puts(b, "理由：");
+    web_text(b, str(c, "reason"));
+    web_puts(b, "</li>");
+}
+
+/* A flag's sentence, stored in English (reindex_english): "matter ID: WHY"
+ * is shown as 事项 ID：WHY translated (the WHY of the state rules is a
+ * message of the catalogue); any other sentence through _() as it is. */
+static void detail(web_buf *b, const char *d)
+{
+    const char *sep = strncmp(d, "matter ", 7) == 0 ? strstr(d, ": ") : NULL;
+    if (sep && sep[2]) {
+        web_puts(b, "事项 ");
+        {
+            char id[64];
+            size_t n = (size_t)(sep - (d + 7));
+            snprintf(id, sizeof id, "%.*s", (int)(n < sizeof id ? n : sizeof id - 1), d + 7);
+            web_text(b, id);
+        }
+        web_puts(b, "：");
+        web_text(b, _(sep + 2));
+    } else {
+        web_text(b, d[0] ? _(d) : "");
+    }
+}
+
+static void flag_line(web_buf *b, const cJSON *f)
+{
+    web_puts(b, "<li class=\"flag\">规则标记 <code>");
+    web_text(b, str(f, "rule"));
+    web_puts(b, "</code>");
+    web_puts(b, cJSON_IsTrue(get(f, "flag_only")) ? "（仅标记）："
+                                                  : "（终端本应拒绝；服务器照收并标记）：");
+    detail(b, str(f, "detail"));
+    web_puts(b, "</li>");
+}
+
+int web_record_table(web_buf *b, const cJSON *tl)
+{
+    const cJSON *e;
+    size_t ncorr = 0, nflags = 0;
+    cJSON_ArrayForEach(e, get(tl, "entries"))
+    {
+        ncorr += (size_t)cJSON_GetArraySize(get(e, "corrections"));
+        nflags += (size_t)cJSON_GetArraySize(get(e, "flags"));
+    }
+    web_printf(b, "<h2>全过程记录</h2><p>更正 <span id=\"tl-corrections\">%zu</span> 处（更正是新的"
+                  "记录，原记录不变，下表显示更正后的值）；服务器规则标记 <span id=\"tl-flags\">%zu"
+                  "</span> 个。</p><table id=\"timeline\"><thead><tr><th>时间</th><th>记录</th>"
+                  "<th>终端</th><th>内容</th></tr></thead><tbody>",
+               ncorr, nflags);
+    cJSON_ArrayForEach(e, get(tl, "entries"))
+    {
+        const cJSON *f, *x;
+        const char *label = str(e, "label");
+        int flagged = cJSON_GetArraySize(get(e, "flags")) > 0;
+        web_puts(b, flagged ? "<tr class=\"flagged\"><td>" : "<tr><td>");
+        time_text(b, e, "device_time");
+        web_puts(b, "</td><td>");
+        web_text(b, label[0] ? _(label) : "");
+        web_puts(b, "</td><td>");
+        web_text(b, str(e, "device_name"));
+        web_printf(b, " #%.0f</td><td><dl>", num(e, "seq"));
+        cJSON_ArrayForEach(f, get(e, "fields"))
+        {
+            const cJSON *c = correction_of(e, str(f, "name"));
+            int masked = cJSON_IsTrue(get(f, "masked"));
+            web_puts(b, "<dt>");
+            web_text(b, str(f, "name"));
+            web_puts(b, c ? "</dt><dd class=\"corrected\">" : masked ? "</dt><dd class=\"masked\">"
+                                                                      : "</dt><dd>");
+            if (c) {
+                web_text(b, str(c, "corrected"));
+                web_printf(b, " <span class=\"was\">（第 %.0f 条更正；原为：", num(c, "seq"));
+                web_text(b, str(f, "value"));
+                web_puts(b, "）</span>");
+            } else {
+                web_text(b, str(f, "value"));
+            }
+            web_puts(b, "</dd>");
+        }
+        web_puts(b, "</dl>");
+        if (cJSON_IsNumber(get(e, "corrects")))
+            web_printf(b, "<p class=\"corrects\">更正本终端第 %.0f 条记录</p>", num(e, "corrects"));
+        if (cJSON_GetArraySize(get(e, "corrections")) > 0 || flagged) {
+            web_puts(b, "<ul class=\"notes\">");
+            cJSON_ArrayForEach(x, get(e, "corrections"))
+                correction_line(b, x);
+            cJSON_ArrayForEach(x, get(e, "flags"))
+                flag_line(b, x);
+            web_puts(b, "</ul>");
+        }
+        web_puts(b, "</td></tr>");
+    }
+    web_puts(b, "</tbody></table>");
+    return 0;
+}
+
+/* ---- 柔性执法意见书, for printing ------------------------------------------ */
+
+/* A field of a document.issue entry as it stands: its value, or the last
+ * correction's, with a note of the original. */
+static void doc_field(web_buf *b, const cJSON *e, const char *th, const char *name,
+                      const char *none)
+{
+    const cJSON *f, *v = NULL, *c = correction_of(e, name);
+    cJSON_ArrayForEach(f, get(e, "fields"))
+    {
+        if (strcmp(str(f, "name"), name) == 0)
+            v = f;
+    }
+    web_puts(b, "<tr><th>");
+    web_text(b, th);
+    web_puts(b, "</th><td>");
+    if (c) {
+        web_text(b, str(c, "corrected"));
+        web_printf(b, "<br><small class=\"was\">（已更正：第 %.0f 条记录；原为：", num(c, "seq"));
+        web_text(b, v ? str(v, "value") : "");
+        web_puts(b, "；理由：");
+        web_text(b, str(c, "reason"));
+        web_puts(b, "）</small>");
+    } else {
+        web_text(b, v && str(v, "value")[0] ? str(v, "value") : none);
+    }
+    web_puts(b, "</td></tr>");
+}
+
+static const char *choice_zh(const char *v)
+{
+    const char *l = px_choice_label(v);
+    return l && *l ? _(l) : v;
+}
+
+/* One document (entry e, a document.issue) of matter head. */
+static void document(web_buf *b, const cJSON *head, const cJSON *tl, const cJSON *e)
+{
+    const cJSON *d = get(e, "document"), *x, *in;
+    const char *id = str(d, "id");
+    int delivered = 0;
+    web_puts(b, "<section class=\"document\" id=\"doc-");
+    web_attr(b, id);
+    web_puts(b, "\"><h1 class=\"doc-title\">柔性执法意见书</h1><table class=\"doc\"><tbody>");
+    doc_field(b, e, "文书编号（发文字号）", "doc_no", "（未编文号）");
+    web_puts(b, "<tr><th>文书标识</th><td>");
+    web_text(b, id);
+    web_puts(b, "</td></tr><tr><th>事项</th><td>");
+    web_text(b, str(head, "id"));
+    web_puts(b, "</td></tr><tr><th>当事人</th><td>");
+    web_text(b, str(get(head, "subject"), "name")[0] ? str(get(head, "subject"), "name")
+                                                     : "（当事人登记未同步到服务器）");
+    web_puts(b, "（");
+    web_text(b, str(get(head, "subject"), "id"));
+    web_puts(b, "）</td></tr>");
+    doc_field(b, e, "目的", "purpose", "");
+    doc_field(b, e, "内容", "content", "");
+    doc_field(b, e, "时间", "time", "");
+    doc_field(b, e, "实施人员", "personnel", "");
+    web_puts(b, "<tr><th>执法人员</th><td>");
+    {
+        int k = 0;
+        cJSON_ArrayForEach(in, get(e, "inspectors"))
+        {
+            web_puts(b, k++ ? "；" : "");
+            web_text(b, cJSON_IsString(get(in, "name")) ? str(in, "name") : "?");
+            web_puts(b, "（");
+            web_text(b, str(in, "id"));
+            web_puts(b, "，执法证号 ");
+            web_text(b, cJSON_IsString(get(in, "cert_no")) ? str(in, "cert_no") : "?");
+            web_puts(b, "）");
+        }
+    }
+    web_puts(b, "</td></tr><tr><th>制作时间</th><td>");
+    time_text(b, e, "device_time");
+    web_puts(b, "（终端时钟，北京时间）</td></tr>");
+    /* Its delivery: the document.deliver entries naming it. */
+    cJSON_ArrayForEach(x, get(tl, "entries"))
+    {
+        const cJSON *f, *method = NULL, *recipient = NULL;
+        if (strcmp(str(x, "kind"), "document.deliver") != 0 ||
+            strcmp(str(get(x, "document"), "id"), id) != 0)
+            continue;
+        cJSON_ArrayForEach(f, get(x, "fields"))
+        {
+            if (strcmp(str(f, "name"), "method") == 0)
+                method = f;
+            else if (strcmp(str(f, "name"), "recipient") == 0)
+                recipient = f;
+        }
+        web_puts(b, "<tr><th>送达</th><td class=\"delivered\">");
+        time_text(b, x, "device_time");
+        web_puts(b, "；方式：");
+        web_text(b, method ? choice_zh(str(method, "value")) : "?");
+        web_puts(b, "；签收人：");
+        web_text(b, recipient ? str(recipient, "value") : "?");
+        web_puts(b, "</td></tr>");
+        delivered = 1;
+    }
+    if (!delivered)
+        web_puts(b, "<tr><th>送达</th><td class=\"undelivered\">未送达（服务器未收到送达记录）</td>"
+                    "</tr>");
+    web_puts(b, "</tbody></table>");
+    web_puts(b, "<p class=\"doc-record\">记录：终端 ");
+    web_text(b, str(e, "device_name"));
+    web_printf(b, "（%.0f）第 %.0f 条。原始记录与签名见事项的全过程记录和导出的案卷。</p></section>",
+               num(e, "device"), num(e, "seq"));
+}
+
+void web_page_documents(web_ctx *c, const char *id)
+{
+    st_imatter m;
+    web_buf b = {0};
+    char err[256];
+    int notfound;
+    size_t n = 0;
+    const cJSON *e;
+    cJSON *tl;
+    memset(&m, 0, sizeof m);
+    if (web_matter_open(c, id, 0, &m) != 0)
+        return;
+    st_imatter_release(&m);
+    if (!(tl = audit_timeline_json(c->db, id, 0, &notfound, err, sizeof err))) {
+        app_log("error", "event=web_timeline_failed matter=%s reason=\"%s\"", id, err);
+        web_refuse(c, notfound ? 404 : 503, "无法读取事项的记录。");
+        return;
+    }
+    web_puts(&b, "<div class=\"noprint\"><h1>事项 <a href=\"/matters/");
+    web_url(&b, id);
+    web_puts(&b, "\">");
+    web_text(&b, id);
+    web_puts(&b, "</a> 的文书</h1><p>用浏览器的“打印”（Ctrl+P）打印或存为 PDF：每份意见书一页，"
+                 "页眉、导航和按钮不打印。个人隐私等保密字段已隐去。</p></div>");
+    cJSON_ArrayForEach(e, get(tl, "entries"))
+    {
+        if (strcmp(str(e, "kind"), "document.issue") == 0) {
+            document(&b, get(tl, "matter"), tl, e);
+            n++;
+        }
+    }
+    if (!n)
+        web_puts(&b, "<p id=\"no-documents\">这个事项没有制发文书。</p>");
+    cJSON_Delete(tl);
+    web_page(c, 200, "文书", &b);
+    web_buf_free(&b);
+}
