@@ -25,24 +25,34 @@
 # inside or waiting).
 #
 # usage: test_crash.sh PATH/TO/patrol
-#   CRASH_SCALE (default 1): trials per loop are 60, 80 and 40 x SCALE
-#   (act, evidence, sync), within 10, 15 and 20 x SCALE seconds
-#   (CRASH_BUDGET_S: the same for every loop); a loop stops early when its
-#   time is spent and says so. CRASH_SEED: the random seed. PATROLD: the
-#   patrold binary (ctest sets it). The long run (cli_crash_long, label
-#   long, -DPATROL_LONG_TESTS=ON, not in the default run) is CRASH_SCALE=8
-#   with CRASH_BUDGET_S=300.
+#   CRASH_SCALE (default 1): trials per loop are 100 x SCALE (act,
+#   evidence, sync), within 25, 30 and 50 x SCALE seconds (CRASH_BUDGET_S:
+#   the same for every loop); a loop stops early when its time is spent
+#   and says so. CRASH_RESET (default 25): trials on one store before a new
+#   one. CRASH_SEED: the random seed. PATROLD: the patrold binary (ctest
+#   sets it). The long run (cli_crash_long, label long,
+#   -DPATROL_LONG_TESTS=ON, not in the default run) is CRASH_SCALE=10 with
+#   CRASH_BUDGET_S=400.
+#
+# What a trial costs is mostly its checks: `patrol verify` checks every
+# signature of the journal (mbedtls, ~2 ms an entry on this machine), so
+# the stores are kept short (a new one every CRASH_RESET trials; for sync
+# a new terminal, enrolled, after a clean sync that must leave everything
+# on the server exactly once), and the checker that compares the journal
+# with what every trial reported saved runs once per store over all its
+# trials (one Python start instead of one a trial), in the trials' order.
 . "$(dirname "$0")/lib.sh" "$@"
 
 T0=$(date +%s)
 SCALE=${CRASH_SCALE:-1}
-ACT_N=$((60 * SCALE))
-EV_N=$((80 * SCALE))
-SYNC_N=$((40 * SCALE))
+ACT_N=$((100 * SCALE))
+EV_N=$((100 * SCALE))
+SYNC_N=$((100 * SCALE))
 # seconds per loop at most (a loaded machine does fewer trials, and says so)
-B_ACT=${CRASH_BUDGET_S:-$((10 * SCALE))}
-B_EV=${CRASH_BUDGET_S:-$((15 * SCALE))}
-B_SYNC=${CRASH_BUDGET_S:-$((20 * SCALE))}
+B_ACT=${CRASH_BUDGET_S:-$((25 * SCALE))}
+B_EV=${CRASH_BUDGET_S:-$((30 * SCALE))}
+B_SYNC=${CRASH_BUDGET_S:-$((50 * SCALE))}
+RESET=${CRASH_RESET:-25}
 MIN_SHARE=15 # per cent of a loop's kills that must land inside a write
 MARKS=$WORK/marks
 # The system's Python when there is one: version-manager shims cost 100 ms
@@ -56,7 +66,7 @@ RANDOM=$SEED
 note "random seed $SEED (CRASH_SEED), trials: $ACT_N act, $EV_N evidence, $SYNC_N sync, within $B_ACT, $B_EV and $B_SYNC s"
 
 # setup_store NAME: a new store with a matter to record on ($M); the
-# loops start a new one every 100 trials (patrol verify checks every
+# loops start a new one every $RESET trials (patrol verify checks every
 # signature of the journal after each kill: a journal growing without end
 # would make the later trials slower and slower).
 setup_store() {
@@ -67,9 +77,9 @@ setup_store() {
         --summary 占道经营
     M=$LAST
     expect_ok "consent --accept (methods need it)" consent --matter "$M" --accept
-    echo '{"seen": {}, "reported": {}}' >"$STATE"
+    : >"$TRIALS"
 }
-STATE=$WORK/state.json
+TRIALS=$WORK/trials # one line a trial of the current store, for the checker
 # Three different 2 MB videos: the first import of each goes through the
 # rename into evidence/, later ones through "stored already".
 for k in 0 1 2; do
@@ -78,66 +88,95 @@ done
 
 CHECKER=$WORK/check.py
 cat >"$CHECKER" <<'EOF'
-# check.py LOG STATE OUT OP I: update STATE with what LOG and OUT show,
-# print "committed" or "not_committed" (+ " reported" if OUT reports a save)
-# for iteration I, and exit 1 (with reasons on stderr) on any loss.
+# check.py TRIALS: the trials of one store, in order, one line each:
+#   I OP ST KIND LOG OUT
+# (I the trial's name, OP act or evidence, ST patrol's exit status, KIND
+# what the kill interrupted, LOG `patrol log --json` after the kill, OUT
+# what patrol printed before it died). Prints one line per failure,
+#   FAIL I (KIND): reason
+# and exits 1 if there was any.
 import json, re, sys
-log_path, state_path, out_path, op, i = sys.argv[1:6]
-log = {e["seq"]: e for e in json.load(open(log_path))}
-state = json.load(open(state_path))
-bad = []
-# every entry ever seen keeps its hash
-for s, h in state["seen"].items():
-    e = log.get(int(s))
-    if e is None:
-        bad.append("entry %s, seen earlier, is gone" % s)
-    elif e["hash"] != h:
-        bad.append("entry %s changed hash: %s -> %s" % (s, h, e["hash"]))
-# what this process printed before it died (if anything)
-out = open(out_path, encoding="utf-8", errors="replace").read()
-reported = None
-if out.strip():
-    if op == "act":
-        m = re.fullmatch(r"saved entry (\d+)\n", out)
-        if not m:
-            bad.append("unexpected output: %r" % out[:200])
-        else:
-            reported = {"seq": int(m.group(1)), "hash": None}
-    else:
-        try:
-            d = json.loads(out)
-            reported = {"seq": int(d["seq"]), "hash": d["hash"]}
-        except Exception:
-            bad.append("unexpected output: %r" % out[:200])
-if reported:
-    state["reported"][str(reported["seq"])] = {"hash": reported["hash"], "i": i, "op": op}
-# every entry ever reported saved is there, with the reported hash and content
-for s, r in state["reported"].items():
-    e = log.get(int(s))
-    if e is None:
-        bad.append("entry %s reported saved (iteration %s) is missing" % (s, r["i"]))
+seen, reported, fails = {}, {}, []
+for line in open(sys.argv[1], encoding="utf-8"):
+    i, op, st, kind, log_path, out_path = line.split()
+    def bad(why):
+        fails.append("FAIL %s (%s): %s" % (i, kind, why))
+    try:
+        log = {e["seq"]: e for e in json.load(open(log_path))}
+    except Exception as x:
+        bad("patrol log --json is unreadable: %s" % x)
         continue
-    if r["hash"] and e["hash"] != r["hash"]:
-        bad.append("entry %s: hash %s, reported %s" % (s, e["hash"], r["hash"]))
-    f = e["fields"]
-    what = f.get("content") if r["op"] == "act" else f.get("caption")
-    if what != "crash %s" % r["i"]:
-        bad.append("entry %s holds %r, not what iteration %s saved" % (s, what, r["i"]))
-# did this iteration's entry get committed?
-mine = [e for e in log.values()
-        if (e["fields"].get("content") if op == "act" else e["fields"].get("caption")) == "crash %s" % i]
-if len(mine) > 1:
-    bad.append("iteration %s saved %d entries" % (i, len(mine)))
-if reported and mine and mine[0]["seq"] != reported["seq"]:
-    bad.append("iteration %s reported entry %d but saved %d" % (i, reported["seq"], mine[0]["seq"]))
-for s, e in log.items():
-    state["seen"].setdefault(str(s), e["hash"])
-json.dump(state, open(state_path, "w"))
-print(("committed" if mine else "not_committed") + (" reported" if reported else ""))
-for b in bad:
-    print("    " + b, file=sys.stderr)
-sys.exit(1 if bad else 0)
+    # every entry ever seen keeps its hash
+    for s, h in seen.items():
+        e = log.get(s)
+        if e is None:
+            bad("entry %s, seen earlier, is gone" % s)
+        elif e["hash"] != h:
+            bad("entry %s changed hash: %s -> %s" % (s, h, e["hash"]))
+    # what this process printed before it died (if anything)
+    out = open(out_path, encoding="utf-8", errors="replace").read()
+    rep = None
+    if out.strip():
+        if op == "act":
+            m = re.fullmatch(r"saved entry (\d+)\n", out)
+            if not m:
+                bad("unexpected output: %r" % out[:200])
+            else:
+                rep = {"seq": int(m.group(1)), "hash": None}
+        else:
+            try:
+                d = json.loads(out)
+                rep = {"seq": int(d["seq"]), "hash": d["hash"]}
+            except Exception:
+                bad("unexpected output: %r" % out[:200])
+    if rep:
+        reported[rep["seq"]] = dict(rep, i=i, op=op)
+    # every entry ever reported saved is there, with the reported hash and content
+    for s, r in reported.items():
+        e = log.get(s)
+        if e is None:
+            bad("entry %s reported saved (trial %s) is missing" % (s, r["i"]))
+            continue
+        if r["hash"] and e["hash"] != r["hash"]:
+            bad("entry %s: hash %s, reported %s" % (s, e["hash"], r["hash"]))
+        f = e["fields"]
+        what = f.get("content") if r["op"] == "act" else f.get("caption")
+        if what != "crash %s" % r["i"]:
+            bad("entry %s holds %r, not what trial %s saved" % (s, what, r["i"]))
+    # did this trial's entry get committed?
+    field = "content" if op == "act" else "caption"
+    mine = [e for e in log.values() if e["fields"].get(field) == "crash %s" % i]
+    if len(mine) > 1:
+        bad("trial %s saved %d entries" % (i, len(mine)))
+    if rep and mine and mine[0]["seq"] != rep["seq"]:
+        bad("trial %s reported entry %d but saved %d" % (i, rep["seq"], mine[0]["seq"]))
+    if st == "0" and not (mine and rep):
+        bad("patrol exited 0 but its entry is not reported and saved")
+    if kind == "before" and mine:
+        bad("killed before any write, yet its entry is there")
+    for s, e in log.items():
+        seen.setdefault(s, e["hash"])
+print("\n".join(fails))
+sys.exit(1 if fails else 0)
 EOF
+
+# check_trials: run the checker over the current store's trials; each
+# failure it prints is counted.
+check_trials() {
+    local l n
+    [ -s "$TRIALS" ] || return 0
+    n=$(wc -l <"$TRIALS")
+    "$PY" "$CHECKER" "$TRIALS" >"$WORK/cres" 2>&1
+    if [ $? -ne 0 ] && ! grep -q '^FAIL ' "$WORK/cres"; then
+        fail "the checker itself failed over $n trials"
+        show "$WORK/cres"
+    fi
+    while IFS= read -r l; do
+        case $l in FAIL*) fail "${l#FAIL }" ;; esac
+    done <"$WORK/cres"
+    CHECKED=$((CHECKED + n))
+}
+CHECKED=0
 
 # ---- what a kill interrupted ---------------------------------------------------
 
@@ -279,7 +318,10 @@ kill_loop() {
             note "$op: the ${budget} s budget was spent: stopped after $done of $n trials"
             break
         fi
-        [ $((i % 100)) -eq 0 ] && setup_store "$op$i"
+        if [ $((i % RESET)) -eq 0 ]; then
+            check_trials
+            setup_store "$op$i"
+        fi
         if [ "$op" = act ]; then delay_ms begin; else delay_ms import; fi
         if [ "$op" = act ]; then
             run_killed "$PATROL" act guidance --matter "$M" --content "crash $op$i" --topic 门前三包
@@ -302,28 +344,19 @@ kill_loop() {
             show "$WORK/vout"
             show "$WORK/verr"
         fi
-        if ! "$PATROL" log --json >"$WORK/log.json" 2>"$WORK/lerr"; then
+        if ! "$PATROL" log --json >"$WORK/log.$i.json" 2>"$WORK/lerr"; then
             fail "$op $i: log --json failed"
             show "$WORK/lerr"
             continue
         fi
-        # (the checker's output is read from a file: a failure is counted
-        # here, not in a subshell)
-        "$PY" "$CHECKER" "$WORK/log.json" "$STATE" "$WORK/out" "$op" "$op$i" >"$WORK/cres" 2>"$WORK/cerr"
-        cst=$?
-        res=$(cat "$WORK/cres")
-        if [ "$cst" -ne 0 ]; then
-            fail "$op $i (killed after ${DELAY} ms, $KIND): an entry reported saved is lost or changed"
-            sed 's/^/      | /' "$WORK/cerr" | head -n 10
-        fi
-        if [ "$ST" -eq 0 ] && [ "$res" != "committed reported" ]; then
-            fail "$op $i: patrol exited 0 but its entry is not reported and saved ($res)"
-        fi
-        if [ "$KIND" = before ] && [ "${res%% *}" = committed ]; then
-            fail "$op $i: killed before any write, yet its entry is there"
-        fi
+        cp "$WORK/out" "$WORK/out.$i"
+        echo "$op$i $op $ST $KIND $WORK/log.$i.json $WORK/out.$i" >>"$TRIALS"
     done
+    check_trials
     check "$op: at least $((12 * SCALE)) trials were done ($done)" test "$done" -ge $((12 * SCALE))
+    check "$op: the checker saw every trial ($CHECKED of $done)" test "$CHECKED" -eq "$done"
+    CHECKED=0
+    rm -f "$WORK"/log.*.json "$WORK"/out.*
     summary "$op" "$done"
 }
 
@@ -358,12 +391,21 @@ done
 check "patrold serves on 127.0.0.1:${PORT:-?}" test -n "$PORT"
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 export NO_PROXY='*' PATROL_SYNC_ATTEMPTS=2 PATROL_SYNC_BACKOFF_MS=20 PATROL_SYNC_TIMEOUT_S=20
-setup_store sync
-TOKEN=$("$PATROLD" --data "$DATA" device add --name sync --department SY-CGJ 2>/dev/null)
-expect_ok "enrol the store with patrold" enroll --server "https://127.0.0.1:$PORT" --token "$TOKEN"
-DEV=$(sqlite3 "$DATA/patrold.db" "SELECT id FROM devices WHERE name = 'sync'")
-expect_ok "a first clean sync" sync
 sq_srv() { sqlite3 -batch "$DATA/patrold.db" "$@"; }
+# sync_store NAME: a new terminal store, enrolled as device NAME, synced once.
+sync_store() {
+    local token
+    setup_store "$1"
+    # setup_store initialises the device as "crash"; the token must name it so
+    sqlite3 -batch "$STORE/patrol.db" "SELECT name, department FROM device" >"$WORK/ident"
+    token=$("$PATROLD" --data "$DATA" device add --name "$(cut -d'|' -f1 "$WORK/ident")" \
+        --department "$(cut -d'|' -f2 "$WORK/ident")" 2>"$WORK/err")
+    [ -n "$token" ] || { fail "patrold device add for $1"; show "$WORK/err"; }
+    expect_ok "enrol store $1 with patrold" enroll --server "https://127.0.0.1:$PORT" --token "$token"
+    DEV=$(sq_srv "SELECT d.id FROM devices d WHERE hex(d.key_id) =
+        '$(sqlite3 -batch "$STORE/patrol.db" "SELECT hex(device_id) FROM device")'")
+    expect_ok "a first clean sync of store $1" sync
+}
 
 rows_term() { sqlite3 -batch "$STORE/patrol.db" "SELECT seq, lower(hex(hash)) FROM journal ORDER BY seq"; }
 rows_srv() { sq_srv "SELECT seq, lower(hex(hash)) FROM entries WHERE device = $DEV ORDER BY seq"; }
@@ -377,6 +419,25 @@ sync_work() {
             { fail "sync $1: evidence add failed"; show "$WORK/err"; }
     fi
 }
+# sync_store_done: one clean sync after the kills leaves everything of this
+# store on the server exactly once, the journal's, with no evidence pending.
+sync_store_done() {
+    local head
+    expect_ok "a clean sync after the kills" sync
+    head=$(rows_term | wc -l)
+    check "the server holds all $head entries of device $DEV exactly once, the journal's" \
+        test "$(sq_srv "SELECT count(*) || '/' || count(DISTINCT seq) FROM entries WHERE device = $DEV")" = "$head/$head"
+    rows_term >"$WORK/rt"
+    rows_srv >"$WORK/rs"
+    check "the server's entries are the journal's, hash for hash" cmp -s "$WORK/rt" "$WORK/rs"
+    check "... and not both empty ($head entries)" test "$head" -gt 5
+    expect_ok "status" status --json
+    check "status: all acknowledged, no evidence pending" "$PY" -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+sys.exit(not (j["pending_entries"] == 0 and j["pending_evidence_files"] == 0))' "$OUT"
+}
+sync_store sync
 CAL_PRE=sync_work calibrate sync "$PATROL" sync
 t0=$(date +%s)
 done=0
@@ -384,6 +445,10 @@ for i in $(seq 1 "$SYNC_N"); do
     if [ $(($(date +%s) - t0)) -ge "$B_SYNC" ]; then
         note "sync: the ${B_SYNC} s budget was spent: stopped after $done of $SYNC_N trials"
         break
+    fi
+    if [ $((i % RESET)) -eq 0 ]; then
+        sync_store_done
+        sync_store "sync$i"
     fi
     sync_work "$i"
     delay_ms begin
@@ -413,18 +478,7 @@ for i in $(seq 1 "$SYNC_N"); do
 done
 check "sync: at least $((12 * SCALE)) trials were done ($done)" test "$done" -ge $((12 * SCALE))
 summary sync "$done"
-expect_ok "a clean sync after the kills" sync
-HEAD=$(rows_term | wc -l)
-check "the server holds all $HEAD entries exactly once, the journal's" \
-    test "$(sq_srv "SELECT count(*) || '/' || count(DISTINCT seq) FROM entries WHERE device = $DEV")" = "$HEAD/$HEAD"
-rows_term >"$WORK/rt"
-rows_srv >"$WORK/rs"
-check "the server's entries are the journal's, hash for hash" cmp -s "$WORK/rt" "$WORK/rs"
-expect_ok "status" status --json
-check "status: all acknowledged, no evidence pending" "$PY" -c '
-import json, sys
-j = json.load(open(sys.argv[1]))
-sys.exit(not (j["pending_entries"] == 0 and j["pending_evidence_files"] == 0))' "$OUT"
+sync_store_done
 check "no evidence the server expects is incomplete" \
     test "$(sq_srv "SELECT count(*) FROM evidence WHERE complete_ms IS NULL OR complete_ms = 0")" = 0
 kill "$SRV" 2>/dev/null
