@@ -487,6 +487,16 @@ typedef struct st_ops {
     int (*user_disable)(st_backend *b, const char *name, int64_t now);
     /* Every account by name; cb returns non-zero to stop. */
     int (*users_each)(st_backend *b, int (*cb)(void *ud, const st_user *u), void *ud);
+    /* ---- reference versions (the console's 清单, server/web_lists.c) ---- */
+    /* Version `version`: its blob (malloc'd) and when it was imported;
+     * ST_NOTFOUND if there is no such version. */
+    int (*reference_get)(st_backend *b, uint64_t version, uint8_t **blob, size_t *len,
+                         int64_t *imported_ms);
+    /* Every stored version, newest first: number, import time, blob size;
+     * cb returns non-zero to stop. ST_OK with none. */
+    int (*references_each)(st_backend *b,
+                           int (*cb)(void *ud, uint64_t version, int64_t imported_ms, size_t len),
+                           void *ud);
 } st_ops;
 
 struct st_backend {

@@ -606,6 +606,52 @@ static int sq_reference_latest(st_backend *b, uint64_t *version, uint8_t **blob,
     return ST_OK;
 }
 
+static int sq_reference_get(st_backend *b, uint64_t version, uint8_t **blob, size_t *len,
+                            int64_t *imported_ms)
+{
+    int rc;
+    size_t n;
+    sqlite3_stmt *st = row((sq *)b, &rc, "SELECT blob, imported_ms FROM reference WHERE version = ?",
+                           "i", (int64_t)version);
+    if (!st)
+        return rc;
+    n = (size_t)sqlite3_column_bytes(st, 0);
+    if (!(*blob = malloc(n ? n : 1))) {
+        sqlite3_finalize(st);
+        return ST_ERR;
+    }
+    if (n)
+        memcpy(*blob, sqlite3_column_blob(st, 0), n);
+    *len = n;
+    *imported_ms = sqlite3_column_int64(st, 1);
+    sqlite3_finalize(st);
+    return ST_OK;
+}
+
+static int sq_references_each(st_backend *b,
+                              int (*cb)(void *ud, uint64_t version, int64_t imported_ms, size_t len),
+                              void *ud)
+{
+    sq *s = (sq *)b;
+    int rc, r;
+    sqlite3_stmt *st = row(s, &rc,
+                           "SELECT version, imported_ms, length(blob) FROM reference"
+                           " ORDER BY version DESC",
+                           "");
+    if (!st)
+        return rc == ST_NOTFOUND ? ST_OK : rc;
+    do {
+        if (cb(ud, (uint64_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+               (size_t)sqlite3_column_int64(st, 2)))
+            break;
+    } while ((r = sqlite3_step(st)) == SQLITE_ROW);
+    rc = ST_OK;
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        rc = fail(s, r);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* ---- the index (schema 2) ---------------------------------------------- */
 
 static int sq_object_put(st_backend *b, const char *id, const char *matter)
@@ -944,6 +990,8 @@ static const st_ops sqlite_ops = {
     /* Evidence possession and quotas (store_sqlite_evidence.c), backup. */
     .evidence_ref = sqev_ref, .evidence_received = sqev_received,
     .evidence_usage = sqev_usage, .backup = sq_backup,
+    /* Reference versions, for the console's 清单. */
+    .reference_get = sq_reference_get, .references_each = sq_references_each,
     /* Console accounts (store_sqlite_users.c). */
     .user_add = squ_add, .user_get = squ_get, .user_set_password = squ_set_password,
     .user_disable = squ_disable, .users_each = squ_each,
