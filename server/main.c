@@ -489,7 +489,6 @@ static int cmd_lists_import(const char *data, int argc, char **argv)
     FILE *f;
     char *text = NULL, why[512];
     long n;
-    cJSON *j = NULL;
     st_backend *db = NULL;
     uint8_t *blob = NULL;
     size_t len, lists = 0;
@@ -514,40 +513,11 @@ static int cmd_lists_import(const char *data, int argc, char **argv)
     }
     fclose(f);
     text[n] = '\0';
-    if (px_check_utf8(text, (size_t)n)) {
-        fprintf(stderr, _("patrold: lists import: %s is not valid UTF-8 text; nothing imported\n"),
-                argv[1]);
-        goto out;
-    }
-    if (!(j = cJSON_ParseWithLength(text, (size_t)n))) {
-        fprintf(
-            stderr,
-            _("patrold: lists import: %s is not valid JSON (near byte %ld); nothing imported\n"),
-            argv[1], (long)(cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() - text : 0));
-        goto out;
-    }
-    if (!(r = malloc(sizeof *r))) {
-        fprintf(stderr, "patrold: lists import: %s\n", _("out of memory"));
-        goto out;
-    }
-    patrol__v1__reference__init(r);
-    if (refjson_build(j, r, why, sizeof why)) {
+    /* The checks the console's upload makes too (refjson_load). */
+    if (refjson_load(text, (size_t)n, &r, &blob, &len, &lists, why, sizeof why)) {
         fprintf(stderr, _("patrold: lists import: %s: %s; nothing imported\n"), argv[1], why);
         goto out;
     }
-    len = protobuf_c_message_get_packed_size(&r->base);
-    if (len > PX_REFERENCE_MAX_BYTES) {
-        fprintf(stderr,
-                _("patrold: lists import: %s: the reference data encodes to %zu bytes, more than "
-                  "the %zu a terminal accepts; nothing imported\n"),
-                argv[1], len, PX_REFERENCE_MAX_BYTES);
-        goto out;
-    }
-    if (!(blob = malloc(len ? len : 1))) {
-        fprintf(stderr, "patrold: lists import: %s\n", _("out of memory"));
-        goto out;
-    }
-    protobuf_c_message_pack(&r->base, blob);
     if (!(db = open_db(data, "lists import")))
         goto out;
     /* The import and its leaf in the server log (docs/log.md), together. */
@@ -559,7 +529,6 @@ static int cmd_lists_import(const char *data, int argc, char **argv)
         db->ops->rollback(db);
         goto out;
     }
-    lists = (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "lists"));
     printf(_("reference version %llu (%s): %zu departments, %zu domains, %zu lists with %zu items, "
              "%zu leaflets, %zu inspectors, %zu revisits\n"),
            (unsigned long long)version, r->label[0] ? r->label : "-", r->n_departments,
@@ -571,7 +540,6 @@ out:
     if (db)
         db->ops->close(db);
     free(blob);
-    cJSON_Delete(j);
     free(text);
     return rc;
 }

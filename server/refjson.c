@@ -393,3 +393,53 @@ out:
     free(c.item_index);
     return rc;
 }
+
+int refjson_load(const char *text, size_t n, Patrol__V1__Reference **r, uint8_t **blob,
+                 size_t *len, size_t *lists, char *why, size_t cap)
+{
+    const char *end = NULL;
+    cJSON *j = NULL;
+    Patrol__V1__Reference *ref = NULL;
+    int rc = -1;
+
+    *r = NULL;
+    *blob = NULL;
+    if (px_check_utf8(text, n)) {
+        snprintf(why, cap, "%s", _("not valid UTF-8 text"));
+        return -1;
+    }
+    /* The error's place from return_parse_end, not cJSON_GetErrorPtr's
+     * global: the console parses on two threads. */
+    if (!(j = cJSON_ParseWithLengthOpts(text, n, &end, 0))) {
+        snprintf(why, cap, _("not valid JSON (near byte %ld)"),
+                 (long)(end && end >= text ? end - text : 0));
+        return -1;
+    }
+    if (!(ref = malloc(sizeof *ref))) {
+        snprintf(why, cap, "%s", _("out of memory"));
+        goto out;
+    }
+    patrol__v1__reference__init(ref);
+    if (refjson_build(j, ref, why, cap))
+        goto out;
+    *len = protobuf_c_message_get_packed_size(&ref->base);
+    if (*len > PX_REFERENCE_MAX_BYTES) {
+        snprintf(why, cap, _("the reference data encodes to %zu bytes, more than the %zu a terminal accepts"),
+                 *len, PX_REFERENCE_MAX_BYTES);
+        goto out;
+    }
+    if (!(*blob = malloc(*len ? *len : 1))) {
+        snprintf(why, cap, "%s", _("out of memory"));
+        goto out;
+    }
+    protobuf_c_message_pack(&ref->base, *blob);
+    *lists = (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "lists"));
+    *r = ref;
+    ref = NULL;
+    rc = 0;
+out:
+    if (ref)
+        patrol__v1__reference__free_unpacked(ref, NULL);
+    cJSON_Delete(j);
+    return rc;
+}
