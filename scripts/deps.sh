@@ -10,7 +10,8 @@ PKGS=(build-essential cmake pkg-config python3 sqlite3 clang
       libxlsxwriter-dev python3-openpyxl
       libarchive-dev openssl libssl-dev
       libmicrohttpd-dev chromium chromium-driver python3-selenium fonts-wqy-microhei
-      libargon2-dev libqrencode-dev zbar-tools)
+      libargon2-dev libqrencode-dev zbar-tools
+      systemd)
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=()
