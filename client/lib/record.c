@@ -548,8 +548,11 @@ static void saved_id(const patrol *p, const rec *r, uint64_t seq, char *out, siz
         snprintf(out, len, "%s", r->object);
 }
 
-int px_record_fields(patrol *p, const patrol_record_in *in, const patrol_field *extra,
-                     size_t n_extra, patrol_saved *out)
+/* Record one entry, or with check_only run every check patrol_record runs
+ * (the entry built, signed and appended inside the transaction, the views
+ * updated) and roll it all back: nothing is written. */
+static int record_entry(patrol *p, const patrol_record_in *in, const patrol_field *extra,
+                        size_t n_extra, patrol_saved *out, int check_only)
 {
     rec *r;
     uint8_t hash[PX_HASH_LEN], prev[PX_HASH_LEN];
@@ -598,8 +601,13 @@ int px_record_fields(patrol *p, const patrol_record_in *in, const patrol_field *
     a.corrects = in->corrects;
     a.check = check_entry;
     a.check_ud = r;
-    if ((err = px_journal_append(p, &a, &seq, hash)) || (err = apply(p, r, seq)) ||
-        (err = px_commit(p)))
+    if ((err = px_journal_append(p, &a, &seq, hash)) || (err = apply(p, r, seq)))
+        goto fail;
+    if (check_only) {
+        px_rollback(p);
+        goto out; /* err is PATROL_OK */
+    }
+    if ((err = px_commit(p)))
         goto fail;
     if (out) {
         out->seq = seq;
@@ -616,12 +624,26 @@ out:
     return err;
 }
 
+int px_record_fields(patrol *p, const patrol_record_in *in, const patrol_field *extra,
+                     size_t n_extra, patrol_saved *out)
+{
+    return record_entry(p, in, extra, n_extra, out, 0);
+}
+
 int patrol_record(patrol *p, const patrol_record_in *in, patrol_saved *out)
 {
     if (in && in->kind && strcmp(in->kind, "evidence.add") == 0)
         return px_fail(p, PATROL_EINVAL, "evidence is added with 'patrol evidence add' "
                                          "(patrol_evidence_add), which stores the file");
-    return px_record_fields(p, in, NULL, 0, out);
+    return record_entry(p, in, NULL, 0, out, 0);
+}
+
+int patrol_record_check(patrol *p, const patrol_record_in *in)
+{
+    if (in && in->kind && strcmp(in->kind, "evidence.add") == 0)
+        return px_fail(p, PATROL_EINVAL, "evidence is added with 'patrol evidence add' "
+                                         "(patrol_evidence_add), which stores the file");
+    return record_entry(p, in, NULL, 0, NULL, 1);
 }
 
 /* First entry of a new store: the device, its key and department. */

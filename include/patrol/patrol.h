@@ -146,6 +146,14 @@ typedef struct patrol_saved {
  * is on disk (SQLite WAL, synchronous=FULL). out may be NULL. */
 PATROL_API int patrol_record(patrol *p, const patrol_record_in *in, patrol_saved *out);
 
+/* Check one entry exactly as patrol_record would, against the store as it
+ * is now, and record nothing: PATROL_OK if patrol_record would take it
+ * now, else its error with patrol_errmsg() naming the problem. For a
+ * front end that must store something first only if the entry will be
+ * taken (the signature's evidence files before the delivery that names
+ * them). The store is left as it was either way. */
+PATROL_API int patrol_record_check(patrol *p, const patrol_record_in *in);
+
 /* Import an evidence file for a matter: streamed into the store's
  * content-addressed directory while hashing (constant memory), synced,
  * then recorded as an "evidence.add" entry. The same file twice is stored
