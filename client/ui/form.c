@@ -654,8 +654,8 @@ void ui_record_post(ui_req *r, ui_resp *out)
     }
     if (ui_kind_signed(kind)) {
         char why[512];
-        if (ui_sign_import(r, kind, in.target, fields, &nf, UI_FIELDS_MAX, in.location, why,
-                           sizeof why) != 0) {
+        in.n_fields = nf;
+        if (ui_sign_import(r, &in, fields, &nf, UI_FIELDS_MAX, why, sizeof why) != 0) {
             ui_form_page(r, out, kind, why);
             out->status = 422;
             return;

@@ -139,7 +139,7 @@ static void security_headers(struct MHD_Response *r)
 
 static enum MHD_Result send_buf(struct MHD_Connection *c, int status, const char *type,
                                 const void *data, size_t n, int copy, const char *location,
-                                const char *cookie)
+                                const char *cookie, int refresh_s)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(
         n, (void *)data, copy ? MHD_RESPMEM_MUST_COPY : MHD_RESPMEM_PERSISTENT);
@@ -154,6 +154,11 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, int status, const char
         MHD_add_response_header(r, "Location", location);
     if (cookie)
         MHD_add_response_header(r, "Set-Cookie", cookie);
+    if (refresh_s > 0) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", refresh_s > 3600 ? 3600 : refresh_s);
+        MHD_add_response_header(r, "Refresh", v);
+    }
     ret = MHD_queue_response(c, (unsigned)status, r);
     MHD_destroy_response(r);
     return ret;
@@ -167,10 +172,11 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, ui_resp *resp)
         ui_error_page(resp, 500, N_("Out of memory"), N_("The page could not be made."));
     }
     if (resp->location[0])
-        ret = send_buf(c, 303, "text/plain; charset=utf-8", "", 0, 0, resp->location, NULL);
+        ret = send_buf(c, 303, "text/plain; charset=utf-8", "", 0, 0, resp->location, NULL, 0);
     else
         ret = send_buf(c, resp->status ? resp->status : 200, "text/html; charset=utf-8",
-                       resp->body.p ? resp->body.p : "", resp->body.len, 1, NULL, NULL);
+                       resp->body.p ? resp->body.p : "", resp->body.len, 1, NULL, NULL,
+                       resp->refresh_s);
     ub_free(&resp->body);
     return ret;
 }
@@ -197,7 +203,7 @@ static enum MHD_Result send_asset(struct MHD_Connection *c, const char *name)
         type = "text/javascript; charset=utf-8";
     else if (dot && strcmp(dot, ".svg") == 0)
         type = "image/svg+xml";
-    return send_buf(c, 200, type, a->data, a->size, 0, NULL, NULL);
+    return send_buf(c, 200, type, a->data, a->size, 0, NULL, NULL, 0);
 }
 
 /* ---- the body ---------------------------------------------------------- */
@@ -246,19 +252,17 @@ static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind, const char *
         if (!filename[0] && size == 0)
             return MHD_YES; /* a file input left empty */
         if (off == 0) {
-            const char *tmp = getenv("TMPDIR");
             if (q->file_path[0] || cs->file_fd >= 0) { /* one file per request */
                 cs->state = CS_REFUSED;
                 cs->status = 400;
                 cs->why = N_("One file at a time, please.");
                 return MHD_NO;
             }
-            /* A private directory (0700) holding the file under the name
+            /* A private directory (0700, in this launch's: tmp.c) holding
+             * the file under the name
              * the browser gave, cleaned, which the record keeps as the
              * original file name. */
-            snprintf(cs->tmp_dir, sizeof cs->tmp_dir, "%s/patrol-ui-XXXXXX",
-                     tmp && *tmp ? tmp : "/tmp");
-            if (!mkdtemp(cs->tmp_dir))
+            if (ui_tmp_dir(cs->tmp_dir, sizeof cs->tmp_dir, "upload") != 0)
                 cs->tmp_dir[0] = '\0';
             else if (snprintf(q->file_path, sizeof q->file_path, "%s/%s", cs->tmp_dir,
                               clean_name(filename, q->file_name, sizeof q->file_name)) >=
@@ -438,7 +442,7 @@ static int first_call(struct MHD_Connection *c, const char *url, const char *met
                  COOKIE, g_secret);
         /* Back to the page without the key, so it is not kept in the history. */
         snprintf(loc, sizeof loc, "%s", url[0] == '/' && url[1] != '/' ? url : "/");
-        *ret = send_buf(c, 303, "text/plain; charset=utf-8", "", 0, 0, loc, cookie_hdr);
+        *ret = send_buf(c, 303, "text/plain; charset=utf-8", "", 0, 0, loc, cookie_hdr, 0);
         return 1;
     }
     cookie = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, COOKIE);

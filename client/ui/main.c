@@ -131,6 +131,11 @@ int main(int argc, char **argv)
     unsigned long lock_after = 0;
 
     locale_init();
+    /* The hidden mode in which this program runs a sync for the pages
+     * (sync.c): argv is exactly --sync-child --store DIR. */
+    if (argc == 4 && strcmp(argv[1], "--sync-child") == 0 && strcmp(argv[2], "--store") == 0)
+        return ui_sync_child(argv[3]);
+    ui_sync_init(argv[0]);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
             listen_s = argv[++i];
@@ -206,6 +211,13 @@ int main(int argc, char **argv)
         return EXIT_REFUSED;
     }
     ui_g.store_dir = store;
+    /* Uploads wait in this launch's own directory; what a killed launch
+     * left there is removed first (tmp.c). */
+    if (ui_tmp_init() != 0) {
+        fprintf(stderr, "patrol: ui: %s: %s\n",
+                _("cannot make a private temporary directory (TMPDIR)"), strerror(errno));
+        goto exit;
+    }
 
     /* Signals are taken by sigwait below; the daemon's thread inherits the
      * mask. SIGPIPE: a browser that goes away is a failed write. */
@@ -248,6 +260,7 @@ int main(int argc, char **argv)
 exit:
     if (d)
         MHD_stop_daemon(d);
+    ui_tmp_fini();
     patrol_close(ui_g.p);
     ui_lock_wipe();
     return ret;

@@ -2,7 +2,7 @@
  * the store (Fossil's way): home (on duty, revisits due, open matters),
  * shift, subjects, a matter (what it may record next, from the state
  * machine; its timeline), evidence upload, a document's print preview,
- * sync, verify, the list of every form. Every page works without script.
+ * verify, the list of every form (sync: sync.c). Every page works without script.
  * Prefix page_ (and ui_route, ui_home, ui_page_*, ui_error_page). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,7 +120,7 @@ static int revisit_cb(void *ud, const patrol_revisit_view *rv)
 {
     rlist *rl = ud;
     ubuf *b = rl->b;
-    if ((rv->assigned != 0) != rl->assigned)
+    if ((rv->assigned != 0) != rl->assigned || rv->outcome[0])
         return 0;
     h(b, "<li><a class=\"row\" href=\"/form?kind=revisit.outcome&amp;target=%u&amp;next=%u\">"
          "<b>%t</b> %t<br><small>%t %t",
@@ -161,14 +161,16 @@ void ui_home(ui_req *r, ui_resp *out)
     link_btn(b, nm.n ? "" : "primary", "/shift", nm.n ? _("Shift") : _("Sign in for the shift"));
     ub_puts(b, "</section>");
 
-    /* Revisits the server assigned to this terminal first (shown only when
-     * there are some), then this terminal's own that are due. */
+    /* Revisits the server assigned to this terminal first, every one not
+     * yet done whatever its due date (an assignment is work handed over;
+     * shown only when there are some), then this terminal's own that are
+     * due. */
     {
         rlist rl = {b, 1};
         size_t start = b->len;
         h(b, "<section><h2>%t</h2><ul class=\"list\">", _("Revisits assigned by the server"));
         mark = b->len;
-        patrol_revisits(ui_g.p, 1, today, revisit_cb, &rl);
+        patrol_revisits(ui_g.p, 0, today, revisit_cb, &rl);
         if (b->len == mark) {
             b->len = start;
             if (b->p)
@@ -738,51 +740,7 @@ static void page_kinds(ui_req *r, ui_resp *out, int acts_only)
     ui_page_end(b);
 }
 
-/* ---- sync, verify ------------------------------------------------------- */
-
-static void page_sync(ui_req *r, ui_resp *out)
-{
-    ubuf *b = &out->body;
-    patrol_sync_info si;
-    int post = strcmp(r->method, "POST") == 0;
-    ui_page_begin(b, _("Sync"));
-    h(b, "<h1>%t</h1>", _("Sync"));
-    if (post) {
-        patrol_sync_opts o;
-        patrol_sync_result res;
-        int err;
-        memset(&o, 0, sizeof o);
-        memset(&res, 0, sizeof res);
-        o.timeout_s = 120;
-        o.max_attempts = 3;
-        err = patrol_sync(ui_g.p, &o, &res);
-        if (err)
-            h(b, "<p class=\"err banner\" role=\"alert\">%t</p>",
-              *patrol_errmsg(ui_g.p) ? patrol_errmsg(ui_g.p) : patrol_strerror(err));
-        else
-            h(b, "<p class=\"ok\" role=\"status\">%t</p>", _("Synced."));
-        h(b, "<dl><dt>%t</dt><dd>%U</dd><dt>%t</dt><dd>%U</dd><dt>%t</dt><dd>%U</dd>"
-             "<dt>%t</dt><dd>%U</dd></dl>",
-          _("entries the server stored now"), res.entries_accepted,
-          _("acknowledged up to entry"), res.acked_seq, _("evidence files uploaded"),
-          res.evidence_uploaded, _("evidence files still to send"), res.evidence_pending);
-    }
-    if (patrol_sync_status(ui_g.p, &si) == PATROL_OK) {
-        char last[32] = "-";
-        if (si.last_sync_ms)
-            ui_beijing(si.last_sync_ms, last, sizeof last);
-        if (!si.enrolled)
-            h(b, "<p>%t</p>", _("This terminal is not enrolled with a server yet (patrol enroll)."));
-        h(b, "<dl><dt>%t</dt><dd>%t</dd><dt>%t</dt><dd>%U / %U</dd><dt>%t</dt><dd>%U</dd>"
-             "<dt>%t</dt><dd>%t</dd></dl>",
-          _("server"), si.server_url, _("entries acknowledged"), si.acked_seq, si.head_seq,
-          _("evidence files not yet sent"), si.pending_evidence_files, _("last sync"), last);
-    }
-    h(b, "<form method=\"post\" action=\"/sync\"><input type=\"hidden\" name=\"csrf\" "
-         "value=\"%a\"><button class=\"btn primary\" type=\"submit\">%t</button></form>",
-      ui_csrf(), _("Sync now"));
-    ui_page_end(b);
-}
+/* ---- verify ------------------------------------------------------------- */
 
 typedef struct vprob {
     ubuf *b;
@@ -847,7 +805,7 @@ void ui_route(ui_req *r, ui_resp *out)
     else if (strcmp(p, "/acts") == 0 && !post)
         page_kinds(r, out, 1);
     else if (strcmp(p, "/sync") == 0)
-        page_sync(r, out);
+        ui_sync_page(r, out);
     else if (strcmp(p, "/verify") == 0 && !post)
         page_verify(r, out);
     else

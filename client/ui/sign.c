@@ -250,9 +250,38 @@ static int mstate_cb(void *ud, const patrol_matter_view *m)
     return 1;
 }
 
-int ui_sign_import(const ui_req *r, const char *kind, const char *target, patrol_field *fields,
-                   size_t *nf, size_t cap, const patrol_location *loc, char *err, size_t errlen)
+/* The entry as it will be recorded, with the signature's two hashes as
+ * placeholders, checked by the library before anything is imported: a
+ * refusal (a required field left out, a rule) must not leave the
+ * signature's files recorded as evidence that no entry names. */
+static int check_first(patrol_record_in *in, patrol_field *fields, size_t nf, int with_sig,
+                       char *err, size_t errlen)
 {
+    static const char zeros[] =
+        "0000000000000000000000000000000000000000000000000000000000000000";
+    size_t n = nf;
+    int rc;
+    if (with_sig) {
+        fields[n++] = (patrol_field){"signature", zeros, PATROL_CONF_NONE};
+        fields[n++] = (patrol_field){"signature_image", zeros, PATROL_CONF_NONE};
+    }
+    in->fields = fields;
+    in->n_fields = n;
+    rc = patrol_record_check(ui_g.p, in);
+    in->n_fields = nf;
+    if (rc) {
+        snprintf(err, errlen, "%s", *patrol_errmsg(ui_g.p) ? patrol_errmsg(ui_g.p)
+                                                            : patrol_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+int ui_sign_import(const ui_req *r, patrol_record_in *in, patrol_field *fields, size_t *nf,
+                   size_t cap, char *err, size_t errlen)
+{
+    const char *kind = in->kind, *target = in->target;
+    const patrol_location *loc = in->location;
     static char sha_strokes[65], sha_png[65]; /* borrowed by fields until recorded */
     const char *strokes = ui_arg(r, "sig_strokes"), *png = ui_arg(r, "sig_png");
     const char *refused = ui_arg(r, "f.refused_sign"), *witness = ui_arg(r, "f.witness");
@@ -261,7 +290,6 @@ int ui_sign_import(const ui_req *r, const char *kind, const char *target, patrol
     int is_refused = refused && strcmp(refused, "yes") == 0;
     int signed_ = strokes && *strokes;
     char dir[200], path_j[256], path_p[256], caption[300], label[200];
-    const char *tmp = getenv("TMPDIR");
     char *canon = NULL;
     unsigned char *img = NULL;
     size_t img_len = 0;
@@ -306,12 +334,6 @@ int ui_sign_import(const ui_req *r, const char *kind, const char *target, patrol
     }
     if (*nf + 2 > cap)
         return -1;
-    snprintf(dir, sizeof dir, "%s/patrol-ui-sign-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir)) {
-        dir[0] = '\0';
-        snprintf(err, errlen, "%s", _("The file could not be saved for import (temporary directory)."));
-        return -1;
-    }
     if (signed_) {
         if (!(canon = strokes_check(strokes))) {
             snprintf(err, errlen, "%s", _("signature: the strokes from the screen are not valid"));
@@ -321,6 +343,21 @@ int ui_sign_import(const ui_req *r, const char *kind, const char *target, patrol
             snprintf(err, errlen, "%s", _("signature: the image from the screen is not a PNG"));
             goto exit;
         }
+    }
+    /* Everything that can be known before the files are imported is
+     * checked first: the pad's data above, the entry itself here. */
+    if (check_first(in, fields, *nf, signed_, err, errlen))
+        goto exit;
+    if (!signed_ && !(is_refused && r->file_path[0] && r->file_size > 0)) {
+        ret = 0; /* nothing to import */
+        goto exit;
+    }
+    if (signed_ && ui_tmp_dir(dir, sizeof dir, "sign") != 0) {
+        dir[0] = '\0';
+        snprintf(err, errlen, "%s", _("The file could not be saved for import (temporary directory)."));
+        goto exit;
+    }
+    if (signed_) {
         snprintf(path_j, sizeof path_j, "%s/signature-%s.json", dir, target);
         snprintf(path_p, sizeof path_p, "%s/signature-%s.png", dir, target);
         if (write_file(path_j, canon, strlen(canon)) || write_file(path_p, img, img_len)) {

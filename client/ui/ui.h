@@ -6,7 +6,8 @@
  * http.c (requests: secret, Origin/Host, CSRF, size caps, headers, bodies),
  * html.c (the output buffer and the escaping helpers), form.c (forms from
  * the rules table, recording), pages.c (home, shift, subjects, matter,
- * evidence, document, sync, verify), assets.c (generated: client/ui/assets/
+ * evidence, document, verify), sync.c (the sync in a child process and its
+ * page), tmp.c (this launch's temporary directory), assets.c (generated: client/ui/assets/
  * compiled in). Prefix ui_.
  */
 #ifndef PATROL_UI_H
@@ -99,6 +100,7 @@ typedef struct ui_resp {
     int status;
     ubuf body;
     char location[512]; /* non-empty: 303 See Other */
+    int refresh_s;      /* > 0: the page asks to be loaded again after that long */
 } ui_resp;
 
 /* ---- main.c: the state of the running server ---------------------------- */
@@ -131,14 +133,26 @@ int ui_kind_signed(const char *kind);
  * sig_png). */
 void ui_sign_pad(ubuf *b);
 /* Before an entry of a signed kind is recorded: check the signature or
- * the refusal, import the strokes (JSON) and the image (PNG) -- or the
- * refusal's photo or video -- as evidence of the matter, and add the
- * fields signature and signature_image (their SHA-256) to fields[*nf].
- * target: the matter, or the document delivered. 0, or -1 with a sentence
- * for the person in err (nothing imported then). */
-int ui_sign_import(const ui_req *r, const char *kind, const char *target, patrol_field *fields,
-                   size_t *nf, size_t cap, const patrol_location *loc, char *err,
-                   size_t errlen);
+ * the refusal and then the entry itself (patrol_record_check, with the
+ * signature's hashes as placeholders), and only then import the strokes
+ * (JSON) and the image (PNG) -- or the refusal's photo or video -- as
+ * evidence of the matter, adding the fields signature and signature_image
+ * (their SHA-256) to fields[*nf]. in: the entry as it will be recorded
+ * (kind, target: the matter or the document delivered, location; its
+ * fields are fields[0..*nf), set here). 0, or -1 with a sentence for the
+ * person in err (nothing imported then). */
+int ui_sign_import(const ui_req *r, patrol_record_in *in, patrol_field *fields, size_t *nf,
+                   size_t cap, char *err, size_t errlen);
+
+/* tmp.c: this launch's private temporary directory ($TMPDIR or /tmp,
+ * "patrol-ui.XXXXXX", 0700, held by a lock while the process lives), where
+ * uploads and signatures wait for their import. init (at launch): first
+ * remove what launches that died (kill -9, power loss) left behind; -1 if
+ * no directory can be made. dir: a new private directory in it named
+ * WHAT-XXXXXX, written to out; -1 on failure. fini: remove it (at exit). */
+int ui_tmp_init(void);
+int ui_tmp_dir(char *out, size_t len, const char *what);
+void ui_tmp_fini(void);
 
 /* lock.c: the optional PIN after idle. init: pin 4-12 digits (-1 if
  * not), idle in seconds. gate: called for every authenticated request
@@ -147,6 +161,14 @@ int ui_sign_import(const ui_req *r, const char *kind, const char *target, patrol
 int ui_lock_init(const char *pin, unsigned idle_s);
 int ui_lock_gate(ui_req *r, ui_resp *out);
 void ui_lock_wipe(void);
+
+/* sync.c: the sync, run by a child process beside the pages. init: find
+ * this program (at launch). child: the hidden mode "--sync-child --store
+ * DIR" (its exit status). page: GET shows progress or the last result,
+ * POST starts a sync. */
+void ui_sync_init(const char *argv0);
+int ui_sync_child(const char *store);
+void ui_sync_page(ui_req *r, ui_resp *out);
 
 /* Pages (pages.c). */
 void ui_home(ui_req *r, ui_resp *out);
