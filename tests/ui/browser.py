@@ -4,12 +4,20 @@ through the pages in headless Chromium at 360x640 -- shift, subject, matter,
 consent, a refused and then a saved 告诫, a leaflet, a photo and an audio
 clip through the file inputs, an 意见书 issued (print preview) and delivered with
 a signature drawn on the canvas (strokes and image bound to the delivery),
-a revisit -- then `patrol verify` passes and `patrol log --json` holds
-exactly those entries. A request without the launch secret is refused.
+a revisit, an interview whose minutes the subject signs on the pad (strokes
+and image stored as evidence, bound to the interview, shown on the
+timeline); then, with a patrold that assigned a revisit to the department
+(PATROLD given), a sync from the sync page (its progress, then its
+result) brings the assigned revisit to the home page, where it is done
+-- then `patrol verify` passes and `patrol log --json` holds exactly those
+entries. A request without the launch secret is refused. Last, a browser
+closed while a photo is uploading (throttled by DevTools) records nothing
+and leaves no partial file, and patrol ui goes on answering.
 Screenshots of each screen go to OUT/; page weight and first paint with a
 4x CPU slowdown to OUT/perf.json.
 
-usage: browser.py PATROL PATROL_UI OUT [LOCALEDIR]   (exit 77: no chromium/chromedriver/selenium)
+usage: browser.py PATROL PATROL_UI OUT [LOCALEDIR [PATROLD]]
+       (exit 77: no chromium/chromedriver/selenium)
 """
 import datetime
 import json
@@ -45,8 +53,15 @@ os.makedirs(out, exist_ok=True)
 tmp = tempfile.mkdtemp(prefix="patrol-ui-browser-")
 store = os.path.join(tmp, "store")
 env = dict(os.environ, LANG="zh_CN.UTF-8", LC_ALL="zh_CN.UTF-8", TZ="UTC")
-if len(sys.argv) > 4:
+for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
+    env.pop(k, None)
+env["NO_PROXY"] = "*"
+if len(sys.argv) > 4 and sys.argv[4]:
     env["PATROL_LOCALEDIR"] = sys.argv[4]
+patrold = sys.argv[5] if len(sys.argv) > 5 else ""
+uitmp = os.path.join(tmp, "uitmp")  # patrol ui's TMPDIR: uploads in flight
+os.mkdir(uitmp)
+ASSIGNED = "RV-2026-0101"
 
 
 def run(*args, check=True):
@@ -60,7 +75,28 @@ run("init", "--department", "SY-SCJGJ", "--device-name", "handheld-1")
 run("inspector", "add", "--id", "I1", "--name", "张三", "--cert-no", "32130001")
 run("inspector", "add", "--id", "I2", "--name", "李四", "--cert-no", "32130002")
 
-ui = subprocess.Popen([patrol_ui, "--store", store, "--listen", "127.0.0.1:0"], env=env,
+station = None
+if patrold:
+    # The county's server: this department is assigned a revisit of a
+    # matter opened on another terminal (lists import, "revisits").
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from station import REFERENCE, Station
+    station = Station(patrold, os.path.join(tmp, "patrold"), env)
+    ref = json.load(open(REFERENCE, encoding="utf-8"))
+    ref["version"] = str(ref["version"]) + "+assigned"
+    due = (datetime.datetime.utcnow() + datetime.timedelta(hours=8, days=2)).strftime("%Y-%m-%d")
+    ref["revisits"] = [{"id": ASSIGNED, "matter": "M-0a1b2c3d-9", "due": due,
+                        "department": "SY-SCJGJ", "subject_name": "宿迁市某某餐饮店",
+                        "note": "原承办终端损坏，请改派回访"}]
+    refpath = os.path.join(tmp, "reference-assigned.json")
+    json.dump(ref, open(refpath, "w", encoding="utf-8"), ensure_ascii=False)
+    station.srv("lists", "import", refpath)
+    run("enroll", "--server", station.serve(), "--token",
+        station.token("handheld-1", "SY-SCJGJ"))
+
+ui = subprocess.Popen([patrol_ui, "--store", store, "--listen", "127.0.0.1:0"],
+                      env=dict(env, TMPDIR=uitmp, PATROL_SYNC_ATTEMPTS="3",
+                               PATROL_SYNC_BACKOFF_MS="100"),
                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 url = ui.stdout.readline().strip()
 if not url.startswith("http://127.0.0.1:"):
@@ -75,6 +111,18 @@ def check(cond, what):
     if not cond:
         failures.append(what)
         print("FAIL:", what)
+
+
+def leftovers():
+    """Files patrol ui keeps in its TMPDIR but the live launch's lock."""
+    found = []
+    for d, _, files in os.walk(uitmp):
+        for f in files:
+            rel = os.path.relpath(os.path.join(d, f), uitmp)
+            if not (f == "lock" and os.path.dirname(rel).startswith("patrol-ui.")
+                    and os.sep not in os.path.dirname(rel)):
+                found.append(rel)
+    return found
 
 
 # A request without the secret is refused, and says so in Chinese.
@@ -256,6 +304,26 @@ try:
     save()
     check(ok_banner(), "leaflet: not saved")
 
+    # An interview (约谈) whose minutes the person in charge signs on the pad.
+    tap("a[href*='kind=action.interview']")
+    tap("input[name='f.mode'][value=individual]")
+    typ("f.content", "占道经营的危害及整改要求")
+    typ("f.departments", "宿城区市场监督管理局")
+    typ("f.minutes", "当事人承认在店外堆放货物，承诺三日内清理，今后不再占道经营。")
+    typ("f.participants", "张三、李四；当事人王五（店主）")
+    tap("input[name='f.reason'][value=complaints]")
+    sig = draw([[(-110, 0), (-80, -25), (-50, 20), (-20, -20)],
+                [(0, -10), (30, 25), (60, -15), (90, 10)],
+                [(100, -30), (110, 30)]])
+    check(len(sig.get("strokes", [])) == 3, f"interview signature strokes {sig}")
+    shot("09b-interview")
+    save()
+    check(ok_banner(), "interview: not saved")
+    # The timeline shows the interview with its signature's two hashes.
+    ev = drv.find_elements(By.CSS_SELECTOR, "li.ev")
+    itv = [e.text for e in ev if "约谈" in e.text]
+    check(itv and "签名" in itv[-1], f"interview on the timeline: {itv[-1:]!r}")
+
     # A photo and an audio clip through the file inputs.
     photo = os.path.join(tmp, "photo.png")
     drv.save_screenshot(photo)
@@ -319,6 +387,40 @@ try:
     check(ok_banner(), "revisit: not saved")
     shot("14-timeline")
 
+    if station:
+        # Sync from the sync page: it shows the sync running (refreshing
+        # itself) and then its result; the assigned revisit comes with it.
+        drv.get(base + "/sync")
+        tap("form[action='/sync'] button[type=submit]")
+        running = drv.find_elements(By.CSS_SELECTOR, "[data-sync=running]")
+        if running:
+            shot("16-sync-running")
+        WebDriverWait(drv, 90, poll_frequency=0.3).until(lambda d: d.find_elements(
+            By.CSS_SELECTOR, "[data-sync=done], [data-sync=failed]"))
+        done = drv.find_elements(By.CSS_SELECTOR, "[data-sync=done]")
+        check(done and "同步完成" in done[0].text,
+              f"sync from the page: {drv.find_element(By.TAG_NAME, 'main').text[:400]!r}")
+        shot("17-sync-done")
+        # Home: the assigned revisit first, then it is done from the UI.
+        drv.get(base + "/")
+        link = drv.find_elements(By.CSS_SELECTOR, f"a[href*='target={ASSIGNED}']")
+        check(link and "宿迁市某某餐饮店" in link[0].text,
+              f"home: the assigned revisit is not listed: {link[0].text if link else None!r}")
+        shot("18-home-assigned")
+        tap(f"a[href*='target={ASSIGNED}']")
+        tap("input[name='f.outcome'][value=corrected]")
+        typ("f.opinion", "当事人表示已整改，无其他意见")
+        tap("input[name='f.legality'][value=lawful_regular]")
+        typ("f.content", "门前已清理，未见占道")
+        for box in drv.find_elements(By.CSS_SELECTOR, "input[name=insp]"):
+            if not box.is_selected():
+                box.click()
+        shot("19-assigned-revisit")
+        save()
+        check(ok_banner(), "assigned revisit: not saved")
+        check(not drv.find_elements(By.CSS_SELECTOR, f"a[href*='target={ASSIGNED}']"),
+              "the assigned revisit is still listed after its outcome")
+
     # Verify from the page.
     drv.get(base + "/verify")
     check(ok_banner(), "verify page: not intact")
@@ -349,6 +451,42 @@ try:
     with open(os.path.join(out, "perf.json"), "w") as f:
         json.dump(perf, f, indent=1, ensure_ascii=False)
     print("perf (4x CPU slowdown):", json.dumps(perf, ensure_ascii=False))
+
+    # A browser closed mid-upload: a second browser sends a 6 MB photo,
+    # slowed to 512 KB/s by DevTools, and is closed while it is arriving.
+    n_before = len(json.loads(run("log", "--json").stdout))
+    big = os.path.join(tmp, "big.jpg")
+    with open(big, "wb") as f:
+        f.write(b"\xff\xd8\xff\xe0" + bytes(6 * 1024 * 1024))
+    drv2 = webdriver.Chrome(service=Service(driver_bin), options=opts)
+    inflight = []
+    try:
+        drv2.get(url)
+        drv2.get(base + "/evidence?matter=" + matter)
+        drv2.execute_cdp_cmd("Network.enable", {})
+        drv2.execute_cdp_cmd("Network.emulateNetworkConditions", {
+            "offline": False, "latency": 0, "downloadThroughput": -1,
+            "uploadThroughput": 512 * 1024})
+        drv2.find_element(By.CSS_SELECTOR, "form.ev-photo input[type=file]").send_keys(big)
+        drv2.execute_script("setTimeout(function () {"
+                            " document.querySelector('form.ev-photo').submit(); }, 0)")
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 15 and not inflight:
+            inflight = [f for f in leftovers() if f.endswith("big.jpg")]
+            time.sleep(0.1)
+        time.sleep(0.5)
+    finally:
+        drv2.quit()
+    check(inflight, "browser closed mid-upload: the upload was not seen arriving")
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 10 and leftovers():
+        time.sleep(0.1)
+    check(not leftovers(), f"browser closed mid-upload: left in TMPDIR {leftovers()}")
+    check(len(json.loads(run("log", "--json").stdout)) == n_before,
+          "browser closed mid-upload: something was recorded")
+    drv.get(base + "/")
+    check(drv.find_elements(By.CSS_SELECTOR, "section.duty"),
+          "patrol ui does not answer after a browser closed mid-upload")
 except Exception:
     print("FAIL at", drv.current_url)
     drv.save_screenshot(os.path.join(out, "failed.png"))
@@ -356,6 +494,8 @@ except Exception:
     raise
 finally:
     drv.quit()
+    if station:
+        station.stop()
     ui.send_signal(signal.SIGTERM)
     rc = ui.wait(timeout=10)
     err = ui.stderr.read()
@@ -369,8 +509,9 @@ log = json.loads(run("log", "--json").stdout)
 kinds = [e["kind"] for e in log]
 want = ["device.init", "inspector.add", "inspector.add", "shift.start", "subject.add",
         "matter.open", "evidence.add", "evidence.add", "consent", "action.warning", "leaflet",
+        "evidence.add", "evidence.add", "action.interview",
         "evidence.add", "evidence.add", "document.issue", "evidence.add", "evidence.add",
-        "document.deliver", "action.revisit"]
+        "document.deliver", "action.revisit"] + (["revisit.outcome"] if station else [])
 check(kinds == want, f"log kinds {kinds}")
 
 
@@ -389,13 +530,13 @@ if kinds == want:
     leaf = log[10]["fields"]
     check(leaf.get("title") == "明码标价规范示范文本" and leaf.get("copies") == "2",
           f"leaflet fields {leaf}")
-    check(log[11]["fields"]["kind"] == "photo" and log[11]["fields"]["media_type"] == "image/png",
-          f"photo {log[11]['fields']}")
-    check(log[12]["fields"]["kind"] == "audio" and log[12]["fields"]["caption"] == "告诫录音",
-          f"audio {log[12]['fields']}")
+    check(log[14]["fields"]["kind"] == "photo" and log[14]["fields"]["media_type"] == "image/png",
+          f"photo {log[14]['fields']}")
+    check(log[15]["fields"]["kind"] == "audio" and log[15]["fields"]["caption"] == "告诫录音",
+          f"audio {log[15]['fields']}")
     check(log[3]["inspectors"] == ["I1", "I2"], f"shift inspectors {log[3]['inspectors']}")
     check(log[5]["fields"].get("certificates_shown") == "yes", f"亮证 {log[5]['fields']}")
-    check(all(e["matter"] == matter for e in log[5:]), "entries of another matter")
+    check(all(e["matter"] == matter for e in log[5:21]), "entries of another matter")
     # Every entry made on the pages carries the place, with its accuracy.
     for e in log[3:]:
         loc = e.get("location") or {}
@@ -405,9 +546,20 @@ if kinds == want:
     # The signatures: strokes (JSON) and image (PNG), bound by hash.
     signed(8, "consent")
     check(log[8]["fields"].get("answer") == "accept", f"consent {log[8]['fields']}")
-    signed(16, "delivery")
-    dl = log[16]["fields"]
+    signed(13, "interview")
+    itv = log[13]["fields"]
+    check(itv.get("mode") == "individual" and itv.get("reason") == "complaints" and
+          "三日内清理" in itv.get("minutes", ""), f"interview {itv}")
+    signed(19, "delivery")
+    dl = log[19]["fields"]
     check(dl.get("recipient") == "王五（店主）" and dl.get("method") == "in_person", f"delivery {dl}")
+    if station:
+        rv = log[21]
+        check(rv["object"] == ASSIGNED and rv["matter"] == "M-0a1b2c3d-9" and
+              rv["fields"].get("outcome") == "corrected" and rv["inspectors"] == ["I1", "I2"],
+              f"assigned revisit outcome {rv}")
+        st_ = json.loads(run("status", "--json").stdout)
+        check(st_.get("acked_seq") == 21, f"the sync acknowledged the matter: {st_}")
 shutil.rmtree(tmp, ignore_errors=True)
 print(f"{len(shots)} screenshots in {out}")
 if failures:

@@ -18,6 +18,7 @@
       every kind of the rules table (as `patrol kinds` lists them) has a
       form, and every field a person gives is on it.
 """
+import base64
 import http.client
 import json
 import os
@@ -38,6 +39,19 @@ store = os.path.join(tmp, "store")
 uitmp = os.path.join(tmp, "uitmp")  # patrol ui's TMPDIR: uploads in flight
 os.mkdir(uitmp)
 failures = []
+
+
+def leftovers():
+    """Files patrol ui left in its TMPDIR: every file under it but the
+    running launch's lock (patrol-ui.XXXXXX/lock)."""
+    found = []
+    for d, _, files in os.walk(uitmp):
+        for f in files:
+            rel = os.path.relpath(os.path.join(d, f), uitmp)
+            if not (f == "lock" and os.path.dirname(rel).startswith("patrol-ui.")
+                    and os.sep not in os.path.dirname(rel)):
+                found.append(rel)
+    return found
 
 
 def check(cond, what):
@@ -193,12 +207,12 @@ try:
                 'Content-Type: image/jpeg\r\n\r\n').encode()
         s_.sendall(head + part + b"\xff\xd8" + bytes(300000))
         time.sleep(0.5)
-        inflight = os.listdir(uitmp)
+        inflight = leftovers()
         s_.close()
         time.sleep(0.5)
         r, d = req("GET", "/")
-        check(inflight and not os.listdir(uitmp),
-              f"upload cut: temp files {inflight} then {os.listdir(uitmp)}")
+        check(inflight and not leftovers(),
+              f"upload cut: temp files {inflight} then {leftovers()}")
         check(r.status == 200 and entries() == before, f"upload cut: {r.status}")
 
         # A return address that leaves the site is not followed.
@@ -291,6 +305,30 @@ try:
             r, d = post(dict(deliver, **extra), files={})
             check(r.status == 422 and word in d, f"delivery, {what}: {r.status}")
         check(entries() == before, "a refused delivery recorded something")
+        # A good signature on a form the library refuses (the recipient
+        # left out; a refusal to sign without a delivery method): the
+        # signature's strokes and image, or the refusal's photo, are not
+        # stored as evidence either -- checked before anything is imported.
+        png64 = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(40)).decode()
+        good_sig = {"sig_strokes": '{"w":720,"h":440,"strokes":[[[10,10,0],[60,40,16],'
+                                   '[120,30,33]]]}',
+                    "sig_png": "data:image/png;base64," + png64}
+        jpeg0 = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")
+        for what, fields, files in (
+                ("signed, no recipient",
+                 dict({k: v for k, v in deliver.items() if k != "f.recipient"}, **good_sig), {}),
+                ("signed, recipient a line break", dict(deliver, **good_sig,
+                                                        **{"f.recipient": "王\n五"}), {}),
+                ("refused to sign with a photo, no method",
+                 dict({k: v for k, v in deliver.items() if k != "f.method"},
+                      **{"f.refused_sign": "yes", "f.witness": "赵六"}),
+                 {"file": ("scene.jpg", "image/jpeg", jpeg0)})):
+            r, d = post(fields, files=files)
+            check(r.status == 422 and "未记录" in d, f"delivery, {what}: {r.status}")
+            check(entries() == before,
+                  f"delivery, {what}: the refused form left {entries() - before} entries "
+                  "(its signature or photo stored as evidence)")
+        before = entries()
         r, d = post({"kind": "photo", "matter": mid, "csrf": csrf},
                     files={"file": ("a.png", "image/png", b"\x89PNG\r\n\x1a\n" + bytes(64))},
                     path="/evidence")
@@ -318,7 +356,7 @@ try:
         body += f"--{b}--\r\n".encode()
         r, d = req("POST", "/evidence", body,
                    dict(own, **{"Content-Type": "multipart/form-data; boundary=" + b}))
-        check(r.status == 400 and entries() == before and not os.listdir(uitmp),
+        check(r.status == 400 and entries() == before and not leftovers(),
               f"two files in one upload: {r.status}")
         jpeg = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")
         r, d = post(dict(deliver, **{"f.refused_sign": "yes", "f.witness": "赵六（社区网格员）"}),
