@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "crypto.h"
@@ -626,6 +627,25 @@ static int path_ok(const char *p)
 
 static void route(web *w, const srv_request *rq, srv_response *rs);
 
+/* The csrf field of a posted form: urlencoded, or a part of a multipart
+ * form (a file upload). 1 found, else 0 or -1. */
+static int form_token(const srv_request *rq, char *tok, size_t cap)
+{
+    const char *type = srv_header_get(rq, "content-type");
+    const uint8_t *v;
+    size_t n;
+    int r;
+    if (!type || strncasecmp(type, "multipart/form-data", 19) != 0)
+        return web_form_get((const char *)rq->body, rq->body_len, "csrf", tok, cap);
+    if ((r = web_multipart_get(rq, "csrf", &v, &n, NULL, 0)) != 1)
+        return r;
+    if (n == 0 || n >= cap || memchr(v, 0, n))
+        return -1;
+    memcpy(tok, v, n);
+    tok[n] = '\0';
+    return 1;
+}
+
 /* The console speaks 简体中文 whatever serve's locale (C, for its log):
  * the worker uses the zh_CN messages locale while it renders. */
 static void handle(void *ud, const srv_request *rq, srv_response *rs)
@@ -710,8 +730,7 @@ static void route(web *w, const srv_request *rq, srv_response *rs)
     snprintf(who.role, sizeof who.role, "%s", u.role);
     snprintf(who.department, sizeof who.department, "%s", u.department);
     c.who = &who;
-    if (post && (web_form_get((const char *)rq->body, rq->body_len, "csrf", tok, sizeof tok) != 1 ||
-                 !same_token(tok, who.csrf))) {
+    if (post && (form_token(rq, tok, sizeof tok) != 1 || !same_token(tok, who.csrf))) {
         web_refuse(&c, 403, "表单校验失败（缺少或错误的 CSRF 令牌），未做任何更改。");
         return;
     }
@@ -773,6 +792,8 @@ static void route(web *w, const srv_request *rq, srv_response *rs)
     }
     else if (get && strcmp(rq->path, "/lists") == 0)
         web_page_lists(&c);
+    else if (post && strcmp(rq->path, "/lists/import") == 0)
+        web_post_lists_import(&c);
     else if (get && strcmp(rq->path, "/followups") == 0)
         web_page_followups(&c);
     else if (get && strcmp(rq->path, "/integrity") == 0)
@@ -801,13 +822,16 @@ static void route(web *w, const srv_request *rq, srv_response *rs)
         web_refuse(&c, 404, "没有这个页面。");
 }
 
-/* Forms only, and small: a larger body is refused (413) before it is read. */
+/* Forms only, and small: a larger body is refused (413) before it is read.
+ * A 清单 file's upload may be larger (the session is not known yet here: the
+ * body budget bounds what unauthenticated posts can hold). */
 static size_t body_limit(void *ud, const char *method, const char *path, int has_client_cert)
 {
     (void)ud;
-    (void)path;
     (void)has_client_cert;
-    return strcmp(method, "POST") == 0 ? WEB_FORM_MAX : 0;
+    if (strcmp(method, "POST") != 0)
+        return 0;
+    return strcmp(path, "/lists/import") == 0 ? WEB_UPLOAD_MAX : WEB_FORM_MAX;
 }
 
 static void *run(void *ud)
@@ -845,8 +869,8 @@ int web_start(web **out, app *a, const char *data_dir, const char *host, const c
         goto bad;
     }
     srv_limits_default(&lim);
-    lim.max_body_bytes = WEB_FORM_MAX;
-    lim.body_budget_bytes = 4u << 20;
+    lim.max_body_bytes = WEB_UPLOAD_MAX;
+    lim.body_budget_bytes = 2 * WEB_UPLOAD_MAX;
     lim.max_connections = 128;
     lim.reserved_for_devices = 0;
     lim.workers = 2;

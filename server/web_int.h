@@ -11,6 +11,7 @@
 #define WEB_IDLE_MS (30 * 60 * 1000)       /* a session unused this long ends */
 #define WEB_ABSOLUTE_MS (12 * 3600 * 1000) /* and any session after this */
 #define WEB_FORM_MAX 8192                  /* bytes of a posted form */
+#define WEB_UPLOAD_MAX (4u << 20)          /* bytes of a posted 清单 file (POST /lists/import) */
 
 /* The account behind a request, as checked for it (the account is read
  * again on every request: disabling it ends its sessions at once). */
@@ -90,8 +91,17 @@ void web_send(web_ctx *c, int status, const char *type, uint8_t *body, size_t le
 void web_add_header(web_ctx *c, const char *lines);
 /* POST /matters/ID/export (web_export.c): the matter's archive. */
 void web_post_export(web_ctx *c, const char *id);
-/* 清单 (web_lists.c): the latest reference data, read only. */
+/* 清单 (web_lists.c): the reference data's versions (?version=N, else
+ * the latest); POST /lists/import (admin, multipart): a new version from
+ * the file patrold lists import reads, with the same checks. */
 void web_page_lists(web_ctx *c);
+void web_post_lists_import(web_ctx *c);
+/* web_upload.c: the part called name of a multipart/form-data POST: 1
+ * with its bytes (*val into rq->body, *len) and its file name (if any,
+ * cut to fcap - 1 bytes) in filename; 0 if the form has no such part; -1
+ * if the body is not a well-formed form of this console. */
+int web_multipart_get(const srv_request *rq, const char *name, const uint8_t **val, size_t *len,
+                      char *filename, size_t fcap);
 /* 回访/文书 (web_followups.c). */
 void web_page_followups(web_ctx *c);
 /* 终端 (web_devices.c), admin only. */

@@ -506,6 +506,36 @@ try:
     check(shown.get(("matters", "opened")) == "2", "总览 counts the two matters: %r" %
           shown.get(("matters", "opened")))
     shot("16-dashboard-with-data")
+    # 清单: the sample imported from the browser's file picker, then a broken
+    # copy refused naming its place, nothing stored.
+    sample = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data",
+                          "reference-sample.json")
+    n0 = len(leaves())
+    drv.get(BASE + "/lists")
+    drv.find_element(By.ID, "lists-file").send_keys(os.path.abspath(sample))
+    click_and_wait(By.ID, "lists-import")
+    check(at("/lists") and drv.find_element(By.ID, "lists-version").text == "1",
+          "the sample imported from the browser: version 1")
+    new = leaves()[n0:]
+    check(len(new) == 2 and new[0].startswith("patrol-lists\n1\n") and
+          new[1].startswith("patrol-web-admin\nlists-import\n1\nadmin\n"), "import leaves: %r" % new)
+    shot("21-lists")
+    d = json.load(open(sample, encoding="utf-8"))
+    d["departments"][2]["domains"][0] = "xyz"
+    broken = os.path.join(TMP, "broken-lists.json")
+    json.dump(d, open(broken, "w", encoding="utf-8"), ensure_ascii=False)
+    n0 = len(leaves())
+    drv.get(BASE + "/lists")
+    drv.find_element(By.ID, "lists-file").send_keys(broken)
+    click_and_wait(By.ID, "lists-import")
+    ref = drv.find_element(By.ID, "refusal").text
+    check("broken-lists.json" in ref and "departments[2].domains[0]" in ref and "未导入" in ref,
+          "a broken list file refused naming its place: %r" % ref)
+    check(len(leaves()) == n0, "nothing recorded for the refused file")
+    shot("22-lists-refused")
+    drv.get(BASE + "/lists")
+    check(len(drv.find_elements(By.CSS_SELECTOR, "#lists-versions tbody tr")) == 1,
+          "still one version")
 
     drv.find_element(By.ID, "logout").click()
     check(at("/login"), "logout goes to login: %s" % drv.current_url)

@@ -12,7 +12,10 @@ an admin action, path tricks (.., //, encoded bytes, NUL, backslash), an
 oversized form, the per-account lock and the per-address throttle; each
 answered with its status and a refusal page, nothing changed, the
 security headers on every answer, and logins, failed logins and the admin
-action as leaves of the server log. The dashboard's figures equal
+action as leaves of the server log. 清单: an admin imports a list file
+from the browser (multipart upload) with lists import's checks, each
+broken copy refused naming its place and nothing changed, other roles and
+bad forms refused, older versions viewable. The dashboard's figures equal
 `audit report --json`; disabling an account (console or CLI) and logging
 out end its sessions.
 """
@@ -367,6 +370,144 @@ try:
     check(st == 200 and m and m.group(1) == "1", "reference version 1 shown")
     check(items > 0 and body.count("<tr>", body.find('id="list-items"')) == items + 1,
           "every list item shown (%d)" % items)
+
+    # ---- 清单 import from the browser: the same checks as lists import ----
+    def upload(cookies, csrf, content, filename="lists.json", boundary="----pwTestBoundary7",
+               extra=b""):
+        parts = b""
+        if csrf is not None:
+            parts += (b"--%s\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n%s\r\n" %
+                      (boundary.encode(), csrf.encode()))
+        if content is not None:
+            parts += (b"--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"%s\"\r\n"
+                      b"Content-Type: application/json\r\n\r\n" % (boundary.encode(),
+                                                                   filename.encode()) +
+                      content + b"\r\n")
+        body = parts + extra + b"--%s--\r\n" % boundary.encode()
+        c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=20)
+        c.request("POST", "/lists/import", body=body, headers={
+            "Cookie": "; ".join("%s=%s" % kv for kv in cookies.items()),
+            "Content-Type": "multipart/form-data; boundary=" + boundary})
+        r = c.getresponse()
+        data = r.read().decode("utf-8", "replace")
+        c.close()
+        return r.status, r.headers, data
+
+    def dump():
+        db = sqlite3.connect("file:%s?mode=ro" % os.path.join(DATA, "patrold.db"), uri=True)
+        d = list(db.iterdump())
+        db.close()
+        return d
+
+    sample_d = json.load(open(sample, encoding="utf-8"))
+
+    def edited(edit):
+        d = json.loads(json.dumps(sample_d))
+        edit(d)
+        return json.dumps(d, ensure_ascii=False).encode()
+
+    def set_(path, value):
+        def f(d):
+            o = d
+            for k in path[:-1]:
+                o = o[k]
+            o[path[-1]] = value
+        return f
+
+    def delete(path):
+        def f(d):
+            o = d
+            for k in path[:-1]:
+                o = o[k]
+            del o[path[-1]]
+        return f
+    dump0 = dump()
+    n5 = len(leaves())
+    # Each broken copy, the malformed bytes and forms: refused, the place
+    # named, the database byte for byte as it was.
+    for what, content, status, where in [
+            ("a department naming an unknown domain",
+             edited(set_(["departments", 2, "domains", 0], "xyz")), 400,
+             "departments[2].domains[0]: "),
+            ("a department without a name", edited(delete(["departments", 1, "name"])), 400,
+             "departments[1].name: "),
+            ("an item code twice", edited(set_(["lists", 2, "items", 1, "code"], "CG-NP-002")), 400,
+             "lists[2].items[1].code: "),
+            ("an unknown key", edited(set_(["lists", 0, "items", 0, "condition"], [])), 400,
+             "lists[0].items[0]: "),
+            ("not UTF-8", b'{"version": "\xff"}', 400, None),
+            ("not JSON", b'{"version": "x",\n "departments": [', 400, None),
+            ("an empty file", b"", 400, None)]:
+        st, h, body = upload(adm, adm_csrf, content)
+        shown = where and where.replace("'", "&#39;") in body
+        check(st == status and 'id="refusal"' in body and "未导入" in body and
+              (where is None or shown), "upload %s: %d %s" % (what, st, re.sub(
+                  r"\s+", " ", re.sub(r"<[^>]+>", " ", body))[-300:]))
+        check(dump() == dump0, "upload %s: nothing changed" % what)
+    if os.environ.get("PATROL_LOCALEDIR"):  # the sentences lists import prints, in Chinese
+        st, h, body = upload(adm, adm_csrf, edited(set_(["lists", 2, "items", 1, "code"],
+                                                        "CG-NP-002")))
+        check("lists[2].items[1].code: “CG-NP-002”出现了两次（首次见于 lists[0].items[1].code）"
+              in body, "the place and the rule in Chinese")
+        st, h, body = upload(adm, adm_csrf, b'{"version": "\xff"}')
+        check("不是有效的 UTF-8 文本" in body, "not UTF-8, said in Chinese")
+        st, h, body = upload(adm, adm_csrf, b'{"version": "x",\n "departments": [')
+        check("不是有效的 JSON（约在第 33 字节处）" in body, "not JSON, its byte named in Chinese")
+    # Markup in the file's name is text.
+    st, h, body = upload(adm, adm_csrf, b"[1", filename="<script>x.json")
+    check(st == 400 and "<script>x" not in body and "&lt;script&gt;x.json" in body,
+          "the file name escaped")
+    for what, cookies, csrf, content, extra, status in [
+            ("a supervisor", sup, sup_csrf, open(sample, "rb").read(), b"", 403),
+            ("a reviewer", rev1, rev1_csrf, open(sample, "rb").read(), b"", 403),
+            ("no token", adm, None, open(sample, "rb").read(), b"", 403),
+            ("a wrong token", adm, "B" * 43, open(sample, "rb").read(), b"", 403),
+            ("no file part", adm, adm_csrf, None, b"", 400),
+            ("a part without its name", adm, adm_csrf, None,
+             b"------pwTestBoundary7\r\nContent-Disposition: form-data\r\n\r\nx\r\n", 400)]:
+        st, h, body = upload(cookies, csrf, content, extra=extra)
+        check(st == status, "upload by %s: %d, not %d" % (what, st, status))
+        check(dump() == dump0, "upload by %s: nothing changed" % what)
+    st, h, body = req("POST", "/lists/import", {"csrf": adm_csrf}, cookies=adm)
+    check(st == 400 and dump() == dump0, "an urlencoded post to import: %d" % st)
+    big = b" " * (4 << 20) + open(sample, "rb").read()
+    st, h, body = upload(adm, adm_csrf, big)
+    check(st == 413 and dump() == dump0, "a file over 4 MiB: %d" % st)
+    check(leaves()[n5:] == [], "no leaf for what was refused: %r" % leaves()[n5:])
+    # The sample, version 2 with another label: stored, with the command's
+    # leaf and the account's, the same blob as lists import stored.
+    v2 = edited(set_(["version"], "2026.11-console.2"))
+    st, h, body = upload(adm, adm_csrf, v2, filename="清单 v2.json")
+    check(st == 303 and h.get("location") == "/lists", "upload: %d" % st)
+    lv = leaves()[n5:]
+    check(len(lv) == 2 and lv[0].startswith("patrol-lists\n2\n") and
+          lv[1].startswith("patrol-web-admin\nlists-import\n2\nadmin\n"),
+          "upload leaves: %r" % lv)
+    st, h, body = req("GET", "/lists", cookies=sup)
+    m = re.search(r'id="lists-version">(\d+)<', body)
+    check(st == 200 and m and m.group(1) == "2" and 'id="lists-label">2026.11-console.2<' in body,
+          "the latest is version 2")
+    check(body.count("<tr", body.find('id="lists-versions"'), body.find("</table>",
+          body.find('id="lists-versions"'))) == 3, "two versions listed")
+    check('action="/lists/import"' not in body, "a supervisor has no import form")
+    st, h, body = req("GET", "/lists", cookies=adm)
+    check('action="/lists/import"' in body and 'enctype="multipart/form-data"' in body,
+          "the admin's import form")
+    # The older version is viewable.
+    st, h, body = req("GET", "/lists?version=1", cookies=rev1)
+    check(st == 200 and 'id="lists-version">1<' in body and
+          ('id="lists-label">%s<' % sample_d["version"]) in body, "version 1 viewable")
+    for q, status in [("version=abc", 400), ("version=0", 400), ("version=-1", 400),
+                      ("version=99", 404), ("version=%ff", 400)]:
+        st, h, body = req("GET", "/lists?" + q, cookies=rev1)
+        check(st == status, "/lists?%s: %d, not %d" % (q, st, status))
+    # The same bytes through lists import give the same blob.
+    open(os.path.join(TMP, "v2.json"), "wb").write(v2)
+    check(run("lists", "import", os.path.join(TMP, "v2.json")).returncode == 0, "lists import v2")
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(DATA, "patrold.db"), uri=True)
+    blobs = [bytes(r[0]) for r in db.execute("SELECT blob FROM reference ORDER BY version")]
+    db.close()
+    check(len(blobs) == 3 and blobs[1] == blobs[2], "the console stored what lists import stores")
 
     # ---- oversized form ----
     st, h, body = req("POST", "/users/disable", "csrf=%s&name=rev2&pad=%s" % (adm_csrf, "x" * 9000),
