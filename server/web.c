@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "crypto.h"
+#include "i18n.h"
 #include "slog.h"
 #include "tls.h"
 #include "users.h"
@@ -29,6 +30,7 @@
 #define ACCOUNT_LOCK_MS (5 * 60000) /* how long an account is locked */
 #define TRACKED_ACCOUNTS 256
 #define COOKIE "__Host-pw_s"
+#define NO_PAGE N_("There is no such page.")
 #define LOGIN_COOKIE "__Host-pw_l"
 
 typedef struct session {
@@ -154,7 +156,7 @@ void web_download(web_ctx *c, const char *type, const char *filename, uint8_t *b
     int n = snprintf(h, sizeof h, "Content-Disposition: attachment; filename=\"%s\"\r\n", filename);
     if (n < 0 || (size_t)n >= sizeof h || strpbrk(filename, "\"\\/\r\n")) {
         web_buf_free(&b);
-        web_refuse(c, 500, "文件名不合法。");
+        web_refuse(c, 500, _("The file name is not valid."));
         return;
     }
     answer(c->rs, 200, type, &b, h);
@@ -172,10 +174,10 @@ void web_beijing(int64_t ms, char *out, size_t len)
 static const char *role_zh(const char *role)
 {
     if (strcmp(role, "admin") == 0)
-        return "管理员";
+        return _("administrator");
     if (strcmp(role, "supervisor") == 0)
-        return "监督人员";
-    return "审核人员";
+        return _("supervisor");
+    return _("reviewer");
 }
 
 void web_csrf_field(const web_ctx *c, web_buf *b)
@@ -185,6 +187,20 @@ void web_csrf_field(const web_ctx *c, web_buf *b)
     web_puts(b, "\">");
 }
 
+/* The console's name and its pages in the navigation (N_: shown through
+ * _() in the reader's language). */
+#define CONSOLE_NAME N_("Supervision console")
+static const struct {
+    const char *path, *label;
+    int admin;
+} nav[] = {
+    {"/", N_("Overview"), 0},           {"/matters", N_("Matters"), 0},
+    {"/followups", N_("Revisits/documents"), 0},
+    {"/integrity", N_("Integrity"), 0}, {"/reports", N_("Reports"), 0},
+    {"/lists", N_("Reference lists"), 0}, {"/devices", N_("Devices"), 1},
+    {"/users", N_("Accounts"), 1},
+};
+
 void web_page(web_ctx *c, int status, const char *title, const web_buf *body)
 {
     web_buf b = {0};
@@ -192,38 +208,55 @@ void web_page(web_ctx *c, int status, const char *title, const web_buf *body)
                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
                  "<link rel=\"stylesheet\" href=\"/static/console.css\"><title>");
     web_text(&b, title);
-    web_puts(&b, " · 监督平台</title></head><body>");
+    web_puts(&b, " · ");
+    web_text(&b, _(CONSOLE_NAME));
+    web_puts(&b, "</title></head><body>");
     if (c->who) {
-        web_puts(&b, "<header><nav><span class=\"brand\">监督平台</span>"
-                     "<a href=\"/\">总览</a><a href=\"/matters\">事项</a><a href=\"/followups\">回访/文书</a><a href=\"/integrity\">完整性</a><a href=\"/reports\">报表</a><a href=\"/lists\">清单</a>");
-        if (strcmp(c->who->role, "admin") == 0)
-            web_puts(&b, "<a href=\"/devices\">终端</a><a href=\"/users\">账户</a>");
-        web_puts(&b, "<span class=\"who\">");
-        web_text(&b, c->who->name);
-        web_puts(&b, "（");
-        web_text(&b, role_zh(c->who->role));
-        if (c->who->department[0]) {
-            web_puts(&b, "，");
-            web_text(&b, c->who->department);
+        web_puts(&b, "<header><nav><span class=\"brand\">");
+        web_text(&b, _(CONSOLE_NAME));
+        web_puts(&b, "</span>");
+        for (size_t i = 0; i < sizeof nav / sizeof nav[0]; i++) {
+            if (nav[i].admin && strcmp(c->who->role, "admin") != 0)
+                continue;
+            web_puts(&b, "<a href=\"");
+            web_attr(&b, nav[i].path);
+            web_puts(&b, "\">");
+            web_text(&b, _(nav[i].label));
+            web_puts(&b, "</a>");
         }
-        web_puts(&b, "）</span><form method=\"post\" action=\"/logout\" class=\"inline\">");
+        web_puts(&b, "<span class=\"who\">");
+        if (c->who->department[0])
+            /* TRANSLATORS: the account logged in: name (role, department). */
+            web_textf(&b, _("%s (%s, %s)"), c->who->name, role_zh(c->who->role),
+                      c->who->department);
+        else
+            /* TRANSLATORS: the account logged in: name (role). */
+            web_textf(&b, _("%s (%s)"), c->who->name, role_zh(c->who->role));
+        web_puts(&b, "</span><form method=\"post\" action=\"/logout\" class=\"inline\">");
         web_csrf_field(c, &b);
-        web_puts(&b, "<button type=\"submit\" id=\"logout\">退出</button></form></nav></header>");
+        web_puts(&b, "<button type=\"submit\" id=\"logout\">");
+        web_text(&b, _("Log out"));
+        web_puts(&b, "</button></form></nav></header>");
     }
     web_puts(&b, "<main>");
     if (body && body->p)
         web_put(&b, body->p, body->len);
-    web_puts(&b, "</main><footer>时间均为北京时间（UTC+8）</footer></body></html>\n");
+    web_puts(&b, "</main><footer>");
+    web_text(&b, _("All times are Beijing time (UTC+8)."));
+    web_puts(&b, "</footer></body></html>\n");
     answer(c->rs, status, "text/html; charset=utf-8", &b, NULL);
 }
 
 void web_refuse(web_ctx *c, int status, const char *sentence)
 {
     web_buf b = {0};
-    web_printf(&b, "<h1>请求被拒绝（%d）</h1><p class=\"refusal\" id=\"refusal\">", status);
+    web_puts(&b, "<h1>");
+    /* TRANSLATORS: a refusal page's heading; %d is the HTTP status. */
+    web_textf(&b, _("Request refused (%d)"), status);
+    web_puts(&b, "</h1><p class=\"refusal\" id=\"refusal\">");
     web_text(&b, sentence);
     web_puts(&b, "</p>");
-    web_page(c, status, "请求被拒绝", &b);
+    web_page(c, status, _("Request refused"), &b);
     web_buf_free(&b);
 }
 
@@ -463,10 +496,14 @@ static void login_page(web_ctx *c, int status, const char *error, const char *na
     if (cookie_get(c->rq, LOGIN_COOKIE, tok, sizeof tok) == 0 && well_formed(tok))
         ;
     else if (token(tok, sizeof tok) != 0) {
-        web_refuse(c, 500, "服务器无法生成随机数");
+        web_refuse(c, 500, _("The server cannot make a random number."));
         return;
     }
-    web_puts(&b, "<h1>监督平台 登录</h1>");
+    web_puts(&b, "<h1>");
+    web_text(&b, _(CONSOLE_NAME));
+    web_puts(&b, " ");
+    web_text(&b, _("Log in"));
+    web_puts(&b, "</h1>");
     if (error) {
         web_puts(&b, "<p class=\"refusal\" id=\"refusal\">");
         web_text(&b, error);
@@ -475,16 +512,22 @@ static void login_page(web_ctx *c, int status, const char *error, const char *na
     web_puts(&b, "<form method=\"post\" action=\"/login\" class=\"login\">"
                  "<input type=\"hidden\" name=\"csrf\" value=\"");
     web_attr(&b, tok);
-    web_puts(&b, "\"><label>账户名 <input name=\"name\" id=\"name\" autocomplete=\"username\" "
+    web_puts(&b, "\"><label>");
+    web_text(&b, _("Account name"));
+    web_puts(&b, " <input name=\"name\" id=\"name\" autocomplete=\"username\" "
                  "required maxlength=\"64\" value=\"");
     web_attr(&b, name ? name : "");
-    web_puts(&b, "\"></label><label>密码 <input type=\"password\" name=\"password\" "
+    web_puts(&b, "\"></label><label>");
+    web_text(&b, _("Password"));
+    web_puts(&b, " <input type=\"password\" name=\"password\" "
                  "id=\"password\" autocomplete=\"current-password\" required maxlength=\"256\">"
-                 "</label><button type=\"submit\" id=\"login\">登录</button></form>");
+                 "</label><button type=\"submit\" id=\"login\">");
+    web_text(&b, _("Log in"));
+    web_puts(&b, "</button></form>");
     /* The login form's CSRF token is also a cookie (double submit): a page
      * of another site can neither read it nor send it (SameSite=Strict). */
     c->who = NULL;
-    web_page(c, status, "登录", &b);
+    web_page(c, status, _("Log in"), &b);
     web_buf_free(&b);
     snprintf(cookie, sizeof cookie,
              "Set-Cookie: " LOGIN_COOKIE "=%s; Path=/; Max-Age=1800; Secure; HttpOnly; "
@@ -523,21 +566,29 @@ static void login_post(web *w, web_ctx *c)
             1 ||
         cookie_get(rq, LOGIN_COOKIE, cookie_tok, sizeof cookie_tok) != 0 ||
         !same_token(form_tok, cookie_tok)) {
-        web_refuse(c, 403, "登录表单已失效或不是本站的表单（CSRF 校验失败），请重新打开登录页。");
+        web_refuse(c, 403, _("The login form has expired or is not this site's (CSRF check failed): "
+                             "open the login page again."));
         return;
     }
     if (web_form_get((const char *)rq->body, rq->body_len, "name", name, sizeof name) != 1 ||
         web_form_get((const char *)rq->body, rq->body_len, "password", pw, sizeof pw) != 1) {
-        login_page(c, 400, "请填写账户名和密码（账户名至多 64 字节，密码至多 256 字节）。", NULL);
+        login_page(c, 400,
+                   _("Fill in the account name and the password (a name of at most 64 bytes, a "
+                     "password of at most 256)."),
+                   NULL);
         goto out;
     }
     if (addr_throttle(w, addr, &retry)) {
         char h[64];
         web_buf b = {0};
-        web_printf(&b, "<h1>请求过于频繁</h1><p class=\"refusal\" id=\"refusal\">"
-                       "本地址登录尝试过多，请 %u 秒后再试。</p>", retry);
+        web_puts(&b, "<h1>");
+        web_text(&b, _("Too many requests"));
+        web_puts(&b, "</h1><p class=\"refusal\" id=\"refusal\">");
+        web_textf(&b, _("Too many login attempts from this address: try again in %u seconds."),
+                  retry);
+        web_puts(&b, "</p>");
         snprintf(h, sizeof h, "Retry-After: %u\r\n", retry);
-        web_page(c, 429, "请求过于频繁", &b);
+        web_page(c, 429, _("Too many requests"), &b);
         web_buf_free(&b);
         size_t have = strlen(c->rs->extra_headers);
         if (have + strlen(h) < sizeof c->rs->extra_headers)
@@ -551,12 +602,15 @@ static void login_post(web *w, web_ctx *c)
                      name, addr, app_now_ms());
         if (n > 0 && (size_t)n < sizeof text)
             web_leaf(c, text, (size_t)n);
-        login_page(c, 429, "该账户连续输错密码，已暂时锁定，请稍后再试。", name);
+        login_page(c, 429,
+                   _("This account is locked for a while after wrong passwords in a row: try "
+                     "again later."),
+                   name);
         goto out;
     }
     rc = users_login(c->db, name, pw, strlen(pw), &u);
     if (rc == USERS_ERR) {
-        web_refuse(c, 503, "服务器暂时无法读取账户，请稍后再试。");
+        web_refuse(c, 503, _("The server cannot read the accounts now: try again later."));
         goto out;
     }
     if (rc != USERS_OK) {
@@ -565,7 +619,9 @@ static void login_post(web *w, web_ctx *c)
                      name, rc == USERS_DISABLED ? "disabled" : "wrong", addr, app_now_ms());
         if (n > 0 && (size_t)n < sizeof text)
             web_leaf(c, text, (size_t)n);
-        login_page(c, 401, rc == USERS_DISABLED ? "该账户已停用。" : "账户名或密码错误。",
+        login_page(c, 401,
+                   rc == USERS_DISABLED ? _("This account is disabled.")
+                                        : _("Wrong account name or password."),
                    name);
         goto out;
     }
@@ -574,11 +630,12 @@ static void login_post(web *w, web_ctx *c)
                  addr, app_now_ms());
     /* A login the log cannot record is refused, like a view. */
     if (n < 0 || (size_t)n >= sizeof text || web_leaf(c, text, (size_t)n) != 0) {
-        web_refuse(c, 503, "服务器日志无法记录这次登录，登录被拒绝。");
+        web_refuse(c, 503, _("The server log cannot record this login: the login is refused."));
         goto out;
     }
     if (session_new(w, u.name, id, sizeof id) != 0) {
-        web_refuse(c, 503, "会话已满或无法生成随机数，请稍后再试。");
+        web_refuse(c, 503, _("No session can be opened now (all in use, or no random number): try "
+                             "again later."));
         goto out;
     }
     snprintf(hdr, sizeof hdr,
@@ -667,11 +724,12 @@ static void route(web *w, const srv_request *rq, srv_response *rs)
     char tok[64];
 
     if (!path_ok(rq->path)) {
-        web_refuse(&c, 400, "地址不合法（含 ..、//、反斜杠、编码字符或控制字符）。");
+        web_refuse(&c, 400, _("The address is not valid (it holds .., //, a backslash, an encoded "
+                              "byte or a control byte)."));
         return;
     }
     if (!get && !post) {
-        web_refuse(&c, 405, "不支持该请求方法。");
+        web_refuse(&c, 405, _("This request method is not supported."));
         return;
     }
     if (get && strcmp(rq->path, "/static/console.css") == 0) {
@@ -681,12 +739,12 @@ static void route(web *w, const srv_request *rq, srv_response *rs)
         return;
     }
     if (strncmp(rq->path, "/static/", 8) == 0 || strcmp(rq->path, "/favicon.ico") == 0) {
-        web_refuse(&c, 404, "没有这个文件。");
+        web_refuse(&c, 404, _("There is no such file."));
         return;
     }
     c.db = app_db(w->a);
     if (!c.db) {
-        web_refuse(&c, 503, "服务器暂时无法打开数据库。");
+        web_refuse(&c, 503, _("The server cannot open its database now."));
         return;
     }
     if (strcmp(rq->path, "/login") == 0) {
@@ -702,7 +760,7 @@ static void route(web *w, const srv_request *rq, srv_response *rs)
         if (session_find(w, rq, &who, 0) == 0 &&
             (web_form_get((const char *)rq->body, rq->body_len, "csrf", tok, sizeof tok) != 1 ||
              !same_token(tok, who.csrf))) {
-            web_refuse(&c, 403, "表单校验失败（CSRF），未退出。");
+            web_refuse(&c, 403, _("The form's check failed (CSRF): you are still logged in."));
             return;
         }
         logout_post(w, &c);
@@ -713,7 +771,7 @@ static void route(web *w, const srv_request *rq, srv_response *rs)
         if (get)
             redirect(rs, "/login", NULL);
         else
-            web_refuse(&c, 401, "未登录或会话已过期，请重新登录。");
+            web_refuse(&c, 401, _("Not logged in, or the session has expired: log in again."));
         return;
     }
     /* The account, read again on every request: disabled or gone ends the
@@ -723,7 +781,7 @@ static void route(web *w, const srv_request *rq, srv_response *rs)
         if (get)
             redirect(rs, "/login", NULL);
         else
-            web_refuse(&c, 401, "账户已停用，会话已结束。");
+            web_refuse(&c, 401, _("The account is disabled: its session has ended."));
         return;
     }
     px_wipe(u.pwhash, sizeof u.pwhash);
@@ -731,7 +789,8 @@ static void route(web *w, const srv_request *rq, srv_response *rs)
     snprintf(who.department, sizeof who.department, "%s", u.department);
     c.who = &who;
     if (post && (form_token(rq, tok, sizeof tok) != 1 || !same_token(tok, who.csrf))) {
-        web_refuse(&c, 403, "表单校验失败（缺少或错误的 CSRF 令牌），未做任何更改。");
+        web_refuse(&c, 403, _("The form's check failed (its CSRF token is missing or wrong): "
+                              "nothing was changed."));
         return;
     }
     if (get && strcmp(rq->path, "/") == 0)
@@ -747,7 +806,7 @@ static void route(web *w, const srv_request *rq, srv_response *rs)
         char id[72];
         size_t n = (size_t)(strchr(rq->path + 9, '/') - (rq->path + 9));
         if (n == 0 || n >= sizeof id) {
-            web_refuse(&c, 404, "没有这个页面。");
+            web_refuse(&c, 404, _(NO_PAGE));
             return;
         }
         memcpy(id, rq->path + 9, n);
@@ -760,7 +819,7 @@ static void route(web *w, const srv_request *rq, srv_response *rs)
         size_t n = (size_t)(slash - (rq->path + 9));
         if (n == 0 || n >= sizeof id || strncmp(slash, "/evidence/", 10) != 0 ||
             strchr(slash + 10, '/')) {
-            web_refuse(&c, 404, "没有这个页面。");
+            web_refuse(&c, 404, _(NO_PAGE));
             return;
         }
         memcpy(id, rq->path + 9, n);
@@ -772,7 +831,7 @@ static void route(web *w, const srv_request *rq, srv_response *rs)
         char id[72];
         size_t n = (size_t)(strchr(rq->path + 9, '/') - (rq->path + 9));
         if (n == 0 || n >= sizeof id) {
-            web_refuse(&c, 404, "没有这个页面。");
+            web_refuse(&c, 404, _(NO_PAGE));
             return;
         }
         memcpy(id, rq->path + 9, n);
@@ -783,7 +842,7 @@ static void route(web *w, const srv_request *rq, srv_response *rs)
         char id[72];
         size_t n = (size_t)(strchr(rq->path + 9, '/') - (rq->path + 9));
         if (n == 0 || n >= sizeof id) {
-            web_refuse(&c, 404, "没有这个页面。");
+            web_refuse(&c, 404, _(NO_PAGE));
             return;
         }
         memcpy(id, rq->path + 9, n);
@@ -819,7 +878,7 @@ static void route(web *w, const srv_request *rq, srv_response *rs)
                 sessions_end(w, name);
         }
     } else
-        web_refuse(&c, 404, "没有这个页面。");
+        web_refuse(&c, 404, _(NO_PAGE));
 }
 
 /* Forms only, and small: a larger body is refused (413) before it is read.

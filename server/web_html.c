@@ -65,6 +65,33 @@ void web_printf(web_buf *b, const char *fmt, ...)
     free(big);
 }
 
+static void escape(web_buf *b, const char *s);
+
+void web_textf(web_buf *b, const char *fmt, ...)
+{
+    char small[512], *big = NULL;
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->oom = 1;
+        return;
+    }
+    if ((size_t)n >= sizeof small) {
+        if (!(big = malloc((size_t)n + 1))) {
+            b->oom = 1;
+            return;
+        }
+        va_start(ap, fmt);
+        vsnprintf(big, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    escape(b, big ? big : small);
+    free(big);
+}
+
 static void escape(web_buf *b, const char *s)
 {
     for (; s && *s; s++) {

@@ -26,6 +26,13 @@ void web_printf(web_buf *b, const char *fmt, ...)
 /* Data as element text: & < > " ' escaped; bytes below 0x20 other than
  * tab and newline dropped. */
 void web_text(web_buf *b, const char *s);
+/* A formatted text (a translated message, _("...%d..."), with its
+ * arguments) as element text: formatted, then escaped as web_text. */
+void web_textf(web_buf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 /* Data as a double-quoted attribute value: as web_text. */
 void web_attr(web_buf *b, const char *s);
 /* Data as one URL component: everything but [A-Za-z0-9._~-]
