@@ -265,3 +265,45 @@ undo:
         rmdir(dir);
     return err;
 }
+
+int patrol_evidence_open(patrol *p, const char *sha256, int *fd, uint64_t *size,
+                         char *media_type, size_t len)
+{
+    uint8_t h[PX_HASH_LEN];
+    char type[128], path[4200], sizebuf[24];
+    struct stat st;
+    unsigned long long want;
+    int err, f;
+
+    p->errmsg[0] = '\0';
+    if (!fd)
+        return px_fail(p, PATROL_EINVAL, _("%s"), _("no place for the file descriptor"));
+    *fd = -1;
+    if (!sha256 || strlen(sha256) != 2 * PX_HASH_LEN || px_parse_hex(sha256, h, sizeof h))
+        return px_fail(p, PATROL_EINVAL, _("%s"), _("not a SHA-256 (64 hex digits)"));
+    err = px_get_text(p, type, sizeof type, "SELECT media_type FROM evidence WHERE sha256 = ?",
+                      "t", sha256);
+    if (!err)
+        err = px_get_text(p, sizebuf, sizeof sizebuf,
+                          "SELECT size FROM evidence WHERE sha256 = ?", "t", sha256);
+    if (err == PATROL_ENOTFOUND)
+        return px_fail(p, PATROL_ENOTFOUND, _("no evidence %.64s on this terminal"), sha256);
+    if (err)
+        return err;
+    want = strtoull(sizebuf, NULL, 10);
+    snprintf(path, sizeof path, "%s/evidence/%.2s/%s", p->dir, sha256, sha256);
+    if ((f = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) < 0)
+        return px_fail(p, errno == ENOENT ? PATROL_ECORRUPT : PATROL_EIO,
+                       _("cannot open evidence file %s: %s"), path, strerror(errno));
+    if (fstat(f, &st) != 0 || !S_ISREG(st.st_mode) || (unsigned long long)st.st_size != want) {
+        close(f);
+        return px_fail(p, PATROL_ECORRUPT, _("evidence file %s is not as recorded (size)"),
+                       path);
+    }
+    *fd = f;
+    if (size)
+        *size = (uint64_t)st.st_size;
+    if (media_type && len)
+        snprintf(media_type, len, "%s", type);
+    return PATROL_OK;
+}

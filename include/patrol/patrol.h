@@ -166,6 +166,15 @@ PATROL_API int patrol_evidence_add(patrol *p, const char *matter, const char *ki
                                    const char *caption, const patrol_location *location,
                                    patrol_saved *out);
 
+/* Open a stored evidence file to read it (a front end showing a photo or
+ * a signature): *fd, opened read-only, is the caller's to close; size and
+ * media_type (as recorded, copied into the caller's buffer of len bytes)
+ * may be NULL. Errors: PATROL_EINVAL (not 64 hex digits), PATROL_ENOTFOUND
+ * (no evidence with that SHA-256 in this store), PATROL_ECORRUPT (the file
+ * is missing or not of the recorded size), PATROL_EIO; *fd is then -1. */
+PATROL_API int patrol_evidence_open(patrol *p, const char *sha256, int *fd, uint64_t *size,
+                                    char *media_type, size_t len);
+
 /* ---- reading --------------------------------------------------------- */
 
 typedef struct patrol_entry_view {
