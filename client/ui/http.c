@@ -164,9 +164,40 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, int status, const char
     return ret;
 }
 
+/* A stored evidence file, streamed from its descriptor (closed by MHD).
+ * Pictures, recordings and videos are shown in the page; anything else is
+ * a download. */
+static enum MHD_Result send_file(struct MHD_Connection *c, ui_resp *resp)
+{
+    const char *t = resp->file_type;
+    int media = strncmp(t, "image/", 6) == 0 || strncmp(t, "audio/", 6) == 0 ||
+                strncmp(t, "video/", 6) == 0;
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+    if (!(r = MHD_create_response_from_fd64(resp->file_size, resp->file_fd))) {
+        close(resp->file_fd);
+        return MHD_NO;
+    }
+    security_headers(r);
+    MHD_add_response_header(r, "Content-Type", media && strspn(t, "abcdefghijklmnopqrstuvwxyz"
+                                                                  "0123456789/.+-") == strlen(t)
+                                                   ? t
+                                                   : "application/octet-stream");
+    if (!media)
+        MHD_add_response_header(r, "Content-Disposition", "attachment");
+    MHD_add_response_header(r, "Cache-Control", "private, max-age=3600");
+    ret = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 static enum MHD_Result send_resp(struct MHD_Connection *c, ui_resp *resp)
 {
     enum MHD_Result ret;
+    if (resp->has_file) {
+        ub_free(&resp->body);
+        return send_file(c, resp);
+    }
     if (resp->body.oom) {
         ub_free(&resp->body);
         ui_error_page(resp, 500, N_("Out of memory"), N_("The page could not be made."));

@@ -324,6 +324,13 @@ static int timeline_cb(void *ud, const patrol_entry_view *e)
         const char *lab = patrol_choice_label(v);
         if (strcmp(e->fields[i].name, "sha256") == 0 || strcmp(e->fields[i].name, "subject") == 0)
             continue;
+        if (strcmp(e->fields[i].name, "signature_image") == 0) {
+            /* The signature as it was drawn, from the stored evidence. */
+            h(b, "<dt>%t</dt><dd><img class=\"sig\" src=\"/evidence/file?sha=%u\" alt=\"%a\">"
+                 "<br><small>%t</small></dd>",
+              field_label(e->kind, e->fields[i].name), v, _("Signature"), v);
+            continue;
+        }
         h(b, "<dt>%t</dt><dd>%t", field_label(e->kind, e->fields[i].name),
           strcmp(v, "yes") == 0 ? _("yes") : lab ? ui_tr(lab) : v);
         if (cl)
@@ -331,11 +338,17 @@ static int timeline_cb(void *ud, const patrol_entry_view *e)
         ub_puts(b, "</dd>");
     }
     ub_puts(b, "</dl>");
-    if (e->location)
-        h(b, "<small>%t %d.%07d, %d.%07d ±%dm</small><br>", _("Place:"),
-          (int)(e->location->lat_e7 / 10000000),
-          (int)llabs(e->location->lat_e7 % 10000000), (int)(e->location->lon_e7 / 10000000),
-          (int)llabs(e->location->lon_e7 % 10000000), (int)e->location->accuracy_m);
+    if (e->location) {
+        /* Degrees with 7 decimals (h() has no widths: snprintf, then text);
+         * the sign apart, for -0.5 degrees. */
+        char place[96];
+        long long la = e->location->lat_e7, lo = e->location->lon_e7;
+        snprintf(place, sizeof place, "%s%lld.%07lld, %s%lld.%07lld ±%um", la < 0 ? "-" : "",
+                 llabs(la) / 10000000, llabs(la) % 10000000, lo < 0 ? "-" : "",
+                 llabs(lo) / 10000000, llabs(lo) % 10000000,
+                 (unsigned)e->location->accuracy_m);
+        h(b, "<small>%t %t</small><br>", _("Place:"), place);
+    }
     if (strcmp(e->kind, "document.issue") == 0)
         h(b, "<a href=\"/document?seq=%U&amp;matter=%u\">%t</a> ", e->seq, t->matter,
           _("Print preview"));
@@ -612,6 +625,21 @@ static void post_evidence(ui_req *r, ui_resp *out)
     }
 }
 
+/* GET /evidence/file?sha=HEX: a stored evidence file (a signature's image
+ * on the timeline), read through the library. */
+static void evidence_file(ui_req *r, ui_resp *out)
+{
+    const char *sha = ui_arg(r, "sha");
+    int fd = -1;
+    if (!sha || patrol_evidence_open(ui_g.p, sha, &fd, &out->file_size, out->file_type,
+                                     sizeof out->file_type) != PATROL_OK) {
+        ui_error_page(out, 404, N_("Not found"), N_("This terminal holds no such evidence."));
+        return;
+    }
+    out->has_file = 1;
+    out->file_fd = fd;
+}
+
 /* ---- documents ---------------------------------------------------------- */
 
 typedef struct subjname {
@@ -796,6 +824,8 @@ void ui_route(ui_req *r, ui_resp *out)
         ui_form_page(r, out, kind ? kind : "", NULL);
     } else if (strcmp(p, "/record") == 0 && post)
         ui_record_post(r, out);
+    else if (strcmp(p, "/evidence/file") == 0 && !post)
+        evidence_file(r, out);
     else if (strcmp(p, "/evidence") == 0)
         post ? post_evidence(r, out) : page_evidence(r, out, NULL);
     else if (strcmp(p, "/document") == 0 && !post)

@@ -101,6 +101,11 @@ typedef struct ui_resp {
     ubuf body;
     char location[512]; /* non-empty: 303 See Other */
     int refresh_s;      /* > 0: the page asks to be loaded again after that long */
+    /* has_file: answer the file file_fd (file_size bytes, of file_type)
+     * instead of the page; the answer closes it. */
+    int has_file, file_fd;
+    uint64_t file_size;
+    char file_type[128];
 } ui_resp;
 
 /* ---- main.c: the state of the running server ---------------------------- */

@@ -323,6 +323,22 @@ try:
     ev = drv.find_elements(By.CSS_SELECTOR, "li.ev")
     itv = [e.text for e in ev if "约谈" in e.text]
     check(itv and "签名" in itv[-1], f"interview on the timeline: {itv[-1:]!r}")
+    # ... and the signatures as drawn (consent's and the interview's), read
+    # back from the stored evidence.
+    imgs = drv.find_elements(By.CSS_SELECTOR, "li.ev img.sig")
+    check(len(imgs) == 2, f"signature images on the timeline: {len(imgs)}")
+    loaded = lambda d: all(d.execute_script(  # noqa: E731
+        "return arguments[0].complete && arguments[0].naturalWidth === 720", i) for i in imgs)
+    try:
+        WebDriverWait(drv, 10).until(loaded)
+    except Exception:  # noqa: BLE001
+        check(False, "a signature image on the timeline did not load")
+    drv.execute_script("arguments[0].scrollIntoView({block:'center'})",
+                       [e for e in ev if "约谈" in e.text][-1])
+    shot("09c-interview-signed")
+    places = [e.text for e in ev if "位置" in e.text]
+    check(places and all("33.9612345, 118.2754321 ±12m" in p for p in places),
+          f"the place on the timeline: {[p[p.find('位置'):][:60] for p in places[:2]]!r}")
 
     # A photo and an audio clip through the file inputs.
     photo = os.path.join(tmp, "photo.png")
