@@ -22,7 +22,7 @@ static int is_admin(web_ctx *c)
 {
     if (strcmp(c->who->role, "admin") == 0)
         return 1;
-    web_refuse(c, 403, "只有管理员可以管理账户和终端。");
+    web_refuse(c, 403, _("Only an administrator may manage accounts and devices."));
     return 0;
 }
 
@@ -30,13 +30,16 @@ static int device_row(void *ud, const st_device *d)
 {
     web_ctx *c = ((void **)ud)[0];
     web_buf *b = ((void **)ud)[1];
-    static const char *const st[] = {"待注册", "在用", "已吊销"};
+    /* TRANSLATORS: a device's status: not enrolled yet, in use, revoked. */
+    static const char *const st[] = {N_("not enrolled"), N_("active"), N_("revoked")};
     char t[32];
     web_printf(b, "<tr><td>%lld</td><td>", (long long)d->id);
     web_text(b, d->name);
     web_puts(b, "</td><td>");
     web_text(b, d->department);
-    web_printf(b, "</td><td>%s</td><td>", st[d->status % 3]);
+    web_puts(b, "</td>");
+    web_tag(b, "td", _(st[d->status % 3]));
+    web_puts(b, "<td>");
     web_beijing(d->last_sync_ms, t, sizeof t);
     web_text(b, t);
     web_printf(b, "</td><td class=\"num\">%" PRIu64 "</td><td class=\"num\">%" PRIu64
@@ -45,9 +48,9 @@ static int device_row(void *ud, const st_device *d)
     if (d->status != DEV_REVOKED) {
         web_puts(b, "<form method=\"post\" action=\"/devices/revoke\" class=\"inline\">");
         web_csrf_field(c, b);
-        web_printf(b, "<input type=\"hidden\" name=\"id\" value=\"%lld\">"
-                      "<button type=\"submit\">吊销</button></form>",
-                   (long long)d->id);
+        web_printf(b, "<input type=\"hidden\" name=\"id\" value=\"%lld\">", (long long)d->id);
+        web_tag(b, "button type=\"submit\"", _("Revoke"));
+        web_puts(b, "</form>");
     }
     web_puts(b, "</td></tr>");
     return 0;
@@ -59,22 +62,29 @@ void web_page_devices(web_ctx *c)
     void *ud[2] = {c, &b};
     if (!is_admin(c))
         return;
-    web_puts(&b, "<h1>终端</h1><table><thead><tr><th>编号</th><th>名称</th><th>部门</th>"
-                 "<th>状态</th><th>最近同步</th><th>序号</th><th>条目</th><th>待收证据</th>"
-                 "<th>分叉</th><th></th></tr></thead><tbody>");
+    web_tag(&b, "h1", _("Devices"));
+    web_puts(&b, "<table>");
+    web_thead(&b, (const char *const[]){_("Number"), _("Name"), _("Department"), _("State"),
+                                        _("Last sync"), _("Sequence"), _("Entries"),
+                                        _("Evidence pending"), _("Forks"), "", NULL});
+    web_puts(&b, "<tbody>");
     if (c->db->ops->device_list(c->db, device_row, ud) != ST_OK) {
         web_buf_free(&b);
-        web_refuse(c, 503, "无法读取终端列表。");
+        web_refuse(c, 503, _("The devices cannot be read."));
         return;
     }
-    web_puts(&b, "</tbody></table><h2>添加终端</h2>"
-                 "<form method=\"post\" action=\"/devices/add\" class=\"login\">");
+    web_puts(&b, "</tbody></table>");
+    web_tag(&b, "h2", _("Add a device"));
+    web_puts(&b, "<form method=\"post\" action=\"/devices/add\" class=\"login\">");
     web_csrf_field(c, &b);
-    web_puts(&b, "<label>名称 <input name=\"name\" id=\"dev-name\" required maxlength=\"120\">"
-                 "</label><label>部门代码 <input name=\"department\" id=\"dev-dept\" required "
-                 "maxlength=\"64\"></label><button type=\"submit\" id=\"dev-add\">生成注册码"
-                 "</button></form>");
-    web_page(c, 200, "终端", &b);
+    web_puts(&b, "<label>");
+    web_text(&b, _("Name"));
+    web_puts(&b, " <input name=\"name\" id=\"dev-name\" required maxlength=\"120\"></label><label>");
+    web_text(&b, _("Department code"));
+    web_puts(&b, " <input name=\"department\" id=\"dev-dept\" required maxlength=\"64\"></label>");
+    web_tag(&b, "button type=\"submit\" id=\"dev-add\"", _("Make an enrolment code"));
+    web_puts(&b, "</form>");
+    web_page(c, 200, _("Devices"), &b);
     web_buf_free(&b);
 }
 
@@ -152,11 +162,13 @@ void web_post_device_add(web_ctx *c)
         px_check_line(name, 120) || !name[0] ||
         web_form_get((const char *)rq->body, rq->body_len, "department", dept, sizeof dept) != 1 ||
         px_check_ident(dept)) {
-        web_refuse(c, 400, "终端名称（一行，至多 120 字节）或部门代码（字母、数字、._-）不合法。");
+        web_refuse(c, 400, _("The device name (one line, at most 120 bytes) or the department code "
+                             "(letters, digits, ._-) is not valid."));
         return;
     }
     if (device_url(c, url, sizeof url) != 0) {
-        web_refuse(c, 400, "请求的 Host 头不合法，无法生成终端的服务器地址。");
+        web_refuse(c, 400, _("The request's Host header is not valid: the server's address for "
+                             "the terminal cannot be made."));
         return;
     }
     /* The server key's pin, as `patrold device add` puts in its token. */
@@ -164,12 +176,12 @@ void web_post_device_add(web_ctx *c)
         px_key_load_private(path, &k, &why) != 0 || px_key_id(k, kid) != 0 ||
         px_base64url_encode(kid, sizeof kid, pin, sizeof pin) != 0) {
         px_key_free(k);
-        web_refuse(c, 503, "无法读取服务器密钥。");
+        web_refuse(c, 503, _("The server's key cannot be read."));
         return;
     }
     px_key_free(k);
     if (px_random(id, sizeof id) || px_random(secret, sizeof secret)) {
-        web_refuse(c, 503, "服务器无法生成随机数。");
+        web_refuse(c, 503, _("The server cannot make a random number."));
         return;
     }
     memset(&t, 0, sizeof t);
@@ -179,7 +191,7 @@ void web_post_device_add(web_ctx *c)
         (t.device = dev, db->ops->token_add(db, id, &t)) != ST_OK || db->ops->commit(db) != ST_OK) {
         db->ops->rollback(db);
         px_wipe(secret, sizeof secret);
-        web_refuse(c, 503, "无法添加终端。");
+        web_refuse(c, 503, _("The device cannot be added."));
         return;
     }
     px_base64url_encode(id, sizeof id, sid, sizeof sid);
@@ -187,21 +199,28 @@ void web_post_device_add(web_ctx *c)
     px_wipe(secret, sizeof secret);
     snprintf(tok, sizeof tok, "PT1.%s.%s.%s", sid, ssecret, pin);
     snprintf(text, sizeof text, "PTE1 %s %s", url, tok);
-    web_printf(&b, "<h1>终端 %lld 待注册</h1><p>用终端扫描下面的二维码（或在终端上运行 "
-                   "<code>patrol enroll --qr '…'</code>）。注册码 7 天内有效，只能使用一次；"
-                   "离开本页后不再显示。</p>",
-               (long long)dev);
+    web_puts(&b, "<h1>");
+    web_textf(&b, _("Device %lld, to be enrolled"), (long long)dev);
+    web_puts(&b, "</h1><p>");
+    /* TRANSLATORS: followed by a command in code type. */
+    web_text(&b, _("Scan the QR code below with the terminal, or run on it: "));
+    web_puts(&b, "<code>patrol enroll --qr '…'</code>. ");
+    web_text(&b, _("The code is valid for 7 days, once; it is not shown again after you leave "
+                   "this page."));
+    web_puts(&b, "</p>");
     if (qr_svg(&b, text) != 0) {
         web_buf_free(&b);
         px_wipe(tok, sizeof tok);
         px_wipe(text, sizeof text);
-        web_refuse(c, 500, "无法生成二维码。");
+        web_refuse(c, 500, _("The QR code cannot be made."));
         return;
     }
-    web_puts(&b, "<p>二维码内容：</p><pre id=\"qr-text\">");
-    web_text(&b, text);
-    web_puts(&b, "</pre><p><a href=\"/devices\">返回终端列表</a></p>");
-    web_page(c, 200, "添加终端", &b);
+    web_tag(&b, "p", _("The QR code holds:"));
+    web_tag(&b, "pre id=\"qr-text\"", text);
+    web_puts(&b, "<p><a href=\"/devices\">");
+    web_text(&b, _("Back to the devices"));
+    web_puts(&b, "</a></p>");
+    web_page(c, 200, _("Add a device"), &b);
     web_buf_free(&b);
     px_wipe(tok, sizeof tok);
     px_wipe(text, sizeof text);
@@ -217,15 +236,15 @@ void web_post_device_revoke(web_ctx *c)
         return;
     if (web_form_get((const char *)c->rq->body, c->rq->body_len, "id", idtxt, sizeof idtxt) != 1 ||
         px_parse_u64(idtxt, 1, INT64_MAX, &id)) {
-        web_refuse(c, 400, "终端编号不合法。");
+        web_refuse(c, 400, _("The device number is not valid."));
         return;
     }
     /* The revocation and its leaf, together (as `patrold device revoke`). */
     rc = app_device_revoke(db, (int64_t)id);
     if (rc == ST_NOTFOUND)
-        web_refuse(c, 404, "没有这个终端。");
+        web_refuse(c, 404, _("There is no such device."));
     else if (rc != ST_OK)
-        web_refuse(c, 503, "无法吊销该终端。");
+        web_refuse(c, 503, _("The device cannot be revoked."));
     else
         web_redirect(c, "/devices");
 }

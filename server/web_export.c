@@ -57,23 +57,23 @@ void web_post_export(web_ctx *c, const char *id)
     int rc, n;
     memset(&m, 0, sizeof m);
     if (px_check_ident(id)) {
-        web_refuse(c, 400, "事项号不合法。");
+        web_refuse(c, 400, _("The matter id is not valid."));
         return;
     }
     rc = c->db->ops->matter_get(c->db, id, &m);
     if (rc != ST_OK) {
-        web_refuse(c, rc == ST_NOTFOUND ? 404 : 503, "没有这个事项。");
+        web_refuse(c, rc == ST_NOTFOUND ? 404 : 503, _("There is no such matter."));
         return;
     }
     rc = c->who->department[0] && strcmp(c->who->department, m.department) != 0;
     st_imatter_release(&m);
     if (rc) {
-        web_refuse(c, 403, "审核人员只能导出本部门的事项。");
+        web_refuse(c, 403, _("A reviewer may only export the matters of its own department."));
         return;
     }
     n = snprintf(dir, sizeof dir, "%s/.web-export-XXXXXX", c->a->data_dir);
     if (n < 0 || (size_t)n >= sizeof dir || !mkdtemp(dir)) {
-        web_refuse(c, 503, "无法准备导出目录。");
+        web_refuse(c, 503, _("The export directory cannot be made ready."));
         return;
     }
     snprintf(path, sizeof path, "%s/archive.tar", dir);
@@ -83,7 +83,7 @@ void web_post_export(web_ctx *c, const char *id)
         free(body);
         unlink(path);
         rmdir(dir);
-        web_refuse(c, 500, "导出失败（patrold audit export 未成功）。");
+        web_refuse(c, 500, _("The export failed (patrold audit export did not succeed)."));
         return;
     }
     rc = fread(body, 1, (size_t)sb.st_size, f) == (size_t)sb.st_size ? 0 : -1;
@@ -92,7 +92,7 @@ void web_post_export(web_ctx *c, const char *id)
     rmdir(dir);
     if (rc != 0) {
         free(body);
-        web_refuse(c, 500, "读取导出文件失败。");
+        web_refuse(c, 500, _("The exported file cannot be read."));
         return;
     }
     px_sha256(body, (size_t)sb.st_size, sum);
@@ -102,7 +102,7 @@ void web_post_export(web_ctx *c, const char *id)
                  hex, c->who->name, app_now_ms());
     if (n < 0 || (size_t)n >= sizeof text || web_leaf(c, text, (size_t)n) != 0) {
         free(body);
-        web_refuse(c, 503, "服务器日志无法记录这次导出，导出被拒绝。");
+        web_refuse(c, 503, _("The server log cannot record this export: the export is refused."));
         return;
     }
     snprintf(name, sizeof name, "%s.tar", id);

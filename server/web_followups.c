@@ -42,7 +42,9 @@ static int each(void *ud, const st_imatter *m)
         web_text(f->rev, r->id);
         web_puts(f->rev, "</td><td>");
         web_text(f->rev, r->due[0] ? r->due : "-");
-        web_puts(f->rev, overdue ? "</td><td>已逾期</td></tr>" : "</td><td>待回访</td></tr>");
+        web_puts(f->rev, "</td>");
+        web_tag(f->rev, "td", overdue ? _("overdue") : _("awaiting revisit"));
+        web_puts(f->rev, "</tr>");
     }
     for (size_t i = 0; i < m->ndocs; i++) {
         const st_idoc *d = &m->docs[i];
@@ -75,18 +77,24 @@ void web_page_followups(web_ctx *c)
                                  &f) != ST_OK) {
         web_buf_free(&rev);
         web_buf_free(&doc);
-        web_refuse(c, 503, "无法读取事项。");
+        web_refuse(c, 503, _("The matters cannot be read."));
         return;
     }
-    web_printf(&b, "<h1>回访与文书</h1><h2>未完成的回访（%u）</h2><table id=\"revisits\"><thead><tr>"
-                   "<th>事项</th><th>部门</th><th>回访</th><th>应回访日</th><th>状态</th></tr>"
-                   "</thead><tbody>",
-               f.nrev);
+    web_tag(&b, "h1", _("Revisits and documents"));
+    web_puts(&b, "<h2>");
+    web_textf(&b, _("Revisits not done (%u)"), f.nrev);
+    web_puts(&b, "</h2><table id=\"revisits\">");
+    web_thead(&b, (const char *const[]){_("Matter"), _("Department"), _("Revisit"), _("Due"),
+                                        _("State"), NULL});
+    web_puts(&b, "<tbody>");
     if (rev.p)
         web_put(&b, rev.p, rev.len);
-    web_printf(&b, "</tbody></table><h2>待送达的文书（%u）</h2><table id=\"documents\"><thead><tr>"
-                   "<th>事项</th><th>部门</th><th>文书</th><th>制发</th></tr></thead><tbody>",
-               f.ndoc);
+    web_puts(&b, "</tbody></table><h2>");
+    web_textf(&b, _("Documents awaiting delivery (%u)"), f.ndoc);
+    web_puts(&b, "</h2><table id=\"documents\">");
+    web_thead(&b, (const char *const[]){_("Matter"), _("Department"), _("Document"), _("Issued"),
+                                        NULL});
+    web_puts(&b, "<tbody>");
     if (doc.p)
         web_put(&b, doc.p, doc.len);
     web_puts(&b, "</tbody></table>");
@@ -94,6 +102,6 @@ void web_page_followups(web_ctx *c)
         b.oom = 1;
     web_buf_free(&rev);
     web_buf_free(&doc);
-    web_page(c, 200, "回访与文书", &b);
+    web_page(c, 200, _("Revisits and documents"), &b);
     web_buf_free(&b);
 }

@@ -186,3 +186,23 @@ int web_form_get(const char *body, size_t len, const char *name, char *out, size
     }
     return 0;
 }
+
+void web_tag(web_buf *b, const char *open, const char *text)
+{
+    size_t n = strcspn(open, " ");
+    web_puts(b, "<");
+    web_puts(b, open);
+    web_puts(b, ">");
+    escape(b, text);
+    web_puts(b, "</");
+    web_put(b, open, n);
+    web_puts(b, ">");
+}
+
+void web_thead(web_buf *b, const char *const *labels)
+{
+    web_puts(b, "<thead><tr>");
+    for (; *labels; labels++)
+        web_tag(b, "th", *labels);
+    web_puts(b, "</tr></thead>");
+}

@@ -33,6 +33,12 @@ void web_textf(web_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* An element with text: "<" open ">" text (escaped) "</" name ">", where
+ * open is markup written by the program ("th", "p class=\"x\"") and name
+ * its first word. */
+void web_tag(web_buf *b, const char *open, const char *text);
+/* "<thead><tr>" a th of each label (NULL ended, escaped) "</tr></thead>". */
+void web_thead(web_buf *b, const char *const *labels);
 /* Data as a double-quoted attribute value: as web_text. */
 void web_attr(web_buf *b, const char *s);
 /* Data as one URL component: everything but [A-Za-z0-9._~-]

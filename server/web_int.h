@@ -4,6 +4,7 @@
 #define SRV_WEB_INT_H
 
 #include "app.h"
+#include "i18n.h" /* every label goes through _() (docs/console.md) */
 #include "net.h"
 #include "storage.h"
 #include "web_html.h"

@@ -91,7 +91,7 @@ void web_post_verify(web_ctx *c)
     cJSON *j;
     int busy, n;
     if (strcmp(c->who->role, "reviewer") == 0) {
-        web_refuse(c, 403, "完整性校验针对全县，审核人员不能发起。");
+        web_refuse(c, 403, _("The integrity check covers the county: a reviewer cannot start it."));
         return;
     }
     pthread_mutex_lock(&last_lock);
@@ -99,7 +99,7 @@ void web_post_verify(web_ctx *c)
     running = 1;
     pthread_mutex_unlock(&last_lock);
     if (busy) {
-        web_refuse(c, 409, "已有一次完整性校验在进行，请稍后刷新。");
+        web_refuse(c, 409, _("An integrity check is already running: reload later."));
         return;
     }
     char *argv[] = {"patrold", "--data", c->a->data_dir, "audit", "verify", "--json", NULL};
@@ -108,7 +108,7 @@ void web_post_verify(web_ctx *c)
         pthread_mutex_lock(&last_lock);
         running = 0;
         pthread_mutex_unlock(&last_lock);
-        web_refuse(c, 500, "无法运行 patrold audit verify。");
+        web_refuse(c, 500, _("patrold audit verify could not be run."));
         return;
     }
     n = snprintf(text, sizeof text, "patrol-web-verify\n%s\n%.0f\n%.0f\nweb:%s\n%" PRId64 "\n",
@@ -150,32 +150,42 @@ void web_page_integrity(web_ctx *c)
     snprintf(who, sizeof who, "%s", last_who);
     ms = last_ms;
     pthread_mutex_unlock(&last_lock);
-    web_puts(&b, "<h1>完整性</h1><p>即 <code>patrold audit verify</code>：每台终端的哈希链与签名、"
-                 "证据文件、服务器日志。</p>");
+    web_tag(&b, "h1", _("Integrity"));
+    web_puts(&b, "<p>");
+    web_text(&b, _("As given by "));
+    web_puts(&b, "<code>patrold audit verify</code>: ");
+    web_text(&b, _("every device's hash chain and signatures, the evidence files, the server "
+                   "log."));
+    web_puts(&b, "</p>");
     if (strcmp(c->who->role, "reviewer") != 0) {
         web_puts(&b, "<form method=\"post\" action=\"/integrity/run\">");
         web_csrf_field(c, &b);
-        web_puts(&b, "<button type=\"submit\" id=\"verify\">立即校验</button></form>");
+        web_tag(&b, "button type=\"submit\" id=\"verify\"", _("Check now"));
+        web_puts(&b, "</form>");
     }
     if (!json || !(j = cJSON_Parse(json))) {
-        web_puts(&b, "<p id=\"verify-none\">本次启动以来尚未校验。</p>");
+        web_tag(&b, "p id=\"verify-none\"", _("Not checked since the server started."));
     } else {
         const cJSON *probs = cJSON_GetObjectItemCaseSensitive(j, "problems"), *p;
         web_beijing(ms, t, sizeof t);
-        web_puts(&b, "<p>最近一次：");
-        web_text(&b, t);
-        web_puts(&b, "，由 ");
-        web_text(&b, who);
-        web_puts(&b, " 发起。结果：<strong id=\"verify-result\">");
-        web_puts(&b, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "ok")) ? "通过" : "未通过");
-        web_puts(&b, "</strong></p><table><tbody>");
-        num_row(&b, "条目", j, "entries");
-        num_row(&b, "完整性错误", j, "integrity_failures");
-        num_row(&b, "异常", j, "anomalies");
-        num_row(&b, "提示", j, "notices");
-        num_row(&b, "规则标记", j, "rule_flags");
-        web_puts(&b, "</tbody></table><h2>发现的问题</h2><table><thead><tr><th>级别</th>"
-                     "<th>代码</th><th>终端</th><th>说明</th></tr></thead><tbody>");
+        web_puts(&b, "<p>");
+        /* TRANSLATORS: the last check: when (Beijing time), by which account. */
+        web_textf(&b, _("Last check: %s, started by %s. Result: "), t, who);
+        web_tag(&b, "strong id=\"verify-result\"",
+                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "ok")) ? _("passed")
+                                                                       : _("failed"));
+        web_puts(&b, "</p><table><tbody>");
+        num_row(&b, _("Entries"), j, "entries");
+        num_row(&b, _("Integrity failures"), j, "integrity_failures");
+        num_row(&b, _("Anomalies"), j, "anomalies");
+        num_row(&b, _("Notices"), j, "notices");
+        num_row(&b, _("Rule flags"), j, "rule_flags");
+        web_puts(&b, "</tbody></table>");
+        web_tag(&b, "h2", _("Problems found"));
+        web_puts(&b, "<table>");
+        web_thead(&b, (const char *const[]){_("Severity"), _("Code"), _("Device"), _("Detail"),
+                                            NULL});
+        web_puts(&b, "<tbody>");
         cJSON_ArrayForEach(p, probs)
         {
             const cJSON *sev = cJSON_GetObjectItemCaseSensitive(p, "severity"),
@@ -194,6 +204,6 @@ void web_page_integrity(web_ctx *c)
     }
     cJSON_Delete(j);
     free(json);
-    web_page(c, 200, "完整性", &b);
+    web_page(c, 200, _("Integrity"), &b);
     web_buf_free(&b);
 }

@@ -16,15 +16,17 @@
 
 #include "patrol.pb-c.h"
 #include "refjson.h"
+#include "i18n.h"
 #include "slog.h"
 #include "validate.h"
 #include "web_int.h"
 
 static const char *list_zh(const char *t)
 {
-    return strcmp(t, "no_penalty") == 0 ? "不予处罚清单"
-           : strcmp(t, "lighter") == 0  ? "从轻处罚清单"
-           : strcmp(t, "reduced") == 0  ? "减轻处罚清单"
+    /* The choices' own labels (proto's rules table). */
+    return strcmp(t, "no_penalty") == 0 ? _("no-penalty list")
+           : strcmp(t, "lighter") == 0  ? _("lighter-penalty list")
+           : strcmp(t, "reduced") == 0  ? _("reduced-penalty list")
                                         : t;
 }
 
@@ -46,9 +48,12 @@ static int version_row(void *ud, uint64_t version, int64_t imported_ms, size_t l
     web_text(v->b, t);
     web_printf(v->b, "</td><td class=\"num\">%zu</td><td>", len);
     if (version == v->shown)
-        web_puts(v->b, "（正在查看）");
-    else
-        web_printf(v->b, "<a href=\"/lists?version=%" PRIu64 "\">查看</a>", version);
+        web_text(v->b, _("(shown)"));
+    else {
+        web_printf(v->b, "<a href=\"/lists?version=%" PRIu64 "\">", version);
+        web_text(v->b, _("Show"));
+        web_puts(v->b, "</a>");
+    }
     web_puts(v->b, "</td></tr>");
     v->n++;
     return 0;
@@ -60,20 +65,36 @@ static void contents(web_buf *b, const Patrol__V1__Reference *r, uint64_t versio
 {
     char t[32];
     web_beijing(imported_ms, t, sizeof t);
-    web_printf(b, "<h2>版本 %" PRIu64 " 的内容</h2><table><tbody><tr><th>版本</th>"
-                  "<td id=\"lists-version\">%" PRIu64 "</td></tr><tr><th>导入时间</th><td>",
-               version, version);
-    web_text(b, t);
-    web_puts(b, "</td></tr><tr><th>文件标签</th><td id=\"lists-label\">");
-    web_text(b, r->label);
-    web_puts(b, "</td></tr><tr><th>说明</th><td>");
-    web_text(b, r->note);
-    web_printf(b, "</td></tr><tr><th>执法人员名册</th><td>%zu 人</td></tr><tr><th>指派回访</th>"
-                  "<td>%zu 项</td></tr><tr><th>宣传资料</th><td>%zu 种</td></tr></tbody></table>",
-               r->n_roster, r->n_revisits, r->n_leaflets);
-    web_printf(b, "<h2>部门（%zu）</h2><table id=\"departments\"><thead><tr><th>代码</th>"
-                  "<th>名称</th></tr></thead><tbody>",
-               r->n_departments);
+    web_puts(b, "<h2>");
+    web_textf(b, _("Version %llu, its contents"), (unsigned long long)version);
+    web_puts(b, "</h2><table><tbody><tr>");
+    web_tag(b, "th", _("Version"));
+    web_printf(b, "<td id=\"lists-version\">%" PRIu64 "</td></tr><tr>", version);
+    web_tag(b, "th", _("Imported"));
+    web_tag(b, "td", t);
+    web_puts(b, "</tr><tr>");
+    web_tag(b, "th", _("File label"));
+    web_tag(b, "td id=\"lists-label\"", r->label);
+    web_puts(b, "</tr><tr>");
+    web_tag(b, "th", _("Note"));
+    web_tag(b, "td", r->note);
+    web_puts(b, "</tr><tr>");
+    web_tag(b, "th", _("Inspector roster"));
+    web_puts(b, "<td>");
+    web_textf(b, _("%zu inspectors"), r->n_roster);
+    web_puts(b, "</td></tr><tr>");
+    web_tag(b, "th", _("Assigned revisits"));
+    web_puts(b, "<td>");
+    web_textf(b, _("%zu revisits"), r->n_revisits);
+    web_puts(b, "</td></tr><tr>");
+    web_tag(b, "th", _("Leaflets"));
+    web_puts(b, "<td>");
+    web_textf(b, _("%zu leaflets"), r->n_leaflets);
+    web_puts(b, "</td></tr></tbody></table><h2>");
+    web_textf(b, _("Departments (%zu)"), r->n_departments);
+    web_puts(b, "</h2><table id=\"departments\">");
+    web_thead(b, (const char *const[]){_("Code"), _("Name"), NULL});
+    web_puts(b, "<tbody>");
     for (size_t i = 0; i < r->n_departments; i++) {
         web_puts(b, "<tr><td><code>");
         web_text(b, r->departments[i]->code);
@@ -81,20 +102,26 @@ static void contents(web_buf *b, const Patrol__V1__Reference *r, uint64_t versio
         web_text(b, r->departments[i]->name);
         web_puts(b, "</td></tr>");
     }
-    web_printf(b, "</tbody></table><h2>领域（%zu）</h2><table><thead><tr><th>代码</th>"
-                  "<th>名称</th><th>柔性执法</th></tr></thead><tbody>",
-               r->n_domains);
+    web_puts(b, "</tbody></table><h2>");
+    web_textf(b, _("Domains (%zu)"), r->n_domains);
+    web_puts(b, "</h2><table>");
+    web_thead(b, (const char *const[]){_("Code"), _("Name"), _("Flexible enforcement"), NULL});
+    web_puts(b, "<tbody>");
     for (size_t i = 0; i < r->n_domains; i++) {
         web_puts(b, "<tr><td><code>");
         web_text(b, r->domains[i]->code);
         web_puts(b, "</code></td><td>");
         web_text(b, r->domains[i]->name);
-        web_puts(b, r->domains[i]->flexible ? "</td><td>是</td></tr>" : "</td><td>否</td></tr>");
+        web_puts(b, "</td>");
+        web_tag(b, "td", r->domains[i]->flexible ? _("yes") : _("no"));
+        web_puts(b, "</tr>");
     }
-    web_printf(b, "</tbody></table><h2>三张清单（%zu 项）</h2><table id=\"list-items\"><thead>"
-                  "<tr><th>清单</th><th>版本</th><th>代码</th><th>领域</th><th>名称</th></tr>"
-                  "</thead><tbody>",
-               r->n_list_items);
+    web_puts(b, "</tbody></table><h2>");
+    web_textf(b, _("The three lists (%zu items)"), r->n_list_items);
+    web_puts(b, "</h2><table id=\"list-items\">");
+    web_thead(b, (const char *const[]){_("List"), _("Version"), _("Code"), _("Domain"), _("Name"),
+                                       NULL});
+    web_puts(b, "<tbody>");
     for (size_t i = 0; i < r->n_list_items; i++) {
         const Patrol__V1__ListItem *it = r->list_items[i];
         web_puts(b, "<tr><td>");
@@ -116,20 +143,29 @@ static void contents(web_buf *b, const Patrol__V1__Reference *r, uint64_t versio
 static void import_form(web_ctx *c, web_buf *b)
 {
     if (strcmp(c->who->role, "admin") != 0) {
-        web_puts(b, "<p>导入新版本：由管理员在本页导入，或在服务器上运行 "
-                    "<code>patrold --data DIR lists import FILE</code>。</p>");
+        web_puts(b, "<p>");
+        /* TRANSLATORS: followed by a command in code type. */
+        web_text(b, _("A new version is imported by an administrator on this page, or on the "
+                      "server with "));
+        web_puts(b, "<code>patrold --data DIR lists import FILE</code></p>");
         return;
     }
-    web_puts(b, "<h2>导入新版本</h2><form method=\"post\" action=\"/lists/import\" "
+    web_tag(b, "h2", _("Import a new version"));
+    web_puts(b, "<form method=\"post\" action=\"/lists/import\" "
                 "enctype=\"multipart/form-data\" class=\"upload\">");
     web_csrf_field(c, b);
-    web_printf(b, "<label>清单文件（JSON，与 <code>patrold lists import</code> 读取的文件相同，"
-                  "至多 %u MiB） <input type=\"file\" name=\"file\" id=\"lists-file\" "
-                  "accept=\".json,application/json\" required></label> "
-                  "<button type=\"submit\" id=\"lists-import\">导入（记入服务器日志）</button>"
-                  "</form><p>文件整体校验：任何一处不合规则整个文件不导入，并指出位置。导入后"
-                  "终端在下次同步时取得新版本；旧版本保留可查。</p>",
-               WEB_UPLOAD_MAX >> 20);
+    web_puts(b, "<label>");
+    /* TRANSLATORS: the file picker's label; %u is its limit in MiB. */
+    web_textf(b, _("List file (JSON, the file patrold lists import reads; at most %u MiB)"),
+              WEB_UPLOAD_MAX >> 20);
+    web_puts(b, " <input type=\"file\" name=\"file\" id=\"lists-file\" "
+                "accept=\".json,application/json\" required></label> ");
+    web_tag(b, "button type=\"submit\" id=\"lists-import\"",
+            _("Import (recorded in the server log)"));
+    web_puts(b, "</form>");
+    web_tag(b, "p", _("The file is checked whole: if any place breaks a rule, nothing of it is "
+                      "imported and the place is named. Terminals get a new version at their next "
+                      "sync; older versions stay viewable."));
 }
 
 void web_page_lists(web_ctx *c)
@@ -146,7 +182,7 @@ void web_page_lists(web_ctx *c)
 
     asked = web_form_get(c->rq->query, strlen(c->rq->query), "version", vq, sizeof vq);
     if (asked < 0 || (asked == 1 && px_parse_u64(vq, 1, UINT64_MAX >> 1, &version))) {
-        web_refuse(c, 400, "版本号不合法。");
+        web_refuse(c, 400, _("The version number is not valid."));
         return;
     }
     /* The latest's number, then the version with its import time. */
@@ -156,37 +192,42 @@ void web_page_lists(web_ctx *c)
     if (rc == ST_OK)
         rc = c->db->ops->reference_get(c->db, version, &blob, &len, &imported_ms);
     if (rc == ST_NOTFOUND && asked == 1) {
-        web_refuse(c, 404, "没有这个版本的参考数据。");
+        web_refuse(c, 404, _("There is no such version of the reference data."));
         return;
     }
     if ((rc != ST_OK && rc != ST_NOTFOUND) ||
         (rc == ST_OK && !(r = patrol__v1__reference__unpack(NULL, len, blob)))) {
         free(blob);
-        web_refuse(c, 503, "无法读取参考数据。");
+        web_refuse(c, 503, _("The reference data cannot be read."));
         return;
     }
     free(blob);
-    web_puts(&b, "<h1>清单</h1><p>服务器下发给终端的参考数据：部门、领域、三张清单、宣传资料、"
-                 "执法人员名册和指派回访。终端同步时取得最新版本。</p>");
+    web_tag(&b, "h1", _("Reference lists"));
+    web_tag(&b, "p", _("The reference data the server hands to terminals: departments, domains, "
+                       "the three lists, leaflets, the inspector roster and assigned revisits. "
+                       "Terminals get the latest version when they sync."));
     import_form(c, &b);
     v.shown = rc == ST_OK ? version : 0;
-    web_puts(&b, "<h2>版本</h2><table id=\"lists-versions\"><thead><tr><th>版本</th>"
-                 "<th>导入时间</th><th>大小（字节）</th><th></th></tr></thead><tbody>");
+    web_tag(&b, "h2", _("Versions"));
+    web_puts(&b, "<table id=\"lists-versions\">");
+    web_thead(&b, (const char *const[]){_("Version"), _("Imported"), _("Size (bytes)"), "", NULL});
+    web_puts(&b, "<tbody>");
     if (c->db->ops->references_each(c->db, version_row, &v) != ST_OK) {
         if (r)
             patrol__v1__reference__free_unpacked(r, NULL);
         web_buf_free(&b);
-        web_refuse(c, 503, "无法读取参考数据。");
+        web_refuse(c, 503, _("The reference data cannot be read."));
         return;
     }
     web_puts(&b, "</tbody></table>");
     if (!r)
-        web_puts(&b, "<p id=\"lists-none\">尚未导入参考数据（终端使用内置数据）。</p>");
+        web_tag(&b, "p id=\"lists-none\"",
+                _("No reference data has been imported yet (terminals use their built-in data)."));
     else {
         contents(&b, r, version, imported_ms);
         patrol__v1__reference__free_unpacked(r, NULL);
     }
-    web_page(c, 200, "清单", &b);
+    web_page(c, 200, _("Reference lists"), &b);
     web_buf_free(&b);
 }
 
@@ -194,12 +235,17 @@ void web_page_lists(web_ctx *c)
 static void refuse_file(web_ctx *c, int status, const char *filename, const char *why)
 {
     web_buf b = {0};
-    web_printf(&b, "<h1>请求被拒绝（%d）</h1><p class=\"refusal\" id=\"refusal\">清单文件 ", status);
-    web_text(&b, filename[0] ? filename : "（未命名）");
-    web_puts(&b, " 未导入：");
-    web_text(&b, why);
-    web_puts(&b, "。服务器上的参考数据没有任何改变。</p><p><a href=\"/lists\">返回清单</a></p>");
-    web_page(c, status, "请求被拒绝", &b);
+    web_puts(&b, "<h1>");
+    web_textf(&b, _("Request refused (%d)"), status);
+    web_puts(&b, "</h1><p class=\"refusal\" id=\"refusal\">");
+    /* TRANSLATORS: a refused list file: its name, why (lists import's
+     * sentence, naming the place in the file). */
+    web_textf(&b, _("List file %s not imported: %s. The server's reference data is unchanged."),
+              filename[0] ? filename : _("(no name)"), why);
+    web_puts(&b, "</p><p><a href=\"/lists\">");
+    web_text(&b, _("Back to the reference lists"));
+    web_puts(&b, "</a></p>");
+    web_page(c, status, _("Request refused"), &b);
     web_buf_free(&b);
 }
 
@@ -216,16 +262,17 @@ void web_post_lists_import(web_ctx *c)
     st_backend *db = c->db;
 
     if (strcmp(c->who->role, "admin") != 0) {
-        web_refuse(c, 403, "只有管理员可以导入清单。");
+        web_refuse(c, 403, _("Only an administrator may import reference lists."));
         return;
     }
     got = web_multipart_get(c->rq, "file", &file, &n, filename, sizeof filename);
     if (got < 0) {
-        web_refuse(c, 400, "上传的表单不合法（应为 multipart/form-data，含清单文件）。");
+        web_refuse(c, 400, _("The uploaded form is not valid (multipart/form-data with the list "
+                             "file is expected)."));
         return;
     }
     if (got == 0 || n == 0) {
-        refuse_file(c, 400, got ? filename : "", "没有选择文件，或文件是空的");
+        refuse_file(c, 400, got ? filename : "", _("no file was chosen, or the file is empty"));
         return;
     }
     if (refjson_load((const char *)file, n, &r, &blob, &len, &lists, why, sizeof why)) {
@@ -244,7 +291,7 @@ void web_post_lists_import(web_ctx *c)
         db->ops->rollback(db);
         patrol__v1__reference__free_unpacked(r, NULL);
         free(blob);
-        web_refuse(c, 503, "服务器无法保存这个版本，未导入任何内容。");
+        web_refuse(c, 503, _("The server cannot store this version: nothing was imported."));
         return;
     }
     app_log("info", "event=web_lists_import user=%s items=%zu lists=%zu", c->who->name,

@@ -17,10 +17,12 @@
 #include "audit.h"
 #include "i18n.h"
 #include "matter.h"
+#include "rules.h"
 #include "validate.h"
 #include "web_int.h"
 
 #define PAGE_ROWS 50
+#define BAD_SORT N_("The order is not valid (id, activity, opened or state).")
 
 static const char *state_zh(const char *code)
 {
@@ -39,10 +41,10 @@ typedef struct filt {
 static const struct {
     const char *code, *label;
 } sorts[] = {
-    {"id", "事项号"},
-    {"activity", "最近活动（新→旧）"},
-    {"opened", "启动时间（新→旧）"},
-    {"state", "状态（办理顺序）"},
+    {"id", N_("matter id")},
+    {"activity", N_("last activity (newest first)")},
+    {"opened", N_("opening (newest first)")},
+    {"state", N_("state (in the order of the procedure)")},
 };
 
 /* What the list shows of a matter, kept to sort them. */
@@ -86,6 +88,25 @@ static int64_t last_activity(const st_imatter *m)
         LATER(m->closed_ms);
 #undef LATER
     return t;
+}
+
+/* A choice value (delivery method, evidence kind ...) as people read it:
+ * its label from the rules table, translated; else the code. */
+static const char *choice_text(const char *v)
+{
+    const char *l = px_choice_label(v);
+    return l && *l ? _(l) : v;
+}
+
+/* A kind of entry (action.warning): its label, translated, and the code. */
+static void kind_text(web_buf *b, const char *kind)
+{
+    const px_kind_rule *k = px_rules_find(kind);
+    if (k && k->label && *k->label)
+        /* TRANSLATORS: a kind of entry: its name (its code). */
+        web_textf(b, _("%s (%s)"), _(k->label), kind);
+    else
+        web_text(b, kind);
 }
 
 static int field(const char *query, const char *name, char *out, size_t cap)
@@ -268,18 +289,18 @@ void web_page_matters(web_ctx *c)
         (f.from[0] && !is_day(f.from)) || (f.to[0] && !is_day(f.to)) ||
         (page[0] && px_parse_u64(page, 0, 100000, &pg)) ||
         (f.department[0] && px_check_ident(f.department))) {
-        web_refuse(c, 400, "筛选条件不合法。");
+        web_refuse(c, 400, _("The filter is not valid."));
         return;
     }
     if (field(q, "sort", f.sort, sizeof f.sort)) {
-        web_refuse(c, 400, "排序方式不合法（可选：id、activity、opened、state）。");
+        web_refuse(c, 400, _(BAD_SORT));
         return;
     }
     if (f.sort[0]) {
         while (si < sizeof sorts / sizeof sorts[0] && strcmp(sorts[si].code, f.sort) != 0)
             si++;
         if (si == sizeof sorts / sizeof sorts[0]) {
-            web_refuse(c, 400, "排序方式不合法（可选：id、activity、opened、state）。");
+            web_refuse(c, 400, _(BAD_SORT));
             return;
         }
     }
@@ -292,54 +313,66 @@ void web_page_matters(web_ctx *c)
             ST_OK ||
         x.oom) {
         free(x.rows);
-        web_refuse(c, 503, "无法读取事项。");
+        web_refuse(c, 503, _("The matters cannot be read."));
         return;
     }
     if (x.n > 1)
         qsort(x.rows, x.n, sizeof *x.rows, cmp[si]);
-    web_puts(&b, "<h1>事项</h1><form method=\"get\" action=\"/matters\" class=\"filters\">");
+    web_tag(&b, "h1", _("Matters"));
+    web_puts(&b, "<form method=\"get\" action=\"/matters\" class=\"filters\">");
     if (!c->who->department[0])
-        input(&b, "部门", "department", f.department);
-    input(&b, "状态", "state", f.state);
-    input(&b, "领域", "domain", f.domain);
-    input(&b, "事项号或当事人", "q", f.q);
-    input(&b, "方式", "method", f.method);
-    input(&b, "清单", "list", f.list);
-    input(&b, "执法人员", "inspector", f.inspector);
-    input(&b, "启动自", "from", f.from);
-    input(&b, "至", "to", f.to);
-    web_puts(&b, "<label>排序 <select name=\"sort\" id=\"sort\">");
+        input(&b, _("Department"), "department", f.department);
+    input(&b, _("State"), "state", f.state);
+    input(&b, _("Domain"), "domain", f.domain);
+    input(&b, _("Matter or subject id"), "q", f.q);
+    input(&b, _("Method"), "method", f.method);
+    input(&b, _("List"), "list", f.list);
+    input(&b, _("Inspector"), "inspector", f.inspector);
+    /* TRANSLATORS: a filter: opened on or after this day. */
+    input(&b, _("Opened from"), "from", f.from);
+    /* TRANSLATORS: a filter: opened on or before this day. */
+    input(&b, _("to"), "to", f.to);
+    web_puts(&b, "<label>");
+    web_text(&b, _("Order"));
+    web_puts(&b, " <select name=\"sort\" id=\"sort\">");
     for (size_t i = 0; i < sizeof sorts / sizeof sorts[0]; i++) {
         web_puts(&b, "<option value=\"");
         web_attr(&b, sorts[i].code);
         web_puts(&b, i == si ? "\" selected>" : "\">");
-        web_text(&b, sorts[i].label);
+        web_text(&b, _(sorts[i].label));
         web_puts(&b, "</option>");
     }
-    web_puts(&b, "</select></label> <button type=\"submit\" id=\"filter\">筛选</button></form>"
-                 "<table id=\"matters\"><thead><tr><th>事项</th><th>部门</th><th>领域</th>"
-                 "<th>状态</th><th>启动</th><th>最近活动</th><th>方式</th><th>证据</th></tr></thead>"
-                 "<tbody>");
+    web_puts(&b, "</select></label> ");
+    web_tag(&b, "button type=\"submit\" id=\"filter\"", _("Filter"));
+    web_puts(&b, "</form><table id=\"matters\">");
+    web_thead(&b, (const char *const[]){_("Matter"), _("Department"), _("Domain"), _("State"),
+                                        _("Opened"), _("Last activity"), _("Methods"),
+                                        _("Evidence"), NULL});
+    web_puts(&b, "<tbody>");
     first = f.page * PAGE_ROWS < x.n ? f.page * PAGE_ROWS : x.n;
     last = x.n - first > PAGE_ROWS ? first + PAGE_ROWS : x.n;
     for (size_t i = first; i < last; i++)
         row_html(&b, &x.rows[i]);
-    web_printf(&b, "</tbody></table><p>共 %zu 件，第 %lu 页，按", x.n, f.page + 1);
-    web_text(&b, sorts[si].label);
-    web_puts(&b, "排列。");
+    web_puts(&b, "</tbody></table><p>");
+    /* TRANSLATORS: matters found, the page shown, the order (as in the menu). */
+    web_textf(&b, _("%zu matters, page %lu, by %s."), x.n, f.page + 1, _(sorts[si].label));
     if (f.page > 0) {
         web_puts(&b, " <a id=\"prev\" href=\"");
         query_of(&b, &f);
-        web_printf(&b, "page=%lu\">上一页</a>", f.page - 1);
+        web_printf(&b, "page=%lu\">", f.page - 1);
+        web_text(&b, _("Previous page"));
+        web_puts(&b, "</a>");
     }
     if (last < x.n) {
         web_puts(&b, " <a id=\"next\" href=\"");
         query_of(&b, &f);
-        web_printf(&b, "page=%lu\">下一页</a>", f.page + 1);
+        web_printf(&b, "page=%lu\">", f.page + 1);
+        web_text(&b, _("Next page"));
+        web_puts(&b, "</a>");
     }
     web_puts(&b, "</p>");
     free(x.rows);
-    web_page(c, 200, "事项", &b);
+    web_page(c, 200, _("Matters"), &b);
     web_buf_free(&b);
 }
 
@@ -351,7 +384,7 @@ void web_page_matter(web_ctx *c, const char *id)
 void web_post_reveal(web_ctx *c, const char *id)
 {
     if (strcmp(c->who->role, "reviewer") == 0) {
-        web_refuse(c, 403, "审核人员不能显示个人隐私字段。");
+        web_refuse(c, 403, _("A reviewer cannot show personal privacy fields."));
         return;
     }
     web_matter_page(c, id, 1);
@@ -362,30 +395,30 @@ int web_matter_open(web_ctx *c, const char *id, int reveal, st_imatter *m)
     char text[300];
     int rc, n;
     if (px_check_ident(id)) {
-        web_refuse(c, 400, "事项号不合法。");
+        web_refuse(c, 400, _("The matter id is not valid."));
         return -1;
     }
     rc = c->db->ops->matter_get(c->db, id, m);
     if (rc == ST_NOTFOUND) {
-        web_refuse(c, 404, "没有这个事项。");
+        web_refuse(c, 404, _("There is no such matter."));
         return -1;
     }
     if (rc != ST_OK) {
-        web_refuse(c, 503, "无法读取事项。");
+        web_refuse(c, 503, _("The matters cannot be read."));
         return -1;
     }
     if (c->who->department[0] && strcmp(c->who->department, m->department) != 0) {
         st_imatter_release(m);
         app_log("warn", "event=web_refused user=%s matter=%s reason=other_department",
                 c->who->name, id);
-        web_refuse(c, 403, "审核人员只能查看本部门的事项。");
+        web_refuse(c, 403, _("A reviewer may only see the matters of its own department."));
         return -1;
     }
     n = snprintf(text, sizeof text, "patrol-view\n%s\n%s\nweb:%s\n%" PRId64 "\n", m->id,
                  reveal ? "revealed" : "redacted", c->who->name, app_now_ms());
     if (n < 0 || (size_t)n >= sizeof text || web_leaf(c, text, (size_t)n) != 0) {
         st_imatter_release(m);
-        web_refuse(c, 503, "服务器日志无法记录这次查看，查看被拒绝。");
+        web_refuse(c, 503, _("The server log cannot record this view: the view is refused."));
         return -1;
     }
     return 0;
@@ -401,41 +434,59 @@ void web_matter_page(web_ctx *c, const char *id, int reveal)
     memset(&m, 0, sizeof m);
     if (web_matter_open(c, id, reveal, &m) != 0)
         return;
-    web_puts(&b, "<h1>事项 <span id=\"matter-id\">");
+    web_puts(&b, "<h1>");
+    web_text(&b, _("Matter"));
+    web_puts(&b, " <span id=\"matter-id\">");
     web_text(&b, m.id);
-    web_puts(&b, "</span></h1><table class=\"facts\"><tbody><tr><th>部门</th><td>");
-    web_text(&b, m.department);
-    web_puts(&b, "</td></tr><tr><th>领域</th><td>");
-    web_text(&b, m.domain);
-    web_puts(&b, "</td></tr><tr><th>状态</th><td id=\"matter-state\">");
-    web_text(&b, state_zh(m.state));
-    web_puts(&b, "</td></tr><tr><th>当事人</th><td>");
-    web_text(&b, m.subject);
-    web_puts(&b, "</td></tr><tr><th>清单事项</th><td>");
+    web_puts(&b, "</span></h1><table class=\"facts\"><tbody><tr>");
+    web_tag(&b, "th", _("Department"));
+    web_tag(&b, "td", m.department);
+    web_puts(&b, "</tr><tr>");
+    web_tag(&b, "th", _("Domain"));
+    web_tag(&b, "td", m.domain);
+    web_puts(&b, "</tr><tr>");
+    web_tag(&b, "th", _("State"));
+    web_tag(&b, "td id=\"matter-state\"", state_zh(m.state));
+    web_puts(&b, "</tr><tr>");
+    web_tag(&b, "th", _("Subject"));
+    web_tag(&b, "td", m.subject);
+    web_puts(&b, "</tr><tr>");
+    web_tag(&b, "th", _("List item"));
+    web_puts(&b, "<td>");
     web_text(&b, m.list_item);
     web_puts(&b, " ");
     web_text(&b, m.list_type);
-    web_puts(&b, "</td></tr><tr><th>启动</th><td>");
+    web_puts(&b, "</td></tr><tr>");
+    web_tag(&b, "th", _("Opened"));
     web_beijing(m.opened_ms, t, sizeof t);
-    web_text(&b, t);
-    web_puts(&b, "</td></tr><tr><th>结束</th><td>");
+    web_tag(&b, "td", t);
+    web_puts(&b, "</tr><tr>");
+    web_tag(&b, "th", _("Closed"));
     web_beijing(m.closed_device ? m.closed_ms : 0, t, sizeof t);
-    web_text(&b, t);
-    web_puts(&b, "</td></tr><tr><th>执法人员</th><td>");
-    web_text(&b, m.inspectors);
-    web_puts(&b, "</td></tr></tbody></table><h2>柔性执法方式</h2><table><thead><tr><th>方式</th>"
-                 "<th>终端</th><th>序号</th><th>时间</th></tr></thead><tbody>");
+    web_tag(&b, "td", t);
+    web_puts(&b, "</tr><tr>");
+    web_tag(&b, "th", _("Inspectors"));
+    web_tag(&b, "td", m.inspectors);
+    web_puts(&b, "</tr></tbody></table>");
+    web_tag(&b, "h2", _("Flexible enforcement methods"));
+    web_puts(&b, "<table>");
+    web_thead(&b, (const char *const[]){_("Method"), _("Device"), _("Entry"), _("Time"), NULL});
+    web_puts(&b, "<tbody>");
     for (size_t i = 0; i < m.nmethods; i++) {
         web_puts(&b, "<tr><td>");
-        web_text(&b, m.methods[i].kind);
+        kind_text(&b, m.methods[i].kind);
         web_printf(&b, "</td><td>%lld</td><td>%" PRIu64 "</td><td>", (long long)m.methods[i].device,
                    m.methods[i].seq);
         web_beijing(m.methods[i].wall_ms, t, sizeof t);
         web_text(&b, t);
         web_puts(&b, "</td></tr>");
     }
-    web_puts(&b, "</tbody></table><h2>文书</h2><table><thead><tr><th>文书</th><th>制发</th>"
-                 "<th>送达</th><th>方式</th></tr></thead><tbody>");
+    web_puts(&b, "</tbody></table>");
+    web_tag(&b, "h2", _("Documents"));
+    web_puts(&b, "<table>");
+    web_thead(&b, (const char *const[]){_("Document"), _("Issued"), _("Delivered"),
+                                        _("Delivery method"), NULL});
+    web_puts(&b, "<tbody>");
     for (size_t i = 0; i < m.ndocs; i++) {
         web_puts(&b, "<tr><td>");
         web_text(&b, m.docs[i].id);
@@ -444,38 +495,52 @@ void web_matter_page(web_ctx *c, const char *id, int reveal)
         web_text(&b, t);
         web_puts(&b, "</td><td>");
         web_beijing(m.docs[i].delivered ? m.docs[i].delivered_ms : 0, t, sizeof t);
-        web_text(&b, m.docs[i].delivered ? t : "未送达");
+        web_text(&b, m.docs[i].delivered ? t : _("not delivered"));
         web_puts(&b, "</td><td>");
-        web_text(&b, m.docs[i].method);
+        web_text(&b, m.docs[i].method[0] ? choice_text(m.docs[i].method) : "");
         web_puts(&b, "</td></tr>");
     }
-    web_puts(&b, "</tbody></table><h2>回访</h2><table><thead><tr><th>回访</th><th>应回访日</th>"
-                 "<th>结果</th></tr></thead><tbody>");
+    web_puts(&b, "</tbody></table>");
+    web_tag(&b, "h2", _("Revisits"));
+    web_puts(&b, "<table>");
+    web_thead(&b, (const char *const[]){_("Revisit"), _("Due"), _("Outcome"), NULL});
+    web_puts(&b, "<tbody>");
     for (size_t i = 0; i < m.nrevisits; i++) {
         web_puts(&b, "<tr><td>");
         web_text(&b, m.revisits[i].id);
         web_puts(&b, "</td><td>");
         web_text(&b, m.revisits[i].due);
         web_puts(&b, "</td><td>");
-        web_text(&b, m.revisits[i].outcome[0] ? m.revisits[i].outcome : "未回访");
+        web_text(&b, m.revisits[i].outcome[0] ? m.revisits[i].outcome : _("not revisited"));
         web_puts(&b, "</td></tr>");
     }
-    web_puts(&b, "</tbody></table><h2>证据</h2><table><thead><tr><th>种类</th><th>大小（字节）</th>"
-                 "<th>SHA-256</th><th>已收全</th></tr></thead><tbody>");
+    web_puts(&b, "</tbody></table>");
+    web_tag(&b, "h2", _("Evidence"));
+    web_puts(&b, "<table>");
+    web_thead(&b, (const char *const[]){_("Kind"), _("Size (bytes)"), "SHA-256",
+                                        _("Received whole"), NULL});
+    web_puts(&b, "<tbody>");
     for (size_t i = 0; i < m.nevidence; i++) {
         web_puts(&b, "<tr><td>");
-        web_text(&b, m.evidence[i].kind);
+        web_text(&b, choice_text(m.evidence[i].kind));
         web_printf(&b, "</td><td class=\"num\">%" PRIu64 "</td><td><code>", m.evidence[i].size);
         web_text(&b, m.evidence[i].sha256);
-        web_printf(&b, "</code></td><td>%s", m.evidence[i].complete ? "是" : "否");
+        web_puts(&b, "</code></td><td>");
+        web_text(&b, m.evidence[i].complete ? _("yes") : _("no"));
         /* Previews: the file from this site (CSP img-src / media-src 'self'). */
         if (m.evidence[i].complete && (strcmp(m.evidence[i].kind, "photo") == 0 ||
                                        strcmp(m.evidence[i].kind, "audio") == 0 ||
                                        strcmp(m.evidence[i].kind, "video") == 0)) {
             const char *k = m.evidence[i].kind;
-            web_puts(&b, strcmp(k, "photo") == 0 ? "<br><img class=\"preview\" alt=\"照片\" src=\""
-                         : strcmp(k, "audio") == 0 ? "<br><audio controls preload=\"metadata\" src=\""
-                                                   : "<br><video controls preload=\"metadata\" src=\"");
+            if (strcmp(k, "photo") == 0) {
+                web_puts(&b, "<br><img class=\"preview\" alt=\"");
+                web_attr(&b, _("photo"));
+                web_puts(&b, "\" src=\"");
+            } else {
+                web_puts(&b, strcmp(k, "audio") == 0
+                                 ? "<br><audio controls preload=\"metadata\" src=\""
+                                 : "<br><video controls preload=\"metadata\" src=\"");
+            }
             web_puts(&b, "/matters/");
             web_url(&b, m.id);
             web_puts(&b, "/evidence/");
@@ -488,34 +553,48 @@ void web_matter_page(web_ctx *c, const char *id, int reveal)
     web_puts(&b, "</tbody></table>");
     web_puts(&b, "<p><a id=\"documents\" href=\"/matters/");
     web_url(&b, m.id);
-    web_printf(&b, "/documents\">打印文书（%zu 份柔性执法意见书）</a></p>", m.ndocs);
+    web_puts(&b, "/documents\">");
+    /* TRANSLATORS: a link to the printable documents; %zu counts them. */
+    web_textf(&b, _("Print the documents (%zu flexible enforcement opinions)"), m.ndocs);
+    web_puts(&b, "</a></p>");
     if ((tl = audit_timeline_json(c->db, m.id, reveal, &notfound, err, sizeof err))) {
         web_record_table(&b, tl);
         cJSON_Delete(tl);
     } else {
         app_log("error", "event=web_timeline_failed matter=%s reason=\"%s\"", m.id, err);
-        web_puts(&b, "<p class=\"refusal\">无法读取全过程记录。</p>");
+        web_tag(&b, "p class=\"refusal\"", _("The matter's record cannot be read."));
     }
     if (!reveal && strcmp(c->who->role, "reviewer") != 0) {
         web_puts(&b, "<form method=\"post\" action=\"/matters/");
         web_url(&b, m.id);
         web_puts(&b, "/reveal\">");
         web_csrf_field(c, &b);
-        web_puts(&b, "<button type=\"submit\" id=\"reveal\">显示个人隐私字段（记入服务器日志）"
-                     "</button></form>");
+        web_tag(&b, "button type=\"submit\" id=\"reveal\"",
+                _("Show personal privacy fields (recorded in the server log)"));
+        web_puts(&b, "</form>");
     }
-    web_puts(&b, "<h2>导出</h2><form method=\"post\" action=\"/matters/");
+    web_tag(&b, "h2", _("Export"));
+    web_puts(&b, "<form method=\"post\" action=\"/matters/");
     web_url(&b, m.id);
     web_puts(&b, "/export\">");
     web_csrf_field(c, &b);
-    web_puts(&b, "<button type=\"submit\" id=\"export\">导出案卷（tar，可离线校验）</button></form>"
-                 "<p>与 <code>patrold audit export --matter ");
+    web_tag(&b, "button type=\"submit\" id=\"export\"",
+            _("Export the archive (tar, verifiable offline)"));
+    web_puts(&b, "</form><p>");
+    /* TRANSLATORS: followed by a command in code type. */
+    web_text(&b, _("The same archive as "));
+    web_puts(&b, "<code>patrold audit export --matter ");
     web_text(&b, m.id);
-    web_puts(&b, "</code> 相同；用 <code>patrold audit verify-archive</code> 校验。"
-                 "完整时间线：<code>patrold audit timeline --matter ");
+    web_puts(&b, "</code>; ");
+    /* TRANSLATORS: followed by a command in code type. */
+    web_text(&b, _("check it with "));
+    web_puts(&b, "<code>patrold audit verify-archive</code>. ");
+    /* TRANSLATORS: followed by a command in code type. */
+    web_text(&b, _("The whole timeline: "));
+    web_puts(&b, "<code>patrold audit timeline --matter ");
     web_text(&b, m.id);
-    web_puts(&b, "</code>。</p>");
+    web_puts(&b, "</code></p>");
     st_imatter_release(&m);
-    web_page(c, 200, "事项", &b);
+    web_page(c, 200, _("Matter"), &b);
     web_buf_free(&b);
 }

@@ -95,17 +95,17 @@ void web_media(web_ctx *c, const char *matter, const char *sha)
 
     memset(&m, 0, sizeof m);
     if (px_check_ident(matter) || strlen(sha) != 64 || strspn(sha, "0123456789abcdef") != 64) {
-        web_refuse(c, 400, "事项号或证据编号不合法。");
+        web_refuse(c, 400, _("The matter id or the evidence id is not valid."));
         return;
     }
     rc = c->db->ops->matter_get(c->db, matter, &m);
     if (rc != ST_OK) {
-        web_refuse(c, rc == ST_NOTFOUND ? 404 : 503, "没有这个事项。");
+        web_refuse(c, rc == ST_NOTFOUND ? 404 : 503, _("There is no such matter."));
         return;
     }
     if (c->who->department[0] && strcmp(c->who->department, m.department) != 0) {
         st_imatter_release(&m);
-        web_refuse(c, 403, "审核人员只能查看本部门的事项。");
+        web_refuse(c, 403, _("A reviewer may only see the matters of its own department."));
         return;
     }
     for (size_t i = 0; i < m.nevidence; i++)
@@ -113,7 +113,7 @@ void web_media(web_ctx *c, const char *matter, const char *sha)
             found = 1;
     st_imatter_release(&m);
     if (!found) {
-        web_refuse(c, 404, "该事项没有这个（已收全的）证据文件。");
+        web_refuse(c, 404, _("This matter names no such evidence file (received whole)."));
         return;
     }
     if ((size_t)snprintf(path, sizeof path, "%s/evidence/%.2s/%s", c->a->data_dir, sha, sha) >=
@@ -121,7 +121,7 @@ void web_media(web_ctx *c, const char *matter, const char *sha)
         (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &sb) != 0) {
         if (fd >= 0)
             close(fd);
-        web_refuse(c, 404, "证据文件不在服务器上。");
+        web_refuse(c, 404, _("The evidence file is not on the server."));
         return;
     }
     size = (uint64_t)sb.st_size;
@@ -130,7 +130,7 @@ void web_media(web_ctx *c, const char *matter, const char *sha)
         if (parse_range(range, size, &first, &last) != 0) {
             close(fd);
             snprintf(hdr, sizeof hdr, "Content-Range: bytes */%" PRIu64 "\r\n", size);
-            web_refuse(c, 416, "请求的字节范围不合法或超出文件大小。");
+            web_refuse(c, 416, _("The byte range asked for is not valid or lies beyond the file."));
             web_add_header(c, hdr);
             return;
         }
@@ -140,7 +140,7 @@ void web_media(web_ctx *c, const char *matter, const char *sha)
     } else {
         if (size > WEB_MEDIA_WHOLE) {
             close(fd);
-            web_refuse(c, 413, "文件较大，请用支持分段读取（Range）的播放器打开。");
+            web_refuse(c, 413, _("The file is large: open it with a player that reads it in ranges."));
             return;
         }
         last = size ? size - 1 : 0;
@@ -148,7 +148,7 @@ void web_media(web_ctx *c, const char *matter, const char *sha)
     n = size ? last - first + 1 : 0;
     if (!(body = malloc(n ? (size_t)n : 1))) {
         close(fd);
-        web_refuse(c, 503, "内存不足。");
+        web_refuse(c, 503, _("out of memory"));
         return;
     }
     for (uint64_t off = 0; off < n;) {
@@ -158,7 +158,7 @@ void web_media(web_ctx *c, const char *matter, const char *sha)
         if (r <= 0) {
             close(fd);
             free(body);
-            web_refuse(c, 500, "读取证据文件失败。");
+            web_refuse(c, 500, _("The evidence file cannot be read."));
             return;
         }
         off += (uint64_t)r;

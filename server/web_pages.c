@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "audit_report.h"
+#include "i18n.h"
 #include "slog.h"
 #include "validate.h"
 #include "web_int.h"
@@ -81,16 +82,27 @@ static void problems(web_ctx *c, web_buf *b, const char *dept)
                     dept ? "--department" : NULL, (char *)dept, NULL};
     char *json = NULL;
     cJSON *j = NULL, *p;
-    web_puts(b, "<section><h2>待处理的问题</h2><p>即 <code>patrold audit problems</code>。</p>");
+    web_puts(b, "<section>");
+    web_tag(b, "h2", _("Problems to act on"));
+    web_puts(b, "<p>");
+    /* TRANSLATORS: after it, a command in code type. */
+    web_text(b, _("As given by "));
+    web_puts(b, "<code>patrold audit problems</code></p>");
     if (web_run_self(argv, &json) != 0 || !(j = cJSON_Parse(json)) || !cJSON_IsArray(j)) {
-        web_puts(b, "<p class=\"refusal\">无法运行 patrold audit problems。</p></section>");
+        web_tag(b, "p class=\"refusal\"", _("patrold audit problems could not be run."));
+        web_puts(b, "</section>");
         cJSON_Delete(j);
         free(json);
         return;
     }
-    web_printf(b, "<table id=\"problems\" data-count=\"%d\"><thead><tr><th>问题</th><th>事项</th>"
-                  "<th>部门</th><th>终端</th><th>天数</th><th>说明</th></tr></thead><tbody>",
-               cJSON_GetArraySize(j));
+    web_printf(b, "<table id=\"problems\" data-count=\"%d\"><thead><tr>", cJSON_GetArraySize(j));
+    web_tag(b, "th", _("Problem"));
+    web_tag(b, "th", _("Matter"));
+    web_tag(b, "th", _("Department"));
+    web_tag(b, "th", _("Device"));
+    web_tag(b, "th", _("Days"));
+    web_tag(b, "th", _("Detail"));
+    web_puts(b, "</tr></thead><tbody>");
     cJSON_ArrayForEach(p, j)
     {
         const cJSON *code = cJSON_GetObjectItemCaseSensitive(p, "code"),
@@ -135,7 +147,7 @@ void web_page_dashboard(web_ctx *c)
     char prev[32], next[32];
 
     if (month_of(c->rq->query, &y, &m) != 0) {
-        web_refuse(c, 400, "月份应写作 YYYY-MM（2000 至 2099 年）。");
+        web_refuse(c, 400, _("A month is written YYYY-MM (years 2000 to 2099)."));
         return;
     }
     memset(&o, 0, sizeof o);
@@ -145,31 +157,44 @@ void web_page_dashboard(web_ctx *c)
     o.department = dept; /* a reviewer: their department only */
     /* reporter and phone unset, as audit report without --reporter/--phone */
     j = rpt_build(c->db, &o, app_now_ms(), "web", &status);
-    web_printf(&b, "<h1>总览 %04d年%02d月</h1><p class=\"months\">", y, m);
+    web_puts(&b, "<h1>");
+    /* TRANSLATORS: the overview's heading: year, month. */
+    web_textf(&b, _("Overview %04d-%02d"), y, m);
+    web_puts(&b, "</h1><p class=\"months\">");
     snprintf(prev, sizeof prev, "%04d-%02d", m == 1 ? y - 1 : y, m == 1 ? 12 : m - 1);
     snprintf(next, sizeof next, "%04d-%02d", m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1);
     web_puts(&b, "<a href=\"/?month=");
     web_url(&b, prev);
-    web_puts(&b, "\">上一月</a> <form method=\"get\" action=\"/\" class=\"inline\">"
+    web_puts(&b, "\">");
+    web_text(&b, _("Previous month"));
+    web_puts(&b, "</a> <form method=\"get\" action=\"/\" class=\"inline\">"
                  "<input name=\"month\" id=\"month\" pattern=\"[0-9]{4}-[0-9]{2}\" value=\"");
     web_attr(&b, o.period);
-    web_puts(&b, "\"><button type=\"submit\">查看</button></form> <a href=\"/?month=");
+    web_puts(&b, "\">");
+    web_tag(&b, "button type=\"submit\"", _("Show"));
+    web_puts(&b, "</form> <a href=\"/?month=");
     web_url(&b, next);
-    web_puts(&b, "\">下一月</a></p>");
-    web_puts(&b, "<p>范围：<span id=\"scope\">");
-    web_text(&b, dept ? dept : "全县");
-    web_puts(&b, "</span>（与 <code>patrold audit report --month ");
+    web_puts(&b, "\">");
+    web_text(&b, _("Next month"));
+    web_puts(&b, "</a></p><p>");
+    web_text(&b, _("Scope: "));
+    web_puts(&b, "<span id=\"scope\">");
+    web_text(&b, dept ? dept : _("the county"));
+    web_puts(&b, "</span>. ");
+    /* TRANSLATORS: followed by a command in code type. */
+    web_text(&b, _("The same figures as "));
+    web_puts(&b, "<code>patrold audit report --month ");
     web_text(&b, o.period);
     if (dept) {
         web_puts(&b, " --department ");
         web_text(&b, dept);
     }
-    web_puts(&b, " --json</code> 相同）</p>");
+    web_puts(&b, " --json</code></p>");
     if (!j) {
-        web_puts(&b, "<p class=\"refusal\" id=\"refusal\">");
-        web_text(&b, dept ? "本部门在所选月份没有可统计的记录。" : "无法生成该月的统计。");
-        web_puts(&b, "</p>");
-        web_page(c, 200, "总览", &b);
+        web_tag(&b, "p class=\"refusal\" id=\"refusal\"",
+                dept ? _("Your department has no records to count in this month.")
+                     : _("The figures of this month cannot be made."));
+        web_page(c, 200, _("Overview"), &b);
         web_buf_free(&b);
         return;
     }
@@ -188,13 +213,18 @@ void web_page_dashboard(web_ctx *c)
             const cJSON *k;
             if (td->annual || !cJSON_IsObject(fig))
                 continue;
-            web_printf(&b, "<section><h2>表%d ", rpt_table_number(td, m));
+            web_puts(&b, "<section><h2>");
+            /* TRANSLATORS: a table of the monthly report, by its number (表1 ...). */
+            web_textf(&b, _("Table %d "), rpt_table_number(td, m));
             web_text(&b, td->zh);
             web_puts(&b, "</h2>");
             if (strcmp(td->key, "methods") == 0)
                 bar_chart(&b, td, fig);
-            web_puts(&b, "<table><thead><tr><th>项目</th><th>代码</th><th>数值</th></tr></thead>"
-                         "<tbody>");
+            web_puts(&b, "<table><thead><tr>");
+            web_tag(&b, "th", _("Item"));
+            web_tag(&b, "th", _("Code"));
+            web_tag(&b, "th", _("Figure"));
+            web_puts(&b, "</tr></thead><tbody>");
             cJSON_ArrayForEach(k, fig)
             {
                 const char *zh = k->string;
@@ -225,7 +255,7 @@ void web_page_dashboard(web_ctx *c)
     }
     cJSON_Delete(j);
     problems(c, &b, dept);
-    web_page(c, 200, "总览", &b);
+    web_page(c, 200, _("Overview"), &b);
     web_buf_free(&b);
 }
 
@@ -235,7 +265,7 @@ static int is_admin(web_ctx *c)
 {
     if (strcmp(c->who->role, "admin") == 0)
         return 1;
-    web_refuse(c, 403, "只有管理员可以管理账户和终端。");
+    web_refuse(c, 403, _("Only an administrator may manage accounts and devices."));
     return 0;
 }
 
@@ -254,21 +284,23 @@ static int user_row(void *ud, const st_user *u)
     web_puts(b, "</td><td>");
     web_text(b, u->role);
     web_puts(b, "</td><td>");
-    web_text(b, u->department[0] ? u->department : "全县");
+    web_text(b, u->department[0] ? u->department : _("the county"));
     web_puts(b, "</td><td>");
     web_beijing(u->changed_ms, t, sizeof t);
     web_text(b, t);
     web_puts(b, "</td><td>");
     if (u->disabled_ms) {
         web_beijing(u->disabled_ms, t, sizeof t);
-        web_puts(b, "已停用 ");
-        web_text(b, t);
+        /* TRANSLATORS: an account's state: disabled at (a time). */
+        web_textf(b, _("disabled %s"), t);
     } else {
         web_puts(b, "<form method=\"post\" action=\"/users/disable\" class=\"inline\">");
         web_csrf_field(x->c, b);
         web_puts(b, "<input type=\"hidden\" name=\"name\" value=\"");
         web_attr(b, u->name);
-        web_puts(b, "\"><button type=\"submit\">停用</button></form>");
+        web_puts(b, "\">");
+        web_tag(b, "button type=\"submit\"", _("Disable"));
+        web_puts(b, "</form>");
     }
     web_puts(b, "</td></tr>");
     return 0;
@@ -280,17 +312,26 @@ void web_page_users(web_ctx *c)
     users_ud x = {c, &b};
     if (!is_admin(c))
         return;
-    web_puts(&b, "<h1>账户</h1><p>新增账户与改密码在服务器上用 <code>patrold user add</code> / "
-                 "<code>patrold user passwd</code>（密码从不出现在网页或命令行参数里）。</p>"
-                 "<table><thead><tr><th>账户</th><th>角色</th><th>部门</th><th>密码设置于</th>"
-                 "<th>状态</th></tr></thead><tbody>");
+    web_tag(&b, "h1", _("Accounts"));
+    web_puts(&b, "<p>");
+    /* TRANSLATORS: followed by two commands in code type. */
+    web_text(&b, _("Accounts are added and passwords changed on the server: "));
+    web_puts(&b, "<code>patrold user add</code> / <code>patrold user passwd</code> ");
+    web_text(&b, _("(a password never appears in a web page or on a command line)."));
+    web_puts(&b, "</p><table><thead><tr>");
+    web_tag(&b, "th", _("Account"));
+    web_tag(&b, "th", _("Role"));
+    web_tag(&b, "th", _("Department"));
+    web_tag(&b, "th", _("Password set"));
+    web_tag(&b, "th", _("State"));
+    web_puts(&b, "</tr></thead><tbody>");
     if (c->db->ops->users_each(c->db, user_row, &x) != ST_OK) {
         web_buf_free(&b);
-        web_refuse(c, 503, "无法读取账户列表。");
+        web_refuse(c, 503, _("The accounts cannot be read."));
         return;
     }
     web_puts(&b, "</tbody></table>");
-    web_page(c, 200, "账户", &b);
+    web_page(c, 200, _("Accounts"), &b);
     web_buf_free(&b);
 }
 
@@ -304,17 +345,17 @@ void web_post_user_disable(web_ctx *c)
         return;
     if (web_form_get((const char *)rq->body, rq->body_len, "name", name, sizeof name) != 1 ||
         px_check_ident(name)) {
-        web_refuse(c, 400, "账户名不合法。");
+        web_refuse(c, 400, _("The account name is not valid."));
         return;
     }
     if (strcmp(name, c->who->name) == 0) {
-        web_refuse(c, 400, "不能停用自己正在使用的账户。");
+        web_refuse(c, 400, _("You cannot disable the account you are using."));
         return;
     }
     n = snprintf(text, sizeof text, "patrol-web-admin\ndisable-user\n%s\n%s\n%" PRId64 "\n", name,
                  c->who->name, app_now_ms());
     if (n < 0 || (size_t)n >= sizeof text || c->db->ops->begin(c->db) != ST_OK) {
-        web_refuse(c, 503, "服务器暂时无法记录这次操作。");
+        web_refuse(c, 503, _("The server cannot record this action now."));
         return;
     }
     /* The disabling and its leaf, in one transaction. */
@@ -326,9 +367,9 @@ void web_post_user_disable(web_ctx *c)
     if (rc != ST_OK)
         c->db->ops->rollback(c->db);
     if (rc == ST_NOTFOUND)
-        web_refuse(c, 404, "没有这个账户。");
+        web_refuse(c, 404, _("There is no such account."));
     else if (rc != ST_OK)
-        web_refuse(c, 503, "服务器暂时无法停用该账户。");
+        web_refuse(c, 503, _("The server cannot disable this account now."));
     else
         web_redirect(c, "/users");
 }

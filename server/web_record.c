@@ -89,17 +89,17 @@ static const cJSON *correction_of(const cJSON *e, const char *field)
 /* One correction as a sentence: 更正（第 N 条）：field：old → new；理由：… */
 static void correction_line(web_buf *b, const cJSON *c)
 {
-    web_printf(b, "<li class=\"correction\">更正（第 %.0f 条）：", num(c, "seq"));
-    if (str(c, "field")[0]) {
-        web_text(b, str(c, "field"));
-        web_puts(b, "：");
-        web_text(b, cJSON_IsString(get(c, "original")) ? str(c, "original") : "（无）");
-        web_puts(b, " → ");
-        web_text(b, str(c, "corrected"));
-        web_puts(b, "；");
-    }
-    web_puts(b, "理由：");
-    web_text(b, str(c, "reason"));
+    web_puts(b, "<li class=\"correction\">");
+    if (str(c, "field")[0])
+        /* TRANSLATORS: a correction (更正) of an entry: the correcting entry's
+         * number, the field (a code): old value -> new value, its reason. */
+        web_textf(b, _("Correction (entry %.0f): %s: %s -> %s; reason: %s"), num(c, "seq"),
+                  str(c, "field"),
+                  cJSON_IsString(get(c, "original")) ? str(c, "original") : _("(none)"),
+                  str(c, "corrected"), str(c, "reason"));
+    else
+        /* TRANSLATORS: a correction (更正) naming no field: its entry's number, reason. */
+        web_textf(b, _("Correction (entry %.0f): reason: %s"), num(c, "seq"), str(c, "reason"));
     web_puts(b, "</li>");
 }
 
@@ -110,15 +110,11 @@ static void detail(web_buf *b, const char *d)
 {
     const char *sep = strncmp(d, "matter ", 7) == 0 ? strstr(d, ": ") : NULL;
     if (sep && sep[2]) {
-        web_puts(b, "事项 ");
-        {
-            char id[64];
-            size_t n = (size_t)(sep - (d + 7));
-            snprintf(id, sizeof id, "%.*s", (int)(n < sizeof id ? n : sizeof id - 1), d + 7);
-            web_text(b, id);
-        }
-        web_puts(b, "：");
-        web_text(b, _(sep + 2));
+        char id[64];
+        size_t n = (size_t)(sep - (d + 7));
+        snprintf(id, sizeof id, "%.*s", (int)(n < sizeof id ? n : sizeof id - 1), d + 7);
+        /* The state rules' own message (proto/matter.c). */
+        web_textf(b, _("matter %s: %s"), id, _(sep + 2));
     } else {
         web_text(b, d[0] ? _(d) : "");
     }
@@ -126,11 +122,13 @@ static void detail(web_buf *b, const char *d)
 
 static void flag_line(web_buf *b, const cJSON *f)
 {
-    web_puts(b, "<li class=\"flag\">规则标记 <code>");
-    web_text(b, str(f, "rule"));
-    web_puts(b, "</code>");
-    web_puts(b, cJSON_IsTrue(get(f, "flag_only")) ? "（仅标记）："
-                                                  : "（终端本应拒绝；服务器照收并标记）：");
+    web_puts(b, "<li class=\"flag\">");
+    /* TRANSLATORS: before a rule's code (consent_first ...) in code type. */
+    web_text(b, _("Rule flag "));
+    web_tag(b, "code", str(f, "rule"));
+    web_text(b, cJSON_IsTrue(get(f, "flag_only"))
+                    ? _(" (flagged only): ")
+                    : _(" (the terminal should have refused it; the server kept and flagged it): "));
     detail(b, str(f, "detail"));
     web_puts(b, "</li>");
 }
@@ -144,11 +142,18 @@ int web_record_table(web_buf *b, const cJSON *tl)
         ncorr += (size_t)cJSON_GetArraySize(get(e, "corrections"));
         nflags += (size_t)cJSON_GetArraySize(get(e, "flags"));
     }
-    web_printf(b, "<h2>全过程记录</h2><p>更正 <span id=\"tl-corrections\">%zu</span> 处（更正是新的"
-                  "记录，原记录不变，下表显示更正后的值）；服务器规则标记 <span id=\"tl-flags\">%zu"
-                  "</span> 个。</p><table id=\"timeline\"><thead><tr><th>时间</th><th>记录</th>"
-                  "<th>终端</th><th>内容</th></tr></thead><tbody>",
-               ncorr, nflags);
+    web_tag(b, "h2", _("Full-process record"));
+    web_puts(b, "<p>");
+    web_text(b, _("Corrections: "));
+    web_printf(b, "<span id=\"tl-corrections\">%zu</span>", ncorr);
+    web_text(b, _("; server rule flags: "));
+    web_printf(b, "<span id=\"tl-flags\">%zu</span>", nflags);
+    /* TRANSLATORS: ends the sentence of the counts of corrections and flags. */
+    web_text(b, _(". A correction is a new entry: the entry it corrects is unchanged, and the "
+                  "table shows the values in effect."));
+    web_puts(b, "</p><table id=\"timeline\">");
+    web_thead(b, (const char *const[]){_("Time"), _("Record"), _("Device"), _("Content"), NULL});
+    web_puts(b, "<tbody>");
     cJSON_ArrayForEach(e, get(tl, "entries"))
     {
         const cJSON *f, *x;
@@ -171,9 +176,12 @@ int web_record_table(web_buf *b, const cJSON *tl)
                                                                       : "</dt><dd>");
             if (c) {
                 web_text(b, str(c, "corrected"));
-                web_printf(b, " <span class=\"was\">（第 %.0f 条更正；原为：", num(c, "seq"));
-                web_text(b, str(f, "value"));
-                web_puts(b, "）</span>");
+                web_puts(b, " <span class=\"was\">");
+                /* TRANSLATORS: after a corrected value: the correcting entry's
+                 * number, the value as recorded first. */
+                web_textf(b, _("(corrected by entry %.0f; was: %s)"), num(c, "seq"),
+                          str(f, "value"));
+                web_puts(b, "</span>");
             } else {
                 web_text(b, str(f, "value"));
             }
@@ -181,7 +189,11 @@ int web_record_table(web_buf *b, const cJSON *tl)
         }
         web_puts(b, "</dl>");
         if (cJSON_IsNumber(get(e, "corrects")))
-            web_printf(b, "<p class=\"corrects\">更正本终端第 %.0f 条记录</p>", num(e, "corrects"));
+        {
+            web_puts(b, "<p class=\"corrects\">");
+            web_textf(b, _("corrects entry %.0f of this device"), num(e, "corrects"));
+            web_puts(b, "</p>");
+        }
         if (cJSON_GetArraySize(get(e, "corrections")) > 0 || flagged) {
             web_puts(b, "<ul class=\"notes\">");
             cJSON_ArrayForEach(x, get(e, "corrections"))
@@ -214,11 +226,12 @@ static void doc_field(web_buf *b, const cJSON *e, const char *th, const char *na
     web_puts(b, "</th><td>");
     if (c) {
         web_text(b, str(c, "corrected"));
-        web_printf(b, "<br><small class=\"was\">（已更正：第 %.0f 条记录；原为：", num(c, "seq"));
-        web_text(b, v ? str(v, "value") : "");
-        web_puts(b, "；理由：");
-        web_text(b, str(c, "reason"));
-        web_puts(b, "）</small>");
+        web_puts(b, "<br><small class=\"was\">");
+        /* TRANSLATORS: under a corrected field of a printed document: the
+         * correcting entry's number, the value first recorded, the reason. */
+        web_textf(b, _("(corrected by entry %.0f; was: %s; reason: %s)"), num(c, "seq"),
+                  v ? str(v, "value") : "", str(c, "reason"));
+        web_puts(b, "</small>");
     } else {
         web_text(b, v && str(v, "value")[0] ? str(v, "value") : none);
     }
@@ -239,39 +252,51 @@ static void document(web_buf *b, const cJSON *head, const cJSON *tl, const cJSON
     int delivered = 0;
     web_puts(b, "<section class=\"document\" id=\"doc-");
     web_attr(b, id);
-    web_puts(b, "\"><h1 class=\"doc-title\">柔性执法意见书</h1><table class=\"doc\"><tbody>");
-    doc_field(b, e, "文书编号（发文字号）", "doc_no", "（未编文号）");
-    web_puts(b, "<tr><th>文书标识</th><td>");
-    web_text(b, id);
-    web_puts(b, "</td></tr><tr><th>事项</th><td>");
-    web_text(b, str(head, "id"));
-    web_puts(b, "</td></tr><tr><th>当事人</th><td>");
-    web_text(b, str(get(head, "subject"), "name")[0] ? str(get(head, "subject"), "name")
-                                                     : "（当事人登记未同步到服务器）");
-    web_puts(b, "（");
-    web_text(b, str(get(head, "subject"), "id"));
-    web_puts(b, "）</td></tr>");
-    doc_field(b, e, "目的", "purpose", "");
-    doc_field(b, e, "内容", "content", "");
-    doc_field(b, e, "时间", "time", "");
-    doc_field(b, e, "实施人员", "personnel", "");
-    web_puts(b, "<tr><th>执法人员</th><td>");
+    web_puts(b, "\">");
+    web_tag(b, "h1 class=\"doc-title\"", _("Flexible enforcement opinion"));
+    web_puts(b, "<table class=\"doc\"><tbody>");
+    doc_field(b, e, _("Document number"), "doc_no", _("(no document number)"));
+    web_puts(b, "<tr>");
+    web_tag(b, "th", _("Document id"));
+    web_tag(b, "td", id);
+    web_puts(b, "</tr><tr>");
+    web_tag(b, "th", _("Matter"));
+    web_tag(b, "td", str(head, "id"));
+    web_puts(b, "</tr><tr>");
+    web_tag(b, "th", _("Subject"));
+    web_puts(b, "<td>");
+    /* TRANSLATORS: the subject of a document: its name (its id). */
+    web_textf(b, _("%s (%s)"),
+              str(get(head, "subject"), "name")[0] ? str(get(head, "subject"), "name")
+                                                    : _("(the subject's registration has not "
+                                                        "reached the server)"),
+              str(get(head, "subject"), "id"));
+    web_puts(b, "</td></tr>");
+    doc_field(b, e, _("Purpose"), "purpose", "");
+    doc_field(b, e, _("Content"), "content", "");
+    doc_field(b, e, _("Time"), "time", "");
+    doc_field(b, e, _("Implementing personnel"), "personnel", "");
+    web_puts(b, "<tr>");
+    web_tag(b, "th", _("Inspectors"));
+    web_puts(b, "<td>");
     {
         int k = 0;
         cJSON_ArrayForEach(in, get(e, "inspectors"))
         {
-            web_puts(b, k++ ? "；" : "");
-            web_text(b, cJSON_IsString(get(in, "name")) ? str(in, "name") : "?");
-            web_puts(b, "（");
-            web_text(b, str(in, "id"));
-            web_puts(b, "，执法证号 ");
-            web_text(b, cJSON_IsString(get(in, "cert_no")) ? str(in, "cert_no") : "?");
-            web_puts(b, "）");
+            if (k++)
+                web_text(b, _("; "));
+            /* TRANSLATORS: an inspector: name (id, enforcement certificate number). */
+            web_textf(b, _("%s (%s, cert. %s)"),
+                      cJSON_IsString(get(in, "name")) ? str(in, "name") : "?", str(in, "id"),
+                      cJSON_IsString(get(in, "cert_no")) ? str(in, "cert_no") : "?");
         }
     }
-    web_puts(b, "</td></tr><tr><th>制作时间</th><td>");
+    web_puts(b, "</td></tr><tr>");
+    web_tag(b, "th", _("Made"));
+    web_puts(b, "<td>");
     time_text(b, e, "device_time");
-    web_puts(b, "（终端时钟，北京时间）</td></tr>");
+    web_text(b, _(" (the terminal's clock, Beijing time)"));
+    web_puts(b, "</td></tr>");
     /* Its delivery: the document.deliver entries naming it. */
     cJSON_ArrayForEach(x, get(tl, "entries"))
     {
@@ -286,23 +311,33 @@ static void document(web_buf *b, const cJSON *head, const cJSON *tl, const cJSON
             else if (strcmp(str(f, "name"), "recipient") == 0)
                 recipient = f;
         }
-        web_puts(b, "<tr><th>送达</th><td class=\"delivered\">");
+        web_puts(b, "<tr>");
+        web_tag(b, "th", _("Delivery"));
+        web_puts(b, "<td class=\"delivered\">");
         time_text(b, x, "device_time");
-        web_puts(b, "；方式：");
-        web_text(b, method ? choice_zh(str(method, "value")) : "?");
-        web_puts(b, "；签收人：");
-        web_text(b, recipient ? str(recipient, "value") : "?");
+        /* TRANSLATORS: after the time of a delivery: how, to whom. */
+        web_textf(b, _("; method: %s; received by: %s"),
+                  method ? choice_zh(str(method, "value")) : "?",
+                  recipient ? str(recipient, "value") : "?");
         web_puts(b, "</td></tr>");
         delivered = 1;
     }
     if (!delivered)
-        web_puts(b, "<tr><th>送达</th><td class=\"undelivered\">未送达（服务器未收到送达记录）</td>"
-                    "</tr>");
+    {
+        web_puts(b, "<tr>");
+        web_tag(b, "th", _("Delivery"));
+        web_tag(b, "td class=\"undelivered\"",
+                _("Not delivered (the server holds no record of its delivery)"));
+        web_puts(b, "</tr>");
+    }
     web_puts(b, "</tbody></table>");
-    web_puts(b, "<p class=\"doc-record\">记录：终端 ");
-    web_text(b, str(e, "device_name"));
-    web_printf(b, "（%.0f）第 %.0f 条。原始记录与签名见事项的全过程记录和导出的案卷。</p></section>",
-               num(e, "device"), num(e, "seq"));
+    web_puts(b, "<p class=\"doc-record\">");
+    /* TRANSLATORS: the record behind a printed document: device name, device
+     * number, entry number. */
+    web_textf(b, _("Recorded by device %s (%.0f) as entry %.0f. The original entry and its "
+                   "signature are in the matter's full-process record and its exported archive."),
+              str(e, "device_name"), num(e, "device"), num(e, "seq"));
+    web_puts(b, "</p></section>");
 }
 
 void web_page_documents(web_ctx *c, const char *id)
@@ -320,15 +355,20 @@ void web_page_documents(web_ctx *c, const char *id)
     st_imatter_release(&m);
     if (!(tl = audit_timeline_json(c->db, id, 0, &notfound, err, sizeof err))) {
         app_log("error", "event=web_timeline_failed matter=%s reason=\"%s\"", id, err);
-        web_refuse(c, notfound ? 404 : 503, "无法读取事项的记录。");
+        web_refuse(c, notfound ? 404 : 503, _("The matter's record cannot be read."));
         return;
     }
-    web_puts(&b, "<div class=\"noprint\"><h1>事项 <a href=\"/matters/");
+    web_puts(&b, "<div class=\"noprint\"><h1>");
+    web_text(&b, _("Documents of matter "));
+    web_puts(&b, "<a href=\"/matters/");
     web_url(&b, id);
     web_puts(&b, "\">");
     web_text(&b, id);
-    web_puts(&b, "</a> 的文书</h1><p>用浏览器的“打印”（Ctrl+P）打印或存为 PDF：每份意见书一页，"
-                 "页眉、导航和按钮不打印。个人隐私等保密字段已隐去。</p></div>");
+    web_puts(&b, "</a></h1>");
+    web_tag(&b, "p", _("Print them, or save them as PDF, with the browser's Print (Ctrl+P): one "
+                       "opinion a page, without the header, the navigation or the buttons. "
+                       "Confidential fields such as personal privacy are masked."));
+    web_puts(&b, "</div>");
     cJSON_ArrayForEach(e, get(tl, "entries"))
     {
         if (strcmp(str(e, "kind"), "document.issue") == 0) {
@@ -337,8 +377,8 @@ void web_page_documents(web_ctx *c, const char *id)
         }
     }
     if (!n)
-        web_puts(&b, "<p id=\"no-documents\">这个事项没有制发文书。</p>");
+        web_tag(&b, "p id=\"no-documents\"", _("No document was issued in this matter."));
     cJSON_Delete(tl);
-    web_page(c, 200, "文书", &b);
+    web_page(c, 200, _("Documents"), &b);
     web_buf_free(&b);
 }

@@ -47,27 +47,31 @@ void web_page_reports(web_ctx *c)
         snprintf(month, sizeof month, "%04d-%02d", (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100);
         snprintf(year, sizeof year, "%04d", (tm.tm_year + 1900) % 10000);
     }
-    web_puts(&b, "<h1>报表</h1><p>与 <code>patrold audit report --csv</code> / "
-                 "<code>--xlsx</code> 生成的文件相同");
-    if (c->who->department[0]) {
-        web_puts(&b, "（本部门 ");
-        web_text(&b, c->who->department);
-        web_puts(&b, "）");
-    }
-    web_puts(&b, "。每次下载都记入服务器日志。</p>");
+    web_tag(&b, "h1", _("Reports"));
+    web_puts(&b, "<p>");
+    /* TRANSLATORS: followed by two commands in code type. */
+    web_text(&b, _("The same files as "));
+    web_puts(&b, "<code>patrold audit report --csv</code> / <code>--xlsx</code>");
+    if (c->who->department[0])
+        /* TRANSLATORS: after the commands: for the reviewer's department. */
+        web_textf(&b, _(" (your department, %s)"), c->who->department);
+    web_text(&b, _(". Every download is recorded in the server log."));
+    web_puts(&b, "</p>");
     for (int i = 0; i < 2; i++) {
-        web_puts(&b, i ? "<h2>年报</h2>" : "<h2>月报</h2>");
+        web_tag(&b, "h2", i ? _("Yearly report") : _("Monthly report"));
         web_puts(&b, "<form method=\"get\" action=\"/reports/download\" class=\"inline\">"
                      "<input name=\"period\" value=\"");
         web_attr(&b, i ? year : month);
         web_printf(&b, "\" id=\"period-%s\" pattern=\"%s\"> <select name=\"format\" id=\"format-%s\">"
-                       "<option value=\"csv\">CSV</option><option value=\"xlsx\">XLSX（电子表格）"
-                       "</option></select> <button type=\"submit\" id=\"download-%s\">下载</button>"
-                       "</form>",
-                   i ? "year" : "month", i ? "[0-9]{4}" : "[0-9]{4}-[0-9]{2}", i ? "year" : "month",
+                       "<option value=\"csv\">CSV</option><option value=\"xlsx\">",
+                   i ? "year" : "month", i ? "[0-9]{4}" : "[0-9]{4}-[0-9]{2}", i ? "year" : "month");
+        web_text(&b, _("XLSX (spreadsheet)"));
+        web_printf(&b, "</option></select> <button type=\"submit\" id=\"download-%s\">",
                    i ? "year" : "month");
+        web_text(&b, _("Download"));
+        web_puts(&b, "</button></form>");
     }
-    web_page(c, 200, "报表", &b);
+    web_page(c, 200, _("Reports"), &b);
     web_buf_free(&b);
 }
 
@@ -105,14 +109,16 @@ void web_report_download(web_ctx *c)
     if (web_form_get(q, strlen(q), "period", period, sizeof period) != 1 ||
         period_of(period, &o) != 0 || web_form_get(q, strlen(q), "format", format, sizeof format) != 1 ||
         (strcmp(format, "csv") != 0 && strcmp(format, "xlsx") != 0)) {
-        web_refuse(c, 400, "报表期间应写作 YYYY-MM 或 YYYY，格式为 csv 或 xlsx。");
+        web_refuse(c, 400, _("A report's period is written YYYY-MM or YYYY, its format csv or "
+                             "xlsx."));
         return;
     }
     csv = strcmp(format, "csv") == 0;
     o.department = c->who->department[0] ? c->who->department : NULL;
     /* reporter and phone unset, as audit report without --reporter/--phone */
     if (!(j = rpt_build(c->db, &o, app_now_ms(), "web", &status))) {
-        web_refuse(c, 404, "无法生成该期间的报表（部门没有终端或数据）。");
+        web_refuse(c, 404, _("No report can be made for this period (the department has no "
+                             "device or no data)."));
         return;
     }
     if (csv) {
@@ -142,7 +148,7 @@ void web_report_download(web_ctx *c)
     }
     cJSON_Delete(j);
     if (!body) {
-        web_refuse(c, 500, "无法生成报表文件。");
+        web_refuse(c, 500, _("The report file cannot be made."));
         return;
     }
     px_sha256(body, len, sum);
@@ -153,7 +159,8 @@ void web_report_download(web_ctx *c)
                  app_now_ms());
     if (n < 0 || (size_t)n >= sizeof text || web_leaf(c, text, (size_t)n) != 0) {
         free(body);
-        web_refuse(c, 503, "服务器日志无法记录这次下载，下载被拒绝。");
+        web_refuse(c, 503, _("The server log cannot record this download: the download is "
+                             "refused."));
         return;
     }
     snprintf(name, sizeof name, "report-%s%s%s.%s", o.period, o.department ? "-" : "",
