@@ -26,13 +26,39 @@
 /* The command being run ("matter open"), for messages. Static storage. */
 extern const char *cli_cmd;
 
+/* 1 when the command line has --json: a usage error or a failure then also
+ * prints the JSON error object on stdout (cli_json_error), so that a
+ * script reading stdout gets one JSON value whatever happened. */
+extern int cli_json;
+
+/* A group of subcommands ("matter": open, close, list) for its help. */
+typedef struct cli_sub {
+    const char *name;   /* "open" */
+    const char *syntax; /* its options, as typed (never translated) */
+    const char *what;   /* N_() */
+} cli_sub;
+
+/* 'patrol GROUP --help' (asked = 1: on stdout, returns 0) or 'patrol GROUP'
+ * with no subcommand (asked = 0: on stderr, returns EXIT_USAGE). */
+int cli_group_help(const char *group, const cli_sub *subs, size_t n, int asked);
+
+/* Whether argv[0] asks for help: --help or -h. */
+int cli_is_help(const char *arg);
+
 /* One line on stderr: "patrol: CMD: " fmt (with arg) " (see 'patrol CMD
- * --help')". Returns EXIT_USAGE. */
+ * --help')", and under --json the error object (code "usage") on stdout.
+ * Returns EXIT_USAGE. */
 int cli_usage_error(const char *fmt, const char *arg);
 
-/* One line on stderr with p's message (or err's text). Returns EXIT_VERIFY
- * for PATROL_EVERIFY, else EXIT_REFUSED. p may be NULL. */
+/* One line on stderr with p's message (or err's text), and under --json the
+ * error object on stdout. Returns EXIT_VERIFY for PATROL_EVERIFY, else
+ * EXIT_REFUSED. p may be NULL. */
 int cli_failed(patrol *p, int err);
+
+/* A failure reported with a message of the caller's: the line on stderr
+ * ("patrol: CMD: msg") and under --json the error object with code (a
+ * cli_err_code or "usage"). Returns status. */
+int cli_fail_msg(int status, const char *code, const char *msg);
 
 /* A string from the library's tables (a kind's help, a field's help or
  * type) in the user's language: the table marks them N_(), the catalogue
@@ -182,6 +208,16 @@ void fmt_row(const char *label);
 
 /* Print a cJSON value on stdout followed by a newline, then free it. */
 void cli_json_print(cJSON *v);
+
+/* The JSON error object, one line on stdout, unless a JSON value was
+ * printed already (a command whose own JSON says ok false, as sync's):
+ *   {"ok":false,"exit":STATUS,"code":CODE,"error":MESSAGE}
+ * CODE is stable for scripts ("usage" or a cli_err_code); MESSAGE is the
+ * line a person reads, in their language. */
+void cli_json_error(int status, const char *code, const char *msg);
+
+/* The stable name of a PATROL_E* value: "not_found", "state", ... */
+const char *cli_err_code(int err);
 
 /* JSON for one journal entry; confidential values replaced by their mark
  * unless reveal. */

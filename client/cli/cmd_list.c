@@ -705,12 +705,28 @@ int cmd_info(int argc, char **argv)
 
 int cmd_kinds(int argc, char **argv)
 {
-    const char *k;
-    if (argc >= 1 && argv[0][0] != '-') {
-        if (!patrol_kind_help(argv[0]))
-            return cli_usage_error(_("unknown kind '%s'"), argv[0]);
-        printf("%s: %s\n", argv[0], cli_tr(patrol_kind_help(argv[0])));
-        opts_print_kind_fields(argv[0], NULL);
+    const char *k, *kind = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (cli_is_help(argv[i]))
+            return opts_help("kinds [KIND]",
+                             N_("The record's rules: every kind of entry with what it records, "
+                                "or one kind with its fields (required, type, choices)."),
+                             NULL, NULL);
+        if (strcmp(argv[i], "--store") == 0 && i + 1 < argc) { /* main's global --store */
+            i++;
+            continue;
+        }
+        if (argv[i][0] == '-')
+            return cli_usage_error(_("unknown option '%s'"), argv[i]);
+        if (kind)
+            return cli_usage_error(_("unexpected argument '%s'"), argv[i]);
+        kind = argv[i];
+    }
+    if (kind) {
+        if (!patrol_kind_help(kind))
+            return cli_usage_error(_("unknown kind '%s'"), kind);
+        printf("%s: %s\n", kind, cli_tr(patrol_kind_help(kind)));
+        opts_print_kind_fields(kind, NULL);
         return 0;
     }
     for (size_t i = 0; (k = patrol_kind_name(i)); i++)

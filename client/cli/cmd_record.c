@@ -128,7 +128,7 @@ int cmd_init(int argc, char **argv)
             name = argv[++i];
         else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
             o.store = argv[++i];
-        else if (strcmp(argv[i], "--help") == 0)
+        else if (cli_is_help(argv[i]))
             o.help = 1;
         else
             return cli_usage_error(_("unexpected argument '%s'"), argv[i]);
@@ -141,10 +141,8 @@ int cmd_init(int argc, char **argv)
         return cli_usage_error("%s", _("--department and --device-name are required"));
     if (!(dir = opts_store_dir(&o)))
         return cli_usage_error("%s", _("no store: give --store DIR or set PATROL_STORE"));
-    if ((rc = patrol_init(dir, dept, name, &p, err, sizeof err)) != PATROL_OK) {
-        fprintf(stderr, "patrol: init: %s\n", err);
-        return EXIT_REFUSED;
-    }
+    if ((rc = patrol_init(dir, dept, name, &p, err, sizeof err)) != PATROL_OK)
+        return cli_fail_msg(EXIT_REFUSED, cli_err_code(rc), err);
     {
         patrol_info info;
         if (patrol_get_info(p, &info) == PATROL_OK)
@@ -154,11 +152,45 @@ int cmd_init(int argc, char **argv)
     return 0;
 }
 
+/* The groups' subcommands, for 'patrol GROUP --help' (main.c
+ * cli_group_help); each subcommand's own --help has its options. */
+static const cli_sub inspector_subs[] = {
+    {"add", "--id ID --name NAME --cert-no CERT", N_("enrol an inspector")}};
+static const cli_sub subject_subs[] = {
+    {"add", "(--credit-code CODE | --id-number N) --name NAME",
+     N_("record a business or a person")}};
+static const cli_sub matter_subs[] = {
+    {"open", "--subject ID --inspector ID --domain D --summary TEXT", N_("open a matter")},
+    {"close", "--matter ID (--completed | --terminated --reason R | --escalated)",
+     N_("close a matter")},
+    {"list", "[--json]", N_("the matters on this terminal")}};
+static const cli_sub shift_subs[] = {
+    {"start", "--inspector ID [--inspector ID]", N_("go on duty with this terminal")},
+    {"end", "", N_("end the open shift")}};
+static const cli_sub document_subs[] = {
+    {"issue", "--matter ID --purpose P --content C --time T --personnel P",
+     N_("issue a flexible enforcement opinion (柔性执法意见书)")},
+    {"deliver", "--document ID --method M --recipient R", N_("record its delivery (送达)")}};
+static const cli_sub application_subs[] = {
+    {"file", "--matter ID ...", N_("the subject's application")},
+    {"withdraw", "--matter ID ...", N_("its withdrawal")},
+    {"change", "--matter ID ...", N_("its change")}};
+static const cli_sub revisit_subs[] = {
+    {"done", "--revisit ID --outcome O", N_("outcome of a revisit")}};
+static const cli_sub evidence_subs[] = {
+    {"add", "--matter ID --kind K FILE", N_("photo, audio, video, document or electronic data")}};
+#define GROUP_HELP(g, subs)                                                                        \
+    do {                                                                                           \
+        if (argc < 1 || cli_is_help(argv[0]))                                                      \
+            return cli_group_help(g, subs, sizeof subs / sizeof subs[0], argc >= 1);               \
+    } while (0)
+
 int cmd_inspector(int argc, char **argv)
 {
     spec sp = {"inspector.add", "id", O_TARGET | O_JSON, NULL, 0};
-    if (argc < 1 || strcmp(argv[0], "add") != 0)
-        return cli_usage_error("%s", _("expected 'inspector add'"));
+    GROUP_HELP("inspector", inspector_subs);
+    if (strcmp(argv[0], "add") != 0)
+        return cli_usage_error(_("unknown subcommand '%s': expected 'inspector add'"), argv[0]);
     cli_cmd = "inspector add";
     return cmd_kind(argc - 1, argv + 1, "inspector add --id ID --name NAME --cert-no CERT",
                     N_("Enrol an inspector (with enforcement certificate number) on this "
@@ -172,8 +204,9 @@ int cmd_subject(int argc, char **argv)
     spec sp = {"subject.add", NULL, O_JSON | O_LOCATION, NULL, 0};
     char idnum[24];
     int rc;
-    if (argc < 1 || strcmp(argv[0], "add") != 0)
-        return cli_usage_error("%s", _("expected 'subject add'"));
+    GROUP_HELP("subject", subject_subs);
+    if (strcmp(argv[0], "add") != 0)
+        return cli_usage_error(_("unknown subcommand '%s': expected 'subject add'"), argv[0]);
     cli_cmd = "subject add";
     memset(&o, 0, sizeof o);
     if ((rc = opts_parse(argc - 1, argv + 1, &sp, &o)))
@@ -209,7 +242,8 @@ int cmd_subject(int argc, char **argv)
 
 int cmd_matter(int argc, char **argv)
 {
-    if (argc >= 1 && strcmp(argv[0], "open") == 0) {
+    GROUP_HELP("matter", matter_subs);
+    if (strcmp(argv[0], "open") == 0) {
         spec sp = {"matter.open", NULL, O_INSPECTOR | O_LOCATION | O_JSON, NULL, 0};
         cli_cmd = "matter open";
         return cmd_kind(argc - 1, argv + 1,
@@ -232,7 +266,9 @@ int cmd_matter(int argc, char **argv)
                            "ordinary case procedure (escalated)."),
                         &sp, 0, "matter");
     }
-    return cli_usage_error("%s", _("expected 'matter open', 'matter close' or 'matter list'"));
+    return cli_usage_error(_("unknown subcommand '%s': expected "
+                             "'matter open', 'matter close' or 'matter list'"),
+                           argv[0]);
 }
 
 /* `patrol act METHOD` and `patrol dept ACT`: the kinds "action.*" and
@@ -245,14 +281,20 @@ static int kind_group(int argc, char **argv, const char *group, const char *pref
     const char *k;
     size_t plen = strlen(prefix);
     spec sp = {NULL, target, target ? REC_ALLOW : (REC_ALLOW & ~O_TARGET), NULL, 0};
-    if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
-        printf("%s patrol %s\n\n%s\n", _("usage:"), usage_line, _(intro));
+    if (argc < 1 || cli_is_help(argv[0])) {
+        FILE *f = argc < 1 ? stderr : stdout; /* help asked for, or a usage error */
+        fprintf(f, "%s patrol %s\n\n%s\n", _("usage:"), usage_line, _(intro));
         for (size_t i = 0; (k = patrol_kind_name(i)); i++)
             if (strncmp(k, prefix, plen) == 0)
-                printf("  %-11s %s: %s\n", k + plen, cli_tr(patrol_kind_label(k)),
-                       cli_tr(patrol_kind_help(k)));
-        printf("\n'patrol %s %s --help' %s\n", group, strcmp(group, "act") == 0 ? "METHOD" : "ACT",
-               _("lists its options."));
+                fprintf(f, "  %-11s %s: %s\n", k + plen, cli_tr(patrol_kind_label(k)),
+                        cli_tr(patrol_kind_help(k)));
+        fprintf(f, "\n'patrol %s %s --help' %s\n", group,
+                strcmp(group, "act") == 0 ? "METHOD" : "ACT", _("lists its options."));
+        if (argc < 1 && cli_json) {
+            char msg[200];
+            snprintf(msg, sizeof msg, _("'patrol %s' needs a subcommand"), group);
+            cli_json_error(EXIT_USAGE, "usage", msg);
+        }
         return argc < 1 ? EXIT_USAGE : 0;
     }
     cli_cmd = group;
@@ -288,7 +330,8 @@ int cmd_dept(int argc, char **argv)
 
 int cmd_shift(int argc, char **argv)
 {
-    if (argc >= 1 && (strcmp(argv[0], "start") == 0 || strcmp(argv[0], "end") == 0)) {
+    GROUP_HELP("shift", shift_subs);
+    if (strcmp(argv[0], "start") == 0 || strcmp(argv[0], "end") == 0) {
         int start = strcmp(argv[0], "start") == 0;
         spec sp = {start ? "shift.start" : "shift.end", NULL, O_INSPECTOR | O_JSON | O_LOCATION,
                    NULL, 0};
@@ -301,7 +344,9 @@ int cmd_shift(int argc, char **argv)
                               : N_("End the open shift."),
                         &sp, start, NULL);
     }
-    return cli_usage_error("%s", _("expected 'shift start' or 'shift end'"));
+    return cli_usage_error(_("unknown subcommand '%s': expected "
+                             "'shift start' or 'shift end'"),
+                           argv[0]);
 }
 
 int cmd_consent(int argc, char **argv)
@@ -332,7 +377,8 @@ int cmd_consent(int argc, char **argv)
 
 int cmd_document(int argc, char **argv)
 {
-    if (argc >= 1 && strcmp(argv[0], "issue") == 0) {
+    GROUP_HELP("document", document_subs);
+    if (strcmp(argv[0], "issue") == 0) {
         spec sp = {"document.issue", "matter", REC_ALLOW, NULL, 0};
         cli_cmd = "document issue";
         return cmd_kind(argc - 1, argv + 1,
@@ -340,20 +386,23 @@ int cmd_document(int argc, char **argv)
                         N_("Issue a flexible enforcement opinion (柔性执法意见书). Prints its id."),
                         &sp, 1, "matter");
     }
-    if (argc >= 1 && strcmp(argv[0], "deliver") == 0) {
+    if (strcmp(argv[0], "deliver") == 0) {
         spec sp = {"document.deliver", "document", REC_ALLOW, NULL, 0};
         cli_cmd = "document deliver";
         return cmd_kind(argc - 1, argv + 1, "document deliver --document ID --method M --recipient R",
                         N_("Record the delivery (送达) of an issued document."), &sp, 0, "document");
     }
-    return cli_usage_error("%s", _("expected 'document issue' or 'document deliver'"));
+    return cli_usage_error(_("unknown subcommand '%s': expected "
+                             "'document issue' or 'document deliver'"),
+                           argv[0]);
 }
 
 int cmd_application(int argc, char **argv)
 {
     static const char *const subs[] = {"file", "withdraw", "change"};
     char kind[32];
-    for (size_t i = 0; argc >= 1 && i < 3; i++)
+    GROUP_HELP("application", application_subs);
+    for (size_t i = 0; i < 3; i++)
         if (strcmp(argv[0], subs[i]) == 0) {
             spec sp = {kind, "matter", REC_ALLOW, NULL, 0};
             snprintf(kind, sizeof kind, "application.%s", subs[i]);
@@ -362,14 +411,17 @@ int cmd_application(int argc, char **argv)
                             N_("Record the subject's application, its withdrawal or change."),
                             &sp, 0, "matter");
         }
-    return cli_usage_error("%s", _("expected 'application file', 'withdraw' or 'change'"));
+    return cli_usage_error(_("unknown subcommand '%s': expected "
+                             "'application file', 'withdraw' or 'change'"),
+                           argv[0]);
 }
 
 int cmd_revisit(int argc, char **argv)
 {
     spec sp = {"revisit.outcome", "revisit", REC_ALLOW, NULL, 0};
-    if (argc < 1 || strcmp(argv[0], "done") != 0)
-        return cli_usage_error("%s", _("expected 'revisit done'"));
+    GROUP_HELP("revisit", revisit_subs);
+    if (strcmp(argv[0], "done") != 0)
+        return cli_usage_error(_("unknown subcommand '%s': expected 'revisit done'"), argv[0]);
     cli_cmd = "revisit done";
     return cmd_kind(argc - 1, argv + 1, "revisit done --revisit ID --outcome O",
                     N_("Record the outcome of a planned revisit."), &sp, 0, "revisit");
@@ -384,7 +436,7 @@ int cmd_correct(int argc, char **argv)
     if ((rc = opts_parse(argc, argv, &sp, &o)))
         return rc;
     if (o.help)
-        return opts_help("correct --entry SEQ --reason TEXT [--field NAME --value V] --inspector ID",
+        return opts_help("correct --entry SEQ --reason TEXT [--field NAME --value V] [--inspector ID]",
                     N_("Correct an earlier entry. Nothing is edited: the correction is a new "
                     "entry that refers to the old one."),
                     "correction", &sp);
@@ -402,8 +454,9 @@ int cmd_evidence(int argc, char **argv)
     patrol_saved s;
     int rc, err;
 
-    if (argc < 1 || strcmp(argv[0], "add") != 0)
-        return cli_usage_error("%s", _("expected 'evidence add'"));
+    GROUP_HELP("evidence", evidence_subs);
+    if (strcmp(argv[0], "add") != 0)
+        return cli_usage_error(_("unknown subcommand '%s': expected 'evidence add'"), argv[0]);
     cli_cmd = "evidence add";
     memset(&o, 0, sizeof o);
     if ((rc = opts_parse(argc - 1, argv + 1, &sp, &o)))

@@ -91,7 +91,7 @@ int cmd_enroll(int argc, char **argv)
             force = 1;
         } else if (strcmp(argv[i], "--json") == 0) {
             o.json = 1;
-        } else if (strcmp(argv[i], "--help") == 0) {
+        } else if (cli_is_help(argv[i])) {
             o.help = 1;
         } else {
             return cli_usage_error(_("unexpected argument '%s'"), argv[i]);
@@ -231,9 +231,9 @@ static int env_uint(const char *name, unsigned *out)
     errno = 0;
     x = strtoul(v, &end, 10);
     if (errno || *end || x > UINT_MAX) {
-        fprintf(stderr, "patrol: %s: ", cli_cmd);
-        fprintf(stderr, _("%s must be a number, not '%s'"), name, v);
-        fputs("\n", stderr);
+        char msg[300];
+        snprintf(msg, sizeof msg, _("%s must be a number, not '%.100s'"), name, v);
+        cli_fail_msg(EXIT_USAGE, "usage", msg);
         return -1;
     }
     *out = (unsigned)x;
@@ -262,7 +262,7 @@ int cmd_sync(int argc, char **argv)
             show = 1;
         else if (strcmp(argv[i], "--json") == 0)
             o.json = 1;
-        else if (strcmp(argv[i], "--help") == 0)
+        else if (cli_is_help(argv[i]))
             o.help = 1;
         else
             return cli_usage_error(_("unexpected argument '%s'"), argv[i]);

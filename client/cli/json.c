@@ -5,6 +5,8 @@
 
 #include "cli.h"
 
+static int json_printed;
+
 void cli_json_print(cJSON *v)
 {
     char *s = cJSON_PrintUnformatted(v);
@@ -12,8 +14,47 @@ void cli_json_print(cJSON *v)
         fputs(s, stdout);
         fputc('\n', stdout);
         free(s);
+        json_printed = 1;
     }
     cJSON_Delete(v);
+}
+
+void cli_json_error(int status, const char *code, const char *msg)
+{
+    cJSON *j;
+    if (json_printed || !(j = cJSON_CreateObject()))
+        return;
+    cJSON_AddBoolToObject(j, "ok", 0);
+    cJSON_AddNumberToObject(j, "exit", status);
+    cJSON_AddStringToObject(j, "code", code);
+    cJSON_AddStringToObject(j, "error", msg);
+    cli_json_print(j);
+}
+
+const char *cli_err_code(int err)
+{
+    switch (err) {
+    case PATROL_EINVAL: return "invalid";
+    case PATROL_ENOTFOUND: return "not_found";
+    case PATROL_ESTATE: return "state";
+    case PATROL_EREFUSED: return "refused";
+    case PATROL_EEXIST: return "exists";
+    case PATROL_EIO: return "io";
+    case PATROL_ENOSPC: return "no_space";
+    case PATROL_ELOCKED: return "locked";
+    case PATROL_ESCHEMA: return "schema";
+    case PATROL_ECORRUPT: return "corrupt";
+    case PATROL_ECHANGED: return "changed";
+    case PATROL_ENOMEM: return "no_memory";
+    case PATROL_ECRYPTO: return "crypto";
+    case PATROL_EVERIFY: return "verify";
+    case PATROL_ENOSTORE: return "no_store";
+    case PATROL_ENET: return "network";
+    case PATROL_ESERVER: return "server";
+    case PATROL_ETRUST: return "trust";
+    case PATROL_EREJECTED: return "rejected";
+    default: return "failed";
+    }
 }
 
 const char *cli_conf_name(patrol_conf c)

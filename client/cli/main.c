@@ -21,23 +21,64 @@
 #include "cli.h"
 
 const char *cli_cmd = "patrol";
+int cli_json;
 
 int cli_usage_error(const char *fmt, const char *arg)
 {
-    fprintf(stderr, "patrol: %s: ", cli_cmd);
-    fprintf(stderr, fmt, arg);
+    char msg[600];
+    size_t n;
+    snprintf(msg, sizeof msg, fmt, arg);
+    n = strlen(msg);
     /* TRANSLATORS: ends a usage error, space included (a Chinese text
      * needs none before its full-width bracket); %s is the command. */
-    fprintf(stderr, _(" (see 'patrol %s --help')"), cli_cmd);
-    fputs("\n", stderr);
-    return EXIT_USAGE;
+    snprintf(msg + n, sizeof msg - n, _(" (see 'patrol %s --help')"), cli_cmd);
+    return cli_fail_msg(EXIT_USAGE, "usage", msg);
+}
+
+int cli_fail_msg(int status, const char *code, const char *msg)
+{
+    fprintf(stderr, "patrol: %s: %s\n", cli_cmd, msg);
+    if (cli_json)
+        cli_json_error(status, code, msg);
+    return status;
 }
 
 int cli_failed(patrol *p, int err)
 {
     const char *msg = p ? patrol_errmsg(p) : "";
-    fprintf(stderr, "patrol: %s: %s\n", cli_cmd, msg[0] ? msg : patrol_strerror(err));
-    return err == PATROL_EVERIFY ? EXIT_VERIFY : EXIT_REFUSED;
+    return cli_fail_msg(err == PATROL_EVERIFY ? EXIT_VERIFY : EXIT_REFUSED, cli_err_code(err),
+                        msg[0] ? msg : patrol_strerror(err));
+}
+
+int cli_is_help(const char *arg)
+{
+    return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+int cli_group_help(const char *group, const cli_sub *subs, size_t n, int asked)
+{
+    FILE *f = asked ? stdout : stderr;
+    fprintf(f, "%s patrol %s SUBCOMMAND [options]\n\n", _("usage:"), group);
+    for (size_t i = 0; i < n; i++) {
+        char syn[200];
+        snprintf(syn, sizeof syn, "%s %s", subs[i].name, subs[i].syntax);
+        if (strlen(syn) <= 44)
+            fprintf(f, "  %-44s %s\n", syn, _(subs[i].what));
+        else
+            fprintf(f, "  %s\n  %-44s %s\n", syn, "", _(subs[i].what));
+    }
+    fputs("\n", f);
+    /* TRANSLATORS: %s is the group ("matter"); SUBCOMMAND is typed as is. */
+    fprintf(f, _("'patrol %s SUBCOMMAND --help' lists its options."), group);
+    fputs("\n", f);
+    if (asked)
+        return 0;
+    if (cli_json) {
+        char msg[200];
+        snprintf(msg, sizeof msg, _("'patrol %s' needs a subcommand"), group);
+        cli_json_error(EXIT_USAGE, "usage", msg);
+    }
+    return EXIT_USAGE;
 }
 
 const char *cli_tr(const char *s)
@@ -155,8 +196,9 @@ static int cmd_ui(int nargs, char **args)
         }
     }
     execvp("patrol-ui", av);
-    fprintf(stderr, "patrol: ui: %s\n", _("patrol-ui is not installed (build it with "
-                                           "libmicrohttpd)"));
+    cli_cmd = "ui";
+    cli_fail_msg(EXIT_REFUSED, "not_installed",
+                 _("patrol-ui is not installed (build it with libmicrohttpd)"));
     free(av);
     return EXIT_REFUSED;
 }
@@ -181,12 +223,20 @@ int main(int argc, char **argv)
         store = argv[2];
         i = 3;
     }
+    for (int k = i; k < argc; k++)
+        cli_json |= strcmp(argv[k], "--json") == 0;
+    /* --json is for scripts: its messages, and the error object's, stay
+     * English (README "Languages"); the code is what a script tests. */
+    if (cli_json)
+        cli_messages_english();
     if (i >= argc) {
         usage(stderr);
+        if (cli_json)
+            cli_json_error(EXIT_USAGE, "usage", _("no command given"));
         return EXIT_USAGE;
     }
     cmd = argv[i];
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+    if (cli_is_help(cmd) || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return 0;
     }
@@ -271,10 +321,12 @@ int main(int argc, char **argv)
     else if (strcmp(cmd, "ui") == 0)
         rc = cmd_ui(nargs, args);
     else {
-        fprintf(stderr, "patrol: ");
-        fprintf(stderr, _("unknown command '%s'"), cmd);
-        fputs("\n", stderr);
+        char msg[200];
+        snprintf(msg, sizeof msg, _("unknown command '%s'"), cmd);
+        fprintf(stderr, "patrol: %s\n", msg);
         usage(stderr);
+        if (cli_json)
+            cli_json_error(EXIT_USAGE, "usage", msg);
         rc = EXIT_USAGE;
     }
     free(args);

@@ -107,6 +107,10 @@ int opts_parse(int argc, char **argv, const spec *sp, opts *o)
         size_t n;
         int is_flag = 0;
 
+        if (strcmp(a, "-h") == 0) {
+            o->help = 1;
+            continue;
+        }
         if (a[0] != '-' || a[1] != '-') {
             if ((sp->allow & O_FILE) && !o->file) {
                 o->file = a;
@@ -248,15 +252,11 @@ int opts_open_store(const opts *o, patrol **p)
     char err[512];
     const char *dir = opts_store_dir(o);
     int rc;
-    if (!dir) {
-        fprintf(stderr, "patrol: %s: %s\n", cli_cmd,
-                _("no store: give --store DIR or set PATROL_STORE"));
-        return EXIT_USAGE;
-    }
-    if ((rc = patrol_open(dir, p, err, sizeof err)) != PATROL_OK) {
-        fprintf(stderr, "patrol: %s: %s\n", cli_cmd, err);
-        return EXIT_REFUSED;
-    }
+    if (!dir)
+        return cli_fail_msg(EXIT_USAGE, "usage",
+                            _("no store: give --store DIR or set PATROL_STORE"));
+    if ((rc = patrol_open(dir, p, err, sizeof err)) != PATROL_OK)
+        return cli_fail_msg(EXIT_REFUSED, cli_err_code(rc), err);
     return 0;
 }
 
