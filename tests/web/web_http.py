@@ -501,13 +501,26 @@ try:
                       ("version=99", 404), ("version=%ff", 400)]:
         st, h, body = req("GET", "/lists?" + q, cookies=rev1)
         check(st == status, "/lists?%s: %d, not %d" % (q, st, status))
+    # Markup, quotes and ../ in every text of a list file are shown as text.
+    evil = '<script>alert(1)</script>"\'../x'
+    def markup(d):
+        d["version"] = "v3" + evil
+        d["note"] = evil
+        d["departments"][0]["name"] = "局" + evil
+        d["lists"][0]["items"][0]["name"] = "项" + evil
+    st, h, body = upload(adm, adm_csrf, edited(markup), filename=evil + ".json")
+    check(st == 303, "a list file with markup in its texts is imported: %d %s" % (st, body[-300:]))
+    st, h, body = req("GET", "/lists", cookies=sup)
+    check(st == 200 and "<script>" not in body and
+          body.count("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;../x") >= 4,
+          "markup in a list file is escaped on 清单")
     # The same bytes through lists import give the same blob.
     open(os.path.join(TMP, "v2.json"), "wb").write(v2)
     check(run("lists", "import", os.path.join(TMP, "v2.json")).returncode == 0, "lists import v2")
     db = sqlite3.connect("file:%s?mode=ro" % os.path.join(DATA, "patrold.db"), uri=True)
     blobs = [bytes(r[0]) for r in db.execute("SELECT blob FROM reference ORDER BY version")]
     db.close()
-    check(len(blobs) == 3 and blobs[1] == blobs[2], "the console stored what lists import stores")
+    check(len(blobs) == 4 and blobs[1] == blobs[3], "the console stored what lists import stores")
 
     # ---- oversized form ----
     st, h, body = req("POST", "/users/disable", "csrf=%s&name=rev2&pad=%s" % (adm_csrf, "x" * 9000),
