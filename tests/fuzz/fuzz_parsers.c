@@ -47,6 +47,20 @@ const char *cli_tr(const char *s)
     return s ? s : "";
 }
 
+/* ... and what main.c and json.c provide for refusals (opts_open_store). */
+int cli_fail_msg(int status, const char *code, const char *msg)
+{
+    (void)code;
+    (void)msg;
+    return status;
+}
+
+const char *cli_err_code(int err)
+{
+    (void)err;
+    return "failed";
+}
+
 #define MAX_ARGS 64
 
 static void check_date(const char *s)
