@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "entry.h"
 #include "matter.h"
 #include "rules.h"
 #include "validate.h"
@@ -146,123 +147,259 @@ exit:
     return err;
 }
 
-int patrol_evidence_add(patrol *p, const char *matter, const char *kind, const char *path,
-                        const char *media_type, const char *caption,
-                        const patrol_location *location, patrol_saved *out)
-{
-    char tmp[4096], final[4200], dir[4096], sha[65], sizebuf[24], name[PX_LINE_MAX];
+/* A file being stored: where it is and what to undo if its entry is not
+ * recorded. */
+typedef struct stored {
+    char sha[65], sizebuf[24], name[PX_LINE_MAX];
+    char final[4200], dir[4096];
     uint8_t head[16];
     size_t headlen;
-    uint64_t size = 0;
-    struct stat st;
-    patrol_field user[3], extra[3];
-    size_t nuser = 0;
-    patrol_record_in in;
-    const char *base, *why;
-    int err, created = 0, made_dir = 0;
+    int created, made_dir;
+} stored;
 
-    p->errmsg[0] = '\0';
-    if (!matter || !kind || !path)
-        return px_fail(p, PATROL_EINVAL, _("matter, kind and file are required"));
+/* Refuse before copying a 200 MB video for a matter that cannot take it
+ * (the record's rules check again, in the transaction). */
+static int evidence_allowed(patrol *p, const char *matter)
+{
+    char state[16];
+    const char *why;
+    px_mstate ms;
+    int err;
+    if ((why = px_check_ident(matter)))
+        return px_fail(p, PATROL_EINVAL, _("matter id: %s"), _(why));
+    err = px_get_text(p, state, sizeof state, "SELECT state FROM matters WHERE id = ?", "t",
+                      matter);
+    if (err == PATROL_ENOTFOUND)
+        return px_fail(p, PATROL_ENOTFOUND, _("no matter '%s' on this terminal"), matter);
+    if (err)
+        return err;
+    if (px_mstate_parse(state, &ms) != 0)
+        return px_fail(p, PATROL_ECORRUPT, _("matter %s has an unknown state '%s'"), matter,
+                       state);
+    if (px_matter_allows(ms, "evidence.add"))
+        return px_fail(p, PATROL_ESTATE, _("matter %s is %s: evidence can no longer be added to "
+                                           "it"),
+                       matter, _(px_mstate_label(ms)));
+    return PATROL_OK;
+}
+
+static int check_kind(patrol *p, const char *kind, const char *media_type)
+{
+    const char *why;
     if ((why = px_check_line(kind, 32)) ||
         px_rules_check_value(px_rules_field(px_rules_find("evidence.add"), "kind"), kind))
         return px_fail(p, PATROL_EINVAL, _("evidence kind '%.32s': must be photo, audio, video, "
                                          "document or electronic_data"), kind);
     if (media_type && (why = px_check_line(media_type, 100)))
         return px_fail(p, PATROL_EINVAL, _("media type: %s"), _(why));
-    if (strlen(p->dir) > 3000)
-        return px_fail(p, PATROL_EINVAL, _("store path too long"));
+    return PATROL_OK;
+}
 
-    /* Refuse before copying a 200 MB video for a matter that cannot take it
-     * (patrol_record checks again, in its transaction). */
-    {
-        char state[16];
-        if ((why = px_check_ident(matter)))
-            return px_fail(p, PATROL_EINVAL, _("matter id: %s"), _(why));
-        err = px_get_text(p, state, sizeof state, "SELECT state FROM matters WHERE id = ?", "t",
-                          matter);
-        if (err == PATROL_ENOTFOUND)
-            return px_fail(p, PATROL_ENOTFOUND, _("no matter '%s' on this terminal"), matter);
-        if (err)
-            return err;
-        {
-            px_mstate ms;
-            if (px_mstate_parse(state, &ms) != 0)
-                return px_fail(p, PATROL_ECORRUPT, _("matter %s has an unknown state '%s'"),
-                               matter, state);
-            if (px_matter_allows(ms, "evidence.add"))
-                return px_fail(p, PATROL_ESTATE, _("matter %s is %s: evidence can no longer be "
-                                                   "added to it"),
-                               matter, _(px_mstate_label(ms)));
-        }
-    }
-    if ((err = import_to_tmp(p, path, tmp, sizeof tmp, sha, &size, head, &headlen)))
+/* Copy path into evidence/<aa>/<sha256> (hashing, synced), or find it
+ * there already. */
+static int store_file(patrol *p, const char *path, stored *sf)
+{
+    char tmp[4096];
+    uint64_t size = 0;
+    struct stat st;
+    const char *base;
+    int err;
+
+    memset(sf, 0, sizeof *sf);
+    if ((err = import_to_tmp(p, path, tmp, sizeof tmp, sf->sha, &size, sf->head, &sf->headlen)))
         return err;
-    snprintf(dir, sizeof dir, "%s/evidence/%.2s", p->dir, sha);
-    snprintf(final, sizeof final, "%s/%s", dir, sha);
-    if (mkdir(dir, 0700) == 0)
-        made_dir = 1;
+    snprintf(sf->dir, sizeof sf->dir, "%s/evidence/%.2s", p->dir, sf->sha);
+    snprintf(sf->final, sizeof sf->final, "%s/%s", sf->dir, sf->sha);
+    if (mkdir(sf->dir, 0700) == 0)
+        sf->made_dir = 1;
     else if (errno != EEXIST) {
-        err = px_fail(p, io_err(errno), _("cannot create %s: %s"), dir, strerror(errno));
+        err = px_fail(p, io_err(errno), _("cannot create %s: %s"), sf->dir, strerror(errno));
         unlink(tmp);
         return err;
     }
-    if (stat(final, &st) == 0) {
+    if (stat(sf->final, &st) == 0) {
         /* Stored already: keep the old copy untouched. */
         unlink(tmp);
     } else {
-        if (chmod(tmp, 0400) != 0 || rename(tmp, final) != 0) {
+        if (chmod(tmp, 0400) != 0 || rename(tmp, sf->final) != 0) {
             err = px_fail(p, io_err(errno), _("cannot store evidence: %s"), strerror(errno));
             unlink(tmp);
             return err;
         }
-        created = 1;
-        if (px_fsync_dir(dir) != 0) {
-            err = px_fail(p, io_err(errno), _("cannot sync %s: %s"), dir, strerror(errno));
-            goto undo;
-        }
+        sf->created = 1;
+        if (px_fsync_dir(sf->dir) != 0)
+            return px_fail(p, io_err(errno), _("cannot sync %s: %s"), sf->dir, strerror(errno));
     }
     px_mark(p, "stored");
-
     base = strrchr(path, '/');
     base = base ? base + 1 : path;
-    snprintf(name, sizeof name, "%s", base);
+    snprintf(sf->name, sizeof sf->name, "%s", base);
+    snprintf(sf->sizebuf, sizeof sf->sizebuf, "%llu", (unsigned long long)size);
+    return PATROL_OK;
+}
+
+/* The entry was not recorded: remove what store_file created. */
+static void unstore(stored *sf)
+{
+    if (sf->created)
+        unlink(sf->final);
+    if (sf->made_dir)
+        rmdir(sf->dir);
+}
+
+/* The commit may have reached the disk although SQLite reported a failure
+ * (an fsync that failed after the commit was written: the entry is there
+ * when the store is opened again). The file is then what the entry names:
+ * keep it. An unreferenced, content-addressed file is harmless; a missing
+ * one loses evidence (test_fault's KNOWN_EVIDENCE_FSYNC). */
+static int keep_files(int err)
+{
+    return err == PATROL_EIO || err == PATROL_ENOSPC || err == PATROL_ENOMEM ||
+           err == PATROL_ECORRUPT;
+}
+
+/* The evidence.add entry of a stored file: user fields (kind, media type,
+ * caption) in user[3], the library's (sha256, size, name) in extra[3]. */
+static void evidence_in(const char *matter, const char *kind, const char *media_type,
+                        const char *caption, const patrol_location *location, stored *sf,
+                        patrol_record_in *in, patrol_field user[3], patrol_field extra[3],
+                        size_t *n_extra)
+{
+    size_t nuser = 0;
     user[nuser++] = (patrol_field){"kind", kind, PATROL_CONF_NONE};
     user[nuser++] = (patrol_field){"media_type",
-                                   media_type ? media_type : guess_media_type(head, headlen),
+                                   media_type ? media_type
+                                              : guess_media_type(sf->head, sf->headlen),
                                    PATROL_CONF_NONE};
     if (caption)
         user[nuser++] = (patrol_field){"caption", caption, PATROL_CONF_NONE};
-    snprintf(sizebuf, sizeof sizebuf, "%llu", (unsigned long long)size);
-    extra[0] = (patrol_field){"sha256", sha, PATROL_CONF_NONE};
-    extra[1] = (patrol_field){"size", sizebuf, PATROL_CONF_NONE};
+    extra[0] = (patrol_field){"sha256", sf->sha, PATROL_CONF_NONE};
+    extra[1] = (patrol_field){"size", sf->sizebuf, PATROL_CONF_NONE};
     /* A file name that is not a valid line (odd bytes) is left out rather
      * than refusing the evidence. */
-    extra[2] = (patrol_field){"name", name, PATROL_CONF_NONE};
-    memset(&in, 0, sizeof in);
-    in.kind = "evidence.add";
-    in.target = matter;
-    in.fields = user;
-    in.n_fields = nuser;
-    in.location = location;
-    err = px_record_fields(p, &in, extra, px_check_line(name, PX_LINE_MAX) ? 2 : 3, out);
-    if (err == PATROL_EIO || err == PATROL_ENOSPC || err == PATROL_ENOMEM ||
-        err == PATROL_ECORRUPT)
-        /* The commit may have reached the disk although SQLite reported a
-         * failure (an fsync that failed after the commit was written: the
-         * entry is there when the store is opened again). The file is then
-         * what the entry names: keep it. An unreferenced, content-addressed
-         * file is harmless; a missing one loses evidence (test_fault's
-         * KNOWN_EVIDENCE_FSYNC). */
+    extra[2] = (patrol_field){"name", sf->name, PATROL_CONF_NONE};
+    *n_extra = px_check_line(sf->name, PX_LINE_MAX) ? 2 : 3;
+    memset(in, 0, sizeof *in);
+    in->kind = "evidence.add";
+    in->target = matter;
+    in->fields = user;
+    in->n_fields = nuser;
+    in->location = location;
+}
+
+int patrol_evidence_add(patrol *p, const char *matter, const char *kind, const char *path,
+                        const char *media_type, const char *caption,
+                        const patrol_location *location, patrol_saved *out)
+{
+    stored sf;
+    patrol_field user[3], extra[3];
+    size_t n_extra;
+    patrol_record_in in;
+    int err;
+
+    p->errmsg[0] = '\0';
+    if (!matter || !kind || !path)
+        return px_fail(p, PATROL_EINVAL, _("matter, kind and file are required"));
+    if ((err = check_kind(p, kind, media_type)))
         return err;
-    if (err)
+    if (strlen(p->dir) > 3000)
+        return px_fail(p, PATROL_EINVAL, _("store path too long"));
+    if ((err = evidence_allowed(p, matter)))
+        return err;
+    if ((err = store_file(p, path, &sf))) {
+        if (sf.created)
+            unstore(&sf); /* stored, but its directory could not be synced */
+        return err;
+    }
+    evidence_in(matter, kind, media_type, caption, location, &sf, &in, user, extra, &n_extra);
+    err = px_record_fields(p, &in, extra, n_extra, out);
+    if (err && !keep_files(err))
+        unstore(&sf); /* refused before any write: leave the store as it was */
+    return err;
+}
+
+int patrol_record_with_evidence(patrol *p, const patrol_record_in *in, const char *matter,
+                                const patrol_evidence_in *ev, size_t n_ev, patrol_saved *out)
+{
+    stored sf[PATROL_EVIDENCE_WITH_MAX];
+    patrol_field fields[PX_ENTRY_MAX_FIELDS];
+    patrol_field user[3], extra[3];
+    patrol_record_in ein, main_in;
+    patrol_saved s, es;
+    size_t n_extra, nf, n_stored = 0;
+    int err;
+
+    p->errmsg[0] = '\0';
+    if (!in || !in->kind || !matter || (n_ev && !ev))
+        return px_fail(p, PATROL_EINVAL, _("%s"), _("the entry, its matter and its files are "
+                                                    "required"));
+    if (n_ev > PATROL_EVIDENCE_WITH_MAX)
+        return px_fail(p, PATROL_EINVAL, _("at most %d files with one entry"),
+                       PATROL_EVIDENCE_WITH_MAX);
+    if (in->n_fields + n_ev > PX_ENTRY_MAX_FIELDS - 2 || (in->n_fields && !in->fields))
+        return px_fail(p, PATROL_EINVAL, _("too many fields"));
+    if (strlen(p->dir) > 3000)
+        return px_fail(p, PATROL_EINVAL, _("store path too long"));
+    for (size_t i = 0; i < n_ev; i++) {
+        if (!ev[i].kind || !ev[i].path)
+            return px_fail(p, PATROL_EINVAL, _("matter, kind and file are required"));
+        if ((err = check_kind(p, ev[i].kind, ev[i].media_type)))
+            return err;
+    }
+    /* Everything patrol_record would refuse is refused before a file is
+     * copied (the files' hashes are not known yet: zeros stand in). */
+    memcpy(fields, in->fields, in->n_fields * sizeof fields[0]);
+    nf = in->n_fields;
+    for (size_t i = 0; i < n_ev; i++)
+        if (ev[i].field)
+            fields[nf++] = (patrol_field){
+                ev[i].field, "0000000000000000000000000000000000000000000000000000000000000000",
+                PATROL_CONF_NONE};
+    main_in = *in;
+    main_in.fields = fields;
+    main_in.n_fields = nf;
+    if (n_ev && (err = evidence_allowed(p, matter)))
+        return err;
+    if ((err = patrol_record_check(p, &main_in)))
+        return err;
+    for (; n_stored < n_ev; n_stored++)
+        if ((err = store_file(p, ev[n_stored].path, &sf[n_stored]))) {
+            if (sf[n_stored].created)
+                unstore(&sf[n_stored]);
+            goto undo;
+        }
+    /* The files' entries and the entry naming them: one transaction, so a
+     * crash leaves all of them or none. */
+    nf = in->n_fields;
+    for (size_t i = 0; i < n_ev; i++)
+        if (ev[i].field)
+            fields[nf++] = (patrol_field){ev[i].field, sf[i].sha, PATROL_CONF_NONE};
+    if ((err = px_begin(p)))
         goto undo;
+    for (size_t i = 0; i < n_ev; i++) {
+        evidence_in(matter, ev[i].kind, ev[i].media_type, ev[i].caption, in->location, &sf[i],
+                    &ein, user, extra, &n_extra);
+        if ((err = px_append_entry(p, &ein, extra, n_extra, &es))) {
+            px_rollback(p);
+            goto undo;
+        }
+    }
+    if ((err = px_append_entry(p, &main_in, NULL, 0, &s))) {
+        px_rollback(p);
+        goto undo;
+    }
+    if ((err = px_commit(p))) {
+        if (keep_files(err))
+            return err;
+        goto undo;
+    }
+    if (out)
+        *out = s;
     return PATROL_OK;
 undo:
-    if (created)
-        unlink(final); /* refused before any write: leave the store as it was */
-    if (made_dir)
-        rmdir(dir);
+    /* A file another entry already names was not created here: it stays. */
+    for (size_t i = 0; i < n_stored; i++)
+        unstore(&sf[i]);
     return err;
 }
 

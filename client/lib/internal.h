@@ -89,6 +89,10 @@ int px_journal_append(patrol *p, const px_append *a, uint64_t *seq_out,
  * users" check but not the rules; and the genesis entry of a new store. */
 int px_record_fields(patrol *p, const patrol_record_in *in, const patrol_field *extra,
                      size_t n_extra, patrol_saved *out);
+/* The same, inside the caller's write transaction (px_begin ... px_commit),
+ * for several entries that are recorded together or not at all. */
+int px_append_entry(patrol *p, const patrol_record_in *in, const patrol_field *extra,
+                    size_t n_extra, patrol_saved *out);
 int px_init_genesis(patrol *p, const char *department, const char *device_name);
 
 /* matterview.c: the matter state machine (proto/matter.h) on the

@@ -548,11 +548,12 @@ static void saved_id(const patrol *p, const rec *r, uint64_t seq, char *out, siz
         snprintf(out, len, "%s", r->object);
 }
 
-/* Record one entry, or with check_only run every check patrol_record runs
- * (the entry built, signed and appended inside the transaction, the views
- * updated) and roll it all back: nothing is written. */
-static int record_entry(patrol *p, const patrol_record_in *in, const patrol_field *extra,
-                        size_t n_extra, patrol_saved *out, int check_only)
+/* Append one entry inside the caller's write transaction (px_begin done;
+ * the caller commits or rolls back): its fields taken and checked, the
+ * store's checks, the record's rules, signed, appended, the views
+ * updated. *out is filled when it returns PATROL_OK. */
+int px_append_entry(patrol *p, const patrol_record_in *in, const patrol_field *extra,
+                    size_t n_extra, patrol_saved *out)
 {
     rec *r;
     uint8_t hash[PX_HASH_LEN], prev[PX_HASH_LEN];
@@ -560,7 +561,6 @@ static int record_entry(patrol *p, const patrol_record_in *in, const patrol_fiel
     px_append a;
     int err;
 
-    p->errmsg[0] = '\0';
     if (!in || !in->kind)
         return px_fail(p, PATROL_EINVAL, _("%s"), _("no entry kind given"));
     if (!(r = calloc(1, sizeof *r)))
@@ -580,13 +580,11 @@ static int record_entry(patrol *p, const patrol_record_in *in, const patrol_fiel
     for (size_t i = 0; i < n_extra; i++)
         r->f[r->nf++] = extra[i];
 
-    if ((err = px_begin(p)))
-        goto out;
     if ((err = px_journal_head(p, &seq, prev)))
-        goto fail;
+        goto out;
     r->seq = seq + 1;
     if ((err = check_in_store(p, r, in)))
-        goto fail;
+        goto out;
     qsort(r->f, r->nf, sizeof r->f[0], cmp_field);
 
     memset(&a, 0, sizeof a);
@@ -602,26 +600,39 @@ static int record_entry(patrol *p, const patrol_record_in *in, const patrol_fiel
     a.check = check_entry;
     a.check_ud = r;
     if ((err = px_journal_append(p, &a, &seq, hash)) || (err = apply(p, r, seq)))
-        goto fail;
-    if (check_only) {
-        px_rollback(p);
-        goto out; /* err is PATROL_OK */
-    }
-    if ((err = px_commit(p)))
-        goto fail;
-    if (out) {
-        out->seq = seq;
-        px_format_hex(hash, PX_HASH_LEN, out->hash);
-        saved_id(p, r, seq, out->id, sizeof out->id);
-    }
-    err = PATROL_OK;
-    goto out;
-fail:
-    px_rollback(p);
+        goto out;
+    out->seq = seq;
+    px_format_hex(hash, PX_HASH_LEN, out->hash);
+    saved_id(p, r, seq, out->id, sizeof out->id);
 out:
     px_mview_free(&r->view);
     free(r);
     return err;
+}
+
+/* Record one entry in its own transaction, or with check_only run every
+ * check patrol_record runs (the entry built, signed and appended, the
+ * views updated) and roll it all back: nothing is written. */
+static int record_entry(patrol *p, const patrol_record_in *in, const patrol_field *extra,
+                        size_t n_extra, patrol_saved *out, int check_only)
+{
+    patrol_saved s;
+    int err;
+
+    p->errmsg[0] = '\0';
+    if (!in || !in->kind)
+        return px_fail(p, PATROL_EINVAL, _("%s"), _("no entry kind given"));
+    if ((err = px_begin(p)))
+        return err;
+    if ((err = px_append_entry(p, in, extra, n_extra, &s)) || check_only) {
+        px_rollback(p);
+        return err;
+    }
+    if ((err = px_commit(p)))
+        return err; /* rolled back */
+    if (out)
+        *out = s;
+    return PATROL_OK;
 }
 
 int px_record_fields(patrol *p, const patrol_record_in *in, const patrol_field *extra,

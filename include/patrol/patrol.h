@@ -175,6 +175,33 @@ PATROL_API int patrol_evidence_add(patrol *p, const char *matter, const char *ki
 PATROL_API int patrol_evidence_open(patrol *p, const char *sha256, int *fd, uint64_t *size,
                                     char *media_type, size_t len);
 
+/* A file recorded together with an entry that names it. kind, path,
+ * media_type and caption as for patrol_evidence_add; field: the field of
+ * the entry that takes the file's SHA-256 (e.g. "signature"), or NULL. */
+typedef struct patrol_evidence_in {
+    const char *kind;
+    const char *path;
+    const char *media_type;
+    const char *caption;
+    const char *field;
+} patrol_evidence_in;
+#define PATROL_EVIDENCE_WITH_MAX 4
+
+/* Record an entry and the evidence files it rests on (a delivery and its
+ * recipient's signature: strokes and image; a refusal to sign and its
+ * photo) together: the entry is checked first, as patrol_record would
+ * (the files' hashes not yet known), then each file is stored as
+ * patrol_evidence_add stores it, and the files' evidence.add entries
+ * (evidence of matter, in order, with the entry's location) and the entry,
+ * with each file's SHA-256 in its field, are committed in one
+ * transaction: all of them are recorded, or none (a crash included; a
+ * file already stored by another entry is never removed). At most
+ * PATROL_EVIDENCE_WITH_MAX files. out (may be NULL): the entry's. On
+ * failure the store is as before; patrol_errmsg() names the problem. */
+PATROL_API int patrol_record_with_evidence(patrol *p, const patrol_record_in *in,
+                                           const char *matter, const patrol_evidence_in *ev,
+                                           size_t n_ev, patrol_saved *out);
+
 /* ---- reading --------------------------------------------------------- */
 
 typedef struct patrol_entry_view {
