@@ -653,17 +653,14 @@ void ui_record_post(ui_req *r, ui_resp *out)
         }
     }
     if (ui_kind_signed(kind)) {
-        char why[512];
-        in.n_fields = nf;
-        if (ui_sign_import(r, &in, fields, &nf, UI_FIELDS_MAX, why, sizeof why) != 0) {
+        /* With the signature's files, together or not at all (sign.c). */
+        char why[1024];
+        if (ui_sign_record(r, &in, &s, why, sizeof why) != 0) {
             ui_form_page(r, out, kind, why);
             out->status = 422;
             return;
         }
-        in.n_fields = nf;
-    }
-    err = patrol_record(ui_g.p, &in, &s);
-    if (err) {
+    } else if ((err = patrol_record(ui_g.p, &in, &s)) != PATROL_OK) {
         const char *msg = patrol_errmsg(ui_g.p);
         char copy[1024];
         snprintf(copy, sizeof copy, "%s", msg && *msg ? msg : patrol_strerror(err));

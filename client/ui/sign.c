@@ -197,43 +197,6 @@ static int docm_cb(void *ud, const patrol_document_view *d)
     return 1;
 }
 
-typedef struct hashof {
-    uint64_t seq;
-    char sha[65];
-} hashof;
-
-static int hashof_cb(void *ud, const patrol_entry_view *e)
-{
-    hashof *hs = ud;
-    if (e->seq != hs->seq)
-        return 0;
-    for (size_t i = 0; i < e->n_fields; i++)
-        if (strcmp(e->fields[i].name, "sha256") == 0)
-            snprintf(hs->sha, sizeof hs->sha, "%s", e->fields[i].value);
-    return 1;
-}
-
-/* Import path as evidence of matter; its SHA-256 into sha (65 bytes). */
-static int import(const char *matter, const char *kind, const char *path, const char *type,
-                  const char *caption, const patrol_location *loc, char *sha, char *err,
-                  size_t errlen)
-{
-    patrol_saved s;
-    hashof hs;
-    int rc = patrol_evidence_add(ui_g.p, matter, kind, path, type, caption, loc, &s);
-    if (rc) {
-        snprintf(err, errlen, "%s", *patrol_errmsg(ui_g.p) ? patrol_errmsg(ui_g.p)
-                                                            : patrol_strerror(rc));
-        return -1;
-    }
-    memset(&hs, 0, sizeof hs);
-    hs.seq = s.seq;
-    patrol_log(ui_g.p, matter, hashof_cb, &hs);
-    if (sha)
-        snprintf(sha, 65, "%s", hs.sha);
-    return 0;
-}
-
 typedef struct mstate {
     const char *id;
     char state[32];
@@ -250,72 +213,45 @@ static int mstate_cb(void *ud, const patrol_matter_view *m)
     return 1;
 }
 
-/* The entry as it will be recorded, with the signature's two hashes as
- * placeholders, checked by the library before anything is imported: a
- * refusal (a required field left out, a rule) must not leave the
- * signature's files recorded as evidence that no entry names. */
-static int check_first(patrol_record_in *in, patrol_field *fields, size_t nf, int with_sig,
-                       char *err, size_t errlen)
-{
-    static const char zeros[] =
-        "0000000000000000000000000000000000000000000000000000000000000000";
-    size_t n = nf;
-    int rc;
-    if (with_sig) {
-        fields[n++] = (patrol_field){"signature", zeros, PATROL_CONF_NONE};
-        fields[n++] = (patrol_field){"signature_image", zeros, PATROL_CONF_NONE};
-    }
-    in->fields = fields;
-    in->n_fields = n;
-    rc = patrol_record_check(ui_g.p, in);
-    in->n_fields = nf;
-    if (rc) {
-        snprintf(err, errlen, "%s", *patrol_errmsg(ui_g.p) ? patrol_errmsg(ui_g.p)
-                                                            : patrol_strerror(rc));
-        return -1;
-    }
-    return 0;
-}
-
-int ui_sign_import(const ui_req *r, patrol_record_in *in, patrol_field *fields, size_t *nf,
-                   size_t cap, char *err, size_t errlen)
+int ui_sign_record(const ui_req *r, patrol_record_in *in, patrol_saved *out, char *err,
+                   size_t errlen)
 {
     const char *kind = in->kind, *target = in->target;
-    const patrol_location *loc = in->location;
-    static char sha_strokes[65], sha_png[65]; /* borrowed by fields until recorded */
     const char *strokes = ui_arg(r, "sig_strokes"), *png = ui_arg(r, "sig_png");
     const char *refused = ui_arg(r, "f.refused_sign"), *witness = ui_arg(r, "f.witness");
     const char *method = ui_arg(r, "f.method");
     int deliver = strcmp(kind, "document.deliver") == 0;
     int is_refused = refused && strcmp(refused, "yes") == 0;
     int signed_ = strokes && *strokes;
-    char dir[200], path_j[256], path_p[256], caption[300], label[200];
+    char dir[200], path_j[256], path_p[256], cap_j[300], cap_p[300], label[200];
     char *canon = NULL;
     unsigned char *img = NULL;
-    size_t img_len = 0;
+    size_t img_len = 0, n_ev = 0;
+    patrol_evidence_in ev[2];
     docm dm;
     mstate ms;
-    int ret = -1;
+    int ret = -1, rc;
 
     dir[0] = path_j[0] = path_p[0] = '\0';
     memset(&dm, 0, sizeof dm);
     memset(&ms, 0, sizeof ms);
+    memset(ev, 0, sizeof ev);
+    /* What the library refuses anyway is left to it: no target, an
+     * unknown or delivered document, an unknown matter, a state that does
+     * not allow the kind. */
     if (!target)
-        return 0;
-    /* What the library would refuse anyway is left to it, before anything
-     * is imported: an unknown or delivered document, an unknown matter, a
-     * state that does not allow the kind. */
+        goto record;
     if (deliver) {
         dm.id = target;
         if (patrol_documents(ui_g.p, NULL, docm_cb, &dm) < 0 || !dm.found || dm.delivered)
-            return 0;
+            goto record;
     } else {
         snprintf(dm.matter, sizeof dm.matter, "%s", target);
     }
     ms.id = dm.matter;
     if (patrol_matters(ui_g.p, mstate_cb, &ms) < 0 || !ms.found ||
         patrol_matter_allows(ms.state, kind))
-        return 0;
+        goto record;
     snprintf(label, sizeof label, "%s %s", ui_tr(patrol_kind_label(kind)), target);
     if (is_refused && signed_) {
         snprintf(err, errlen, "%s", _("signed or refused to sign: not both (sign again clears "
@@ -332,8 +268,6 @@ int ui_sign_import(const ui_req *r, patrol_record_in *in, patrol_field *fields, 
                                       "witness"));
         return -1;
     }
-    if (*nf + 2 > cap)
-        return -1;
     if (signed_) {
         if (!(canon = strokes_check(strokes))) {
             snprintf(err, errlen, "%s", _("signature: the strokes from the screen are not valid"));
@@ -343,50 +277,47 @@ int ui_sign_import(const ui_req *r, patrol_record_in *in, patrol_field *fields, 
             snprintf(err, errlen, "%s", _("signature: the image from the screen is not a PNG"));
             goto exit;
         }
-    }
-    /* Everything that can be known before the files are imported is
-     * checked first: the pad's data above, the entry itself here. */
-    if (check_first(in, fields, *nf, signed_, err, errlen))
-        goto exit;
-    if (!signed_ && !(is_refused && r->file_path[0] && r->file_size > 0)) {
-        ret = 0; /* nothing to import */
-        goto exit;
-    }
-    if (signed_ && ui_tmp_dir(dir, sizeof dir, "sign") != 0) {
-        dir[0] = '\0';
-        snprintf(err, errlen, "%s", _("The file could not be saved for import (temporary directory)."));
-        goto exit;
-    }
-    if (signed_) {
+        if (ui_tmp_dir(dir, sizeof dir, "sign") != 0) {
+            dir[0] = '\0';
+            snprintf(err, errlen, "%s",
+                     _("The file could not be saved for import (temporary directory)."));
+            goto exit;
+        }
         snprintf(path_j, sizeof path_j, "%s/signature-%s.json", dir, target);
         snprintf(path_p, sizeof path_p, "%s/signature-%s.png", dir, target);
         if (write_file(path_j, canon, strlen(canon)) || write_file(path_p, img, img_len)) {
             snprintf(err, errlen, "%s", _("The file could not be saved for import (disk full?)."));
             goto exit;
         }
-        snprintf(caption, sizeof caption, _("signature: %s (strokes)"), label);
-        if (import(dm.matter, "electronic_data", path_j, "application/json", caption, loc,
-                   sha_strokes, err, errlen))
-            goto exit;
-        snprintf(caption, sizeof caption, _("signature: %s (image)"), label);
-        if (import(dm.matter, "document", path_p, "image/png", caption, loc, sha_png, err,
-                   errlen))
-            goto exit;
-        fields[*nf].name = "signature";
-        fields[*nf].value = sha_strokes;
-        fields[*nf].conf = PATROL_CONF_NONE;
-        (*nf)++;
-        fields[*nf].name = "signature_image";
-        fields[*nf].value = sha_png;
-        fields[*nf].conf = PATROL_CONF_NONE;
-        (*nf)++;
+        snprintf(cap_j, sizeof cap_j, _("signature: %s (strokes)"), label);
+        snprintf(cap_p, sizeof cap_p, _("signature: %s (image)"), label);
+        ev[0] = (patrol_evidence_in){"electronic_data", path_j, "application/json", cap_j,
+                                     "signature"};
+        ev[1] = (patrol_evidence_in){"document", path_p, "image/png", cap_p, "signature_image"};
+        n_ev = 2;
     } else if (is_refused && r->file_path[0] && r->file_size > 0) {
-        snprintf(caption, sizeof caption, _("refusal to sign: %s"), label);
-        if (import(dm.matter, strncmp(r->file_type, "video/", 6) == 0 ? "video" : "photo",
-                   r->file_path, NULL, caption, loc, NULL, err, errlen))
-            goto exit;
+        snprintf(cap_j, sizeof cap_j, _("refusal to sign: %s"), label);
+        ev[0] = (patrol_evidence_in){strncmp(r->file_type, "video/", 6) == 0 ? "video" : "photo",
+                                     r->file_path, NULL, cap_j, NULL};
+        n_ev = 1;
     }
-    ret = 0;
+    /* The signature's files (or the refusal's photo) and the entry naming
+     * them are recorded together or not at all: the library checks the
+     * entry before it copies a file, and commits the files' entries and
+     * the entry in one transaction, so neither a refusal nor a kill
+     * leaves a signature that no entry names. */
+    if (n_ev) {
+        rc = patrol_record_with_evidence(ui_g.p, in, dm.matter, ev, n_ev, out);
+        goto done;
+    }
+record:
+    rc = patrol_record(ui_g.p, in, out);
+done:
+    if (rc)
+        snprintf(err, errlen, "%s", *patrol_errmsg(ui_g.p) ? patrol_errmsg(ui_g.p)
+                                                            : patrol_strerror(rc));
+    else
+        ret = 0;
 exit:
     if (path_j[0])
         unlink(path_j);

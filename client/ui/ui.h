@@ -137,17 +137,17 @@ int ui_kind_signed(const char *kind);
 /* The pad (its strokes and image in the hidden fields sig_strokes and
  * sig_png). */
 void ui_sign_pad(ubuf *b);
-/* Before an entry of a signed kind is recorded: check the signature or
- * the refusal and then the entry itself (patrol_record_check, with the
- * signature's hashes as placeholders), and only then import the strokes
- * (JSON) and the image (PNG) -- or the refusal's photo or video -- as
- * evidence of the matter, adding the fields signature and signature_image
- * (their SHA-256) to fields[*nf]. in: the entry as it will be recorded
- * (kind, target: the matter or the document delivered, location; its
- * fields are fields[0..*nf), set here). 0, or -1 with a sentence for the
- * person in err (nothing imported then). */
-int ui_sign_import(const ui_req *r, patrol_record_in *in, patrol_field *fields, size_t *nf,
-                   size_t cap, char *err, size_t errlen);
+/* Record an entry of a signed kind (in: kind, target -- the matter, or
+ * the document delivered --, fields, inspectors, location): check the
+ * signature drawn on the pad (strokes and image) or the refusal to sign
+ * (its witness, its photo or video), then record the entry and those
+ * files as evidence of the matter with patrol_record_with_evidence, which
+ * checks the entry before it stores a file and commits the files'
+ * entries and the entry (fields signature and signature_image: their
+ * SHA-256) in one transaction. 0 and *out, or -1 with a sentence for the
+ * person in err: then nothing is recorded. */
+int ui_sign_record(const ui_req *r, patrol_record_in *in, patrol_saved *out, char *err,
+                   size_t errlen);
 
 /* tmp.c: this launch's private temporary directory ($TMPDIR or /tmp,
  * "patrol-ui.XXXXXX", 0700, held by a lock while the process lives), where
