@@ -87,14 +87,15 @@ static const cJSON *correction_of(const cJSON *e, const char *field)
 }
 
 /* One correction as a sentence: 更正（第 N 条）：field：old → new；理由：… */
-static void correction_line(web_buf *b, const cJSON *c)
+static void correction_line(web_buf *b, const cJSON *c, const px_kind_rule *kr)
 {
+    const px_field_rule *fr = kr ? px_rules_field(kr, str(c, "field")) : NULL;
     web_puts(b, "<li class=\"correction\">");
     if (str(c, "field")[0])
         /* TRANSLATORS: a correction (更正) of an entry: the correcting entry's
          * number, the field (a code): old value -> new value, its reason. */
         web_textf(b, _("Correction (entry %.0f): %s: %s -> %s; reason: %s"), num(c, "seq"),
-                  str(c, "field"),
+                  fr && fr->help && *fr->help ? _(fr->help) : str(c, "field"),
                   cJSON_IsString(get(c, "original")) ? str(c, "original") : _("(none)"),
                   str(c, "corrected"), str(c, "reason"));
     else
@@ -133,6 +134,12 @@ static void flag_line(web_buf *b, const cJSON *f)
     web_puts(b, "</li>");
 }
 
+static const char *choice_zh(const char *v)
+{
+    const char *l = px_choice_label(v);
+    return l && *l ? _(l) : v;
+}
+
 int web_record_table(web_buf *b, const cJSON *tl)
 {
     const cJSON *e;
@@ -158,6 +165,7 @@ int web_record_table(web_buf *b, const cJSON *tl)
     {
         const cJSON *f, *x;
         const char *label = str(e, "label");
+        const px_kind_rule *kr = px_rules_find(str(e, "kind"));
         int flagged = cJSON_GetArraySize(get(e, "flags")) > 0;
         web_puts(b, flagged ? "<tr class=\"flagged\"><td>" : "<tr><td>");
         time_text(b, e, "device_time");
@@ -170,11 +178,21 @@ int web_record_table(web_buf *b, const cJSON *tl)
         {
             const cJSON *c = correction_of(e, str(f, "name"));
             int masked = cJSON_IsTrue(get(f, "masked"));
-            web_puts(b, "<dt>");
-            web_text(b, str(f, "name"));
+            const px_field_rule *fr = kr ? px_rules_field(kr, str(f, "name")) : NULL;
+            /* The field as the rules table names it, its code on hover. */
+            web_puts(b, "<dt title=\"");
+            web_attr(b, str(f, "name"));
+            web_puts(b, "\">");
+            web_text(b, fr && fr->help && *fr->help ? _(fr->help) : str(f, "name"));
             web_puts(b, c ? "</dt><dd class=\"corrected\">" : masked ? "</dt><dd class=\"masked\">"
                                                                       : "</dt><dd>");
-            if (c) {
+            if (!c && !masked && fr && (fr->type == PX_F_CHOICE || fr->type == PX_F_BOOL ||
+                                        fr->type == PX_F_TRUE)) {
+                const char *v = str(f, "value");
+                web_text(b, fr->type == PX_F_CHOICE                           ? choice_zh(v)
+                            : strcmp(v, "yes") == 0 || strcmp(v, "no") == 0 ? _(v)
+                                                                              : v);
+            } else if (c) {
                 web_text(b, str(c, "corrected"));
                 web_puts(b, " <span class=\"was\">");
                 /* TRANSLATORS: after a corrected value: the correcting entry's
@@ -182,6 +200,10 @@ int web_record_table(web_buf *b, const cJSON *tl)
                 web_textf(b, _("(corrected by entry %.0f; was: %s)"), num(c, "seq"),
                           str(f, "value"));
                 web_puts(b, "</span>");
+            } else if (masked) {
+                /* The builder's mark ("[personal_privacy]"), as the text
+                 * timeline shows it: a message of the catalogue. */
+                web_text(b, _(str(f, "value")));
             } else {
                 web_text(b, str(f, "value"));
             }
@@ -197,7 +219,7 @@ int web_record_table(web_buf *b, const cJSON *tl)
         if (cJSON_GetArraySize(get(e, "corrections")) > 0 || flagged) {
             web_puts(b, "<ul class=\"notes\">");
             cJSON_ArrayForEach(x, get(e, "corrections"))
-                correction_line(b, x);
+                correction_line(b, x, kr);
             cJSON_ArrayForEach(x, get(e, "flags"))
                 flag_line(b, x);
             web_puts(b, "</ul>");
@@ -238,11 +260,6 @@ static void doc_field(web_buf *b, const cJSON *e, const char *th, const char *na
     web_puts(b, "</td></tr>");
 }
 
-static const char *choice_zh(const char *v)
-{
-    const char *l = px_choice_label(v);
-    return l && *l ? _(l) : v;
-}
 
 /* One document (entry e, a document.issue) of matter head. */
 static void document(web_buf *b, const cJSON *head, const cJSON *tl, const cJSON *e)

@@ -390,6 +390,15 @@ try:
     check(len(dd) == 1 and dd[0].text.startswith("请落实门前三包责任，七日内整改") and
           "原为：请落实门前三包责任" in dd[0].text, "the value in effect: %r" % [d.text for d in dd])
     check(drv.find_element(By.ID, "tl-flags").text == "0", "no flag on this matter")
+    if os.environ.get("PATROL_LOCALEDIR"):  # the rules table's labels, in Chinese
+        dts = {d.get_attribute("title"): d.text for d in
+               drv.find_elements(By.CSS_SELECTOR, "#timeline dt")}
+        check(dts.get("doc_no") == "发文字号" and dts.get("method") == "送达方式",
+              "fields named by the rules table: %r" % list(dts.items())[:6])
+        check(drv.find_element(By.CSS_SELECTOR, "dd.masked").text == "［涉及个人隐私］",
+              "the privacy mark in Chinese")
+        check(any(d.text == "直接送达" for d in drv.find_elements(By.CSS_SELECTOR, "#timeline dd")),
+              "a choice shown by its label")
     # Byte ranges on the audio file, with this browser's session.
     src = au.get_attribute("src")
     sid = drv.get_cookie("__Host-pw_s")["value"]
