@@ -2,6 +2,7 @@
  * and what they share: opening the database read-only, messages. */
 #include "audit.h"
 #include "audit_report.h"
+#include "cmdline.h"
 #include "i18n.h"
 
 #include <stdarg.h>
@@ -38,26 +39,28 @@ static const audit_cmd commands[] = {
 int audit_fail(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "patrold: audit %s: ", cmd);
+    char full[80];
+    snprintf(full, sizeof full, "audit %s", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    cl_vfail(1, "failed", full, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     return 1;
 }
 
 int audit_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "patrold: audit %s: ", cmd);
+    char full[80], msg[900];
+    size_t n;
+    snprintf(full, sizeof full, "audit %s", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    n = strlen(msg);
     /* TRANSLATORS: ends a usage error of an audit command, space included
      * (a Chinese text needs none before its full-width bracket). */
-    fputs(_(" (see 'patrold audit --help')"), stderr);
-    fputc('\n', stderr);
-    return 2;
+    snprintf(msg + n, sizeof msg - n, "%s", _(" (see 'patrold audit --help')"));
+    return cl_fail(2, "usage", full, "%s", msg);
 }
 
 st_backend *audit_open(const char *data, const char *cmd)
@@ -90,13 +93,25 @@ static int usage(FILE *f)
 
 int audit_main(const char *data, int argc, char **argv)
 {
-    if (argc < 1)
+    if (argc < 1) {
+        if (cl_json)
+            cl_fail(2, "usage", "audit", "%s", _("needs a command"));
         return usage(stderr);
-    if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)
+    }
+    if (cl_is_help(argv[0]))
         return usage(stdout);
     for (size_t i = 0; commands[i].name; i++)
-        if (strcmp(argv[0], commands[i].name) == 0)
+        if (strcmp(argv[0], commands[i].name) == 0) {
+            /* 'audit CMD --help' (or -h among its arguments): its line. */
+            for (int k = 1; k < argc; k++)
+                if (cl_is_help(argv[k])) {
+                    printf("%s\n\n  %s\n      %s\n",
+                           _("usage: patrold --data DIR audit COMMAND [options]"),
+                           commands[i].usage, _(commands[i].what));
+                    return 0;
+                }
             return commands[i].run(data, argc - 1, argv + 1);
-    fprintf(stderr, _("patrold: audit: unknown command '%s'\n"), argv[0]);
+        }
+    cl_fail(2, "usage", "audit", _("unknown command '%s'"), argv[0]);
     return usage(stderr);
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "cmdline.h"
 #include "audit_report.h"
 #include "crypto.h"
 #include "i18n.h"
@@ -368,7 +369,7 @@ int audit_filed_run(const char *data, int argc, char **argv)
     if (rc == ST_OK && l.json) {
         char *s = cJSON_Print(l.out);
         if (s)
-            printf("%s\n", s);
+            cl_json_out(s);
         else
             rc = audit_fail(cmd, "%s", _("out of memory"));
         free(s);

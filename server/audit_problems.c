@@ -16,6 +16,7 @@
  * Days are Beijing calendar days; today is the Beijing date now (or
  * --today). The exit status is 0 whether or not problems are found. */
 #include "audit.h"
+#include "cmdline.h"
 
 #include <cJSON.h>
 #include <stdarg.h>
@@ -435,7 +436,7 @@ static int print_json(problems *p)
     cJSON_Delete(arr);
     if (!s)
         return -1;
-    puts(s);
+    cl_json_out(s);
     free(s);
     return 0;
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "audit.h"
+#include "cmdline.h"
 #include "entry.h"
 #include "matter.h"
 #include "patrol.pb-c.h"
@@ -979,7 +980,7 @@ int audit_report_run(const char *data, int argc, char **argv)
         if (!s)
             rc = audit_fail(CMD, "out of memory");
         else
-            printf("%s\n", s);
+            cl_json_out(s);
         free(s);
     } else if (out.csv) {
         rc = rpt_print_csv(j, stdout);

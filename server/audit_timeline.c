@@ -10,6 +10,7 @@
  * shown as their mark unless --reveal: a decision the supervisor makes
  * explicitly, and said so on stderr. */
 #include "audit.h"
+#include "cmdline.h"
 
 #include <cJSON.h>
 #include <stdarg.h>
@@ -953,7 +954,7 @@ int audit_timeline(const char *data, int argc, char **argv)
             audit_fail(CMD, "%s", _("out of memory"));
             goto exit;
         }
-        puts(s);
+        cl_json_out(s);
         free(s);
         cJSON_Delete(root);
     } else {

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "cmdline.h"
 #include "audit_archive.h"
 #include "audit_verify_log.h"
 #include "crypto.h"
@@ -960,7 +961,7 @@ int audit_verify(const char *data, int argc, char **argv)
             audit_fail(CMD, "%s", _("out of memory"));
             goto exit;
         }
-        puts(s);
+        cl_json_out(s);
         free(s);
         cJSON_Delete(j);
     } else {

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "cmdline.h"
 #include "audit_archive.h"
 #include "crypto.h"
 #include "entry.h"
@@ -632,7 +633,7 @@ done:
             cJSON_AddItemToObject(o, "problems", c.problems);
             c.problems = NULL;
             if ((s = cJSON_PrintUnformatted(o))) {
-                puts(s);
+                cl_json_out(s);
                 free(s);
             }
             cJSON_Delete(o);

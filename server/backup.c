@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmdline.h"
 #include "crypto.h"
 #include "i18n.h"
 #include "storage.h"
@@ -204,28 +205,20 @@ int backup_main(const char *data, int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
             out = argv[++i];
-        else {
-            fprintf(stderr, "patrold: backup: ");
-            fprintf(stderr, _("unexpected argument '%s'"), argv[i]);
-            fputc('\n', stderr);
-            return 2;
-        }
+        else
+            return cl_fail(2, "usage", "backup", _("unexpected argument '%s'"), argv[i]);
     }
-    if (!out || !*out) {
-        fprintf(stderr, "patrold: backup: %s\n", _("usage: patrold --data DIR backup --out DIR2"));
-        return 2;
-    }
+    if (!out || !*out)
+        return cl_fail(2, "usage", "backup", "%s",
+                       _("usage: patrold --data DIR backup --out DIR2"));
     clock_gettime(CLOCK_MONOTONIC, &t0);
     memset(&b, 0, sizeof b);
     b.data = data;
     b.out = out;
     snprintf(src, sizeof src, "%s/patrold.db", data);
-    if (access(src, F_OK) != 0) {
-        fprintf(stderr, "patrold: backup: ");
-        fprintf(stderr, _("no server in %s (run 'patrold --data %s init')"), data, data);
-        fputc('\n', stderr);
-        return 1;
-    }
+    if (access(src, F_OK) != 0)
+        return cl_fail(1, "no_server", "backup", _("no server in %s (run 'patrold --data %s init')"),
+                       data, data);
     if (mkdir(out, 0700) != 0) {
         fprintf(stderr, "patrold: backup: ");
         fprintf(stderr, _("cannot create %s: %s (it must not exist)"), out, strerror(errno));

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "cmdline.h"
 #include "entry.h"
 #include "audit.h"
 #include "backup.h"
@@ -42,19 +43,31 @@
 #include "web.h"
 #include "validate.h"
 
-/* "patrold: CMD: " and the message (already translated by the caller). */
+/* "patrold: CMD: " and the message (already translated by the caller),
+ * and under --json the error object (cmdline.h). die: a failure, exit 1;
+ * usage: the command line is wrong, exit 2. */
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
 static int die(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "patrold: %s: ", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    cl_vfail(1, "failed", cmd, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     return 1;
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static int usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cl_vfail(2, "usage", cmd, fmt, ap);
+    va_end(ap);
+    return 2;
 }
 
 /* A reason from proto/validate.c (English, N_() marked), as people read it. */
@@ -148,10 +161,10 @@ static int cmd_init(const char *data, int argc, char **argv)
         if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
             name = argv[++i];
         else
-            return die("init", _("unexpected argument '%s'"), argv[i]);
+            return usage_error("init", _("unexpected argument '%s'"), argv[i]);
     }
     if (px_check_line(name, 100))
-        return die("init", _("server name '%s' is not a valid one-line name"), name);
+        return usage_error("init", _("server name '%s' is not a valid one-line name"), name);
     if (mkdir(data, 0700) != 0) {
         DIR *d = errno == EEXIST ? opendir(data) : NULL;
         struct dirent *e;
@@ -161,6 +174,9 @@ static int cmd_init(const char *data, int argc, char **argv)
                 empty = 0;
         if (d)
             closedir(d);
+        if (errno != EEXIST || (!d && errno != ENOENT))
+            return die("init", _("cannot create or read %s: %s; nothing changed"), data,
+                       strerror(errno));
         if (!empty)
             return die("init", _("%s exists and is not an empty directory; nothing changed"),
                        data);
@@ -240,10 +256,14 @@ static st_backend *open_db(const char *data, const char *cmd)
 {
     char err[256], *path = join(data, "patrold.db");
     st_backend *db = NULL;
-    if (path && access(path, F_OK) != 0)
-        die(cmd, _("no server in %s (run 'patrold --data %s init')"), data, data);
+    if (path && access(path, F_OK) != 0 && errno == ENOENT)
+        cl_fail(1, "no_server", cmd, _("no server in %s (run 'patrold --data %s init')"), data,
+                data);
+    else if (path && access(path, R_OK | W_OK) != 0)
+        die(cmd, _("cannot read and write %s: %s (run patrold as the server's user)"), path,
+            strerror(errno));
     else if (path && !(db = st_sqlite_open(path, 0, err, sizeof err)))
-        fprintf(stderr, "patrold: %s: %s\n", cmd, err);
+        die(cmd, "%s", err);
     free(path);
     return db;
 }
@@ -268,16 +288,16 @@ static int cmd_device_add(const char *data, int argc, char **argv)
             dept = argv[++i];
         else if (strcmp(argv[i], "--valid-days") == 0 && i + 1 < argc) {
             if ((why = px_parse_u64(argv[++i], 1, 365, &days)))
-                return die("device add", _("--valid-days: %s (1..365)"), tr(why));
+                return usage_error("device add", _("--valid-days: %s (1..365)"), tr(why));
         } else
-            return die("device add", _("unexpected argument '%s'"), argv[i]);
+            return usage_error("device add", _("unexpected argument '%s'"), argv[i]);
     }
     if (!name || !dept)
-        return die("device add", "%s", _("--name and --department are required"));
+        return usage_error("device add", "%s", _("--name and --department are required"));
     if ((why = px_check_line(name, 120)))
-        return die("device add", _("device name: %s"), tr(why));
+        return usage_error("device add", _("device name: %s"), tr(why));
     if ((why = px_check_ident(dept)))
-        return die("device add", _("department code: %s"), tr(why));
+        return usage_error("device add", _("department code: %s"), tr(why));
     if (key_pin(data, pin, sizeof pin, 0) != 0)
         return die("device add", _("cannot read the server key in %s"), data);
     if (!(db = open_db(data, "device add")))
@@ -312,17 +332,46 @@ out:
 
 static int cmd_device_revoke(const char *data, int argc, char **argv)
 {
-    uint64_t id;
+    uint64_t id = 0;
+    uint8_t key_id[32];
+    size_t klen = 0;
     st_backend *db;
     int rc;
-    if (argc != 1 || px_parse_u64(argv[0], 1, INT64_MAX, &id))
-        return die("device revoke", "%s", _("needs one device id (see 'patrold device list')"));
+    /* Either id: the server's device number, or the 64 hex digits the
+     * terminal prints (patrol init, patrol info: the key's SHA-256). */
+    /* --json: only for the error object (cmdline.h); it prints no JSON. */
+    if (argc == 2 && strcmp(argv[1], "--json") == 0)
+        argc = 1;
+    if (argc >= 1 && argv[0][0] == '-')
+        return usage_error("device revoke", _("unexpected argument '%s'"), argv[0]);
+    if (argc > 1)
+        return usage_error("device revoke", _("unexpected argument '%s'"), argv[1]);
+    if (argc == 1 && strlen(argv[0]) == 64) {
+        char lower[65];
+        for (int k = 0; k < 64; k++)
+            lower[k] = (char)(argv[0][k] >= 'A' && argv[0][k] <= 'F' ? argv[0][k] + 32 : argv[0][k]);
+        lower[64] = '\0';
+        if (!px_parse_hex(lower, key_id, sizeof key_id))
+            klen = 32;
+    }
+    if (argc != 1 || (!klen && px_parse_u64(argv[0], 1, INT64_MAX, &id)))
+        return usage_error("device revoke", "%s",
+                           _("needs one device id: its number or the terminal's 64 hex digits "
+                             "(see 'patrold device list')"));
     if (!(db = open_db(data, "device revoke")))
         return 1;
+    if (klen == 32) {
+        st_device d;
+        if (db->ops->device_by_key(db, key_id, &d) != ST_OK) {
+            db->ops->close(db);
+            return cl_fail(1, "not_found", "device revoke", _("no device %s"), argv[0]);
+        }
+        id = (uint64_t)d.id;
+    }
     /* The revocation and its leaf in the server log, together. */
     rc = app_device_revoke(db, (int64_t)id);
     if (rc == ST_NOTFOUND)
-        die("device revoke", _("no device %s"), argv[0]);
+        cl_fail(1, "not_found", "device revoke", _("no device %s"), argv[0]);
     else if (rc != ST_OK)
         fprintf(stderr, "patrold: device revoke: %s\n", db->ops->errmsg(db));
     else
@@ -354,6 +403,11 @@ static int list_cb(void *ud, const st_device *d)
         cJSON_AddNumberToObject(o, "evidence_pending", (double)d->evidence_pending);
         cJSON_AddNumberToObject(o, "forks", (double)d->forks);
         cJSON_AddNumberToObject(o, "last_sync_ms", (double)d->last_sync_ms);
+        {
+            char t[40];
+            cl_iso_time(d->last_sync_ms, t, sizeof t);
+            cJSON_AddStringToObject(o, "last_sync", t); /* "" before the first sync */
+        }
         cJSON_AddItemToArray(arr, o);
     } else {
         /* TRANSLATORS: one device of 'device list': number, name, department,
@@ -374,21 +428,22 @@ static int cmd_device_list(const char *data, int argc, char **argv)
     cJSON *arr = NULL;
     st_backend *db;
     int rc;
-    if (argc == 1 && strcmp(argv[0], "--json") == 0)
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--json") != 0)
+            return usage_error("device list", _("unexpected argument '%s'"), argv[i]);
+    if (argc > 0)
         arr = cJSON_CreateArray();
-    else if (argc != 0)
-        return die("device list", _("unexpected argument '%s'"), argv[0]);
     if (!(db = open_db(data, "device list"))) {
         cJSON_Delete(arr);
         return 1;
     }
     rc = db->ops->device_list(db, list_cb, arr);
     if (rc != ST_OK)
-        fprintf(stderr, "patrold: device list: %s\n", db->ops->errmsg(db));
+        die("device list", "%s", db->ops->errmsg(db));
     if (arr) {
-        char *s = cJSON_PrintUnformatted(arr);
+        char *s = rc == ST_OK ? cJSON_PrintUnformatted(arr) : NULL;
         if (s)
-            puts(s);
+            cl_json_out(s);
         free(s);
         cJSON_Delete(arr);
     }
@@ -443,14 +498,14 @@ static int cmd_flags(const char *data, int argc, char **argv)
             json = 1;
         else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) {
             if ((why = px_parse_u64(argv[++i], 1, (uint64_t)INT64_MAX, &device)))
-                return die("flags", _("--device: %s (a device number, see 'device list')"),
+                return usage_error("flags", _("--device: %s (a device number, see 'device list')"),
                            tr(why));
         } else if (strcmp(argv[i], "--matter") == 0 && i + 1 < argc) {
             matter = argv[++i];
             if ((why = px_check_ident(matter)))
-                return die("flags", "--matter: %s", tr(why));
+                return usage_error("flags", "--matter: %s", tr(why));
         } else {
-            return die("flags", _("unexpected argument '%s'"), argv[i]);
+            return usage_error("flags", _("unexpected argument '%s'"), argv[i]);
         }
     }
     if (!(path = join(data, "patrold.db")))
@@ -473,7 +528,7 @@ static int cmd_flags(const char *data, int argc, char **argv)
     if (arr) {
         char *s = rc == 0 ? cJSON_PrintUnformatted(arr) : NULL;
         if (s)
-            puts(s);
+            cl_json_out(s);
         free(s);
         cJSON_Delete(arr);
     }
@@ -495,27 +550,24 @@ static int cmd_lists_import(const char *data, int argc, char **argv)
     uint64_t version;
     int rc = 1;
 
-    if (argc != 2 || strcmp(argv[0], "import") != 0) {
-        fprintf(stderr, "%s\n", _("patrold: lists: usage: patrold --data DIR lists import FILE"));
-        return 1;
-    }
-    if (!(f = fopen(argv[1], "rb"))) {
-        fprintf(stderr, _("patrold: lists import: cannot open %s: %s\n"), argv[1], strerror(errno));
-        return 1;
-    }
+    if (argc != 2 || strcmp(argv[0], "import") != 0)
+        return usage_error("lists", "%s", _("usage: patrold --data DIR lists import FILE"));
+    if (argv[1][0] == '-' && argv[1][1] == '-') /* a file named so: ./--x */
+        return usage_error("lists import", _("unexpected argument '%s'"), argv[1]);
+    if (!(f = fopen(argv[1], "rb")))
+        return die("lists import", _("cannot open %s: %s"), argv[1], strerror(errno));
     if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > (8 << 20) ||
         fseek(f, 0, SEEK_SET) != 0 || !(text = malloc((size_t)n + 1)) ||
         fread(text, 1, (size_t)n, f) != (size_t)n) {
         fclose(f);
         free(text);
-        fprintf(stderr, _("patrold: lists import: cannot read %s (at most 8 MiB)\n"), argv[1]);
-        return 1;
+        return die("lists import", _("cannot read %s (at most 8 MiB)"), argv[1]);
     }
     fclose(f);
     text[n] = '\0';
     /* The checks the console's upload makes too (refjson_load). */
     if (refjson_load(text, (size_t)n, &r, &blob, &len, &lists, why, sizeof why)) {
-        fprintf(stderr, _("patrold: lists import: %s: %s; nothing imported\n"), argv[1], why);
+        die("lists import", _("%s: %s; nothing imported"), argv[1], why);
         goto out;
     }
     if (!(db = open_db(data, "lists import")))
@@ -525,7 +577,7 @@ static int cmd_lists_import(const char *data, int argc, char **argv)
         db->ops->reference_put(db, blob, len, app_now_ms(), &version) != ST_OK ||
         slog_lists_import(db, version, blob, len, app_now_ms()) != ST_OK ||
         db->ops->commit(db) != ST_OK) {
-        fprintf(stderr, _("patrold: lists import: %s; nothing imported\n"), db->ops->errmsg(db));
+        die("lists import", _("%s; nothing imported"), db->ops->errmsg(db));
         db->ops->rollback(db);
         goto out;
     }
@@ -622,7 +674,7 @@ static int cmd_serve(const char *data, int argc, char **argv)
             listen = argv[++i];
         else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc) {
             if (px_parse_u64(argv[++i], 1, 64, &workers)) {
-                rc = die("serve", "%s", _("--workers must be 1..64"));
+                rc = usage_error("serve", "%s", _("--workers must be 1..64"));
                 goto out;
             }
         } else if (strcmp(argv[i], "--log") == 0 && i + 1 < argc) {
@@ -631,27 +683,27 @@ static int cmd_serve(const char *data, int argc, char **argv)
             web_listen = argv[++i];
         } else if ((k = srv_limits_option(&lim, argc, argv, &i, err, sizeof err)) != 0) {
             if (k < 0) { /* connection limits (net.h) */
-                rc = die("serve", "%s", err);
+                rc = usage_error("serve", "%s", err);
                 goto out;
             }
         } else if ((k = ev_option(&evl, argc, argv, &i, err, sizeof err)) != 0) {
             if (k < 0) { /* evidence limits (evidence.h) */
-                rc = die("serve", "%s", err);
+                rc = usage_error("serve", "%s", err);
                 goto out;
             }
         } else {
-            rc = die("serve", _("unexpected argument '%s'"), argv[i]);
+            rc = usage_error("serve", _("unexpected argument '%s'"), argv[i]);
             goto out;
         }
     }
     if (!listen || !(colon = strrchr(listen, ':')) || colon == listen ||
         (size_t)(colon - listen) >= sizeof host) {
-        rc = die("serve", "%s", _("--listen HOST:PORT is required"));
+        rc = usage_error("serve", "%s", _("--listen HOST:PORT is required"));
         goto out;
     }
     if (web_listen && (!(wcolon = strrchr(web_listen, ':')) || wcolon == web_listen ||
                        (size_t)(wcolon - web_listen) >= sizeof host)) {
-        rc = die("serve", "%s", _("--web-listen HOST:PORT: the console's address"));
+        rc = usage_error("serve", "%s", _("--web-listen HOST:PORT: the console's address"));
         goto out;
     }
     /* From here on what serve writes is its log: stable English for the
@@ -748,6 +800,51 @@ static const struct usage_line {
     {"user list [--json]", N_("console accounts")},
 };
 
+/* 'patrold CMD --help' (and -h anywhere among a command's arguments): the
+ * overview's lines of that command (one word, or two for device, user and
+ * lists), on stdout. 0 if it has lines, else -1. */
+static int command_help(int argc, char **argv)
+{
+    char words[64];
+    int found = 0, mine = 0;
+    if (argc < 1)
+        return -1;
+    snprintf(words, sizeof words, "%s", argv[0]);
+    if (argc >= 2 && !cl_is_help(argv[1]) &&
+        (!strcmp(argv[0], "device") || !strcmp(argv[0], "user") || !strcmp(argv[0], "lists")))
+        snprintf(words, sizeof words, "%s %s", argv[0], argv[1]);
+    for (size_t i = 0; i < sizeof usage_lines / sizeof usage_lines[0]; i++) {
+        const struct usage_line *u = &usage_lines[i];
+        if (u->syntax[0] != ' ' && u->syntax[0] != '\0') {
+            /* "user passwd|disable --name N" is the line of both. */
+            char first[64], alts[64], *tok, *save = NULL;
+            first[0] = alts[0] = '\0';
+            sscanf(u->syntax, "%63s %63s", first, alts);
+            mine = !strcmp(first, words);
+            for (tok = strtok_r(alts, "|", &save); !mine && tok; tok = strtok_r(NULL, "|", &save)) {
+                char two[130];
+                snprintf(two, sizeof two, "%s %s", first, tok);
+                mine = !strcmp(two, words);
+            }
+        }
+        if (!mine)
+            continue;
+        if (!found)
+            printf("%s\n\n", _("usage: patrold --data DIR COMMAND"));
+        found = 1;
+        if (!u->what)
+            printf("  %s\n", u->syntax);
+        else
+            printf("  %-43s %s\n", u->syntax, _(u->what));
+    }
+    if (found) {
+        printf("\n%s\n", _("The data directory is --data DIR or $PATROLD_DATA; 'patrold --help' "
+                             "lists every command."));
+        return 0;
+    }
+    return -1;
+}
+
 static int usage(FILE *f)
 {
     fprintf(f, "%s\n\n", _("usage: patrold --data DIR COMMAND"));
@@ -758,6 +855,8 @@ static int usage(FILE *f)
         else
             fprintf(f, "  %-43s %s\n", u->syntax, _(u->what));
     }
+    fprintf(f, "\n%s\n", _("The data directory is --data DIR or $PATROLD_DATA. 'patrold COMMAND "
+                            "--help' (or -h) shows one command; 'patrold --version' the version."));
     return f == stdout ? 0 : 2;
 }
 
@@ -811,14 +910,33 @@ int main(int argc, char **argv)
         data = argv[2];
         i = 3;
     }
-    if (i < argc && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "help") == 0))
+    for (int k = i; k < argc; k++)
+        cl_json |= strcmp(argv[k], "--json") == 0;
+    if (i < argc && (cl_is_help(argv[i]) || strcmp(argv[i], "help") == 0))
         return usage(stdout);
+    if (i < argc && strcmp(argv[i], "--version") == 0) {
+        printf("patrold %s\n", PATROLD_VERSION);
+        return 0;
+    }
+    /* A command's help, before anything reads its arguments (lists import
+     * --help is not a file to open); audit's own commands answer theirs. */
+    if (i < argc && strcmp(argv[i], "audit") != 0)
+        for (int k = i + 1; k < argc; k++)
+            if (cl_is_help(argv[k])) {
+                if (command_help(argc - i, argv + i) == 0)
+                    return 0;
+                break;
+            }
     /* audit verify-archive checks an archive offline: no data directory. */
     if (!data && i + 1 < argc && strcmp(argv[i], "audit") == 0 &&
         strcmp(argv[i + 1], "verify-archive") == 0)
         return audit_main("", argc - i - 1, argv + i + 1);
-    if (i >= argc || !data || !*data)
+    if (i >= argc || !data || !*data) {
+        if (i < argc && cl_json)
+            cl_fail(2, "usage", argv[i], "%s", _("no data directory: give --data DIR or set "
+                                                 "PATROLD_DATA"));
         return usage(stderr);
+    }
     if (strcmp(argv[i], "init") == 0)
         return cmd_init(data, argc - i - 1, argv + i + 1);
     if (strcmp(argv[i], "serve") == 0)
@@ -830,6 +948,9 @@ int main(int argc, char **argv)
     if (strcmp(argv[i], "backup") == 0)
         return backup_main(data, argc - i - 1, argv + i + 1);
     if (strcmp(argv[i], "reindex") == 0) {
+        if (argc - i - 1 > 0)
+            return usage_error("reindex", _("unexpected argument '%s' (it takes none)"),
+                               argv[i + 1]);
         /* It stores the rule flags' sentences: English (reindex_english). */
         setlocale(LC_ALL, "C");
         return idx_reindex_main(data, argc - i - 1, argv + i + 1);
@@ -846,6 +967,6 @@ int main(int argc, char **argv)
         if (strcmp(argv[i + 1], "list") == 0)
             return cmd_device_list(data, argc - i - 2, argv + i + 2);
     }
-    fprintf(stderr, _("patrold: unknown command '%s'\n"), argv[i]);
+    cl_fail(2, "usage", argv[i], "%s", _("unknown command"));
     return usage(stderr);
 }

@@ -20,6 +20,7 @@
 #include "app.h"
 #include "crypto.h"
 #include "i18n.h"
+#include "cmdline.h"
 #include "users.h"
 #include "validate.h"
 
@@ -91,12 +92,23 @@ __attribute__((format(printf, 2, 3)))
 static int fail(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "patrold: %s: ", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    cl_vfail(1, "failed", cmd, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     return 1;
+}
+
+/* The command line is wrong: exit 2 (cmdline.h). */
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static int usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cl_vfail(2, "usage", cmd, fmt, ap);
+    va_end(ap);
+    return 2;
 }
 
 static st_backend *open_store(const char *data, const char *cmd)
@@ -196,24 +208,25 @@ static int cmd_add(const char *data, int argc, char **argv)
         else if (strcmp(argv[i], "--department") == 0 && i + 1 < argc)
             dept = argv[++i];
         else if (strcmp(argv[i], "--password") == 0)
-            return fail(cmd, "%s", _("a password is never an argument (others can read a "
+            return usage_error(cmd, "%s", _("a password is never an argument (others can read a "
                                      "command line): type it when asked, or give it on "
                                      "standard input"));
         else
-            return fail(cmd, _("unexpected argument '%s'"), argv[i]);
+            return usage_error(cmd, _("unexpected argument '%s'"), argv[i]);
     }
     if (!name || !role)
-        return fail(cmd, "%s", _("--name and --role are required"));
+        return usage_error(cmd, "%s", _("--name and --role are required"));
     if ((why = px_check_ident(name)))
-        return fail(cmd, _("account name: %s"), _(why));
+        return usage_error(cmd, _("account name: %s"), _(why));
     if (!is_role(role))
-        return fail(cmd, _("role '%s': must be admin, supervisor or reviewer"), role);
+        return usage_error(cmd, _("role '%s': must be admin, supervisor or reviewer"), role);
     if (strcmp(role, "reviewer") == 0 && !*dept)
-        return fail(cmd, "%s", _("a reviewer sees one department: --department is required"));
+        return usage_error(cmd, "%s",
+                           _("a reviewer sees one department: --department is required"));
     if (strcmp(role, "reviewer") != 0 && *dept)
-        return fail(cmd, _("an %s sees the whole county: no --department"), role);
+        return usage_error(cmd, _("an %s sees the whole county: no --department"), role);
     if (*dept && (why = px_check_ident(dept)))
-        return fail(cmd, _("department code: %s"), _(why));
+        return usage_error(cmd, _("department code: %s"), _(why));
     memset(&u, 0, sizeof u);
     snprintf(u.name, sizeof u.name, "%s", name);
     snprintf(u.role, sizeof u.role, "%s", role);
@@ -251,7 +264,15 @@ static const char *only_name(const char *cmd, int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[0], "--name") == 0 && !px_check_ident(argv[1]))
         return argv[1];
-    fail(cmd, _("usage: patrold --data DIR %s --name NAME"), cmd);
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--name") == 0)
+            i++;
+        else {
+            usage_error(cmd, _("unexpected argument '%s'; usage: patrold --data DIR %s --name NAME"),
+                        argv[i], cmd);
+            return NULL;
+        }
+    usage_error(cmd, _("usage: patrold --data DIR %s --name NAME"), cmd);
     return NULL;
 }
 
@@ -262,7 +283,9 @@ static int cmd_passwd(const char *data, int argc, char **argv)
     st_user u;
     st_backend *db;
     int rc;
-    if (!name || !(db = open_store(data, cmd)))
+    if (!name)
+        return 2;
+    if (!(db = open_store(data, cmd)))
         return 1;
     if ((rc = db->ops->user_get(db, name, &u)) == ST_NOTFOUND) {
         db->ops->close(db);
@@ -290,7 +313,9 @@ static int cmd_disable(const char *data, int argc, char **argv)
     const char *cmd = "user disable", *name = only_name(cmd, argc, argv);
     st_backend *db;
     int rc;
-    if (!name || !(db = open_store(data, cmd)))
+    if (!name)
+        return 2;
+    if (!(db = open_store(data, cmd)))
         return 1;
     rc = db->ops->user_disable(db, name, app_now_ms());
     if (rc == ST_NOTFOUND)
@@ -325,6 +350,15 @@ static int list_cb(void *ud, const st_user *u)
         cJSON_AddNumberToObject(o, "created_ms", (double)u->created_ms);
         cJSON_AddNumberToObject(o, "password_changed_ms", (double)u->changed_ms);
         cJSON_AddNumberToObject(o, "disabled_ms", (double)u->disabled_ms);
+        {
+            char t[40];
+            cl_iso_time(u->created_ms, t, sizeof t);
+            cJSON_AddStringToObject(o, "created", t);
+            cl_iso_time(u->changed_ms, t, sizeof t);
+            cJSON_AddStringToObject(o, "password_changed", t);
+            cl_iso_time(u->disabled_ms, t, sizeof t);
+            cJSON_AddStringToObject(o, "disabled_at", t); /* "" while enabled */
+        }
         cJSON_AddItemToArray(arr, o);
     } else {
         char c[32], d[32];
@@ -345,10 +379,11 @@ static int cmd_list(const char *data, int argc, char **argv)
     cJSON *arr = NULL;
     st_backend *db;
     int rc;
-    if (argc == 1 && strcmp(argv[0], "--json") == 0)
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--json") != 0)
+            return usage_error("user list", _("unexpected argument '%s'"), argv[i]);
+    if (argc > 0)
         arr = cJSON_CreateArray();
-    else if (argc != 0)
-        return fail("user list", _("unexpected argument '%s'"), argv[0]);
     if (!(db = open_store(data, "user list"))) {
         cJSON_Delete(arr);
         return 1;
@@ -357,9 +392,9 @@ static int cmd_list(const char *data, int argc, char **argv)
     if (rc != ST_OK)
         fail("user list", "%s", db->ops->errmsg(db));
     if (arr) {
-        char *s = cJSON_PrintUnformatted(arr);
+        char *s = rc == ST_OK ? cJSON_PrintUnformatted(arr) : NULL;
         if (s)
-            puts(s);
+            cl_json_out(s);
         free(s);
         cJSON_Delete(arr);
     }
@@ -377,5 +412,6 @@ int users_main(const char *data, int argc, char **argv)
         return cmd_disable(data, argc - 1, argv + 1);
     if (argc >= 1 && strcmp(argv[0], "list") == 0)
         return cmd_list(data, argc - 1, argv + 1);
-    return fail("user", "%s", _("usage: patrold --data DIR user add|passwd|disable|list ..."));
+    return usage_error("user", "%s",
+                       _("usage: patrold --data DIR user add|passwd|disable|list ..."));
 }

@@ -1,0 +1,66 @@
+/* cmdline.c -- patrold's command-line conventions (cmdline.h): failures
+ * and usage errors on stderr, the JSON error object under --json, help
+ * words, ISO 8601 times. */
+#include "cmdline.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int cl_json;
+static int json_printed;
+
+int cl_is_help(const char *arg)
+{
+    return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+void cl_json_out(const char *s)
+{
+    puts(s);
+    json_printed = 1;
+}
+
+int cl_vfail(int status, const char *code, const char *cmd, const char *fmt, va_list ap)
+{
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    fprintf(stderr, "patrold: %s: %s\n", cmd, msg);
+    if (cl_json && !json_printed) {
+        cJSON *j = cJSON_CreateObject();
+        char *s;
+        cJSON_AddBoolToObject(j, "ok", 0);
+        cJSON_AddNumberToObject(j, "exit", status);
+        cJSON_AddStringToObject(j, "code", code);
+        cJSON_AddStringToObject(j, "error", msg);
+        if ((s = cJSON_PrintUnformatted(j)))
+            cl_json_out(s);
+        free(s);
+        cJSON_Delete(j);
+    }
+    return status;
+}
+
+int cl_fail(int status, const char *code, const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+    va_start(ap, fmt);
+    rc = cl_vfail(status, code, cmd, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+void cl_iso_time(int64_t ms, char *buf, size_t len)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (ms <= 0 || !gmtime_r(&t, &tm)) {
+        snprintf(buf, len, "%s", "");
+        return;
+    }
+    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
