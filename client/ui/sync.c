@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <locale.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -281,6 +282,7 @@ static int sync_start(void)
                     (char *)ui_g.store_dir, NULL};
     int fds[2] = {-1, -1}, rc, fa_ok = 0, at_ok = 0, ta_ok = 0;
     pid_t pid = 0;
+    char lc_all[160], **envp = NULL;
 
     pthread_mutex_lock(&g_mu);
     if (g_s.running) {
@@ -311,7 +313,23 @@ static int sync_start(void)
         posix_spawnattr_setsigdefault(&at, &dflt) != 0 ||
         posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) != 0)
         goto fail;
-    if ((rc = posix_spawn(&pid, g_self, &fa, &at, argv, environ)) != 0) {
+    /* The child speaks the pages' language, whatever the environment
+     * said (main.c takes 简体中文 when it names none): LC_ALL set to it. */
+    {
+        const char *cur = setlocale(LC_MESSAGES, NULL);
+        size_t n = 0, k = 0;
+        while (environ[n])
+            n++;
+        if (snprintf(lc_all, sizeof lc_all, "LC_ALL=%s", cur ? cur : "C") >= (int)sizeof lc_all ||
+            !(envp = calloc(n + 2, sizeof *envp)))
+            goto fail;
+        for (size_t i = 0; i < n; i++)
+            if (strncmp(environ[i], "LC_ALL=", 7) != 0)
+                envp[k++] = environ[i];
+        envp[k++] = lc_all;
+        envp[k] = NULL;
+    }
+    if ((rc = posix_spawn(&pid, g_self, &fa, &at, argv, envp)) != 0) {
         pid = 0;
         errno = rc;
         goto fail;
@@ -328,6 +346,7 @@ static int sync_start(void)
         goto fail;
     g_s.running = 1;
     snprintf(g_s.phase, sizeof g_s.phase, "entries");
+    free(envp);
     pthread_attr_destroy(&ta);
     posix_spawnattr_destroy(&at);
     posix_spawn_file_actions_destroy(&fa);
@@ -348,6 +367,7 @@ fail:
     if (fds[1] >= 0)
         close(fds[1]);
     free(ra);
+    free(envp);
     if (ta_ok)
         pthread_attr_destroy(&ta);
     if (at_ok)
@@ -392,6 +412,7 @@ void ui_sync_page(ui_req *r, ui_resp *out)
     patrol_sync_info si;
     sync_state s;
     char when[32], done[24], total[24];
+    int have_si;
 
     if (strcmp(r->method, "POST") == 0) {
         /* Post, then redirect: a reload of the page does not start another. */
@@ -403,6 +424,13 @@ void ui_sync_page(ui_req *r, ui_resp *out)
     s = g_s;
     pthread_mutex_unlock(&g_mu);
 
+    memset(&si, 0, sizeof si);
+    have_si = patrol_sync_status(ui_g.p, &si) == PATROL_OK;
+    if (s.running && !s.entries_total && !s.bytes_total && have_si) {
+        /* Before the child's first progress line: what is pending. */
+        s.entries_total = si.pending_entries;
+        s.bytes_total = si.pending_bytes;
+    }
     ui_page_begin(b, _("Sync"));
     h(b, "<h1>%t</h1>", _("Sync"));
     if (s.running) {
@@ -440,7 +468,7 @@ void ui_sync_page(ui_req *r, ui_resp *out)
                   s.rejected_seq);
         }
     }
-    if (patrol_sync_status(ui_g.p, &si) == PATROL_OK) {
+    if (have_si) {
         char last[32] = "-";
         if (si.last_sync_ms)
             ui_beijing(si.last_sync_ms, last, sizeof last);

@@ -101,8 +101,12 @@ try:
     silent = Silent(st.port)
     silent.start()
 
+    # Launched as a handheld's launcher may, naming no language: the pages
+    # are in 简体中文, and so is what the sync (a child process) reports.
     ui_env = dict(env, PATROL_SYNC_ATTEMPTS="2", PATROL_SYNC_BACKOFF_MS="100",
-                  PATROL_SYNC_TIMEOUT_S="60")
+                  PATROL_SYNC_TIMEOUT_S="60", LANG="C")
+    for k in ("LC_ALL", "LANGUAGE", "LC_MESSAGES"):
+        ui_env.pop(k, None)
     ui = subprocess.Popen([patrol_ui, "--store", store, "--listen", "127.0.0.1:0"], env=ui_env,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = ui.stdout.readline().strip()
