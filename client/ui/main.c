@@ -14,6 +14,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <microhttpd.h>
 
 #include "http.h"
@@ -101,20 +102,48 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *s
 static void locale_init(void)
 {
     const char *dir = getenv("PATROL_LOCALEDIR");
-    const char *msgs;
     setlocale(LC_ALL, "");
     setlocale(LC_NUMERIC, "C");
-    /* The pages are for inspectors in 简体中文: unless the environment
-     * names a language, take zh_CN's catalogue. */
-    msgs = setlocale(LC_MESSAGES, NULL);
+    bindtextdomain(PX_TEXTDOMAIN, dir && *dir ? dir : PATROL_LOCALEDIR);
+    bind_textdomain_codeset(PX_TEXTDOMAIN, "UTF-8");
+}
+
+/* The pages are for inspectors in 简体中文: unless the environment names a
+ * language, take zh_CN's catalogue. Called once the command line is read:
+ * its help and usage errors follow the environment, as patrol's do. */
+static void locale_pages(void)
+{
+    const char *msgs = setlocale(LC_MESSAGES, NULL);
     if (!msgs || strcmp(msgs, "C") == 0 || strcmp(msgs, "POSIX") == 0 ||
         strncmp(msgs, "C.", 2) == 0) {
         if (!setlocale(LC_ALL, "zh_CN.UTF-8"))
             setlocale(LC_ALL, "C.UTF-8");
         setlocale(LC_NUMERIC, "C");
     }
-    bindtextdomain(PX_TEXTDOMAIN, dir && *dir ? dir : PATROL_LOCALEDIR);
-    bind_textdomain_codeset(PX_TEXTDOMAIN, "UTF-8");
+}
+
+/* A usage error, as patrol's (client/cli): one line on stderr, exit 2, and
+ * under --json the error object on stdout. msg is already formatted. */
+static int usage_error(int json, const char *msg)
+{
+    fprintf(stderr, "patrol: ui: %s", msg);
+    /* TRANSLATORS: ends a usage error, space included (a Chinese text
+     * needs none before its full-width bracket); %s is the command. */
+    fprintf(stderr, _(" (see 'patrol %s --help')"), "ui");
+    fputs("\n", stderr);
+    if (json) {
+        cJSON *j = cJSON_CreateObject();
+        char *s;
+        cJSON_AddBoolToObject(j, "ok", 0);
+        cJSON_AddNumberToObject(j, "exit", EXIT_USAGE);
+        cJSON_AddStringToObject(j, "code", "usage");
+        cJSON_AddStringToObject(j, "error", msg);
+        if ((s = cJSON_PrintUnformatted(j)))
+            puts(s);
+        free(s);
+        cJSON_Delete(j);
+    }
+    return EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
@@ -129,13 +158,21 @@ int main(int argc, char **argv)
     int sig, rc, ret = EXIT_REFUSED;
     unsigned port;
     unsigned long lock_after = 0;
+    int json = 0;
 
     locale_init();
     /* The hidden mode in which this program runs a sync for the pages
      * (sync.c): argv is exactly --sync-child --store DIR. */
-    if (argc == 4 && strcmp(argv[1], "--sync-child") == 0 && strcmp(argv[2], "--store") == 0)
+    if (argc == 4 && strcmp(argv[1], "--sync-child") == 0 && strcmp(argv[2], "--store") == 0) {
+        locale_pages(); /* what it reports is shown on the pages */
         return ui_sync_child(argv[3]);
+    }
     ui_sync_init(argv[0]);
+    for (int i = 1; i < argc; i++)
+        json |= strcmp(argv[i], "--json") == 0;
+    /* --json is for scripts: English, as patrol's (README "Languages"). */
+    if (json)
+        setlocale(LC_MESSAGES, "C");
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
             listen_s = argv[++i];
@@ -146,22 +183,22 @@ int main(int argc, char **argv)
             errno = 0;
             lock_after = strtoul(argv[++i], &end, 10);
             if (errno || *end || lock_after == 0 || lock_after > 86400) {
-                fprintf(stderr, _("patrol: ui: --lock-after needs seconds (1 to 86400), not '%s'"),
-                        argv[i]);
-                fputs("\n", stderr);
-                return EXIT_USAGE;
+                char msg[300];
+                snprintf(msg, sizeof msg, _("--lock-after needs seconds (1 to 86400), not '%s'"),
+                         argv[i]);
+                return usage_error(json, msg);
             }
         }
-        else if (strcmp(argv[i], "--help") == 0) {
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 0;
         } else {
-            fprintf(stderr, _("patrol: ui: unexpected argument '%s'"), argv[i]);
-            fputs("\n", stderr);
-            usage(stderr);
-            return EXIT_USAGE;
+            char msg[300];
+            snprintf(msg, sizeof msg, _("unexpected argument '%s'"), argv[i]);
+            return usage_error(json, msg);
         }
     }
+    locale_pages();
     rc = parse_listen(listen_s, &ss, &sl, host, sizeof host);
     if (rc == -2) {
         fprintf(stderr, _("patrol: ui: --listen %s refused: only a loopback address "
