@@ -150,30 +150,45 @@ static const char *parse_duration(const char *s, uint64_t *v)
     return NULL;
 }
 
+/* The serve options of the evidence limits: also the keys of the
+ * configuration file's [evidence] section (config.c). */
+static const struct {
+    const char *name;
+    int duration;
+    size_t off;
+} ev_opts[] = {
+    {"--evidence-max-file", 0, offsetof(ev_limits, max_file)},
+    {"--evidence-quota", 0, offsetof(ev_limits, quota)},
+    {"--evidence-reserve", 0, offsetof(ev_limits, reserve)},
+    {"--partial-expiry", 1, offsetof(ev_limits, partial_ttl_s)},
+};
+
+void ev_limits_each(const ev_limits *l, void (*cb)(void *ud, const char *option,
+                                                   const char *value), void *ud)
+{
+    for (size_t k = 0; k < sizeof ev_opts / sizeof ev_opts[0]; k++) {
+        uint64_t v;
+        char s[32];
+        memcpy(&v, (const char *)l + ev_opts[k].off, sizeof v);
+        snprintf(s, sizeof s, "%llu%s", (unsigned long long)v, ev_opts[k].duration ? "s" : "");
+        cb(ud, ev_opts[k].name, s);
+    }
+}
+
 int ev_option(ev_limits *l, int argc, char **argv, int *i, char *err, size_t errlen)
 {
-    static const struct {
-        const char *name;
-        int duration;
-        size_t off;
-    } opts[] = {
-        {"--evidence-max-file", 0, offsetof(ev_limits, max_file)},
-        {"--evidence-quota", 0, offsetof(ev_limits, quota)},
-        {"--evidence-reserve", 0, offsetof(ev_limits, reserve)},
-        {"--partial-expiry", 1, offsetof(ev_limits, partial_ttl_s)},
-    };
-    for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
-        uint64_t *v = (uint64_t *)((char *)l + opts[k].off);
+    for (size_t k = 0; k < sizeof ev_opts / sizeof ev_opts[0]; k++) {
+        uint64_t *v = (uint64_t *)((char *)l + ev_opts[k].off);
         const char *why;
-        if (strcmp(argv[*i], opts[k].name) != 0)
+        if (strcmp(argv[*i], ev_opts[k].name) != 0)
             continue;
         if (*i + 1 >= argc) {
-            snprintf(err, errlen, "%s needs a value", opts[k].name);
+            snprintf(err, errlen, "%s needs a value", ev_opts[k].name);
             return -1;
         }
-        why = opts[k].duration ? parse_duration(argv[*i + 1], v) : parse_size(argv[*i + 1], v);
+        why = ev_opts[k].duration ? parse_duration(argv[*i + 1], v) : parse_size(argv[*i + 1], v);
         if (why) {
-            snprintf(err, errlen, "%s '%s': %s", opts[k].name, argv[*i + 1], why);
+            snprintf(err, errlen, "%s '%s': %s", ev_opts[k].name, argv[*i + 1], why);
             return -1;
         }
         *i += 1;

@@ -26,6 +26,11 @@ void ev_limits_default(ev_limits *l);
  * a sentence in err if its value is wrong. */
 int ev_option(ev_limits *l, int argc, char **argv, int *i, char *err, size_t errlen);
 
+/* Each of those options with l's value as the option takes it (sizes in
+ * bytes, the expiry in seconds): for `patrold config check`. */
+void ev_limits_each(const ev_limits *l, void (*cb)(void *ud, const char *option,
+                                                   const char *value), void *ud);
+
 /* After app_open: the limits in force, one sweep of the partial files now
  * (full-length ones finished, expired ones removed) and a thread that
  * sweeps again every quarter of the expiry (at most hourly). -1 with a

@@ -26,6 +26,7 @@
 
 #include "app.h"
 #include "cmdline.h"
+#include "config.h"
 #include "entry.h"
 #include "audit.h"
 #include "backup.h"
@@ -651,6 +652,70 @@ static void on_reload(void *ud)
         app_log("info", "event=reloaded log=\"%s\"", log_path);
 }
 
+/* serve's settings into c: the defaults, then the configuration file
+ * (--config FILE, $PATROLD_CONFIG or /etc/patrold/patrold.conf; config.h),
+ * then the options, which override it. 0, or the exit status of a usage
+ * error, already reported. */
+static int serve_options(cfg *c, int argc, char **argv, const char *cmd)
+{
+    const char *path = NULL;
+    char err[1400];
+    int k;
+    for (int i = 0; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--config") == 0)
+            path = argv[++i];
+    if (cfg_load(c, path, err, sizeof err) != 0)
+        return usage_error(cmd, "%s", err);
+    for (int i = 0; i < argc; i++) {
+        char *dst = NULL;
+        size_t len = 0;
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            i++;
+            continue;
+        }
+        if (strcmp(argv[i], "--listen") == 0)
+            dst = c->listen, len = sizeof c->listen;
+        else if (strcmp(argv[i], "--web-listen") == 0)
+            dst = c->web_listen, len = sizeof c->web_listen;
+        else if (strcmp(argv[i], "--log") == 0)
+            dst = c->log, len = sizeof c->log;
+        if (dst && i + 1 < argc) {
+            if (strlen(argv[++i]) >= len)
+                return usage_error(cmd, _("%s: at most %zu bytes"), argv[i - 1], len - 1);
+            snprintf(dst, len, "%s", argv[i]);
+        } else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc) {
+            uint64_t workers;
+            if (px_parse_u64(argv[++i], 1, 64, &workers))
+                return usage_error(cmd, "%s", _("--workers must be 1..64"));
+            c->workers = (unsigned)workers;
+        } else if ((k = srv_limits_option(&c->lim, argc, argv, &i, err, sizeof err)) != 0) {
+            if (k < 0) /* connection limits (net.h) */
+                return usage_error(cmd, "%s", err);
+        } else if ((k = ev_option(&c->evl, argc, argv, &i, err, sizeof err)) != 0) {
+            if (k < 0) /* evidence limits (evidence.h) */
+                return usage_error(cmd, "%s", err);
+        } else {
+            return usage_error(cmd, _("unexpected argument '%s'"), argv[i]);
+        }
+    }
+    return 0;
+}
+
+/* patrold config check [--config FILE] [serve options]: the effective
+ * configuration serve would run with, or what is wrong with it. */
+static int cmd_config(int argc, char **argv)
+{
+    static cfg c;
+    int rc;
+    if (argc < 1 || strcmp(argv[0], "check") != 0)
+        return usage_error("config", "%s", _("usage: patrold config check [--config FILE] "
+                                             "[serve options]"));
+    if ((rc = serve_options(&c, argc - 1, argv + 1, "config check")) != 0)
+        return rc;
+    cfg_print(&c, stdout);
+    return 0;
+}
+
 static int cmd_serve(const char *data, int argc, char **argv)
 {
     const char *listen = NULL, *why = NULL, *web_listen = NULL, *wcolon = NULL;
@@ -658,44 +723,26 @@ static int cmd_serve(const char *data, int argc, char **argv)
     char host[256], err[256], *crt = join(data, "server.crt"), *key = join(data, "server.key"),
                              *ca = join(data, "ca.crt");
     uint64_t workers = 4;
+    static cfg conf; /* log_path points into it for the whole run */
     srv_limits lim;
     px_tls_server *tls = NULL;
     app a;
     srv *s = NULL;
     const char *colon;
     struct sigaction sa;
-    int rc = 1, app_ok = 0, k;
+    int rc = 1, app_ok = 0;
     ev_limits evl;
 
-    ev_limits_default(&evl);
-    srv_limits_default(&lim);
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
-            listen = argv[++i];
-        else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc) {
-            if (px_parse_u64(argv[++i], 1, 64, &workers)) {
-                rc = usage_error("serve", "%s", _("--workers must be 1..64"));
-                goto out;
-            }
-        } else if (strcmp(argv[i], "--log") == 0 && i + 1 < argc) {
-            log_path = argv[++i];
-        } else if (strcmp(argv[i], "--web-listen") == 0 && i + 1 < argc) {
-            web_listen = argv[++i];
-        } else if ((k = srv_limits_option(&lim, argc, argv, &i, err, sizeof err)) != 0) {
-            if (k < 0) { /* connection limits (net.h) */
-                rc = usage_error("serve", "%s", err);
-                goto out;
-            }
-        } else if ((k = ev_option(&evl, argc, argv, &i, err, sizeof err)) != 0) {
-            if (k < 0) { /* evidence limits (evidence.h) */
-                rc = usage_error("serve", "%s", err);
-                goto out;
-            }
-        } else {
-            rc = usage_error("serve", _("unexpected argument '%s'"), argv[i]);
-            goto out;
-        }
-    }
+    if ((rc = serve_options(&conf, argc, argv, "serve")) != 0)
+        goto out;
+    rc = 1;
+    lim = conf.lim;
+    evl = conf.evl;
+    listen = conf.listen[0] ? conf.listen : NULL;
+    web_listen = conf.web_listen[0] ? conf.web_listen : NULL;
+    log_path = conf.log[0] ? conf.log : NULL;
+    if (conf.workers)
+        workers = conf.workers;
     if (!listen || !(colon = strrchr(listen, ':')) || colon == listen ||
         (size_t)(colon - listen) >= sizeof host) {
         rc = usage_error("serve", "%s", _("--listen HOST:PORT is required"));
@@ -783,8 +830,11 @@ static const struct usage_line {
     const char *syntax, *what;
 } usage_lines[] = {
     {"init [--name NAME]", N_("keys, certificates, database")},
-    {"serve --listen HOST:PORT [--workers N]", N_("run the collection server")},
+    {"serve [--listen HOST:PORT] [--workers N]", N_("run the collection server (0.0.0.0:8443)")},
     {"      [--web-listen HOST:PORT]", N_("and the web console (监督平台)")},
+    {"      [--config FILE] [limits]", N_("settings from a file, options override (server.md)")},
+    {"config check [--config FILE] [serve options]", NULL},
+    {"", N_("the settings serve would run with, or what is wrong")},
     {"device add --name NAME --department CODE [--valid-days N]", NULL},
     {"", N_("prints a one-time enrolment token")},
     {"device revoke ID", N_("refuse a device from now on")},
@@ -811,7 +861,8 @@ static int command_help(int argc, char **argv)
         return -1;
     snprintf(words, sizeof words, "%s", argv[0]);
     if (argc >= 2 && !cl_is_help(argv[1]) &&
-        (!strcmp(argv[0], "device") || !strcmp(argv[0], "user") || !strcmp(argv[0], "lists")))
+        (!strcmp(argv[0], "device") || !strcmp(argv[0], "user") || !strcmp(argv[0], "lists") ||
+         !strcmp(argv[0], "config")))
         snprintf(words, sizeof words, "%s %s", argv[0], argv[1]);
     for (size_t i = 0; i < sizeof usage_lines / sizeof usage_lines[0]; i++) {
         const struct usage_line *u = &usage_lines[i];
@@ -927,6 +978,9 @@ int main(int argc, char **argv)
                     return 0;
                 break;
             }
+    /* config check reads a configuration, not a data directory. */
+    if (i < argc && strcmp(argv[i], "config") == 0)
+        return cmd_config(argc - i - 1, argv + i + 1);
     /* audit verify-archive checks an archive offline: no data directory. */
     if (!data && i + 1 < argc && strcmp(argv[i], "audit") == 0 &&
         strcmp(argv[i + 1], "verify-archive") == 0)

@@ -48,6 +48,11 @@ void srv_limits_default(srv_limits *l);
  * How the limits fit together is checked by srv_create. */
 int srv_limits_option(srv_limits *l, int argc, char **argv, int *i, char *err, size_t errlen);
 
+/* Each of those options with l's value as the option takes it (seconds,
+ * MiB, counts), in the order above: for `patrold config check`. */
+void srv_limits_each(const srv_limits *l, void (*cb)(void *ud, const char *option,
+                                                     const char *value), void *ud);
+
 typedef struct srv_header {
     const char *name;  /* lower-cased */
     const char *value;

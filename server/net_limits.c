@@ -29,24 +29,46 @@ void srv_limits_default(srv_limits *l)
 
 enum kind { K_COUNT, K_SECONDS, K_MIB };
 
+/* The serve options that set a limit: also the keys of the configuration
+ * file's [limits] section (config.c: --max-per-peer is max_per_peer). */
+static const struct {
+    const char *name;
+    enum kind kind;
+    uint64_t min, max;
+    size_t off;
+} opts[] = {
+    {"--max-connections", K_COUNT, 1, 1000000, offsetof(srv_limits, max_connections)},
+    {"--max-per-peer", K_COUNT, 1, 1000000, offsetof(srv_limits, max_per_peer)},
+    {"--reserved-for-devices", K_COUNT, 0, 999999,
+     offsetof(srv_limits, reserved_for_devices)},
+    {"--handshake-timeout", K_SECONDS, 1, 600, offsetof(srv_limits, handshake_timeout_ms)},
+    {"--header-timeout", K_SECONDS, 1, 600, offsetof(srv_limits, header_timeout_ms)},
+    {"--body-budget", K_MIB, 9, 65536, offsetof(srv_limits, body_budget_bytes)},
+    {"--throttle-burst", K_COUNT, 1, 1000, offsetof(srv_limits, throttle_burst)},
+    {"--throttle-per-min", K_COUNT, 1, 60000, offsetof(srv_limits, throttle_per_min)},
+};
+
+void srv_limits_each(const srv_limits *l, void (*cb)(void *ud, const char *option,
+                                                     const char *value), void *ud)
+{
+    for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
+        const char *field = (const char *)l + opts[k].off;
+        char v[32];
+        if (opts[k].kind == K_MIB) {
+            size_t b;
+            memcpy(&b, field, sizeof b);
+            (void)snprintf(v, sizeof v, "%zu", b >> 20);
+        } else {
+            unsigned u;
+            memcpy(&u, field, sizeof u);
+            (void)snprintf(v, sizeof v, "%u", opts[k].kind == K_SECONDS ? u / 1000 : u);
+        }
+        cb(ud, opts[k].name, v);
+    }
+}
+
 int srv_limits_option(srv_limits *l, int argc, char **argv, int *i, char *err, size_t errlen)
 {
-    static const struct {
-        const char *name;
-        enum kind kind;
-        uint64_t min, max;
-        size_t off;
-    } opts[] = {
-        {"--max-connections", K_COUNT, 1, 1000000, offsetof(srv_limits, max_connections)},
-        {"--max-per-peer", K_COUNT, 1, 1000000, offsetof(srv_limits, max_per_peer)},
-        {"--reserved-for-devices", K_COUNT, 0, 999999,
-         offsetof(srv_limits, reserved_for_devices)},
-        {"--handshake-timeout", K_SECONDS, 1, 600, offsetof(srv_limits, handshake_timeout_ms)},
-        {"--header-timeout", K_SECONDS, 1, 600, offsetof(srv_limits, header_timeout_ms)},
-        {"--body-budget", K_MIB, 9, 65536, offsetof(srv_limits, body_budget_bytes)},
-        {"--throttle-burst", K_COUNT, 1, 1000, offsetof(srv_limits, throttle_burst)},
-        {"--throttle-per-min", K_COUNT, 1, 60000, offsetof(srv_limits, throttle_per_min)},
-    };
     for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
         char *field = (char *)l + opts[k].off;
         uint64_t v;
