@@ -831,8 +831,64 @@ static void test_index_rows_and_reindex(void **state)
     db->ops->close(db);
 }
 
-int main(void)
+/* test_srv_index --make-v1 DIR N: write DIR/patrold.db as patrold 1 made
+ * it (schema 1), one device holding N matters of four entries each (open,
+ * consent, a method, close), for tests/e2e/test_upgrade.sh, which kills the
+ * upgrade of such a directory part way. */
+static int make_v1(const char *d, long n)
 {
+    sqlite3 *raw;
+    chain a;
+    char subj[72], m[72];
+    int64_t t = T0;
+    snprintf(dbpath, sizeof dbpath, "%s/patrold.db", d);
+    raw = raw_open();
+    if (sqlite3_exec(raw, schema_v1, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(raw, "INSERT INTO devices(name, department, created_ms)"
+                          " VALUES ('终端-07', 'SY-CGJ', 0); BEGIN",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        fprintf(stderr, "make-v1: %s\n", sqlite3_errmsg(raw));
+        return 1;
+    }
+    chain_init(&a, 0x22);
+    {
+        built b = next_entry(&a, "device.init", "SY-CGJ", 0, 0, "department", "SY-CGJ",
+                             "device_name", "终端-07", "public_key", "00", NULL);
+        raw_put(raw, 1, &b, t++);
+        free(b.bytes);
+        b = next_entry(&a, "subject.add", NULL, 'S', 0, "credit_code", CREDIT, "name",
+                       "某某便利店", "type", "business", NULL);
+        memcpy(subj, b.object, sizeof subj);
+        raw_put(raw, 1, &b, t++);
+        free(b.bytes);
+    }
+    for (long i = 0; i < n; i++) {
+        built b[4];
+        b[0] = next_entry(&a, "matter.open", NULL, 'M', 0, "domain", "urban_management",
+                          "subject", subj, "summary", "店外摆卖", NULL);
+        memcpy(m, b[0].object, sizeof m);
+        b[1] = next_entry(&a, "consent", m, 0, 0, "answer", "accept", "told", "yes", NULL);
+        b[2] = next_entry(&a, "action.guidance", m, 0, 0, "content", "讲解", "topic", "经营",
+                          NULL);
+        b[3] = next_entry(&a, "matter.close", m, 0, 0, "outcome", "completed", NULL);
+        for (int k = 0; k < 4; k++) {
+            raw_put(raw, 1, &b[k], t++);
+            free(b[k].bytes);
+        }
+    }
+    if (sqlite3_exec(raw, "UPDATE devices SET status = 1, last_seq = (SELECT max(seq) FROM"
+                          " entries); COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        fprintf(stderr, "make-v1: %s\n", sqlite3_errmsg(raw));
+        return 1;
+    }
+    sqlite3_close(raw);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 4 && strcmp(argv[1], "--make-v1") == 0)
+        return make_v1(argv[2], strtol(argv[3], NULL, 10));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_upgrade_indexes_old_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_is_atomic, setup, teardown),
