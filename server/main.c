@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +36,7 @@
 #include "i18n.h"
 #include "patrol.pb-c.h"
 #include "reference.h"
+#include "refcsv.h"
 #include "refjson.h"
 #include "rules.h"
 #include "slog.h"
@@ -539,6 +541,54 @@ static int cmd_flags(const char *data, int argc, char **argv)
 
 /* ---- reference lists -------------------------------------------------- */
 
+/* lists import FILE.csv: the items of the lists the sheet names replace
+ * theirs in the newest stored version (refcsv.h); a new version, with its
+ * leaf, as for a JSON file. */
+static int lists_import_csv(const char *data, const char *file, const char *text, size_t n)
+{
+    Patrol__V1__Reference *r = NULL;
+    st_backend *db;
+    uint8_t *base = NULL, *blob = NULL;
+    size_t base_len = 0, len = 0, rows = 0;
+    uint64_t version = 0, newv;
+    char why[600];
+    int rc = 1;
+
+    if (!(db = open_db(data, "lists import")))
+        return 1;
+    if (db->ops->reference_latest(db, &version, &base, &base_len) != ST_OK || !version) {
+        die("lists import", _("%s: a spreadsheet holds only the lists' items: import the whole "
+                              "reference file (JSON) once first; nothing imported"),
+            file);
+        goto out;
+    }
+    if (refcsv_load(text, n, base, base_len, &r, &blob, &len, &rows, why, sizeof why)) {
+        die("lists import", _("%s: %s; nothing imported"), file, why);
+        goto out;
+    }
+    if (db->ops->begin(db) != ST_OK ||
+        db->ops->reference_put(db, blob, len, app_now_ms(), &newv) != ST_OK ||
+        slog_lists_import(db, newv, blob, len, app_now_ms()) != ST_OK ||
+        db->ops->commit(db) != ST_OK) {
+        die("lists import", _("%s; nothing imported"), db->ops->errmsg(db));
+        db->ops->rollback(db);
+        goto out;
+    }
+    /* TRANSLATORS: the new version, the file, its rows, the version whose
+     * departments, domains, leaflets and other lists it kept, the items now. */
+    printf(_("reference version %llu: %zu list items from %s replace their lists in version "
+             "%llu; %zu list items in all\n"),
+           (unsigned long long)newv, rows, file, (unsigned long long)version, r->n_list_items);
+    rc = 0;
+out:
+    if (r)
+        patrol__v1__reference__free_unpacked(r, NULL);
+    free(base);
+    free(blob);
+    db->ops->close(db);
+    return rc;
+}
+
 static int cmd_lists_import(const char *data, int argc, char **argv)
 {
     Patrol__V1__Reference *r = NULL;
@@ -566,6 +616,14 @@ static int cmd_lists_import(const char *data, int argc, char **argv)
     }
     fclose(f);
     text[n] = '\0';
+    {
+        size_t fl = strlen(argv[1]);
+        if (fl > 4 && strcasecmp(argv[1] + fl - 4, ".csv") == 0) {
+            rc = lists_import_csv(data, argv[1], text, (size_t)n);
+            free(text);
+            return rc;
+        }
+    }
     /* The checks the console's upload makes too (refjson_load). */
     if (refjson_load(text, (size_t)n, &r, &blob, &len, &lists, why, sizeof why)) {
         die("lists import", _("%s: %s; nothing imported"), argv[1], why);
