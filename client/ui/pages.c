@@ -352,6 +352,13 @@ static int timeline_cb(void *ud, const patrol_entry_view *e)
     if (strcmp(e->kind, "document.issue") == 0)
         h(b, "<a href=\"/document?seq=%U&amp;matter=%u\">%t</a> ", e->seq, t->matter,
           _("Print preview"));
+    if (strcmp(e->kind, "evidence.add") == 0)
+        for (size_t i = 0; i < e->n_fields; i++)
+            if (strcmp(e->fields[i].name, "sha256") == 0)
+                /* The file as stored: a photo or a recording opens in the
+                 * browser (not inline here: a page stays light). */
+                h(b, "<a class=\"small\" href=\"/evidence/file?sha=%u\">%t</a> ",
+                  e->fields[i].value, _("Open the file"));
     if (strcmp(e->kind, "matter.open") != 0)
         h(b, "<a class=\"small\" href=\"/form?kind=correction&amp;target=%u&amp;corrects=%U\">"
              "%t</a>",

@@ -263,6 +263,11 @@ try:
         r, d = req("GET", "/matter?id=" + urllib.parse.quote(mid))
         check("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;../../etc" in d,
               "the escaped text is not shown on the matter page")
+        # A stored evidence file: only with the secret, only a hash the
+        # store holds.
+        for q in ("0" * 64, "../../etc/passwd", "g" * 64, ""):
+            r, d = req("GET", "/evidence/file?sha=" + urllib.parse.quote(q))
+            check(r.status == 404 and "证据" in d, f"/evidence/file?sha={q!r}: {r.status}")
         r, d = req("GET", "/s/../../etc/passwd")
         check(r.status in (403, 404), f"../ in an asset path: {r.status}")
 
@@ -345,6 +350,22 @@ try:
         r, d = post({"kind": "audio", "matter": mid, "csrf": csrf},
                     files={"file": ("x.wav", "audio/wav", wav)}, path="/evidence")
         check(r.status == 303 and entries() == before + 1, f"a WAV recording: {r.status}")
+        # The recording opens from the timeline as stored, with its type;
+        # not without the secret.
+        r, page = req("GET", "/matter?id=" + urllib.parse.quote(mid))
+        sha = json.loads(run("log", "--json").stdout)[-1]["fields"]["sha256"]
+        check(f'href="/evidence/file?sha={sha}"' in page, "no link to the recording")
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+        c.request("GET", "/evidence/file?sha=" + sha, headers={"Host": host,
+                                                               "Cookie": "patrol_ui=" + secret})
+        rr = c.getresponse()
+        body_ = rr.read()
+        c.close()
+        check(rr.status == 200 and body_ == wav and rr.getheader("Content-Type") == "audio/wav"
+              and rr.getheader("X-Content-Type-Options") == "nosniff",
+              f"the recording as stored: {rr.status} {rr.getheader('Content-Type')}")
+        r, d = req("GET", "/evidence/file?sha=" + sha, cookie=False)
+        check(r.status == 403, f"a stored file without the secret: {r.status}")
         before = entries()
         b = "twofiles9"
         body = (f'--{b}\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n{csrf}\r\n'
