@@ -4,10 +4,15 @@
 #include "cmdline.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "i18n.h"
+#include "storage.h"
 
 int cl_json;
 static int json_printed;
@@ -63,4 +68,24 @@ void cl_iso_time(int64_t ms, char *buf, size_t len)
     }
     snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+st_backend *cl_open_db(const char *data, const char *cmd)
+{
+    char err[256], path[4200];
+    st_backend *db = NULL;
+    if ((size_t)snprintf(path, sizeof path, "%s/patrold.db", data) >= sizeof path) {
+        cl_fail(2, "usage", cmd, "%s", _("data directory name too long"));
+        return NULL;
+    }
+    if (access(path, F_OK) != 0 && errno == ENOENT)
+        cl_fail(1, "no_server", cmd, _("no server in %s (run 'patrold --data %s init')"), data,
+                data);
+    else if (access(path, R_OK | W_OK) != 0)
+        cl_fail(1, "failed", cmd, _("cannot read and write %s: %s (run patrold as the server's "
+                                    "user)"),
+                path, strerror(errno));
+    else if (!(db = st_sqlite_open(path, 0, err, sizeof err)))
+        cl_fail(1, "failed", cmd, "%s", err);
+    return db;
 }

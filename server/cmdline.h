@@ -34,6 +34,13 @@ int cl_vfail(int status, const char *code, const char *cmd, const char *fmt, va_
  * that JSON was printed (so a later failure adds no error object). */
 void cl_json_out(const char *s);
 
+/* The data directory's database, opened read-write (an older schema is
+ * upgraded), or NULL after the failure was reported for cmd: no server
+ * there (code no_server), not readable and writable by this user, or what
+ * the open said. */
+struct st_backend;
+struct st_backend *cl_open_db(const char *data, const char *cmd);
+
 /* ms since the epoch as ISO 8601 UTC with milliseconds
  * ("2026-11-29T05:52:07.123Z"); "" for 0. */
 void cl_iso_time(int64_t ms, char *buf, size_t len);

@@ -36,8 +36,7 @@
 #include "i18n.h"
 #include "patrol.pb-c.h"
 #include "reference.h"
-#include "refcsv.h"
-#include "refjson.h"
+#include "lists.h"
 #include "rules.h"
 #include "slog.h"
 #include "storage.h"
@@ -255,22 +254,6 @@ out:
     return rc;
 }
 
-static st_backend *open_db(const char *data, const char *cmd)
-{
-    char err[256], *path = join(data, "patrold.db");
-    st_backend *db = NULL;
-    if (path && access(path, F_OK) != 0 && errno == ENOENT)
-        cl_fail(1, "no_server", cmd, _("no server in %s (run 'patrold --data %s init')"), data,
-                data);
-    else if (path && access(path, R_OK | W_OK) != 0)
-        die(cmd, _("cannot read and write %s: %s (run patrold as the server's user)"), path,
-            strerror(errno));
-    else if (path && !(db = st_sqlite_open(path, 0, err, sizeof err)))
-        die(cmd, "%s", err);
-    free(path);
-    return db;
-}
-
 /* ---- devices ---------------------------------------------------------- */
 
 static int cmd_device_add(const char *data, int argc, char **argv)
@@ -303,7 +286,7 @@ static int cmd_device_add(const char *data, int argc, char **argv)
         return usage_error("device add", _("department code: %s"), tr(why));
     if (key_pin(data, pin, sizeof pin, 0) != 0)
         return die("device add", _("cannot read the server key in %s"), data);
-    if (!(db = open_db(data, "device add")))
+    if (!(db = cl_open_db(data, "device add")))
         return 1;
     if (px_random(id, sizeof id) || px_random(secret, sizeof secret)) {
         die("device add", "%s", _("no randomness"));
@@ -361,7 +344,7 @@ static int cmd_device_revoke(const char *data, int argc, char **argv)
         return usage_error("device revoke", "%s",
                            _("needs one device id: its number or the terminal's 64 hex digits "
                              "(see 'patrold device list')"));
-    if (!(db = open_db(data, "device revoke")))
+    if (!(db = cl_open_db(data, "device revoke")))
         return 1;
     if (klen == 32) {
         st_device d;
@@ -436,7 +419,7 @@ static int cmd_device_list(const char *data, int argc, char **argv)
             return usage_error("device list", _("unexpected argument '%s'"), argv[i]);
     if (argc > 0)
         arr = cJSON_CreateArray();
-    if (!(db = open_db(data, "device list"))) {
+    if (!(db = cl_open_db(data, "device list"))) {
         cJSON_Delete(arr);
         return 1;
     }
@@ -536,122 +519,6 @@ static int cmd_flags(const char *data, int argc, char **argv)
         cJSON_Delete(arr);
     }
     db->ops->close(db);
-    return rc;
-}
-
-/* ---- reference lists -------------------------------------------------- */
-
-/* lists import FILE.csv: the items of the lists the sheet names replace
- * theirs in the newest stored version (refcsv.h); a new version, with its
- * leaf, as for a JSON file. */
-static int lists_import_csv(const char *data, const char *file, const char *text, size_t n)
-{
-    Patrol__V1__Reference *r = NULL;
-    st_backend *db;
-    uint8_t *base = NULL, *blob = NULL;
-    size_t base_len = 0, len = 0, rows = 0;
-    uint64_t version = 0, newv;
-    char why[600];
-    int rc = 1;
-
-    if (!(db = open_db(data, "lists import")))
-        return 1;
-    if (db->ops->reference_latest(db, &version, &base, &base_len) != ST_OK || !version) {
-        die("lists import", _("%s: a spreadsheet holds only the lists' items: import the whole "
-                              "reference file (JSON) once first; nothing imported"),
-            file);
-        goto out;
-    }
-    if (refcsv_load(text, n, base, base_len, &r, &blob, &len, &rows, why, sizeof why)) {
-        die("lists import", _("%s: %s; nothing imported"), file, why);
-        goto out;
-    }
-    if (db->ops->begin(db) != ST_OK ||
-        db->ops->reference_put(db, blob, len, app_now_ms(), &newv) != ST_OK ||
-        slog_lists_import(db, newv, blob, len, app_now_ms()) != ST_OK ||
-        db->ops->commit(db) != ST_OK) {
-        die("lists import", _("%s; nothing imported"), db->ops->errmsg(db));
-        db->ops->rollback(db);
-        goto out;
-    }
-    /* TRANSLATORS: the new version, the file, its rows, the version whose
-     * departments, domains, leaflets and other lists it kept, the items now. */
-    printf(_("reference version %llu: %zu list items from %s replace their lists in version "
-             "%llu; %zu list items in all\n"),
-           (unsigned long long)newv, rows, file, (unsigned long long)version, r->n_list_items);
-    rc = 0;
-out:
-    if (r)
-        patrol__v1__reference__free_unpacked(r, NULL);
-    free(base);
-    free(blob);
-    db->ops->close(db);
-    return rc;
-}
-
-static int cmd_lists_import(const char *data, int argc, char **argv)
-{
-    Patrol__V1__Reference *r = NULL;
-    FILE *f;
-    char *text = NULL, why[512];
-    long n;
-    st_backend *db = NULL;
-    uint8_t *blob = NULL;
-    size_t len, lists = 0;
-    uint64_t version;
-    int rc = 1;
-
-    if (argc != 2 || strcmp(argv[0], "import") != 0)
-        return usage_error("lists", "%s", _("usage: patrold --data DIR lists import FILE"));
-    if (argv[1][0] == '-' && argv[1][1] == '-') /* a file named so: ./--x */
-        return usage_error("lists import", _("unexpected argument '%s'"), argv[1]);
-    if (!(f = fopen(argv[1], "rb")))
-        return die("lists import", _("cannot open %s: %s"), argv[1], strerror(errno));
-    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > (8 << 20) ||
-        fseek(f, 0, SEEK_SET) != 0 || !(text = malloc((size_t)n + 1)) ||
-        fread(text, 1, (size_t)n, f) != (size_t)n) {
-        fclose(f);
-        free(text);
-        return die("lists import", _("cannot read %s (at most 8 MiB)"), argv[1]);
-    }
-    fclose(f);
-    text[n] = '\0';
-    {
-        size_t fl = strlen(argv[1]);
-        if (fl > 4 && strcasecmp(argv[1] + fl - 4, ".csv") == 0) {
-            rc = lists_import_csv(data, argv[1], text, (size_t)n);
-            free(text);
-            return rc;
-        }
-    }
-    /* The checks the console's upload makes too (refjson_load). */
-    if (refjson_load(text, (size_t)n, &r, &blob, &len, &lists, why, sizeof why)) {
-        die("lists import", _("%s: %s; nothing imported"), argv[1], why);
-        goto out;
-    }
-    if (!(db = open_db(data, "lists import")))
-        goto out;
-    /* The import and its leaf in the server log (docs/log.md), together. */
-    if (db->ops->begin(db) != ST_OK ||
-        db->ops->reference_put(db, blob, len, app_now_ms(), &version) != ST_OK ||
-        slog_lists_import(db, version, blob, len, app_now_ms()) != ST_OK ||
-        db->ops->commit(db) != ST_OK) {
-        die("lists import", _("%s; nothing imported"), db->ops->errmsg(db));
-        db->ops->rollback(db);
-        goto out;
-    }
-    printf(_("reference version %llu (%s): %zu departments, %zu domains, %zu lists with %zu items, "
-             "%zu leaflets, %zu inspectors, %zu revisits\n"),
-           (unsigned long long)version, r->label[0] ? r->label : "-", r->n_departments,
-           r->n_domains, lists, r->n_list_items, r->n_leaflets, r->n_roster, r->n_revisits);
-    rc = 0;
-out:
-    if (r)
-        patrol__v1__reference__free_unpacked(r, NULL);
-    if (db)
-        db->ops->close(db);
-    free(blob);
-    free(text);
     return rc;
 }
 
@@ -766,8 +633,9 @@ static int cmd_config(int argc, char **argv)
     static cfg c;
     int rc;
     if (argc < 1 || strcmp(argv[0], "check") != 0)
-        return usage_error("config", "%s", _("usage: patrold config check [--config FILE] "
-                                             "[serve options]"));
+        return usage_error("config", _("unknown subcommand '%s'; usage: patrold config check "
+                                       "[--config FILE] [serve options]"),
+                           argc ? argv[0] : "");
     if ((rc = serve_options(&c, argc - 1, argv + 1, "config check")) != 0)
         return rc;
     cfg_print(&c, stdout);
@@ -1054,7 +922,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[i], "serve") == 0)
         return cmd_serve(data, argc - i - 1, argv + i + 1);
     if (strcmp(argv[i], "lists") == 0)
-        return cmd_lists_import(data, argc - i - 1, argv + i + 1);
+        return lists_main(data, argc - i - 1, argv + i + 1);
     if (strcmp(argv[i], "flags") == 0)
         return cmd_flags(data, argc - i - 1, argv + i + 1);
     if (strcmp(argv[i], "backup") == 0)

@@ -78,7 +78,7 @@ check "patrold -h: the same text" cmp -s "$WORK/top" "$WORK/top2"
 # "  device add --name ..." -> "device add"; "user passwd|disable" -> both;
 # "audit COMMAND" -> audit's own list.
 CMDS=$(awk '/^  [a-z]/ {
-    if ($1 == "device" || $1 == "user" || $1 == "lists") {
+    if ($1 == "device" || $1 == "user" || $1 == "lists" || $1 == "config") {
         n = split($2, s, "|"); for (k = 1; k <= n; k++) print $1 " " s[k]
     } else if ($1 != "audit") print $1 }' "$WORK/top" | sort -u)
 while IFS= read -r c; do
