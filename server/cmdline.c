@@ -58,6 +58,24 @@ int cl_fail(int status, const char *code, const char *cmd, const char *fmt, ...)
     return rc;
 }
 
+int cl_die(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cl_vfail(1, "failed", cmd, fmt, ap);
+    va_end(ap);
+    return 1;
+}
+
+int cl_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cl_vfail(2, "usage", cmd, fmt, ap);
+    va_end(ap);
+    return 2;
+}
+
 void cl_iso_time(int64_t ms, char *buf, size_t len)
 {
     time_t t = (time_t)(ms / 1000);

@@ -30,6 +30,19 @@ int cl_fail(int status, const char *code, const char *cmd, const char *fmt, ...)
     ;
 int cl_vfail(int status, const char *code, const char *cmd, const char *fmt, va_list ap);
 
+/* cl_fail(1, "failed", ...) and cl_fail(2, "usage", ...): a failure, a
+ * command line that is wrong. */
+int cl_die(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+int cl_usage(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
 /* Print s and a newline on stdout as a command's JSON result, and note
  * that JSON was printed (so a later failure adds no error object). */
 void cl_json_out(const char *s);

@@ -16,7 +16,6 @@
 #include <fcntl.h>
 #include <locale.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,33 +43,6 @@
 #include "users.h"
 #include "web.h"
 #include "validate.h"
-
-/* "patrold: CMD: " and the message (already translated by the caller),
- * and under --json the error object (cmdline.h). die: a failure, exit 1;
- * usage: the command line is wrong, exit 2. */
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static int die(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    cl_vfail(1, "failed", cmd, fmt, ap);
-    va_end(ap);
-    return 1;
-}
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static int usage_error(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    cl_vfail(2, "usage", cmd, fmt, ap);
-    va_end(ap);
-    return 2;
-}
 
 /* A reason from proto/validate.c (English, N_() marked), as people read it. */
 static const char *tr(const char *why)
@@ -163,10 +135,10 @@ static int cmd_init(const char *data, int argc, char **argv)
         if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
             name = argv[++i];
         else
-            return usage_error("init", _("unexpected argument '%s'"), argv[i]);
+            return cl_usage("init", _("unexpected argument '%s'"), argv[i]);
     }
     if (px_check_line(name, 100))
-        return usage_error("init", _("server name '%s' is not a valid one-line name"), name);
+        return cl_usage("init", _("server name '%s' is not a valid one-line name"), name);
     if (mkdir(data, 0700) != 0) {
         DIR *d = errno == EEXIST ? opendir(data) : NULL;
         struct dirent *e;
@@ -177,14 +149,14 @@ static int cmd_init(const char *data, int argc, char **argv)
         if (d)
             closedir(d);
         if (errno != EEXIST || (!d && errno != ENOENT))
-            return die("init", _("cannot create or read %s: %s; nothing changed"), data,
+            return cl_die("init", _("cannot create or read %s: %s; nothing changed"), data,
                        strerror(errno));
         if (!empty)
-            return die("init", _("%s exists and is not an empty directory; nothing changed"),
+            return cl_die("init", _("%s exists and is not an empty directory; nothing changed"),
                        data);
     }
     if (chmod(data, 0700) != 0)
-        return die("init", _("cannot restrict %s to its owner"), data);
+        return cl_die("init", _("cannot restrict %s to its owner"), data);
     path = join(data, "patrold.db");
     if (!path)
         return 1;
@@ -196,7 +168,7 @@ static int cmd_init(const char *data, int argc, char **argv)
         free(d2);
         if (!ok) {
             free(path);
-            return die("init", _("cannot create the evidence directory in %s"), data);
+            return cl_die("init", _("cannot create the evidence directory in %s"), data);
         }
     }
     /* Certificate names are fixed ASCII: the server's own name (any
@@ -223,7 +195,7 @@ static int cmd_init(const char *data, int argc, char **argv)
         if (dfd < 0 || fsync(dfd) != 0) {
             if (dfd >= 0)
                 close(dfd);
-            die("init", _("cannot sync %s"), data);
+            cl_die("init", _("cannot sync %s"), data);
             goto out;
         }
         close(dfd);
@@ -274,22 +246,22 @@ static int cmd_device_add(const char *data, int argc, char **argv)
             dept = argv[++i];
         else if (strcmp(argv[i], "--valid-days") == 0 && i + 1 < argc) {
             if ((why = px_parse_u64(argv[++i], 1, 365, &days)))
-                return usage_error("device add", _("--valid-days: %s (1..365)"), tr(why));
+                return cl_usage("device add", _("--valid-days: %s (1..365)"), tr(why));
         } else
-            return usage_error("device add", _("unexpected argument '%s'"), argv[i]);
+            return cl_usage("device add", _("unexpected argument '%s'"), argv[i]);
     }
     if (!name || !dept)
-        return usage_error("device add", "%s", _("--name and --department are required"));
+        return cl_usage("device add", "%s", _("--name and --department are required"));
     if ((why = px_check_line(name, 120)))
-        return usage_error("device add", _("device name: %s"), tr(why));
+        return cl_usage("device add", _("device name: %s"), tr(why));
     if ((why = px_check_ident(dept)))
-        return usage_error("device add", _("department code: %s"), tr(why));
+        return cl_usage("device add", _("department code: %s"), tr(why));
     if (key_pin(data, pin, sizeof pin, 0) != 0)
-        return die("device add", _("cannot read the server key in %s"), data);
+        return cl_die("device add", _("cannot read the server key in %s"), data);
     if (!(db = cl_open_db(data, "device add")))
         return 1;
     if (px_random(id, sizeof id) || px_random(secret, sizeof secret)) {
-        die("device add", "%s", _("no randomness"));
+        cl_die("device add", "%s", _("no randomness"));
         goto out;
     }
     memset(&t, 0, sizeof t);
@@ -329,9 +301,9 @@ static int cmd_device_revoke(const char *data, int argc, char **argv)
     if (argc == 2 && strcmp(argv[1], "--json") == 0)
         argc = 1;
     if (argc >= 1 && argv[0][0] == '-')
-        return usage_error("device revoke", _("unexpected argument '%s'"), argv[0]);
+        return cl_usage("device revoke", _("unexpected argument '%s'"), argv[0]);
     if (argc > 1)
-        return usage_error("device revoke", _("unexpected argument '%s'"), argv[1]);
+        return cl_usage("device revoke", _("unexpected argument '%s'"), argv[1]);
     if (argc == 1 && strlen(argv[0]) == 64) {
         char lower[65];
         for (int k = 0; k < 64; k++)
@@ -341,7 +313,7 @@ static int cmd_device_revoke(const char *data, int argc, char **argv)
             klen = 32;
     }
     if (argc != 1 || (!klen && px_parse_u64(argv[0], 1, INT64_MAX, &id)))
-        return usage_error("device revoke", "%s",
+        return cl_usage("device revoke", "%s",
                            _("needs one device id: its number or the terminal's 64 hex digits "
                              "(see 'patrold device list')"));
     if (!(db = cl_open_db(data, "device revoke")))
@@ -416,7 +388,7 @@ static int cmd_device_list(const char *data, int argc, char **argv)
     int rc;
     for (int i = 0; i < argc; i++)
         if (strcmp(argv[i], "--json") != 0)
-            return usage_error("device list", _("unexpected argument '%s'"), argv[i]);
+            return cl_usage("device list", _("unexpected argument '%s'"), argv[i]);
     if (argc > 0)
         arr = cJSON_CreateArray();
     if (!(db = cl_open_db(data, "device list"))) {
@@ -425,7 +397,7 @@ static int cmd_device_list(const char *data, int argc, char **argv)
     }
     rc = db->ops->device_list(db, list_cb, arr);
     if (rc != ST_OK)
-        die("device list", "%s", db->ops->errmsg(db));
+        cl_die("device list", "%s", db->ops->errmsg(db));
     if (arr) {
         char *s = rc == ST_OK ? cJSON_PrintUnformatted(arr) : NULL;
         if (s)
@@ -484,20 +456,20 @@ static int cmd_flags(const char *data, int argc, char **argv)
             json = 1;
         else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) {
             if ((why = px_parse_u64(argv[++i], 1, (uint64_t)INT64_MAX, &device)))
-                return usage_error("flags", _("--device: %s (a device number, see 'device list')"),
+                return cl_usage("flags", _("--device: %s (a device number, see 'device list')"),
                            tr(why));
         } else if (strcmp(argv[i], "--matter") == 0 && i + 1 < argc) {
             matter = argv[++i];
             if ((why = px_check_ident(matter)))
-                return usage_error("flags", "--matter: %s", tr(why));
+                return cl_usage("flags", "--matter: %s", tr(why));
         } else {
-            return usage_error("flags", _("unexpected argument '%s'"), argv[i]);
+            return cl_usage("flags", _("unexpected argument '%s'"), argv[i]);
         }
     }
     if (!(path = join(data, "patrold.db")))
-        return die("flags", "%s", _("out of memory"));
+        return cl_die("flags", "%s", _("out of memory"));
     if (access(path, F_OK) != 0)
-        die("flags", _("no server in %s (run 'patrold --data %s init')"), data, data);
+        cl_die("flags", _("no server in %s (run 'patrold --data %s init')"), data, data);
     else if (!(db = st_sqlite_open(path, ST_OPEN_READONLY, err, sizeof err)))
         fprintf(stderr, "patrold: flags: %s\n", err);
     free(path);
@@ -505,7 +477,7 @@ static int cmd_flags(const char *data, int argc, char **argv)
         return 1;
     if (json && !(arr = cJSON_CreateArray())) {
         db->ops->close(db);
-        return die("flags", "%s", _("out of memory"));
+        return cl_die("flags", "%s", _("out of memory"));
     }
     if (db->ops->flags_list(db, (int64_t)device, matter, flag_cb, arr) != ST_OK)
         fprintf(stderr, "patrold: flags: %s\n", db->ops->errmsg(db));
@@ -590,7 +562,7 @@ static int serve_options(cfg *c, int argc, char **argv, const char *cmd)
         if (strcmp(argv[i], "--config") == 0)
             path = argv[++i];
     if (cfg_load(c, path, err, sizeof err) != 0)
-        return usage_error(cmd, "%s", err);
+        return cl_usage(cmd, "%s", err);
     for (int i = 0; i < argc; i++) {
         char *dst = NULL;
         size_t len = 0;
@@ -606,21 +578,21 @@ static int serve_options(cfg *c, int argc, char **argv, const char *cmd)
             dst = c->log, len = sizeof c->log;
         if (dst && i + 1 < argc) {
             if (strlen(argv[++i]) >= len)
-                return usage_error(cmd, _("%s: at most %zu bytes"), argv[i - 1], len - 1);
+                return cl_usage(cmd, _("%s: at most %zu bytes"), argv[i - 1], len - 1);
             snprintf(dst, len, "%s", argv[i]);
         } else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc) {
             uint64_t workers;
             if (px_parse_u64(argv[++i], 1, 64, &workers))
-                return usage_error(cmd, "%s", _("--workers must be 1..64"));
+                return cl_usage(cmd, "%s", _("--workers must be 1..64"));
             c->workers = (unsigned)workers;
         } else if ((k = srv_limits_option(&c->lim, argc, argv, &i, err, sizeof err)) != 0) {
             if (k < 0) /* connection limits (net.h) */
-                return usage_error(cmd, "%s", err);
+                return cl_usage(cmd, "%s", err);
         } else if ((k = ev_option(&c->evl, argc, argv, &i, err, sizeof err)) != 0) {
             if (k < 0) /* evidence limits (evidence.h) */
-                return usage_error(cmd, "%s", err);
+                return cl_usage(cmd, "%s", err);
         } else {
-            return usage_error(cmd, _("unexpected argument '%s'"), argv[i]);
+            return cl_usage(cmd, _("unexpected argument '%s'"), argv[i]);
         }
     }
     return 0;
@@ -633,7 +605,7 @@ static int cmd_config(int argc, char **argv)
     static cfg c;
     int rc;
     if (argc < 1 || strcmp(argv[0], "check") != 0)
-        return usage_error("config", _("unknown subcommand '%s'; usage: patrold config check "
+        return cl_usage("config", _("unknown subcommand '%s'; usage: patrold config check "
                                        "[--config FILE] [serve options]"),
                            argc ? argv[0] : "");
     if ((rc = serve_options(&c, argc - 1, argv + 1, "config check")) != 0)
@@ -671,12 +643,12 @@ static int cmd_serve(const char *data, int argc, char **argv)
         workers = conf.workers;
     if (!listen || !(colon = strrchr(listen, ':')) || colon == listen ||
         (size_t)(colon - listen) >= sizeof host) {
-        rc = usage_error("serve", "%s", _("--listen HOST:PORT is required"));
+        rc = cl_usage("serve", "%s", _("--listen HOST:PORT is required"));
         goto out;
     }
     if (web_listen && (!(wcolon = strrchr(web_listen, ':')) || wcolon == web_listen ||
                        (size_t)(wcolon - web_listen) >= sizeof host)) {
-        rc = usage_error("serve", "%s", _("--web-listen HOST:PORT: the console's address"));
+        rc = cl_usage("serve", "%s", _("--web-listen HOST:PORT: the console's address"));
         goto out;
     }
     /* From here on what serve writes is its log: stable English for the
@@ -685,7 +657,7 @@ static int cmd_serve(const char *data, int argc, char **argv)
     memcpy(host, listen, (size_t)(colon - listen));
     host[colon - listen] = '\0';
     if (log_path && log_open() != 0) {
-        rc = die("serve", "--log %s: %s", log_path, strerror(errno));
+        rc = cl_die("serve", "--log %s: %s", log_path, strerror(errno));
         goto out;
     }
     if (app_open(&a, data, err, sizeof err) != 0) {
@@ -776,6 +748,34 @@ static const struct usage_line {
     {"user list [--json]", N_("console accounts")},
 };
 
+/* Whether an overview line's syntax is that of the command words: its
+ * first word ("init"), or its first two, the second being one of the
+ * alternatives it lists ("user passwd|disable --name N" is the line of
+ * "user passwd" and of "user disable"). */
+static int syntax_names(const char *syn, const char *words)
+{
+    size_t f = strcspn(syn, " "), wl = strlen(words);
+    const char *end;
+    if (wl == f && strncmp(syn, words, f) == 0)
+        return 1;
+    if (wl <= f + 1 || strncmp(syn, words, f) != 0 || words[f] != ' ' || syn[f] != ' ')
+        return 0;
+    words += f + 1;
+    wl -= f + 1;
+    syn += f + 1;
+    end = syn + strcspn(syn, " ");
+    for (const char *a = syn; a < end;) {
+        size_t n = strcspn(a, "| ");
+        if (wl == n && strncmp(a, words, n) == 0)
+            return 1;
+        a += n;
+        if (*a != '|')
+            break;
+        a++;
+    }
+    return 0;
+}
+
 /* 'patrold CMD --help' (and -h anywhere among a command's arguments): the
  * overview's lines of that command (one word, or two for device, user and
  * lists), on stdout. 0 if it has lines, else -1. */
@@ -792,18 +792,8 @@ static int command_help(int argc, char **argv)
         snprintf(words, sizeof words, "%s %s", argv[0], argv[1]);
     for (size_t i = 0; i < sizeof usage_lines / sizeof usage_lines[0]; i++) {
         const struct usage_line *u = &usage_lines[i];
-        if (u->syntax[0] != ' ' && u->syntax[0] != '\0') {
-            /* "user passwd|disable --name N" is the line of both. */
-            char first[64], alts[64], *tok, *save = NULL;
-            first[0] = alts[0] = '\0';
-            sscanf(u->syntax, "%63s %63s", first, alts);
-            mine = !strcmp(first, words);
-            for (tok = strtok_r(alts, "|", &save); !mine && tok; tok = strtok_r(NULL, "|", &save)) {
-                char two[130];
-                snprintf(two, sizeof two, "%s %s", first, tok);
-                mine = !strcmp(two, words);
-            }
-        }
+        if (u->syntax[0] != ' ' && u->syntax[0] != '\0')
+            mine = syntax_names(u->syntax, words);
         if (!mine)
             continue;
         if (!found)
@@ -929,7 +919,7 @@ int main(int argc, char **argv)
         return backup_main(data, argc - i - 1, argv + i + 1);
     if (strcmp(argv[i], "reindex") == 0) {
         if (argc - i - 1 > 0)
-            return usage_error("reindex", _("unexpected argument '%s' (it takes none)"),
+            return cl_usage("reindex", _("unexpected argument '%s' (it takes none)"),
                                argv[i + 1]);
         /* It stores the rule flags' sentences: English (reindex_english). */
         setlocale(LC_ALL, "C");

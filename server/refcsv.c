@@ -12,6 +12,7 @@
 
 #include "i18n.h"
 #include "reference.h"
+#include "refjson.h"
 #include "validate.h"
 
 /* The columns, named as the ListItem fields they fill. */
@@ -325,17 +326,8 @@ int refcsv_load(const char *text, size_t n, const uint8_t *base, size_t base_len
         }
         goto out;
     }
-    *len = protobuf_c_message_get_packed_size(&ref->base);
-    if (*len > PX_REFERENCE_MAX_BYTES) {
-        snprintf(why, cap, _("the reference data encodes to %zu bytes, more than the %zu a terminal accepts"),
-                 *len, PX_REFERENCE_MAX_BYTES);
+    if (refjson_pack(ref, blob, len, why, cap))
         goto out;
-    }
-    if (!(*blob = malloc(*len ? *len : 1))) {
-        snprintf(why, cap, "%s", _("out of memory"));
-        goto out;
-    }
-    protobuf_c_message_pack(&ref->base, *blob);
     *r = ref;
     ref = NULL;
     rc = 0;

@@ -394,6 +394,24 @@ out:
     return rc;
 }
 
+int refjson_pack(const Patrol__V1__Reference *r, uint8_t **blob, size_t *len, char *why,
+                 size_t cap)
+{
+    *blob = NULL;
+    *len = protobuf_c_message_get_packed_size(&r->base);
+    if (*len > PX_REFERENCE_MAX_BYTES) {
+        snprintf(why, cap, _("the reference data encodes to %zu bytes, more than the %zu a terminal accepts"),
+                 *len, PX_REFERENCE_MAX_BYTES);
+        return -1;
+    }
+    if (!(*blob = malloc(*len ? *len : 1))) {
+        snprintf(why, cap, "%s", _("out of memory"));
+        return -1;
+    }
+    protobuf_c_message_pack(&r->base, *blob);
+    return 0;
+}
+
 int refjson_load(const char *text, size_t n, Patrol__V1__Reference **r, uint8_t **blob,
                  size_t *len, size_t *lists, char *why, size_t cap)
 {
@@ -420,19 +438,8 @@ int refjson_load(const char *text, size_t n, Patrol__V1__Reference **r, uint8_t 
         goto out;
     }
     patrol__v1__reference__init(ref);
-    if (refjson_build(j, ref, why, cap))
+    if (refjson_build(j, ref, why, cap) || refjson_pack(ref, blob, len, why, cap))
         goto out;
-    *len = protobuf_c_message_get_packed_size(&ref->base);
-    if (*len > PX_REFERENCE_MAX_BYTES) {
-        snprintf(why, cap, _("the reference data encodes to %zu bytes, more than the %zu a terminal accepts"),
-                 *len, PX_REFERENCE_MAX_BYTES);
-        goto out;
-    }
-    if (!(*blob = malloc(*len ? *len : 1))) {
-        snprintf(why, cap, "%s", _("out of memory"));
-        goto out;
-    }
-    protobuf_c_message_pack(&ref->base, *blob);
     *lists = (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "lists"));
     *r = ref;
     ref = NULL;

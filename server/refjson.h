@@ -29,4 +29,10 @@ int refjson_build(const cJSON *j, Patrol__V1__Reference *r, char *why, size_t le
 int refjson_load(const char *text, size_t n, Patrol__V1__Reference **r, uint8_t **blob,
                  size_t *len, size_t *lists, char *why, size_t cap);
 
+/* r's encoding into *blob (malloc'd, *len bytes), refused when larger than
+ * a terminal accepts (PX_REFERENCE_MAX_BYTES): 0, or -1 with a sentence in
+ * why and nothing allocated. For refjson_load and refcsv_load. */
+int refjson_pack(const Patrol__V1__Reference *r, uint8_t **blob, size_t *len, char *why,
+                 size_t cap);
+
 #endif

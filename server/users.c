@@ -86,45 +86,20 @@ int users_login(st_backend *db, const char *name, const char *pw, size_t len, st
 
 /* ---- the commands --------------------------------------------------- */
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static int fail(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    cl_vfail(1, "failed", cmd, fmt, ap);
-    va_end(ap);
-    return 1;
-}
-
-/* The command line is wrong: exit 2 (cmdline.h). */
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static int usage_error(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    cl_vfail(2, "usage", cmd, fmt, ap);
-    va_end(ap);
-    return 2;
-}
-
 static st_backend *open_store(const char *data, const char *cmd)
 {
     char err[256], path[4096];
     st_backend *db;
     if ((size_t)snprintf(path, sizeof path, "%s/patrold.db", data) >= sizeof path) {
-        fail(cmd, "%s", _("data directory name too long"));
+        cl_die(cmd, "%s", _("data directory name too long"));
         return NULL;
     }
     if (access(path, F_OK) != 0) {
-        fail(cmd, _("no server in %s (run 'patrold --data %s init')"), data, data);
+        cl_die(cmd, _("no server in %s (run 'patrold --data %s init')"), data, data);
         return NULL;
     }
     if (!(db = st_sqlite_open(path, 0, err, sizeof err)))
-        fail(cmd, "%s", err);
+        cl_die(cmd, "%s", err);
     return db;
 }
 
@@ -170,16 +145,16 @@ static int new_password(const char *cmd, char *out, size_t outlen)
     long n = read_line(_("New password: "), a, sizeof a), m;
     int rc = 1;
     if (n < 0)
-        fail(cmd, _("no password on standard input (one line, at most %d bytes)"), USERS_PW_MAX);
+        cl_die(cmd, _("no password on standard input (one line, at most %d bytes)"), USERS_PW_MAX);
     else if (n < USERS_PW_MIN)
-        fail(cmd, _("the password must have at least %d characters"), USERS_PW_MIN);
+        cl_die(cmd, _("the password must have at least %d characters"), USERS_PW_MIN);
     else if (memchr(a, '\0', (size_t)n))
-        fail(cmd, "%s", _("the password holds a NUL byte"));
+        cl_die(cmd, "%s", _("the password holds a NUL byte"));
     else if (isatty(STDIN_FILENO) &&
              ((m = read_line(_("Again: "), b, sizeof b)) != n || memcmp(a, b, (size_t)n) != 0))
-        fail(cmd, "%s", _("the two passwords differ"));
+        cl_die(cmd, "%s", _("the two passwords differ"));
     else if (users_hash(a, (size_t)n, out, outlen) != 0)
-        fail(cmd, "%s", _("cannot hash the password (no randomness or out of memory)"));
+        cl_die(cmd, "%s", _("cannot hash the password (no randomness or out of memory)"));
     else
         rc = 0;
     px_wipe(a, sizeof a);
@@ -208,25 +183,25 @@ static int cmd_add(const char *data, int argc, char **argv)
         else if (strcmp(argv[i], "--department") == 0 && i + 1 < argc)
             dept = argv[++i];
         else if (strcmp(argv[i], "--password") == 0)
-            return usage_error(cmd, "%s", _("a password is never an argument (others can read a "
+            return cl_usage(cmd, "%s", _("a password is never an argument (others can read a "
                                      "command line): type it when asked, or give it on "
                                      "standard input"));
         else
-            return usage_error(cmd, _("unexpected argument '%s'"), argv[i]);
+            return cl_usage(cmd, _("unexpected argument '%s'"), argv[i]);
     }
     if (!name || !role)
-        return usage_error(cmd, "%s", _("--name and --role are required"));
+        return cl_usage(cmd, "%s", _("--name and --role are required"));
     if ((why = px_check_ident(name)))
-        return usage_error(cmd, _("account name: %s"), _(why));
+        return cl_usage(cmd, _("account name: %s"), _(why));
     if (!is_role(role))
-        return usage_error(cmd, _("role '%s': must be admin, supervisor or reviewer"), role);
+        return cl_usage(cmd, _("role '%s': must be admin, supervisor or reviewer"), role);
     if (strcmp(role, "reviewer") == 0 && !*dept)
-        return usage_error(cmd, "%s",
+        return cl_usage(cmd, "%s",
                            _("a reviewer sees one department: --department is required"));
     if (strcmp(role, "reviewer") != 0 && *dept)
-        return usage_error(cmd, _("an %s sees the whole county: no --department"), role);
+        return cl_usage(cmd, _("an %s sees the whole county: no --department"), role);
     if (*dept && (why = px_check_ident(dept)))
-        return usage_error(cmd, _("department code: %s"), _(why));
+        return cl_usage(cmd, _("department code: %s"), _(why));
     memset(&u, 0, sizeof u);
     snprintf(u.name, sizeof u.name, "%s", name);
     snprintf(u.role, sizeof u.role, "%s", role);
@@ -237,7 +212,7 @@ static int cmd_add(const char *data, int argc, char **argv)
     rc = db->ops->user_get(db, name, &(st_user){0});
     if (rc == ST_OK) {
         db->ops->close(db);
-        return fail(cmd, _("an account named '%s' exists"), name);
+        return cl_die(cmd, _("an account named '%s' exists"), name);
     }
     if (new_password(cmd, u.pwhash, sizeof u.pwhash) != 0) {
         db->ops->close(db);
@@ -246,9 +221,9 @@ static int cmd_add(const char *data, int argc, char **argv)
     u.created_ms = app_now_ms();
     rc = db->ops->user_add(db, &u, &id);
     if (rc == ST_EXISTS)
-        fail(cmd, _("an account named '%s' exists"), name);
+        cl_die(cmd, _("an account named '%s' exists"), name);
     else if (rc != ST_OK)
-        fail(cmd, "%s", db->ops->errmsg(db));
+        cl_die(cmd, "%s", db->ops->errmsg(db));
     else
         /* TRANSLATORS: account number, name, role code, department ("" for
          * the county: then the parentheses hold only the role). */
@@ -268,11 +243,11 @@ static const char *only_name(const char *cmd, int argc, char **argv)
         if (strcmp(argv[i], "--name") == 0)
             i++;
         else {
-            usage_error(cmd, _("unexpected argument '%s'; usage: patrold --data DIR %s --name NAME"),
+            cl_usage(cmd, _("unexpected argument '%s'; usage: patrold --data DIR %s --name NAME"),
                         argv[i], cmd);
             return NULL;
         }
-    usage_error(cmd, _("usage: patrold --data DIR %s --name NAME"), cmd);
+    cl_usage(cmd, _("usage: patrold --data DIR %s --name NAME"), cmd);
     return NULL;
 }
 
@@ -289,18 +264,18 @@ static int cmd_passwd(const char *data, int argc, char **argv)
         return 1;
     if ((rc = db->ops->user_get(db, name, &u)) == ST_NOTFOUND) {
         db->ops->close(db);
-        return fail(cmd, _("no account named '%s'"), name);
+        return cl_die(cmd, _("no account named '%s'"), name);
     }
     px_wipe(u.pwhash, sizeof u.pwhash);
     if (rc != ST_OK || new_password(cmd, hash, sizeof hash) != 0) {
         if (rc != ST_OK)
-            fail(cmd, "%s", db->ops->errmsg(db));
+            cl_die(cmd, "%s", db->ops->errmsg(db));
         db->ops->close(db);
         return 1;
     }
     rc = db->ops->user_set_password(db, name, hash, app_now_ms());
     if (rc != ST_OK)
-        fail(cmd, "%s", db->ops->errmsg(db));
+        cl_die(cmd, "%s", db->ops->errmsg(db));
     else
         fprintf(stderr, _("password of '%s' changed\n"), name);
     px_wipe(hash, sizeof hash);
@@ -319,9 +294,9 @@ static int cmd_disable(const char *data, int argc, char **argv)
         return 1;
     rc = db->ops->user_disable(db, name, app_now_ms());
     if (rc == ST_NOTFOUND)
-        fail(cmd, _("no account named '%s'"), name);
+        cl_die(cmd, _("no account named '%s'"), name);
     else if (rc != ST_OK)
-        fail(cmd, "%s", db->ops->errmsg(db));
+        cl_die(cmd, "%s", db->ops->errmsg(db));
     else
         fprintf(stderr, _("account '%s' disabled: it can no longer log in\n"), name);
     db->ops->close(db);
@@ -381,7 +356,7 @@ static int cmd_list(const char *data, int argc, char **argv)
     int rc;
     for (int i = 0; i < argc; i++)
         if (strcmp(argv[i], "--json") != 0)
-            return usage_error("user list", _("unexpected argument '%s'"), argv[i]);
+            return cl_usage("user list", _("unexpected argument '%s'"), argv[i]);
     if (argc > 0)
         arr = cJSON_CreateArray();
     if (!(db = open_store(data, "user list"))) {
@@ -390,7 +365,7 @@ static int cmd_list(const char *data, int argc, char **argv)
     }
     rc = db->ops->users_each(db, list_cb, arr);
     if (rc != ST_OK)
-        fail("user list", "%s", db->ops->errmsg(db));
+        cl_die("user list", "%s", db->ops->errmsg(db));
     if (arr) {
         char *s = rc == ST_OK ? cJSON_PrintUnformatted(arr) : NULL;
         if (s)
@@ -412,6 +387,6 @@ int users_main(const char *data, int argc, char **argv)
         return cmd_disable(data, argc - 1, argv + 1);
     if (argc >= 1 && strcmp(argv[0], "list") == 0)
         return cmd_list(data, argc - 1, argv + 1);
-    return usage_error("user", "%s",
+    return cl_usage("user", "%s",
                        _("usage: patrold --data DIR user add|passwd|disable|list ..."));
 }
