@@ -135,7 +135,7 @@ int px_subject_key(patrol *p, const char *subject, char key[2 * PX_HASH_LEN + 1]
 int px_refdata_seed(patrol *p);
 int px_refdata_upgrade(patrol *p, int from_version);
 
-/* sync.c: check a Reference whole (px_reference_check) and apply it in
+/* sync_reference.c: check a Reference whole (px_reference_check) and apply it in
  * one transaction, or refuse it (PATROL_ESERVER, naming the place) with
  * the store unchanged. The caller checks that its version is newer. */
 struct Patrol__V1__Reference;
@@ -181,7 +181,8 @@ int px_run(patrol *p, const char *sql, const char *types, ...);
 /* Fetch the first column of the first row as text into out.
  * PATROL_ENOTFOUND if there is no row. Binds as px_run. */
 int px_get_text(patrol *p, char *out, size_t len, const char *sql, const char *types, ...);
-/* sync.c: the pieces of sync that tests/test_sync_unit.c checks alone. */
+/* sync_token.c, sync_batch.c, sync_receipt.c: the pieces of sync that
+ * tests/test_sync_unit.c checks alone. */
 #define PX_TOKEN_ID_LEN 8
 #define PX_TOKEN_SECRET_LEN 16
 #define PX_BATCH_ID_LEN 16

@@ -2,7 +2,7 @@
  * handle per call, so that one keep-alive connection (and one TLS
  * session) carries every request; the server trusted through its pinned
  * key alone; timeouts, retries with backoff and jitter. Internal to
- * libpatrol (px_http_ prefix); sync.c and its enrolment use it. */
+ * libpatrol (px_http_ prefix); the files of sync (sync_int.h) use it. */
 #ifndef PX_SYNC_HTTP_H
 #define PX_SYNC_HTTP_H
 
