@@ -17,21 +17,7 @@
 
 #define APPLICATION_ID 0x50544431 /* "PTD1" */
 
-/* Statements of the ingest path, prepared once per handle and reset after
- * each use (the index work of a batch runs many of them). */
-enum {
-    Q_OBJECT_PUT, Q_OBJECT_GET, Q_ME_ADD, Q_ME_LIST, Q_FLAGS_OLD, Q_FLAGS_DEL, Q_FLAG_ADD,
-    Q_SUBJECT_PUT, Q_SUBJECT_GET, Q_CITE_ADD, Q_CITE_OTHER, Q_COUNT
-};
-
-typedef struct sq {
-    st_backend base;
-    sqlite3 *db;
-    sqlite3_stmt *q[Q_COUNT];
-    void *log; /* store_sqlite_log.c's statements */
-    sqlite3_stmt *xq[SQX_SLOTS]; /* store_sqlite_index.c's */
-    char err[256];
-} sq;
+#include "store_sqlite_int.h"
 
 static st_reindex_fn reindex_hook;
 
@@ -113,7 +99,7 @@ static const char *const migrations[] = {migration_1, migration_2, sqx_migration
                                           sqlog_migration, sqev_migration, squ_migration};
 #define SCHEMA_VERSION (int)(sizeof migrations / sizeof migrations[0])
 
-static int fail(sq *s, int rc)
+int sqh_fail(sq *s, int rc)
 {
     snprintf(s->err, sizeof s->err, "%s", sqlite3_errmsg(s->db));
     if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
@@ -162,27 +148,27 @@ static sqlite3_stmt *prep(sq *s, const char *sql, const char *types, va_list ap)
     sqlite3_stmt *st;
     int rc;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        fail(s, sqlite3_errcode(s->db));
+        sqh_fail(s, sqlite3_errcode(s->db));
         return NULL;
     }
     if ((rc = bind_args(st, types, ap)) != SQLITE_OK) {
         sqlite3_finalize(st);
-        fail(s, rc);
+        sqh_fail(s, rc);
         return NULL;
     }
     return st;
 }
 
 /* The cached statement q (prepared on first use), bound. Give it back
- * with done(). */
-static void done(sqlite3_stmt *st);
+ * with sqh_done(). */
+void sqh_done(sqlite3_stmt *st);
 
-static sqlite3_stmt *cached(sq *s, int q, const char *sql, const char *types, ...)
+sqlite3_stmt *sqh_cached(sq *s, int q, const char *sql, const char *types, ...)
 {
     va_list ap;
     int rc;
     if (!s->q[q] && sqlite3_prepare_v2(s->db, sql, -1, &s->q[q], NULL) != SQLITE_OK) {
-        fail(s, sqlite3_errcode(s->db));
+        sqh_fail(s, sqlite3_errcode(s->db));
         s->q[q] = NULL;
         return NULL;
     }
@@ -190,35 +176,35 @@ static sqlite3_stmt *cached(sq *s, int q, const char *sql, const char *types, ..
     rc = bind_args(s->q[q], types, ap);
     va_end(ap);
     if (rc != SQLITE_OK) {
-        done(s->q[q]);
-        fail(s, rc);
+        sqh_done(s->q[q]);
+        sqh_fail(s, rc);
         return NULL;
     }
     return s->q[q];
 }
 
-static void done(sqlite3_stmt *st)
+void sqh_done(sqlite3_stmt *st)
 {
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
 }
 
 /* Step a cached statement to completion (a returned row is ignored). */
-static int cstep(sq *s, sqlite3_stmt *st)
+int sqh_cstep(sq *s, sqlite3_stmt *st)
 {
     int rc;
     if (!st)
         return ST_ERR;
     rc = sqlite3_step(st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        rc = fail(s, rc);
+        rc = sqh_fail(s, rc);
     else
         rc = ST_OK;
-    done(st);
+    sqh_done(st);
     return rc;
 }
 
-static int run(sq *s, const char *sql, const char *types, ...)
+int sqh_run(sq *s, const char *sql, const char *types, ...)
 {
     va_list ap;
     sqlite3_stmt *st;
@@ -231,13 +217,13 @@ static int run(sq *s, const char *sql, const char *types, ...)
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return fail(s, rc);
+        return sqh_fail(s, rc);
     return ST_OK;
 }
 
 /* Run a query; on a row, returns the statement positioned on it (caller
  * finalizes). NULL and *rc = ST_NOTFOUND / error otherwise. */
-static sqlite3_stmt *row(sq *s, int *rc, const char *sql, const char *types, ...)
+sqlite3_stmt *sqh_row(sq *s, int *rc, const char *sql, const char *types, ...)
 {
     va_list ap;
     sqlite3_stmt *st;
@@ -254,7 +240,7 @@ static sqlite3_stmt *row(sq *s, int *rc, const char *sql, const char *types, ...
         *rc = ST_OK;
         return st;
     }
-    *rc = r == SQLITE_DONE ? ST_NOTFOUND : fail(s, r);
+    *rc = r == SQLITE_DONE ? ST_NOTFOUND : sqh_fail(s, r);
     sqlite3_finalize(st);
     return NULL;
 }
@@ -281,7 +267,7 @@ sqlite3 *sq_db(st_backend *b)
 
 int sq_fail(st_backend *b, int rc)
 {
-    return fail((sq *)b, rc);
+    return sqh_fail((sq *)b, rc);
 }
 
 void sq_set_err(st_backend *b, const char *msg)
@@ -301,13 +287,13 @@ static const char *sq_errmsg(st_backend *b)
 
 static int sq_begin(st_backend *b)
 {
-    return run((sq *)b, "BEGIN IMMEDIATE", "");
+    return sqh_run((sq *)b, "BEGIN IMMEDIATE", "");
 }
 
 static int sq_commit(st_backend *b)
 {
     sq *s = (sq *)b;
-    int rc = run(s, "COMMIT", "");
+    int rc = sqh_run(s, "COMMIT", "");
     if (rc != ST_OK)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
@@ -323,7 +309,7 @@ static void sq_rollback(st_backend *b)
 static int sq_meta_get(st_backend *b, const char *key, char *out, size_t len)
 {
     int rc;
-    sqlite3_stmt *st = row((sq *)b, &rc, "SELECT value FROM meta WHERE key = ?", "t", key);
+    sqlite3_stmt *st = sqh_row((sq *)b, &rc, "SELECT value FROM meta WHERE key = ?", "t", key);
     if (!st)
         return rc;
     snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
@@ -333,14 +319,14 @@ static int sq_meta_get(st_backend *b, const char *key, char *out, size_t len)
 
 static int sq_meta_set(st_backend *b, const char *key, const char *value)
 {
-    return run((sq *)b, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", "tt", key, value);
+    return sqh_run((sq *)b, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", "tt", key, value);
 }
 
 static int sq_device_add(st_backend *b, const char *name, const char *dept, int64_t now,
                          int64_t *id)
 {
     sq *s = (sq *)b;
-    int rc = run(s, "INSERT INTO devices(name, department, created_ms) VALUES (?, ?, ?)", "tti",
+    int rc = sqh_run(s, "INSERT INTO devices(name, department, created_ms) VALUES (?, ?, ?)", "tti",
                  name, dept, now);
     if (rc == ST_OK)
         *id = sqlite3_last_insert_rowid(s->db);
@@ -378,7 +364,7 @@ static void read_device(sqlite3_stmt *st, st_device *d)
 static int sq_device_get(st_backend *b, int64_t id, st_device *out)
 {
     int rc;
-    sqlite3_stmt *st = row((sq *)b, &rc, "SELECT " DEVICE_COLS " FROM devices d WHERE id = ?",
+    sqlite3_stmt *st = sqh_row((sq *)b, &rc, "SELECT " DEVICE_COLS " FROM devices d WHERE id = ?",
                            "i", id);
     if (!st)
         return rc;
@@ -390,7 +376,7 @@ static int sq_device_get(st_backend *b, int64_t id, st_device *out)
 static int sq_device_by_key(st_backend *b, const uint8_t key_id[32], st_device *out)
 {
     int rc;
-    sqlite3_stmt *st = row((sq *)b, &rc, "SELECT " DEVICE_COLS " FROM devices d WHERE key_id = ?",
+    sqlite3_stmt *st = sqh_row((sq *)b, &rc, "SELECT " DEVICE_COLS " FROM devices d WHERE key_id = ?",
                            "h", key_id);
     if (!st)
         return rc;
@@ -402,7 +388,7 @@ static int sq_device_by_key(st_backend *b, const uint8_t key_id[32], st_device *
 static int sq_device_enroll(st_backend *b, int64_t id, const uint8_t *pub, size_t publen,
                             const uint8_t key_id[32], int64_t now)
 {
-    return run((sq *)b,
+    return sqh_run((sq *)b,
                "UPDATE devices SET status = 1, public_key = ?, key_id = ?, enrolled_ms = ?"
                " WHERE id = ? AND status = 0",
                "bhii", pub, publen, key_id, now, id);
@@ -411,7 +397,7 @@ static int sq_device_enroll(st_backend *b, int64_t id, const uint8_t *pub, size_
 static int sq_device_revoke(st_backend *b, int64_t id)
 {
     sq *s = (sq *)b;
-    int rc = run(s, "UPDATE devices SET status = 2 WHERE id = ?", "i", id);
+    int rc = sqh_run(s, "UPDATE devices SET status = 2 WHERE id = ?", "i", id);
     if (rc == ST_OK && sqlite3_changes(s->db) == 0)
         return ST_NOTFOUND;
     return rc;
@@ -420,7 +406,7 @@ static int sq_device_revoke(st_backend *b, int64_t id)
 static int sq_device_set_head(st_backend *b, int64_t id, uint64_t seq, const uint8_t head[32],
                               int64_t now)
 {
-    return run((sq *)b, "UPDATE devices SET last_seq = ?, head = ?, last_sync_ms = ? WHERE id = ?",
+    return sqh_run((sq *)b, "UPDATE devices SET last_seq = ?, head = ?, last_sync_ms = ? WHERE id = ?",
                "ihii", (int64_t)seq, head, now, id);
 }
 
@@ -437,7 +423,7 @@ static int sq_device_list(st_backend *b, int (*cb)(void *, const st_device *), v
                            " (SELECT count(*) FROM forks f WHERE f.device = d.id)"
                            " FROM devices d ORDER BY d.id",
                            -1, &st, NULL) != SQLITE_OK)
-        return fail(s, sqlite3_errcode(s->db));
+        return sqh_fail(s, sqlite3_errcode(s->db));
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         st_device d;
         read_device(st, &d);
@@ -448,14 +434,14 @@ static int sq_device_list(st_backend *b, int (*cb)(void *, const st_device *), v
             break;
     }
     if (r != SQLITE_ROW && r != SQLITE_DONE)
-        rc = fail(s, r);
+        rc = sqh_fail(s, r);
     sqlite3_finalize(st);
     return rc;
 }
 
 static int sq_token_add(st_backend *b, const uint8_t id[8], const st_token *t)
 {
-    return run((sq *)b,
+    return sqh_run((sq *)b,
                "INSERT INTO tokens(id, device, secret_hash, expires_ms) VALUES (?, ?, ?, ?)",
                "bihi", id, (size_t)8, t->device, t->secret_hash, t->expires_ms);
 }
@@ -463,7 +449,7 @@ static int sq_token_add(st_backend *b, const uint8_t id[8], const st_token *t)
 static int sq_token_get(st_backend *b, const uint8_t id[8], st_token *out)
 {
     int rc;
-    sqlite3_stmt *st = row((sq *)b, &rc,
+    sqlite3_stmt *st = sqh_row((sq *)b, &rc,
                            "SELECT device, secret_hash, expires_ms, used_ms FROM tokens WHERE id = ?",
                            "b", id, (size_t)8);
     if (!st)
@@ -481,7 +467,7 @@ static int sq_token_get(st_backend *b, const uint8_t id[8], st_token *out)
 static int sq_token_use(st_backend *b, const uint8_t id[8], int64_t now)
 {
     sq *s = (sq *)b;
-    int rc = run(s, "UPDATE tokens SET used_ms = ? WHERE id = ? AND used_ms = 0", "ib", now, id,
+    int rc = sqh_run(s, "UPDATE tokens SET used_ms = ? WHERE id = ? AND used_ms = 0", "ib", now, id,
                  (size_t)8);
     if (rc == ST_OK && sqlite3_changes(s->db) == 0)
         return ST_EXISTS; /* used meanwhile */
@@ -491,7 +477,7 @@ static int sq_token_use(st_backend *b, const uint8_t id[8], int64_t now)
 static int sq_entry_hash(st_backend *b, int64_t device, uint64_t seq, uint8_t hash[32])
 {
     int rc;
-    sqlite3_stmt *st = row((sq *)b, &rc, "SELECT hash FROM entries WHERE device = ? AND seq = ?",
+    sqlite3_stmt *st = sqh_row((sq *)b, &rc, "SELECT hash FROM entries WHERE device = ? AND seq = ?",
                            "ii", device, (int64_t)seq);
     if (!st)
         return rc;
@@ -505,7 +491,7 @@ static int sq_entry_hash(st_backend *b, int64_t device, uint64_t seq, uint8_t ha
 
 static int sq_entry_put(st_backend *b, int64_t device, const st_entry *e, int64_t now)
 {
-    return run((sq *)b,
+    return sqh_run((sq *)b,
                "INSERT INTO entries(device, seq, hash, entry, sig, kind, object, wall_ms,"
                " received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                "iihbbttii", device, (int64_t)e->seq, e->hash, e->entry, e->entry_len, e->sig,
@@ -517,7 +503,7 @@ static int sq_entry_get(st_backend *b, int64_t device, uint64_t seq, uint8_t **e
 {
     int rc;
     size_t n;
-    sqlite3_stmt *st = row((sq *)b, &rc, "SELECT entry, sig FROM entries WHERE device = ? AND seq = ?",
+    sqlite3_stmt *st = sqh_row((sq *)b, &rc, "SELECT entry, sig FROM entries WHERE device = ? AND seq = ?",
                            "ii", device, (int64_t)seq);
     if (!st)
         return rc;
@@ -539,7 +525,7 @@ static int sq_entry_get(st_backend *b, int64_t device, uint64_t seq, uint8_t **e
 static int sq_fork_put(st_backend *b, int64_t device, const st_entry *e, const uint8_t accepted[32],
                        int64_t now)
 {
-    return run((sq *)b,
+    return sqh_run((sq *)b,
                "INSERT OR IGNORE INTO forks(device, seq, hash, accepted_hash, entry, sig,"
                " received_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
                "iihhbbi", device, (int64_t)e->seq, e->hash, accepted, e->entry, e->entry_len,
@@ -551,7 +537,7 @@ static int sq_ack_get(st_backend *b, int64_t device, const uint8_t batch_id[16],
 {
     int rc;
     size_t n;
-    sqlite3_stmt *st = row((sq *)b, &rc, "SELECT ack FROM acks WHERE device = ? AND batch_id = ?",
+    sqlite3_stmt *st = sqh_row((sq *)b, &rc, "SELECT ack FROM acks WHERE device = ? AND batch_id = ?",
                            "ib", device, batch_id, (size_t)16);
     if (!st)
         return rc;
@@ -569,7 +555,7 @@ static int sq_ack_get(st_backend *b, int64_t device, const uint8_t batch_id[16],
 static int sq_ack_put(st_backend *b, int64_t device, const uint8_t batch_id[16], const uint8_t *ack,
                       size_t len, int64_t now)
 {
-    return run((sq *)b, "INSERT INTO acks(device, batch_id, ack, created_ms) VALUES (?, ?, ?, ?)",
+    return sqh_run((sq *)b, "INSERT INTO acks(device, batch_id, ack, created_ms) VALUES (?, ?, ?, ?)",
                "ibbi", device, batch_id, (size_t)16, ack, len, now);
 }
 
@@ -577,7 +563,7 @@ static int sq_reference_put(st_backend *b, const uint8_t *blob, size_t len, int6
                             uint64_t *version)
 {
     sq *s = (sq *)b;
-    int rc = run(s,
+    int rc = sqh_run(s,
                  "INSERT INTO reference(version, blob, imported_ms)"
                  " VALUES ((SELECT coalesce(max(version), 0) + 1 FROM reference), ?, ?)",
                  "bi", blob, len, now);
@@ -590,7 +576,7 @@ static int sq_reference_latest(st_backend *b, uint64_t *version, uint8_t **blob,
 {
     int rc;
     size_t n;
-    sqlite3_stmt *st = row((sq *)b, &rc,
+    sqlite3_stmt *st = sqh_row((sq *)b, &rc,
                            "SELECT version, blob FROM reference ORDER BY version DESC LIMIT 1", "");
     if (!st)
         return rc;
@@ -611,7 +597,7 @@ static int sq_reference_get(st_backend *b, uint64_t version, uint8_t **blob, siz
 {
     int rc;
     size_t n;
-    sqlite3_stmt *st = row((sq *)b, &rc, "SELECT blob, imported_ms FROM reference WHERE version = ?",
+    sqlite3_stmt *st = sqh_row((sq *)b, &rc, "SELECT blob, imported_ms FROM reference WHERE version = ?",
                            "i", (int64_t)version);
     if (!st)
         return rc;
@@ -634,7 +620,7 @@ static int sq_references_each(st_backend *b,
 {
     sq *s = (sq *)b;
     int rc, r;
-    sqlite3_stmt *st = row(s, &rc,
+    sqlite3_stmt *st = sqh_row(s, &rc,
                            "SELECT version, imported_ms, length(blob) FROM reference"
                            " ORDER BY version DESC",
                            "");
@@ -647,267 +633,7 @@ static int sq_references_each(st_backend *b,
     } while ((r = sqlite3_step(st)) == SQLITE_ROW);
     rc = ST_OK;
     if (r != SQLITE_ROW && r != SQLITE_DONE)
-        rc = fail(s, r);
-    sqlite3_finalize(st);
-    return rc;
-}
-
-/* ---- the index (schema 2) ---------------------------------------------- */
-
-static int sq_object_put(st_backend *b, const char *id, const char *matter)
-{
-    sq *s = (sq *)b;
-    return cstep(s, cached(s, Q_OBJECT_PUT, "INSERT OR IGNORE INTO objects(id, matter) VALUES (?, ?)",
-                           "tt", id, matter));
-}
-
-static int sq_object_matter(st_backend *b, const char *id, char *matter, size_t len)
-{
-    sq *s = (sq *)b;
-    sqlite3_stmt *st = cached(s, Q_OBJECT_GET, "SELECT matter FROM objects WHERE id = ?", "t", id);
-    int r, rc = ST_OK;
-    if (!st)
-        return ST_ERR;
-    r = sqlite3_step(st);
-    if (r == SQLITE_ROW)
-        snprintf(matter, len, "%s", (const char *)sqlite3_column_text(st, 0));
-    else
-        rc = r == SQLITE_DONE ? ST_NOTFOUND : fail(s, r);
-    done(st);
-    return rc;
-}
-
-static int sq_matter_entry_add(st_backend *b, const char *matter, int64_t device, uint64_t seq)
-{
-    sq *s = (sq *)b;
-    return cstep(s, cached(s, Q_ME_ADD,
-                           "INSERT OR IGNORE INTO matter_entries(matter, device, seq) VALUES (?, ?, ?)",
-                           "tii", matter, device, (int64_t)seq));
-}
-
-static int sq_matter_entries(st_backend *b, const char *matter, st_entry_cb cb, void *ud)
-{
-    sq *s = (sq *)b;
-    sqlite3_stmt *st = cached(s, Q_ME_LIST,
-                              "SELECT m.device, m.seq, e.entry FROM matter_entries m JOIN entries e"
-                              " ON e.device = m.device AND e.seq = m.seq WHERE m.matter = ?"
-                              " ORDER BY m.id",
-                              "t", matter);
-    int r, rc = ST_OK;
-    if (!st)
-        return ST_ERR;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW)
-        if (cb(ud, sqlite3_column_int64(st, 0), (uint64_t)sqlite3_column_int64(st, 1),
-               sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2)) != 0)
-            break;
-    if (r != SQLITE_ROW && r != SQLITE_DONE)
-        rc = fail(s, r);
-    done(st);
-    return rc;
-}
-
-typedef struct old_flag {
-    int64_t device, seq, ms;
-    char rule[64];
-} old_flag;
-
-static int sq_flags_replace(st_backend *b, const char *matter, const st_flag *f, size_t n,
-                            int64_t now)
-{
-    sq *s = (sq *)b;
-    old_flag *old = NULL;
-    size_t nold = 0, cap = 0;
-    sqlite3_stmt *st = cached(s, Q_FLAGS_OLD,
-                              "SELECT device, seq, rule, flagged_ms FROM rule_flags WHERE matter = ?",
-                              "t", matter);
-    int r, rc = ST_OK;
-
-    if (!st)
-        return ST_ERR;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (nold == cap) {
-            old_flag *no = realloc(old, (cap = cap ? 2 * cap : 8) * sizeof *old);
-            if (!no) {
-                snprintf(s->err, sizeof s->err, "out of memory");
-                rc = ST_ERR;
-                break;
-            }
-            old = no;
-        }
-        old[nold].device = sqlite3_column_int64(st, 0);
-        old[nold].seq = sqlite3_column_int64(st, 1);
-        snprintf(old[nold].rule, sizeof old[nold].rule, "%s",
-                 (const char *)sqlite3_column_text(st, 2));
-        old[nold].ms = sqlite3_column_int64(st, 3);
-        nold++;
-    }
-    if (rc == ST_OK && r != SQLITE_DONE)
-        rc = fail(s, r);
-    done(st);
-    if (rc == ST_OK && (nold || n))
-        rc = cstep(s, cached(s, Q_FLAGS_DEL, "DELETE FROM rule_flags WHERE matter = ?", "t", matter));
-    for (size_t i = 0; rc == ST_OK && i < n; i++) {
-        int64_t ms = now;
-        for (size_t k = 0; k < nold; k++)
-            if (old[k].device == f[i].device && old[k].seq == (int64_t)f[i].seq &&
-                strcmp(old[k].rule, f[i].rule) == 0)
-                ms = old[k].ms;
-        rc = cstep(s, cached(s, Q_FLAG_ADD,
-                             "INSERT OR IGNORE INTO rule_flags(device, seq, rule, flag_only, detail,"
-                             " matter, flagged_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                             "iititti", f[i].device, (int64_t)f[i].seq, f[i].rule,
-                             (int64_t)(f[i].flag_only != 0), f[i].detail, f[i].matter, ms));
-    }
-    free(old);
-    return rc;
-}
-
-static int sq_flag_add(st_backend *b, const st_flag *f, int64_t now)
-{
-    sq *s = (sq *)b;
-    return cstep(s, cached(s, Q_FLAG_ADD,
-                           "INSERT OR IGNORE INTO rule_flags(device, seq, rule, flag_only, detail,"
-                           " matter, flagged_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           "iititti", f->device, (int64_t)f->seq, f->rule,
-                           (int64_t)(f->flag_only != 0), f->detail, f->matter, now));
-}
-
-static int sq_flags_list(st_backend *b, int64_t device, const char *matter,
-                         int (*cb)(void *, const st_flag_row *), void *ud)
-{
-    sq *s = (sq *)b;
-    sqlite3_stmt *st;
-    int r, rc = ST_OK;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT f.device, f.seq, f.rule, f.flag_only, f.detail, f.matter,"
-                           " f.flagged_ms, coalesce(d.name, ''), coalesce(e.kind, '')"
-                           " FROM rule_flags f LEFT JOIN devices d ON d.id = f.device"
-                           " LEFT JOIN entries e ON e.device = f.device AND e.seq = f.seq"
-                           " WHERE (?1 = 0 OR f.device = ?1) AND (?2 IS NULL OR f.matter = ?2)"
-                           " ORDER BY f.device, f.seq, f.rule",
-                           -1, &st, NULL) != SQLITE_OK)
-        return fail(s, sqlite3_errcode(s->db));
-    sqlite3_bind_int64(st, 1, device);
-    if (matter)
-        sqlite3_bind_text(st, 2, matter, -1, SQLITE_TRANSIENT);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        st_flag_row row;
-        row.f.device = sqlite3_column_int64(st, 0);
-        row.f.seq = (uint64_t)sqlite3_column_int64(st, 1);
-        row.f.rule = (const char *)sqlite3_column_text(st, 2);
-        row.f.flag_only = sqlite3_column_int(st, 3);
-        row.f.detail = (const char *)sqlite3_column_text(st, 4);
-        row.f.matter = (const char *)sqlite3_column_text(st, 5);
-        row.flagged_ms = sqlite3_column_int64(st, 6);
-        row.device_name = (const char *)sqlite3_column_text(st, 7);
-        row.kind = (const char *)sqlite3_column_text(st, 8);
-        if (cb(ud, &row) != 0)
-            break;
-    }
-    if (r != SQLITE_ROW && r != SQLITE_DONE)
-        rc = fail(s, r);
-    sqlite3_finalize(st);
-    return rc;
-}
-
-static int sq_subject_put(st_backend *b, int64_t device, const char *id, const char *key)
-{
-    sq *s = (sq *)b;
-    return cstep(s, cached(s, Q_SUBJECT_PUT,
-                           "INSERT OR IGNORE INTO subjects(device, id, subject_key) VALUES (?, ?, ?)",
-                           "itt", device, id, key));
-}
-
-static int sq_subject_key(st_backend *b, int64_t device, const char *id, char key[65])
-{
-    sq *s = (sq *)b;
-    sqlite3_stmt *st = cached(s, Q_SUBJECT_GET,
-                              "SELECT subject_key FROM subjects WHERE device = ? AND id = ?", "it",
-                              device, id);
-    int r, rc = ST_OK;
-    if (!st)
-        return ST_ERR;
-    r = sqlite3_step(st);
-    if (r == SQLITE_ROW)
-        snprintf(key, 65, "%s", (const char *)sqlite3_column_text(st, 0));
-    else
-        rc = r == SQLITE_DONE ? ST_NOTFOUND : fail(s, r);
-    done(st);
-    return rc;
-}
-
-static int sq_citation_add(st_backend *b, const char *key, const char *item, const char *matter,
-                           int64_t device)
-{
-    sq *s = (sq *)b;
-    return cstep(s, cached(s, Q_CITE_ADD,
-                           "INSERT OR IGNORE INTO citations(subject_key, item, matter, device)"
-                           " VALUES (?, ?, ?, ?)",
-                           "ttti", key, item, matter, device));
-}
-
-static int sq_citation_other(st_backend *b, const char *key, const char *item, const char *matter,
-                             char *other, size_t len)
-{
-    sq *s = (sq *)b;
-    sqlite3_stmt *st = cached(
-        s, Q_CITE_OTHER,
-        "SELECT matter FROM citations WHERE subject_key = ?1 AND item = ?2 AND matter <> ?3"
-        " AND id < coalesce((SELECT id FROM citations WHERE subject_key = ?1 AND item = ?2"
-        "   AND matter = ?3), 9223372036854775807) ORDER BY id LIMIT 1",
-        "ttt", key, item, matter);
-    int r, rc = ST_OK;
-    if (!st)
-        return ST_ERR;
-    r = sqlite3_step(st);
-    if (r == SQLITE_ROW)
-        snprintf(other, len, "%s", (const char *)sqlite3_column_text(st, 0));
-    else
-        rc = r == SQLITE_DONE ? ST_NOTFOUND : fail(s, r);
-    done(st);
-    return rc;
-}
-
-static int sq_citations_since(st_backend *b, uint64_t since, size_t max,
-                              int (*cb)(void *, uint64_t, const char *, const char *, const char *),
-                              void *ud)
-{
-    sq *s = (sq *)b;
-    sqlite3_stmt *st;
-    int r, rc = ST_OK;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT id, subject_key, item, matter FROM citations WHERE id > ?"
-                           " ORDER BY id LIMIT ?",
-                           -1, &st, NULL) != SQLITE_OK)
-        return fail(s, sqlite3_errcode(s->db));
-    sqlite3_bind_int64(st, 1, (int64_t)since);
-    sqlite3_bind_int64(st, 2, (int64_t)max);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW)
-        if (cb(ud, (uint64_t)sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
-               (const char *)sqlite3_column_text(st, 2),
-               (const char *)sqlite3_column_text(st, 3)) != 0)
-            break;
-    if (r != SQLITE_ROW && r != SQLITE_DONE)
-        rc = fail(s, r);
-    sqlite3_finalize(st);
-    return rc;
-}
-
-static int sq_entries_each(st_backend *b, st_entry_cb cb, void *ud)
-{
-    sq *s = (sq *)b;
-    sqlite3_stmt *st;
-    int r, rc = ST_OK;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT device, seq, entry FROM entries ORDER BY received_ms, device, seq",
-                           -1, &st, NULL) != SQLITE_OK)
-        return fail(s, sqlite3_errcode(s->db));
-    while ((r = sqlite3_step(st)) == SQLITE_ROW)
-        if (cb(ud, sqlite3_column_int64(st, 0), (uint64_t)sqlite3_column_int64(st, 1),
-               sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2)) != 0)
-            break;
-    if (r != SQLITE_ROW && r != SQLITE_DONE)
-        rc = fail(s, r);
+        rc = sqh_fail(s, r);
     sqlite3_finalize(st);
     return rc;
 }
@@ -964,10 +690,10 @@ static const st_ops sqlite_ops = {
     sq_token_use,       sq_entry_hash,      sq_entry_put,      sq_entry_get,
     sq_fork_put,        sq_ack_get,         sq_ack_put,        sqev_expect,
     sqev_get,           sqev_complete,      sqev_missing,      sq_reference_put,
-    sq_reference_latest, sq_object_put,     sq_object_matter,  sq_matter_entry_add,
-    sq_matter_entries,  sq_flags_replace,   sq_flag_add,       sq_flags_list,
-    sq_subject_put,     sq_subject_key,     sq_citation_add,   sq_citation_other,
-    sq_citations_since, sq_entries_each,
+    sq_reference_latest, sqm_object_put,     sqm_object_matter,  sqm_matter_entry_add,
+    sqm_matter_entries,  sqm_flags_replace,   sqm_flag_add,       sqm_flags_list,
+    sqm_subject_put,     sqm_subject_key,     sqm_citation_add,   sqm_citation_other,
+    sqm_citations_since, sqm_entries_each,
     /* Designated, so that other ops may be added in any order before. */
     .audit_entries = sq_audit_entries, .audit_entry = sq_audit_entry,
     .audit_object_entries = sq_audit_object_entries, .audit_forks = sq_audit_forks,
@@ -1010,7 +736,7 @@ void **sq_log_slot(st_backend *b)
 
 int sq_log_fail(st_backend *b, int rc)
 {
-    return fail((sq *)b, rc);
+    return sqh_fail((sq *)b, rc);
 }
 
 /* For store_sqlite_audit.c: the connection and the error buffer. */
