@@ -288,15 +288,46 @@ out:
     return rc;
 }
 
+/* A device named on the command line by either id: the server's number
+ * (*num set), or the 64 hex digits the terminal prints (patrol init,
+ * patrol info: its key's SHA-256, either case; key_id set, *is_key 1).
+ * 0, or -1 when arg is neither. */
+static int device_arg(const char *arg, uint64_t *num, uint8_t key_id[32], int *is_key)
+{
+    *is_key = 0;
+    if (strlen(arg) == 64) {
+        char lower[65];
+        for (int k = 0; k < 64; k++)
+            lower[k] = (char)(arg[k] >= 'A' && arg[k] <= 'F' ? arg[k] + 32 : arg[k]);
+        lower[64] = '\0';
+        if (!px_parse_hex(lower, key_id, 32)) {
+            *is_key = 1;
+            return 0;
+        }
+    }
+    return px_parse_u64(arg, 1, INT64_MAX, num) ? -1 : 0;
+}
+
+/* The number of the device key_id names (its key's SHA-256), or 0 after
+ * reporting that none does. */
+static uint64_t device_by_key_arg(st_backend *db, const char *cmd, const uint8_t key_id[32],
+                                  const char *arg)
+{
+    st_device d;
+    if (db->ops->device_by_key(db, key_id, &d) != ST_OK) {
+        cl_fail(1, "not_found", cmd, _("no device %s"), arg);
+        return 0;
+    }
+    return (uint64_t)d.id;
+}
+
 static int cmd_device_revoke(const char *data, int argc, char **argv)
 {
     uint64_t id = 0;
     uint8_t key_id[32];
-    size_t klen = 0;
+    int is_key = 0;
     st_backend *db;
     int rc;
-    /* Either id: the server's device number, or the 64 hex digits the
-     * terminal prints (patrol init, patrol info: the key's SHA-256). */
     /* --json: only for the error object (cmdline.h); it prints no JSON. */
     if (argc == 2 && strcmp(argv[1], "--json") == 0)
         argc = 1;
@@ -304,27 +335,15 @@ static int cmd_device_revoke(const char *data, int argc, char **argv)
         return cl_usage("device revoke", _("unexpected argument '%s'"), argv[0]);
     if (argc > 1)
         return cl_usage("device revoke", _("unexpected argument '%s'"), argv[1]);
-    if (argc == 1 && strlen(argv[0]) == 64) {
-        char lower[65];
-        for (int k = 0; k < 64; k++)
-            lower[k] = (char)(argv[0][k] >= 'A' && argv[0][k] <= 'F' ? argv[0][k] + 32 : argv[0][k]);
-        lower[64] = '\0';
-        if (!px_parse_hex(lower, key_id, sizeof key_id))
-            klen = 32;
-    }
-    if (argc != 1 || (!klen && px_parse_u64(argv[0], 1, INT64_MAX, &id)))
+    if (argc != 1 || device_arg(argv[0], &id, key_id, &is_key))
         return cl_usage("device revoke", "%s",
                            _("needs one device id: its number or the terminal's 64 hex digits "
                              "(see 'patrold device list')"));
     if (!(db = cl_open_db(data, "device revoke")))
         return 1;
-    if (klen == 32) {
-        st_device d;
-        if (db->ops->device_by_key(db, key_id, &d) != ST_OK) {
-            db->ops->close(db);
-            return cl_fail(1, "not_found", "device revoke", _("no device %s"), argv[0]);
-        }
-        id = (uint64_t)d.id;
+    if (is_key && !(id = device_by_key_arg(db, "device revoke", key_id, argv[0]))) {
+        db->ops->close(db);
+        return 1;
     }
     /* The revocation and its leaf in the server log, together. */
     rc = app_device_revoke(db, (int64_t)id);
@@ -444,20 +463,23 @@ static int flag_cb(void *ud, const st_flag_row *r)
 /* Rule flags (server/index.c): read only, so it works while serve runs. */
 static int cmd_flags(const char *data, int argc, char **argv)
 {
-    const char *matter = NULL, *why;
+    const char *matter = NULL, *why, *device_s = NULL;
     uint64_t device = 0;
+    uint8_t key_id[32];
     cJSON *arr = NULL;
     char err[256], *path;
     st_backend *db = NULL;
-    int rc = 1, json = 0;
+    int rc = 1, json = 0, is_key = 0;
 
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
             json = 1;
         else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) {
-            if ((why = px_parse_u64(argv[++i], 1, (uint64_t)INT64_MAX, &device)))
-                return cl_usage("flags", _("--device: %s (a device number, see 'device list')"),
-                           tr(why));
+            device_s = argv[++i];
+            if (device_arg(device_s, &device, key_id, &is_key))
+                return cl_usage("flags", _("--device '%s': a device number or the terminal's 64 "
+                                           "hex digits (see 'device list')"),
+                                device_s);
         } else if (strcmp(argv[i], "--matter") == 0 && i + 1 < argc) {
             matter = argv[++i];
             if ((why = px_check_ident(matter)))
@@ -471,16 +493,20 @@ static int cmd_flags(const char *data, int argc, char **argv)
     if (access(path, F_OK) != 0)
         cl_die("flags", _("no server in %s (run 'patrold --data %s init')"), data, data);
     else if (!(db = st_sqlite_open(path, ST_OPEN_READONLY, err, sizeof err)))
-        fprintf(stderr, "patrold: flags: %s\n", err);
+        cl_die("flags", "%s", err);
     free(path);
     if (!db)
         return 1;
+    if (is_key && !(device = device_by_key_arg(db, "flags", key_id, device_s))) {
+        db->ops->close(db);
+        return 1;
+    }
     if (json && !(arr = cJSON_CreateArray())) {
         db->ops->close(db);
         return cl_die("flags", "%s", _("out of memory"));
     }
     if (db->ops->flags_list(db, (int64_t)device, matter, flag_cb, arr) != ST_OK)
-        fprintf(stderr, "patrold: flags: %s\n", db->ops->errmsg(db));
+        cl_die("flags", "%s", db->ops->errmsg(db));
     else
         rc = 0;
     if (arr) {

@@ -12,8 +12,9 @@
 #   directory: code "no_server"; an unknown device: "not_found");
 # - `patrold --version`, `--help`, `-h` exit 0; no command and an unknown
 #   command exit 2;
-# - `device revoke` takes the terminal's own device id (64 hex digits, as
-#   `patrol init` and `patrol info` print it) as well as the number;
+# - `device revoke` and `flags --device` take the terminal's own device id
+#   (64 hex digits, as `patrol init` and `patrol info` print it) as well as
+#   the number;
 # - `device list --json` and `user list --json` give ISO 8601 times;
 # - as another user (root only; SKIP of that part otherwise): a data
 #   directory it cannot read is "cannot read and write", not "no server".
@@ -126,6 +127,13 @@ srv device list --json >"$WORK/devs.json" 2>"$WORK/e"
 jfile_check "device list --json: last_sync is ISO 8601 UTC, the same instant as last_sync_ms" \
     "$WORK/devs.json" \
     "all((d['last_sync'] == '') == (d['last_sync_ms'] == 0) and (d['last_sync'] == '' or __import__('datetime').datetime.strptime(d['last_sync'], '%Y-%m-%dT%H:%M:%S.%fZ').replace(tzinfo=__import__('datetime').timezone.utc).timestamp() * 1000 == d['last_sync_ms']) for d in j) and any(d['last_sync'] for d in j)"
+DEVID2=$(sqlite3 -batch "$T2/patrol.db" "SELECT hex(device_id) FROM device")
+srv flags --device "$(device_num 终端-乙)" --json >"$WORK/f1" 2>/dev/null
+srv flags --device "$DEVID2" --json >"$WORK/f2" 2>"$WORK/e"
+check "flags --device takes the terminal's id too (the same answer as its number)" \
+    sh -c "test -s '$WORK/f2' && cmp -s '$WORK/f1' '$WORK/f2'"
+srv flags --device 0123 --json >"$WORK/o" 2>/dev/null
+check "flags --device with neither id: a usage error" json_error "$WORK/o" 2 usage
 echo 'pw-for-the-test-123' | srv user add --name zhao --role supervisor >/dev/null 2>&1
 srv user list --json >"$WORK/users.json" 2>"$WORK/e"
 jfile_check "user list --json: created and password_changed are ISO 8601" "$WORK/users.json" \
