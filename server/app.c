@@ -160,13 +160,17 @@ size_t app_body_limit(void *ud, const char *method, const char *path, int has_cl
     return 0;
 }
 
-void app_handle(void *ud, const srv_request *rq, srv_response *rs)
+static void route(app *a, const srv_request *rq, srv_response *rs)
 {
-    app *a = ud;
     st_backend *db;
     st_device dev;
     int rc;
 
+    /* For the station's supervision (systemd, a load balancer, Prometheus's
+     * blackbox): no certificate needed, nothing said but the state. */
+    if ((strcmp(rq->path, "/healthz") == 0 || strcmp(rq->path, "/readyz") == 0) &&
+        (strcmp(rq->method, "GET") == 0 || strcmp(rq->method, "HEAD") == 0))
+        return app_metrics_health(a, rs, rq->path[1] == 'r');
     if (strcmp(rq->path, "/metrics") == 0 && strcmp(rq->method, "GET") == 0) {
         /* Operational data for the station's own monitoring: loopback only
          * (scrape through a local agent or an SSH tunnel). */
@@ -215,6 +219,13 @@ void app_handle(void *ud, const srv_request *rq, srv_response *rs)
     if (strncmp(rq->path, "/v1/log/", 8) == 0 && strcmp(rq->method, "GET") == 0)
         return app_slog_handle(a, rq, rs);
     app_reply_error(a, rs, 404, "not_found", 0, "no such endpoint");
+}
+
+void app_handle(void *ud, const srv_request *rq, srv_response *rs)
+{
+    app *a = ud;
+    route(a, rq, rs);
+    app_metrics_count(a, rq, rs->status);
 }
 
 /* ---- set-up ----------------------------------------------------------- */
@@ -270,6 +281,7 @@ int app_open(app *a, const char *data_dir, char *err, size_t errlen)
     st_backend *db;
 
     memset(a, 0, sizeof *a);
+    a->started_ms = app_now_ms();
     pthread_mutex_init(&a->refusal_lock, NULL);
     pthread_mutex_init(&a->sign_lock, NULL);
     for (int i = 0; i < 64; i++)

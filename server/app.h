@@ -30,6 +30,10 @@ enum {
 
 typedef struct ev_state ev_state; /* evidence.c's limits and sweep thread */
 
+/* The routes and statuses /metrics counts requests by (app_metrics.c). */
+#define APP_ROUTES 12
+#define APP_STATUSES 20
+
 typedef struct app {
     char *data_dir;
     char *db_path;
@@ -52,6 +56,9 @@ typedef struct app {
         char reason[32];
         uint64_t count;
     } refusals[64];
+    /* Requests answered, by route and status (app_metrics.c). */
+    atomic_uint_fast64_t http[APP_ROUTES][APP_STATUSES];
+    int64_t started_ms;
 } app;
 
 /* Load keys and open storage for a data directory made by "patrold init".

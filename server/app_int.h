@@ -9,7 +9,8 @@
  *   evidence.c       HEAD and PATCH /v1/evidence/ (ev_, evidence.h)
  *   app_reference.c  GET /v1/reference and /v1/citations (app_reference_)
  *   app_slog.c       GET /v1/log/: the server log's checkpoint and proofs (app_slog_)
- *   app_metrics.c    GET /metrics (app_metrics_)
+ *   app_metrics.c    GET /metrics, /healthz, /readyz, requests counted by
+ *                    route and status (app_metrics_)
  * Divided from app.c (1,401 lines) by noun; behaviour unchanged. */
 #ifndef SRV_APP_INT_H
 #define SRV_APP_INT_H
@@ -57,5 +58,10 @@ void app_reference_handle(app *a, const st_device *dev, const srv_request *rq,
 void app_reference_citations(app *a, const srv_request *rq, srv_response *rs);
 void app_slog_handle(app *a, const srv_request *rq, srv_response *rs);
 void app_metrics_handle(app *a, srv_response *rs);
+/* GET /healthz (ready = 0: the process answers) and /readyz (1: it can
+ * store: its database answers and its disk is not full). */
+void app_metrics_health(app *a, srv_response *rs, int ready);
+/* One request answered with status: counted by route and status. */
+void app_metrics_count(app *a, const srv_request *rq, int status);
 
 #endif
