@@ -64,7 +64,12 @@ check "the shared library exports only patrol_ functions" \
 runpath=$(readelf -d "$P/bin/patrol" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
 check "patrol's RUNPATH is \$ORIGIN/../${LIBDIR#$P/} (got '$runpath')" \
     test "$runpath" = "\$ORIGIN/../${LIBDIR#$P/}"
-if readelf -d "$P/bin/patrol" "$P/sbin/patrold" | grep -E 'R(UN)?PATH' | grep -q "$BUILD"; then
+if [ -e "$P/bin/patrol-ui" ]; then # built when libmicrohttpd was found
+    runpath=$(readelf -d "$P/bin/patrol-ui" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
+    check "patrol-ui's RUNPATH is \$ORIGIN/../${LIBDIR#$P/} (got '$runpath')" \
+        test "$runpath" = "\$ORIGIN/../${LIBDIR#$P/}"
+fi
+if readelf -d "$P/bin/patrol"* "$P/sbin/patrold" | grep -E 'R(UN)?PATH' | grep -q "$BUILD"; then
     fail "no installed binary's RUNPATH points into the build tree"
 else
     pass "no installed binary's RUNPATH points into the build tree"
