@@ -29,16 +29,12 @@ int64_t app_now_ms(void)
 
 void app_log(const char *level, const char *fmt, ...)
 {
-    char line[1024], ts[40];
-    time_t t = time(NULL);
-    struct tm tm;
+    /* The network front's logger (net.c): one write(2) a line, millisecond
+     * UTC, control characters replaced; the event is in fmt. */
     va_list ap;
-    gmtime_r(&t, &tm);
-    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    srv_vlog(level, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "ts=%s level=%s %s\n", ts, level, line);
 }
 
 static void db_destroy(void *p)

@@ -109,7 +109,9 @@ void net_vlog(const char *level, const char *event, const char *peer, const char
     t = ts.tv_sec;
     if (gmtime_r(&t, &tm))
         l.n = strftime(l.b, sizeof l.b, "ts=%Y-%m-%dT%H:%M:%S", &tm);
-    lb_printf(&l, ".%03ldZ level=%s event=%s", (long)(ts.tv_nsec / 1000000), level, event);
+    lb_printf(&l, ".%03ldZ level=%s", (long)(ts.tv_nsec / 1000000), level);
+    if (event)
+        lb_printf(&l, " event=%s", event);
     if (peer)
         lb_printf(&l, " peer=%s", peer);
     if (reason) {
@@ -124,16 +126,29 @@ void net_vlog(const char *level, const char *event, const char *peer, const char
     }
     if (fmt) {
         int m;
+        size_t from;
         lb_printf(&l, " ");
+        from = l.n;
         if (l.n < sizeof l.b - 1) {
             m = vsnprintf(l.b + l.n, sizeof l.b - l.n, fmt, ap);
             if (m > 0)
                 l.n += (size_t)m < sizeof l.b - l.n ? (size_t)m : sizeof l.b - 1 - l.n;
         }
+        /* One event, one line: a value carrying a line break or another
+         * control character (a name, a file, an error text) cannot start
+         * a forged line of its own. */
+        for (size_t i = from; i < l.n; i++)
+            if ((unsigned char)l.b[i] < 0x20 || l.b[i] == 0x7f)
+                l.b[i] = '?';
     }
     l.b[l.n++] = '\n'; /* l.n <= sizeof l.b - 1 here */
     w = write(STDERR_FILENO, l.b, l.n);
     (void)w;
+}
+
+void srv_vlog(const char *level, const char *fmt, va_list ap)
+{
+    net_vlog(level, NULL, NULL, NULL, fmt, ap);
 }
 
 int net_nonblock_cloexec(int fd)

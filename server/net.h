@@ -11,6 +11,7 @@
 #ifndef SRV_NET_H
 #define SRV_NET_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -120,6 +121,11 @@ typedef struct srv_stats {
     uint64_t refused_busy;            /* 503: the body budget was spent */
     uint64_t log_suppressed;          /* refusal log lines held back (rate limit) */
 } srv_stats;
+
+/* One log line on stderr, as the network front writes its own: a single
+ * write(2), "ts=YYYY-MM-DDTHH:MM:SS.mmmZ level=LEVEL " and fmt's text, any
+ * control character in it replaced by '?' (app_log writes through it). */
+void srv_vlog(const char *level, const char *fmt, va_list ap);
 
 typedef struct srv srv;
 
