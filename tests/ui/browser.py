@@ -32,6 +32,9 @@ import urllib.error
 import urllib.request
 import wave
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from uitmp import leftovers as uitmp_leftovers  # noqa: E402
+
 SKIP = 77
 patrol, patrol_ui, out = sys.argv[1], sys.argv[2], sys.argv[3]
 try:
@@ -79,7 +82,6 @@ station = None
 if patrold:
     # The county's server: this department is assigned a revisit of a
     # matter opened on another terminal (lists import, "revisits").
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from station import REFERENCE, Station
     station = Station(patrold, os.path.join(tmp, "patrold"), env)
     ref = json.load(open(REFERENCE, encoding="utf-8"))
@@ -114,15 +116,8 @@ def check(cond, what):
 
 
 def leftovers():
-    """Files patrol ui keeps in its TMPDIR but the live launch's lock."""
-    found = []
-    for d, _, files in os.walk(uitmp):
-        for f in files:
-            rel = os.path.relpath(os.path.join(d, f), uitmp)
-            if not (f == "lock" and os.path.dirname(rel).startswith("patrol-ui.")
-                    and os.sep not in os.path.dirname(rel)):
-                found.append(rel)
-    return found
+    """Files patrol ui left in its TMPDIR but a live launch's lock."""
+    return uitmp_leftovers(uitmp)
 
 
 # A request without the secret is refused, and says so in Chinese.

@@ -36,6 +36,9 @@ import tempfile
 import time
 import urllib.parse
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from uitmp import leftovers as uitmp_leftovers  # noqa: E402
+
 patrol, patrol_ui = sys.argv[1], sys.argv[2]
 env = dict(os.environ, LANG="zh_CN.UTF-8", LC_ALL="zh_CN.UTF-8")
 if len(sys.argv) > 3:
@@ -70,15 +73,8 @@ def log():
 
 
 def leftovers():
-    """Files under patrol ui's TMPDIR but a live launch's lock."""
-    found = []
-    for d, _, files in os.walk(uitmp):
-        for f in files:
-            rel = os.path.relpath(os.path.join(d, f), uitmp)
-            if not (f == "lock" and os.path.dirname(rel).startswith("patrol-ui.")
-                    and os.sep not in os.path.dirname(rel)):
-                found.append(rel)
-    return found
+    """Files patrol ui left in its TMPDIR but a live launch's lock."""
+    return uitmp_leftovers(uitmp)
 
 
 def store_tmp():

@@ -30,6 +30,9 @@ import sys
 import tempfile
 import urllib.parse
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from uitmp import leftovers as uitmp_leftovers  # noqa: E402
+
 mode, patrol, patrol_ui = sys.argv[1], sys.argv[2], sys.argv[3]
 env = dict(os.environ, LANG="zh_CN.UTF-8", LC_ALL="zh_CN.UTF-8")
 if len(sys.argv) > 4:
@@ -42,16 +45,8 @@ failures = []
 
 
 def leftovers():
-    """Files patrol ui left in its TMPDIR: every file under it but the
-    running launch's lock (patrol-ui.XXXXXX/lock)."""
-    found = []
-    for d, _, files in os.walk(uitmp):
-        for f in files:
-            rel = os.path.relpath(os.path.join(d, f), uitmp)
-            if not (f == "lock" and os.path.dirname(rel).startswith("patrol-ui.")
-                    and os.sep not in os.path.dirname(rel)):
-                found.append(rel)
-    return found
+    """Files patrol ui left in its TMPDIR but a live launch's lock."""
+    return uitmp_leftovers(uitmp)
 
 
 def check(cond, what):
