@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -564,15 +565,16 @@ static int log_open(void)
 static void on_reload(void *ud)
 {
     (void)ud;
-    if (!log_path) {
+    /* systemd (Type=notify, docs/server.md): reloading, then ready again. */
+    sd_notify(0, "RELOADING=1");
+    if (!log_path)
         app_log("info", "event=reloaded log=stderr");
-        return;
-    }
-    if (log_open() != 0) /* the old file stays in use */
+    else if (log_open() != 0) /* the old file stays in use */
         app_log("warn", "event=log_reopen_failed file=\"%s\" error=\"%s\"", log_path,
                 strerror(errno));
     else
         app_log("info", "event=reloaded log=\"%s\"", log_path);
+    sd_notify(0, "READY=1\nSTATUS=serving");
 }
 
 /* serve's settings into c: the defaults, then the configuration file
@@ -732,7 +734,13 @@ static int cmd_serve(const char *data, int argc, char **argv)
             "max_per_peer=%u reserved_for_devices=%u body_budget_mib=%zu", host, srv_port(s),
             a.server_name, lim.workers, lim.max_connections, lim.max_per_peer,
             lim.reserved_for_devices, lim.body_budget_bytes >> 20);
+    /* Under systemd (Type=notify; NOTIFY_SOCKET unset elsewhere, and then
+     * this does nothing): ready once the listener is bound and the data
+     * directory open, so that units ordered after patrold start on a
+     * server that answers. */
+    sd_notifyf(0, "READY=1\nSTATUS=serving on %s:%u", host, srv_port(s));
     rc = srv_run(s) == 0 ? 0 : 1;
+    sd_notify(0, "STOPPING=1");
     running = NULL;
     app_log("info", "event=exit");
 out:
