@@ -3,13 +3,25 @@ patrold started in a private directory with the sample reference data, a
 device token, and a terminal store enrolled with it (standard library
 only). Used by ui_sync.py and browser.py.
 """
+import atexit
+import ctypes
 import os
 import re
+import signal
 import subprocess
 import time
 
 REFERENCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data",
                          "reference-sample.json")
+
+
+def _die_with_parent():
+    """In the child before exec: SIGTERM when the test process dies
+    (prctl PR_SET_PDEATHSIG)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 class Station:
@@ -36,7 +48,11 @@ class Station:
         self.logf = open(log, "w")
         self.proc = subprocess.Popen([self.patrold, "--data", self.data, "serve", "--listen",
                                       f"127.0.0.1:{port}"], env=self.env, stdout=self.logf,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+        # Whatever way the test ends (sys.exit in its setup included; killed
+        # by ctest's timeout: the parent-death signal), the server it
+        # started does not outlive it.
+        atexit.register(self.stop)
         for _ in range(200):
             m = re.search(r"event=listening addr=127\.0\.0\.1:(\d+)", open(log).read())
             if m:
