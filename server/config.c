@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "i18n.h"
+#include "metrics_http.h"
 #include "validate.h"
 
 typedef struct load_ctx {
@@ -61,6 +62,16 @@ static int on_key(void *ud, const char *section, const char *key, const char *va
             return set_text(x, x->c->web_listen, sizeof x->c->web_listen, key, value);
         if (strcmp(key, "log") == 0)
             return set_text(x, x->c->log, sizeof x->c->log, key, value);
+        if (strcmp(key, "metrics_listen") == 0)
+            return set_text(x, x->c->metrics_listen, sizeof x->c->metrics_listen, key, value);
+        if (strcmp(key, "metrics_allow") == 0) {
+            char e[300];
+            if (*value && mh_check_allow(value, e, sizeof e)) {
+                snprintf(x->err, sizeof x->err, "%s", e);
+                return 0;
+            }
+            return set_text(x, x->c->metrics_allow, sizeof x->c->metrics_allow, key, value);
+        }
         if (strcmp(key, "workers") == 0) {
             uint64_t w;
             if (px_parse_u64(value, 1, 64, &w)) {
@@ -144,8 +155,10 @@ void cfg_print(const cfg *c, FILE *f)
     srv_limits lim = c->lim;
     fprintf(f, "# patrold's effective configuration (%s, then the command line)\n",
             c->path[0] ? c->path : "no file");
-    fprintf(f, "[serve]\nlisten = %s\nweb_listen = %s\nworkers = %u\nlog = %s\n\n", c->listen,
+    fprintf(f, "[serve]\nlisten = %s\nweb_listen = %s\nworkers = %u\nlog = %s\n", c->listen,
             c->web_listen, c->workers ? c->workers : lim.workers, c->log);
+    fprintf(f, "metrics_listen = %s\nmetrics_allow = %s\n\n", c->metrics_listen,
+            c->metrics_allow);
     fputs("[limits]\n", f);
     srv_limits_each(&c->lim, print_opt, f);
     fputs("\n[evidence]\n", f);

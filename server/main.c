@@ -37,6 +37,7 @@
 #include "patrol.pb-c.h"
 #include "reference.h"
 #include "lists.h"
+#include "metrics_http.h"
 #include "rules.h"
 #include "slog.h"
 #include "storage.h"
@@ -604,6 +605,13 @@ static int serve_options(cfg *c, int argc, char **argv, const char *cmd)
             dst = c->web_listen, len = sizeof c->web_listen;
         else if (strcmp(argv[i], "--log") == 0)
             dst = c->log, len = sizeof c->log;
+        else if (strcmp(argv[i], "--metrics-listen") == 0)
+            dst = c->metrics_listen, len = sizeof c->metrics_listen;
+        else if (strcmp(argv[i], "--metrics-allow") == 0) {
+            if (i + 1 < argc && mh_check_allow(argv[i + 1], err, sizeof err))
+                return cl_usage(cmd, "%s", err);
+            dst = c->metrics_allow, len = sizeof c->metrics_allow;
+        }
         if (dst && i + 1 < argc) {
             if (strlen(argv[++i]) >= len)
                 return cl_usage(cmd, _("%s: at most %zu bytes"), argv[i - 1], len - 1);
@@ -650,6 +658,7 @@ static int cmd_serve(const char *data, int argc, char **argv)
                              *ca = join(data, "ca.crt");
     uint64_t workers = 4;
     static cfg conf; /* log_path points into it for the whole run */
+    mh *mhd = NULL;
     srv_limits lim;
     px_tls_server *tls = NULL;
     app a;
@@ -720,6 +729,21 @@ static int cmd_serve(const char *data, int argc, char **argv)
         web_running = w;
         app_log("info", "event=web_listening addr=%s:%u", whost, web_port(w));
     }
+    if (conf.metrics_listen[0]) {
+        /* Monitoring from another host (metrics_http.c): plain HTTP, the
+         * allow list only. */
+        if (!conf.metrics_allow[0]) {
+            rc = cl_usage("serve", "%s", _("--metrics-listen needs --metrics-allow: the addresses "
+                                           "that may read it"));
+            goto out;
+        }
+        if (mh_start(&mhd, &a, conf.metrics_listen, conf.metrics_allow, err, sizeof err) != 0) {
+            rc = cl_usage("serve", "%s", err);
+            goto out;
+        }
+        app_log("info", "event=metrics_listening addr=%s port=%u allow=\"%s\"",
+                conf.metrics_listen, mh_port(mhd), conf.metrics_allow);
+    }
     srv_set_body_limit(s, app_body_limit);
     srv_set_reload(s, on_reload, NULL);
     running = s;
@@ -744,6 +768,7 @@ static int cmd_serve(const char *data, int argc, char **argv)
     running = NULL;
     app_log("info", "event=exit");
 out:
+    mh_stop(mhd);
     web_running = NULL;
     web_free(w);
     srv_free(s);
@@ -765,6 +790,8 @@ static const struct usage_line {
     {"serve [--listen HOST:PORT] [--workers N]", N_("run the collection server (0.0.0.0:8443)")},
     {"      [--web-listen HOST:PORT]", N_("and the web console (监督平台)")},
     {"      [--config FILE] [limits]", N_("settings from a file, options override (server.md)")},
+    {"      [--metrics-listen HOST:PORT --metrics-allow ADDR[/BITS],...]", NULL},
+    {"", N_("/metrics over plain HTTP for the addresses allowed")},
     {"config check [--config FILE] [serve options]", NULL},
     {"", N_("the settings serve would run with, or what is wrong")},
     {"device add --name NAME --department CODE [--valid-days N]", NULL},

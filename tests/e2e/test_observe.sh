@@ -5,6 +5,9 @@
 #   while the database answers and the disk has room, 503 naming why when
 #   the data directory's disk is full (a 4 MB tmpfs: root only; without
 #   root that one check is skipped and says so);
+# - serve --metrics-listen --metrics-allow: the same /metrics, /healthz and
+#   /readyz over plain HTTP, to the allowed addresses only (others refused
+#   at the connection and logged), nothing else (404, 405);
 # - GET /metrics is valid Prometheus text (parsed by Debian's
 #   python3-prometheus-client), every family with HELP and TYPE, and says
 #   what happened: the build, the process, devices by status, evidence
@@ -75,8 +78,65 @@ jfile_check "a request without a certificate: 401" "$WOUT" "j['status'] == 401"
 check "... counted by route and status (reference, 401)" \
     sh -c "\"$WIRE\" --url '$URL' --no-cert --save-body '$WORK/m2' get /metrics >/dev/null 2>&1 && grep -q 'patrold_http_requests_total{route=\"reference\",status=\"401\"} 1' '$WORK/m2'"
 
-section "not ready on a full disk"
+section "/metrics over plain HTTP, for the addresses allowed"
 stop_server_checked
+SERVER_LOG=$WORK/mh.log
+"$PATROLD" --data "$DATA" serve --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 \
+    --metrics-allow 127.0.0.2,10.0.0.0/8 2>"$SERVER_LOG" &
+MHPID=$!
+PIDS="$PIDS $MHPID"
+MPORT=$(wait_for "$SERVER_LOG" 's/.*event=metrics_listening .* port=\([0-9]*\).*/\1/p')
+check "serve --metrics-listen: listening (port ${MPORT:-?})" test -n "$MPORT"
+# plain FROM METHOD PATH: a plain HTTP request from address FROM; prints
+# the status (or "closed" when the server refused the connection).
+plain() {
+    "$PY" - "$1" "$MPORT" "$2" "$3" <<'PYEOF'
+import socket, sys
+src, port, method, path = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+s = socket.socket()
+s.settimeout(10)
+s.bind((src, 0))
+s.connect(("127.0.0.1", port))
+s.sendall(("%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % (method, path)).encode())
+data = b""
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        data += b
+except (ConnectionResetError, socket.timeout):
+    pass
+if not data:
+    print("closed")
+else:
+    head, _, body = data.partition(b"\r\n\r\n")
+    sys.stdout.write(head.split(b" ")[1].decode() + "\n")
+    with open("BODY", "wb") as f:
+        f.write(body)
+PYEOF
+}
+(cd "$WORK" && plain 127.0.0.2 GET /metrics >"$WORK/st")
+check "from an allowed address: GET /metrics 200" test "$(cat "$WORK/st")" = 200
+check "... the same families as on the device port" grep -q '^# HELP patrold_devices ' "$WORK/BODY"
+(cd "$WORK" && plain 127.0.0.2 GET /readyz >"$WORK/st")
+check "... GET /readyz 200" test "$(cat "$WORK/st")" = 200
+(cd "$WORK" && plain 127.0.0.2 GET /v1/reference >"$WORK/st")
+check "... anything else 404 (nothing of the device API)" test "$(cat "$WORK/st")" = 404
+(cd "$WORK" && plain 127.0.0.2 POST /metrics >"$WORK/st")
+check "... POST 405" test "$(cat "$WORK/st")" = 405
+(cd "$WORK" && plain 127.0.0.3 GET /metrics >"$WORK/st")
+check "from an address not allowed: the connection is refused, no answer" test "$(cat "$WORK/st")" = closed
+check "... and logged" grep -q 'event=refused peer=127.0.0.3 code=metrics_not_allowed' "$SERVER_LOG"
+kill "$MHPID"
+wait "$MHPID" 2>/dev/null
+"$PATROLD" --data "$DATA" serve --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 >/dev/null 2>"$WORK/e"
+check "--metrics-listen without an allow list: refused, exit 2 ($?)" grep -q "needs --metrics-allow" "$WORK/e"
+"$PATROLD" --data "$DATA" serve --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 \
+    --metrics-allow 300.1.2.3 >/dev/null 2>"$WORK/e"
+check "a bad address in the allow list: refused, named" grep -q "'300.1.2.3' is not an IPv4 or IPv6 address" "$WORK/e"
+
+section "not ready on a full disk"
 if [ "$(id -u)" -ne 0 ]; then
     note "not root: the full-disk readiness check is skipped"
     finish
