@@ -2,8 +2,8 @@
  * with Debian's libinih, whose keys are the serve options (one source of
  * truth: the option tables of net_limits.c and evidence.c):
  *
- *   [serve]      listen, web_listen, workers, log, metrics_listen,
- *                metrics_allow
+ *   [serve]      listen, web_listen, workers, log, access_log,
+ *                metrics_listen, metrics_allow
  *   [limits]     max_connections, max_per_peer, ... (srv_limits_option)
  *   [evidence]   evidence_max_file, evidence_quota, evidence_reserve,
  *                partial_expiry (ev_option)
@@ -27,6 +27,7 @@ typedef struct cfg {
     char listen[256], web_listen[256], log[1024];
     char metrics_listen[256], metrics_allow[1024]; /* the plain-HTTP monitoring listener */
     unsigned workers; /* 0: the default (srv_limits_default) */
+    int access_log;   /* serve --access-log, [serve] access_log = yes */
     srv_limits lim;
     ev_limits evl;
     char path[1024]; /* the file read, "" if none */

@@ -616,6 +616,8 @@ static int serve_options(cfg *c, int argc, char **argv, const char *cmd)
             if (strlen(argv[++i]) >= len)
                 return cl_usage(cmd, _("%s: at most %zu bytes"), argv[i - 1], len - 1);
             snprintf(dst, len, "%s", argv[i]);
+        } else if (strcmp(argv[i], "--access-log") == 0) {
+            c->access_log = 1;
         } else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc) {
             uint64_t workers;
             if (px_parse_u64(argv[++i], 1, 64, &workers))
@@ -745,6 +747,7 @@ static int cmd_serve(const char *data, int argc, char **argv)
                 conf.metrics_listen, mh_port(mhd), conf.metrics_allow);
     }
     srv_set_body_limit(s, app_body_limit);
+    srv_set_access_log(s, conf.access_log);
     srv_set_reload(s, on_reload, NULL);
     running = s;
     memset(&sa, 0, sizeof sa);
@@ -789,7 +792,8 @@ static const struct usage_line {
     {"init [--name NAME]", N_("keys, certificates, database")},
     {"serve [--listen HOST:PORT] [--workers N]", N_("run the collection server (0.0.0.0:8443)")},
     {"      [--web-listen HOST:PORT]", N_("and the web console (监督平台)")},
-    {"      [--config FILE] [limits]", N_("settings from a file, options override (server.md)")},
+    {"      [--config FILE] [--access-log] [limits]",
+     N_("settings from a file, options override (server.md)")},
     {"      [--metrics-listen HOST:PORT --metrics-allow ADDR[/BITS],...]", NULL},
     {"", N_("/metrics over plain HTTP for the addresses allowed")},
     {"config check [--config FILE] [serve options]", NULL},

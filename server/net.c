@@ -892,6 +892,11 @@ void srv_set_body_limit(srv *s, srv_body_limit_fn fn)
     s->body_limit = fn;
 }
 
+void srv_set_access_log(srv *s, int on)
+{
+    s->access_log = on;
+}
+
 void srv_set_reload(srv *s, srv_reload_fn fn, void *ud)
 {
     s->reload_fn = fn;

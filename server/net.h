@@ -163,6 +163,12 @@ typedef size_t (*srv_body_limit_fn)(void *ud, const char *method, const char *pa
                                     int has_client_cert);
 void srv_set_body_limit(srv *s, srv_body_limit_fn fn);
 
+/* The optional access log: one line per request answered, event=access
+ * with the peer, method, path, status, body bytes, milliseconds since the
+ * request began and whether a device certificate came (off by default:
+ * the refusals and events are logged anyway). */
+void srv_set_access_log(srv *s, int on);
+
 /* Reload request (async-signal-safe like srv_stop): the loop calls fn(ud)
  * on its own thread at its next turn, e.g. to reopen the log file on
  * SIGHUP. Set the hook before srv_run. */

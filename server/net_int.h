@@ -176,6 +176,7 @@ struct srv {
     atomic_int reload_req;
     srv_reload_fn reload_fn;
     void *reload_ud;
+    int access_log; /* a line per request answered (srv_set_access_log) */
     struct pollfd *pfd;
     conn **pconn;
 

@@ -181,6 +181,11 @@ static void complete(srv *s, job *j, int64_t now)
                             "status=%d method=%s path=%s cert=%s", status, j->rq.method,
                             j->rq.path, c->has_peer ? "yes" : "no");
     }
+    if (s->access_log)
+        net_log("info", "access", c->peer, NULL,
+                "method=%s path=%.200s status=%d bytes=%zu ms=%lld cert=%s", j->rq.method,
+                j->rq.path, status, rs->body_len, (long long)(now - c->req_start),
+                c->has_peer ? "yes" : "no");
     /* A refused request without a certificate ends its connection: it
      * cannot hold a slot by asking again and again. */
     close_conn = !j->keep_alive || rs->close || s->stopping || (!c->has_peer && status >= 400);

@@ -5,6 +5,7 @@
 #   while the database answers and the disk has room, 503 naming why when
 #   the data directory's disk is full (a 4 MB tmpfs: root only; without
 #   root that one check is skipped and says so);
+# - serve --access-log: a line per request answered;
 # - serve --metrics-listen --metrics-allow: the same /metrics, /healthz and
 #   /readyz over plain HTTP, to the allowed addresses only (others refused
 #   at the connection and logged), nothing else (404, 405);
@@ -82,10 +83,14 @@ section "/metrics over plain HTTP, for the addresses allowed"
 stop_server_checked
 SERVER_LOG=$WORK/mh.log
 "$PATROLD" --data "$DATA" serve --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 \
-    --metrics-allow 127.0.0.2,10.0.0.0/8 2>"$SERVER_LOG" &
+    --metrics-allow 127.0.0.2,10.0.0.0/8 --access-log 2>"$SERVER_LOG" &
 MHPID=$!
 PIDS="$PIDS $MHPID"
 MPORT=$(wait_for "$SERVER_LOG" 's/.*event=metrics_listening .* port=\([0-9]*\).*/\1/p')
+URL=https://127.0.0.1:$(wait_for "$SERVER_LOG" 's/.*event=listening addr=127\.0\.0\.1:\([0-9]*\).*/\1/p')
+get /healthz
+check "--access-log: a line for the request (peer, method, path, status, bytes, ms, cert)" \
+    grep -Eq 'event=access peer=127\.0\.0\.1:[0-9]+ method=GET path=/healthz status=200 bytes=3 ms=[0-9]+ cert=no' "$SERVER_LOG"
 check "serve --metrics-listen: listening (port ${MPORT:-?})" test -n "$MPORT"
 # plain FROM METHOD PATH: a plain HTTP request from address FROM; prints
 # the status (or "closed" when the server refused the connection).
