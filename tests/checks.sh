@@ -52,3 +52,19 @@ show() {
         echo "      | (empty)"
     fi
 }
+
+# json_error FILE STATUS CODE: FILE holds exactly one line, the JSON error
+# object both tools print under --json: {"ok": false, "exit": STATUS,
+# "code": CODE, "error": "..."} (README "Using the terminal tool",
+# docs/server.md "Commands").
+json_error() {
+    "${PY:-python3}" - "$1" "$2" "$3" <<'PYEOF'
+import json, sys
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+assert len(lines) == 1, "%d lines on stdout" % len(lines)
+j = json.loads(lines[0])
+assert set(j) == {"ok", "exit", "code", "error"}, sorted(j)
+assert j["ok"] is False and j["exit"] == int(sys.argv[2]) and j["code"] == sys.argv[3], j
+assert isinstance(j["error"], str) and j["error"], j
+PYEOF
+}

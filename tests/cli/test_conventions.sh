@@ -23,18 +23,7 @@ USAGE=$(L 'usage:' '用法：')
 new_store conv || finish
 export PATROL_STORE=$STORE
 
-# json_error FILE STATUS CODE: FILE is one JSON error object as above.
-json_error() {
-    "$PY" - "$1" "$2" "$3" <<'PYEOF'
-import json, sys
-lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
-assert len(lines) == 1, "%d lines on stdout" % len(lines)
-j = json.loads(lines[0])
-assert set(j) == {"ok", "exit", "code", "error"}, sorted(j)
-assert j["ok"] is False and j["exit"] == int(sys.argv[2]) and j["code"] == sys.argv[3], j
-assert isinstance(j["error"], str) and j["error"], j
-PYEOF
-}
+# (json_error FILE STATUS CODE: tests/checks.sh)
 if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=python3; fi
 
 # leaf CMD...: the checks of one command that takes options.
