@@ -62,6 +62,14 @@ static int on_key(void *ud, const char *section, const char *key, const char *va
             return set_text(x, x->c->web_listen, sizeof x->c->web_listen, key, value);
         if (strcmp(key, "log") == 0)
             return set_text(x, x->c->log, sizeof x->c->log, key, value);
+        if (strcmp(key, "log_format") == 0) {
+            if (strcmp(value, "logfmt") != 0 && strcmp(value, "json") != 0) {
+                snprintf(x->err, sizeof x->err, _("log_format '%.60s': logfmt or json"), value);
+                return 0;
+            }
+            x->c->log_json = value[0] == 'j';
+            return 1;
+        }
         if (strcmp(key, "access_log") == 0) {
             if (px_parse_bool(value, &x->c->access_log)) {
                 snprintf(x->err, sizeof x->err, _("access_log '%.60s': yes or no"), value);
@@ -164,6 +172,7 @@ void cfg_print(const cfg *c, FILE *f)
             c->path[0] ? c->path : "no file");
     fprintf(f, "[serve]\nlisten = %s\nweb_listen = %s\nworkers = %u\nlog = %s\n", c->listen,
             c->web_listen, c->workers ? c->workers : lim.workers, c->log);
+    fprintf(f, "log_format = %s\n", c->log_json ? "json" : "logfmt");
     fprintf(f, "access_log = %s\nmetrics_listen = %s\nmetrics_allow = %s\n\n",
             c->access_log ? "yes" : "no", c->metrics_listen, c->metrics_allow);
     fputs("[limits]\n", f);

@@ -2,7 +2,7 @@
  * with Debian's libinih, whose keys are the serve options (one source of
  * truth: the option tables of net_limits.c and evidence.c):
  *
- *   [serve]      listen, web_listen, workers, log, access_log,
+ *   [serve]      listen, web_listen, workers, log, log_format, access_log,
  *                metrics_listen, metrics_allow
  *   [limits]     max_connections, max_per_peer, ... (srv_limits_option)
  *   [evidence]   evidence_max_file, evidence_quota, evidence_reserve,
@@ -28,6 +28,7 @@ typedef struct cfg {
     char metrics_listen[256], metrics_allow[1024]; /* the plain-HTTP monitoring listener */
     unsigned workers; /* 0: the default (srv_limits_default) */
     int access_log;   /* serve --access-log, [serve] access_log = yes */
+    int log_json;     /* serve --log-format json, [serve] log_format = json */
     srv_limits lim;
     ev_limits evl;
     char path[1024]; /* the file read, "" if none */

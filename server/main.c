@@ -618,6 +618,11 @@ static int serve_options(cfg *c, int argc, char **argv, const char *cmd)
             snprintf(dst, len, "%s", argv[i]);
         } else if (strcmp(argv[i], "--access-log") == 0) {
             c->access_log = 1;
+        } else if (strcmp(argv[i], "--log-format") == 0 && i + 1 < argc) {
+            i++;
+            if (strcmp(argv[i], "logfmt") != 0 && strcmp(argv[i], "json") != 0)
+                return cl_usage(cmd, _("--log-format '%s': logfmt or json"), argv[i]);
+            c->log_json = argv[i][0] == 'j';
         } else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc) {
             uint64_t workers;
             if (px_parse_u64(argv[++i], 1, 64, &workers))
@@ -672,6 +677,7 @@ static int cmd_serve(const char *data, int argc, char **argv)
 
     if ((rc = serve_options(&conf, argc, argv, "serve")) != 0)
         goto out;
+    srv_set_log_json(conf.log_json);
     rc = 1;
     lim = conf.lim;
     evl = conf.evl;
@@ -792,7 +798,7 @@ static const struct usage_line {
     {"init [--name NAME]", N_("keys, certificates, database")},
     {"serve [--listen HOST:PORT] [--workers N]", N_("run the collection server (0.0.0.0:8443)")},
     {"      [--web-listen HOST:PORT]", N_("and the web console (监督平台)")},
-    {"      [--config FILE] [--access-log] [limits]",
+    {"      [--config FILE] [--access-log] [--log-format logfmt|json] [limits]",
      N_("settings from a file, options override (server.md)")},
     {"      [--metrics-listen HOST:PORT --metrics-allow ADDR[/BITS],...]", NULL},
     {"", N_("/metrics over plain HTTP for the addresses allowed")},

@@ -127,6 +127,11 @@ typedef struct srv_stats {
  * control character in it replaced by '?' (app_log writes through it). */
 void srv_vlog(const char *level, const char *fmt, va_list ap);
 
+/* Log lines as one JSON object each ({"ts":"...","level":"...",
+ * "event":"...", ...}, every value a string) instead of logfmt:
+ * process-wide, set before serving (serve --log-format json). */
+void srv_set_log_json(int on);
+
 typedef struct srv srv;
 
 /* tls: a server TLS context from proto/tls.h (borrowed; outlives srv). */

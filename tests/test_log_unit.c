@@ -3,7 +3,10 @@
  *  - one line an event, "ts=YYYY-MM-DDTHH:MM:SS.mmmZ level=LEVEL ..." with
  *    milliseconds, the same format as the network front's own lines;
  *  - a value carrying a line break (a name a client sent, an error text)
- *    cannot forge a second line: control characters become '?'. */
+ *    cannot forge a second line: control characters become '?';
+ *  - a quoted value's own quotes and backslashes are escaped, so it cannot
+ *    close its quotes early and pass for more keys;
+ *  - serve --log-format json: the same line as one JSON object. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -17,6 +20,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "net.h"
 
 /* Run app_log with stderr sent to a temporary file; return what it wrote. */
 static char *captured(const char *level, const char *value)
@@ -72,7 +76,32 @@ static void test_no_forged_line(void **state)
     (void)state;
     assert_int_equal(lines(out), 1);
     assert_non_null(
-        strstr(out, "name=\"x\"?ts=2026-01-01T00:00:00.000Z level=info event=enrolled??\""));
+        strstr(out, "name=\"x\\\"?ts=2026-01-01T00:00:00.000Z level=info event=enrolled??\" n=7"));
+    free(out);
+}
+
+/* serve --log-format json: the same line as one JSON object, every value a
+ * string, logfmt's quoting undone and JSON's applied. */
+static void test_json(void **state)
+{
+    regex_t re;
+    char *out;
+    (void)state;
+    srv_set_log_json(1);
+    out = captured("info", "a \"quoted\" \\ value");
+    srv_set_log_json(0);
+    assert_int_equal(lines(out), 1);
+    assert_int_equal(regcomp(&re, "^[{]\"ts\":\"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}[.][0-9]{3}Z\","
+                                  "\"level\":\"info\",\"event\":\"test\",\"name\":\".*\","
+                                  "\"n\":\"7\"[}]\n$",
+                             REG_EXTENDED | REG_NOSUB),
+                     0);
+    if (regexec(&re, out, 0, NULL, 0) != 0)
+        fail_msg("not the JSON expected: %s", out);
+    regfree(&re);
+    /* the value's quotes and backslash are JSON-escaped, nothing lost */
+    if (!strstr(out, "\"name\":\"a \\\"quoted\\\" \\\\ value\""))
+        fail_msg("the value is not there as given: %s", out);
     free(out);
 }
 
@@ -81,6 +110,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_no_forged_line),
+        cmocka_unit_test(test_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

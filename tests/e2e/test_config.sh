@@ -84,6 +84,7 @@ bad bad-size.conf '[evidence]\nevidence_quota = lots\n' 2 "not a size"
 bad bad-workers.conf '[serve]\nworkers = 100\n' 2 "1..64"
 bad not-key-value.conf '[serve]\nlisten 8443\n' 2 "not a 'key = value' line"
 bad dash-key.conf '[limits]\nmax-per-peer = 3\n' 2 "unknown key"
+bad log-format.conf '[serve]\nlog_format = xml\n' 2 "log_format 'xml': logfmt or json"
 "$PATROLD" config check --config "$C/none.conf" >"$WORK/o" 2>"$WORK/e"
 check "a missing file: exit 2 ($?), named" grep -q "$C/none.conf: cannot read it" "$WORK/e"
 "$PATROLD" config check --config "$C/unknown-key.conf" --json >"$WORK/o" 2>/dev/null
@@ -102,6 +103,20 @@ check "serve --config: listening with workers=3 max_per_peer=7 and the option's 
     sh -c "echo '$L' | grep -q 'workers=3 max_connections=300 max_per_peer=7 '"
 kill "$SPID" 2>/dev/null
 wait "$SPID" 2>/dev/null
+printf '[serve]\nlisten = 127.0.0.1:0\nlog_format = json\n' >"$C/json.conf"
+SERVER_LOG=$WORK/json.log
+"$PATROLD" --data "$DATA" serve --config "$C/json.conf" 2>"$SERVER_LOG" &
+SPID=$!
+PIDS="$PIDS $SPID"
+L=$(wait_for "$SERVER_LOG" '/listening/p')
+kill "$SPID" 2>/dev/null
+wait "$SPID" 2>/dev/null
+check "log_format = json: every line one JSON object with ts, level and event ($(head -c 160 "$SERVER_LOG"))" \
+    "$PY" -c '
+import json, sys
+ls = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+sys.exit(not (ls and all({"ts", "level"} <= set(l) for l in ls) and
+              any(l.get("event") == "listening" and l.get("server") == "config" for l in ls)))' "$SERVER_LOG"
 "$PATROLD" --data "$DATA" serve --config "$C/out-of-range.conf" --listen 127.0.0.1:0 \
     >"$WORK/o" 2>"$WORK/e" &
 SPID=$!
