@@ -8,10 +8,13 @@
 #   bench/run.sh [BUILD_DIR]      (default: build-bench beside bench/)
 #   bench/run.sh --help           this text
 # Extra arguments for the programs: BENCH_CAPTURE_ARGS, BENCH_EVIDENCE_ARGS,
-# BENCH_SYNC_ARGS, BENCH_UPLOAD_ARGS, BENCH_VERIFY_ARGS. BENCH_SETS picks what
-# runs (default "capture evidence sync upload verify"; verify: signature
-# verification alone, mbedtls against patrold's OpenSSL verifier, 2000
-# signatures x 5 rounds). Work files go under $TMPDIR (default
+# BENCH_SYNC_ARGS, BENCH_UPLOAD_ARGS, BENCH_VERIFY_ARGS, BENCH_POUCH_ARGS.
+# BENCH_SETS picks what runs (default "capture evidence sync upload verify
+# pouch"; verify: signature verification alone, mbedtls against patrold's
+# OpenSSL verifier, 2000 signatures x 5 rounds; pouch: bench/pouch/run.sh,
+# the same 3000 entries replicated by PouchDB to express-pouchdb and synced
+# by patrol, batched and one request per entry, 5 runs; it installs
+# PouchDB from the npm registry once). Work files go under $TMPDIR (default
 # /tmp): point it at the disk to measure. The sync benchmarks start and stop
 # their own patrold (this build's) on 127.0.0.1.
 #
@@ -21,7 +24,7 @@
 #   BENCH_EVIDENCE_ARGS="--mb 4 --small-mb 1 --runs 1" \
 #   BENCH_SYNC_ARGS="--entries 1000 --runs 1 --no-wire" \
 #   BENCH_UPLOAD_ARGS="--mb 8 --files 2 --small-mb 2 --runs 1" \
-#   BENCH_VERIFY_ARGS="--sigs 200 --rounds 1" bench/run.sh
+#   BENCH_VERIFY_ARGS="--sigs 200 --rounds 1" BENCH_POUCH_ARGS=--quick bench/run.sh
 set -eu
 
 case ${1:-} in
@@ -44,7 +47,7 @@ cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 # start): nothing else is needed to run them.
 cmake --build "$build" --target bench_capture bench_evidence bench_sync bench_upload bench_verify patrold \
   -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
-sets=${BENCH_SETS:-capture evidence sync upload verify}
+sets=${BENCH_SETS:-capture evidence sync upload verify pouch}
 want() { case " $sets " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 tmp=${TMPDIR:-/tmp}
@@ -87,4 +90,10 @@ echo
 echo "== signature verification (mbedtls; patrold's OpenSSL verifier)"
 # shellcheck disable=SC2086
 "$build/bench/bench_verify" ${BENCH_VERIFY_ARGS:-}
+fi
+if want pouch; then
+echo
+echo "== side by side with PouchDB (bench/pouch/run.sh)"
+# shellcheck disable=SC2086
+"$src/bench/pouch/run.sh" ${BENCH_POUCH_ARGS:-} "$build"
 fi
