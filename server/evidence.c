@@ -225,6 +225,86 @@ static void partial_path(const app *a, int64_t device, const char *sha, char *ou
     snprintf(out, len, "%s/evidence/partial/%lld-%s", a->data_dir, (long long)device, sha);
 }
 
+/* ---- hashing the chunks as they arrive ---------------------------------- */
+
+/* A partial file's SHA-256 state, updated with each chunk once it is
+ * written and fsync'd, so that completing an upload does not read the
+ * whole file again (issue 11). Keyed by the hash of the partial file's
+ * path; good only while it covers exactly the file's bytes (off). After a
+ * restart, or when the state was evicted (the table holds the EV_HASHES
+ * most recently used uploads), completion reads the file as before. */
+#define EV_HASHES 64
+typedef struct ev_hash {
+    uint8_t key[PX_HASH_LEN];
+    px_sha256_ctx *ctx; /* NULL: a free slot */
+    uint64_t off;
+    uint64_t used;
+} ev_hash;
+static ev_hash hashes[EV_HASHES];
+static uint64_t hashes_clock;
+static pthread_mutex_t hashes_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static ev_hash *hash_find(const uint8_t key[PX_HASH_LEN])
+{
+    for (int i = 0; i < EV_HASHES; i++)
+        if (hashes[i].ctx && memcmp(hashes[i].key, key, PX_HASH_LEN) == 0)
+            return &hashes[i];
+    return NULL;
+}
+
+/* len bytes at off were appended to partial (written and fsync'd). */
+static void hash_chunk(const char *partial, uint64_t off, const uint8_t *data, size_t len)
+{
+    uint8_t key[PX_HASH_LEN];
+    ev_hash *e;
+    px_sha256(partial, strlen(partial), key);
+    pthread_mutex_lock(&hashes_lock);
+    e = hash_find(key);
+    if (off == 0) { /* a new upload: a new state, in the least recently used slot */
+        if (!e) {
+            e = &hashes[0];
+            for (int i = 1; i < EV_HASHES && e->ctx; i++)
+                if (!hashes[i].ctx || hashes[i].used < e->used)
+                    e = &hashes[i];
+        }
+        px_sha256_free(e->ctx);
+        memcpy(e->key, key, PX_HASH_LEN);
+        e->off = 0;
+        e->ctx = px_sha256_new();
+    }
+    if (e && e->ctx && e->off == off) {
+        px_sha256_update(e->ctx, data, len);
+        e->off += len;
+        e->used = ++hashes_clock;
+    } else if (e) { /* not the bytes it covers: useless from now on */
+        px_sha256_free(e->ctx);
+        e->ctx = NULL;
+    }
+    pthread_mutex_unlock(&hashes_lock);
+}
+
+/* The digest of partial's size bytes if its state covers exactly them (1),
+ * else 0; the state is gone either way. */
+static int hash_take(const char *partial, uint64_t size, uint8_t digest[PX_HASH_LEN])
+{
+    uint8_t key[PX_HASH_LEN];
+    ev_hash *e;
+    int ok = 0;
+    px_sha256(partial, strlen(partial), key);
+    pthread_mutex_lock(&hashes_lock);
+    if ((e = hash_find(key))) {
+        if (e->off == size) {
+            px_sha256_final(e->ctx, digest);
+            ok = 1;
+        } else {
+            px_sha256_free(e->ctx);
+        }
+        e->ctx = NULL;
+    }
+    pthread_mutex_unlock(&hashes_lock);
+    return ok;
+}
+
 /* Hash the partial file of a full-length upload and, on a match, move it
  * into the store (or drop it if the store holds the blob already) and
  * record that the device sent it whole. 0 done, 1 the bytes do not hash to
@@ -237,9 +317,20 @@ static int finish(app *a, st_backend *db, int64_t device, const char *sha, const
     uint8_t digest[PX_HASH_LEN];
     int fd = open(partial, O_RDONLY | O_CLOEXEC), rc = -1;
     uint64_t total = 0;
+    struct stat st;
+    const char *how = "chunks";
 
-    if (fd < 0 || px_sha256_fd(fd, digest, &total) != 0)
+    if (fd < 0)
         goto exit;
+    /* The state the chunks built when it covers the file's bytes (its
+     * length checked here); else the file read again. */
+    if (fstat(fd, &st) == 0 && (uint64_t)st.st_size == size && hash_take(partial, size, digest)) {
+        total = size;
+    } else {
+        how = "file";
+        if (px_sha256_fd(fd, digest, &total) != 0)
+            goto exit;
+    }
     px_format_hex(digest, PX_HASH_LEN, hex);
     if (total != size || strcmp(hex, sha) != 0) {
         unlink(partial);
@@ -277,8 +368,8 @@ static int finish(app *a, st_backend *db, int64_t device, const char *sha, const
         goto exit;
     }
     atomic_fetch_add(&a->counters[M_EVIDENCE_COMPLETE], 1);
-    app_log("info", "event=evidence_complete device=%lld sha256=%s bytes=%llu", (long long)device,
-            sha, (unsigned long long)size);
+    app_log("info", "event=evidence_complete device=%lld sha256=%s bytes=%llu hashed=%s",
+            (long long)device, sha, (unsigned long long)size, how);
     rc = 0;
 exit:
     if (rc < 0)
@@ -555,6 +646,7 @@ void ev_handle(app *a, const st_device *dev, const srv_request *rq, srv_response
             break;
         /* A short write: the next one comes after its fsync above. */
     }
+    hash_chunk(partial, off, data, datalen);
     off += datalen;
     atomic_fetch_add(&a->counters[M_EVIDENCE_BYTES], datalen);
     if (off == ref.size) {

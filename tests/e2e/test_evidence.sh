@@ -139,6 +139,8 @@ jcheck "HEAD of a full-length partial file: finished, complete" \
     "j['status'] == 200 and j['upload_complete'] and j['upload_offset'] == 300000"
 check "g1 is in the store and its partial file is gone" \
     test -f "$DATA/evidence/$(sha g1 | cut -c1-2)/$(sha g1)" -a ! -e "$PART-$(sha g1)"
+check "... its hash read from the file (no chunk came through this server)" \
+    test "$(logged "event=evidence_complete device=$NUM_B sha256=$(sha g1) bytes=300000 hashed=file")" -eq 1
 wire --store "$B" head "$(sha g2)"
 jcheck "HEAD of a full-length partial file of wrong bytes: discarded, offset 0" \
     "j['status'] == 200 and not j['upload_complete'] and j['upload_offset'] == 0"

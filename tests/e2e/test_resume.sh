@@ -181,6 +181,8 @@ check "the server received $IN bytes in all for $SIZE: at most the file + one ch
 check "the evidence on the server hashes right" \
     test "$(sha256sum "$DATA/evidence/${SHA:0:2}/$SHA" 2>/dev/null | cut -d' ' -f1)" = "$SHA"
 check "no partial upload is left" test -d "$DATA/evidence/partial" -a -z "$(ls "$DATA"/evidence/partial/ 2>/dev/null)"
+check "its hash came from the chunks as they arrived, across the cut (not a second read of 20 MB)" \
+    grep -q "event=evidence_complete device=[0-9]* sha256=$SHA bytes=$SIZE hashed=chunks" "$SERVER_LOG"
 exactly_once "after the evidence"
 
 section "an evidence upload that loses answers and is cut, in one sync"
