@@ -88,6 +88,36 @@ void cl_iso_time(int64_t ms, char *buf, size_t len)
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }
 
+int cl_list_command(const char *data, const char *cmd, int argc, char **argv,
+                    st_backend *(*open_db)(const char *data, const char *cmd),
+                    int (*each)(st_backend *db, void *arr))
+{
+    cJSON *arr = NULL;
+    st_backend *db;
+    int rc;
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--json") != 0)
+            return cl_usage(cmd, _("unexpected argument '%s'"), argv[i]);
+    if (argc > 0 && !(arr = cJSON_CreateArray()))
+        return cl_die(cmd, "%s", _("out of memory"));
+    if (!(db = open_db(data, cmd))) {
+        cJSON_Delete(arr);
+        return 1;
+    }
+    rc = each(db, arr);
+    if (rc != ST_OK)
+        cl_die(cmd, "%s", db->ops->errmsg(db));
+    if (arr) {
+        char *s = rc == ST_OK ? cJSON_PrintUnformatted(arr) : NULL;
+        if (s)
+            cl_json_out(s);
+        free(s);
+        cJSON_Delete(arr);
+    }
+    db->ops->close(db);
+    return rc == ST_OK ? 0 : 1;
+}
+
 st_backend *cl_open_db(const char *data, const char *cmd)
 {
     char err[256], path[4200];

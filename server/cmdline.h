@@ -54,6 +54,15 @@ void cl_json_out(const char *s);
 struct st_backend;
 struct st_backend *cl_open_db(const char *data, const char *cmd);
 
+/* A list command (device list, user list): only --json is taken; the
+ * database opened with open_db (reporting its own failure); each(db, arr)
+ * runs the listing, arr a JSON array to fill under --json, else NULL (its
+ * callback prints lines); the array printed if all went well. Returns the
+ * exit status. */
+int cl_list_command(const char *data, const char *cmd, int argc, char **argv,
+                    struct st_backend *(*open_db)(const char *data, const char *cmd),
+                    int (*each)(struct st_backend *db, void *arr));
+
 /* ms since the epoch as ISO 8601 UTC with milliseconds
  * ("2026-11-29T05:52:07.123Z"); "" for 0. */
 void cl_iso_time(int64_t ms, char *buf, size_t len);

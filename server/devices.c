@@ -213,32 +213,14 @@ static int list_cb(void *ud, const st_device *d)
     return 0;
 }
 
+static int each_device(st_backend *db, void *arr)
+{
+    return db->ops->device_list(db, list_cb, arr);
+}
+
 static int cmd_device_list(const char *data, int argc, char **argv)
 {
-    cJSON *arr = NULL;
-    st_backend *db;
-    int rc;
-    for (int i = 0; i < argc; i++)
-        if (strcmp(argv[i], "--json") != 0)
-            return cl_usage("device list", _("unexpected argument '%s'"), argv[i]);
-    if (argc > 0)
-        arr = cJSON_CreateArray();
-    if (!(db = cl_open_db(data, "device list"))) {
-        cJSON_Delete(arr);
-        return 1;
-    }
-    rc = db->ops->device_list(db, list_cb, arr);
-    if (rc != ST_OK)
-        cl_die("device list", "%s", db->ops->errmsg(db));
-    if (arr) {
-        char *s = rc == ST_OK ? cJSON_PrintUnformatted(arr) : NULL;
-        if (s)
-            cl_json_out(s);
-        free(s);
-        cJSON_Delete(arr);
-    }
-    db->ops->close(db);
-    return rc == ST_OK ? 0 : 1;
+    return cl_list_command(data, "device list", argc, argv, cl_open_db, each_device);
 }
 
 int devices_main(const char *data, int argc, char **argv)

@@ -349,32 +349,14 @@ static int list_cb(void *ud, const st_user *u)
     return 0;
 }
 
+static int each_user(st_backend *db, void *arr)
+{
+    return db->ops->users_each(db, list_cb, arr);
+}
+
 static int cmd_list(const char *data, int argc, char **argv)
 {
-    cJSON *arr = NULL;
-    st_backend *db;
-    int rc;
-    for (int i = 0; i < argc; i++)
-        if (strcmp(argv[i], "--json") != 0)
-            return cl_usage("user list", _("unexpected argument '%s'"), argv[i]);
-    if (argc > 0)
-        arr = cJSON_CreateArray();
-    if (!(db = open_store(data, "user list"))) {
-        cJSON_Delete(arr);
-        return 1;
-    }
-    rc = db->ops->users_each(db, list_cb, arr);
-    if (rc != ST_OK)
-        cl_die("user list", "%s", db->ops->errmsg(db));
-    if (arr) {
-        char *s = rc == ST_OK ? cJSON_PrintUnformatted(arr) : NULL;
-        if (s)
-            cl_json_out(s);
-        free(s);
-        cJSON_Delete(arr);
-    }
-    db->ops->close(db);
-    return rc == ST_OK ? 0 : 1;
+    return cl_list_command(data, "user list", argc, argv, open_store, each_user);
 }
 
 int users_main(const char *data, int argc, char **argv)
