@@ -19,6 +19,13 @@
 #define PX_SIG_LEN 64
 #define PX_PUBKEY_MAX 160 /* DER SubjectPublicKeyInfo of a P-256 key is 91 bytes */
 
+/* The suite: which algorithms a signed thing uses, named in the signed
+ * bytes (Entry.suite, ReceiptBody.suite; docs/protocol.md "Algorithms: the
+ * suite"). The one implemented: ECDSA P-256 signatures (r||s) over SHA-256.
+ * It is 0 so that it is absent from the canonical encoding and everything
+ * written before the field existed reads as it. */
+#define PX_SUITE_P256_SHA256 0u
+
 /* One-shot SHA-256. */
 void px_sha256(const void *data, size_t n, uint8_t out[PX_HASH_LEN]);
 

@@ -12,6 +12,10 @@ static int check_shape(const Patrol__V1__Entry *e, const char **why)
     static const uint8_t zero[PX_HASH_LEN];
     if (e->format != PX_ENTRY_FORMAT)
         return *why = "unsupported entry format", -1;
+    if (e->suite != PX_SUITE_P256_SHA256)
+        return *why = "entry names a signature suite this version does not implement "
+                      "(only suite 0: ECDSA P-256 over SHA-256)",
+               -1;
     if (e->device.len != PX_HASH_LEN)
         return *why = "device id is not 32 bytes", -1;
     if (e->seq == 0)

@@ -5,8 +5,9 @@
  * they decode, are within the limits below, re-encode to the very same
  * bytes (so there is exactly one encoding of every entry: no unknown
  * fields, no repeated scalars, no non-minimal varints), and follow the
- * structural rules: format 1, 32-byte device id and previous hash,
- * seq >= 1, and seq 1 has an all-zero previous hash.
+ * structural rules: format 1, suite 0 (PX_SUITE_P256_SHA256), 32-byte
+ * device id and previous hash, seq >= 1, and seq 1 has an all-zero
+ * previous hash.
  *
  * hash = SHA-256(canonical bytes); signature = ECDSA P-256 by the device
  * key over hash, r||s. docs/journal.md has the whole story.

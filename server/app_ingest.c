@@ -492,6 +492,7 @@ void app_ingest_batch(app *a, const st_device *dev, const srv_request *rq, srv_r
         body.server_time_ms = now;
         body.server_name = a->server_name;
         body.batch_id = b->batch_id;
+        body.suite = PX_SUITE_P256_SHA256; /* the receipt key's */
         rlen = protobuf_c_message_get_packed_size(&body.base);
         if (!(rbody = malloc(rlen ? rlen : 1))) {
             app_reply_error(a, rs, 503, "busy", 0, "out of memory");

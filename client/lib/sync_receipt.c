@@ -72,7 +72,11 @@ int px_receipt_check(const px_key *receipt_key, const uint8_t *body, size_t body
         *why = "the receipt's body is not a ReceiptBody";
         return -1;
     }
-    if (b->device.len != PX_HASH_LEN || memcmp(b->device.data, device, PX_HASH_LEN) != 0)
+    /* The key from enrolment is a P-256 key: a body naming another suite
+     * was not made for it, whatever verified. */
+    if (b->suite != PX_SUITE_P256_SHA256)
+        *why = "the receipt names a signature suite other than its key's";
+    else if (b->device.len != PX_HASH_LEN || memcmp(b->device.data, device, PX_HASH_LEN) != 0)
         *why = "the receipt names another device";
     else if (batch_id && (b->batch_id.len != batch_id_len ||
                           memcmp(b->batch_id.data, batch_id, batch_id_len) != 0))

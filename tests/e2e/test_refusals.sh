@@ -250,6 +250,10 @@ entries_refused "entry 6 with one flipped bit in a field" \
     "[(6, 'REJECTED', 'bad_signature')]" --store "$A" batch 6 6 --flip 6
 entries_refused "entry 6 with a wrong signature" \
     "[(6, 'REJECTED', 'bad_signature')]" --store "$A" batch 6 6 --bad-sig 6
+# An entry that does not decode has no sequence number the server can trust: seq 0.
+entries_refused "entry 6 naming a suite this server does not implement, properly signed" \
+    "[(0, 'REJECTED', 'bad_encoding')]" --store "$A" batch 6 6 --suite 6
+jcheck "the refusal names the suite" "'suite' in j['ack']['entries'][0]['detail']"
 
 data_state >"$WORK/.d"
 wire --store "$A" batch 6 9 --skip 7

@@ -73,6 +73,8 @@ static const char usage_text[] =
     "     --flip SEQ        flip one bit of a character of SEQ's object id in its bytes\n"
     "     --resign          with --edit: re-hash and re-sign with the device key (a fork)\n"
     "     --bad-sig SEQ     flip one bit of entry SEQ's signature\n"
+    "     --suite SEQ       entry SEQ names suite 1 (a future SM2/SM3 suite), re-signed\n"
+    "                       with the device key: properly signed, in no suite we have\n"
     "     --device HEX      Batch.device (default: the store's device id)\n"
     "     --device-of DIR   Batch.device = the device id of store DIR\n"
     "     --protocol N      Batch.protocol (default 1)\n"
@@ -290,7 +292,7 @@ typedef struct opts {
     long long content_length; /* -1: let curl say */
     /* batch */
     const char *batch_id_hex, *device_hex, *device_of, *body_mode;
-    uint64_t skip, edit, flip, bad_sig, fill;
+    uint64_t skip, edit, flip, bad_sig, suite, fill;
     int resign;
     uint64_t protocol;
     int lz4;
@@ -683,6 +685,22 @@ typedef struct built {
 
 /* Backdate (edit) an entry by an hour; re-encode. Signs it again with the
  * device key when resign (a fork), else keeps the old signature. */
+/* Sign b's bytes again with the store's device key. */
+static void resign_entry(built *b, const char *store_dir)
+{
+    const char *why = NULL;
+    char *kp = path_join(store_dir, "device.key");
+    px_key *k = NULL;
+    uint8_t h[PX_HASH_LEN];
+    if (px_key_load_private(kp, &k, &why) != 0)
+        die("%s: %s", kp, why);
+    px_entry_hash(b->entry, b->len, h);
+    if (px_sign(k, h, b->sig) != 0)
+        die("cannot sign");
+    px_key_free(k);
+    free(kp);
+}
+
 static void edit_entry(built *b, const char *store_dir, int resign)
 {
     const char *why = NULL;
@@ -698,18 +716,23 @@ static void edit_entry(built *b, const char *store_dir, int resign)
     free(b->entry);
     b->entry = out;
     b->len = n;
-    if (resign) {
-        char *kp = path_join(store_dir, "device.key");
-        px_key *k = NULL;
-        uint8_t h[PX_HASH_LEN];
-        if (px_key_load_private(kp, &k, &why) != 0)
-            die("%s: %s", kp, why);
-        px_entry_hash(b->entry, b->len, h);
-        if (px_sign(k, h, b->sig) != 0)
-            die("cannot sign");
-        px_key_free(k);
-        free(kp);
-    }
+    if (resign)
+        resign_entry(b, store_dir);
+}
+
+/* Entry.suite = 1 (field 15, the last, so appending keeps field order),
+ * signed again: a terminal from a future with an SM2 suite. The encoder
+ * refuses such an entry, so the bytes are made here. */
+static void suite_entry(built *b, const char *store_dir)
+{
+    uint8_t *more = realloc(b->entry, b->len + 2);
+    if (!more)
+        die("out of memory");
+    more[b->len] = 0x78; /* field 15, varint */
+    more[b->len + 1] = 0x01;
+    b->entry = more;
+    b->len += 2;
+    resign_entry(b, store_dir);
 }
 
 static int alnum(int c)
@@ -814,10 +837,13 @@ static int cmd_batch(const opts *o, store *s, const peer *pr, int argc, char **a
             flip_entry(x);
         if (q == o->bad_sig)
             x->sig[PX_SIG_LEN / 2] ^= 0x01;
+        if (q == o->suite)
+            suite_entry(x, s->dir);
     }
     if ((o->edit && (o->edit < from || o->edit > to)) ||
         (o->flip && (o->flip < from || o->flip > to)) ||
-        (o->bad_sig && (o->bad_sig < from || o->bad_sig > to)))
+        (o->bad_sig && (o->bad_sig < from || o->bad_sig > to)) ||
+        (o->suite && (o->suite < from || o->suite > to)))
         die("a mutated entry is outside FROM..TO");
     if (nbuilt == 0)
         die("batch: no entry left to send");
@@ -1289,6 +1315,8 @@ int main(int argc, char **argv)
             o.resign = 1;
         } else if (strcmp(a, "--bad-sig") == 0) {
             o.bad_sig = parse_num(VAL(), a);
+        } else if (strcmp(a, "--suite") == 0) {
+            o.suite = parse_num(VAL(), a);
         } else if (strcmp(a, "--protocol") == 0) {
             o.protocol = parse_num(VAL(), a);
         } else if (strcmp(a, "--fill") == 0) {

@@ -262,6 +262,7 @@ typedef struct receipt_fixture {
     uint8_t *body;
     size_t len;
     uint8_t sig[PX_SIG_LEN];
+    uint32_t suite; /* ReceiptBody.suite make_receipt writes */
 } receipt_fixture;
 
 void sign_body(px_key *k, const uint8_t *body, size_t len, uint8_t sig[PX_SIG_LEN])
@@ -286,6 +287,7 @@ static void make_receipt(receipt_fixture *f, uint64_t first, uint64_t last, int 
     b.server_name = "county station";
     b.batch_id.data = f->batch;
     b.batch_id.len = PX_BATCH_ID_LEN;
+    b.suite = f->suite;
     free(f->body);
     f->len = patrol__v1__receipt_body__get_packed_size(&b);
     f->body = malloc(f->len);
@@ -413,6 +415,14 @@ void test_receipt_wrong_content(void **state)
     memcpy(f->batch, keep, PX_BATCH_ID_LEN);
     assert_int_equal(check(f, f->body, f->len, f->sig, PX_SIG_LEN, &r, &why), -1);
     assert_non_null(strstr(why, "another batch"));
+
+    /* Signed by the receipt key, but naming another suite (a future SM2
+     * one): not a receipt this key makes. */
+    f->suite = 1;
+    make_receipt(f, 3, 9, 1);
+    f->suite = PX_SUITE_P256_SHA256;
+    assert_int_equal(check(f, f->body, f->len, f->sig, PX_SIG_LEN, &r, &why), -1);
+    assert_non_null(strstr(why, "suite"));
 
     make_receipt(f, 3, 9, 0); /* no chain head */
     assert_int_equal(check(f, f->body, f->len, f->sig, PX_SIG_LEN, &r, &why), -1);
