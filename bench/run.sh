@@ -9,9 +9,9 @@
 #   bench/run.sh --help           this text
 # Extra arguments for the programs: BENCH_CAPTURE_ARGS, BENCH_EVIDENCE_ARGS,
 # BENCH_SYNC_ARGS, BENCH_UPLOAD_ARGS, BENCH_VERIFY_ARGS, BENCH_POUCH_ARGS,
-# BENCH_SHIFT_ARGS.
+# BENCH_SHIFT_ARGS, BENCH_SHAPED_ARGS.
 # BENCH_SETS picks what runs (default "capture evidence sync upload verify
-# pouch shift"; verify: signature verification alone, mbedtls against patrold's
+# pouch shift shaped"; verify: signature verification alone, mbedtls against patrold's
 # OpenSSL verifier, 2000 signatures x 5 rounds; pouch: bench/pouch/run.sh,
 # the same 3000 entries replicated by PouchDB to express-pouchdb and synced
 # by patrol, batched and one request per entry, 5 runs; it installs
@@ -19,7 +19,11 @@
 # change, 100, 200 and 500 terminals, each its own process, store and
 # certificate, syncing a day's 300 entries to one patrold at once, 3, 3 and
 # 2 runs; the enrolled stores are made once, under $TMPDIR/patrol-bench-shift,
-# and reused). Work files go under $TMPDIR (default
+# and reused; shaped: bench/shaped/run.sh, an inspector's day, 40 matters,
+# about 300 entries, 60 photos of 1-4 MiB and 10 spoken clips, synced
+# through a 1 Mbit/s, 100 ms RTT link, once clean and once cut every 30 s:
+# about 45 minutes, the media made once per build directory with
+# ImageMagick, espeak-ng and sox). Work files go under $TMPDIR (default
 # /tmp): point it at the disk to measure. The sync benchmarks start and stop
 # their own patrold (this build's) on 127.0.0.1.
 #
@@ -30,7 +34,7 @@
 #   BENCH_SYNC_ARGS="--entries 1000 --runs 1 --no-wire" \
 #   BENCH_UPLOAD_ARGS="--mb 8 --files 2 --small-mb 2 --runs 1" \
 #   BENCH_VERIFY_ARGS="--sigs 200 --rounds 1" BENCH_POUCH_ARGS=--quick \
-#   BENCH_SHIFT_ARGS=--quick bench/run.sh
+#   BENCH_SHIFT_ARGS=--quick BENCH_SHAPED_ARGS=--quick bench/run.sh
 set -eu
 
 case ${1:-} in
@@ -54,7 +58,7 @@ cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" --target bench_capture bench_evidence bench_sync bench_upload bench_verify patrold \
   patrol_cli shift_term \
   -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
-sets=${BENCH_SETS:-capture evidence sync upload verify pouch shift}
+sets=${BENCH_SETS:-capture evidence sync upload verify pouch shift shaped}
 want() { case " $sets " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 tmp=${TMPDIR:-/tmp}
@@ -109,4 +113,10 @@ echo
 echo "== shift change (bench/shift/shift.py)"
 # shellcheck disable=SC2086
 python3 "$src/bench/shift/shift.py" --build "$build" ${BENCH_SHIFT_ARGS:-}
+fi
+if want shaped; then
+echo
+echo "== an inspector's day over a shaped link (bench/shaped/run.sh)"
+# shellcheck disable=SC2086
+"$src/bench/shaped/run.sh" ${BENCH_SHAPED_ARGS:-} "$build"
 fi
