@@ -23,7 +23,7 @@ static const audit_cmd commands[] = {
      audit_filed_run},
     {"verify", "verify [--json]", N_("re-verify every chain, signature and evidence file"),
      audit_verify},
-    {"export", "export --matter ID --out FILE [--reveal]",
+    {"export", "export --matter ID --out FILE [--reveal] [--web-account NAME]",
      N_("a self-verifying archive (tar) of a matter"), audit_export},
     {"verify-archive", "verify-archive FILE [--key PEM] [--json]",
      N_("check an exported archive offline"), audit_verify_archive},

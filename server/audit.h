@@ -39,10 +39,12 @@ int audit_usage_error(const char *cmd, const char *fmt, ...)
 
 /* Append a leaf "patrol-KIND\n" BODY (lines ending in '\n') "USER\nTIME\n"
  * to DIR's server log in its own write transaction (audit_event.c): a
- * supervisor's view or export. 0 with the leaf index, or 1 after a
- * message naming cmd. */
+ * supervisor's view or export. USER is web_account as "web:NAME" when not
+ * NULL (the console's account the command runs for; an identifier), else
+ * the operating-system user. 0 with the leaf index, or 1 after a message
+ * naming cmd. */
 int audit_event(const char *data, const char *cmd, const char *kind, const char *body,
-                uint64_t *leaf);
+                const char *web_account, uint64_t *leaf);
 
 /* The subcommands (argv[0] is the subcommand's first argument). */
 typedef struct audit_cmd {

@@ -4,7 +4,9 @@
  * own short write transaction (so no lock is held across the ingest path)
  * before the view or the archive is released: one the log cannot record
  * is refused. The leaf names the operating-system user who ran the
- * command and the server time; the next signed checkpoint covers it.
+ * command, or the console's account it ran for ("web:NAME", the console
+ * exporting a matter), and the server time; the next signed checkpoint
+ * covers it.
  */
 #include <inttypes.h>
 #include <pwd.h>
@@ -17,6 +19,7 @@
 #include "audit.h"
 #include "i18n.h"
 #include "slog.h"
+#include "validate.h"
 
 /* The user running the command: the account name, else "uid N". The
  * name is kept to letters, digits and ".-_" (it goes into a line). */
@@ -38,7 +41,7 @@ static void who(char *out, size_t cap)
 }
 
 int audit_event(const char *data, const char *cmd, const char *kind, const char *body,
-                uint64_t *leaf)
+                const char *web_account, uint64_t *leaf)
 {
     char path[4200], err[256], user[64], text[SLOG_LEAF_MAX];
     struct timespec ts;
@@ -48,7 +51,13 @@ int audit_event(const char *data, const char *cmd, const char *kind, const char 
 
     clock_gettime(CLOCK_REALTIME, &ts);
     now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    who(user, sizeof user);
+    if (web_account) {
+        n = snprintf(user, sizeof user, "web:%s", web_account);
+        if (px_check_ident(web_account) || n < 0 || (size_t)n >= sizeof user)
+            return audit_fail(cmd, "%s", _("the console account is not a valid name"));
+    } else {
+        who(user, sizeof user);
+    }
     n = snprintf(text, sizeof text, "patrol-%s\n%s%s\n%lld\n", kind, body, user,
                  (long long)now_ms);
     if (n < 0 || (size_t)n >= sizeof text)

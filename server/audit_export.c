@@ -770,6 +770,8 @@ int audit_export(const char *data, int argc, char **argv)
             out = argv[++i];
         else if (strcmp(argv[i], "--reveal") == 0)
             x.reveal = 1;
+        else if (strcmp(argv[i], "--web-account") == 0 && i + 1 < argc)
+            x.web_account = argv[++i];
         else
             return audit_usage_error(CMD, _("unexpected argument '%s'"), argv[i]);
     }
@@ -779,6 +781,8 @@ int audit_export(const char *data, int argc, char **argv)
         return audit_usage_error(CMD, "%s", _("--out FILE is required"));
     if ((why = px_check_ident(x.matter)))
         return audit_fail(CMD, "--matter '%.60s': %s", x.matter, _(why));
+    if (x.web_account && (why = px_check_ident(x.web_account)))
+        return audit_usage_error(CMD, "--web-account '%.60s': %s", x.web_account, _(why));
     if (access(out, F_OK) == 0)
         return audit_fail(CMD, _("--out %s exists: an archive is never overwritten"), out);
     if (strlen(out) + 32 > sizeof tmp)
@@ -820,7 +824,7 @@ int audit_export(const char *data, int argc, char **argv)
         px_format_hex(x.sums_hash, 32, sums);
         snprintf(body, sizeof body, "%s\n%s\n%s\n", x.matter, x.reveal ? "revealed" : "redacted",
                  sums);
-        if (audit_event(data, CMD, "export", body, &x.leaf) != 0) {
+        if (audit_event(data, CMD, "export", body, x.web_account, &x.leaf) != 0) {
             unlink(tmp);
             goto exit;
         }

@@ -41,6 +41,7 @@ typedef struct xentry {
 typedef struct exporter {
     const char *data, *matter;
     int reveal;
+    const char *web_account; /* --web-account: the leaf names web:NAME */
     st_backend *db;
     xentry *xs;
     size_t nx, capx;

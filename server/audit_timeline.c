@@ -940,7 +940,7 @@ int audit_timeline(const char *data, int argc, char **argv)
         char body[160];
         uint64_t leaf;
         snprintf(body, sizeof body, "%s\n%s\n", matter, t.reveal ? "revealed" : "redacted");
-        if (audit_event(data, CMD, "view", body, &leaf) != 0)
+        if (audit_event(data, CMD, "view", body, NULL, &leaf) != 0)
             goto exit;
     }
     if (t.reveal)

@@ -334,6 +334,29 @@ for (d,) in db.execute("SELECT data FROM log_leaves ORDER BY idx"):
 EOF
 check "two exports, two leaves: the matter, redacted or revealed, the SHA-256 of the archive's SHA256SUMS ($(tr '\n' '|' <"$WORK/exports.txt"))" \
     test "$(tr '\n' '|' <"$WORK/exports.txt")" = "$M redacted sums1 user-ok time-ok|$M revealed sums2 user-ok time-ok|"
+section "an export made for the console's account names it (--web-account)"
+nleaves() { sq "SELECT count(*) FROM log_leaves"; }
+N0=$(nleaves)
+"$PATROLD" --data "$DATA" audit export --matter "$M" --out "$WORK/web.tar" --web-account clerk_1 \
+    2>"$WORK/web.err"
+RC=$?
+check "export --web-account clerk_1 (exit $RC)" test "$RC" -eq 0 -a -s "$WORK/web.tar"
+LAST=$("$PY" - "$DATA/patrold.db" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True)
+(d,) = db.execute("SELECT data FROM log_leaves ORDER BY idx DESC LIMIT 1").fetchone()
+f = bytes(d).decode().split('\n')
+print(f[0], f[1], f[2], f[4])
+EOF
+)
+check "one leaf more ($(nleaves), was $N0): patrol-export of $M, redacted, user web:clerk_1 ($LAST)" \
+    test "$(nleaves):$LAST" = "$((N0 + 1)):patrol-export $M redacted web:clerk_1"
+"$PATROLD" --data "$DATA" audit export --matter "$M" --out "$WORK/web2.tar" --web-account 'a b' \
+    2>"$WORK/web2.err"
+RC=$?
+check "a --web-account that is not a name is a usage error naming it, no archive, no leaf (exit $RC)" \
+    sh -c "test $RC -eq 2 && grep -q 'web-account' '$WORK/web2.err' && test ! -e '$WORK/web2.tar' && test \"\$1\" = $((N0 + 1))" _ "$(nleaves)"
+
 data_state >"$WORK/state.after"
 check "the data directory is unchanged (sqlite3 .dump and files)" cmp -s "$WORK/state.before" "$WORK/state.after"
 cmp -s "$WORK/state.before" "$WORK/state.after" || diff "$WORK/state.before" "$WORK/state.after" | head -5
