@@ -15,11 +15,15 @@
 #
 # The binaries find libpatrol through RUNPATH $ORIGIN/../LIBDIR (the
 # top-level CMakeLists.txt sets it), so an installed tree can be moved whole.
+#
+# COMPONENT: the Debian package a file goes to (cmake/package.cmake, cpack
+# -G DEB): patrol, patrold, libpatrol0, libpatrol-dev. A plain install
+# installs every component.
 
-install(TARGETS patrol_static ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
-install(TARGETS patrold RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR})
+install(TARGETS patrol_static ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT libpatrol-dev)
+install(TARGETS patrold RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR} COMPONENT patrold)
 install(FILES ${PROJECT_SOURCE_DIR}/include/patrol/patrol.h
-        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/patrol)
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/patrol COMPONENT libpatrol-dev)
 
 # ---- pkg-config ------------------------------------------------------------
 # The prefix is found from the .pc file's own place, so one file serves
@@ -42,7 +46,8 @@ endif()
 set(PATROL_PC_LIBS_PRIVATE
     "-lsqlite3 -lcurl -lprotobuf-c -llz4 -lmbedtls -lmbedx509 -lmbedcrypto -pthread")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/libpatrol.pc.in ${PROJECT_BINARY_DIR}/libpatrol.pc @ONLY)
-install(FILES ${PROJECT_BINARY_DIR}/libpatrol.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+install(FILES ${PROJECT_BINARY_DIR}/libpatrol.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig
+        COMPONENT libpatrol-dev)
 
 # ---- CMake package ---------------------------------------------------------
 include(CMakePackageConfigHelpers)
@@ -55,7 +60,7 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/patrolConfigVersion.cmake
                                  VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/patrolConfig.cmake
               ${PROJECT_BINARY_DIR}/patrolConfigVersion.cmake
-        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/patrol)
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/patrol COMPONENT libpatrol-dev)
 
 # ---- manual pages ----------------------------------------------------------
 # Written by hand in roff (man/); the version and date filled in here
@@ -63,8 +68,10 @@ install(FILES ${PROJECT_BINARY_DIR}/patrolConfig.cmake
 string(TIMESTAMP PATROL_MAN_DATE "%Y-%m-%d" UTC)
 configure_file(${PROJECT_SOURCE_DIR}/man/patrol.1.in ${PROJECT_BINARY_DIR}/man/patrol.1 @ONLY)
 configure_file(${PROJECT_SOURCE_DIR}/man/patrold.8.in ${PROJECT_BINARY_DIR}/man/patrold.8 @ONLY)
-install(FILES ${PROJECT_BINARY_DIR}/man/patrol.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
-install(FILES ${PROJECT_BINARY_DIR}/man/patrold.8 DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
+install(FILES ${PROJECT_BINARY_DIR}/man/patrol.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1
+        COMPONENT patrol)
+install(FILES ${PROJECT_BINARY_DIR}/man/patrold.8 DESTINATION ${CMAKE_INSTALL_MANDIR}/man8
+        COMPONENT patrold)
 
 # ---- systemd ---------------------------------------------------------------
 # Relative to the prefix: systemd reads /usr/lib/... and /usr/local/lib/...
@@ -81,9 +88,11 @@ install(CODE "
   file(READ \"${PROJECT_SOURCE_DIR}/server/patrold.service\" _unit)
   string(REPLACE \"/usr/local/bin/patrold\" \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_SBINDIR}/patrold\"
          _unit \"\${_unit}\")
-  file(WRITE \"${PROJECT_BINARY_DIR}/install/patrold.service\" \"\${_unit}\")")
-install(FILES ${PROJECT_BINARY_DIR}/install/patrold.service DESTINATION ${PATROL_SYSTEMD_UNITDIR})
+  file(WRITE \"${PROJECT_BINARY_DIR}/install/patrold.service\" \"\${_unit}\")"
+  COMPONENT patrold)
+install(FILES ${PROJECT_BINARY_DIR}/install/patrold.service DESTINATION ${PATROL_SYSTEMD_UNITDIR}
+        COMPONENT patrold)
 install(FILES ${PROJECT_SOURCE_DIR}/server/patrold.sysusers DESTINATION ${PATROL_SYSUSERSDIR}
-        RENAME patrold.conf)
+        RENAME patrold.conf COMPONENT patrold)
 install(FILES ${PROJECT_SOURCE_DIR}/server/patrold.tmpfiles DESTINATION ${PATROL_TMPFILESDIR}
-        RENAME patrold.conf)
+        RENAME patrold.conf COMPONENT patrold)

@@ -11,7 +11,10 @@ PKGS=(build-essential cmake pkg-config python3 sqlite3 clang
       libarchive-dev openssl libssl-dev
       libmicrohttpd-dev chromium chromium-driver python3-selenium fonts-wqy-microhei
       libargon2-dev libqrencode-dev zbar-tools
-      systemd libsystemd-dev libinih-dev libcsv-dev python3-prometheus-client)
+      systemd libsystemd-dev libinih-dev libcsv-dev python3-prometheus-client
+      # cpack -G DEB and the test deb_packages: dpkg-shlibdeps (dpkg-dev),
+      # file
+      dpkg-dev file)
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=()
