@@ -13,8 +13,8 @@ PKGS=(build-essential cmake pkg-config python3 sqlite3 clang
       libargon2-dev libqrencode-dev zbar-tools
       systemd libsystemd-dev libinih-dev libcsv-dev python3-prometheus-client
       # cpack -G DEB and the test deb_packages: dpkg-shlibdeps (dpkg-dev),
-      # file
-      dpkg-dev file)
+      # file; debootstrap for scripts/deb-fresh.sh only (a fresh Debian 12)
+      dpkg-dev file debootstrap)
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=()
