@@ -21,7 +21,9 @@
 # installs every component.
 
 install(TARGETS patrol_static ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT libpatrol-dev)
-install(TARGETS patrold RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR} COMPONENT patrold)
+if(TARGET patrold) # not in the terminal-only build (PATROL_TERMINAL_ONLY)
+  install(TARGETS patrold RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR} COMPONENT patrold)
+endif()
 install(FILES ${PROJECT_SOURCE_DIR}/include/patrol/patrol.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/patrol COMPONENT libpatrol-dev)
 
@@ -74,6 +76,10 @@ install(FILES ${PROJECT_BINARY_DIR}/man/patrold.8 DESTINATION ${CMAKE_INSTALL_MA
         COMPONENT patrold)
 
 # ---- systemd ---------------------------------------------------------------
+# (patrold's unit, user and directory: none without patrold.)
+if(NOT TARGET patrold)
+  return()
+endif()
 # Relative to the prefix: systemd reads /usr/lib/... and /usr/local/lib/...
 set(PATROL_SYSTEMD_UNITDIR "lib/systemd/system" CACHE STRING
     "Where the patrold unit is installed (relative to the prefix, or absolute)")

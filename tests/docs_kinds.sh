@@ -10,11 +10,12 @@ PATROL=$1 DOC=$2 MODE=${3:-check}
 export LANG=C LC_ALL=C
 gen=$(mktemp) || exit 1
 trap 'rm -f "$gen" "$gen.new"' EXIT
-kinds=$("$PATROL" kinds | awk '{ print $1 }')
+# PATROL_EMULATOR: a cross build's emulator (tests/CMakeLists.txt).
+kinds=$(${PATROL_EMULATOR:-} "$PATROL" kinds | awk '{ print $1 }')
 [ -n "$kinds" ] || { echo "patrol kinds printed no kinds"; exit 1; }
 for k in $kinds; do
     printf '```\n'
-    "$PATROL" kinds "$k" || { echo "patrol kinds $k failed"; exit 1; }
+    ${PATROL_EMULATOR:-} "$PATROL" kinds "$k" || { echo "patrol kinds $k failed"; exit 1; }
     printf '```\n\n'
 done >"$gen"
 python3 - "$DOC" "$gen" "$MODE" <<'PY'

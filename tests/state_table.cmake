@@ -9,7 +9,9 @@
 set(begin_marker "<!-- state-table:begin -->\n")
 set(end_marker "<!-- state-table:end -->")
 
-execute_process(COMMAND "${GEN}" OUTPUT_VARIABLE table RESULT_VARIABLE rc)
+# A cross build runs GEN through its emulator (PATROL_EMULATOR, set by ctest).
+separate_arguments(emulator UNIX_COMMAND "$ENV{PATROL_EMULATOR}")
+execute_process(COMMAND ${emulator} "${GEN}" OUTPUT_VARIABLE table RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0 OR table STREQUAL "")
   message(FATAL_ERROR "${GEN} failed (${rc})")
 endif()

@@ -49,6 +49,15 @@ export PATROL
 TEST_NAME=$(basename "$0" .sh)
 . "$(dirname "${BASH_SOURCE[0]}")/../checks.sh"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/patrol-$TEST_NAME.XXXXXX") || exit 1
+# A cross build runs the tool through an emulator: PATROL_EMULATOR (e.g.
+# "qemu-aarch64 -L SYSROOT", set by ctest there; docs/build.md). $PATROL
+# is then a wrapper that execs it, so every "$PATROL" ... and every kill of
+# its pid reaches the emulated tool.
+if [ -n "${PATROL_EMULATOR:-}" ]; then
+    printf '#!/bin/sh\nexec %s %q "$@"\n' "$PATROL_EMULATOR" "$PATROL" >"$WORK/patrol" &&
+        chmod +x "$WORK/patrol" || exit 1
+    PATROL=$WORK/patrol
+fi
 # Language: LANG decides, as on a terminal (ctest runs each script with
 # LANG=C and again with LANG=zh_CN.UTF-8 TZ=Asia/Shanghai); nothing may
 # override it. ZH=1 in the Chinese run, and `L ENGLISH CHINESE` gives the

@@ -27,6 +27,7 @@ import json
 import os
 import random
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -40,6 +41,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from uitmp import leftovers as uitmp_leftovers  # noqa: E402
 
 patrol, patrol_ui = sys.argv[1], sys.argv[2]
+# A cross build runs the binaries through an emulator (PATROL_EMULATOR,
+# e.g. "qemu-aarch64 -L SYSROOT", set by ctest there; docs/build.md).
+EMU = shlex.split(os.environ.get("PATROL_EMULATOR", ""))
 env = dict(os.environ, LANG="zh_CN.UTF-8", LC_ALL="zh_CN.UTF-8")
 if len(sys.argv) > 3:
     env["PATROL_LOCALEDIR"] = sys.argv[3]
@@ -61,7 +65,7 @@ def check(cond, what):
 
 
 def run(*args, check_rc=True):
-    r = subprocess.run([patrol, "--store", store, *args], env=env, capture_output=True,
+    r = subprocess.run([*EMU, patrol, "--store", store, *args], env=env, capture_output=True,
                        text=True, timeout=120)
     if check_rc and r.returncode != 0:
         sys.exit(f"FAIL: patrol {' '.join(args)}: {r.returncode} {r.stderr}")
@@ -84,7 +88,7 @@ def store_tmp():
 
 class UI:
     def __init__(self):
-        self.p = subprocess.Popen([patrol_ui, "--store", store, "--listen", "127.0.0.1:0"],
+        self.p = subprocess.Popen([*EMU, patrol_ui, "--store", store, "--listen", "127.0.0.1:0"],
                                   env=dict(env, TMPDIR=uitmp), stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE)
         line = self.p.stdout.readline().decode().strip()

@@ -23,6 +23,7 @@ import http.client
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -34,6 +35,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from uitmp import leftovers as uitmp_leftovers  # noqa: E402
 
 mode, patrol, patrol_ui = sys.argv[1], sys.argv[2], sys.argv[3]
+# A cross build runs the binaries through an emulator (PATROL_EMULATOR,
+# e.g. "qemu-aarch64 -L SYSROOT", set by ctest there; docs/build.md).
+EMU = shlex.split(os.environ.get("PATROL_EMULATOR", ""))
 env = dict(os.environ, LANG="zh_CN.UTF-8", LC_ALL="zh_CN.UTF-8")
 if len(sys.argv) > 4:
     env["PATROL_LOCALEDIR"] = sys.argv[4]
@@ -56,7 +60,7 @@ def check(cond, what):
 
 
 def run(*args, check_rc=True):
-    r = subprocess.run([patrol, "--store", store, *args], env=env, capture_output=True, text=True)
+    r = subprocess.run([*EMU, patrol, "--store", store, *args], env=env, capture_output=True, text=True)
     if check_rc and r.returncode != 0:
         sys.exit(f"FAIL: patrol {' '.join(args)}: {r.returncode} {r.stderr}")
     return r
@@ -71,18 +75,18 @@ run("inspector", "add", "--id", "I1", "--name", "张三", "--cert-no", "32130001
 
 if mode == "refusals":
     for addr in ("0.0.0.0:0", "192.168.1.5:8080", "[::]:0", "example.com:80", "10.0.0.1"):
-        r = subprocess.run([patrol_ui, "--store", store, "--listen", addr], env=env,
+        r = subprocess.run([*EMU, patrol_ui, "--store", store, "--listen", addr], env=env,
                            capture_output=True, text=True, timeout=10)
         check(r.returncode == 2 and "127.0.0.1" in r.stderr,
               f"--listen {addr}: exit {r.returncode} {r.stderr!r}")
 
 if mode == "lock":
     for bad in ("12", "12ab", ""):
-        r = subprocess.run([patrol_ui, "--store", store, "--lock-after", "1"], env=env,
+        r = subprocess.run([*EMU, patrol_ui, "--store", store, "--lock-after", "1"], env=env,
                            input=bad + "\n", capture_output=True, text=True, timeout=10)
         check(r.returncode == 2 and "PIN" in r.stderr, f"PIN {bad!r}: {r.returncode} {r.stderr!r}")
 lock_args = ["--lock-after", "1"] if mode == "lock" else []
-ui = subprocess.Popen([patrol_ui, "--store", store, "--listen", "127.0.0.1:0", *lock_args],
+ui = subprocess.Popen([*EMU, patrol_ui, "--store", store, "--listen", "127.0.0.1:0", *lock_args],
                       env=dict(env, TMPDIR=uitmp), stdin=subprocess.PIPE,
                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 if lock_args:
