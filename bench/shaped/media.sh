@@ -109,7 +109,7 @@ while [ "$i" -le "$audio" ]; do
   text=$(printf '%s\n' "$lines" | sed -n "${a}p")
   speed=$((140 + $(draw "speed$i" 40)))
   espeak-ng -v cmn -s "$speed" -w "$dir/audio/tmp.wav" "$text"
-  sox "$dir/audio/tmp.wav" -r 16000 -c 1 -b 16 "$f" trim 0 20
+  sox -V1 "$dir/audio/tmp.wav" -r 16000 -c 1 -b 16 "$f" trim 0 20
   i=$((i + 1))
 done
 rm -f "$dir/audio/tmp.wav"

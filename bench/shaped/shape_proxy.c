@@ -8,7 +8,10 @@
  *  - rate: a token bucket per direction, shared by every connection (one
  *    link), default 1,000,000 bit/s of TCP payload (0: unlimited). Bytes
  *    are let through a packet's worth (1460 bytes) at a time; the bucket
- *    holds at most max(2 x 1460, 20 ms of rate) bytes.
+ *    holds at most max(2 x 1460, 100 ms of rate) bytes, so a proxy that
+ *    the loaded machine schedules late (< 100 ms) loses no capacity; what
+ *    it loses all the same is counted (lost_up_s, lost_down_s: seconds of
+ *    the link that idled while bytes waited).
  *  - delay: each byte is held delay-ms after the bucket let it through
  *    (propagation), default 50 ms each way (100 ms RTT).
  *  - queue: bytes read from a sender and waiting for the bucket, per
@@ -30,7 +33,11 @@
  * chunks) are listed; for each cut, the burst it broke off and the last
  * listed one before it. On SIGUSR1, and on SIGTERM or SIGINT before it
  * exits, it writes all that as one JSON object to the stats file (or
- * stdout), e.g.
+ * stdout), with the think times: server_think_s, from the last byte of a
+ * request delivered to the first byte of its answer read from the server
+ * (the server's work: write, fsync, sign ...), and client_think_s, from
+ * the last byte of an answer delivered to the terminal's next bytes read
+ * (the terminal's work between requests), e.g.
  *   {"up":123,"down":45,"up_read":..,"down_read":..,"conns":3,"cuts":2,
  *    "conns_cut":2,"dropped_up":..,"dropped_down":..,"seconds":61.2, ...,
  *    "lost_burst":N,"big_requests":[N,...],"cut_bursts":[[lost,last],...]}
@@ -83,6 +90,12 @@ typedef struct conn {
     int cfd, sfd; /* terminal side, server side */
     half up, down;
     uint64_t burst_up; /* delivered up since the last byte delivered down */
+    /* Who is thinking: after the last byte of a request reached the server
+     * until its answer's first byte comes back (the server), after the
+     * last byte of an answer reached the terminal until its next bytes
+     * come (the terminal). */
+    int answering;                 /* the server has started to answer */
+    uint64_t last_up_ns, last_down_ns; /* last delivery each way (0: none) */
 } conn;
 
 /* Requests as the link sees them: a burst of bytes up between two bytes
@@ -93,6 +106,8 @@ typedef struct conn {
 typedef struct bucket {
     double tokens; /* bytes */
     uint64_t last_ns;
+    double lost;   /* tokens thrown away at the cap while bytes waited: the
+                    * proxy was late (not scheduled), the link idled */
 } bucket;
 
 static struct {
@@ -114,9 +129,11 @@ static struct {
     unsigned nbig;
     uint64_t cut_burst[MAX_BIG], cut_last_big[MAX_BIG]; /* per cut: broken off, last big */
     unsigned ncut;
+    uint64_t server_ns, client_ns; /* think times (see conn) */
 } st;
 
 static volatile sig_atomic_t want_stats, want_stop;
+static bucket bup, bdown; /* the link's two directions */
 static conn conns[MAX_CONNS];
 
 static uint64_t now_ns(void)
@@ -176,6 +193,11 @@ static void write_stats(void)
             (unsigned long long)st.dropped_down, (double)(now_ns() - st.start_ns) / 1e9,
             (unsigned long long)cfg.rate_bps, (double)cfg.delay_ns / 1e6,
             (double)cfg.cut_ns / 1e9);
+    fprintf(f, ",\"lost_up_s\":%.3f,\"lost_down_s\":%.3f",
+            cfg.rate_bps ? bup.lost * 8.0 / (double)cfg.rate_bps : 0.0,
+            cfg.rate_bps ? bdown.lost * 8.0 / (double)cfg.rate_bps : 0.0);
+    fprintf(f, ",\"server_think_s\":%.3f,\"client_think_s\":%.3f", (double)st.server_ns / 1e9,
+            (double)st.client_ns / 1e9);
     fprintf(f, ",\"lost_burst\":%llu,\"big_requests\":[", (unsigned long long)st.lost_burst);
     for (unsigned i = 0; i < st.nbig; i++)
         fprintf(f, "%s%llu", i ? "," : "", (unsigned long long)st.big[i]);
@@ -350,13 +372,16 @@ static uint64_t half_next_due(const half *h, uint64_t now)
     return h->segs[h->sh].due_ns > now ? h->segs[h->sh].due_ns - now : 0;
 }
 
-static void bucket_fill(bucket *b, uint64_t now)
+static void bucket_fill(bucket *b, uint64_t now, int waiting)
 {
     if (!cfg.rate_bps)
         return;
     b->tokens += (double)(now - b->last_ns) * (double)cfg.rate_bps / 8.0 / 1e9;
-    if (b->tokens > cfg.burst)
+    if (b->tokens > cfg.burst) {
+        if (waiting)
+            b->lost += b->tokens - cfg.burst;
         b->tokens = cfg.burst;
+    }
     b->last_ns = now;
 }
 
@@ -366,8 +391,11 @@ static void bucket_fill(bucket *b, uint64_t now)
  * waits). */
 static uint64_t admit_all(bucket *b, int down, unsigned *rr, uint64_t now)
 {
-    int progress = 1;
-    bucket_fill(b, now);
+    int progress = 1, waiting = 0;
+    for (unsigned i = 0; i < MAX_CONNS && !waiting; i++)
+        if (conns[i].used)
+            waiting = half_queued(down ? &conns[i].down : &conns[i].up) > 0;
+    bucket_fill(b, now, waiting);
     while (progress) {
         progress = 0;
         for (unsigned k = 0; k < MAX_CONNS; k++) {
@@ -521,7 +549,6 @@ int main(int argc, char **argv)
     struct sockaddr_in sa;
     socklen_t salen = sizeof sa;
     struct sigaction sig;
-    bucket bup, bdown;
     unsigned rr_up = 0, rr_down = 0;
     int lfd, one = 1;
 
@@ -566,7 +593,7 @@ int main(int argc, char **argv)
     cfg.delay_ns = delay_ms * 1000000u;
     cfg.cut_ns = cut_s * 1000000000u;
     cfg.queue = (size_t)queue;
-    cfg.burst = (double)cfg.rate_bps / 8.0 * 0.020;
+    cfg.burst = (double)cfg.rate_bps / 8.0 * 0.100;
     if (cfg.burst < 2.0 * PACKET)
         cfg.burst = 2.0 * PACKET;
 
@@ -642,6 +669,10 @@ int main(int argc, char **argv)
                     continue;
                 }
                 c->burst_up += st.up - up0;
+                if (st.up > up0)
+                    c->last_up_ns = now;
+                if (st.down > down0)
+                    c->last_down_ns = now;
                 if (st.down > down0 && c->burst_up > 0) {
                     /* An answer begins: the request before it is complete. */
                     if (c->burst_up >= BIG_BYTES) {
@@ -701,6 +732,7 @@ int main(int argc, char **argv)
         for (nfds_t k = 0; k < np; k++) {
             conn *c;
             half *h;
+            uint64_t got0, t;
             if (!pfd[k].revents)
                 continue;
             if (idx[k] < 0) {
@@ -712,6 +744,8 @@ int main(int argc, char **argv)
                 continue;
             /* The terminal side's input feeds up, the server side's down. */
             h = idx[k] % 2 == 0 ? &c->up : &c->down;
+            got0 = *h->count_read;
+            t = now_ns();
             if (pfd[k].revents & POLLERR) {
                 conn_close(c, 1);
                 continue;
@@ -725,6 +759,19 @@ int main(int argc, char **argv)
                  * to it fails and closes the connection). */
                 if ((pfd[k].revents & POLLHUP) && h->eof)
                     h->hung = 1;
+            }
+            if (*h->count_read == got0)
+                continue;
+            /* The first bytes of an answer, or of the next request, once
+             * everything before them was delivered: who was thinking. */
+            if (h == &c->down && !c->answering) {
+                if (c->last_up_ns && c->up.sn == 0 && half_queued(&c->up) == 0)
+                    st.server_ns += t - c->last_up_ns;
+                c->answering = 1;
+            } else if (h == &c->up && c->answering) {
+                if (c->last_down_ns && c->down.sn == 0 && half_queued(&c->down) == 0)
+                    st.client_ns += t - c->last_down_ns;
+                c->answering = 0;
             }
         }
     }

@@ -61,11 +61,15 @@ def run(argv):
     patches = patch_2xx = heads = batches = 0
     patch_ms = []
     evidence = 0
+    requests = 0
+    sum_ms = 0
     with open(d + "/srv.log", encoding="utf-8", errors="replace") as f:
         for line in f:
             a = re.search(r"event=access .*method=(\S+) path=(\S+) status=(\d+).* ms=(\d+)", line)
             if a:
                 method, path, status_code, ms = a.group(1), a.group(2), int(a.group(3)), int(a.group(4))
+                requests += 1
+                sum_ms += ms
                 if method == "PATCH":
                     patches += 1
                     if 200 <= status_code < 300:
@@ -99,6 +103,10 @@ def run(argv):
         "wire_up": px["up"],
         "wire_down": px["down"],
         "dropped_up": px["dropped_up"],
+        # Seconds of the link lost because the proxy ran late (absent: an
+        # older proxy that did not count them).
+        "proxy_late_s": (round(px["lost_up_s"] + px["lost_down_s"], 3)
+                         if "lost_up_s" in px else None),
         "conns": px["conns"],
         "cuts": px["cuts"],
         "patches": patches,
@@ -117,6 +125,21 @@ def run(argv):
         "server_evidence_bytes": evidence,
         "day_entries": day.get("entries"),
     }
+    # Where the time beyond the limit went (estimates): the bytes beyond
+    # the payload (TLS, HTTP, receipts; less LZ4's gain on the entries);
+    # a round trip per request answered; the server's time on requests
+    # beyond receiving their bytes (write, fsync, hash, sign: sum of the
+    # access log's ms less the wire time up); the proxy's lateness; the
+    # rest (process start, TLS handshakes, the terminal's own gaps, and
+    # for cut runs the requests broken off).
+    rtt = 2 * px.get("delay_ms", 0) / 1000
+    wire_s = (px["up"] + px["down"]) * 8 / rate
+    out["over_framing_s"] = round((px["up"] + px["down"] - payload) * 8 / rate, 2)
+    out["requests"] = requests
+    out["over_rtt_s"] = round(requests * rtt, 2)
+    out["over_server_s"] = round(sum_ms / 1000 - px["up"] * 8 / rate, 2)
+    late = out["proxy_late_s"] or 0
+    out["over_rest_s"] = round(secs - wire_s - out["over_rtt_s"] - out["over_server_s"] - late, 2)
     print(json.dumps(out, separators=(",", ":")))
     if not ok:
         sys.stderr.write("summarize.py: the %s run did not sync everything: rc %d, %s\n"
@@ -152,6 +175,15 @@ def summary(argv):
         print("  time %s s, x limit %s (target <= 1.10), wire up %s, down %s bytes" %
               (spread([r["seconds"] for r in rs]), spread([r["ratio"] for r in rs], "%.3f"),
                spread([r["wire_up"] for r in rs], "%d"), spread([r["wire_down"] for r in rs], "%d")))
+        print("  beyond the limit: bytes beyond the payload %s s, a round trip per request "
+              "(%s requests) %s s, server time per request beyond its bytes %s s, the rest %s s" %
+              (spread([r.get("over_framing_s", 0) for r in rs]),
+               spread([r.get("requests", 0) for r in rs], "%d"),
+               spread([r.get("over_rtt_s", 0) for r in rs]),
+               spread([r.get("over_server_s", 0) for r in rs]),
+               spread([r.get("over_rest_s", 0) for r in rs])))
+        print("  link time lost to a late proxy %s s" % spread([r.get("proxy_late_s") for r in rs
+                                                                  if r.get("proxy_late_s") is not None], "%.3f"))
         print("  connections %s, cuts %s, PATCH %s (2xx %s), chunks on the link: largest %s, "
               "median %s bytes" %
               (spread([r["conns"] for r in rs], "%d"), spread([r["cuts"] for r in rs], "%d"),
