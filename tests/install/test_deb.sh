@@ -14,8 +14,10 @@
 #   pkg-config only (PKG_CONFIG_SYSROOT_DIR and PKG_CONFIG_LIBDIR in the
 #   root) and runs.
 # The packages need a build configured with the prefix /usr. BUILD is used
-# when it is one; otherwise BUILD/deb-build is configured so (once) and the
-# installed targets are built there (incrementally after the first run).
+# when it is one; otherwise BUILD/deb-build is configured so, with Debian's
+# build flags (dpkg-buildflags, hardening=+all: fortify, stack protector,
+# relro, bindnow; checked then), and the installed targets are built there
+# (the first run builds them all, later runs incrementally).
 # PATROL_DEB_KEEP=DIR keeps the four .deb files in DIR.
 set -u
 SRC=$1
@@ -42,13 +44,21 @@ section "a build for the prefix /usr"
 prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:[A-Z]*=//p' "$BUILD/CMakeCache.txt")
 if [ "$prefix" = /usr ]; then
     PB=$BUILD
+    HARDENED=
     pass "$BUILD is configured with the prefix /usr"
 else
     PB=$BUILD/deb-build
+    HARDENED=1
     btype=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt")
-    if [ ! -f "$PB/CMakeCache.txt" ]; then
+    cflags=$(cd "$SRC" && export DEB_BUILD_MAINT_OPTIONS=hardening=+all &&
+        echo "$(dpkg-buildflags --get CFLAGS) $(dpkg-buildflags --get CPPFLAGS)")
+    ldflags=$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get LDFLAGS)
+    if [ ! -f "$PB/CMakeCache.txt" ] ||
+        [ "$(sed -n 's/^CMAKE_C_FLAGS:[A-Z]*=//p' "$PB/CMakeCache.txt")" != "$cflags" ]; then
         nice -n 5 "$CMAKE" -S "$SRC" -B "$PB" -DCMAKE_INSTALL_PREFIX=/usr \
             -DCMAKE_BUILD_TYPE="${btype:-RelWithDebInfo}" -DCMAKE_C_COMPILER="$CC" \
+            -DCMAKE_C_FLAGS="$cflags" -DCMAKE_EXE_LINKER_FLAGS="$ldflags" \
+            -DCMAKE_SHARED_LINKER_FLAGS="$ldflags" \
             >"$T/configure.log" 2>&1 || { fail "configure $PB"; show "$T/configure.log" 20; finish; }
     fi
     # What the packages install, not the tests, fuzzers and benchmarks.
@@ -214,6 +224,15 @@ if locale -a 2>/dev/null | grep -qix 'zh_CN.utf8'; then
 fi
 file "$R/usr/bin/patrol" "$R/usr/sbin/patrold" "$R/$LIBDIR/libpatrol.so.$VERSION" >"$T/file.log"
 check "the binaries and the library are stripped" test -z "$(grep 'not stripped' "$T/file.log")"
+if [ -n "$HARDENED" ]; then # built here with dpkg-buildflags' hardening=+all
+    for f in usr/bin/patrol usr/sbin/patrold "$LIBDIR/libpatrol.so.$VERSION"; do
+        check "$f: full RELRO (GNU_RELRO, BIND_NOW)" \
+            test -n "$(readelf -lW "$R/$f" | grep GNU_RELRO)" -a -n "$(readelf -dW "$R/$f" | grep BIND_NOW)"
+        check "$f: fortified (__*_chk)" grep -q '__.*_chk' <(readelf -sW --dyn-syms "$R/$f")
+    done
+    check "patrold: stack protector (__stack_chk_fail)" grep -q '__stack_chk_fail' \
+        <(readelf -sW --dyn-syms "$R/usr/sbin/patrold")
+fi
 
 section "a program built against the unpacked libpatrol-dev with pkg-config"
 unset PKG_CONFIG_PATH
