@@ -68,6 +68,9 @@ set(CPACK_PACKAGING_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX})
 set(CPACK_SET_DESTDIR ON)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_COMPONENTS_ALL patrol patrold libpatrol0 libpatrol-dev)
+if(NOT TARGET patrold) # the terminal-only build (PATROL_TERMINAL_ONLY): no patrold package
+  list(REMOVE_ITEM CPACK_COMPONENTS_ALL patrold)
+endif()
 set(CPACK_DEB_COMPONENT_INSTALL ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT) # NAME_VERSION-RELEASE_ARCH.deb
 set(CPACK_DEBIAN_PACKAGE_RELEASE 1) # as in changelog.Debian above
