@@ -278,6 +278,8 @@ void app_metrics_handle(app *a, srv_response *rs)
             (unsigned long long)s.refused_unauth);
     bprintf(&b, "patrold_refusals_total{reason=\"body_budget\"} %llu\n",
             (unsigned long long)s.refused_busy);
+    bprintf(&b, "patrold_refusals_total{reason=\"queue_wait\"} %llu\n",
+            (unsigned long long)s.refused_queue_wait);
     bprintf(&b, "patrold_refusals_total{reason=\"timeout\"} %llu\n", (unsigned long long)s.timeouts);
     pthread_mutex_lock(&a->refusal_lock);
     for (size_t i = 0; i < sizeof a->refusals / sizeof a->refusals[0] && a->refusals[i].reason[0];

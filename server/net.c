@@ -461,7 +461,7 @@ int srv_create(srv **out, const char *listen_host, const char *listen_port,
         s->lim.reserved_for_devices >= s->lim.max_connections ||
         s->lim.body_budget_bytes < s->lim.max_body_bytes || s->lim.throttle_burst == 0 ||
         s->lim.throttle_per_min == 0 || s->lim.handshake_timeout_ms == 0 ||
-        s->lim.header_timeout_ms == 0) {
+        s->lim.header_timeout_ms == 0 || s->lim.max_queue_wait_ms == 0) {
         (void)snprintf(err, errlen, "limits out of range (workers 1..%d, max_connections "
                        "1..1000000, max_per_peer >= 1, reserved_for_devices below "
                        "max_connections, body budget >= max_body_bytes, max_headers 1..4096, "
@@ -750,6 +750,7 @@ void srv_get_stats(const srv *s, srv_stats *o)
     o->timeouts = atomic_load(&a->timeouts);
     o->connections_evicted = atomic_load(&a->connections_evicted);
     o->refused_busy = atomic_load(&a->refused_busy);
+    o->refused_queue_wait = atomic_load(&a->refused_queue_wait);
     o->log_suppressed = atomic_load(&a->log_suppressed);
     o->refused_per_peer = atomic_load(&a->refused_per_peer);
     o->refused_unauth = atomic_load(&a->refused_unauth);

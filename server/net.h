@@ -37,6 +37,10 @@ typedef struct srv_limits {
     unsigned throttle_burst;   /* srv_throttle: tries at once from one address (5) */
     unsigned throttle_per_min; /* and then per minute (60) */
     unsigned workers;          /* 4 */
+    unsigned max_queue_wait_ms; /* 10 s: while the oldest request waiting for a worker has
+                                 * waited longer, new requests are answered 503 busy with
+                                 * a Retry-After (GET /healthz excepted) instead of
+                                 * queueing behind it */
 } srv_limits;
 
 void srv_limits_default(srv_limits *l);
@@ -44,7 +48,7 @@ void srv_limits_default(srv_limits *l);
 /* One serve option at argv[*i] that sets a limit (--max-connections N,
  * --max-per-peer N, --reserved-for-devices N, --handshake-timeout S,
  * --header-timeout S, --body-budget MIB, --throttle-burst N,
- * --throttle-per-min N): 1 when taken (*i moved past its value), 0 when
+ * --throttle-per-min N, --max-queue-wait S): 1 when taken (*i moved past its value), 0 when
  * argv[*i] is not one of them, -1 with a sentence in err for a bad value.
  * How the limits fit together is checked by srv_create. */
 int srv_limits_option(srv_limits *l, int argc, char **argv, int *i, char *err, size_t errlen);
@@ -119,6 +123,7 @@ typedef struct srv_stats {
     uint64_t timeouts;                /* handshake, 408, write */
     uint64_t connections_evicted;     /* not yet a request, dropped for a new one */
     uint64_t refused_busy;            /* 503: the body budget was spent */
+    uint64_t refused_queue_wait;      /* 503: the workers' queue was max_queue_wait_ms long */
     uint64_t log_suppressed;          /* refusal log lines held back (rate limit) */
 } srv_stats;
 

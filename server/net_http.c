@@ -120,6 +120,40 @@ void net_respond_error(conn *c, int status, const char *reason, int64_t now)
     net_start_write(c, out, olen, AW_CLOSE, now);
 }
 
+void net_respond_busy(conn *c, unsigned retry_s, int64_t waited_ms, size_t queued, int64_t now)
+{
+    srv *s = c->s;
+    Patrol__V1__Error e = PATROL__V1__ERROR__INIT;
+    uint8_t body[160];
+    char hdr[96], msg[96];
+    size_t blen, olen;
+    uint8_t *out;
+    int keep = http_should_keep_alive(&c->hp) && !c->hp.upgrade && c->has_peer && !s->stopping;
+
+    STAT_ADD(s, refused_queue_wait, 1);
+    c->nreq++; /* a request was answered: not a connection that never asked */
+    net_log_refusal(s, "request_shed", c->peer, "busy", "the workers' queue is too long",
+                    "waited_ms=%lld queued=%zu retry_after=%u", (long long)waited_ms, queued,
+                    retry_s);
+    if (s->access_log)
+        net_log("info", "access", c->peer, NULL,
+                "method=%s path=%.200s status=503 bytes=0 ms=%lld cert=%s",
+                http_method_str((enum http_method)c->hp.method), c->arena + c->url_off,
+                (long long)(now - c->req_start), c->has_peer ? "yes" : "no");
+    (void)snprintf(msg, sizeof msg, "the server is busy: try again in %u s", retry_s);
+    e.reason = (char *)"busy";
+    e.message = msg;
+    blen = protobuf_c_message_get_packed_size(&e.base);
+    protobuf_c_message_pack(&e.base, body);
+    (void)snprintf(hdr, sizeof hdr, "X-Patrol-Reason: busy\r\nRetry-After: %u\r\n", retry_s);
+    out = net_format_response(503, "application/x-protobuf", hdr, body, blen, !keep, 0, &olen);
+    if (!out) {
+        net_conn_kill(c);
+        return;
+    }
+    net_start_write(c, out, olen, keep ? AW_NEXT_REQUEST : AW_CLOSE, now);
+}
+
 /* ---- HTTP parser callbacks ------------------------------------------- */
 
 /* Append parser data to the arena as part of token kind k. */

@@ -122,6 +122,7 @@ struct job {
     char *strings;
     uint8_t *body;
     size_t body_reserved; /* of the body budget, given back by job_free */
+    int64_t queued_ms;    /* when it joined the workers' queue */
     uint8_t peer_id[PX_HASH_LEN];
     char peer[PEER_MAX];
 };
@@ -132,7 +133,7 @@ typedef struct {
     _Atomic uint64_t requests, bytes_in, bytes_out;
     _Atomic uint64_t refused_header_too_large, refused_body_too_large, refused_bad_request;
     _Atomic uint64_t timeouts;
-    _Atomic uint64_t connections_evicted, refused_busy, log_suppressed;
+    _Atomic uint64_t connections_evicted, refused_busy, log_suppressed, refused_queue_wait;
     _Atomic uint64_t refused_per_peer, refused_unauth;
 } stats_atomic;
 
@@ -183,6 +184,8 @@ struct srv {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     job *q_head, *q_tail;       /* to workers */
+    size_t q_len;               /* jobs in q_head..q_tail */
+    double svc_ms;              /* moving average of a handler's time (ms), for Retry-After */
     job *d_head, *d_tail;       /* back to the loop */
     int quit;
     pthread_t *workers;
@@ -233,6 +236,11 @@ uint8_t *net_format_response(int status, const char *ctype, const char *extra,
 /* Answer a request the loop refuses by itself (400, 408, 413, 417, 431)
  * and close the connection after. */
 void net_respond_error(conn *c, int status, const char *reason, int64_t now);
+/* Answer a complete request 503 busy without running it (the workers'
+ * queue is too long: net_worker.c), Retry-After retry_s; the connection
+ * stays open for the retry when the request allows it and the peer
+ * presented a certificate. */
+void net_respond_busy(conn *c, unsigned retry_s, int64_t waited_ms, size_t queued, int64_t now);
 
 /* net_peer.c */
 /* Accept what the listening socket holds (at most ACCEPTS_PER_WAKE),

@@ -25,6 +25,7 @@ void srv_limits_default(srv_limits *l)
     l->throttle_burst = 5;
     l->throttle_per_min = 60;
     l->workers = 4;
+    l->max_queue_wait_ms = 10000;
 }
 
 enum kind { K_COUNT, K_SECONDS, K_MIB };
@@ -46,6 +47,7 @@ static const struct {
     {"--body-budget", K_MIB, 9, 65536, offsetof(srv_limits, body_budget_bytes)},
     {"--throttle-burst", K_COUNT, 1, 1000, offsetof(srv_limits, throttle_burst)},
     {"--throttle-per-min", K_COUNT, 1, 60000, offsetof(srv_limits, throttle_per_min)},
+    {"--max-queue-wait", K_SECONDS, 1, 600, offsetof(srv_limits, max_queue_wait_ms)},
 };
 
 void srv_limits_each(const srv_limits *l, void (*cb)(void *ud, const char *option,

@@ -5,6 +5,13 @@
  * the security refusals among them). Only the loop thread touches a conn;
  * a job points to its conn, which stays DISPATCHED until the loop takes
  * the job back.
+ *
+ * Admission: while the oldest queued job has waited more than
+ * max_queue_wait_ms, a new request is not queued behind it but answered
+ * 503 busy with a Retry-After from the queue's length and the handlers'
+ * recent time (net_dispatch). A terminal that waits that long comes back
+ * to a shorter queue; one left queued would time out on its side while
+ * the server still did the work, then send it again.
  */
 #include "net_int.h"
 
@@ -31,6 +38,8 @@ void *net_worker_main(void *arg)
     srv *s = arg;
     for (;;) {
         job *j;
+        int64_t t0;
+        double took;
         pthread_mutex_lock(&s->mu);
         while (!s->q_head && !s->quit)
             pthread_cond_wait(&s->cv, &s->mu);
@@ -42,12 +51,16 @@ void *net_worker_main(void *arg)
         s->q_head = j->next;
         if (!s->q_head)
             s->q_tail = NULL;
+        s->q_len--;
         pthread_mutex_unlock(&s->mu);
 
         j->next = NULL;
+        t0 = net_now_ms();
         s->handler(s->ud, &j->rq, &j->rs);
+        took = (double)(net_now_ms() - t0);
 
         pthread_mutex_lock(&s->mu);
+        s->svc_ms = s->svc_ms > 0 ? s->svc_ms + (took - s->svc_ms) / 16 : took + 1e-3;
         if (s->d_tail)
             s->d_tail->next = j;
         else
@@ -75,6 +88,24 @@ void net_dispatch(conn *c, int64_t now)
         return;
     }
     path_len = u.field_data[UF_PATH].len;
+    if (!(path_len == 8 && memcmp(url + u.field_data[UF_PATH].off, "/healthz", 8) == 0)) {
+        int64_t waited = 0;
+        size_t queued;
+        double svc;
+        pthread_mutex_lock(&s->mu);
+        if (s->q_head)
+            waited = now - s->q_head->queued_ms;
+        queued = s->q_len;
+        svc = s->svc_ms;
+        pthread_mutex_unlock(&s->mu);
+        if (waited > (int64_t)s->lim.max_queue_wait_ms) {
+            /* What the queue holds, spread over the workers; 1..60 s. */
+            double wait_s = (double)queued * svc / (s->n_workers ? s->n_workers : 1) / 1000.0;
+            unsigned retry = wait_s < 1 ? 1 : wait_s > 60 ? 60 : (unsigned)(wait_s + 0.999);
+            net_respond_busy(c, retry, waited, queued, now);
+            return;
+        }
+    }
     query_len = (u.field_set & (1 << UF_QUERY)) ? u.field_data[UF_QUERY].len : 0;
     strings_len = c->arena_len + path_len + query_len + 2;
 
@@ -132,11 +163,13 @@ void net_dispatch(conn *c, int64_t now)
     STAT_ADD(s, requests, 1);
 
     pthread_mutex_lock(&s->mu);
+    j->queued_ms = now;
     if (s->q_tail)
         s->q_tail->next = j;
     else
         s->q_head = j;
     s->q_tail = j;
+    s->q_len++;
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
 }

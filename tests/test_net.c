@@ -29,6 +29,7 @@ int main(void)
         cmocka_unit_test(test_plain_tcp),
         cmocka_unit_test(test_slow_client),
         cmocka_unit_test(test_slow_inflight),
+        cmocka_unit_test(test_queue_shed),
         cmocka_unit_test(test_resumption),
         cmocka_unit_test(test_max_connections),
         cmocka_unit_test(test_per_peer),

@@ -44,6 +44,7 @@ int main(void)
         cmocka_unit_test(test_sync_evidence_cut),
         cmocka_unit_test(test_sync_evidence_mismatch),
         cmocka_unit_test(test_sync_unreachable),
+        cmocka_unit_test(test_sync_busy_server),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -217,7 +217,8 @@ int px_batch_send(syncer *s)
             if (k == PX_ATT_ANSWER)
                 snprintf(s->c.why, sizeof s->c.why, "POST /v1/batches: the server answered %ld%s%s",
                          a.status, a.reason[0] ? " " : "", a.reason);
-            if ((err = px_http_backoff(&s->c, &tries, _("sending entries"))))
+            if ((err = px_http_backoff(&s->c, &tries, k == PX_ATT_ANSWER ? &a : NULL,
+                                       _("sending entries"))))
                 goto exit;
             /* Too slow a link for this batch in one request: smaller. */
             if ((s->c.timed_out || (k == PX_ATT_ANSWER && a.status == 408)) && b.n > 1 &&

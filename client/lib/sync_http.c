@@ -67,6 +67,7 @@ static void answer_reset(px_http_answer *a, size_t max)
     a->upload_offset = -1;
     a->upload_length = -1;
     a->upload_complete = 0;
+    a->retry_after_s = 0;
 }
 
 void px_http_answer_free(px_http_answer *a)
@@ -113,6 +114,7 @@ static size_t header_cb(char *buf, size_t size, size_t n, void *ud)
         a->reason[0] = '\0';
         a->upload_offset = a->upload_length = -1;
         a->upload_complete = 0;
+        a->retry_after_s = 0;
         return len;
     }
     if (!(colon = memchr(buf, ':', len)))
@@ -137,6 +139,8 @@ static size_t header_cb(char *buf, size_t size, size_t n, void *ud)
         a->upload_complete = strcmp(val, "1") == 0;
     else if (IS("X-Patrol-Reason"))
         px_http_clean(val, a->reason, sizeof a->reason);
+    else if (IS("Retry-After")) /* seconds; an HTTP date is not used by patrold */
+        a->retry_after_s = px_parse_u64(val, 1, 3600, &x) ? 0 : (unsigned)x;
 #undef IS
     return len;
 }
@@ -419,11 +423,24 @@ nomem:
 /* Wait before trying again; *tries counts the tries made. Exponential
  * backoff with jitter (a random delay in [d/2, d]). PATROL_ENET once the
  * tries or the time are used up. */
-int px_http_backoff(px_http_conn *c, unsigned *tries, const char *what)
+int px_http_backoff(px_http_conn *c, unsigned *tries, const px_http_answer *a, const char *what)
 {
     uint64_t d = c->backoff_ms;
     uint32_t rnd = 0;
 
+    if (a && (a->status == 503 || a->status == 429) && a->retry_after_s) {
+        d = (uint64_t)a->retry_after_s * 1000;
+        (void)px_random(&rnd, sizeof rnd);
+        d += rnd % (d / 2 + 1);
+        if (mono_ms() + (int64_t)d >= c->deadline)
+            return px_fail(c->p, PATROL_ENET,
+                           _("%s: gave up (the time limit of the sync is reached); last "
+                           "failure: %s"),
+                           what, c->why);
+        sleep_ms((int64_t)d);
+        c->busy_waits++;
+        return PATROL_OK;
+    }
     if (++*tries >= c->max_attempts)
         return px_fail(c->p, PATROL_ENET, _("%s: gave up after %u tries; last failure: %s"), what,
                        *tries, c->why);
@@ -463,7 +480,7 @@ int px_http_retry(px_http_conn *c, const px_http_request *rq, px_http_answer *a,
                            _("%s: the link failed after the request was sent (%s); if trying "
                            "again says token_used, ask for a new token"),
                            what, c->why);
-        if ((err = px_http_backoff(c, &tries, what)))
+        if ((err = px_http_backoff(c, &tries, k == PX_ATT_ANSWER ? a : NULL, what)))
             return err;
     }
 }

@@ -32,6 +32,7 @@ typedef struct px_http_answer {
     int64_t upload_offset; /* -1: absent */
     int64_t upload_length;
     int upload_complete;
+    unsigned retry_after_s; /* Retry-After in seconds (1..3600); 0: absent or not seconds */
 } px_http_answer;
 
 typedef struct px_http_request {
@@ -58,6 +59,7 @@ typedef struct px_http_conn {
     int64_t deadline;
     unsigned max_attempts, backoff_ms, backoff_max_ms;
     uint64_t sent, retries;
+    uint64_t busy_waits; /* 503/429 answers with Retry-After waited out (not tries) */
     uint64_t cut_after;
     int cut_done, cut_now;
     int timed_out, not_sent;
@@ -87,8 +89,13 @@ int px_http_attempt(px_http_conn *c, const px_http_request *rq, px_http_answer *
 
 /* Wait before trying again; *tries counts the tries made. Exponential
  * backoff with jitter (a random delay in [d/2, d]). PATROL_ENET once the
- * tries or the time are used up. */
-int px_http_backoff(px_http_conn *c, unsigned *tries, const char *what);
+ * tries or the time are used up. a is the answer that asks for the retry
+ * (NULL after a network failure): a busy server's 503 or 429 with a
+ * Retry-After is waited out for that long plus up to half again (so the
+ * terminals it turned away do not all come back at once) and is not
+ * counted as a try, since the server answered; only the sync's time limit
+ * ends those waits. */
+int px_http_backoff(px_http_conn *c, unsigned *tries, const px_http_answer *a, const char *what);
 
 /* A request, repeated after network errors and 5xx answers. PATROL_OK:
  * a->status is the server's final answer (2xx, 3xx or 4xx). */

@@ -142,7 +142,7 @@ static int upload_one(syncer *s, const char *sha)
                 if (k == PX_ATT_ANSWER)
                     snprintf(s->c.why, sizeof s->c.why, "HEAD %s: the server answered %ld", what,
                              a.status);
-                if ((err = px_http_backoff(&s->c, &tries, what)))
+                if ((err = px_http_backoff(&s->c, &tries, k == PX_ATT_ANSWER ? &a : NULL, what)))
                     goto exit;
                 continue;
             }
@@ -214,7 +214,7 @@ static int upload_one(syncer *s, const char *sha)
                          a.status);
             if ((s->c.timed_out || a.status == 408) && s->chunk_cur > CHUNK_MIN)
                 s->chunk_cur /= 2;
-            if ((err = px_http_backoff(&s->c, &tries, what)))
+            if ((err = px_http_backoff(&s->c, &tries, k == PX_ATT_ANSWER ? &a : NULL, what)))
                 goto exit;
             need_head = 1; /* where the server is, not where we think */
             continue;

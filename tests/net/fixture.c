@@ -49,7 +49,9 @@ void write_file(const char *path, const char *text)
     assert_int_equal(fclose(f), 0);
 }
 
-/* The test handler: echo, /slow, /peer, /close. */
+volatile int release_blocked;
+
+/* The test handler: echo, /slow, /block, /peer, /close. */
 void handler(void *ud, const srv_request *rq, srv_response *rs)
 {
     char text[512], sha[2 * PX_HASH_LEN + 1];
@@ -62,6 +64,11 @@ void handler(void *ud, const srv_request *rq, srv_response *rs)
     rs->content_type = "text/plain";
     if (strcmp(rq->path, "/slow") == 0) {
         sleep_ms(SLOW_MS);
+        n = snprintf(text, sizeof text, "slow done");
+    } else if (strcmp(rq->path, "/block") == 0) {
+        for (int waited = 0; !__atomic_load_n(&release_blocked, __ATOMIC_ACQUIRE) && waited < 10000;
+             waited += 10)
+            sleep_ms(10);
         n = snprintf(text, sizeof text, "slow done");
     } else if (strcmp(rq->path, "/peer") == 0) {
         if (rq->peer_key_id)
@@ -203,6 +210,7 @@ int setup(void **state)
     lim.header_timeout_ms = HEADER_TIMEOUT_MS;
     lim.body_budget_bytes = BUDGET;
     lim.workers = 4;
+    lim.max_queue_wait_ms = QUEUE_WAIT_MS;
     if (srv_create(&server, "127.0.0.1", "0", tls, &lim, handler, NULL, err, sizeof err) != 0) {
         fprintf(stderr, "srv_create: %s\n", err);
         return -1;

@@ -65,6 +65,80 @@ void test_slow_inflight(void **state)
     mb_free(&sbody);
 }
 
+/* Admission: the four workers held by /block and a fifth /block queued
+ * behind them; once it has waited QUEUE_WAIT_MS, a new request is not
+ * queued but answered 503 busy with a Retry-After at once, on a connection
+ * that stays open; the queued one still completes, and when the queue is
+ * gone requests are served again. */
+void test_queue_shed(void **state)
+{
+    membuf sb[5] = {{0}}, body = {0}, hdrs = {0};
+    CURLM *m = curl_multi_init();
+    CURL *s[5], *h;
+    int done = 0;
+    long status = 0;
+    long conns_after = -1;
+    srv_stats before = stats();
+    int64_t t0;
+    (void)state;
+
+    __atomic_store_n(&release_blocked, 0, __ATOMIC_RELEASE);
+    for (int i = 0; i < 5; i++) {
+        s[i] = easy("/block", &sb[i], NULL);
+        curl_multi_add_handle(m, s[i]);
+        multi_until_dispatched(m, stats().requests);
+    }
+    t0 = now_ms();
+    while (now_ms() - t0 < QUEUE_WAIT_MS + 300) { /* the fifth waits in the queue */
+        int running = 0;
+        curl_multi_perform(m, &running);
+        curl_multi_poll(m, NULL, 0, 20, NULL);
+    }
+    h = easy("/echo", &body, NULL);
+    use_cert(h, path_cli_crt, path_cli_key);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, collect);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &hdrs);
+    assert_int_equal(curl_easy_perform(h), CURLE_OK);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    assert_int_equal(status, 503);
+    assert_non_null(strstr(hdrs.p, "X-Patrol-Reason: busy"));
+    assert_non_null(strstr(hdrs.p, "Retry-After: "));
+    assert_null(strstr(hdrs.p, "Connection: close"));
+    assert_int_equal(stats().refused_queue_wait, before.refused_queue_wait + 1);
+    assert_int_equal(stats().requests, before.requests + 5); /* not handed to a worker */
+    __atomic_store_n(&release_blocked, 1, __ATOMIC_RELEASE);
+    for (int64_t end = now_ms() + 10000; done < 5;) { /* all five, in any order */
+        int running = 0, q = 0;
+        CURLMsg *msg;
+        assert_true(now_ms() < end);
+        curl_multi_perform(m, &running);
+        while ((msg = curl_multi_info_read(m, &q)) != NULL)
+            if (msg->msg == CURLMSG_DONE) {
+                assert_int_equal(msg->data.result, CURLE_OK);
+                done++;
+            }
+        curl_multi_poll(m, NULL, 0, 20, NULL);
+    }
+    for (int i = 0; i < 5; i++) {
+        assert_string_equal(sb[i].p, "slow done");
+        curl_multi_remove_handle(m, s[i]);
+        curl_easy_cleanup(s[i]);
+        mb_free(&sb[i]);
+    }
+    /* The queue is empty: the same connection is served again. */
+    mb_free(&body);
+    mb_free(&hdrs);
+    assert_int_equal(curl_easy_perform(h), CURLE_OK);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    assert_int_equal(status, 200);
+    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &conns_after);
+    assert_int_equal(conns_after, 0); /* no new connection: the busy answer kept it open */
+    curl_easy_cleanup(h);
+    curl_multi_cleanup(m);
+    mb_free(&body);
+    mb_free(&hdrs);
+}
+
 /* A second handle sharing the TLS session cache resumes; the resumed
  * session keeps its client identity. (libcurl on OpenSSL resumes by
  * session id -- it disables tickets -- so this exercises the server's

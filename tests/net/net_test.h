@@ -50,6 +50,7 @@
 #define HEADER_TIMEOUT_MS 1000 /* below REQUEST_TIMEOUT_MS: a different deadline */
 #define PER_PEER 6
 #define BUDGET (4 * MIB)
+#define QUEUE_WAIT_MS 500 /* the workers' queue this long: new requests are shed */
 
 typedef struct {
     char *p;
@@ -65,6 +66,7 @@ extern px_tls_server *tls;
 extern srv *server;
 extern pthread_t server_thread;
 extern int server_running;
+extern volatile int release_blocked; /* /block returns once set (or after 10 s) */
 extern int64_t server_returned_at;
 int64_t now_ms(void);
 void sleep_ms(int ms);
@@ -107,6 +109,7 @@ void test_400_garbage(void **state);
 void test_plain_tcp(void **state);
 void test_slow_client(void **state);
 void test_slow_inflight(void **state);
+void test_queue_shed(void **state);
 void test_resumption(void **state);
 void test_max_connections(void **state);
 void test_per_peer(void **state);

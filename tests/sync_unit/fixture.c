@@ -524,6 +524,10 @@ static void handle(fake *f, const fake_req *rq, fake_resp *rs)
     if (f->fail_5xx > 0) {
         f->fail_5xx--;
         reply_error(rs, 503, "storage", "try later");
+    } else if (f->busy_batches > 0 && !strcmp(rq->path, "/v1/batches")) {
+        f->busy_batches--;
+        reply_error(rs, 503, "busy", "the server is busy: try again in 1 s");
+        snprintf(rs->headers, sizeof rs->headers, "X-Patrol-Reason: busy\r\nRetry-After: 1\r\n");
     } else if (!strcmp(rq->method, "POST") && !strcmp(rq->path, "/v1/enroll")) {
         on_enroll(f, rq, rs);
     } else if (!strcmp(rq->method, "POST") && !strcmp(rq->path, "/v1/batches")) {

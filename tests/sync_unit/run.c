@@ -462,6 +462,57 @@ void test_sync_rejected(void **state)
     env_close(&e);
 }
 
+/* A busy server (patrold's 503 with Retry-After when its queue is long)
+ * is waited out, as long as it asks, and its answers are not tries: a
+ * terminal at shift change must not give up on a server that answers.
+ * Only the sync's time limit ends the waiting. A 503 without Retry-After
+ * is still a failed try. */
+void test_sync_busy_server(void **state)
+{
+    env e;
+    fake *f = fake_start(1);
+    patrol_sync_opts o;
+    patrol_sync_result r;
+    patrol_sync_info si;
+    struct timespec t0, t1;
+    (void)state;
+
+    env_open(&e);
+    enroll(&e, f);
+    record_inspectors(e.p, 1, 10);
+    fast_opts(&o);
+    o.max_attempts = 2;
+    f->busy_batches = 3;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (patrol_sync(e.p, &o, &r) != PATROL_OK)
+        fail_msg("sync with a busy server: %s", patrol_errmsg(e.p));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_int_equal(r.acked_seq, 11);
+    assert_int_equal(f->busy_batches, 0);
+    assert_true(t1.tv_sec - t0.tv_sec >= 3); /* three Retry-After: 1, each waited out */
+
+    /* Busy for longer than the sync may take: the time limit, nothing marked. */
+    record_inspectors(e.p, 100, 2);
+    o.timeout_s = 3;
+    f->busy_batches = 1000;
+    assert_int_equal(patrol_sync(e.p, &o, &r), PATROL_ENET);
+    assert_non_null(strstr(patrol_errmsg(e.p), "time limit"));
+    assert_int_equal(patrol_sync_status(e.p, &si), PATROL_OK);
+    assert_int_equal(si.acked_seq, 11);
+
+    /* A 503 without Retry-After is a try like any failure. */
+    f->busy_batches = 0;
+    f->fail_5xx = 3;
+    o.timeout_s = 60;
+    assert_int_equal(patrol_sync(e.p, &o, &r), PATROL_ENET);
+    assert_non_null(strstr(patrol_errmsg(e.p), "2 tries"));
+    f->fail_5xx = 0;
+    assert_int_equal(patrol_sync(e.p, &o, &r), PATROL_OK);
+    assert_int_equal(r.acked_seq, 13);
+    fake_stop(f);
+    env_close(&e);
+}
+
 /* The server is gone: bounded retries, then PATROL_ENET, nothing marked. */
 void test_sync_unreachable(void **state)
 {

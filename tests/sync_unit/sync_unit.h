@@ -94,6 +94,8 @@ typedef struct fake {
     const char *enroll_refuse;
     int no_error_body; /* refusals carry only the X-Patrol-Reason header */
     int fail_5xx;
+    int busy_batches; /* answer this many batches 503 busy, Retry-After: 1 (patrold's
+                       * answer when its workers' queue is too long) */
     int corrupt_receipt;
     int wrong_head; /* sign a receipt whose chain head is not the journal's */
     uint64_t reject_seq;
@@ -161,6 +163,7 @@ void test_sync_server_lost_data(void **state);
 void test_sync_fork(void **state);
 void test_sync_rejected(void **state);
 void test_sync_unreachable(void **state);
+void test_sync_busy_server(void **state);
 void test_sync_evidence(void **state);
 void test_sync_evidence_cut(void **state);
 void test_sync_evidence_mismatch(void **state);
