@@ -52,11 +52,24 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/patrol-$TEST_NAME.XXXXXX") || exit 1
 # A cross build runs the tool through an emulator: PATROL_EMULATOR (e.g.
 # "qemu-aarch64 -L SYSROOT", set by ctest there; docs/build.md). $PATROL
 # is then a wrapper that execs it, so every "$PATROL" ... and every kill of
-# its pid reaches the emulated tool.
+# its pid reaches the emulated tool. `patrol ui` execs patrol-ui beside the
+# tool, an arm64 program the build machine's kernel cannot start (ENOEXEC
+# without binfmt_misc); the tool then looks on PATH, where a wrapper for it
+# is put first. Wall-clock budgets a test gives the tool (sync timeouts and
+# backoffs, "under 3 s") are for native speed: emulated, the tool is 5 to
+# 15 times slower, and TIME_SCALE (1 natively, PATROL_EMULATOR_TIME_SCALE
+# or 10 emulated) multiplies them.
+TIME_SCALE=1
 if [ -n "${PATROL_EMULATOR:-}" ]; then
-    printf '#!/bin/sh\nexec %s %q "$@"\n' "$PATROL_EMULATOR" "$PATROL" >"$WORK/patrol" &&
-        chmod +x "$WORK/patrol" || exit 1
-    PATROL=$WORK/patrol
+    mkdir "$WORK/emu" || exit 1
+    for b in "$PATROL" "$(dirname "$PATROL")/patrol-ui"; do
+        [ -x "$b" ] || continue
+        printf '#!/bin/sh\nexec %s %q "$@"\n' "$PATROL_EMULATOR" "$b" >"$WORK/emu/${b##*/}" &&
+            chmod +x "$WORK/emu/${b##*/}" || exit 1
+    done
+    PATROL=$WORK/emu/${PATROL##*/}
+    PATH=$WORK/emu:$PATH
+    TIME_SCALE=${PATROL_EMULATOR_TIME_SCALE:-10}
 fi
 # Language: LANG decides, as on a terminal (ctest runs each script with
 # LANG=C and again with LANG=zh_CN.UTF-8 TZ=Asia/Shanghai); nothing may

@@ -74,7 +74,7 @@ while_syncing() {
     t0=$(date +%s%N)
     expect_ok "$what: a leaflet is recorded" leaflet --matter "$M" --title "告知书 $what" --copies 1
     ms=$((($(date +%s%N) - t0) / 1000000))
-    check "$what: recording took under 3 s ($ms ms)" test "$ms" -lt 3000
+    check "$what: recording took under $((3 * TIME_SCALE)) s ($ms ms)" test "$ms" -lt $((3000 * TIME_SCALE))
     note "$what: the leaflet took $ms ms to record"
     expect_ok "$what: status" status
     check "$what: status names the stalling server" grep -q "127.0.0.1:" "$OUT"
@@ -90,7 +90,10 @@ while_syncing() {
 
 # ---- a server that never answers --------------------------------------------
 section "sync waits on a server that accepts and never answers"
-export PATROL_SYNC_TIMEOUT_S=4 PATROL_SYNC_ATTEMPTS=2 PATROL_SYNC_BACKOFF_MS=200
+# (TIME_SCALE, tests/cli/lib.sh: longer under an emulator, so that the sync
+# still waits when the slower checks below are done.)
+export PATROL_SYNC_TIMEOUT_S=$((4 * TIME_SCALE)) PATROL_SYNC_ATTEMPTS=2
+export PATROL_SYNC_BACKOFF_MS=$((200 * TIME_SCALE))
 start_sync stall
 sleep 0.5
 while_syncing stalled
@@ -105,7 +108,8 @@ check "the stalled sync ends with exit 4 (server unreachable), not a lock error 
 section "sync retries a server that is down"
 kill "$STALLER" 2>/dev/null
 wait "$STALLER" 2>/dev/null
-export PATROL_SYNC_TIMEOUT_S=30 PATROL_SYNC_ATTEMPTS=5 PATROL_SYNC_BACKOFF_MS=400
+export PATROL_SYNC_TIMEOUT_S=$((30 * TIME_SCALE)) PATROL_SYNC_ATTEMPTS=5
+export PATROL_SYNC_BACKOFF_MS=$((400 * TIME_SCALE))
 start_sync down
 sleep 0.5
 while_syncing down
@@ -114,7 +118,8 @@ RC_SYNC=$?
 ms=$((($(date +%s%N) - SYNC_T0) / 1000000))
 note "the sync to a server that is down ended after $ms ms: $(describe_rc "$RC_SYNC")"
 check "the sync to a server that is down ends with exit 4 (got $RC_SYNC)" test "$RC_SYNC" -eq 4
-check "it retried for over 2 s ($ms ms): the checks above ran while it waited" test "$ms" -gt 2000
+check "it retried for over $((2 * TIME_SCALE)) s ($ms ms): the checks above ran while it waited" \
+    test "$ms" -gt $((2000 * TIME_SCALE))
 
 # ---- afterwards ---------------------------------------------------------------
 section "what was recorded meanwhile is kept"
