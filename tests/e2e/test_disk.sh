@@ -82,7 +82,11 @@ check "the full disk is logged with device, hash and reason disk_full" \
 N=0
 while [ -n "$(find "$DATA/evidence/partial" -type f)" ] && [ "$N" -lt 80 ]; do sleep 0.1; N=$((N + 1)); done
 check "the idle partial file expired within 8 s" test -z "$(find "$DATA/evidence/partial" -type f)"
-check "the space is back: $(free_kb) KiB free (at least 15 MiB)" test "$(free_kb)" -ge 15360
+# The file is gone from the directory; its blocks come back once no
+# handler holds it open any more (a PATCH still failing on it under load).
+N=0
+while [ "$(free_kb)" -lt 15360 ] && [ "$N" -lt 80 ]; do sleep 0.1; N=$((N + 1)); done
+check "the space is back within 8 s more: $(free_kb) KiB free (at least 15 MiB)" test "$(free_kb)" -ge 15360
 rec "$B" inspector add --id zhaoliu --name 赵六 --cert-no 32132300200
 sync_ok "entries are accepted again" "$B"
 check "B's entries are stored" test "$(server_rows "$B" | wc -l)" -eq "$(journal_head "$B")"
