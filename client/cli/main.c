@@ -10,6 +10,7 @@
  * Exit status: 0 success, 1 refused or failed (one line on stderr says
  * why), 2 usage error, 3 verification found problems; sync also 4 (server
  * unreachable: try again later) and 5 (the server rejected an entry). */
+#include <errno.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
@@ -181,6 +182,7 @@ static int cmd_ui(int nargs, char **args)
     char self[4096], prog[4096 + 16];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     char **av = calloc((size_t)nargs + 2, sizeof *av);
+    int e = ENOENT; /* why the one beside this program did not start */
     if (!av)
         return EXIT_REFUSED;
     av[0] = (char *)"patrol-ui";
@@ -193,12 +195,22 @@ static int cmd_ui(int nargs, char **args)
             *slash = '\0';
             snprintf(prog, sizeof prog, "%s/patrol-ui", self);
             execv(prog, av);
+            e = errno;
         }
     }
     execvp("patrol-ui", av);
+    if (e == ENOENT)
+        e = errno;
     cli_cmd = "ui";
-    cli_fail_msg(EXIT_REFUSED, "not_installed",
-                 _("patrol-ui is not installed (build it with libmicrohttpd)"));
+    if (e == ENOENT)
+        cli_fail_msg(EXIT_REFUSED, "not_installed",
+                     _("patrol-ui is not installed (build it with libmicrohttpd)"));
+    else {
+        char msg[512];
+        /* TRANSLATORS: %s is the system's reason (e.g. "Exec format error"). */
+        snprintf(msg, sizeof msg, _("patrol-ui is there but cannot be started: %s"), strerror(e));
+        cli_fail_msg(EXIT_REFUSED, "cannot_start", msg);
+    }
     free(av);
     return EXIT_REFUSED;
 }

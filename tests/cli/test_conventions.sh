@@ -110,6 +110,25 @@ check "patrol (no command): exit 2 ($?), usage on stderr" test "$?" -eq 2 -a -s 
 check "patrol no-such-command --json: exit 2 ($?)" test "$?" -eq 2
 check "... and the JSON error object" json_error "$WORK/o" 2 usage
 
+section "patrol ui: the touch interface missing, or there and not runnable"
+if [ -n "${PATROL_EMULATOR:-}" ]; then
+    note "skipped under an emulator: the copied tool would need it too"
+else
+    # A copy of the tool in a directory of its own: it looks for patrol-ui
+    # beside itself, then on PATH (empty here).
+    mkdir -p "$WORK/uibin"
+    cp "$(readlink -f "$PATROL")" "$WORK/uibin/patrol"
+    PATH=/nonexistent "$WORK/uibin/patrol" ui --json >"$WORK/o" 2>"$WORK/e"
+    check "no patrol-ui anywhere: exit 1 ($?)" test "$?" -eq 1
+    check "... code not_installed" json_error "$WORK/o" 1 not_installed
+    printf 'not a program\n' >"$WORK/uibin/patrol-ui"
+    chmod 755 "$WORK/uibin/patrol-ui"
+    PATH=/nonexistent "$WORK/uibin/patrol" ui --json >"$WORK/o" 2>"$WORK/e"
+    check "a patrol-ui that cannot run: exit 1 ($?)" test "$?" -eq 1
+    check "... code cannot_start, not not_installed" json_error "$WORK/o" 1 cannot_start
+    check "... the system's reason named" grep -q 'Exec format error\|可执行文件格式错误\|格式错误' "$WORK/o"
+fi
+
 section "refusals under --json"
 "$PATROL" --store "$WORK/none" log --json >"$WORK/o" 2>"$WORK/e"
 check "log --json on a missing store: exit 1" test "$?" -eq 1
