@@ -39,6 +39,8 @@
 
 #include <patrol/patrol.h>
 
+#include "../bench_util.h"
+
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_KINDS 64
 #define MAX_FIELDS 24
@@ -220,7 +222,6 @@ typedef struct day {
     unsigned nkinds;
     pool domains, departments, leaflets, list_items, subjects, inspectors;
     char today[16];
-    int64_t today_days;
     patrol_location loc;
     uint64_t entries; /* journal entries after the last record */
     int verbose;
@@ -236,23 +237,6 @@ static kind *find_kind(day *d, const char *name)
         if (strcmp(d->kinds[i].name, name) == 0)
             return &d->kinds[i];
     return NULL;
-}
-
-/* Civil date of days since 1970-01-01 (H. Hinnant's civil_from_days). */
-static void civil(int64_t z, char *out, size_t len)
-{
-    int64_t era, doe, yoe, y, doy, mp, dd, m;
-    z += 719468;
-    era = (z >= 0 ? z : z - 146096) / 146097;
-    doe = z - era * 146097;
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    y = yoe + era * 400;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    dd = doy - (153 * mp + 2) / 5 + 1;
-    m = mp < 10 ? mp + 3 : mp - 9;
-    y += m <= 2;
-    snprintf(out, len, "%04lld-%02lld-%02lld", (long long)y, (long long)m, (long long)dd);
 }
 
 static void credit_code(char *out)
@@ -303,7 +287,9 @@ static int draw_value(day *d, const char *k, const patrol_field_info *f, const c
     } else if (strcmp(t, "yes/no") == 0) {
         snprintf(v, len, "%s", chance(25) ? "yes" : "no");
     } else if (strcmp(t, "YYYY-MM-DD") == 0) {
-        civil(d->today_days + 3 + rnd_below(28), v, len);
+        if (len < 11)
+            return -1;
+        bu_beijing_date(3 + (int)rnd_below(28), v);
     } else if (strcmp(t, "count") == 0) {
         snprintf(v, len, "%u", 1 + rnd_below(30));
     } else if (strcmp(t, "credit code") == 0) {
@@ -751,9 +737,7 @@ int main(int argc, char **argv)
     }
     {
         /* Today in Beijing (UTC+8), as the rules check dates. */
-        time_t now = time(NULL);
-        d.today_days = ((int64_t)now + 8 * 3600) / 86400;
-        civil(d.today_days, d.today, sizeof d.today);
+        bu_beijing_date(0, d.today);
     }
     d.loc = (patrol_location){337213000, 1186942000, 8};
     {
