@@ -223,28 +223,30 @@ static int journal_sizes(const char *store, rec_out *o)
     return 0;
 }
 
-static void child_record(const void *arg, void *res)
+/* The patrol the sync benchmarks record (bench_sync, pouch_records,
+ * bench/shift's terminals): two inspectors, then matters of subject.add,
+ * matter.open, consent, sh->act_lo..act_hi actions (guidance 55 %,
+ * warning 20 %, leaflet 25 %) and matter.close, until the journal holds
+ * entries; r drives every choice, so a seed gives the same records. tag 0
+ * names bench_sync's subjects; another tag gives a terminal subjects of
+ * its own (credit codes tag*1000+i). 0, or o->rc with o->msg. */
+typedef struct patrol_shape {
+    unsigned act_lo, act_hi;
+    unsigned long tag;
+} patrol_shape;
+
+static int record_patrol(patrol *p, rng *r, uint64_t entries, const patrol_shape *sh, rec_out *o,
+                         unsigned *matters, uint64_t *head)
 {
     static const char *const insp[] = {"INS-0001", "INS-0002"};
-    const rec_job *j = arg;
-    rec_out *o = res;
-    rng r = {20261126};
-    patrol *p = NULL;
     patrol_saved s;
     patrol_record_in in;
     patrol_location loc = {260822350, 1192963200, 8};
-    patrol_enrolment en;
-    char err[256], text[1024], text2[512], matter[PATROL_ID_MAX], code[19], copies[8],
-        deadline[11];
+    char text[1024], text2[512], matter[PATROL_ID_MAX], code[19], copies[8], deadline[11];
     unsigned subjects = 0, actions_left = 0, no = 0, methods = 0;
-    uint64_t t0;
 
-    if ((o->rc = patrol_init(j->store, BU_DEPARTMENT, "bench-handheld", &p, err, sizeof err))) {
-        snprintf(o->msg, sizeof o->msg, "init: %.200s", err);
-        return;
-    }
+    memset(&s, 0, sizeof s);
     bu_beijing_date(7, deadline);
-    t0 = bu_now_ns();
     for (int i = 0; i < 2; i++) {
         const patrol_field f[] = {{"cert_no", i ? "ZJ35010200022" : "ZJ35010200011",
                                    PATROL_CONF_NONE},
@@ -255,23 +257,27 @@ static void child_record(const void *arg, void *res)
         in.fields = f;
         in.n_fields = 2;
         if ((o->rc = rec(p, &in, &s, o)))
-            goto exit;
+            return o->rc;
     }
     matter[0] = '\0';
-    while (s.seq < j->entries) {
+    while (s.seq < entries) {
         patrol_field f[8];
         size_t nf = 0;
         memset(&in, 0, sizeof in);
         in.location = &loc;
-        loc.lat_e7 += (int64_t)between(&r, 0, 400) - 200; /* the inspector walks */
-        loc.lon_e7 += (int64_t)between(&r, 0, 400) - 200;
+        loc.lat_e7 += (int64_t)between(r, 0, 400) - 200; /* the inspector walks */
+        loc.lon_e7 += (int64_t)between(r, 0, 400) - 200;
         if (!matter[0]) {
             /* A new subject and matter: subject.add, matter.open, consent. */
             char name[160], addr[160];
-            const char *const *it = items[rnd(&r) % 4];
-            credit_code(++subjects, code);
-            snprintf(name, sizeof name, "福州市鼓楼区示例%u号商贸有限公司", subjects);
-            snprintf(addr, sizeof addr, "福州市鼓楼区五四路%u号", between(&r, 1, 400));
+            const char *const *it = items[rnd(r) % 4];
+            ++subjects;
+            credit_code((unsigned)(sh->tag * 1000u) + subjects, code);
+            if (sh->tag)
+                snprintf(name, sizeof name, "福州市鼓楼区示例%lu-%u号商贸有限公司", sh->tag, subjects);
+            else
+                snprintf(name, sizeof name, "福州市鼓楼区示例%u号商贸有限公司", subjects);
+            snprintf(addr, sizeof addr, "福州市鼓楼区五四路%u号", between(r, 1, 400));
             f[nf++] = (patrol_field){"credit_code", code, PATROL_CONF_NONE};
             f[nf++] = (patrol_field){"name", name, PATROL_CONF_NONE};
             f[nf++] = (patrol_field){"address", addr, PATROL_CONF_NONE};
@@ -281,12 +287,12 @@ static void child_record(const void *arg, void *res)
             in.fields = f;
             in.n_fields = nf;
             if ((o->rc = rec(p, &in, &s, o)))
-                goto exit;
+                return o->rc;
             o->kinds[3]++;
-            if (s.seq >= j->entries)
+            if (s.seq >= entries)
                 break;
             nf = 0;
-            make_text(&r, text, sizeof text, 60, 150, ++no);
+            make_text(r, text, sizeof text, 60, 150, ++no);
             f[nf++] = (patrol_field){"domain", it[0], PATROL_CONF_NONE};
             f[nf++] = (patrol_field){"subject", s.id, PATROL_CONF_NONE};
             f[nf++] = (patrol_field){"summary", text, PATROL_CONF_NONE};
@@ -297,10 +303,11 @@ static void child_record(const void *arg, void *res)
             in.fields = f;
             in.n_fields = nf;
             if ((o->rc = rec(p, &in, &s, o)))
-                goto exit;
+                return o->rc;
             o->kinds[3]++;
+            (*matters)++;
             snprintf(matter, sizeof matter, "%s", s.id);
-            if (s.seq >= j->entries)
+            if (s.seq >= entries)
                 break;
             nf = 0;
             f[nf++] = (patrol_field){"answer", "accept", PATROL_CONF_NONE};
@@ -313,9 +320,9 @@ static void child_record(const void *arg, void *res)
             in.fields = f;
             in.n_fields = nf;
             if ((o->rc = rec(p, &in, &s, o)))
-                goto exit;
+                return o->rc;
             o->kinds[3]++;
-            actions_left = between(&r, 8, 24);
+            actions_left = between(r, sh->act_lo, sh->act_hi);
             methods = 0;
             continue;
         }
@@ -326,29 +333,29 @@ static void child_record(const void *arg, void *res)
             in.fields = f;
             in.n_fields = nf;
             if ((o->rc = rec(p, &in, &s, o)))
-                goto exit;
+                return o->rc;
             o->kinds[3]++;
             matter[0] = '\0';
             continue;
         }
         actions_left--;
         {
-            unsigned pick = between(&r, 0, 99);
+            unsigned pick = between(r, 0, 99);
             /* Completion needs a method: leaflets alone are none. */
             if (actions_left == 0 && methods == 0 && pick >= 75)
                 pick = 0;
             if (pick < 75)
                 methods++;
             if (pick < 55) {
-                make_text(&r, text, sizeof text, 200, 400, ++no);
+                make_text(r, text, sizeof text, 200, 400, ++no);
                 f[nf++] = (patrol_field){"content", text, PATROL_CONF_NONE};
-                f[nf++] = (patrol_field){"form", forms[rnd(&r) % 3], PATROL_CONF_NONE};
-                f[nf++] = (patrol_field){"topic", topics[rnd(&r) % 5], PATROL_CONF_NONE};
+                f[nf++] = (patrol_field){"form", forms[rnd(r) % 3], PATROL_CONF_NONE};
+                f[nf++] = (patrol_field){"topic", topics[rnd(r) % 5], PATROL_CONF_NONE};
                 in.kind = "action.guidance";
                 o->kinds[0]++;
             } else if (pick < 75) {
-                make_text(&r, text, sizeof text, 200, 400, ++no);
-                make_text(&r, text2, sizeof text2, 40, 100, no);
+                make_text(r, text, sizeof text, 200, 400, ++no);
+                make_text(r, text2, sizeof text2, 40, 100, no);
                 f[nf++] = (patrol_field){"content", text, PATROL_CONF_NONE};
                 f[nf++] = (patrol_field){"correctable", "yes", PATROL_CONF_NONE};
                 f[nf++] = (patrol_field){"correction", text2, PATROL_CONF_NONE};
@@ -359,8 +366,8 @@ static void child_record(const void *arg, void *res)
                 in.kind = "action.warning";
                 o->kinds[1]++;
             } else {
-                snprintf(copies, sizeof copies, "%u", between(&r, 1, 5));
-                f[nf++] = (patrol_field){"title", titles[rnd(&r) % 5], PATROL_CONF_NONE};
+                snprintf(copies, sizeof copies, "%u", between(r, 1, 5));
+                f[nf++] = (patrol_field){"title", titles[rnd(r) % 5], PATROL_CONF_NONE};
                 f[nf++] = (patrol_field){"copies", copies, PATROL_CONF_NONE};
                 in.kind = "leaflet";
                 o->kinds[2]++;
@@ -369,10 +376,32 @@ static void child_record(const void *arg, void *res)
         in.fields = f;
         in.n_fields = nf;
         if ((o->rc = rec(p, &in, &s, o)))
-            goto exit;
+            return o->rc;
     }
+    *head = s.seq;
+    return 0;
+}
+
+static void child_record(const void *arg, void *res)
+{
+    static const patrol_shape shape = {8, 24, 0};
+    const rec_job *j = arg;
+    rec_out *o = res;
+    rng r = {20261126};
+    patrol *p = NULL;
+    patrol_enrolment en;
+    char err[256];
+    unsigned matters = 0;
+    uint64_t t0;
+
+    if ((o->rc = patrol_init(j->store, BU_DEPARTMENT, "bench-handheld", &p, err, sizeof err))) {
+        snprintf(o->msg, sizeof o->msg, "init: %.200s", err);
+        return;
+    }
+    t0 = bu_now_ns();
+    if (record_patrol(p, &r, j->entries, &shape, o, &matters, &o->head_seq))
+        goto exit;
     o->record_ns = bu_now_ns() - t0;
-    o->head_seq = s.seq;
     if ((o->rc = patrol_enroll(p, j->url, j->token, 0, &en)))
         snprintf(o->msg, sizeof o->msg, "enroll %s: %s: %.200s", j->url, patrol_strerror(o->rc),
                  patrol_errmsg(p));

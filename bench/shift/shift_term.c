@@ -31,156 +31,34 @@
 
 #include <poll.h>
 
-/* Record: the loop of bench_sync's child_record with shorter matters
- * (about 30 in 300 entries: an inspector's day) and a seed per terminal. */
+/* Record: bench_sync's patrol (record_patrol) with shorter matters (3-9
+ * actions: about 30 in 300 entries, an inspector's day) and a seed per
+ * terminal, which also names its subjects. */
 static int record_day(const char *store, unsigned long entries, unsigned long seed)
 {
-    static const char *const insp[] = {"INS-0001", "INS-0002"};
+    const patrol_shape shape = {3, 9, seed};
     rng r = {20261126u + seed};
     patrol *p = NULL;
-    patrol_saved s;
-    patrol_record_in in;
-    patrol_location loc = {260822350, 1192963200, 8};
     patrol_sync_info info;
     rec_out o;
-    char err[256], text[1024], text2[512], matter[PATROL_ID_MAX], code[19], copies[8],
-        deadline[11];
-    unsigned subjects = 0, actions_left = 0, no = 0, methods = 0, matters = 0;
+    char err[256];
+    unsigned matters = 0;
+    uint64_t head = 0;
     int rc;
 
     memset(&o, 0, sizeof o);
-    memset(&s, 0, sizeof s);
     if ((rc = patrol_open(store, &p, err, sizeof err))) {
         fprintf(stderr, "shift_term: open %s: %s\n", store, err);
         return 1;
     }
-    bu_beijing_date(7, deadline);
-    for (int i = 0; i < 2; i++) {
-        const patrol_field f[] = {{"cert_no", i ? "ZJ35010200022" : "ZJ35010200011",
-                                   PATROL_CONF_NONE},
-                                  {"name", i ? "林晓燕" : "王建国", PATROL_CONF_NONE}};
-        memset(&in, 0, sizeof in);
-        in.kind = "inspector.add";
-        in.target = insp[i];
-        in.fields = f;
-        in.n_fields = 2;
-        if ((rc = rec(p, &in, &s, &o)))
-            goto exit;
-    }
-    matter[0] = '\0';
-    while (s.seq < entries) {
-        patrol_field f[8];
-        size_t nf = 0;
-        memset(&in, 0, sizeof in);
-        in.location = &loc;
-        loc.lat_e7 += (int64_t)between(&r, 0, 400) - 200;
-        loc.lon_e7 += (int64_t)between(&r, 0, 400) - 200;
-        in.target = matter;
-        if (!matter[0]) {
-            char name[160], addr[160];
-            const char *const *it = items[rnd(&r) % 4];
-            credit_code((unsigned)(seed * 1000u) + ++subjects, code);
-            snprintf(name, sizeof name, "福州市鼓楼区示例%lu-%u号商贸有限公司", seed, subjects);
-            snprintf(addr, sizeof addr, "福州市鼓楼区五四路%u号", between(&r, 1, 400));
-            f[nf++] = (patrol_field){"credit_code", code, PATROL_CONF_NONE};
-            f[nf++] = (patrol_field){"name", name, PATROL_CONF_NONE};
-            f[nf++] = (patrol_field){"address", addr, PATROL_CONF_NONE};
-            f[nf++] = (patrol_field){"legal_rep", "陈明", PATROL_CONF_PERSONAL_PRIVACY};
-            f[nf++] = (patrol_field){"type", "business", PATROL_CONF_NONE};
-            in.kind = "subject.add";
-            in.target = NULL;
-            in.fields = f;
-            in.n_fields = nf;
-            if ((rc = rec(p, &in, &s, &o)))
-                goto exit;
-            if (s.seq >= entries)
-                break;
-            nf = 0;
-            make_text(&r, text, sizeof text, 60, 150, ++no);
-            f[nf++] = (patrol_field){"domain", it[0], PATROL_CONF_NONE};
-            f[nf++] = (patrol_field){"subject", s.id, PATROL_CONF_NONE};
-            f[nf++] = (patrol_field){"summary", text, PATROL_CONF_NONE};
-            f[nf++] = (patrol_field){"list_item", it[1], PATROL_CONF_NONE};
-            in.kind = "matter.open";
-            in.inspectors = insp;
-            in.n_inspectors = 2;
-            in.fields = f;
-            in.n_fields = nf;
-            if ((rc = rec(p, &in, &s, &o)))
-                goto exit;
-            matters++;
-            snprintf(matter, sizeof matter, "%s", s.id);
-            if (s.seq >= entries)
-                break;
-            nf = 0;
-            f[nf++] = (patrol_field){"answer", "accept", PATROL_CONF_NONE};
-            f[nf++] = (patrol_field){"form", "oral", PATROL_CONF_NONE};
-            f[nf++] = (patrol_field){"told", "yes", PATROL_CONF_NONE};
-            in.kind = "consent";
-            in.target = matter;
-            in.inspectors = NULL;
-            in.n_inspectors = 0;
-            in.fields = f;
-            in.n_fields = nf;
-            if ((rc = rec(p, &in, &s, &o)))
-                goto exit;
-            actions_left = between(&r, 3, 9);
-            methods = 0;
-            continue;
-        }
-        if (actions_left == 0) {
-            f[nf++] = (patrol_field){"outcome", "completed", PATROL_CONF_NONE};
-            in.kind = "matter.close";
-            in.fields = f;
-            in.n_fields = nf;
-            if ((rc = rec(p, &in, &s, &o)))
-                goto exit;
-            matter[0] = '\0';
-            continue;
-        }
-        actions_left--;
-        {
-            unsigned pick = between(&r, 0, 99);
-            /* Completion needs a method: leaflets alone are none. */
-            if (actions_left == 0 && methods == 0 && pick >= 75)
-                pick = 0;
-            if (pick < 75)
-                methods++;
-            if (pick < 55) {
-                make_text(&r, text, sizeof text, 200, 400, ++no);
-                f[nf++] = (patrol_field){"content", text, PATROL_CONF_NONE};
-                f[nf++] = (patrol_field){"form", forms[rnd(&r) % 3], PATROL_CONF_NONE};
-                f[nf++] = (patrol_field){"topic", topics[rnd(&r) % 5], PATROL_CONF_NONE};
-                in.kind = "action.guidance";
-            } else if (pick < 75) {
-                make_text(&r, text, sizeof text, 200, 400, ++no);
-                make_text(&r, text2, sizeof text2, 40, 100, no);
-                f[nf++] = (patrol_field){"content", text, PATROL_CONF_NONE};
-                f[nf++] = (patrol_field){"correctable", "yes", PATROL_CONF_NONE};
-                f[nf++] = (patrol_field){"correction", text2, PATROL_CONF_NONE};
-                f[nf++] = (patrol_field){"deadline", deadline, PATROL_CONF_NONE};
-                f[nf++] = (patrol_field){"minor", "yes", PATROL_CONF_NONE};
-                f[nf++] = (patrol_field){"no_harm", "yes", PATROL_CONF_NONE};
-                f[nf++] = (patrol_field){"no_intent", "yes", PATROL_CONF_NONE};
-                in.kind = "action.warning";
-            } else {
-                snprintf(copies, sizeof copies, "%u", between(&r, 1, 5));
-                f[nf++] = (patrol_field){"title", titles[rnd(&r) % 5], PATROL_CONF_NONE};
-                f[nf++] = (patrol_field){"copies", copies, PATROL_CONF_NONE};
-                in.kind = "leaflet";
-            }
-        }
-        in.fields = f;
-        in.n_fields = nf;
-        if ((rc = rec(p, &in, &s, &o)))
-            goto exit;
-    }
+    if ((rc = record_patrol(p, &r, entries, &shape, &o, &matters, &head)))
+        goto exit;
     if ((rc = patrol_sync_status(p, &info))) {
         snprintf(o.msg, sizeof o.msg, "status: %.250s", patrol_errmsg(p));
         goto exit;
     }
     printf("{\"entries\":%llu,\"matters\":%u,\"pending_bytes\":%llu}\n",
-           (unsigned long long)s.seq, matters, (unsigned long long)info.pending_entry_bytes);
+           (unsigned long long)head, matters, (unsigned long long)info.pending_entry_bytes);
 exit:
     if (rc)
         fprintf(stderr, "shift_term: record %s: %s\n", store, o.msg);
