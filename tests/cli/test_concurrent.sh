@@ -92,7 +92,7 @@ while_syncing() {
 section "sync waits on a server that accepts and never answers"
 # (TIME_SCALE, tests/cli/lib.sh: longer under an emulator, so that the sync
 # still waits when the slower checks below are done.)
-export PATROL_SYNC_TIMEOUT_S=$((4 * TIME_SCALE)) PATROL_SYNC_ATTEMPTS=2
+export PATROL_SYNC_TIMEOUT_S=$((8 * TIME_SCALE)) PATROL_SYNC_ATTEMPTS=2
 export PATROL_SYNC_BACKOFF_MS=$((200 * TIME_SCALE))
 start_sync stall
 sleep 0.5
