@@ -438,7 +438,6 @@ int px_http_backoff(px_http_conn *c, unsigned *tries, const px_http_answer *a, c
                            "failure: %s"),
                            what, c->why);
         sleep_ms((int64_t)d);
-        c->busy_waits++;
         return PATROL_OK;
     }
     if (++*tries >= c->max_attempts)

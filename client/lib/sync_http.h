@@ -59,7 +59,6 @@ typedef struct px_http_conn {
     int64_t deadline;
     unsigned max_attempts, backoff_ms, backoff_max_ms;
     uint64_t sent, retries;
-    uint64_t busy_waits; /* 503/429 answers with Retry-After waited out (not tries) */
     uint64_t cut_after;
     int cut_done, cut_now;
     int timed_out, not_sent;
